@@ -1,0 +1,128 @@
+# rackd — plain Make. `make` builds the programs into build/.
+# `make help` lists the targets.
+
+BUILD   := build
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wformat-truncation=2 \
+           -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith -Wvla \
+           -Wundef -Wcast-align -Wwrite-strings -Wno-unused-parameter
+CPPFLAGS += -I. -I$(BUILD)/gen -D_GNU_SOURCE -DRACKD_VERSION='"$(VERSION)"'
+ALLCFLAGS = -std=c11 $(WARN) $(CFLAGS) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
+
+PKGS       := libmicrohttpd sqlite3 jansson inih libsodium libzstd libarchive libcurl
+LIBS_DB    := $(shell pkg-config --libs sqlite3 2>/dev/null)
+LIBS_IMG   := $(shell pkg-config --libs jansson libsodium libzstd libarchive 2>/dev/null)
+LIBS_APPL  := $(shell pkg-config --libs libmicrohttpd jansson inih libsodium 2>/dev/null) -lpthread
+LIBS_CTL   := $(shell pkg-config --libs libcurl 2>/dev/null)
+
+# Libraries: one per folder, each keeping its third-party library inside.
+DB_SRC    := $(wildcard db/*.c)
+IMG_SRC   := $(filter-out images/rackctl%.c,$(wildcard images/*.c))
+APPL_SRC  := $(filter-out appliance/main.c,$(wildcard appliance/*.c))
+CTL_SRC   := $(wildcard images/rackctl*.c)
+
+DB_OBJ    := $(DB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/schema_sql.o
+IMG_OBJ   := $(IMG_SRC:%.c=$(BUILD)/obj/%.o)
+APPL_OBJ  := $(APPL_SRC:%.c=$(BUILD)/obj/%.o)
+CTL_OBJ   := $(CTL_SRC:%.c=$(BUILD)/obj/%.o)
+
+LIBDB     := $(BUILD)/lib/libdb.a
+LIBIMG    := $(BUILD)/lib/libimages.a
+LIBAPPL   := $(BUILD)/lib/libappliance.a
+
+PROGS     := $(BUILD)/rackd $(if $(CTL_SRC),$(BUILD)/rackctl)
+
+UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all deps check test unit integration bench demo clean help
+all: $(PROGS)
+
+help:
+	@echo "make            build build/rackd (and build/rackctl)"
+	@echo "make deps       install the Debian packages the project needs"
+	@echo "make check      warnings as errors plus cppcheck on the project's code"
+	@echo "make test       deps, build, unit and integration tests"
+	@echo "make bench      benchmarks (long; prints figures)"
+	@echo "make demo       start rackd with its defaults, print URL and token"
+	@echo "make clean      remove build/"
+
+deps:
+	@sh tools/deps.sh all
+
+$(BUILD)/gen/schema_sql.c: db/schema.sql
+	@mkdir -p $(dir $@)
+	cd db && xxd -i schema.sql > ../$@.tmp && mv ../$@.tmp ../$@
+
+$(BUILD)/obj/gen/schema_sql.o: $(BUILD)/gen/schema_sql.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 $(CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -MMD -MP -c $< -o $@
+
+$(LIBDB): $(DB_OBJ)
+$(LIBIMG): $(IMG_OBJ)
+$(LIBAPPL): $(APPL_OBJ)
+$(LIBDB) $(LIBIMG) $(LIBAPPL):
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/rackd: $(BUILD)/obj/appliance/main.o $(LIBAPPL) $(LIBIMG) $(LIBDB)
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS_APPL) $(LIBS_IMG) $(LIBS_DB)
+
+$(BUILD)/rackctl: $(CTL_OBJ) $(LIBIMG)
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS_CTL) $(LIBS_IMG)
+
+# Unit tests link only the library of the folder they test:
+# test_db_*.c (db/), test_images_*.c (images/), test_rackd_*.c (all of rackd).
+$(BUILD)/tests/test_db_%: tests/unit/test_db_%.c $(LIBDB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -o $@ $^ $(LIBS_DB) -lcmocka
+
+$(BUILD)/tests/test_images_%: tests/unit/test_images_%.c $(LIBIMG)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -o $@ $^ $(LIBS_IMG) -lcmocka
+
+$(BUILD)/tests/test_rackd_%: tests/unit/test_rackd_%.c $(LIBAPPL) $(LIBIMG) $(LIBDB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -o $@ $^ $(LIBS_APPL) $(LIBS_IMG) $(LIBS_DB) -lcmocka
+
+check:
+	@sh tools/deps.sh test
+	$(MAKE) clean-obj
+	$(MAKE) all $(UNIT_BIN)
+	cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,performance,portability \
+	  --inline-suppr --suppress=missingIncludeSystem -I. appliance db images pxe tests/unit
+
+clean-obj:
+	rm -rf $(BUILD)/obj $(BUILD)/lib
+
+unit: $(UNIT_BIN)
+	@sh tests/run-unit.sh $(UNIT_BIN)
+
+integration: all
+	@sh tests/run-integration.sh
+
+test:
+	@sh tools/deps.sh test
+	$(MAKE) all $(UNIT_BIN)
+	@sh tests/run-all.sh $(UNIT_BIN)
+
+bench:
+	@sh tools/deps.sh bench
+	$(MAKE) all
+	@sh tests/bench/run.sh
+
+demo:
+	@sh tools/deps.sh build
+	$(MAKE) all
+	@sh tools/demo.sh
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,37 @@
+#!/bin/sh
+# Install the Debian packages rackd needs to build, test and run its demo.
+# Idempotent: packages already installed are left alone, and apt is only
+# called when something is missing.
+set -eu
+
+BUILD="build-essential pkg-config xxd libmicrohttpd-dev libsqlite3-dev
+libarchive-dev libjansson-dev libinih-dev libzstd-dev libcurl4-openssl-dev
+libmnl-dev libblkid-dev libsodium-dev"
+CHECK="cppcheck"
+TEST="libcmocka-dev curl sqlite3 zstd jq iproute2 procps"
+BENCH="nginx-light wrk"
+
+case "${1:-all}" in
+build) want="$BUILD" ;;
+test) want="$BUILD $CHECK $TEST" ;;
+bench) want="$BUILD $TEST $BENCH" ;;
+all) want="$BUILD $CHECK $TEST $BENCH" ;;
+*) echo "usage: $0 [build|test|bench|all]" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $want; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps: missing packages:$missing (run as root to install them)" >&2
+	exit 1
+fi
+echo "deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends $missing

@@ -4,7 +4,7 @@
 BUILD   := build
 CC      ?= cc
 CFLAGS  ?= -O2 -g
-WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wformat-truncation=2 \
+WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 \
            -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith -Wvla \
            -Wundef -Wcast-align -Wwrite-strings -Wno-unused-parameter
 CPPFLAGS += -I. -I$(BUILD)/gen -D_GNU_SOURCE -DRACKD_VERSION='"$(VERSION)"'

@@ -1,0 +1,92 @@
+/*
+ * agent.c — the endpoints the clone agent calls. http.c has already checked
+ * that the bearer token is this job's own and the job is active.
+ */
+#include <string.h>
+
+#include "appliance/rackd.h"
+#include "db/db.h"
+
+void
+agent_job_get(struct req *r)
+{
+	int64_t id = http_agent_job(r);
+	json_t *job = db_job_json(id), *manifest;
+
+	if (job == NULL) {
+		http_reply_error(r, 404, "no such job");
+		return;
+	}
+	json_object_del(job, "events");
+	manifest = catalog_manifest_json(json_string_value(
+	    json_object_get(job, "image")));
+	if (manifest == NULL) {
+		json_decref(job);
+		http_reply_error(r, 404, "the job's image is not in the store");
+		return;
+	}
+	json_object_set_new(job, "manifest", manifest);
+	json_object_set_new(job, "chunks_url", json_string("/chunks/"));
+	db_job_seen(id);
+	http_reply_json(r, 200, job);
+}
+
+static int
+get_count(json_t *body, const char *key, int64_t *out)
+{
+	json_t *v = json_object_get(body, key);
+
+	if (v == NULL) {
+		*out = 0;
+		return 0;
+	}
+	if (!json_is_integer(v) || json_integer_value(v) < 0)
+		return -1;
+	*out = json_integer_value(v);
+	return 0;
+}
+
+void
+agent_job_report(struct req *r)
+{
+	int64_t id = http_agent_job(r), done, fetched, rate;
+	const char *state, *reason;
+	json_t *body;
+	int rc;
+
+	if ((body = http_json_body(r)) == NULL)
+		return;
+	state = json_string_value(json_object_get(body, "state"));
+	reason = json_string_value(json_object_get(body, "reason"));
+	if (state == NULL || get_count(body, "bytes_done", &done) != 0 ||
+	    get_count(body, "bytes_fetched", &fetched) != 0 ||
+	    get_count(body, "rate", &rate) != 0 ||
+	    (reason != NULL && strlen(reason) >= DB_REASON_MAX)) {
+		json_decref(body);
+		http_reply_error(r, 400, "body must be {\"state\": S, "
+		    "\"bytes_done\": N, \"bytes_fetched\": N, \"rate\": N, "
+		    "\"reason\": \"...\"} with counts >= 0");
+		return;
+	}
+	rc = jobs_report(id, state, done, fetched, rate, reason);
+	json_decref(body);
+	switch (rc) {
+	case JOB_OK:
+		http_reply_json(r, 200, json_pack("{s:b}", "ok", 1));
+		break;
+	case JOB_BAD:
+		http_reply_error(r, 400, "state must be a job state; failed "
+		    "needs a reason");
+		break;
+	case JOB_ILLEGAL:
+		http_reply_error(r, 409, "job %lld cannot go to %s from where "
+		    "it is", (long long)id, state);
+		break;
+	case JOB_NO_JOB:
+		http_reply_error(r, 404, "no such job");
+		break;
+	default:
+		http_reply_error(r, 500, "cannot record the report");
+		break;
+	}
+}

@@ -1,0 +1,313 @@
+/*
+ * api.c — /api/v1: nodes, images, jobs, health and metrics. Handlers read
+ * the request through http.c and answer with one http_reply_* call.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "appliance/rackd.h"
+#include "db/db.h"
+#include "images/manifest.h"
+
+void
+api_healthz(struct req *r)
+{
+	http_reply_text(r, 200, "text/plain; charset=utf-8", "ok\n");
+}
+
+void
+api_metrics(struct req *r)
+{
+	char *text = metrics_render();
+
+	if (text == NULL) {
+		http_reply_error(r, 500, "cannot render metrics");
+		return;
+	}
+	http_reply_text(r, 200, "text/plain; version=0.0.4", text);
+	free(text);
+}
+
+/* {slot} of the URL, or a 400/404 reply. */
+static const char *
+slot_param(struct req *r)
+{
+	const char *slot = http_param(r, 0);
+	int rc;
+
+	if (slot == NULL || !slot_name_valid(slot)) {
+		http_reply_error(r, 400, "not a slot name");
+		return NULL;
+	}
+	if ((rc = db_node_exists(slot)) != 1) {
+		if (rc == 0)
+			http_reply_error(r, 404, "no such node: %s", slot);
+		else
+			http_reply_error(r, 500, "database error");
+		return NULL;
+	}
+	return slot;
+}
+
+static int
+id_param(struct req *r, int64_t *id)
+{
+	const char *s = http_param(r, 0);
+	char *end;
+
+	errno = 0;
+	*id = strtoll(s ? s : "", &end, 10);
+	if (s == NULL || *s == '\0' || *end != '\0' || errno != 0 || *id <= 0) {
+		http_reply_error(r, 400, "not a job id");
+		return -1;
+	}
+	return 0;
+}
+
+void
+api_nodes_list(struct req *r)
+{
+	http_reply_json(r, 200, db_nodes_list());
+}
+
+void
+api_node_get(struct req *r)
+{
+	const char *slot = slot_param(r);
+
+	if (slot != NULL)
+		http_reply_json(r, 200, db_node_get(slot));
+}
+
+static int
+printable(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 0;
+	return 1;
+}
+
+int
+api_parse_node_patch(json_t *body, const char **label, const char **image,
+    const char **boot_mode, char *err, size_t errlen)
+{
+	const char *key;
+	json_t *v;
+
+	*label = *image = *boot_mode = NULL;
+	json_object_foreach(body, key, v) {
+		if (strcmp(key, "label") == 0) {
+			if (!json_is_string(v) ||
+			    json_string_length(v) > LABEL_MAX ||
+			    !printable(json_string_value(v))) {
+				snprintf(err, errlen, "label: a string of at "
+				    "most %d printable characters", LABEL_MAX);
+				return -1;
+			}
+			*label = json_string_value(v);
+		} else if (strcmp(key, "image") == 0) {
+			char n[IMAGE_NAME_MAX + 1], ver[IMAGE_NAME_MAX + 1];
+			char why[128];
+			if (json_is_null(v)) {
+				*image = "";
+				continue;
+			}
+			if (!json_is_string(v) || image_ref_parse(
+			    json_string_value(v), n, ver, why, sizeof(why))) {
+				snprintf(err, errlen, "image: %s", json_is_string(v)
+				    ? why : "a string \"name[:version]\" or null");
+				return -1;
+			}
+			*image = json_string_value(v);
+		} else if (strcmp(key, "boot_mode") == 0) {
+			const char *m = json_string_value(v);
+			if (m == NULL || (strcmp(m, "local") != 0 &&
+			    strcmp(m, "diskless") != 0)) {
+				snprintf(err, errlen,
+				    "boot_mode: \"local\" or \"diskless\"");
+				return -1;
+			}
+			*boot_mode = m;
+		} else {
+			snprintf(err, errlen, "unknown field '%.64s' (label, "
+			    "image, boot_mode)", key);
+			return -1;
+		}
+	}
+	if (*label == NULL && *image == NULL && *boot_mode == NULL) {
+		snprintf(err, errlen, "nothing to change (label, image, "
+		    "boot_mode)");
+		return -1;
+	}
+	return 0;
+}
+
+void
+api_node_patch(struct req *r)
+{
+	const char *slot, *label, *image, *mode;
+	char err[160];
+	json_t *body;
+	int rc;
+
+	if ((slot = slot_param(r)) == NULL || (body = http_json_body(r)) == NULL)
+		return;
+	if (api_parse_node_patch(body, &label, &image, &mode, err,
+	    sizeof(err)) != 0) {
+		json_decref(body);
+		http_reply_error(r, 400, "%s", err);
+		return;
+	}
+	if (image != NULL && image[0] != '\0') {
+		char n[IMAGE_NAME_MAX + 1], ver[IMAGE_NAME_MAX + 1], why[128];
+		image_ref_parse(image, n, ver, why, sizeof(why));
+		if (!db_image_exists(n, ver)) {
+			http_reply_error(r, 404, "no such image: %s", image);
+			json_decref(body);
+			return;
+		}
+	}
+	rc = db_node_update(slot, label, image, mode);
+	json_decref(body);
+	if (rc != DB_OK) {
+		http_reply_error(r, rc == DB_NOTFOUND ? 404 : 500, "%s",
+		    rc == DB_NOTFOUND ? "no such node" : "database error");
+		return;
+	}
+	nodes_publish(slot);
+	http_reply_json(r, 200, db_node_get(slot));
+}
+
+void
+api_node_reimage(struct req *r)
+{
+	const char *slot, *ref;
+	json_t *body;
+	int64_t id;
+	int rc;
+
+	if ((slot = slot_param(r)) == NULL || (body = http_json_body(r)) == NULL)
+		return;
+	ref = json_string_value(json_object_get(body, "image"));
+	if (ref == NULL || json_object_size(body) != 1) {
+		json_decref(body);
+		http_reply_error(r, 400, "body must be {\"image\": "
+		    "\"name[:version]\"}");
+		return;
+	}
+	rc = jobs_reimage(slot, ref, &id);
+	switch (rc) {
+	case JOB_OK:
+		http_reply_json(r, 202, db_job_json(id));
+		break;
+	case JOB_BAD:
+		http_reply_error(r, 400, "image: not a valid \"name[:version]\"");
+		break;
+	case JOB_NO_NODE:
+		http_reply_error(r, 404, "no such node: %s", slot);
+		break;
+	case JOB_NO_IMAGE:
+		http_reply_error(r, 404, "no such image: %s", ref);
+		break;
+	case JOB_BUSY:
+		http_reply_error(r, 409, "node %s already has an active job",
+		    slot);
+		break;
+	default:
+		http_reply_error(r, 500, "cannot create the job");
+		break;
+	}
+	json_decref(body);
+}
+
+void
+api_images_list(struct req *r)
+{
+	http_reply_json(r, 200, db_images_list());
+}
+
+void
+api_image_get(struct req *r)
+{
+	const char *name = http_param(r, 0);
+	json_t *o;
+
+	if (!image_name_valid(name)) {
+		http_reply_error(r, 400, "not an image name");
+		return;
+	}
+	if ((o = db_image_get(name)) == NULL) {
+		http_reply_error(r, 404, "no such image: %s", name);
+		return;
+	}
+	http_reply_json(r, 200, o);
+}
+
+void
+api_jobs_list(struct req *r)
+{
+	const char *node = http_query(r, "node"), *state = http_query(r, "state");
+	const char *lim = http_query(r, "limit");
+	long limit = 100;
+
+	if (node != NULL && *node == '\0')
+		node = NULL;
+	if (state != NULL && *state == '\0')
+		state = NULL;
+	if (node != NULL && !slot_name_valid(node)) {
+		http_reply_error(r, 400, "node: not a slot name");
+		return;
+	}
+	if (state != NULL && !job_state_valid(state)) {
+		http_reply_error(r, 400, "state: one of queued, booting, "
+		    "streaming, verifying, done, failed");
+		return;
+	}
+	if (lim != NULL) {
+		char *end;
+		limit = strtol(lim, &end, 10);
+		if (*lim == '\0' || *end != '\0' || limit < 1 ||
+		    limit > JOBS_LIST_MAX) {
+			http_reply_error(r, 400, "limit: 1 to %d", JOBS_LIST_MAX);
+			return;
+		}
+	}
+	http_reply_json(r, 200, db_jobs_list(node, state, (int)limit));
+}
+
+void
+api_job_get(struct req *r)
+{
+	int64_t id;
+	json_t *o;
+
+	if (id_param(r, &id) != 0)
+		return;
+	if ((o = db_job_json(id)) == NULL) {
+		http_reply_error(r, 404, "no such job: %lld", (long long)id);
+		return;
+	}
+	http_reply_json(r, 200, o);
+}
+
+void
+api_job_cancel(struct req *r)
+{
+	int64_t id;
+	int rc;
+
+	if (id_param(r, &id) != 0)
+		return;
+	rc = jobs_cancel(id, "operator");
+	if (rc == JOB_OK)
+		http_reply_json(r, 200, db_job_json(id));
+	else if (rc == JOB_NO_JOB)
+		http_reply_error(r, 404, "no such job: %lld", (long long)id);
+	else if (rc == JOB_ILLEGAL)
+		http_reply_error(r, 409, "job %lld has already ended",
+		    (long long)id);
+	else
+		http_reply_error(r, 500, "cannot cancel the job");
+}

@@ -1,0 +1,116 @@
+/*
+ * auth.c — the API token (configured, or made once at first start into
+ * STATE_DIR/api.token, mode 0600) and the random tokens handed to agents.
+ * Comparisons are constant-time.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "appliance/rackd.h"
+
+#define TOKEN_FILE	"api.token"
+#define TOKEN_MIN	16
+
+static char api_token[CONFIG_VALUE_MAX + 1];
+static pthread_mutex_t token_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void
+auth_random_hex(char out[TOKEN_HEX + 1])
+{
+	unsigned char raw[TOKEN_HEX / 2];
+
+	randombytes_buf(raw, sizeof(raw));
+	sodium_bin2hex(out, TOKEN_HEX + 1, raw, sizeof(raw));
+}
+
+static int
+load_token(char *err, size_t errlen)
+{
+	char tok[CONFIG_VALUE_MAX + 1];
+
+	if (conf.api_token[0] != '\0') {
+		if (strlen(conf.api_token) < TOKEN_MIN) {
+			snprintf(err, errlen, "api_token: shorter than %d "
+			    "characters", TOKEN_MIN);
+			return -1;
+		}
+		snprintf(tok, sizeof(tok), "%s", conf.api_token);
+	} else if (statedir_read_small(TOKEN_FILE, tok, sizeof(tok)) != 0) {
+		if (errno != ENOENT) {
+			snprintf(err, errlen, "%s: %s", TOKEN_FILE,
+			    strerror(errno));
+			return -1;
+		}
+		auth_random_hex(tok);
+		if (statedir_write_secret(TOKEN_FILE, tok) != 0) {
+			snprintf(err, errlen, "cannot write %s: %s", TOKEN_FILE,
+			    strerror(errno));
+			return -1;
+		}
+		log_info("made a new API token in %s", TOKEN_FILE);
+	} else if (strlen(tok) < TOKEN_MIN) {
+		snprintf(err, errlen, "%s: token shorter than %d characters",
+		    TOKEN_FILE, TOKEN_MIN);
+		return -1;
+	}
+	pthread_mutex_lock(&token_lock);
+	memcpy(api_token, tok, sizeof(api_token));
+	pthread_mutex_unlock(&token_lock);
+	sodium_memzero(tok, sizeof(tok));
+	return 0;
+}
+
+int
+auth_init(char *err, size_t errlen)
+{
+	if (sodium_init() < 0) {
+		snprintf(err, errlen, "libsodium failed to start");
+		return -1;
+	}
+	return load_token(err, errlen);
+}
+
+int
+auth_reload(void)
+{
+	char err[256];
+
+	if (load_token(err, sizeof(err)) != 0) {
+		log_warnx("reload: %s; keeping the old token", err);
+		return -1;
+	}
+	return 0;
+}
+
+const char *
+auth_api_token(void)
+{
+	return api_token;
+}
+
+int
+auth_token_equal(const char *a, const char *b)
+{
+	unsigned char ha[32], hb[32];
+
+	/* Hash both so the comparison does not leak the length. */
+	crypto_generichash(ha, sizeof(ha), (const unsigned char *)a, strlen(a),
+	    NULL, 0);
+	crypto_generichash(hb, sizeof(hb), (const unsigned char *)b, strlen(b),
+	    NULL, 0);
+	return sodium_memcmp(ha, hb, sizeof(ha)) == 0;
+}
+
+int
+auth_check_api(const char *tok)
+{
+	int ok;
+
+	pthread_mutex_lock(&token_lock);
+	ok = api_token[0] != '\0' && auth_token_equal(tok, api_token);
+	pthread_mutex_unlock(&token_lock);
+	return ok;
+}

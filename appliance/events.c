@@ -1,0 +1,259 @@
+/*
+ * events.c — Server-Sent Events on /api/v1/events. Every node, job, image
+ * and link change is published once into a ring of the last EVENTS_RING
+ * events; each client keeps its place in the ring. A client with nothing to
+ * read is suspended (libmicrohttpd stops polling it) and resumed when an
+ * event arrives. A client that falls further behind than the ring gets a
+ * "resync" event and goes on from the oldest kept. Last-Event-ID resumes a
+ * reconnecting client where it left off.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <microhttpd.h>
+
+#include "appliance/rackd.h"
+
+struct event {
+	uint64_t	 id;
+	char		*text;		/* "id: N\nevent: T\ndata: {...}\n\n" */
+	size_t		 len;
+};
+
+struct client {
+	struct MHD_Connection	*conn;
+	uint64_t		 next;		/* id of the next event to send */
+	size_t			 off;		/* sent of that event so far */
+	int			 suspended;
+	int			 hello;		/* retry: line sent */
+	struct client		*prev, *nextc;
+};
+
+static pthread_mutex_t ev_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct event ring[EVENTS_RING];
+static uint64_t next_id = 1;		/* id the next event gets */
+static struct client *clients;
+static int nclients;
+static int closing;
+
+int
+events_init(void)
+{
+	memset(ring, 0, sizeof(ring));
+	return 0;
+}
+
+static uint64_t
+oldest_id(void)
+{
+	return next_id > EVENTS_RING ? next_id - EVENTS_RING : 1;
+}
+
+static void
+wake_all(void)
+{
+	for (struct client *c = clients; c != NULL; c = c->nextc)
+		if (c->suspended) {
+			c->suspended = 0;
+			MHD_resume_connection(c->conn);
+		}
+}
+
+static void
+push(char *text, size_t len)
+{
+	struct event *e;
+
+	pthread_mutex_lock(&ev_lock);
+	e = &ring[next_id % EVENTS_RING];
+	free(e->text);
+	e->id = next_id++;
+	e->text = text;
+	e->len = len;
+	wake_all();
+	pthread_mutex_unlock(&ev_lock);
+}
+
+void
+events_publish(const char *type, json_t *data)
+{
+	char *body, *text;
+	int n;
+
+	if (data == NULL)
+		return;
+	body = json_dumps(data, JSON_COMPACT);
+	json_decref(data);
+	if (body == NULL)
+		return;
+	if (strlen(body) > EVENT_MAX) {
+		log_warnx("events: %s event of %zu bytes dropped", type,
+		    strlen(body));
+		free(body);
+		return;
+	}
+	/* The id is filled in under the lock: format with a placeholder. */
+	pthread_mutex_lock(&ev_lock);
+	n = asprintf(&text, "id: %llu\nevent: %s\ndata: %s\n\n",
+	    (unsigned long long)next_id, type, body);
+	free(body);
+	if (n < 0) {
+		pthread_mutex_unlock(&ev_lock);
+		return;
+	}
+	struct event *e = &ring[next_id % EVENTS_RING];
+	free(e->text);
+	e->id = next_id++;
+	e->text = text;
+	e->len = (size_t)n;
+	wake_all();
+	pthread_mutex_unlock(&ev_lock);
+}
+
+void
+events_heartbeat(void)
+{
+	char *text = strdup(": keep-alive\n\n");
+
+	if (text != NULL)
+		push(text, strlen(text));
+}
+
+void
+events_shutdown(void)
+{
+	pthread_mutex_lock(&ev_lock);
+	closing = 1;
+	wake_all();
+	pthread_mutex_unlock(&ev_lock);
+}
+
+int
+events_clients(void)
+{
+	int n;
+
+	pthread_mutex_lock(&ev_lock);
+	n = nclients;
+	pthread_mutex_unlock(&ev_lock);
+	return n;
+}
+
+static ssize_t
+reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct client *c = cls;
+	size_t used = 0;
+
+	pthread_mutex_lock(&ev_lock);
+	if (closing) {
+		pthread_mutex_unlock(&ev_lock);
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	}
+	if (!c->hello) {
+		static const char hello[] = "retry: 3000\n\n";
+		if (max < sizeof(hello)) {
+			pthread_mutex_unlock(&ev_lock);
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+		}
+		memcpy(buf, hello, sizeof(hello) - 1);
+		used = sizeof(hello) - 1;
+		c->hello = 1;
+	}
+	if (c->next < oldest_id()) {
+		static const char resync[] = "event: resync\ndata: {}\n\n";
+		if (max - used < sizeof(resync))
+			goto out;
+		memcpy(buf + used, resync, sizeof(resync) - 1);
+		used += sizeof(resync) - 1;
+		c->next = oldest_id();
+		c->off = 0;
+	}
+	while (c->next < next_id && used < max) {
+		struct event *e = &ring[c->next % EVENTS_RING];
+		size_t n = e->len - c->off;
+		if (n > max - used)
+			n = max - used;
+		memcpy(buf + used, e->text + c->off, n);
+		used += n;
+		c->off += n;
+		if (c->off == e->len) {
+			c->next++;
+			c->off = 0;
+		}
+	}
+out:
+	if (used == 0) {
+		/* Nothing to send: stop polling until the next event. */
+		c->suspended = 1;
+		MHD_suspend_connection(c->conn);
+	}
+	pthread_mutex_unlock(&ev_lock);
+	return (ssize_t)used;
+}
+
+static void
+client_free(void *cls)
+{
+	struct client *c = cls;
+
+	pthread_mutex_lock(&ev_lock);
+	if (c->prev)
+		c->prev->nextc = c->nextc;
+	else
+		clients = c->nextc;
+	if (c->nextc)
+		c->nextc->prev = c->prev;
+	nclients--;
+	pthread_mutex_unlock(&ev_lock);
+	free(c);
+}
+
+void
+events_stream(struct req *r)
+{
+	const char *last = http_header(r, "Last-Event-ID");
+	struct MHD_Response *resp;
+	struct client *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		http_reply_error(r, 500, "out of memory");
+		return;
+	}
+	c->conn = http_connection(r);
+	pthread_mutex_lock(&ev_lock);
+	if (nclients >= EVENTS_CLIENTS_MAX || closing) {
+		pthread_mutex_unlock(&ev_lock);
+		free(c);
+		http_reply_error(r, 503, "too many event streams (%d)",
+		    EVENTS_CLIENTS_MAX);
+		return;
+	}
+	c->next = next_id;
+	if (last != NULL) {
+		char *end;
+		unsigned long long id = strtoull(last, &end, 10);
+		if (*last != '\0' && *end == '\0' && id < next_id)
+			c->next = id + 1;	/* below the ring: resync */
+	}
+	c->nextc = clients;
+	if (clients)
+		clients->prev = c;
+	clients = c;
+	nclients++;
+	pthread_mutex_unlock(&ev_lock);
+
+	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024,
+	    reader, c, client_free);
+	if (resp == NULL) {
+		client_free(c);
+		http_reply_error(r, 500, "out of memory");
+		return;
+	}
+	MHD_add_response_header(resp, "Content-Type", "text/event-stream");
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	MHD_add_response_header(resp, "X-Accel-Buffering", "no");
+	http_reply_response(r, 200, resp);
+}

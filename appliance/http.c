@@ -1,0 +1,614 @@
+/*
+ * http.c — the HTTP server (libmicrohttpd, epoll in its own thread or a
+ * pool), the route table, request limits, authentication of each route,
+ * and the reply helpers every handler uses. Errors are JSON
+ * {"error": "..."} with the right status.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <microhttpd.h>
+
+#include "appliance/rackd.h"
+
+enum auth_kind {
+	AUTH_NONE,	/* chunks, boot files, health, the dashboard's files */
+	AUTH_READ,	/* token unless api_open_reads */
+	AUTH_WRITE,	/* token */
+	AUTH_AGENT,	/* the job's own token */
+};
+
+enum body_kind { BODY_NONE, BODY_JSON };
+
+struct route {
+	const char	*method;	/* "GET" also answers HEAD */
+	const char	*pattern;	/* segments; "*" captures one */
+	enum auth_kind	 auth;
+	enum body_kind	 body;
+	void		(*fn)(struct req *);
+	const char	*name;		/* for /metrics */
+};
+
+static const struct route routes[] = {
+	{ "GET", "/healthz", AUTH_NONE, BODY_NONE, api_healthz, "healthz" },
+	{ "GET", "/metrics", AUTH_NONE, BODY_NONE, api_metrics, "metrics" },
+	{ "GET", "/api/v1/nodes", AUTH_READ, BODY_NONE, api_nodes_list, "nodes" },
+	{ "GET", "/api/v1/nodes/*", AUTH_READ, BODY_NONE, api_node_get, "node" },
+	{ "PATCH", "/api/v1/nodes/*", AUTH_WRITE, BODY_JSON, api_node_patch,
+	  "node_patch" },
+	{ "POST", "/api/v1/nodes/*/reimage", AUTH_WRITE, BODY_JSON,
+	  api_node_reimage, "node_reimage" },
+	{ "GET", "/api/v1/images", AUTH_READ, BODY_NONE, api_images_list,
+	  "images" },
+	{ "GET", "/api/v1/images/*", AUTH_READ, BODY_NONE, api_image_get,
+	  "image" },
+	{ "GET", "/api/v1/jobs", AUTH_READ, BODY_NONE, api_jobs_list, "jobs" },
+	{ "GET", "/api/v1/jobs/*", AUTH_READ, BODY_NONE, api_job_get, "job" },
+	{ "POST", "/api/v1/jobs/*/cancel", AUTH_WRITE, BODY_JSON,
+	  api_job_cancel, "job_cancel" },
+	{ "GET", "/api/v1/events", AUTH_READ, BODY_NONE, events_stream,
+	  "events" },
+	{ "GET", "/api/v1/agent/jobs/*", AUTH_AGENT, BODY_NONE, agent_job_get,
+	  "agent_job" },
+	{ "POST", "/api/v1/agent/jobs/*/report", AUTH_AGENT, BODY_JSON,
+	  agent_job_report, "agent_report" },
+	{ "GET", "/chunks/*", AUTH_NONE, BODY_NONE, stream_chunk, "chunk" },
+};
+#define NROUTES (sizeof(routes) / sizeof(routes[0]))
+
+struct req {
+	struct MHD_Connection	*conn;
+	const char		*method;
+	const char		*url;
+	const struct route	*route;
+	const char		*route_name;
+	char			 pbuf[URL_MAX];
+	const char		*params[ROUTE_PARAMS_MAX];
+	char			*body;
+	size_t			 body_len;
+	size_t			 body_max;
+	int			 status;	/* 0 until a reply is queued */
+	int			 overflow;
+	int64_t			 agent_job;
+	uint64_t		 streamed;	/* bytes of a file reply */
+};
+
+static struct MHD_Daemon *daemon_h;
+
+/* ---- replies ---------------------------------------------------------- */
+
+static void
+add_common_headers(struct MHD_Response *resp)
+{
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+}
+
+void
+http_reply_response(struct req *r, int status, struct MHD_Response *resp)
+{
+	if (r->status != 0) {
+		log_warnx("http: %s %s: second reply dropped", r->method, r->url);
+		MHD_destroy_response(resp);
+		return;
+	}
+	add_common_headers(resp);
+	r->status = status;
+	if (MHD_queue_response(r->conn, (unsigned int)status, resp) != MHD_YES)
+		log_warnx("http: %s %s: cannot queue reply", r->method, r->url);
+	MHD_destroy_response(resp);
+}
+
+static void
+reply_buffer(struct req *r, int status, const char *ctype, char *buf,
+    size_t len)
+{
+	struct MHD_Response *resp;
+
+	resp = MHD_create_response_from_buffer(len, buf, MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL) {
+		free(buf);
+		return;
+	}
+	MHD_add_response_header(resp, "Content-Type", ctype);
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	http_reply_response(r, status, resp);
+}
+
+void
+http_reply_json(struct req *r, int status, json_t *body)
+{
+	char *text;
+
+	if (body == NULL) {
+		http_reply_error(r, 500, "internal error (see the log)");
+		return;
+	}
+	text = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
+	json_decref(body);
+	if (text == NULL) {
+		http_reply_error(r, 500, "out of memory");
+		return;
+	}
+	size_t n = strlen(text);
+	char *withnl = realloc(text, n + 2);
+	if (withnl == NULL) {
+		free(text);
+		http_reply_error(r, 500, "out of memory");
+		return;
+	}
+	withnl[n] = '\n';
+	withnl[n + 1] = '\0';
+	reply_buffer(r, status, "application/json", withnl, n + 1);
+}
+
+void
+http_reply_error(struct req *r, int status, const char *fmt, ...)
+{
+	char msg[512];
+	json_t *o;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (status >= 500)
+		log_warnx("http: %s %s: %d %s", r->method, r->url, status, msg);
+	o = json_pack("{s:s}", "error", msg);
+	if (o == NULL) {
+		static char oom[] = "{\"error\":\"out of memory\"}\n";
+		struct MHD_Response *resp = MHD_create_response_from_buffer(
+		    sizeof(oom) - 1, oom, MHD_RESPMEM_PERSISTENT);
+		if (resp != NULL)
+			http_reply_response(r, 500, resp);
+		return;
+	}
+	http_reply_json(r, status, o);
+}
+
+void
+http_reply_text(struct req *r, int status, const char *ctype,
+    const char *text)
+{
+	char *copy = strdup(text);
+
+	if (copy == NULL) {
+		http_reply_error(r, 500, "out of memory");
+		return;
+	}
+	reply_buffer(r, status, ctype, copy, strlen(copy));
+}
+
+/* ---- request accessors ------------------------------------------------ */
+
+const char *
+http_param(struct req *r, int i)
+{
+	return i >= 0 && i < ROUTE_PARAMS_MAX ? r->params[i] : NULL;
+}
+
+const char *
+http_query(struct req *r, const char *key)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+const char *
+http_header(struct req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *
+http_method(struct req *r)
+{
+	return r->method;
+}
+
+const char *
+http_url(struct req *r)
+{
+	return r->url;
+}
+
+const char *
+http_body(struct req *r, size_t *len)
+{
+	*len = r->body_len;
+	return r->body ? r->body : "";
+}
+
+struct MHD_Connection *
+http_connection(struct req *r)
+{
+	return r->conn;
+}
+
+int64_t
+http_agent_job(struct req *r)
+{
+	return r->agent_job;
+}
+
+int
+http_client_addr(struct req *r, struct sockaddr_storage *ss)
+{
+	const union MHD_ConnectionInfo *ci;
+
+	ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci == NULL || ci->client_addr == NULL)
+		return -1;
+	memset(ss, 0, sizeof(*ss));
+	memcpy(ss, ci->client_addr, ci->client_addr->sa_family == AF_INET6 ?
+	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
+	return 0;
+}
+
+void
+http_stream_add(struct req *r, uint64_t bytes)
+{
+	r->streamed += bytes;
+}
+
+json_t *
+http_json_body(struct req *r)
+{
+	json_error_t jerr;
+	json_t *o;
+
+	if (r->body_len == 0) {
+		http_reply_error(r, 400, "a JSON object body is required");
+		return NULL;
+	}
+	o = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
+	if (o == NULL) {
+		http_reply_error(r, 400, "body is not JSON: %s (line %d)",
+		    jerr.text, jerr.line);
+		return NULL;
+	}
+	if (!json_is_object(o)) {
+		json_decref(o);
+		http_reply_error(r, 400, "body must be a JSON object");
+		return NULL;
+	}
+	return o;
+}
+
+/* ---- routing ---------------------------------------------------------- */
+
+/* Match path against pattern; captured segments go to r->params. */
+static int
+route_match(const char *pattern, const char *path, struct req *r)
+{
+	const char *p = pattern, *u = path;
+	char *out = r->pbuf, *end = r->pbuf + sizeof(r->pbuf);
+	int np = 0;
+
+	while (*p != '\0' && *u != '\0') {
+		if (*p == '*') {
+			const char *seg_end = strchr(u, '/');
+			size_t n = seg_end ? (size_t)(seg_end - u) : strlen(u);
+			if (n == 0 || np >= ROUTE_PARAMS_MAX || out + n + 1 > end)
+				return 0;
+			memcpy(out, u, n);
+			out[n] = '\0';
+			r->params[np++] = out;
+			out += n + 1;
+			u += n;
+			p++;
+			continue;
+		}
+		if (*p != *u)
+			return 0;
+		p++;
+		u++;
+	}
+	return *p == '\0' && *u == '\0';
+}
+
+static int
+method_matches(const char *want, const char *have)
+{
+	if (strcmp(want, have) == 0)
+		return 1;
+	return strcmp(want, "GET") == 0 && strcmp(have, "HEAD") == 0;
+}
+
+/* Find the route; *allowed lists methods of a path matched by another. */
+static const struct route *
+route_find(struct req *r, char *allowed, size_t alen, int *path_known)
+{
+	const struct route *found = NULL;
+
+	*path_known = 0;
+	allowed[0] = '\0';
+	for (size_t i = 0; i < NROUTES; i++) {
+		if (!route_match(routes[i].pattern, r->url, r))
+			continue;
+		*path_known = 1;
+		if (strstr(allowed, routes[i].method) == NULL) {
+			size_t used = strlen(allowed);
+			snprintf(allowed + used, alen - used, "%s%s",
+			    used ? ", " : "", routes[i].method);
+			if (strcmp(routes[i].method, "GET") == 0 &&
+			    strlen(allowed) + 6 < alen)
+				strcat(allowed, ", HEAD");
+		}
+		if (found == NULL && method_matches(routes[i].method, r->method))
+			found = &routes[i];
+	}
+	if (found != NULL)	/* match again: params of the route found */
+		route_match(found->pattern, r->url, r);
+	return found;
+}
+
+static const char *
+bearer(struct req *r)
+{
+	const char *h = http_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
+
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+		return NULL;
+	h += 7;
+	while (*h == ' ')
+		h++;
+	return h;
+}
+
+/* 1 if the request may go on; otherwise a reply has been queued. */
+static int
+authorize(struct req *r)
+{
+	const char *tok;
+
+	switch (r->route->auth) {
+	case AUTH_NONE:
+		return 1;
+	case AUTH_READ:
+		if (conf.api_open_reads)
+			return 1;
+		/* FALLTHROUGH */
+	case AUTH_WRITE:
+		tok = bearer(r);
+		if (tok != NULL && auth_check_api(tok))
+			return 1;
+		http_reply_error(r, 401, tok ? "invalid token" :
+		    "this needs Authorization: Bearer TOKEN");
+		return 0;
+	case AUTH_AGENT: {
+		struct req *q = r;
+		int64_t id;
+		char *end;
+		tok = bearer(q);
+		errno = 0;
+		id = strtoll(http_param(q, 0), &end, 10);
+		if (tok == NULL || *end != '\0' || errno != 0 || id <= 0 ||
+		    !jobs_token_ok(id, tok)) {
+			http_reply_error(q, 401, "this needs the job's own token");
+			return 0;
+		}
+		q->agent_job = id;
+		return 1;
+	}
+	}
+	return 0;
+}
+
+static int
+count_header(void *cls, enum MHD_ValueKind kind, const char *key,
+    const char *value)
+{
+	(*(int *)cls)++;
+	return MHD_YES;
+}
+
+/* First call for a request: limits, route, auth. 1: read the body. */
+static int
+request_start(struct req *r)
+{
+	char allowed[64];
+	const char *cl;
+	int nheaders = 0, path_known;
+
+	MHD_get_connection_values(r->conn, MHD_HEADER_KIND,
+	    (MHD_KeyValueIterator)count_header, &nheaders);
+	if (nheaders > conf.max_headers) {
+		r->route_name = "limits";
+		http_reply_error(r, 431, "more than %d header fields",
+		    conf.max_headers);
+		return 0;
+	}
+	if (strlen(r->url) >= URL_MAX) {
+		r->route_name = "limits";
+		http_reply_error(r, 414, "URL longer than %d bytes", URL_MAX);
+		return 0;
+	}
+	r->route = route_find(r, allowed, sizeof(allowed), &path_known);
+	if (r->route == NULL) {
+		if (!path_known && strncmp(r->url, "/api/", 5) != 0 &&
+		    (strcmp(r->method, "GET") == 0 ||
+		    strcmp(r->method, "HEAD") == 0)) {
+			r->route_name = "static";
+			return 1;	/* the dashboard's files */
+		}
+		r->route_name = path_known ? "method" : "unknown";
+		if (path_known) {
+			struct MHD_Response *resp;
+			char *msg;
+			if (asprintf(&msg, "{\"error\":\"%s is not allowed here; "
+			    "allowed: %s\"}\n", r->method, allowed) < 0)
+				return 0;
+			resp = MHD_create_response_from_buffer(strlen(msg), msg,
+			    MHD_RESPMEM_MUST_FREE);
+			if (resp == NULL) {
+				free(msg);
+				return 0;
+			}
+			MHD_add_response_header(resp, "Allow", allowed);
+			MHD_add_response_header(resp, "Content-Type",
+			    "application/json");
+			http_reply_response(r, 405, resp);
+		} else
+			http_reply_error(r, 404, "no such resource: %s", r->url);
+		return 0;
+	}
+	r->route_name = r->route->name;
+	if (!authorize(r))
+		return 0;
+	r->body_max = r->route->body == BODY_JSON ? conf.max_body : 0;
+	cl = http_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (cl != NULL) {
+		char *end;
+		unsigned long long n;
+		errno = 0;
+		n = strtoull(cl, &end, 10);
+		if (errno != 0 || *end != '\0' || n > r->body_max) {
+			http_reply_error(r, 413, "request body over %zu bytes",
+			    r->body_max);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+static int
+body_append(struct req *r, const char *data, size_t n)
+{
+	if (n > r->body_max - r->body_len) {
+		r->overflow = 1;
+		return 0;
+	}
+	if (r->body == NULL && (r->body = malloc(r->body_max + 1)) == NULL)
+		return -1;
+	memcpy(r->body + r->body_len, data, n);
+	r->body_len += n;
+	r->body[r->body_len] = '\0';
+	return 0;
+}
+
+static enum MHD_Result
+access_cb(void *cls, struct MHD_Connection *conn, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_size, void **con_cls)
+{
+	struct req *r = *con_cls;
+
+	if (r == NULL) {
+		if ((r = calloc(1, sizeof(*r))) == NULL)
+			return MHD_NO;
+		r->conn = conn;
+		r->method = method;
+		r->url = url;
+		*con_cls = r;
+		conf_rdlock();
+		if (!request_start(r)) {
+			conf_unlock();
+			return r->status ? MHD_YES : MHD_NO;
+		}
+		conf_unlock();
+		return MHD_YES;
+	}
+	if (r->status != 0) {		/* replied early: drop any body */
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (*upload_size != 0) {
+		if (body_append(r, upload_data, *upload_size) != 0)
+			return MHD_NO;
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (r->overflow) {
+		http_reply_error(r, 413, "request body over %zu bytes",
+		    r->body_max);
+		return MHD_YES;
+	}
+	conf_rdlock();
+	if (r->route != NULL)
+		r->route->fn(r);
+	else
+		static_file(r);
+	conf_unlock();
+	if (r->status == 0)
+		http_reply_error(r, 500, "no reply from handler");
+	return MHD_YES;
+}
+
+static void
+completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct req *r = *con_cls;
+
+	if (r == NULL)
+		return;
+	metrics_request(r->route_name ? r->route_name : "unknown",
+	    r->status ? r->status : 0);
+	if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK && r->streamed)
+		metrics_streamed(r->streamed);
+	free(r->body);
+	free(r);
+	*con_cls = NULL;
+}
+
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[LOG_LINE_MAX];
+	size_t n;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		msg[--n] = '\0';
+	log_debug("http: %s", msg);
+}
+
+int
+http_start(char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+	    MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	size_t memlimit;
+
+	if (config_parse_listen(conf.listen, &ss, &sl, err, errlen) != 0)
+		return -1;
+	if (ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	/* The connection's memory pool holds the request head and the
+	 * write buffer; the head limit is what the option names. */
+	memlimit = conf.max_header_bytes + 16 * 1024;
+	daemon_h = MHD_start_daemon(flags, 0, NULL, NULL, access_cb, NULL,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)conf.max_connections,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)conf.idle_timeout,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, memlimit,
+	    MHD_OPTION_NOTIFY_COMPLETED, completed_cb, NULL,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+	    MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
+	    MHD_OPTION_THREAD_POOL_SIZE,
+	    (unsigned int)(conf.http_threads > 1 ? conf.http_threads : 0),
+	    MHD_OPTION_END);
+	if (daemon_h == NULL) {
+		snprintf(err, errlen, "cannot listen on %s: %s", conf.listen,
+		    errno ? strerror(errno) : "libmicrohttpd failed");
+		return -1;
+	}
+	log_info("listening on http://%s/", conf.listen);
+	return 0;
+}
+
+void
+http_stop(void)
+{
+	if (daemon_h == NULL)
+		return;
+	events_shutdown();
+	MHD_stop_daemon(daemon_h);
+	daemon_h = NULL;
+}

@@ -1,0 +1,642 @@
+/*
+ * options.c — the one option table. It drives the config file (-c FILE,
+ * INI syntax through inih), the command line and --help. Precedence:
+ * built-in default < config file < command line. SIGHUP reloads the file;
+ * options marked RELOAD take effect at once, the rest at the next start.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ini.h>
+
+#include "appliance/rackd.h"
+
+enum opt_type { T_STR, T_BOOL, T_INT, T_SIZE, T_DURATION, T_LISTEN, T_SLOTS };
+
+#define F_CLI	0x1	/* command line only */
+#define F_RELOAD 0x2	/* applied on SIGHUP */
+#define F_FLAG	0x4	/* command line: takes no value */
+
+struct option_def {
+	const char	*name;
+	int		 short_opt;
+	enum opt_type	 type;
+	size_t		 offset;
+	const char	*defval;
+	long long	 min, max;
+	unsigned	 flags;
+	const char	*metavar;
+	const char	*help;
+};
+
+#define OFF(f) offsetof(struct config, f)
+
+static const struct option_def options[] = {
+	{ "config", 'c', T_STR, OFF(config_file), "", 0, 0, F_CLI, "FILE",
+	  "read options from FILE (INI: name = value)" },
+	{ "foreground", 'd', T_BOOL, OFF(foreground), "no", 0, 0,
+	  F_CLI | F_FLAG, NULL, "stay in the foreground and log to stderr" },
+	{ "check", 'n', T_BOOL, OFF(check_only), "no", 0, 0, F_CLI | F_FLAG,
+	  NULL, "check the configuration, print 'configuration OK', exit" },
+	{ "verbose", 'v', T_BOOL, OFF(verbose), "no", 0, 0, F_RELOAD, NULL,
+	  "log debug messages too" },
+	{ "state_dir", 0, T_STR, OFF(state_dir), "./var", 0, 0, 0, "DIR",
+	  "database, image store and generated files" },
+	{ "listen", 0, T_LISTEN, OFF(listen), "127.0.0.1:8080", 0, 0, 0,
+	  "ADDR:PORT", "HTTP address for the API, dashboard, chunks and boot files" },
+	{ "webui_dir", 0, T_STR, OFF(webui_dir), "./webui", 0, 0, F_RELOAD,
+	  "DIR", "dashboard files served at /" },
+	{ "api_token", 0, T_STR, OFF(api_token), "", 0, 0, F_RELOAD, "TOKEN",
+	  "API token (empty: generated once into STATE_DIR/api.token)" },
+	{ "api_open_reads", 0, T_BOOL, OFF(api_open_reads), "no", 0, 0,
+	  F_RELOAD, NULL, "allow reads of /api/v1 without a token" },
+	{ "slots", 0, T_SLOTS, OFF(slots), "", 0, 0, F_RELOAD, "LIST",
+	  "slots known ahead of their links, comma separated (usb1,usb2)" },
+	{ "boot_timeout", 0, T_DURATION, OFF(boot_timeout), "15m", 10,
+	  7 * 86400, F_RELOAD, "TIME",
+	  "fail a job whose node has not called in after TIME" },
+	{ "agent_timeout", 0, T_DURATION, OFF(agent_timeout), "5m", 10,
+	  86400, F_RELOAD, "TIME",
+	  "fail a running job whose agent is silent for TIME" },
+	{ "max_body", 0, T_SIZE, OFF(max_body), "1M", 1024, 64LL << 20,
+	  F_RELOAD, "SIZE", "largest API request body" },
+	{ "max_headers", 0, T_INT, OFF(max_headers), "64", 8, 1024, F_RELOAD,
+	  "N", "most request header fields" },
+	{ "max_header_bytes", 0, T_SIZE, OFF(max_header_bytes), "16K", 4096,
+	  1LL << 20, 0, "SIZE", "largest request head (line and headers)" },
+	{ "max_connections", 0, T_INT, OFF(max_connections), "512", 4, 65536,
+	  0, "N", "most concurrent HTTP connections" },
+	{ "idle_timeout", 0, T_DURATION, OFF(idle_timeout), "60s", 1, 3600, 0,
+	  "TIME", "close an HTTP connection idle for TIME" },
+	{ "http_threads", 0, T_INT, OFF(http_threads), "1", 1, 64, 0, "N",
+	  "HTTP threads (1: one epoll thread)" },
+};
+#define NOPTIONS (sizeof(options) / sizeof(options[0]))
+
+static void
+set_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* "yes"/"no" and friends. */
+static int
+parse_bool(const char *s, int *out)
+{
+	static const char *yes[] = { "yes", "true", "on", "1" };
+	static const char *no[] = { "no", "false", "off", "0" };
+
+	for (size_t i = 0; i < 4; i++) {
+		if (strcasecmp(s, yes[i]) == 0) {
+			*out = 1;
+			return 0;
+		}
+		if (strcasecmp(s, no[i]) == 0) {
+			*out = 0;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* A whole number with an optional unit suffix; units[i] scales by mult[i]. */
+static int
+parse_scaled(const char *s, const char *units, const long long *mult,
+    long long *out)
+{
+	char *end;
+	long long v;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0)
+		return -1;
+	if (*end != '\0') {
+		const char *u = strchr(units, toupper((unsigned char)*end));
+		if (u == NULL || end[1] != '\0')
+			return -1;
+		if (v > LLONG_MAX / mult[u - units])
+			return -1;
+		v *= mult[u - units];
+	}
+	*out = v;
+	return 0;
+}
+
+int
+config_parse_listen(const char *s, struct sockaddr_storage *ss,
+    socklen_t *sslen, char *err, size_t errlen)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *colon, *port;
+	char *end;
+	unsigned long p;
+	size_t hlen;
+
+	memset(ss, 0, sizeof(*ss));
+	if (s[0] == '[') {
+		const char *rb = strchr(s, ']');
+		if (rb == NULL || rb[1] != ':') {
+			set_err(err, errlen, "'%s' is not [IPV6]:PORT", s);
+			return -1;
+		}
+		hlen = (size_t)(rb - s - 1);
+		if (hlen >= sizeof(host)) {
+			set_err(err, errlen, "'%s': address too long", s);
+			return -1;
+		}
+		memcpy(host, s + 1, hlen);
+		port = rb + 2;
+	} else {
+		colon = strrchr(s, ':');
+		if (colon == NULL) {
+			set_err(err, errlen, "'%s' is not ADDR:PORT", s);
+			return -1;
+		}
+		hlen = (size_t)(colon - s);
+		if (hlen >= sizeof(host)) {
+			set_err(err, errlen, "'%s': address too long", s);
+			return -1;
+		}
+		memcpy(host, s, hlen);
+		port = colon + 1;
+	}
+	host[hlen] = '\0';
+	errno = 0;
+	p = strtoul(port, &end, 10);
+	if (!isdigit((unsigned char)*port) || *end != '\0' || errno != 0 ||
+	    p == 0 || p > 65535) {
+		set_err(err, errlen, "'%s': port must be 1-65535", s);
+		return -1;
+	}
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)p);
+		*sslen = sizeof(*sin);
+	} else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)p);
+		*sslen = sizeof(*sin6);
+	} else {
+		set_err(err, errlen, "'%s': '%s' is not an IP address", s, host);
+		return -1;
+	}
+	return 0;
+}
+
+int
+slot_name_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > SLOT_NAME_MAX || !isalnum((unsigned char)s[0]))
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && strchr("._-", s[i]) == NULL)
+			return 0;
+	return 1;
+}
+
+static int
+parse_slots(const char *s, struct strlist *out, char *err, size_t errlen)
+{
+	char *copy = strdup(s), *save = NULL, *tok;
+
+	if (copy == NULL) {
+		set_err(err, errlen, "out of memory");
+		return -1;
+	}
+	strlist_clear(out);
+	for (tok = strtok_r(copy, ", \t", &save); tok != NULL;
+	    tok = strtok_r(NULL, ", \t", &save)) {
+		if (!slot_name_valid(tok)) {
+			set_err(err, errlen, "'%s' is not a slot name "
+			    "(letters, digits, '.', '_', '-'; at most %d)",
+			    tok, SLOT_NAME_MAX);
+			goto fail;
+		}
+		if (out->n >= SLOTS_MAX) {
+			set_err(err, errlen, "more than %d slots", SLOTS_MAX);
+			goto fail;
+		}
+		out->v[out->n] = strdup(tok);
+		if (out->v[out->n] == NULL) {
+			set_err(err, errlen, "out of memory");
+			goto fail;
+		}
+		out->n++;
+	}
+	free(copy);
+	return 0;
+fail:
+	free(copy);
+	strlist_clear(out);
+	return -1;
+}
+
+/* Set one option from its text; on error fill err and return -1. */
+static int
+option_set(struct config *cfg, const struct option_def *o, const char *value,
+    char *err, size_t errlen)
+{
+	void *field = (char *)cfg + o->offset;
+	long long v;
+	int b;
+
+	static const long long size_mult[] = { 1LL << 10, 1LL << 20, 1LL << 30 };
+	static const long long time_mult[] = { 1, 60, 3600, 86400 };
+
+	switch (o->type) {
+	case T_STR: {
+		char *copy;
+		if (strlen(value) > CONFIG_VALUE_MAX) {
+			set_err(err, errlen, "value longer than %d bytes",
+			    CONFIG_VALUE_MAX);
+			return -1;
+		}
+		if ((copy = strdup(value)) == NULL) {
+			set_err(err, errlen, "out of memory");
+			return -1;
+		}
+		free(*(char **)field);
+		*(char **)field = copy;
+		return 0;
+	}
+	case T_LISTEN: {
+		struct sockaddr_storage ss;
+		socklen_t sl;
+		char why[256];
+		char *copy;
+		if (config_parse_listen(value, &ss, &sl, why, sizeof(why)) != 0) {
+			set_err(err, errlen, "%s", why);
+			return -1;
+		}
+		if ((copy = strdup(value)) == NULL) {
+			set_err(err, errlen, "out of memory");
+			return -1;
+		}
+		free(*(char **)field);
+		*(char **)field = copy;
+		return 0;
+	}
+	case T_BOOL:
+		if (parse_bool(value, &b) != 0) {
+			set_err(err, errlen, "'%s' is not yes or no",
+			    value);
+			return -1;
+		}
+		*(int *)field = b;
+		return 0;
+	case T_INT:
+		if (parse_scaled(value, "", NULL, &v) != 0 || v < o->min ||
+		    v > o->max) {
+			set_err(err, errlen, "'%s' is not a number from "
+			    "%lld to %lld", value, o->min, o->max);
+			return -1;
+		}
+		*(int *)field = (int)v;
+		return 0;
+	case T_SIZE:
+		if (parse_scaled(value, "KMG", size_mult, &v) != 0 ||
+		    v < o->min || v > o->max) {
+			set_err(err, errlen, "'%s' is not a size from %lld "
+			    "to %lld bytes (suffix K, M or G)", value,
+			    o->min, o->max);
+			return -1;
+		}
+		*(size_t *)field = (size_t)v;
+		return 0;
+	case T_DURATION:
+		if (parse_scaled(value, "SMHD", time_mult, &v) != 0 ||
+		    v < o->min || v > o->max) {
+			set_err(err, errlen, "'%s' is not a time from %llds "
+			    "to %llds (suffix s, m, h or d)", value,
+			    o->min, o->max);
+			return -1;
+		}
+		*(int *)field = (int)v;
+		return 0;
+	case T_SLOTS: {
+		char why[256];
+		if (parse_slots(value, (struct strlist *)field, why,
+		    sizeof(why)) != 0) {
+			set_err(err, errlen, "%s", why);
+			return -1;
+		}
+		return 0;
+	}
+	}
+	set_err(err, errlen, "%s: unknown type", o->name);
+	return -1;
+}
+
+static const struct option_def *
+option_find(const char *name)
+{
+	for (size_t i = 0; i < NOPTIONS; i++)
+		if (strcmp(options[i].name, name) == 0)
+			return &options[i];
+	return NULL;
+}
+
+void
+strlist_clear(struct strlist *l)
+{
+	for (int i = 0; i < l->n; i++)
+		free(l->v[i]);
+	l->n = 0;
+}
+
+void
+config_free(struct config *cfg)
+{
+	for (size_t i = 0; i < NOPTIONS; i++) {
+		void *field = (char *)cfg + options[i].offset;
+		if (options[i].type == T_STR || options[i].type == T_LISTEN) {
+			free(*(char **)field);
+			*(char **)field = NULL;
+		} else if (options[i].type == T_SLOTS)
+			strlist_clear((struct strlist *)field);
+	}
+}
+
+static void
+config_defaults(struct config *cfg)
+{
+	char err[256];
+
+	memset(cfg, 0, sizeof(*cfg));
+	for (size_t i = 0; i < NOPTIONS; i++)
+		if (option_set(cfg, &options[i], options[i].defval, err,
+		    sizeof(err)) != 0)
+			fatalx("built-in default: %s", err);
+}
+
+struct ini_ctx {
+	struct config	*cfg;
+	char		 err[CONFIG_ERR_MAX];
+	int		 failed;
+};
+
+static int
+ini_entry(void *user, const char *section, const char *name,
+    const char *value)
+{
+	struct ini_ctx *ctx = user;
+	const struct option_def *o;
+	char why[CONFIG_ERR_MAX - 64];
+
+	if (ctx->failed)
+		return 0;
+	if (section[0] != '\0' && strcmp(section, "rackd") != 0) {
+		snprintf(ctx->err, sizeof(ctx->err), "unknown section [%s]",
+		    section);
+		ctx->failed = 1;
+		return 0;
+	}
+	if ((o = option_find(name)) == NULL || (o->flags & F_CLI)) {
+		snprintf(ctx->err, sizeof(ctx->err), "unknown option '%s'",
+		    name);
+		ctx->failed = 1;
+		return 0;
+	}
+	if (option_set(ctx->cfg, o, value, why, sizeof(why)) != 0) {
+		snprintf(ctx->err, sizeof(ctx->err), "%s: %s", name, why);
+		ctx->failed = 1;
+		return 0;
+	}
+	return 1;
+}
+
+int
+config_read_file(struct config *cfg, const char *path, char *err,
+    size_t errlen)
+{
+	struct ini_ctx ctx = { .cfg = cfg };
+	int line;
+
+	line = ini_parse(path, ini_entry, &ctx);
+	if (line < 0) {
+		set_err(err, errlen, "%s: %s", path,
+		    line == -1 ? strerror(errno) : "out of memory");
+		return -1;
+	}
+	if (line > 0) {
+		set_err(err, errlen, "%s:%d: %s", path, line,
+		    ctx.failed ? ctx.err : "syntax error (expected name = value)");
+		return -1;
+	}
+	return 0;
+}
+
+/* Long option name on the command line: state_dir -> state-dir. */
+static void
+cli_name(const char *name, char *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; name[i] != '\0' && i + 1 < len; i++)
+		buf[i] = name[i] == '_' ? '-' : name[i];
+	buf[i] = '\0';
+}
+
+int
+config_load(struct config *cfg, int argc, char **argv, char *err,
+    size_t errlen)
+{
+	static char lnames[NOPTIONS][40];
+	struct option lopts[NOPTIONS + 3];
+	char shorts[3 * NOPTIONS + 8], *sp = shorts;
+	const char *cli_val[NOPTIONS];
+	int c, idx;
+
+	config_defaults(cfg);
+	memset(cli_val, 0, sizeof(cli_val));
+	*sp++ = ':';
+	for (size_t i = 0; i < NOPTIONS; i++) {
+		const struct option_def *o = &options[i];
+		cli_name(o->name, lnames[i], sizeof(lnames[i]));
+		lopts[i].name = lnames[i];
+		lopts[i].has_arg = o->type == T_BOOL ?
+		    ((o->flags & F_FLAG) ? no_argument : optional_argument) :
+		    required_argument;
+		lopts[i].flag = NULL;
+		lopts[i].val = 256 + (int)i;
+		if (o->short_opt) {
+			*sp++ = (char)o->short_opt;
+			if (lopts[i].has_arg == required_argument)
+				*sp++ = ':';
+		}
+	}
+	lopts[NOPTIONS] = (struct option){ "help", no_argument, NULL, 'h' };
+	lopts[NOPTIONS + 1] = (struct option){ "version", no_argument, NULL, 'V' };
+	lopts[NOPTIONS + 2] = (struct option){ NULL, 0, NULL, 0 };
+	*sp++ = 'h';
+	*sp++ = 'V';
+	*sp = '\0';
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, shorts, lopts, &idx)) != -1) {
+		const struct option_def *o = NULL;
+		size_t i;
+
+		if (c == 'h') {
+			cfg->show_help = 1;
+			return 0;
+		}
+		if (c == 'V') {
+			cfg->show_version = 1;
+			return 0;
+		}
+		if (c == '?' || c == ':') {
+			const char *what = argv[optind - 1];
+			set_err(err, errlen, c == '?' ?
+			    "unknown option '%s' (see --help)" :
+			    "option '%s' needs a value", what);
+			return -1;
+		}
+		if (c >= 256)
+			i = (size_t)(c - 256);
+		else
+			for (i = 0; i < NOPTIONS; i++)
+				if (options[i].short_opt == c)
+					break;
+		if (i >= NOPTIONS)
+			continue;
+		o = &options[i];
+		if (o->type == T_BOOL)
+			cli_val[i] = optarg ? optarg : "yes";
+		else
+			cli_val[i] = optarg;
+	}
+	if (optind < argc) {
+		set_err(err, errlen, "unexpected argument '%s' (see --help)",
+		    argv[optind]);
+		return -1;
+	}
+
+	/* -c first: the file sits between the defaults and the command line. */
+	if (cli_val[0] != NULL && cli_val[0][0] != '\0') {
+		if (option_set(cfg, &options[0], cli_val[0], err, errlen) != 0)
+			return -1;
+		if (config_read_file(cfg, cfg->config_file, err, errlen) != 0)
+			return -1;
+	}
+	for (size_t i = 1; i < NOPTIONS; i++) {
+		char why[256], name[40];
+		if (cli_val[i] == NULL)
+			continue;
+		if (option_set(cfg, &options[i], cli_val[i], why,
+		    sizeof(why)) != 0) {
+			cli_name(options[i].name, name, sizeof(name));
+			set_err(err, errlen, "--%s: %s", name, why);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void
+config_apply_reload(struct config *cur, struct config *next)
+{
+	for (size_t i = 0; i < NOPTIONS; i++) {
+		const struct option_def *o = &options[i];
+		char *a = (char *)cur + o->offset, *b = (char *)next + o->offset;
+		size_t sz;
+		int same;
+
+		if (o->flags & F_CLI)
+			continue;
+		switch (o->type) {
+		case T_STR:
+		case T_LISTEN:
+			same = strcmp(*(char **)a, *(char **)b) == 0;
+			sz = sizeof(char *);
+			break;
+		case T_SLOTS:
+			same = 0;
+			sz = sizeof(struct strlist);
+			break;
+		case T_SIZE:
+			sz = sizeof(size_t);
+			same = memcmp(a, b, sz) == 0;
+			break;
+		default:
+			sz = sizeof(int);
+			same = memcmp(a, b, sz) == 0;
+			break;
+		}
+		if (!(o->flags & F_RELOAD)) {
+			if (!same)
+				log_warnx("reload: %s changed; it takes effect "
+				    "at the next start", o->name);
+			continue;
+		}
+		if (same)
+			continue;
+		/* Swap so that next (freed by the caller) holds the old value. */
+		char tmp[sizeof(struct strlist)];
+		memcpy(tmp, a, sz);
+		memcpy(a, b, sz);
+		memcpy(b, tmp, sz);
+		if (o->type != T_SLOTS)
+			log_info("reload: %s changed", o->name);
+	}
+}
+
+void
+config_usage(FILE *fp, const char *prog)
+{
+	fprintf(fp, "usage: %s [-dnv] [-c FILE] [--OPTION=VALUE ...]\n\n"
+	    "The rack controller. Options (also config-file keys, without "
+	    "the dashes,\nunderscores for dashes):\n\n", prog);
+	for (size_t i = 0; i < NOPTIONS; i++) {
+		const struct option_def *o = &options[i];
+		char name[40], left[80];
+
+		cli_name(o->name, name, sizeof(name));
+		if (o->short_opt)
+			snprintf(left, sizeof(left), "-%c, --%s%s%s",
+			    o->short_opt, name, o->metavar ? " " : "",
+			    o->metavar ? o->metavar : "");
+		else
+			snprintf(left, sizeof(left), "    --%s%s%s", name,
+			    o->type == T_BOOL ? "[=yes|no]" : " ",
+			    o->metavar ? o->metavar : "");
+		fprintf(fp, "  %-34s %s", left, o->help);
+		if (!(o->flags & F_CLI) && o->type != T_BOOL &&
+		    o->defval[0] != '\0')
+			fprintf(fp, " [%s]", o->defval);
+		else if (!(o->flags & (F_CLI | F_FLAG)) && o->type == T_BOOL)
+			fprintf(fp, " [%s]", o->defval);
+		if (o->flags & F_CLI)
+			fprintf(fp, " (command line only)");
+		fputc('\n', fp);
+	}
+	fprintf(fp, "  %-34s %s\n", "-h, --help", "show this help and exit");
+	fprintf(fp, "  %-34s %s\n", "-V, --version", "show the version and exit");
+	fprintf(fp, "\nSizes take K, M or G; times take s, m, h or d. "
+	    "SIGHUP rereads the config file.\nSee rackd(8).\n");
+}

@@ -1,0 +1,211 @@
+/*
+ * rackd.h — what each file of rackd offers. One header for the program;
+ * libmicrohttpd stays inside the HTTP files (http.c, stream.c, events.c,
+ * static.c), SQLite inside db/, libarchive inside images/.
+ */
+#ifndef RACKD_H
+#define RACKD_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
+#include <jansson.h>
+
+/* Limits. Every buffer and count has one; crossing it is a clean error. */
+#define LOG_LINE_MAX		1024
+#define CONFIG_VALUE_MAX	1024
+#define CONFIG_ERR_MAX		512
+#define SLOT_NAME_MAX		32
+#define SLOTS_MAX		256
+#define LABEL_MAX		64
+#define PATH_MAX_RACKD		1024
+#define ROUTE_PARAMS_MAX	3
+#define URL_MAX			2048
+#define EVENTS_RING		1024	/* events kept for reconnecting clients */
+#define EVENTS_CLIENTS_MAX	128	/* concurrent /api/v1/events streams */
+#define EVENT_MAX		(64 * 1024)
+#define JOBS_LIST_MAX		500
+#define TOKEN_HEX		64	/* 32 random bytes */
+#define HEARTBEAT_SECONDS	15
+
+/* log.c */
+void	 log_init(int foreground, int verbose, const char *ident);
+void	 log_set_verbose(int verbose);
+void	 log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	 log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	 log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	 log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	 fatal(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
+void	 fatalx(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+/* options.c: the option table, config file, command line, --help. */
+struct strlist {
+	int	 n;
+	char	*v[SLOTS_MAX];
+};
+struct config {
+	char		*config_file;
+	int		 foreground;
+	int		 check_only;
+	int		 verbose;
+	char		*state_dir;
+	char		*listen;
+	char		*webui_dir;
+	char		*api_token;
+	int		 api_open_reads;
+	struct strlist	 slots;
+	int		 boot_timeout;		/* seconds */
+	int		 agent_timeout;		/* seconds */
+	size_t		 max_body;
+	int		 max_headers;
+	size_t		 max_header_bytes;
+	int		 max_connections;
+	int		 idle_timeout;		/* seconds */
+	int		 http_threads;
+	/* set by the command line, not options */
+	int		 show_help;
+	int		 show_version;
+};
+int	 config_load(struct config *, int argc, char **argv, char *err,
+	    size_t errlen);
+int	 config_read_file(struct config *, const char *path, char *err,
+	    size_t errlen);
+void	 config_apply_reload(struct config *cur, struct config *next);
+void	 config_free(struct config *);
+void	 config_usage(FILE *, const char *prog);
+int	 config_parse_listen(const char *, struct sockaddr_storage *,
+	    socklen_t *, char *err, size_t errlen);
+void	 strlist_clear(struct strlist *);
+int	 slot_name_valid(const char *);
+
+/* main.c: the running configuration, read under a lock by HTTP threads. */
+extern struct config conf;
+void	 conf_rdlock(void);
+void	 conf_unlock(void);
+
+/* loop.c: the main thread's event loop (epoll, signalfd, timers). */
+typedef void (*loop_fd_fn)(int fd, uint32_t events, void *arg);
+typedef void (*loop_timer_fn)(void *arg);
+int	 loop_init(void);
+int	 loop_add_fd(int fd, uint32_t events, loop_fd_fn, void *arg);
+void	 loop_del_fd(int fd);
+int	 loop_every(int ms, loop_timer_fn, void *arg);
+int	 loop_run(void);		/* until loop_stop() */
+void	 loop_stop(void);
+
+/* statedir.c: the state directory, its lock and the files in it. */
+int	 statedir_open(const char *dir, char *err, size_t errlen);
+int	 statedir_path(char *buf, size_t len, const char *name);
+int	 statedir_write_secret(const char *name, const char *text);
+int	 statedir_read_small(const char *name, char *buf, size_t len);
+
+/* auth.c: the API token and per-job agent tokens. */
+int	 auth_init(char *err, size_t errlen);	/* api.token */
+int	 auth_reload(void);
+int	 auth_check_api(const char *authorization);	/* 1 ok */
+int	 auth_token_equal(const char *a, const char *b);
+void	 auth_random_hex(char out[TOKEN_HEX + 1]);
+const char *auth_api_token(void);
+
+/* http.c: the HTTP server, routing, limits, replies. */
+struct req;
+struct MHD_Response;
+struct MHD_Connection;
+int	 http_start(char *err, size_t errlen);
+void	 http_stop(void);
+const char *http_param(struct req *, int i);	/* {slot}, {id}, ... */
+const char *http_query(struct req *, const char *key);
+const char *http_header(struct req *, const char *name);
+const char *http_method(struct req *);
+const char *http_url(struct req *);
+const char *http_body(struct req *, size_t *len);
+int	 http_client_addr(struct req *, struct sockaddr_storage *);
+int64_t	 http_agent_job(struct req *);	/* job id the agent token is for */
+void	 http_stream_add(struct req *, uint64_t bytes);	/* for /metrics */
+void	 http_reply_json(struct req *, int status, json_t *body);
+void	 http_reply_error(struct req *, int status, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+void	 http_reply_text(struct req *, int status, const char *ctype,
+	    const char *text);
+void	 http_reply_response(struct req *, int status, struct MHD_Response *);
+struct MHD_Connection *http_connection(struct req *);	/* HTTP files only */
+/* Parse the request body as a JSON object; on error replies 400, NULL. */
+json_t	*http_json_body(struct req *);
+
+/* api.c: /api/v1 nodes, images, jobs. */
+void	 api_nodes_list(struct req *);
+void	 api_node_get(struct req *);
+void	 api_node_patch(struct req *);
+void	 api_node_reimage(struct req *);
+void	 api_images_list(struct req *);
+void	 api_image_get(struct req *);
+void	 api_jobs_list(struct req *);
+void	 api_job_get(struct req *);
+void	 api_job_cancel(struct req *);
+/* Validate a PATCH body; fills the fields (NULL: not given). 0 or -1. */
+int	 api_parse_node_patch(json_t *body, const char **label,
+	    const char **image, const char **boot_mode, char *err,
+	    size_t errlen);
+
+/* agent.c: the endpoints the clone agent calls with its job token. */
+void	 agent_job_get(struct req *);
+void	 agent_job_report(struct req *);
+
+/* stream.c: GET/HEAD /chunks/{hash}, sendfile with single ranges. */
+void	 stream_chunk(struct req *);
+int	 stream_parse_range(const char *hdr, uint64_t size, uint64_t *start,
+	    uint64_t *len);	/* 0 whole, 1 range, -1 unsatisfiable */
+
+/* static.c: the dashboard's files under webui_dir. */
+void	 static_file(struct req *);
+int	 static_path_ok(const char *urlpath);
+
+/* events.c: Server-Sent Events to the dashboard and rackctl. */
+int	 events_init(void);
+void	 events_publish(const char *type, json_t *data);	/* steals */
+void	 events_heartbeat(void);
+void	 events_shutdown(void);
+void	 events_stream(struct req *);
+int	 events_clients(void);
+
+/* jobs.c: the job state machine. */
+enum job_result {
+	JOB_OK = 0,
+	JOB_ERROR = -1,		/* internal; logged */
+	JOB_NO_NODE = -2,
+	JOB_NO_IMAGE = -3,
+	JOB_BUSY = -4,		/* the node already has an active job */
+	JOB_ILLEGAL = -5,	/* not allowed from the job's state */
+	JOB_NO_JOB = -6,
+	JOB_BAD = -7,		/* malformed request */
+};
+int	 job_transition_allowed(const char *from, const char *to);
+int	 job_state_valid(const char *state);
+int	 job_state_terminal(const char *state);
+int	 jobs_reimage(const char *slot, const char *image_ref, int64_t *id);
+int	 jobs_cancel(int64_t id, const char *who);
+int	 jobs_report(int64_t id, const char *state, int64_t done,
+	    int64_t fetched, int64_t rate, const char *reason);
+int	 jobs_node_booting(const char *slot);	/* boot script fetched */
+int	 jobs_token_ok(int64_t id, const char *token);	/* active job's */
+void	 jobs_recover(void);			/* at start */
+void	 jobs_tick(void);			/* timeouts, from the loop */
+void	 jobs_publish(int64_t id);
+void	 nodes_publish(const char *slot);
+
+/* catalog.c: index the image store's manifests into the database. */
+int	 catalog_open(char *err, size_t errlen);
+int	 catalog_scan(void);			/* images added */
+int	 catalog_chunk_path(const char *hash, char *buf, size_t len);
+json_t	*catalog_manifest_json(const char *image_ref);	/* NULL: none */
+void	 catalog_close(void);
+
+/* metrics.c: counters and GET /metrics. */
+void	 metrics_request(const char *route, int status);
+void	 metrics_streamed(uint64_t bytes);
+char	*metrics_render(void);			/* malloc'd text */
+void	 api_metrics(struct req *);
+void	 api_healthz(struct req *);
+
+#endif

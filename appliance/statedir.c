@@ -1,0 +1,135 @@
+/*
+ * statedir.c — the state directory: created if missing, locked so that two
+ * rackd never share one, and the small files rackd keeps in it (secrets are
+ * written whole, mode 0600, through a temporary file and rename).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "appliance/rackd.h"
+
+static char state_dir[PATH_MAX_RACKD];
+static int lock_fd = -1;
+
+static int
+mkdir_p(const char *path, mode_t mode)
+{
+	char buf[PATH_MAX_RACKD];
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	for (char *p = buf + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, mode) != 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) != 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+int
+statedir_open(const char *dir, char *err, size_t errlen)
+{
+	char path[PATH_MAX_RACKD];
+	struct stat st;
+
+	if (mkdir_p(dir, 0750) != 0) {
+		snprintf(err, errlen, "state dir %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "state dir %s: not a directory", dir);
+		return -1;
+	}
+	if (realpath(dir, state_dir) == NULL) {
+		snprintf(err, errlen, "state dir %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	statedir_path(path, sizeof(path), "rackd.lock");
+	lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lock_fd < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+		snprintf(err, errlen, "state dir %s is in use by another rackd",
+		    state_dir);
+		close(lock_fd);
+		lock_fd = -1;
+		return -1;
+	}
+	if (ftruncate(lock_fd, 0) == 0)
+		dprintf(lock_fd, "%ld\n", (long)getpid());
+	return 0;
+}
+
+int
+statedir_path(char *buf, size_t len, const char *name)
+{
+	if (snprintf(buf, len, "%s/%s", state_dir, name) >= (int)len) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+int
+statedir_write_secret(const char *name, const char *text)
+{
+	char path[PATH_MAX_RACKD], tmp[PATH_MAX_RACKD + 8];
+	size_t len = strlen(text);
+	int fd;
+
+	if (statedir_path(path, sizeof(path), name) != 0)
+		return -1;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	if (write(fd, text, len) != (ssize_t)len || fsync(fd) != 0) {
+		close(fd);
+		unlink(tmp);
+		return -1;
+	}
+	close(fd);
+	if (rename(tmp, path) != 0) {
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+/* Read a small file whole; trailing white space trimmed. -1, errno set. */
+int
+statedir_read_small(const char *name, char *buf, size_t len)
+{
+	char path[PATH_MAX_RACKD];
+	ssize_t n;
+	int fd;
+
+	if (statedir_path(path, sizeof(path), name) != 0)
+		return -1;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	while (n > 0 && strchr(" \t\r\n", buf[n - 1]) != NULL)
+		buf[--n] = '\0';
+	return 0;
+}

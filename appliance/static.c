@@ -1,0 +1,122 @@
+/*
+ * static.c — the dashboard's files under webui_dir, served at /. A URL
+ * path is taken only if every segment is a plain name (no "..", no dot
+ * files, no empty segments); the file is opened beneath the directory
+ * without following symbolic links.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "appliance/rackd.h"
+
+static const struct {
+	const char *ext, *type;
+} types[] = {
+	{ ".html", "text/html; charset=utf-8" },
+	{ ".css", "text/css; charset=utf-8" },
+	{ ".js", "text/javascript; charset=utf-8" },
+	{ ".mjs", "text/javascript; charset=utf-8" },
+	{ ".json", "application/json" },
+	{ ".svg", "image/svg+xml" },
+	{ ".png", "image/png" },
+	{ ".ico", "image/x-icon" },
+	{ ".woff2", "font/woff2" },
+	{ ".txt", "text/plain; charset=utf-8" },
+};
+
+static const char *
+content_type(const char *path)
+{
+	const char *dot = strrchr(path, '.');
+
+	for (size_t i = 0; dot && i < sizeof(types) / sizeof(types[0]); i++)
+		if (strcmp(dot, types[i].ext) == 0)
+			return types[i].type;
+	return "application/octet-stream";
+}
+
+int
+static_path_ok(const char *p)
+{
+	if (p[0] != '/')
+		return 0;
+	for (p++; *p != '\0';) {
+		size_t n = strcspn(p, "/");
+		if (n == 0 || p[0] == '.')
+			return 0;	/* "//", "..", ".hidden" */
+		for (size_t i = 0; i < n; i++)
+			if ((unsigned char)p[i] < 0x20 || p[i] == '\\')
+				return 0;
+		p += n;
+		if (*p == '/')
+			p++;
+	}
+	return 1;
+}
+
+static int
+open_beneath(const char *dir, const char *rel)
+{
+	struct open_how how = {
+		.flags = O_RDONLY | O_CLOEXEC,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+		    RESOLVE_NO_MAGICLINKS,
+	};
+	int dfd, fd;
+
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -1;
+	fd = (int)syscall(SYS_openat2, dfd, rel, &how, sizeof(how));
+	if (fd < 0 && errno == ENOSYS)	/* old kernel: no links at the end */
+		fd = openat(dfd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	close(dfd);
+	return fd;
+}
+
+void
+static_file(struct req *r)
+{
+	const char *url = http_url(r);
+	char rel[PATH_MAX_RACKD];
+	struct MHD_Response *resp;
+	struct stat st;
+	int fd;
+
+	if (!static_path_ok(url)) {
+		http_reply_error(r, 404, "no such file");
+		return;
+	}
+	if (strcmp(url, "/") == 0 || url[strlen(url) - 1] == '/')
+		snprintf(rel, sizeof(rel), "%sindex.html", url + 1);
+	else if (snprintf(rel, sizeof(rel), "%s", url + 1) >= (int)sizeof(rel)) {
+		http_reply_error(r, 404, "no such file");
+		return;
+	}
+	fd = open_beneath(conf.webui_dir, rel);
+	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		if (fd >= 0)
+			close(fd);
+		http_reply_error(r, 404, "no such file: %s", url);
+		return;
+	}
+	resp = MHD_create_response_from_fd64((uint64_t)st.st_size, fd);
+	if (resp == NULL) {
+		close(fd);
+		http_reply_error(r, 500, "cannot send the file");
+		return;
+	}
+	MHD_add_response_header(resp, "Content-Type", content_type(rel));
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+	MHD_add_response_header(resp, "Content-Security-Policy",
+	    "default-src 'self'; frame-ancestors 'none'");
+	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+	http_reply_response(r, 200, resp);
+}

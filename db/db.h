@@ -1,0 +1,94 @@
+/*
+ * db.h — rackd's state store. SQLite lives behind this header and nowhere
+ * else. One connection, serialised by a lock inside db.c, so any thread may
+ * call. Reads for the API come back as jansson objects ready to send.
+ */
+#ifndef RACKD_DB_H
+#define RACKD_DB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+enum {
+	DB_OK = 0,
+	DB_ERROR = -1,		/* logged; the caller answers 500 */
+	DB_NOTFOUND = -2,
+	DB_CONFLICT = -3,
+};
+
+#define DB_SLOT_MAX	32
+#define DB_REF_MAX	160	/* "name:version" */
+#define DB_STATE_MAX	16
+#define DB_REASON_MAX	256
+#define DB_TOKEN_MAX	64
+
+/* db.c: connection, migrations, errors. */
+int	 db_open(const char *path, int target_version, char *err, size_t errlen);
+void	 db_close(void);
+int	 db_schema_version(void);
+int	 db_schema_latest(void);
+int64_t	 db_now_ms(void);
+/* Called with each SQLite failure (for logging); NULL for none. */
+void	 db_set_error_hook(void (*hook)(const char *msg));
+
+/* db_nodes.c: slots and their links. */
+int	 db_node_ensure(const char *slot);	/* 1 created, 0 existed */
+int	 db_node_exists(const char *slot);	/* 1, 0, or DB_ERROR */
+json_t	*db_node_get(const char *slot);		/* NULL: not found or error */
+json_t	*db_nodes_list(void);
+int	 db_node_update(const char *slot, const char *label,
+	    const char *image, const char *boot_mode);	/* NULL: unchanged */
+int	 db_node_set_result(const char *slot, const char *result);
+int	 db_links_up(void);
+
+/* db_images.c: the image catalogue (manifests live in the store). */
+struct db_image {
+	const char	*name, *version, *kind, *hash;
+	uint64_t	 size, chunk_size, stored;
+	int		 is_signed;
+	size_t		 nchunks;
+	const uint64_t	*offsets, *lengths;
+	const char	*const *hashes;		/* 64 hex each */
+};
+int	 db_image_add(const struct db_image *im);	/* DB_CONFLICT: exists */
+int	 db_image_exists(const char *name, const char *version);
+/* version NULL or "": newest. Fills version_out; DB_NOTFOUND if none. */
+int	 db_image_resolve(const char *name, const char *version,
+	    char *version_out, size_t len, uint64_t *size_out);
+int	 db_image_remove(const char *name, const char *version);
+json_t	*db_images_list(void);
+json_t	*db_image_get(const char *name);
+
+/* db_jobs.c: jobs and their event logs. */
+struct db_job {
+	int64_t	 id;
+	char	 slot[DB_SLOT_MAX + 1];
+	char	 action[16];
+	char	 image[DB_REF_MAX + 1];
+	char	 state[DB_STATE_MAX];
+	char	 reason[DB_REASON_MAX];
+	char	 token[DB_TOKEN_MAX + 1];
+	int64_t	 bytes_total, bytes_done, bytes_fetched, rate;
+	int64_t	 created, updated, seen;	/* ms; seen 0 = never */
+};
+/* DB_CONFLICT when the slot already has an active job. */
+int	 db_job_create(const char *slot, const char *action, const char *image,
+	    const char *token, int64_t bytes_total, int64_t *id_out);
+int	 db_job_get(int64_t id, struct db_job *out);
+/* Move from state `from` to `to` (compare and set) with an event row;
+ * DB_CONFLICT if the job is no longer in `from`. */
+int	 db_job_set_state(int64_t id, const char *from, const char *to,
+	    const char *reason, const char *message);
+int	 db_job_progress(int64_t id, int64_t done, int64_t fetched,
+	    int64_t rate);
+int	 db_job_event(int64_t id, const char *message);
+int	 db_job_seen(int64_t id);
+/* Calls fn for each job not done or failed; stops if fn returns non-zero. */
+int	 db_jobs_active(int (*fn)(const struct db_job *, void *), void *arg);
+json_t	*db_job_json(int64_t id);		/* with its event log */
+json_t	*db_jobs_list(const char *slot, const char *state, int limit);
+json_t	*db_job_counts(void);			/* {"queued": n, ...} */
+
+#endif

@@ -1,0 +1,134 @@
+/* db_nodes.c — slots (nodes) and the state of their links. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db/db_int.h"
+
+#define NODE_SELECT \
+	"SELECT n.slot, n.label, n.image, n.boot_mode, n.mac," \
+	" l.node_addr AS address, n.last_result," \
+	" CASE WHEN l.slot IS NULL THEN NULL ELSE json_object(" \
+	"  'state', l.state, 'ifname', l.ifname, 'kind', l.kind," \
+	"  'board_addr', l.board_addr, 'node_addr', l.node_addr," \
+	"  'prefix', l.prefix, 'changed', " ISO("l.changed") ") END AS link_json," \
+	" (SELECT json_object('id', j.id, 'action', j.action, 'image', j.image," \
+	"  'state', j.state, 'reason', j.reason, 'bytes_total', j.bytes_total," \
+	"  'bytes_done', j.bytes_done, 'bytes_fetched', j.bytes_fetched," \
+	"  'rate', j.rate, 'created', " ISO("j.created") ")" \
+	"  FROM jobs j WHERE j.slot = n.slot ORDER BY j.id DESC LIMIT 1) AS job_json," \
+	" COALESCE((SELECT j.state FROM jobs j WHERE j.slot = n.slot" \
+	"  AND j.state NOT IN ('done', 'failed')), 'idle') AS state," \
+	" " ISO("n.updated") " AS updated" \
+	" FROM nodes n LEFT JOIN links l ON l.slot = n.slot"
+
+int
+db_node_ensure(const char *slot)
+{
+	int64_t now = db_now_ms();
+	int rc;
+
+	pthread_mutex_lock(&db_lock);
+	rc = db_exec("INSERT INTO nodes (slot, created, updated) VALUES (?, ?, ?)"
+	    " ON CONFLICT (slot) DO NOTHING", "sii", slot, now, now);
+	if (rc == DB_OK)
+		rc = sqlite3_changes(db_conn) > 0 ? 1 : 0;
+	pthread_mutex_unlock(&db_lock);
+	return rc;
+}
+
+int
+db_node_exists(const char *slot)
+{
+	sqlite3_stmt *st;
+	int rc = DB_ERROR;
+
+	pthread_mutex_lock(&db_lock);
+	st = db_prep("SELECT 1 FROM nodes WHERE slot = ?", "s", slot);
+	if (st != NULL) {
+		int r = sqlite3_step(st);
+		rc = r == SQLITE_ROW ? 1 : r == SQLITE_DONE ? 0 : DB_ERROR;
+		if (rc == DB_ERROR)
+			db_fail("node exists");
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&db_lock);
+	return rc;
+}
+
+json_t *
+db_node_get(const char *slot)
+{
+	json_t *rows, *o = NULL;
+
+	pthread_mutex_lock(&db_lock);
+	rows = db_rows(NODE_SELECT " WHERE n.slot = ?", "s", slot);
+	pthread_mutex_unlock(&db_lock);
+	if (rows != NULL && json_array_size(rows) == 1)
+		o = json_incref(json_array_get(rows, 0));
+	json_decref(rows);
+	return o;
+}
+
+json_t *
+db_nodes_list(void)
+{
+	json_t *rows;
+
+	pthread_mutex_lock(&db_lock);
+	rows = db_rows(NODE_SELECT " ORDER BY n.slot", "");
+	pthread_mutex_unlock(&db_lock);
+	return rows;
+}
+
+int
+db_node_update(const char *slot, const char *label, const char *image,
+    const char *boot_mode)
+{
+	int rc;
+
+	pthread_mutex_lock(&db_lock);
+	rc = db_exec("UPDATE nodes SET"
+	    " label = CASE WHEN ?1 IS NULL THEN label WHEN ?1 = '' THEN NULL"
+	    "  ELSE ?1 END,"
+	    " image = CASE WHEN ?2 IS NULL THEN image WHEN ?2 = '' THEN NULL"
+	    "  ELSE ?2 END,"
+	    " boot_mode = COALESCE(?3, boot_mode), updated = ?4"
+	    " WHERE slot = ?5", "sssis", label, image, boot_mode, db_now_ms(),
+	    slot);
+	if (rc == DB_OK && sqlite3_changes(db_conn) == 0)
+		rc = DB_NOTFOUND;
+	pthread_mutex_unlock(&db_lock);
+	return rc;
+}
+
+int
+db_node_set_result(const char *slot, const char *result)
+{
+	int rc;
+
+	pthread_mutex_lock(&db_lock);
+	rc = db_exec("UPDATE nodes SET last_result = ?, updated = ?"
+	    " WHERE slot = ?", "sis", result, db_now_ms(), slot);
+	pthread_mutex_unlock(&db_lock);
+	return rc;
+}
+
+int
+db_links_up(void)
+{
+	sqlite3_stmt *st;
+	int n = DB_ERROR;
+
+	pthread_mutex_lock(&db_lock);
+	st = db_prep("SELECT count(*) FROM links WHERE state = 'up'", "");
+	if (st != NULL) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			n = sqlite3_column_int(st, 0);
+		else
+			db_fail("links up");
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&db_lock);
+	return n;
+}

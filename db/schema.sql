@@ -1,0 +1,108 @@
+-- rackd state. Each migration starts with a line "-- migration N: what";
+-- rackd applies those above PRAGMA user_version at start, in order, each in
+-- its own transaction. Never edit a migration that has shipped: add one.
+
+-- migration 1: slots, links, images, jobs
+CREATE TABLE nodes (
+	slot        TEXT PRIMARY KEY,
+	label       TEXT,
+	image       TEXT,                 -- assigned image, "name:version"
+	boot_mode   TEXT NOT NULL DEFAULT 'local'
+	            CHECK (boot_mode IN ('local', 'diskless')),
+	mac         TEXT,
+	last_result TEXT,                 -- "done" or "failed: reason"
+	created     INTEGER NOT NULL,     -- ms since the epoch
+	updated     INTEGER NOT NULL
+);
+
+CREATE TABLE links (
+	slot        TEXT PRIMARY KEY REFERENCES nodes(slot),
+	ifname      TEXT,
+	kind        TEXT,                 -- usb, gadget, veth, ...
+	state       TEXT NOT NULL DEFAULT 'down' CHECK (state IN ('up', 'down')),
+	board_addr  TEXT,
+	node_addr   TEXT,
+	prefix      INTEGER,
+	changed     INTEGER NOT NULL
+);
+
+CREATE TABLE link_events (
+	id          INTEGER PRIMARY KEY,
+	slot        TEXT NOT NULL REFERENCES nodes(slot),
+	state       TEXT NOT NULL,
+	at          INTEGER NOT NULL
+);
+CREATE INDEX link_events_slot ON link_events(slot, at);
+
+CREATE TABLE images (
+	id          INTEGER PRIMARY KEY,
+	name        TEXT NOT NULL,
+	version     TEXT NOT NULL,
+	kind        TEXT NOT NULL CHECK (kind IN ('disk', 'rootfs')),
+	size        INTEGER NOT NULL,
+	chunk_size  INTEGER NOT NULL,
+	hash        TEXT NOT NULL,
+	chunk_count INTEGER NOT NULL,
+	stored      INTEGER NOT NULL,     -- compressed bytes of its chunks
+	signed      INTEGER NOT NULL DEFAULT 0,
+	created     INTEGER NOT NULL,
+	UNIQUE (name, version)
+);
+
+CREATE TABLE image_chunks (
+	image_id    INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+	idx         INTEGER NOT NULL,
+	offset      INTEGER NOT NULL,
+	length      INTEGER NOT NULL,
+	hash        TEXT NOT NULL,
+	PRIMARY KEY (image_id, idx)
+);
+CREATE INDEX image_chunks_hash ON image_chunks(hash);
+
+CREATE TABLE jobs (
+	id            INTEGER PRIMARY KEY,
+	slot          TEXT NOT NULL REFERENCES nodes(slot),
+	action        TEXT NOT NULL,      -- reimage, diskless, ...
+	image         TEXT,               -- "name:version", resolved at creation
+	state         TEXT NOT NULL CHECK (state IN
+	              ('queued', 'booting', 'streaming', 'verifying', 'done', 'failed')),
+	reason        TEXT,
+	token         TEXT NOT NULL,      -- the agent's token for this job
+	bytes_total   INTEGER NOT NULL DEFAULT 0,
+	bytes_done    INTEGER NOT NULL DEFAULT 0,
+	bytes_fetched INTEGER NOT NULL DEFAULT 0,
+	rate          INTEGER NOT NULL DEFAULT 0,
+	created       INTEGER NOT NULL,
+	updated       INTEGER NOT NULL,
+	seen          INTEGER,            -- the node's last call-in
+	finished      INTEGER
+);
+CREATE INDEX jobs_slot ON jobs(slot, id);
+CREATE UNIQUE INDEX jobs_one_active ON jobs(slot)
+	WHERE state NOT IN ('done', 'failed');
+
+CREATE TABLE job_events (
+	id          INTEGER PRIMARY KEY,
+	job_id      INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+	at          INTEGER NOT NULL,
+	state       TEXT NOT NULL,
+	message     TEXT,
+	bytes_done  INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX job_events_job ON job_events(job_id, id);
+
+-- migration 2: dashboard sessions and named API tokens
+CREATE TABLE sessions (
+	id          TEXT PRIMARY KEY,     -- hash of the cookie value
+	csrf        TEXT NOT NULL,
+	created     INTEGER NOT NULL,
+	expires     INTEGER NOT NULL
+);
+CREATE INDEX sessions_expires ON sessions(expires);
+
+CREATE TABLE api_tokens (
+	id          INTEGER PRIMARY KEY,
+	name        TEXT NOT NULL UNIQUE,
+	hash        TEXT NOT NULL,        -- hash of the token, never the token
+	created     INTEGER NOT NULL
+);

@@ -16,28 +16,34 @@ LIBS_DB    := $(shell pkg-config --libs sqlite3 2>/dev/null)
 LIBS_IMG   := $(shell pkg-config --libs jansson libsodium libzstd libarchive 2>/dev/null)
 LIBS_APPL  := $(shell pkg-config --libs libmicrohttpd jansson inih libsodium 2>/dev/null) -lpthread
 LIBS_CTL   := $(shell pkg-config --libs libcurl 2>/dev/null)
+LIBS_AGENT := -Wl,--as-needed $(shell pkg-config --libs libcurl blkid 2>/dev/null)
 
 # Libraries: one per folder, each keeping its third-party library inside.
 DB_SRC    := $(wildcard db/*.c)
 IMG_SRC   := $(filter-out images/rackctl%.c,$(wildcard images/*.c))
 APPL_SRC  := $(filter-out appliance/main.c,$(wildcard appliance/*.c))
 CTL_SRC   := $(wildcard images/rackctl*.c)
+AGENT_SRC := $(wildcard pxe/agent/*.c)
+AGENT_LIB_SRC := $(filter-out pxe/agent/main.c,$(AGENT_SRC))
 
 DB_OBJ    := $(DB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/schema_sql.o
 IMG_OBJ   := $(IMG_SRC:%.c=$(BUILD)/obj/%.o)
 APPL_OBJ  := $(APPL_SRC:%.c=$(BUILD)/obj/%.o)
 CTL_OBJ   := $(CTL_SRC:%.c=$(BUILD)/obj/%.o)
+AGENT_OBJ := $(AGENT_SRC:%.c=$(BUILD)/obj/%.o)
+AGENT_LIB_OBJ := $(AGENT_LIB_SRC:%.c=$(BUILD)/obj/%.o)
 
 LIBDB     := $(BUILD)/lib/libdb.a
 LIBIMG    := $(BUILD)/lib/libimages.a
 LIBAPPL   := $(BUILD)/lib/libappliance.a
 
-PROGS     := $(BUILD)/rackd $(if $(CTL_SRC),$(BUILD)/rackctl)
+PROGS     := $(BUILD)/rackd $(if $(CTL_SRC),$(BUILD)/rackctl) \
+             $(if $(AGENT_SRC),$(BUILD)/rack-agent)
 
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps check test unit integration bench demo clean help
+.PHONY: all deps check test unit integration bench demo pxe clean clean-obj help
 all: $(PROGS)
 
 help:
@@ -47,6 +53,8 @@ help:
 	@echo "make test       deps, build, unit and integration tests"
 	@echo "make bench      benchmarks (long; prints figures)"
 	@echo "make demo       start rackd with its defaults, print URL and token"
+	@echo "make unit       unit tests only; make integration: integration only"
+	@echo "make pxe        build the clone kernel and initramfs into build/pxe/"
 	@echo "make clean      remove build/"
 
 deps:
@@ -77,6 +85,9 @@ $(BUILD)/rackd: $(BUILD)/obj/appliance/main.o $(LIBAPPL) $(LIBIMG) $(LIBDB)
 $(BUILD)/rackctl: $(CTL_OBJ) $(LIBIMG)
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS_CTL) $(LIBS_IMG)
 
+$(BUILD)/rack-agent: $(AGENT_OBJ) $(LIBIMG)
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS_AGENT) $(LIBS_IMG)
+
 # Unit tests link only the library of the folder they test:
 # test_db_*.c (db/), test_images_*.c (images/), test_rackd_*.c (all of rackd).
 $(BUILD)/tests/test_db_%: tests/unit/test_db_%.c $(LIBDB)
@@ -86,6 +97,10 @@ $(BUILD)/tests/test_db_%: tests/unit/test_db_%.c $(LIBDB)
 $(BUILD)/tests/test_images_%: tests/unit/test_images_%.c $(LIBIMG)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -o $@ $^ $(LIBS_IMG) -lcmocka
+
+$(BUILD)/tests/test_agent_%: tests/unit/test_agent_%.c $(AGENT_LIB_OBJ) $(LIBIMG)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -o $@ $^ $(LIBS_AGENT) $(LIBS_IMG) -lcmocka
 
 $(BUILD)/tests/test_rackd_%: tests/unit/test_rackd_%.c $(LIBAPPL) $(LIBIMG) $(LIBDB)
 	@mkdir -p $(dir $@)
@@ -102,10 +117,10 @@ clean-obj:
 	rm -rf $(BUILD)/obj $(BUILD)/lib
 
 unit: $(UNIT_BIN)
-	@sh tests/run-unit.sh $(UNIT_BIN)
+	@TESTS=unit/ sh tests/run-all.sh $(UNIT_BIN)
 
 integration: all
-	@sh tests/run-integration.sh
+	@TESTS=integration/ sh tests/run-all.sh
 
 test:
 	@sh tools/deps.sh test

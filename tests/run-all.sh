@@ -1,0 +1,40 @@
+#!/bin/sh
+# Runs every test: the unit test binaries given as arguments, then each
+# tests/integration/*.sh. Prints one line per test and, last, the summary
+# "N passed, M failed". Exit status 1 if anything failed.
+# TESTS="pattern" runs only the tests whose name contains pattern.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+logdir="$top/build/test-logs"
+mkdir -p "$logdir"
+pass=0
+fail=0
+failed=""
+
+run() {	# name command...
+	name=$1
+	shift
+	case "$name" in *"${TESTS:-}"*) ;; *) return 0 ;; esac
+	start=$(date +%s)
+	if "$@" >"$logdir/$name.log" 2>&1; then
+		pass=$((pass + 1))
+		echo "PASS $name ($(( $(date +%s) - start ))s)"
+	else
+		fail=$((fail + 1))
+		failed="$failed $name"
+		echo "FAIL $name ($(( $(date +%s) - start ))s); last lines of $logdir/$name.log:"
+		tail -n 30 "$logdir/$name.log" | sed 's/^/    /'
+	fi
+}
+
+for bin in "$@"; do
+	run "unit/$(basename "$bin")" "$bin"
+done
+for t in "$top"/tests/integration/*.sh; do
+	[ -e "$t" ] || continue
+	run "integration/$(basename "$t" .sh)" bash "$t"
+done
+
+[ -n "$failed" ] && echo "failed:$failed"
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,334 @@
+/* images/import.c — disk image import through libarchive's raw format. */
+#include "images/import.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include "images/chunk.h"
+
+#define IMPORT_READ_BLOCK (1024 * 1024) /* libarchive's read size from the file */
+
+#define FAIL(...) do { snprintf(err, errlen, __VA_ARGS__); return -1; } while (0)
+
+void import_options_init(struct import_options *opt)
+{
+	memset(opt, 0, sizeof *opt);
+	opt->chunk_size = CHUNK_SIZE_DEFAULT;
+	opt->level = CHUNK_LEVEL_DEFAULT;
+	opt->hash = HASH_ALG_DEFAULT;
+	opt->kind = IMAGE_KIND_DISK;
+}
+
+/* ---- CRC-32 (IEEE, reflected), to check a gzip trailer: libarchive's
+ * gzip filter does not. Slicing by 8. ---- */
+
+static uint32_t crc_table[8][256];
+
+static void crc32_init(void)
+{
+	for (uint32_t i = 0; i < 256; i++) {
+		uint32_t c = i;
+		for (int k = 0; k < 8; k++)
+			c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
+		crc_table[0][i] = c;
+	}
+	for (uint32_t i = 0; i < 256; i++)
+		for (int t = 1; t < 8; t++)
+			crc_table[t][i] = crc_table[0][crc_table[t - 1][i] & 0xff] ^ (crc_table[t - 1][i] >> 8);
+}
+
+static uint32_t crc32_update(uint32_t crc, const unsigned char *p, size_t len)
+{
+	crc = ~crc;
+	while (len >= 8) {
+		uint32_t a = crc ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+				    (uint32_t)p[3] << 24);
+		crc = crc_table[7][a & 0xff] ^ crc_table[6][(a >> 8) & 0xff] ^
+		      crc_table[5][(a >> 16) & 0xff] ^ crc_table[4][a >> 24] ^
+		      crc_table[3][p[4]] ^ crc_table[2][p[5]] ^ crc_table[1][p[6]] ^ crc_table[0][p[7]];
+		p += 8;
+		len -= 8;
+	}
+	while (len--)
+		crc = crc_table[0][(crc ^ *p++) & 0xff] ^ (crc >> 8);
+	return ~crc;
+}
+
+/* CRC-32 and size mod 2^32 from the last 8 bytes of a gzip file. */
+static int gzip_trailer(const char *path, uint32_t *crc, uint32_t *isize)
+{
+	unsigned char t[8];
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return -1;
+	int r = fseeko(f, -8, SEEK_END) == 0 && fread(t, 1, 8, f) == 8 ? 0 : -1;
+	fclose(f);
+	*crc = (uint32_t)t[0] | (uint32_t)t[1] << 8 | (uint32_t)t[2] << 16 | (uint32_t)t[3] << 24;
+	*isize = (uint32_t)t[4] | (uint32_t)t[5] << 8 | (uint32_t)t[6] << 16 | (uint32_t)t[7] << 24;
+	return r;
+}
+
+/* ---- input sanity ---- */
+
+struct magic {
+	const char *name;
+	const char *suffix;
+	const unsigned char *bytes;
+	size_t len;
+};
+
+static const unsigned char m_gz[] = { 0x1f, 0x8b };
+static const unsigned char m_xz[] = { 0xfd, '7', 'z', 'X', 'Z', 0x00 };
+static const unsigned char m_zst[] = { 0x28, 0xb5, 0x2f, 0xfd };
+static const unsigned char m_bz2[] = { 'B', 'Z', 'h' };
+
+static const struct magic magics[] = {
+	{ "gzip", ".gz", m_gz, sizeof m_gz },
+	{ "xz", ".xz", m_xz, sizeof m_xz },
+	{ "zstd", ".zst", m_zst, sizeof m_zst },
+	{ "bzip2", ".bz2", m_bz2, sizeof m_bz2 },
+};
+
+static bool has_suffix(const char *s, const char *suffix)
+{
+	size_t a = strlen(s), b = strlen(suffix);
+	return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+/* With no decompression filter, input named or starting like a compressed
+ * file is one too damaged for libarchive to recognise: refuse it rather
+ * than import the compressed bytes as a disk. */
+static int check_uncompressed(const char *path, const unsigned char *head, size_t n,
+			      char *err, size_t errlen)
+{
+	for (size_t i = 0; i < sizeof magics / sizeof magics[0]; i++) {
+		const struct magic *mg = &magics[i];
+		if (has_suffix(path, mg->suffix))
+			FAIL("%s: named like a %s file but it does not decompress (truncated or corrupt)",
+			     path, mg->name);
+		if (n >= mg->len && memcmp(head, mg->bytes, mg->len) == 0 && mg->len >= 3)
+			FAIL("%s: starts like a %s file but it does not decompress (truncated or corrupt)",
+			     path, mg->name);
+	}
+	return 0;
+}
+
+/* ---- the import ---- */
+
+struct importer {
+	struct store *st;
+	const char *path;
+	const struct import_options *opt;
+	struct archive *a;
+	unsigned char *buf;  /* one chunk */
+	unsigned char *cbuf; /* its compressed form */
+	size_t cbufcap;
+	struct chunk_codec *codec;
+	struct manifest *m;
+	struct import_progress p;
+	bool gzip;
+	uint32_t crc;
+};
+
+static void importer_free(struct importer *im)
+{
+	if (im->a)
+		archive_read_free(im->a);
+	free(im->buf);
+	free(im->cbuf);
+	chunk_codec_free(im->codec);
+	manifest_free(im->m);
+}
+
+/* Reads up to one chunk; *n is 0 at the end. */
+static int read_chunk(struct importer *im, size_t *n, char *err, size_t errlen)
+{
+	size_t want = im->opt->chunk_size, got = 0;
+	while (got < want) {
+		la_ssize_t r = archive_read_data(im->a, im->buf + got, want - got);
+		if (r < 0)
+			FAIL("%s: read error after %llu bytes: %s", im->path,
+			     (unsigned long long)(im->p.bytes_read + got),
+			     archive_error_string(im->a) ? archive_error_string(im->a) : "unknown error");
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	*n = got;
+	return 0;
+}
+
+static int store_one(struct importer *im, uint64_t offset, size_t n, char *err, size_t errlen)
+{
+	struct manifest_chunk c = { .offset = offset, .length = (uint32_t)n };
+	char hex[HASH_HEX_LEN + 1], e2[200];
+	uint64_t have;
+
+	if (hash_buffer(im->opt->hash, im->buf, n, c.hash) < 0)
+		FAIL("hash failed");
+	hash_to_hex(c.hash, hex);
+	if (store_chunk_size(im->st, hex, &have) == 0 && have > 0 && have <= chunk_compress_bound(n)) {
+		c.stored = (uint32_t)have; /* already there (another image, or a repeat) */
+	} else {
+		size_t clen;
+		bool added;
+		if (chunk_compress(im->codec, im->buf, n, im->opt->level, im->cbuf, im->cbufcap, &clen,
+				   e2, sizeof e2) < 0)
+			FAIL("chunk at offset %llu: %s", (unsigned long long)offset, e2);
+		if (store_put_chunk(im->st, hex, im->cbuf, clen, &added, err, errlen) < 0)
+			return -1;
+		c.stored = (uint32_t)clen;
+		if (added) {
+			im->p.new_chunks++;
+			im->p.new_bytes += clen;
+		}
+	}
+	if (manifest_add_chunk(im->m, &c) < 0) {
+		if (errno == E2BIG)
+			FAIL("%s: more than %u data chunks; use a larger chunk size", im->path,
+			     MANIFEST_MAX_CHUNKS);
+		FAIL("out of memory");
+	}
+	im->p.chunks++;
+	im->p.stored_bytes += c.stored;
+	return 0;
+}
+
+static int run(struct importer *im, const char *name, const char *version,
+	       import_progress_fn progress, void *arg, char *err, size_t errlen)
+{
+	const struct import_options *opt = im->opt;
+	struct archive_entry *entry;
+	struct stat sb;
+	bool use_stdin = strcmp(im->path, "-") == 0;
+
+	if (!use_stdin && stat(im->path, &sb) == 0 && S_ISREG(sb.st_mode))
+		im->p.input_size = (uint64_t)sb.st_size;
+	im->m = manifest_new();
+	im->a = archive_read_new();
+	im->buf = malloc(opt->chunk_size);
+	im->cbufcap = chunk_compress_bound(opt->chunk_size);
+	im->cbuf = malloc(im->cbufcap);
+	im->codec = chunk_codec_new();
+	if (!im->m || !im->a || !im->buf || !im->cbuf || !im->codec)
+		FAIL("out of memory");
+	snprintf(im->m->name, sizeof im->m->name, "%s", name);
+	snprintf(im->m->version, sizeof im->m->version, "%s", version);
+	im->m->kind = IMAGE_KIND_DISK;
+	im->m->chunk_size = opt->chunk_size;
+	im->m->hash = opt->hash;
+	if (opt->created)
+		manifest_format_time(opt->created, im->m->created, sizeof im->m->created);
+
+	archive_read_support_filter_all(im->a);
+	archive_read_support_format_raw(im->a);
+	archive_read_support_format_empty(im->a); /* a 0-byte image */
+	if (archive_read_open_filename(im->a, use_stdin ? NULL : im->path, IMPORT_READ_BLOCK) != ARCHIVE_OK)
+		FAIL("%s: %s", im->path, archive_error_string(im->a) ? archive_error_string(im->a)
+								     : strerror(errno));
+	int r = archive_read_next_header(im->a, &entry);
+	bool empty = r == ARCHIVE_EOF;
+	if (r != ARCHIVE_OK && r != ARCHIVE_EOF)
+		FAIL("%s: %s", im->path, archive_error_string(im->a) ? archive_error_string(im->a)
+								     : "cannot read");
+	int nfilters = archive_filter_count(im->a);
+	bool compressed = nfilters > 1 && archive_filter_code(im->a, 0) != ARCHIVE_FILTER_NONE;
+	/* Only a single gzip stream over the file: its trailer covers it all. */
+	im->gzip = !use_stdin && nfilters == 2 && archive_filter_code(im->a, 0) == ARCHIVE_FILTER_GZIP;
+	if (im->gzip)
+		crc32_init();
+
+	bool first = true;
+	while (!empty) {
+		size_t n;
+		if (read_chunk(im, &n, err, errlen) < 0)
+			return -1;
+		if (first && !compressed && check_uncompressed(im->path, im->buf, n, err, errlen) < 0)
+			return -1;
+		first = false;
+		if (n == 0)
+			break;
+		uint64_t offset = im->p.bytes_read;
+		if (offset + n > MANIFEST_MAX_SIZE)
+			FAIL("%s: larger than the limit of %llu bytes", im->path,
+			     (unsigned long long)MANIFEST_MAX_SIZE);
+		im->p.bytes_read += n;
+		if (im->gzip)
+			im->crc = crc32_update(im->crc, im->buf, n);
+		if (chunk_is_zero(im->buf, n))
+			im->p.holes++;
+		else if (store_one(im, offset, n, err, errlen) < 0)
+			return -1;
+		im->p.input_read = (uint64_t)archive_filter_bytes(im->a, -1);
+		if (progress && progress(&im->p, arg) != 0)
+			FAIL("import cancelled");
+		if (n < opt->chunk_size)
+			break;
+	}
+	if (empty && !compressed && check_uncompressed(im->path, NULL, 0, err, errlen) < 0)
+		return -1;
+	if (im->gzip) {
+		uint32_t crc, isize;
+		if (gzip_trailer(im->path, &crc, &isize) < 0)
+			FAIL("%s: cannot read the gzip trailer", im->path);
+		if (crc != im->crc || isize != (uint32_t)im->p.bytes_read)
+			FAIL("%s: gzip check failed: the data does not match the file's CRC-32 and size "
+			     "(corrupt input; a multi-member gzip file is not supported, recompress it)",
+			     im->path);
+	}
+	im->m->size = im->p.bytes_read;
+	im->p.input_read = (uint64_t)archive_filter_bytes(im->a, -1);
+	if (store_put_manifest(im->st, im->m, err, errlen) < 0)
+		return -1;
+	im->p.done = true;
+	if (progress)
+		progress(&im->p, arg);
+	return 0;
+}
+
+int import_disk_image(struct store *st, const char *path, const char *name, const char *version,
+		      const struct import_options *opt, import_progress_fn progress, void *arg,
+		      struct manifest **out, char *err, size_t errlen)
+{
+	struct import_options defaults;
+
+	if (out)
+		*out = NULL;
+	if (!opt) {
+		import_options_init(&defaults);
+		opt = &defaults;
+	}
+	if (!path || !*path)
+		FAIL("no input file");
+	if (!image_name_valid(name))
+		FAIL("image name \"%.64s\" must match [A-Za-z0-9][A-Za-z0-9._+-]{0,63}", name ? name : "");
+	if (!image_version_valid(version))
+		FAIL("image version \"%.64s\" must match [A-Za-z0-9][A-Za-z0-9._+-]{0,63}",
+		     version ? version : "");
+	if (!chunk_size_valid(opt->chunk_size))
+		FAIL("chunk size %u is not a power of two between %u and %u", opt->chunk_size,
+		     CHUNK_SIZE_MIN, CHUNK_SIZE_MAX);
+	if (!chunk_level_valid(opt->level))
+		FAIL("compression level %d is outside %d..%d", opt->level, CHUNK_LEVEL_MIN, CHUNK_LEVEL_MAX);
+	if (!hash_alg_valid((int)opt->hash))
+		FAIL("unknown hash algorithm");
+	if (opt->kind != IMAGE_KIND_DISK)
+		FAIL("only disk images can be imported so far");
+	if (store_has_manifest(st, name, version))
+		FAIL("image %s:%s already exists in the store", name, version);
+
+	struct importer im = { .st = st, .path = path, .opt = opt };
+	int r = run(&im, name, version, progress, arg, err, errlen);
+	if (r == 0 && out) {
+		*out = im.m;
+		im.m = NULL;
+	}
+	importer_free(&im);
+	return r;
+}

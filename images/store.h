@@ -1,0 +1,84 @@
+/* images/store.h — the content-addressed image store in a directory DIR.
+ *
+ *   DIR/chunks/<first two hex>/<64 hex>   one zstd frame (content size in its
+ *                                         header), named by the hash of the
+ *                                         UNCOMPRESSED content
+ *   DIR/manifests/<name>/<version>.json   manifests (images/manifest.h)
+ *   DIR/tmp/                              temporary files
+ *
+ * Every write goes to a temporary file in DIR/tmp, is fsync'ed, renamed into
+ * place, and the directory is fsync'ed: a crash never leaves a partial chunk
+ * or manifest visible. A writer holds an flock on its temporary file, so
+ * store_open() removes only stale ones (left by a dead process) and never a
+ * live writer's.
+ *
+ * A manifest is only stored when every chunk it lists is present, so a
+ * visible manifest is always complete.
+ */
+#ifndef RACKD_IMAGES_STORE_H
+#define RACKD_IMAGES_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "images/manifest.h"
+
+#define STORE_PATH_MAX 4096
+
+struct store;
+
+/* Opens (creating if needed) the store at dir: makes the layout and removes
+ * stale temporary files. 0 and *out, or -1 with err. */
+int store_open(const char *dir, struct store **out, char *err, size_t errlen);
+void store_close(struct store *st);
+const char *store_dir(const struct store *st);
+
+/* DIR/chunks/ab/abcd... for a valid 64-hex hash into buf. 0, or -1 if the
+ * hash is not 64 lowercase hex or buf is too small (nothing is touched on
+ * disk). Safe for hashes taken from URLs. */
+int store_chunk_path(const struct store *st, const char *hash_hex, char *buf, size_t buflen);
+bool store_has_chunk(const struct store *st, const char *hash_hex);
+/* Compressed size of a stored chunk: 0 and *size, or -1 (absent/invalid). */
+int store_chunk_size(const struct store *st, const char *hash_hex, uint64_t *size);
+/* Stores a compressed chunk (one zstd frame) atomically under hash_hex; a
+ * no-op if it is already there. The caller vouches that the content hashes
+ * to hash_hex (check untrusted data with chunk_verify first). *added (may be
+ * NULL) tells whether it was new. 0, or -1 with err. */
+int store_put_chunk(struct store *st, const char *hash_hex, const void *compressed, size_t len,
+		    bool *added, char *err, size_t errlen);
+/* Reads a stored chunk (malloc'd, at most max_len bytes). 0, or -1 with err. */
+int store_read_chunk(const struct store *st, const char *hash_hex, size_t max_len,
+		     void **data, size_t *len, char *err, size_t errlen);
+/* Reads, decompresses and hashes a stored chunk against its name under alg,
+ * expecting expected_len uncompressed bytes. 0 if good, -1 with err. */
+int store_check_chunk(const struct store *st, enum hash_alg alg, const char *hash_hex,
+		      uint64_t expected_len, char *err, size_t errlen);
+
+/* DIR/manifests/<name>/<version>.json into buf. 0, or -1 on bad names. */
+int store_manifest_path(const struct store *st, const char *name, const char *version,
+			char *buf, size_t buflen);
+bool store_has_manifest(const struct store *st, const char *name, const char *version);
+/* Validates m, checks that all its chunks are present, and writes it
+ * atomically. Storing the same bytes again is a no-op; a different manifest
+ * under an existing name and version is an error (errno EEXIST). */
+int store_put_manifest(struct store *st, const struct manifest *m, char *err, size_t errlen);
+int store_load_manifest(const struct store *st, const char *name, const char *version,
+			struct manifest **out, char *err, size_t errlen);
+/* Removes a manifest (its chunks stay; they may be shared). 0, or -1. */
+int store_remove_manifest(struct store *st, const char *name, const char *version,
+			  char *err, size_t errlen);
+
+/* Calls fn for every stored name and version, names in byte order and each
+ * name's versions in version order (strverscmp). Files that are not valid
+ * names are skipped. fn returns 0 to go on, anything else stops the walk
+ * and is returned. 0 when done, -1 with err on a read error. */
+typedef int (*store_manifest_fn)(const char *name, const char *version, void *arg);
+int store_list_manifests(const struct store *st, store_manifest_fn fn, void *arg,
+			 char *err, size_t errlen);
+/* The greatest version (strverscmp) stored for name into version
+ * (IMAGE_NAME_MAX + 1 bytes). 0, or -1 with err if there is none. */
+int store_latest_version(const struct store *st, const char *name, char *version,
+			 char *err, size_t errlen);
+
+#endif

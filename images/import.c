@@ -173,8 +173,12 @@ static int store_one(struct importer *im, uint64_t offset, size_t n, char *err, 
 	if (hash_buffer(im->opt->hash, im->buf, n, c.hash) < 0)
 		FAIL("hash failed");
 	hash_to_hex(c.hash, hex);
-	if (store_chunk_size(im->st, hex, &have) == 0 && have > 0 && have <= chunk_compress_bound(n)) {
-		c.stored = (uint32_t)have; /* already there (another image, or a repeat) */
+	if (store_chunk_size(im->st, hex, &have) == 0) {
+		/* already there (another image, or a repeat) */
+		if (have == 0 || have > chunk_compress_bound(n))
+			FAIL("chunk %s in the store is damaged (%llu bytes); remove it and import again",
+			     hex, (unsigned long long)have);
+		c.stored = (uint32_t)have;
 	} else {
 		size_t clen;
 		bool added;

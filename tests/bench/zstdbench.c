@@ -80,15 +80,20 @@ int main(int argc, char **argv)
 		if (!chunk_is_zero(img + off, n)) {
 			ndata++;
 			data += n;
-			comp[i] = malloc(chunk_compress_bound(n));
-			if (!comp[i])
-				return 1;
-			/* touch the pages so the first level is not charged
-			 * for page faults */
-			memset(comp[i], 0, chunk_compress_bound(n));
 		}
 	}
 	tz = now() - tz;
+	for (size_t i = 0; i < nchunks; i++) {
+		size_t off = i * chunk, n = size - off < chunk ? size - off : chunk;
+		if (chunk_is_zero(img + off, n))
+			continue;
+		comp[i] = malloc(chunk_compress_bound(n));
+		if (!comp[i])
+			return 1;
+		/* touch the pages so the first level is not charged for
+		 * page faults */
+		memset(comp[i], 0, chunk_compress_bound(n));
+	}
 	uint8_t d[HASH_LEN];
 	double th = now();
 	for (size_t i = 0; i < nchunks; i++)

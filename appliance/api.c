@@ -177,6 +177,8 @@ api_node_patch(struct req *r)
 		return;
 	}
 	nodes_publish(slot);
+	if (label != NULL)
+		dnsmasq_changed();	/* the node's hostname */
 	http_reply_json(r, 200, db_node_get(slot));
 }
 

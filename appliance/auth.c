@@ -114,3 +114,12 @@ auth_check_api(const char *tok)
 	pthread_mutex_unlock(&token_lock);
 	return ok;
 }
+
+void
+auth_hash_hex(const void *data, size_t len, char out[TOKEN_HEX + 1])
+{
+	unsigned char h[TOKEN_HEX / 2];
+
+	crypto_generichash(h, sizeof(h), data, len, NULL, 0);
+	sodium_bin2hex(out, TOKEN_HEX + 1, h, sizeof(h));
+}

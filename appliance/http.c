@@ -57,6 +57,8 @@ static const struct route routes[] = {
 	{ "POST", "/api/v1/agent/jobs/*/report", AUTH_AGENT, BODY_JSON,
 	  agent_job_report, "agent_report" },
 	{ "GET", "/chunks/*", AUTH_NONE, BODY_NONE, stream_chunk, "chunk" },
+	{ "GET", "/boot/*", AUTH_NONE, BODY_NONE, boot_script, "boot" },
+	{ "GET", "/pxe/*", AUTH_NONE, BODY_NONE, boot_file, "pxe" },
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 

@@ -191,6 +191,9 @@ jobs_report(int64_t id, const char *state, int64_t done, int64_t fetched,
 	 * boot script fetched (it may have restarted in between). */
 	if (strcmp(j.state, "queued") == 0 && strcmp(state, "queued") != 0 &&
 	    strcmp(state, "booting") != 0 && strcmp(state, "failed") != 0) {
+		/* Refuse before moving: a refused report changes nothing. */
+		if (!job_transition_allowed("booting", state))
+			return JOB_ILLEGAL;
 		if ((rc = transition(&j, "booting", NULL, "agent called in")) !=
 		    JOB_OK)
 			return rc;

@@ -111,6 +111,36 @@ loop_every(int ms, loop_timer_fn fn, void *arg)
 	return 0;
 }
 
+/* A one-shot timer, armed (again) with loop_timer_arm; its handle. */
+int
+loop_timer_new(loop_timer_fn fn, void *arg)
+{
+	struct watch *w;
+	int fd;
+
+	if ((fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC |
+	    TFD_NONBLOCK)) < 0)
+		return -1;
+	if ((w = watch_slot()) == NULL ||
+	    loop_add_fd(fd, EPOLLIN, timer_fired, w) != 0) {
+		close(fd);
+		return -1;
+	}
+	w->timer_fn = fn;
+	w->arg = arg;
+	return fd;
+}
+
+void
+loop_timer_arm(int t, int ms)
+{
+	struct itimerspec its = {
+		.it_value = { ms / 1000, (ms % 1000) * 1000000L + (ms == 0) },
+	};
+
+	timerfd_settime(t, 0, &its, NULL);
+}
+
 int
 loop_run(void)
 {

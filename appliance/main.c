@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "appliance/rackd.h"
@@ -75,6 +76,7 @@ reload(void)
 	auth_reload();
 	ensure_slots();
 	catalog_scan();
+	dnsmasq_changed();
 }
 
 static void
@@ -153,6 +155,7 @@ main(int argc, char **argv)
 		return 0;
 	}
 
+	umask(027);
 	log_init(conf.foreground, conf.verbose, "rackd");
 	if (!conf.foreground && daemon(1, 0) != 0)
 		fatal("daemon");
@@ -176,6 +179,12 @@ main(int argc, char **argv)
 	jobs_recover();
 	if (http_start(err, sizeof(err)) != 0)
 		fatalx("%s", err);
+	if (conf.gadget.n > 0 && gadget_setup(conf.gadget_configfs,
+	    &conf.gadget, conf.gadget_udc, err, sizeof(err)) != 0)
+		fatalx("gadget: %s", err);
+	if (dnsmasq_init(err, sizeof(err)) != 0 ||
+	    links_init(err, sizeof(err)) != 0)
+		fatalx("%s", err);
 	if (loop_every(1000, on_tick, NULL) != 0 ||
 	    loop_every(HEARTBEAT_SECONDS * 1000, on_heartbeat, NULL) != 0)
 		fatal("timers");
@@ -183,6 +192,10 @@ main(int argc, char **argv)
 
 	loop_run();
 
+	dnsmasq_stop();
+	links_close();
+	if (conf.gadget.n > 0)
+		gadget_teardown(conf.gadget_configfs);
 	http_stop();
 	catalog_close();
 	db_close();

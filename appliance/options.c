@@ -20,7 +20,8 @@
 
 #include "appliance/rackd.h"
 
-enum opt_type { T_STR, T_BOOL, T_INT, T_SIZE, T_DURATION, T_LISTEN, T_SLOTS };
+enum opt_type { T_STR, T_BOOL, T_INT, T_SIZE, T_DURATION, T_LISTEN, T_SLOTS,
+    T_LIST, T_CIDR };
 
 #define F_CLI	0x1	/* command line only */
 #define F_RELOAD 0x2	/* applied on SIGHUP */
@@ -67,6 +68,35 @@ static const struct option_def options[] = {
 	{ "agent_timeout", 0, T_DURATION, OFF(agent_timeout), "5m", 10,
 	  86400, F_RELOAD, "TIME",
 	  "fail a running job whose agent is silent for TIME" },
+	{ "manage_links", 0, T_BOOL, OFF(manage_links), "yes", 0, 0, 0, NULL,
+	  "watch network links and manage the management links" },
+	{ "links", 0, T_LIST, OFF(links), "", 0, 0, 0, "GLOBS",
+	  "interface names that are management links (usb*,enx*)" },
+	{ "link_drivers", 0, T_LIST, OFF(link_drivers),
+	  "cdc_ether,cdc_ncm,cdc_eem,rndis_host,r8152,ax88179_178a,asix,plusb",
+	  0, 0, 0, "LIST", "drivers whose links are management links" },
+	{ "uplink", 0, T_LIST, OFF(uplink), "", 0, 0, 0, "GLOBS",
+	  "interfaces never managed, whatever else matches" },
+	{ "link_slots", 0, T_LIST, OFF(link_slots), "", 0, 0, 0, "MAP",
+	  "slot names for links: IFNAME=SLOT or USBPATH=SLOT, comma separated" },
+	{ "link_subnet_pool", 0, T_CIDR, OFF(link_subnet_pool), "10.213.0.0/16",
+	  0, 0, 0, "CIDR", "IPv4 pool split into one small subnet per slot" },
+	{ "link_prefix", 0, T_INT, OFF(link_prefix), "30", 30, 31, 0, "30|31",
+	  "prefix length of each slot's subnet" },
+	{ "dnsmasq", 0, T_STR, OFF(dnsmasq), "/usr/sbin/dnsmasq", 0, 0, 0,
+	  "PATH", "the dnsmasq program (DHCP and TFTP on management links)" },
+	{ "dhcp_lease", 0, T_DURATION, OFF(dhcp_lease), "1h", 120, 86400, 0,
+	  "TIME", "DHCP lease time" },
+	{ "ipxe_dir", 0, T_STR, OFF(ipxe_dir), "/usr/lib/ipxe", 0, 0, 0, "DIR",
+	  "where the iPXE binaries are (Debian's ipxe package)" },
+	{ "pxe_dir", 0, T_STR, OFF(pxe_dir), "./build/pxe", 0, 0, F_RELOAD,
+	  "DIR", "clone kernel and initramfs served at /pxe/" },
+	{ "gadget", 0, T_LIST, OFF(gadget), "", 0, 0, 0, "FUNCS",
+	  "be a USB gadget with these functions (ncm,ecm,rndis); empty: off" },
+	{ "gadget_configfs", 0, T_STR, OFF(gadget_configfs), "/sys/kernel/config",
+	  0, 0, 0, "DIR", "configfs root for the gadget" },
+	{ "gadget_udc", 0, T_STR, OFF(gadget_udc), "", 0, 0, 0, "NAME",
+	  "USB device controller to bind (empty: the first one)" },
 	{ "max_body", 0, T_SIZE, OFF(max_body), "1M", 1024, 64LL << 20,
 	  F_RELOAD, "SIZE", "largest API request body" },
 	{ "max_headers", 0, T_INT, OFF(max_headers), "64", 8, 1024, F_RELOAD,
@@ -218,10 +248,35 @@ slot_name_valid(const char *s)
 	return 1;
 }
 
+int
+config_parse_cidr(const char *s, uint32_t *net, int *prefix)
+{
+	char buf[32], *slash, *end;
+	struct in_addr a;
+	long p;
+
+	if (snprintf(buf, sizeof(buf), "%s", s) >= (int)sizeof(buf) ||
+	    (slash = strchr(buf, '/')) == NULL)
+		return -1;
+	*slash = '\0';
+	p = strtol(slash + 1, &end, 10);
+	if (inet_pton(AF_INET, buf, &a) != 1 || slash[1] == '\0' ||
+	    *end != '\0' || p < 8 || p > 30)
+		return -1;
+	*net = ntohl(a.s_addr);
+	*prefix = (int)p;
+	if (*net & (p == 32 ? 0 : (0xffffffffu >> p)))
+		return -1;	/* host bits set */
+	return 0;
+}
+
+/* Comma separated items; validate(item) says what is wrong, or NULL. */
 static int
-parse_slots(const char *s, struct strlist *out, char *err, size_t errlen)
+parse_list(const char *s, struct strlist *out, const char *(*validate)(
+    const char *), char *err, size_t errlen)
 {
 	char *copy = strdup(s), *save = NULL, *tok;
+	const char *why;
 
 	if (copy == NULL) {
 		set_err(err, errlen, "out of memory");
@@ -230,18 +285,15 @@ parse_slots(const char *s, struct strlist *out, char *err, size_t errlen)
 	strlist_clear(out);
 	for (tok = strtok_r(copy, ", \t", &save); tok != NULL;
 	    tok = strtok_r(NULL, ", \t", &save)) {
-		if (!slot_name_valid(tok)) {
-			set_err(err, errlen, "'%s' is not a slot name "
-			    "(letters, digits, '.', '_', '-'; at most %d)",
-			    tok, SLOT_NAME_MAX);
+		if (validate != NULL && (why = validate(tok)) != NULL) {
+			set_err(err, errlen, "'%s': %s", tok, why);
 			goto fail;
 		}
 		if (out->n >= SLOTS_MAX) {
-			set_err(err, errlen, "more than %d slots", SLOTS_MAX);
+			set_err(err, errlen, "more than %d items", SLOTS_MAX);
 			goto fail;
 		}
-		out->v[out->n] = strdup(tok);
-		if (out->v[out->n] == NULL) {
+		if ((out->v[out->n] = strdup(tok)) == NULL) {
 			set_err(err, errlen, "out of memory");
 			goto fail;
 		}
@@ -253,6 +305,52 @@ fail:
 	free(copy);
 	strlist_clear(out);
 	return -1;
+}
+
+static const char *
+valid_slot(const char *s)
+{
+	return slot_name_valid(s) ? NULL : "not a slot name (letters, digits, "
+	    "'.', '_', '-'; at most 32)";
+}
+
+static const char *
+valid_word(const char *s)
+{
+	if (strlen(s) > 64)
+		return "longer than 64 characters";
+	for (; *s != '\0'; s++)
+		if (!isalnum((unsigned char)*s) && strchr("._-:*?[]", *s) == NULL)
+			return "only letters, digits and . _ - : * ? [ ]";
+	return NULL;
+}
+
+static const char *
+valid_map(const char *s)
+{
+	const char *eq = strchr(s, '=');
+	char key[80];
+
+	if (eq == NULL || eq == s || (size_t)(eq - s) >= sizeof(key))
+		return "not NAME=SLOT";
+	memcpy(key, s, (size_t)(eq - s));
+	key[eq - s] = '\0';
+	if (valid_word(key) != NULL)
+		return "the name before '=' has odd characters";
+	return valid_slot(eq + 1);
+}
+
+static const char *
+valid_gadget(const char *s)
+{
+	return strcmp(s, "ncm") == 0 || strcmp(s, "ecm") == 0 ||
+	    strcmp(s, "rndis") == 0 ? NULL : "not ncm, ecm or rndis";
+}
+
+static int
+parse_slots(const char *s, struct strlist *out, char *err, size_t errlen)
+{
+	return parse_list(s, out, valid_slot, err, errlen);
 }
 
 /* Set one option from its text; on error fill err and return -1. */
@@ -337,6 +435,37 @@ option_set(struct config *cfg, const struct option_def *o, const char *value,
 		}
 		*(int *)field = (int)v;
 		return 0;
+	case T_CIDR: {
+		uint32_t net;
+		int prefix;
+		char *copy;
+		if (config_parse_cidr(value, &net, &prefix) != 0) {
+			set_err(err, errlen, "'%s' is not an IPv4 network "
+			    "ADDR/PREFIX (prefix 8-30, no host bits)", value);
+			return -1;
+		}
+		if ((copy = strdup(value)) == NULL) {
+			set_err(err, errlen, "out of memory");
+			return -1;
+		}
+		free(*(char **)field);
+		*(char **)field = copy;
+		return 0;
+	}
+	case T_LIST: {
+		char why[256];
+		const char *(*check)(const char *) = valid_word;
+		if (strcmp(o->name, "link_slots") == 0)
+			check = valid_map;
+		else if (strcmp(o->name, "gadget") == 0)
+			check = valid_gadget;
+		if (parse_list(value, (struct strlist *)field, check, why,
+		    sizeof(why)) != 0) {
+			set_err(err, errlen, "%s", why);
+			return -1;
+		}
+		return 0;
+	}
 	case T_SLOTS: {
 		char why[256];
 		if (parse_slots(value, (struct strlist *)field, why,
@@ -360,6 +489,17 @@ option_find(const char *name)
 	return NULL;
 }
 
+int
+strlist_equal(const struct strlist *a, const struct strlist *b)
+{
+	if (a->n != b->n)
+		return 0;
+	for (int i = 0; i < a->n; i++)
+		if (strcmp(a->v[i], b->v[i]) != 0)
+			return 0;
+	return 1;
+}
+
 void
 strlist_clear(struct strlist *l)
 {
@@ -373,10 +513,12 @@ config_free(struct config *cfg)
 {
 	for (size_t i = 0; i < NOPTIONS; i++) {
 		void *field = (char *)cfg + options[i].offset;
-		if (options[i].type == T_STR || options[i].type == T_LISTEN) {
+		if (options[i].type == T_STR || options[i].type == T_LISTEN ||
+		    options[i].type == T_CIDR) {
 			free(*(char **)field);
 			*(char **)field = NULL;
-		} else if (options[i].type == T_SLOTS)
+		} else if (options[i].type == T_SLOTS ||
+		    options[i].type == T_LIST)
 			strlist_clear((struct strlist *)field);
 	}
 }
@@ -436,6 +578,9 @@ config_read_file(struct config *cfg, const char *path, char *err,
 	struct ini_ctx ctx = { .cfg = cfg };
 	int line;
 
+	/* Stop at the first error, so that the line inih returns and the
+	 * message in ctx are about the same error (Debian's libinih). */
+	ini_stop_on_first_error = 1;
 	line = ini_parse(path, ini_entry, &ctx);
 	if (line < 0) {
 		set_err(err, errlen, "%s: %s", path,
@@ -572,11 +717,14 @@ config_apply_reload(struct config *cur, struct config *next)
 		switch (o->type) {
 		case T_STR:
 		case T_LISTEN:
+		case T_CIDR:
 			same = strcmp(*(char **)a, *(char **)b) == 0;
 			sz = sizeof(char *);
 			break;
 		case T_SLOTS:
-			same = 0;
+		case T_LIST:
+			same = strlist_equal((struct strlist *)a,
+			    (struct strlist *)b);
 			sz = sizeof(struct strlist);
 			break;
 		case T_SIZE:
@@ -601,8 +749,7 @@ config_apply_reload(struct config *cur, struct config *next)
 		memcpy(tmp, a, sz);
 		memcpy(a, b, sz);
 		memcpy(b, tmp, sz);
-		if (o->type != T_SLOTS)
-			log_info("reload: %s changed", o->name);
+		log_info("reload: %s changed", o->name);
 	}
 }
 

@@ -63,6 +63,20 @@ struct config {
 	int		 max_connections;
 	int		 idle_timeout;		/* seconds */
 	int		 http_threads;
+	int		 manage_links;
+	struct strlist	 links;			/* name globs */
+	struct strlist	 link_drivers;
+	struct strlist	 uplink;		/* name globs, never managed */
+	struct strlist	 link_slots;		/* NAME=SLOT */
+	char		*link_subnet_pool;	/* CIDR */
+	int		 link_prefix;		/* 30 or 31 */
+	char		*dnsmasq;
+	int		 dhcp_lease;		/* seconds */
+	char		*ipxe_dir;
+	char		*pxe_dir;
+	struct strlist	 gadget;		/* ncm, ecm, rndis */
+	char		*gadget_configfs;
+	char		*gadget_udc;
 	/* set by the command line, not options */
 	int		 show_help;
 	int		 show_version;
@@ -77,6 +91,8 @@ void	 config_usage(FILE *, const char *prog);
 int	 config_parse_listen(const char *, struct sockaddr_storage *,
 	    socklen_t *, char *err, size_t errlen);
 void	 strlist_clear(struct strlist *);
+int	 strlist_equal(const struct strlist *, const struct strlist *);
+int	 config_parse_cidr(const char *, uint32_t *net, int *prefix);
 int	 slot_name_valid(const char *);
 
 /* main.c: the running configuration, read under a lock by HTTP threads. */
@@ -91,6 +107,8 @@ int	 loop_init(void);
 int	 loop_add_fd(int fd, uint32_t events, loop_fd_fn, void *arg);
 void	 loop_del_fd(int fd);
 int	 loop_every(int ms, loop_timer_fn, void *arg);
+int	 loop_timer_new(loop_timer_fn, void *arg);	/* one-shot; handle */
+void	 loop_timer_arm(int timer, int ms);	/* (re)start it */
 int	 loop_run(void);		/* until loop_stop() */
 void	 loop_stop(void);
 
@@ -107,6 +125,7 @@ int	 auth_check_api(const char *authorization);	/* 1 ok */
 int	 auth_token_equal(const char *a, const char *b);
 void	 auth_random_hex(char out[TOKEN_HEX + 1]);
 const char *auth_api_token(void);
+void	 auth_hash_hex(const void *data, size_t len, char out[TOKEN_HEX + 1]);
 
 /* http.c: the HTTP server, routing, limits, replies. */
 struct req;
@@ -200,6 +219,37 @@ int	 catalog_scan(void);			/* images added */
 int	 catalog_chunk_path(const char *hash, char *buf, size_t len);
 json_t	*catalog_manifest_json(const char *image_ref);	/* NULL: none */
 void	 catalog_close(void);
+
+/* links.c: the link manager (netlink watcher, slots, subnets). */
+int	 links_init(char *err, size_t errlen);
+void	 links_rescan(void);
+void	 links_close(void);
+int	 subnet_addrs(uint32_t net, int pool_len, int slot_len, uint32_t index,
+	    char *board, char *node);	/* 16 bytes each */
+int	 usb_port_from_devpath(const char *path, char *out, size_t len);
+
+/* linkconf.c: the privileged part: link up, board address (rtnetlink). */
+int	 linkconf_up(int ifindex);
+int	 linkconf_addr(int ifindex, const char *addr, int prefix);
+void	 linkconf_close(void);
+
+/* dnsmasq.c: dnsmasq's configuration, the child process, its leases. */
+int	 dnsmasq_init(char *err, size_t errlen);
+void	 dnsmasq_changed(void);		/* links or labels changed */
+void	 dnsmasq_forget(const char *node_addr);	/* drop that lease */
+void	 dnsmasq_stop(void);
+int	 dnsmasq_pid(void);
+
+/* boot.c: /boot/{slot}.ipxe and the clone kernel and initramfs. */
+void	 boot_script(struct req *);
+void	 boot_file(struct req *);
+int	 boot_render(const char *slot, const char *host, char *buf,
+	    size_t len);	/* the script for a slot's node, from its state */
+
+/* gadget.c: the board as a USB gadget (configfs). */
+int	 gadget_setup(const char *root, const struct strlist *funcs,
+	    const char *udc, char *err, size_t errlen);
+int	 gadget_teardown(const char *root);
 
 /* metrics.c: counters and GET /metrics. */
 void	 metrics_request(const char *route, int status);

@@ -54,6 +54,9 @@ statedir_open(const char *dir, char *err, size_t errlen)
 		snprintf(err, errlen, "state dir %s: not a directory", dir);
 		return -1;
 	}
+	/* Others may pass through (dnsmasq reads STATE_DIR/dnsmasq and
+	 * tftp) but not list; what is secret has its own mode. */
+	chmod(dir, 0711);
 	if (realpath(dir, state_dir) == NULL) {
 		snprintf(err, errlen, "state dir %s: %s", dir, strerror(errno));
 		return -1;

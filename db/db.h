@@ -42,6 +42,25 @@ int	 db_node_update(const char *slot, const char *label,
 	    const char *image, const char *boot_mode);	/* NULL: unchanged */
 int	 db_node_set_result(const char *slot, const char *result);
 int	 db_links_up(void);
+int	 db_node_set_mac(const char *slot, const char *mac);
+
+/* db_links.c: management links, one per slot, and their history. */
+struct db_link {
+	char	 slot[DB_SLOT_MAX + 1];
+	char	 ifname[32];
+	char	 kind[16];
+	char	 state[8];		/* "up" or "down" */
+	char	 board_addr[16];
+	char	 node_addr[16];
+	int	 prefix;
+};
+int	 db_link_get(const char *slot, struct db_link *out);
+/* Insert or update (the node row is made if missing). */
+int	 db_link_save(const struct db_link *l);
+/* 1 if the state changed (a history row is written), 0 if not. */
+int	 db_link_set_state(const char *slot, const char *state);
+int	 db_links_each(int (*fn)(const struct db_link *, void *), void *arg);
+json_t	*db_link_history(const char *slot, int limit);
 
 /* db_images.c: the image catalogue (manifests live in the store). */
 struct db_image {
@@ -77,6 +96,7 @@ struct db_job {
 int	 db_job_create(const char *slot, const char *action, const char *image,
 	    const char *token, int64_t bytes_total, int64_t *id_out);
 int	 db_job_get(int64_t id, struct db_job *out);
+int	 db_job_active(const char *slot, struct db_job *out);	/* NOTFOUND */
 /* Move from state `from` to `to` (compare and set) with an event row;
  * DB_CONFLICT if the job is no longer in `from`. */
 int	 db_job_set_state(int64_t id, const char *from, const char *to,

@@ -106,6 +106,30 @@ db_job_get(int64_t id, struct db_job *out)
 }
 
 int
+db_job_active(const char *slot, struct db_job *out)
+{
+	sqlite3_stmt *st;
+	int rc = DB_ERROR;
+
+	pthread_mutex_lock(&db_lock);
+	st = db_prep(JOB_ROW " WHERE slot = ? AND state NOT IN ('done', 'failed')",
+	    "s", slot);
+	if (st != NULL) {
+		int r = sqlite3_step(st);
+		if (r == SQLITE_ROW) {
+			job_from_row(st, out);
+			rc = DB_OK;
+		} else if (r == SQLITE_DONE)
+			rc = DB_NOTFOUND;
+		else
+			db_fail("active job");
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&db_lock);
+	return rc;
+}
+
+int
 db_job_set_state(int64_t id, const char *from, const char *to,
     const char *reason, const char *message)
 {

@@ -132,3 +132,17 @@ db_links_up(void)
 	pthread_mutex_unlock(&db_lock);
 	return n;
 }
+
+int
+db_node_set_mac(const char *slot, const char *mac)
+{
+	int rc;
+
+	pthread_mutex_lock(&db_lock);
+	rc = db_exec("UPDATE nodes SET mac = ?, updated = ? WHERE slot = ?"
+	    " AND mac IS NOT ?", "siss", mac, db_now_ms(), slot, mac);
+	if (rc == DB_OK)
+		rc = sqlite3_changes(db_conn) > 0 ? 1 : 0;
+	pthread_mutex_unlock(&db_lock);
+	return rc;
+}

@@ -1,0 +1,478 @@
+/*
+ * links.c — the link manager. It watches network links through rtnetlink
+ * (libmnl), picks out the management links (a USB network driver, or a
+ * name in `links`; never one in `uplink`), names each link's slot (the USB
+ * port path from sysfs, a `link_slots` mapping, or the interface name),
+ * gives each slot its own small subnet from `link_subnet_pool` (stored, so
+ * a slot keeps it), has linkconf.c bring the link up with the board's
+ * address, records up/down in the database and on /api/v1/events, and
+ * tells dnsmasq.c when the set of links changes.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <limits.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <libmnl/libmnl.h>
+#include <linux/if.h>
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+
+#include "appliance/rackd.h"
+#include "db/db.h"
+
+#define IFACES_MAX	256
+#define NL_BUF_SIZE	32768	/* a netlink message never spans more */
+
+struct iface {
+	int	 index;			/* 0: free entry */
+	char	 name[IFNAMSIZ];
+	int	 managed;
+	int	 carrier;
+	char	 slot[SLOT_NAME_MAX + 1];
+	char	 mac[18];
+};
+
+static struct mnl_socket *mon;
+static struct iface ifaces[IFACES_MAX];
+static uint32_t pool_net;
+static int pool_prefix;
+
+/* ---- pure helpers (unit tested) ---------------------------------------- */
+
+int
+subnet_addrs(uint32_t net, int pool_len, int slot_len, uint32_t index,
+    char *board, char *node)
+{
+	uint32_t size = 1u << (32 - slot_len), base, b, n;
+	struct in_addr a;
+
+	if (slot_len < pool_len || slot_len > 31 ||
+	    (uint64_t)index >= (1ull << (slot_len - pool_len)))
+		return -1;
+	base = net + index * size;
+	b = slot_len == 31 ? base : base + 1;
+	n = b + 1;
+	a.s_addr = htonl(b);
+	inet_ntop(AF_INET, &a, board, 16);
+	a.s_addr = htonl(n);
+	inet_ntop(AF_INET, &a, node, 16);
+	return 0;
+}
+
+/* "1-1.4" from a sysfs device path ending in ".../1-1.4/1-1.4:1.0". */
+int
+usb_port_from_devpath(const char *path, char *out, size_t len)
+{
+	const char *last = strrchr(path, '/'), *prev;
+	size_t n;
+
+	if (last == NULL || strchr(last + 1, ':') == NULL)
+		return -1;
+	for (prev = last - 1; prev > path && *prev != '/'; prev--)
+		;
+	if (*prev == '/')
+		prev++;
+	n = (size_t)(last - prev);
+	if (n == 0 || n >= len || strncmp(prev, last + 1, n) != 0 ||
+	    last[1 + n] != ':')
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (!(prev[i] >= '0' && prev[i] <= '9') && prev[i] != '-' &&
+		    prev[i] != '.')
+			return -1;
+	memcpy(out, prev, n);
+	out[n] = '\0';
+	return 0;
+}
+
+static int
+glob_any(const struct strlist *l, const char *name)
+{
+	for (int i = 0; i < l->n; i++)
+		if (fnmatch(l->v[i], name, 0) == 0)
+			return 1;
+	return 0;
+}
+
+/* The driver of a link, from sysfs; "" if none (veth, tap, ...). */
+static void
+link_driver(const char *ifname, char *out, size_t len)
+{
+	char path[PATH_MAX_RACKD], target[PATH_MAX];
+	const char *base;
+
+	out[0] = '\0';
+	snprintf(path, sizeof(path), "/sys/class/net/%s/device/driver", ifname);
+	if (realpath(path, target) == NULL)
+		return;
+	base = strrchr(target, '/');
+	if (snprintf(out, len, "%s", base ? base + 1 : target) >= (int)len)
+		out[0] = '\0';
+}
+
+static int
+link_usb_port(const char *ifname, char *out, size_t len)
+{
+	char path[PATH_MAX_RACKD], target[PATH_MAX];
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/device", ifname);
+	if (realpath(path, target) == NULL || strstr(target, "/usb") == NULL)
+		return -1;
+	return usb_port_from_devpath(target, out, len);
+}
+
+/* Is this link a management link? Sets *kind. */
+static int
+is_management(const char *ifname, const char **kind)
+{
+	char driver[64];
+
+	if (glob_any(&conf.uplink, ifname))
+		return 0;
+	link_driver(ifname, driver, sizeof(driver));
+	if (driver[0] != '\0') {
+		for (int i = 0; i < conf.link_drivers.n; i++)
+			if (strcmp(conf.link_drivers.v[i], driver) == 0) {
+				*kind = "usb";
+				return 1;
+			}
+	}
+	if (glob_any(&conf.links, ifname)) {
+		*kind = driver[0] ? "ether" : "virtual";
+		return 1;
+	}
+	return 0;
+}
+
+static const char *
+mapped_slot(const char *key)
+{
+	for (int i = 0; i < conf.link_slots.n; i++) {
+		const char *m = conf.link_slots.v[i], *eq = strchr(m, '=');
+		char k[80];
+		if (eq == NULL || (size_t)(eq - m) >= sizeof(k))
+			continue;
+		memcpy(k, m, (size_t)(eq - m));
+		k[eq - m] = '\0';
+		if (fnmatch(k, key, 0) == 0)
+			return eq + 1;
+	}
+	return NULL;
+}
+
+static int
+slot_for(const char *ifname, char *slot, size_t len)
+{
+	char port[64];
+	const char *m;
+
+	if (link_usb_port(ifname, port, sizeof(port)) == 0) {
+		if ((m = mapped_slot(port)) == NULL)
+			m = port;
+	} else if ((m = mapped_slot(ifname)) == NULL)
+		m = ifname;
+	if (!slot_name_valid(m) || snprintf(slot, len, "%s", m) >= (int)len)
+		return -1;
+	return 0;
+}
+
+/* ---- subnets ----------------------------------------------------------- */
+
+struct used {
+	unsigned char	*map;
+	uint32_t	 count;
+};
+
+static int
+mark_used(const struct db_link *l, void *arg)
+{
+	struct used *u = arg;
+	struct in_addr a;
+	uint32_t idx;
+
+	if (inet_pton(AF_INET, l->board_addr, &a) != 1)
+		return 0;
+	idx = (ntohl(a.s_addr) - pool_net) >> (32 - conf.link_prefix);
+	if ((ntohl(a.s_addr) & ~(0xffffffffu >> pool_prefix)) == pool_net &&
+	    idx < u->count)
+		u->map[idx] = 1;
+	return 0;
+}
+
+/* The slot's stored link, or a new one with the lowest free subnet. */
+static int
+slot_link(const char *slot, const char *ifname, const char *kind,
+    struct db_link *l)
+{
+	struct used u;
+	int rc;
+
+	rc = db_link_get(slot, l);
+	if (rc == DB_OK && l->board_addr[0] != '\0') {
+		if (strcmp(l->ifname, ifname) != 0 || strcmp(l->kind, kind)) {
+			snprintf(l->ifname, sizeof(l->ifname), "%s", ifname);
+			snprintf(l->kind, sizeof(l->kind), "%s", kind);
+			return db_link_save(l) == DB_OK ? 0 : -1;
+		}
+		return 0;
+	}
+	if (rc != DB_OK && rc != DB_NOTFOUND)
+		return -1;
+	u.count = 1u << (conf.link_prefix - pool_prefix);
+	if ((u.map = calloc(u.count, 1)) == NULL)
+		return -1;
+	db_links_each(mark_used, &u);
+	memset(l, 0, sizeof(*l));
+	for (uint32_t i = 0; i < u.count; i++) {
+		if (u.map[i])
+			continue;
+		subnet_addrs(pool_net, pool_prefix, conf.link_prefix, i,
+		    l->board_addr, l->node_addr);
+		break;
+	}
+	free(u.map);
+	if (l->board_addr[0] == '\0') {
+		log_warnx("link %s: the subnet pool %s is full", ifname,
+		    conf.link_subnet_pool);
+		return -1;
+	}
+	snprintf(l->slot, sizeof(l->slot), "%s", slot);
+	snprintf(l->ifname, sizeof(l->ifname), "%s", ifname);
+	snprintf(l->kind, sizeof(l->kind), "%s", kind);
+	snprintf(l->state, sizeof(l->state), "down");
+	l->prefix = conf.link_prefix;
+	if (db_link_save(l) != DB_OK)
+		return -1;
+	log_info("slot %s: subnet %s/%d (board %s, node %s)", slot,
+	    l->board_addr, l->prefix, l->board_addr, l->node_addr);
+	return 0;
+}
+
+/* ---- link events -------------------------------------------------------- */
+
+static struct iface *
+iface_find(int index)
+{
+	for (int i = 0; i < IFACES_MAX; i++)
+		if (ifaces[i].index == index)
+			return &ifaces[i];
+	return NULL;
+}
+
+static void
+publish_link(const char *slot)
+{
+	nodes_publish(slot);
+	events_publish("link", json_pack("{s:s,s:o}", "slot", slot, "history",
+	    db_link_history(slot, 1)));
+}
+
+static void
+set_state(struct iface *f, int carrier)
+{
+	int changed = db_link_set_state(f->slot, carrier ? "up" : "down");
+
+	if (changed == 1) {
+		log_info("link %s (slot %s) %s", f->name, f->slot,
+		    carrier ? "up" : "down");
+		publish_link(f->slot);
+	}
+	if (f->carrier && !carrier) {
+		struct db_link l;
+		/* The server at the other end may be another one next time. */
+		if (db_link_get(f->slot, &l) == DB_OK)
+			dnsmasq_forget(l.node_addr);
+	}
+	f->carrier = carrier;
+}
+
+static void
+link_new(int index, const char *name, unsigned int flags, const char *mac)
+{
+	struct iface *f = iface_find(index);
+	const char *kind = "virtual";
+	struct db_link l;
+	int carrier = (flags & IFF_LOWER_UP) != 0;
+
+	if (f != NULL && strcmp(f->name, name) != 0) {
+		if (f->managed)		/* renamed: treat as gone and new */
+			set_state(f, 0);
+		memset(f, 0, sizeof(*f));
+		f = NULL;
+		dnsmasq_changed();
+	}
+	if (f == NULL) {
+		if ((f = iface_find(0)) == NULL) {
+			log_warnx("link %s: more than %d links", name,
+			    IFACES_MAX);
+			return;
+		}
+		f->index = index;
+		snprintf(f->name, sizeof(f->name), "%s", name);
+		f->managed = is_management(name, &kind);
+		if (!f->managed)
+			return;
+		if (slot_for(name, f->slot, sizeof(f->slot)) != 0 ||
+		    slot_link(f->slot, name, kind, &l) != 0) {
+			log_warnx("link %s: cannot give it a slot", name);
+			f->managed = 0;
+			return;
+		}
+		log_info("link %s is management link of slot %s", name, f->slot);
+		if (!(flags & IFF_UP) && linkconf_up(index) != 0)
+			log_warn("link %s: cannot bring it up", name);
+		if (linkconf_addr(index, l.board_addr, l.prefix) != 0)
+			log_warn("link %s: cannot set address %s/%d", name,
+			    l.board_addr, l.prefix);
+		dnsmasq_changed();
+		publish_link(f->slot);
+	}
+	if (!f->managed)
+		return;
+	if (mac[0] != '\0')
+		snprintf(f->mac, sizeof(f->mac), "%s", mac);
+	if (!(flags & IFF_UP))		/* someone took it down: up again */
+		linkconf_up(index);
+	if (carrier != f->carrier || carrier)
+		set_state(f, carrier);
+}
+
+static void
+link_del(int index)
+{
+	struct iface *f = iface_find(index);
+
+	if (f == NULL)
+		return;
+	if (f->managed) {
+		log_info("link %s (slot %s) is gone", f->name, f->slot);
+		f->carrier = 1;		/* forget its lease too */
+		set_state(f, 0);
+		dnsmasq_changed();
+	}
+	memset(f, 0, sizeof(*f));
+}
+
+static int
+attr_cb(const struct nlattr *attr, void *data)
+{
+	const struct nlattr **tb = data;
+	int type = mnl_attr_get_type(attr);
+
+	if (mnl_attr_type_valid(attr, IFLA_MAX) < 0)
+		return MNL_CB_OK;
+	tb[type] = attr;
+	return MNL_CB_OK;
+}
+
+static int
+msg_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct nlattr *tb[IFLA_MAX + 1] = { 0 };
+	struct ifinfomsg *ifm = mnl_nlmsg_get_payload(nlh);
+	char name[IFNAMSIZ] = "", mac[18] = "";
+
+	if (nlh->nlmsg_type != RTM_NEWLINK && nlh->nlmsg_type != RTM_DELLINK)
+		return MNL_CB_OK;
+	mnl_attr_parse(nlh, sizeof(*ifm), attr_cb, tb);
+	if (tb[IFLA_IFNAME] != NULL &&
+	    mnl_attr_validate(tb[IFLA_IFNAME], MNL_TYPE_STRING) >= 0)
+		snprintf(name, sizeof(name), "%s",
+		    mnl_attr_get_str(tb[IFLA_IFNAME]));
+	if (tb[IFLA_ADDRESS] != NULL &&
+	    mnl_attr_get_payload_len(tb[IFLA_ADDRESS]) == 6) {
+		const unsigned char *m = mnl_attr_get_payload(tb[IFLA_ADDRESS]);
+		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x",
+		    m[0], m[1], m[2], m[3], m[4], m[5]);
+	}
+	if (nlh->nlmsg_type == RTM_DELLINK)
+		link_del(ifm->ifi_index);
+	else if (name[0] != '\0')
+		link_new(ifm->ifi_index, name, ifm->ifi_flags, mac);
+	return MNL_CB_OK;
+}
+
+static void
+on_netlink(int fd, uint32_t events, void *arg)
+{
+	char buf[NL_BUF_SIZE];
+	ssize_t n;
+
+	/* Bounded: the socket is non-blocking; read what is queued. */
+	for (int i = 0; i < 256; i++) {
+		n = mnl_socket_recvfrom(mon, buf, sizeof(buf));
+		if (n < 0) {
+			if (errno == ENOBUFS) {
+				log_warnx("netlink: events lost; rescanning");
+				links_rescan();
+				return;
+			}
+			return;		/* EAGAIN */
+		}
+		mnl_cb_run(buf, (size_t)n, 0, 0, msg_cb, NULL);
+	}
+}
+
+/* Ask for every link; the answers arrive through on_netlink. */
+void
+links_rescan(void)
+{
+	char buf[NL_BUF_SIZE];
+	struct nlmsghdr *nlh;
+	struct rtgenmsg *rt;
+
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_GETLINK;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_seq = 1;
+	rt = mnl_nlmsg_put_extra_header(nlh, sizeof(*rt));
+	rt->rtgen_family = AF_PACKET;
+	if (mnl_socket_sendto(mon, nlh, nlh->nlmsg_len) < 0)
+		log_warn("netlink: link dump");
+}
+
+int
+links_init(char *err, size_t errlen)
+{
+	int fd;
+
+	if (!conf.manage_links)
+		return 0;
+	if (config_parse_cidr(conf.link_subnet_pool, &pool_net,
+	    &pool_prefix) != 0 || conf.link_prefix < pool_prefix) {
+		snprintf(err, errlen, "link_subnet_pool %s does not fit /%d "
+		    "subnets", conf.link_subnet_pool, conf.link_prefix);
+		return -1;
+	}
+	if ((mon = mnl_socket_open2(NETLINK_ROUTE, SOCK_NONBLOCK |
+	    SOCK_CLOEXEC)) == NULL ||
+	    mnl_socket_bind(mon, RTMGRP_LINK, MNL_SOCKET_AUTOPID) < 0) {
+		snprintf(err, errlen, "netlink: %s", strerror(errno));
+		return -1;
+	}
+	fd = mnl_socket_get_fd(mon);
+	if (loop_add_fd(fd, EPOLLIN, on_netlink, NULL) != 0) {
+		snprintf(err, errlen, "event loop: %s", strerror(errno));
+		return -1;
+	}
+	links_rescan();
+	return 0;
+}
+
+void
+links_close(void)
+{
+	if (mon != NULL) {
+		loop_del_fd(mnl_socket_get_fd(mon));
+		mnl_socket_close(mon);
+	}
+	mon = NULL;
+	linkconf_close();
+}

@@ -1,0 +1,148 @@
+/* db_links.c — management links: one per slot, its subnet, its history. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db/db_int.h"
+
+#define LINK_ROW "SELECT slot, COALESCE(ifname, ''), COALESCE(kind, '')," \
+	" state, COALESCE(board_addr, ''), COALESCE(node_addr, '')," \
+	" COALESCE(prefix, 0) FROM links"
+
+static void
+link_from_row(sqlite3_stmt *st, struct db_link *l)
+{
+	memset(l, 0, sizeof(*l));
+	snprintf(l->slot, sizeof(l->slot), "%s", sqlite3_column_text(st, 0));
+	snprintf(l->ifname, sizeof(l->ifname), "%s", sqlite3_column_text(st, 1));
+	snprintf(l->kind, sizeof(l->kind), "%s", sqlite3_column_text(st, 2));
+	snprintf(l->state, sizeof(l->state), "%s", sqlite3_column_text(st, 3));
+	snprintf(l->board_addr, sizeof(l->board_addr), "%s",
+	    sqlite3_column_text(st, 4));
+	snprintf(l->node_addr, sizeof(l->node_addr), "%s",
+	    sqlite3_column_text(st, 5));
+	l->prefix = sqlite3_column_int(st, 6);
+}
+
+int
+db_link_get(const char *slot, struct db_link *out)
+{
+	sqlite3_stmt *st;
+	int rc = DB_ERROR;
+
+	pthread_mutex_lock(&db_lock);
+	if ((st = db_prep(LINK_ROW " WHERE slot = ?", "s", slot)) != NULL) {
+		int r = sqlite3_step(st);
+		if (r == SQLITE_ROW) {
+			link_from_row(st, out);
+			rc = DB_OK;
+		} else if (r == SQLITE_DONE)
+			rc = DB_NOTFOUND;
+		else
+			db_fail("link get");
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&db_lock);
+	return rc;
+}
+
+int
+db_link_save(const struct db_link *l)
+{
+	int64_t now = db_now_ms();
+	int rc;
+
+	pthread_mutex_lock(&db_lock);
+	if ((rc = db_begin()) != DB_OK)
+		goto out;
+	rc = db_exec("INSERT INTO nodes (slot, created, updated) VALUES (?, ?, ?)"
+	    " ON CONFLICT (slot) DO NOTHING", "sii", l->slot, now, now);
+	if (rc == DB_OK)
+		rc = db_exec("INSERT INTO links (slot, ifname, kind, state,"
+		    " board_addr, node_addr, prefix, changed)"
+		    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+		    " ON CONFLICT (slot) DO UPDATE SET ifname = ?2, kind = ?3,"
+		    " board_addr = ?5, node_addr = ?6, prefix = ?7",
+		    "ssssssii", l->slot, l->ifname, l->kind,
+		    l->state[0] ? l->state : "down", l->board_addr,
+		    l->node_addr, (int64_t)l->prefix, now);
+	if (rc == DB_OK)
+		rc = db_commit();
+	if (rc != DB_OK)
+		db_rollback();
+out:
+	pthread_mutex_unlock(&db_lock);
+	return rc;
+}
+
+int
+db_link_set_state(const char *slot, const char *state)
+{
+	int64_t now = db_now_ms();
+	int rc, changed = 0;
+
+	pthread_mutex_lock(&db_lock);
+	if ((rc = db_begin()) != DB_OK)
+		goto out;
+	rc = db_exec("UPDATE links SET state = ?, changed = ? WHERE slot = ?"
+	    " AND state IS NOT ?", "siss", state, now, slot, state);
+	if (rc == DB_OK && (changed = sqlite3_changes(db_conn) > 0))
+		rc = db_exec("INSERT INTO link_events (slot, state, at)"
+		    " VALUES (?, ?, ?)", "ssi", slot, state, now);
+	if (rc == DB_OK)
+		rc = db_commit();
+	if (rc != DB_OK)
+		db_rollback();
+out:
+	pthread_mutex_unlock(&db_lock);
+	return rc == DB_OK ? changed : rc;
+}
+
+int
+db_links_each(int (*fn)(const struct db_link *, void *), void *arg)
+{
+	struct db_link *links = NULL, *grown;
+	size_t n = 0, cap = 0;
+	sqlite3_stmt *st;
+	int rc = DB_OK, r = SQLITE_DONE;
+
+	pthread_mutex_lock(&db_lock);
+	if ((st = db_prep(LINK_ROW " ORDER BY slot", "")) == NULL)
+		rc = DB_ERROR;
+	while (st != NULL && (r = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((grown = realloc(links, cap * sizeof(*links))) ==
+			    NULL) {
+				rc = DB_ERROR;
+				break;
+			}
+			links = grown;
+		}
+		link_from_row(st, &links[n++]);
+	}
+	if (st != NULL && rc == DB_OK && r != SQLITE_DONE) {
+		db_fail("links");
+		rc = DB_ERROR;
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&db_lock);
+	for (size_t i = 0; rc == DB_OK && i < n; i++)
+		if (fn(&links[i], arg) != 0)
+			break;
+	free(links);
+	return rc;
+}
+
+json_t *
+db_link_history(const char *slot, int limit)
+{
+	json_t *rows;
+
+	pthread_mutex_lock(&db_lock);
+	rows = db_rows("SELECT state, " ISO("at") " AS at FROM link_events"
+	    " WHERE slot = ? ORDER BY id DESC LIMIT ?", "si", slot,
+	    (int64_t)limit);
+	pthread_mutex_unlock(&db_lock);
+	return rows;
+}

@@ -69,7 +69,6 @@ agent_job_report(struct req *r)
 		return;
 	}
 	rc = jobs_report(id, state, done, fetched, rate, reason);
-	json_decref(body);
 	switch (rc) {
 	case JOB_OK:
 		http_reply_json(r, 200, json_pack("{s:b}", "ok", 1));
@@ -89,4 +88,5 @@ agent_job_report(struct req *r)
 		http_reply_error(r, 500, "cannot record the report");
 		break;
 	}
+	json_decref(body);	/* after the replies: state points into it */
 }

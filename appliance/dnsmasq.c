@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/inotify.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -48,7 +49,7 @@ static pid_t child;
 static int child_fd = -1;		/* pidfd */
 static int64_t child_started;
 static int backoff_ms = 1000;
-static int timer = -1, restart_timer = -1, inotify_fd = -1;
+static int timer = -1, restart_timer = -1, lease_timer = -1, inotify_fd = -1;
 static int stopping;
 static char forget[FORGET_MAX][16];
 static int nforget;
@@ -249,6 +250,10 @@ start(void)
 		return -1;
 	}
 	if (pid == 0) {
+		/* dnsmasq goes when rackd goes, however rackd goes. */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() == 1)
+			_exit(1);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		signal(SIGPIPE, SIG_DFL);
@@ -459,13 +464,21 @@ mac_for_link(const struct db_link *l, void *arg)
 }
 
 static void
-on_leases(int fd, uint32_t events, void *arg)
+on_lease_change(int fd, uint32_t events, void *arg)
 {
-	char buf[4096], path[PATH_MAX_RACKD], line[512];
-	FILE *fp;
+	char buf[4096];
 
 	while (read(fd, buf, sizeof(buf)) > 0)
 		;
+	loop_timer_arm(lease_timer, DEBOUNCE_MS);
+}
+
+static void
+read_leases(void *arg)
+{
+	char path[PATH_MAX_RACKD], line[512];
+	FILE *fp;
+
 	dir_path(path, sizeof(path), "leases");
 	if ((fp = fopen(path, "re")) == NULL)
 		return;
@@ -477,6 +490,31 @@ on_leases(int fd, uint32_t events, void *arg)
 		}
 	}
 	fclose(fp);
+}
+
+/* dnsmasq drops to an unprivileged user: it must be able to pass through
+ * every directory above the state dir. */
+static int
+reachable(const char *dir, char *err, size_t errlen)
+{
+	char path[PATH_MAX_RACKD], *slash;
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s", dir);
+	for (;;) {
+		if (stat(path[0] ? path : "/", &st) == 0 &&
+		    !(st.st_mode & S_IXOTH)) {
+			snprintf(err, errlen, "dnsmasq runs as user %s and "
+			    "cannot pass through %s (chmod o+x it, or choose "
+			    "another state_dir)", dnsmasq_user(),
+			    path[0] ? path : "/");
+			return -1;
+		}
+		if ((slash = strrchr(path, '/')) == NULL || slash == path)
+			break;
+		*slash = '\0';
+	}
+	return 0;
 }
 
 int
@@ -496,6 +534,8 @@ dnsmasq_init(char *err, size_t errlen)
 	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
 		goto fail;
 	chmod(dir, 0755);
+	if (reachable(dir, err, errlen) != 0)
+		return -1;
 	statedir_path(dir, sizeof(dir), TFTP_DIR);
 	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
 		goto fail;
@@ -519,9 +559,10 @@ dnsmasq_init(char *err, size_t errlen)
 		goto fail;
 	statedir_path(dir, sizeof(dir), DNSMASQ_DIR);
 	if ((inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0 ||
-	    inotify_add_watch(inotify_fd, dir, IN_CLOSE_WRITE |
+	    inotify_add_watch(inotify_fd, dir, IN_CLOSE_WRITE | IN_MODIFY |
 	    IN_MOVED_TO) < 0 ||
-	    loop_add_fd(inotify_fd, EPOLLIN, on_leases, NULL) != 0)
+	    (lease_timer = loop_timer_new(read_leases, NULL)) < 0 ||
+	    loop_add_fd(inotify_fd, EPOLLIN, on_lease_change, NULL) != 0)
 		goto fail;
 	dnsmasq_changed();
 	return 0;

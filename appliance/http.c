@@ -399,11 +399,19 @@ authorize(struct req *r)
 	return 0;
 }
 
+struct head_size {
+	int	 n;		/* header fields */
+	size_t	 bytes;		/* "key: value\r\n" of each */
+};
+
 static int
 count_header(void *cls, enum MHD_ValueKind kind, const char *key,
     const char *value)
 {
-	(*(int *)cls)++;
+	struct head_size *hs = cls;
+
+	hs->n++;
+	hs->bytes += strlen(key) + (value ? strlen(value) : 0) + 4;
 	return MHD_YES;
 }
 
@@ -413,14 +421,21 @@ request_start(struct req *r)
 {
 	char allowed[64];
 	const char *cl;
-	int nheaders = 0, path_known;
+	struct head_size hs = { 0, 0 };
+	int path_known;
 
 	MHD_get_connection_values(r->conn, MHD_HEADER_KIND,
-	    (MHD_KeyValueIterator)count_header, &nheaders);
-	if (nheaders > conf.max_headers) {
+	    (MHD_KeyValueIterator)count_header, &hs);
+	if (hs.n > conf.max_headers) {
 		r->route_name = "limits";
 		http_reply_error(r, 431, "more than %d header fields",
 		    conf.max_headers);
+		return 0;
+	}
+	if (hs.bytes + strlen(r->url) > conf.max_header_bytes) {
+		r->route_name = "limits";
+		http_reply_error(r, 431, "request head over %zu bytes",
+		    conf.max_header_bytes);
 		return 0;
 	}
 	if (strlen(r->url) >= URL_MAX) {

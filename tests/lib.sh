@@ -7,6 +7,7 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 RACKD="$TOP/build/rackd"
 RACKCTL="$TOP/build/rackctl"
 TMP=$(mktemp -d /tmp/rackd-test.XXXXXX)
+chmod 755 "$TMP"	# dnsmasq, as its own user, reads rackd's state dir
 FAILS=0
 CLEANUP=()
 
@@ -42,12 +43,21 @@ free_port() {
 
 # rackd_start [extra rackd options...]: runs rackd in the foreground in the
 # background with a fresh state dir; sets PORT, URL, STATE, TOKEN, RACKD_PID.
+# With RACKD_NS=NAME it runs in that namespace (made with ns_add), listening
+# on all its addresses, and the helpers below talk to it there.
+WRAP=()
 rackd_start() {
+	local listen
 	PORT=${PORT:-$(free_port)}
 	URL="http://127.0.0.1:$PORT"
 	STATE=${STATE:-$TMP/state}
 	RACKD_LOG=${RACKD_LOG:-$TMP/rackd.log}
-	"$RACKD" -d --state-dir "$STATE" --listen "127.0.0.1:$PORT" "$@" \
+	listen="127.0.0.1:$PORT"
+	if [ -n "${RACKD_NS:-}" ]; then
+		WRAP=(ip netns exec "$NS-$RACKD_NS")
+		listen="0.0.0.0:$PORT"
+	fi
+	"${WRAP[@]}" "$RACKD" -d --state-dir "$STATE" --listen "$listen" "$@" \
 		>>"$RACKD_LOG" 2>&1 &
 	RACKD_PID=$!
 	on_exit "kill -9 $RACKD_PID"
@@ -69,7 +79,7 @@ rackd_stop() {	# SIGTERM and wait (bounded)
 wait_http() {	# URL: wait up to 10 s for any answer
 	local i
 	for ((i = 0; i < 100; i++)); do
-		curl -s -o /dev/null --max-time 1 "$1" && return 0
+		"${WRAP[@]}" curl -s -o /dev/null --max-time 1 "$1" && return 0
 		sleep 0.1
 	done
 	return 1
@@ -80,7 +90,7 @@ api() {
 	local m=$1 p=$2
 	shift 2
 	local out
-	out=$(curl -s -X "$m" -H "Authorization: Bearer $TOKEN" \
+	out=$("${WRAP[@]}" curl -s -X "$m" -H "Authorization: Bearer $TOKEN" \
 		-w '\n%{http_code}' --max-time 10 "$@" "$URL$p")
 	STATUS=${out##*$'\n'}
 	BODY=${out%$'\n'*}
@@ -94,4 +104,43 @@ check_status() {
 
 check_eq() {	# GOT WANT WHAT
 	if [ "$1" = "$2" ]; then ok "$3"; else fail "$3: got '$1', want '$2'"; fi
+}
+
+# ---- network namespaces (root only) --------------------------------------
+# ns_add NAME: a new namespace "$NS-NAME" with lo up, removed on exit.
+NS="rt$$"
+ns_add() {
+	ip netns add "$NS-$1" || { echo "cannot make namespace $NS-$1"; exit 1; }
+	on_exit "ip netns del $NS-$1"
+	ip -n "$NS-$1" link set lo up
+}
+# in NAME command...: run in namespace NAME.
+in_ns() { local n=$1; shift; ip netns exec "$NS-$n" "$@"; }
+# veth_link RACKNS RACKIF NODENS [NODEIF [MAC]]: a veth pair standing in for
+# a USB link; the node end is brought up.
+veth_link() {
+	local mac=${5:+address $5}
+	ip link add "$2" netns "$NS-$1" type veth peer name "${4:-eth0}" $mac \
+		netns "$NS-$3" || return 1
+	ip -n "$NS-$3" link set "${4:-eth0}" up
+}
+# dhcp NS [IF]: busybox udhcpc, one try of a few seconds; prints
+# "ADDR HOSTNAME" and configures the address, or fails.
+dhcp() {
+	local script=$TMP/udhcpc.sh
+	[ -x "$script" ] || {
+		cat >"$script" <<'EOS'
+#!/bin/sh
+if [ "$1" = bound ]; then
+	ip addr flush dev "$interface"
+	ip addr add "$ip/$mask" dev "$interface"
+	echo "$ip ${hostname:-}" >"${UDHCPC_OUT:-/dev/stdout}"
+fi
+exit 0
+EOS
+		chmod +x "$script"
+	}
+	UDHCPC_OUT=$TMP/dhcp.$1 in_ns "$1" timeout 15 busybox udhcpc -i "${2:-eth0}" \
+		-n -q -t "${DHCP_TRIES:-4}" -T 1 -s "$script" >>"$TMP/udhcpc.log" 2>&1 &&
+		cat "$TMP/dhcp.$1"
 }

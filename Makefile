@@ -11,10 +11,10 @@ CPPFLAGS += -I. -I$(BUILD)/gen -D_GNU_SOURCE -DRACKD_VERSION='"$(VERSION)"'
 ALLCFLAGS = -std=c11 $(WARN) $(CFLAGS) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 
-PKGS       := libmicrohttpd sqlite3 jansson inih libsodium libzstd libarchive libcurl
-LIBS_DB    := $(shell pkg-config --libs sqlite3 2>/dev/null)
+PKGS       := libmicrohttpd sqlite3 jansson inih libsodium libzstd libarchive libcurl libmnl blkid
+LIBS_DB    := $(shell pkg-config --libs sqlite3 jansson 2>/dev/null)
 LIBS_IMG   := $(shell pkg-config --libs jansson libsodium libzstd libarchive 2>/dev/null)
-LIBS_APPL  := $(shell pkg-config --libs libmicrohttpd jansson inih libsodium 2>/dev/null) -lpthread
+LIBS_APPL  := $(shell pkg-config --libs libmicrohttpd jansson inih libsodium libmnl 2>/dev/null) -lpthread
 LIBS_CTL   := $(shell pkg-config --libs libcurl 2>/dev/null)
 LIBS_AGENT := -Wl,--as-needed $(shell pkg-config --libs libcurl blkid 2>/dev/null)
 
@@ -136,6 +136,15 @@ demo:
 	@sh tools/deps.sh build
 	$(MAKE) all
 	@sh tools/demo.sh
+
+# The clone kernel and initramfs (Debian's kernel package, busybox,
+# rack-agent); rebuilt when the agent or the pxe/ files change.
+pxe: $(BUILD)/pxe/initrd.img
+
+$(BUILD)/pxe/initrd.img: $(BUILD)/rack-agent pxe/build-initramfs.sh pxe/init \
+		pxe/udhcpc.script pxe/modules.txt
+	@sh tools/deps.sh pxe
+	sh pxe/build-initramfs.sh
 
 clean:
 	rm -rf $(BUILD)

@@ -8,6 +8,7 @@ BUILD="build-essential pkg-config xxd libmicrohttpd-dev libsqlite3-dev
 libarchive-dev libjansson-dev libinih-dev libzstd-dev libcurl4-openssl-dev
 libmnl-dev libblkid-dev libsodium-dev"
 RUN="dnsmasq-base ipxe"
+PXE="kmod cpio zstd busybox"
 CHECK="cppcheck"
 TEST="libcmocka-dev curl sqlite3 zstd xz-utils bzip2 gzip jq iproute2 procps
 python3 busybox tftp-hpa qemu-system-x86 ovmf"
@@ -15,10 +16,11 @@ BENCH="nginx-light wrk"
 
 case "${1:-all}" in
 build) want="$BUILD $RUN" ;;
-test) want="$BUILD $RUN $CHECK $TEST" ;;
-bench) want="$BUILD $RUN $TEST $BENCH" ;;
-all) want="$BUILD $RUN $CHECK $TEST $BENCH" ;;
-*) echo "usage: $0 [build|test|bench|all]" >&2; exit 2 ;;
+pxe) want="$BUILD $PXE" ;;
+test) want="$BUILD $RUN $PXE $CHECK $TEST" ;;
+bench) want="$BUILD $RUN $PXE $TEST $BENCH" ;;
+all) want="$BUILD $RUN $PXE $CHECK $TEST $BENCH" ;;
+*) echo "usage: $0 [build|pxe|test|bench|all]" >&2; exit 2 ;;
 esac
 
 missing=""

@@ -1,0 +1,125 @@
+#!/bin/bash
+# tests/integration/concurrency.sh — 200 concurrent keep-alive clients on one
+# rackd, all answered: each client opens one connection, waits until all 200
+# have had a first answer, then sends several requests over it (API reads, /healthz,
+# /metrics, a chunk sent with sendfile, a ranged chunk). Every answer must be
+# 200/206 with the right length, over the same connection. Run once with one
+# HTTP thread and once with a pool. Loopback only; bounded in time.
+source "$(dirname "$0")/../lib.sh"
+
+[ -x "$RACKD" ] || { echo "build/rackd missing: run make"; exit 1; }
+[ -x "$RACKCTL" ] || { echo "build/rackctl missing: run make"; exit 1; }
+
+CLIENTS=200
+ROUNDS=4
+
+cat >"$TMP/clients.py" <<'EOF'
+import http.client, sys, threading, time
+
+host, port, token, chunk, size, clients, rounds = sys.argv[1:8]
+port, size, clients, rounds = int(port), int(size), int(clients), int(rounds)
+auth = {"Authorization": "Bearer " + token}
+reqs = [
+    ("GET", "/healthz", {}, 200, 3),
+    ("GET", "/api/v1/nodes", auth, 200, None),
+    ("GET", "/api/v1/nodes/usb1", auth, 200, None),
+    ("GET", "/chunks/" + chunk, {}, 200, size),
+    ("GET", "/chunks/" + chunk, {"Range": "bytes=0-99"}, 206, 100),
+    ("GET", "/metrics", {}, 200, None),
+]
+barrier = threading.Barrier(clients, timeout=30)
+lock = threading.Lock()
+answers = 0
+errors = []
+
+
+def client(n):
+    global answers
+    conn = http.client.HTTPConnection(host, port, timeout=20)
+    doing = "connect"
+    try:
+        conn.connect()
+        sock = conn.sock
+        # one answer each first, so that rackd holds all the connections
+        # at once, then all wait for each other before the rest
+        doing = "first /healthz"
+        conn.request("GET", "/healthz")
+        resp = conn.getresponse()
+        if resp.status != 200 or resp.read() != b"ok\n":
+            raise RuntimeError("first /healthz: %d" % resp.status)
+        with lock:
+            answers += 1
+        doing = "barrier"
+        barrier.wait()
+        for r in range(rounds):
+            for m, path, hdrs, want, length in reqs:
+                doing = "round %d: %s %s %s" % (r, m, path, hdrs.get("Range", ""))
+                conn.request(m, path, headers=hdrs)
+                resp = conn.getresponse()
+                body = resp.read()
+                if resp.status != want:
+                    raise RuntimeError("%s %s: %d" % (m, path, resp.status))
+                if length is not None and len(body) != length:
+                    raise RuntimeError("%s %s: %d bytes, want %d"
+                                       % (m, path, len(body), length))
+                if resp.will_close or conn.sock is not sock:
+                    raise RuntimeError("%s %s: connection not kept alive"
+                                       % (m, path))
+                with lock:
+                    answers += 1
+    except Exception as e:      # noqa: BLE001 -- report every failure
+        with lock:
+            errors.append("client %d, %s: %r" % (n, doing, e))
+    finally:
+        conn.close()
+
+
+threads = [threading.Thread(target=client, args=(i,), daemon=True)
+           for i in range(clients)]
+t0 = time.monotonic()
+for t in threads:
+    t.start()
+for t in threads:
+    t.join(max(0.1, 60 - (time.monotonic() - t0)))
+alive = sum(t.is_alive() for t in threads)
+want = clients * (1 + rounds * len(reqs))
+print("answers %d of %d in %.1f s, %d errors, %d clients stuck"
+      % (answers, want, time.monotonic() - t0, len(errors), alive))
+for e in errors[:10]:
+    print(e)
+sys.exit(0 if answers == want and not errors and alive == 0 else 1)
+EOF
+
+{ head -c 200000 /dev/urandom; } >"$TMP/disk.img"
+run_clients() {	# WHAT
+	local out
+	if out=$(timeout 90 python3 "$TMP/clients.py" 127.0.0.1 "$PORT" "$TOKEN" "$HASH" "$SIZE" \
+		"$CLIENTS" "$ROUNDS" 2>&1); then
+		ok "$1: $out"
+	else
+		fail "$1: $out"
+	fi
+	curl -s -o /dev/null --max-time 5 -w '%{http_code}' "$URL/healthz" | grep -q 200 &&
+		ok "$1: rackd answers afterwards" || fail "$1: rackd does not answer afterwards"
+}
+
+for threads in 1 4; do
+	STATE=$TMP/state$threads
+	PORT=$(free_port)
+	rackd_start --slots usb1,usb2 --http-threads "$threads"
+	"$RACKCTL" image import "$TMP/disk.img" --name test:1 --store "$STATE/store" --chunk-size 64K -q \
+		>/dev/null || fail "rackctl image import"
+	kill -HUP "$RACKD_PID"
+	HASH=$(jq -r '.chunks[0].hash' "$STATE/store/manifests/test/1.json")
+	SIZE=$(stat -c %s "$STATE/store/chunks/${HASH:0:2}/$HASH")
+	run_clients "$CLIENTS keep-alive clients, http_threads=$threads"
+	for ((i = 0; i < 50; i++)); do	# counted when each reply completes
+		n=$(curl -s --max-time 5 "$URL/metrics" |
+			awk '$1 == "rackd_http_requests_total{route=\"chunk\",status=\"206\"}" { print $2 }')
+		[ "$n" = "$((CLIENTS * ROUNDS))" ] && break
+		sleep 0.1
+	done
+	check_eq "$n" "$((CLIENTS * ROUNDS))" "http_threads=$threads: every ranged request counted"
+	rackd_stop || fail "rackd did not stop"
+done
+finish

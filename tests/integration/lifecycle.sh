@@ -1,0 +1,216 @@
+#!/bin/bash
+# tests/integration/lifecycle.sh — rackd as a process: `rackd -n` checks
+# the configuration, a bad config file is refused with FILE:LINE, SIGHUP
+# reloads the config file (a new slot, api_open_reads) and survives a broken
+# one, SIGTERM stops cleanly, a restart on the same state dir keeps queued and
+# running jobs (with a "rackd restarted" event) and fails a job whose image
+# left the store, and two rackd never share one state dir. Loopback only.
+source "$(dirname "$0")/../lib.sh"
+
+[ -x "$RACKD" ] || { echo "build/rackd missing: run make"; exit 1; }
+[ -x "$RACKCTL" ] || { echo "build/rackctl missing: run make"; exit 1; }
+
+CONF=$TMP/rackd.conf
+B=$TMP/body
+
+check_jq() {
+	if printf '%s' "$BODY" | jq -e "$1" >/dev/null 2>&1; then ok "$2"
+	else fail "$2: $1 is false for ${BODY:0:300}"; fi
+}
+raw() {	# METHOD PATH [curl args]: no token
+	local m=$1 p=$2
+	shift 2
+	rm -f "$B"
+	STATUS=$(curl -s -X "$m" -o "$B" -w '%{http_code}' --max-time 10 "$@" "$URL$p")
+	touch "$B"
+	BODY=$(head -c 4096 "$B" | tr -d '\0')
+}
+wait_for() {	# TRIES CMD...: every 0.1 s until CMD succeeds
+	local n=$1 i
+	shift
+	for ((i = 0; i < n; i++)); do "$@" && return 0; sleep 0.1; done
+	return 1
+}
+job_token() {
+	sqlite3 -cmd '.timeout 5000' "$STATE/rackd.db" "SELECT token FROM jobs WHERE id = $1"
+}
+# run_rackd OUT ARGS...: a short-lived rackd (bounded); status in $RC
+run_rackd() {
+	local out=$1
+	shift
+	timeout 10 "$RACKD" "$@" >"$out" 2>&1
+	RC=$?
+}
+
+# ---- rackd -n, bad config files, the command line ------------------------
+cd "$TMP" || exit 1
+run_rackd "$TMP/n.out"  -n
+check_eq "$RC" 0 "rackd -n with the built-in defaults"
+check_eq "$(cat "$TMP/n.out")" "configuration OK" "rackd -n prints configuration OK"
+[ ! -e "$TMP/var" ] && ok "rackd -n creates no state dir" || fail "rackd -n made ./var"
+
+cat >"$CONF" <<EOF
+# rackd test configuration
+[rackd]
+slots = usb1
+api_open_reads = no
+boot_timeout = 1h
+EOF
+run_rackd "$TMP/n.out" -n -c "$CONF"
+check_eq "$RC:$(cat "$TMP/n.out")" "0:configuration OK" "rackd -n -c good.conf"
+
+printf 'slots = usb1\n\nmax_body = lots\n' >"$TMP/bad.conf"
+run_rackd "$TMP/n.out" -n -c "$TMP/bad.conf"
+[ "$RC" -ne 0 ] && ok "rackd -n -c bad.conf exits non-zero ($RC)" || fail "rackd -n accepted a bad file"
+grep -q "$TMP/bad.conf:3: max_body" "$TMP/n.out" && ok "bad value: FILE:LINE: what" || fail "bad value message: $(cat "$TMP/n.out")"
+grep -q "configuration OK" "$TMP/n.out" && fail "bad file said configuration OK" || ok "no OK for a bad file"
+
+printf '[rackd]\nlisten = 127.0.0.1:99999\n' >"$TMP/bad2.conf"
+run_rackd "$TMP/n.out" -n -c "$TMP/bad2.conf"
+[ "$RC" -ne 0 ] && grep -q "$TMP/bad2.conf:2: listen" "$TMP/n.out" && ok "bad listen port: FILE:LINE" ||
+	fail "bad listen: rc $RC: $(cat "$TMP/n.out")"
+printf 'verbose = yes\nwhat is this\n' >"$TMP/bad3.conf"
+run_rackd "$TMP/n.out" -n -c "$TMP/bad3.conf"
+[ "$RC" -ne 0 ] && grep -q "$TMP/bad3.conf:2: " "$TMP/n.out" && ok "syntax error: FILE:LINE" ||
+	fail "syntax error: rc $RC: $(cat "$TMP/n.out")"
+printf '[other]\nslots = a\n' >"$TMP/bad4.conf"
+run_rackd "$TMP/n.out" -n -c "$TMP/bad4.conf"
+[ "$RC" -ne 0 ] && grep -q "$TMP/bad4.conf:2: unknown section" "$TMP/n.out" && ok "unknown section: FILE:LINE" ||
+	fail "unknown section: rc $RC: $(cat "$TMP/n.out")"
+printf '[rackd]\napi_token = short\n' >"$TMP/bad5.conf"
+run_rackd "$TMP/n.out" -n -c "$TMP/bad5.conf"
+[ "$RC" -ne 0 ] && grep -q "$TMP/bad5.conf:2: api_token" "$TMP/n.out" && ok "a too short api_token: FILE:LINE" ||
+	fail "short api_token: rc $RC: $(cat "$TMP/n.out")"
+run_rackd "$TMP/n.out" -n -c "$TMP/missing.conf"
+[ "$RC" -ne 0 ] && grep -q "missing.conf" "$TMP/n.out" && ok "missing config file" || fail "missing file: rc $RC"
+
+# without -n a bad file stops rackd before it starts anything
+run_rackd "$TMP/n.out" -d -c "$TMP/bad.conf" --state-dir "$TMP/never" --listen "127.0.0.1:$(free_port)"
+[ "$RC" -ne 0 ] && [ "$RC" -ne 124 ] && grep -q "bad.conf:3:" "$TMP/n.out" && ok "rackd refuses to start on a bad file" ||
+	fail "start with a bad file: rc $RC: $(cat "$TMP/n.out")"
+[ ! -e "$TMP/never" ] && ok "no state dir made for a bad config" || fail "state dir made for a bad config"
+run_rackd "$TMP/n.out" --bogus
+[ "$RC" -ne 0 ] && grep -q "unknown option" "$TMP/n.out" && ok "unknown command line option" || fail "--bogus: rc $RC"
+run_rackd "$TMP/n.out" -n --listen nowhere
+[ "$RC" -ne 0 ] && grep -q -- "--listen" "$TMP/n.out" && ok "bad --listen" || fail "bad --listen: rc $RC"
+run_rackd "$TMP/n.out" --help
+[ "$RC" -eq 0 ] && grep -q -- "--state-dir" "$TMP/n.out" && grep -q -- "--listen" "$TMP/n.out" && ok "--help" ||
+	fail "--help: rc $RC"
+cd "$TOP" || exit 1
+
+# ---- SIGHUP: a new slot and api_open_reads from the file -------------------
+rackd_start -c "$CONF" --max-body 4K
+raw GET /api/v1/nodes
+check_eq "$STATUS" 401 "reads need a token (api_open_reads = no)"
+api GET /api/v1/nodes >/dev/null
+check_jq '[.[].slot] == ["usb1"]' "slots from the config file"
+
+cat >"$CONF" <<EOF
+[rackd]
+slots = usb1, usb2
+api_open_reads = yes
+boot_timeout = 1h
+EOF
+kill -HUP "$RACKD_PID"
+has_usb2() { api GET /api/v1/nodes/usb2 >/dev/null; [ "$STATUS" = 200 ]; }
+wait_for 50 has_usb2 && ok "SIGHUP: the new slot appears" || fail "SIGHUP: no usb2"
+raw GET /api/v1/nodes
+check_eq "$STATUS" 200 "SIGHUP: reads open without a token"
+check_jq '[.[].slot] == ["usb1","usb2"]' "open read lists both slots"
+raw GET /api/v1/jobs
+check_eq "$STATUS" 200 "open read of jobs"
+raw PATCH /api/v1/nodes/usb2 -d '{"label":"U2"}'
+check_eq "$STATUS" 401 "api_open_reads does not open writes"
+raw POST /api/v1/nodes/usb2/reimage -d '{"image":"x"}'
+check_eq "$STATUS" 401 "nor reimage"
+api PATCH /api/v1/nodes/usb2 -d '{"label":"U2"}' >/dev/null
+check_eq "$STATUS" 200 "writes with the token"
+
+# a broken file on SIGHUP: logged, the running configuration kept
+printf '[rackd]\nslots = usb1, bad/slot\napi_open_reads = no\n' >"$CONF"
+kill -HUP "$RACKD_PID"
+reload_failed() { grep -q "reload failed" "$RACKD_LOG"; }
+wait_for 50 reload_failed && ok "a broken file is refused on SIGHUP" || fail "no 'reload failed' in the log"
+raw GET /api/v1/nodes
+check_eq "$STATUS" 200 "the running configuration is kept"
+kill -0 "$RACKD_PID" && ok "rackd survives a broken reload" || fail "rackd died on a broken reload"
+
+# a change that needs a restart is said so, and the rest still applies
+cat >"$CONF" <<EOF
+[rackd]
+slots = usb1, usb2, usb3
+api_open_reads = no
+boot_timeout = 1h
+max_connections = 99
+EOF
+kill -HUP "$RACKD_PID"
+closed() { raw GET /api/v1/nodes; [ "$STATUS" = 401 ]; }
+wait_for 50 closed && ok "api_open_reads = no again closes reads" || fail "reads still open: $STATUS"
+grep -q "max_connections changed; it takes effect at the next start" "$RACKD_LOG" &&
+	ok "a start-only option is reported" || fail "no note about max_connections"
+
+# ---- jobs across a restart -------------------------------------------------
+head -c 300000 /dev/urandom >"$TMP/a.img"
+head -c 200000 /dev/urandom >"$TMP/b.img"
+"$RACKCTL" image import "$TMP/a.img" --name test:1 --store "$STATE/store" --chunk-size 64K -q >/dev/null &&
+"$RACKCTL" image import "$TMP/b.img" --name test:2 --store "$STATE/store" --chunk-size 64K -q >/dev/null ||
+	fail "rackctl image import"
+kill -HUP "$RACKD_PID"
+two() { api GET /api/v1/images/test >/dev/null; [ "$(printf '%s' "$BODY" | jq '.versions | length' 2>/dev/null)" = 2 ]; }
+wait_for 50 two && ok "images indexed" || fail "images not indexed: $BODY"
+
+api POST /api/v1/nodes/usb1/reimage -d '{"image":"test:1"}' >/dev/null
+check_eq "$STATUS" 202 "queue a job on usb1"
+J1=$(printf '%s' "$BODY" | jq .id)
+api POST /api/v1/nodes/usb2/reimage -d '{"image":"test:1"}' >/dev/null
+J2=$(printf '%s' "$BODY" | jq .id)
+T2=$(job_token "$J2")
+raw POST "/api/v1/agent/jobs/$J2/report" -H "Authorization: Bearer $T2" \
+	-d '{"state":"streaming","bytes_done":65536,"bytes_fetched":65536,"rate":10}'
+check_eq "$STATUS" 200 "usb2's job is streaming"
+api POST /api/v1/nodes/usb3/reimage -d '{"image":"test:2"}' >/dev/null
+J3=$(printf '%s' "$BODY" | jq .id)
+OLD_TOKEN=$TOKEN
+
+kill -TERM "$RACKD_PID"
+wait_for 100 eval '! kill -0 "$RACKD_PID" 2>/dev/null' && ok "SIGTERM stops rackd" ||
+	{ fail "rackd ignored SIGTERM for 10 s"; kill -9 "$RACKD_PID"; }
+wait "$RACKD_PID"
+check_eq "$?" 0 "rackd exits 0 on SIGTERM"
+grep -q "stopped" "$RACKD_LOG" && ok "rackd logged its stop" || fail "no 'stopped' in the log"
+# while rackd is down, test:2 leaves the store
+rm -f "$STATE/store/manifests/test/2.json"
+
+rackd_start -c "$CONF"
+check_eq "$TOKEN" "$OLD_TOKEN" "the API token survives a restart"
+api GET "/api/v1/jobs/$J1" >/dev/null
+check_jq '.state == "queued"' "the queued job is still queued"
+check_jq '.events[-1].message == "rackd restarted; the job goes on"' "with a 'rackd restarted' event"
+api GET "/api/v1/jobs/$J2" >/dev/null
+check_jq '.state == "streaming" and .bytes_done == 65536' "the streaming job goes on"
+check_jq '.events[-1].message | test("rackd restarted")' "with its own restart event"
+api GET "/api/v1/jobs/$J3" >/dev/null
+check_jq '.state == "failed" and .reason == "image no longer on this rack"' "a job whose image left is failed with a reason"
+api GET /api/v1/nodes/usb1 >/dev/null
+check_jq ".state == \"queued\" and .job.id == $J1" "the node still shows its job"
+api POST /api/v1/nodes/usb1/reimage -d '{"image":"test:1"}' >/dev/null
+check_eq "$STATUS" 409 "still one active job per node after the restart"
+T1=$(job_token "$J1")
+raw POST "/api/v1/agent/jobs/$J1/report" -H "Authorization: Bearer $T1" -d '{"state":"streaming"}'
+check_eq "$STATUS" 200 "the job's token still works after the restart"
+api GET "/api/v1/jobs?state=queued" >/dev/null
+check_jq 'length == 0' "no job left queued"
+
+# two rackd never share a state dir
+run_rackd "$TMP/two.out" -d --state-dir "$STATE" --listen "127.0.0.1:$(free_port)"
+[ "$RC" -ne 0 ] && [ "$RC" -ne 124 ] && grep -q "in use by another rackd" "$TMP/two.out" &&
+	ok "a second rackd on the same state dir is refused" || fail "second rackd: rc $RC: $(cat "$TMP/two.out")"
+raw GET /healthz
+check_eq "$STATUS" 200 "the first rackd is unharmed"
+# nor one port
+run_rackd "$TMP/port.out" -d --state-dir "$TMP/other" --listen "127.0.0.1:$PORT"
+[ "$RC" -ne 0 ] && [ "$RC" -ne 124 ] && grep -q "cannot listen" "$TMP/port.out" &&
+	ok "a busy port is a clean error" || fail "busy port: rc $RC: $(cat "$TMP/port.out")"
+
+rackd_stop && ok "SIGTERM stops rackd again" || fail "rackd did not stop"
+finish

@@ -1,0 +1,119 @@
+/*
+ * job.c — the job as GET /api/v1/agent/jobs/ID returns it. The manifest
+ * object is written back to text and parsed by the images library, so
+ * every rule of the format is checked in one place.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "pxe/agent/agent.h"
+
+static int
+url_chars_ok(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f ||
+		    *s == '"' || *s == '\\')
+			return 0;
+	return 1;
+}
+
+int
+job_parse(const char *body, size_t len, const char *base, struct job *j,
+    char *err, size_t errlen)
+{
+	json_t *root, *v, *mo;
+	json_error_t je;
+	const char *s, *cu;
+	char *text, why[256];
+	int n;
+
+	memset(j, 0, sizeof(*j));
+	if (len > JOB_JSON_MAX) {
+		snprintf(err, errlen, "job reply larger than %u bytes",
+		    JOB_JSON_MAX);
+		return -1;
+	}
+	if ((root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je)) == NULL) {
+		snprintf(err, errlen, "job reply is not JSON: %s (line %d)",
+		    je.text, je.line);
+		return -1;
+	}
+	if (!json_is_object(root)) {
+		snprintf(err, errlen, "job reply is not a JSON object");
+		goto fail;
+	}
+	v = json_object_get(root, "id");
+	if (!json_is_integer(v) || json_integer_value(v) <= 0) {
+		snprintf(err, errlen, "job reply: \"id\" is not a positive "
+		    "integer");
+		goto fail;
+	}
+	j->id = json_integer_value(v);
+	s = json_string_value(json_object_get(root, "state"));
+	if (s != NULL)
+		snprintf(j->state, sizeof(j->state), "%s", s);
+	s = json_string_value(json_object_get(root, "image"));
+	if (s != NULL)
+		snprintf(j->image, sizeof(j->image), "%s", s);
+	cu = json_string_value(json_object_get(root, "chunks_url"));
+	if (cu == NULL || *cu == '\0' || !url_chars_ok(cu) ||
+	    strstr(cu, "..") != NULL) {
+		snprintf(err, errlen, "job reply: no valid \"chunks_url\"");
+		goto fail;
+	}
+	if (strncmp(cu, "http://", 7) == 0 || strncmp(cu, "https://", 8) == 0)
+		n = snprintf(j->chunks_url, sizeof(j->chunks_url), "%s", cu);
+	else if (cu[0] == '/')
+		n = snprintf(j->chunks_url, sizeof(j->chunks_url), "%s%s", base,
+		    cu);
+	else {
+		snprintf(err, errlen, "job reply: \"chunks_url\" must be "
+		    "absolute or start with /");
+		goto fail;
+	}
+	if (n < 0 || (size_t)n + 2 > sizeof(j->chunks_url)) {
+		snprintf(err, errlen, "job reply: \"chunks_url\" too long");
+		goto fail;
+	}
+	if (j->chunks_url[n - 1] != '/')
+		strcat(j->chunks_url, "/");
+	mo = json_object_get(root, "manifest");
+	if (!json_is_object(mo)) {
+		snprintf(err, errlen, "job reply has no \"manifest\" object");
+		goto fail;
+	}
+	if ((text = json_dumps(mo, JSON_COMPACT)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	n = manifest_parse(text, strlen(text), &j->manifest, why, sizeof(why));
+	free(text);
+	if (n != 0) {
+		snprintf(err, errlen, "the job's manifest is not valid: %s", why);
+		goto fail;
+	}
+	if (j->manifest->kind != IMAGE_KIND_DISK) {
+		snprintf(err, errlen, "image %s:%s is of kind %s, not a disk "
+		    "image", j->manifest->name, j->manifest->version,
+		    image_kind_name(j->manifest->kind));
+		goto fail;
+	}
+	json_decref(root);
+	return 0;
+fail:
+	json_decref(root);
+	job_free(j);
+	return -1;
+}
+
+void
+job_free(struct job *j)
+{
+	if (j->manifest != NULL)
+		manifest_free(j->manifest);
+	j->manifest = NULL;
+}

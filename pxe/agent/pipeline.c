@@ -1,0 +1,452 @@
+/*
+ * pipeline.c — the reimage itself, in three kinds of threads:
+ *
+ *   scanner   walks the image in order: zeroes each hole where the disk is
+ *             not zero, reads the disk under each chunk and hashes it; a
+ *             chunk whose bytes already match is skipped (delta reimage),
+ *             the others are marked for fetching;
+ *   fetcher   fetches the marked chunks in order (compressed) into the
+ *             bounded queue (QUEUE_MAX_BYTES of compressed buffers);
+ *   workers   (1..WORKERS_MAX, within WORKER_MEM_MAX of chunk buffers)
+ *             decompress a chunk, bounded by its manifest length, hash it,
+ *             and only if the hash matches write it with pwrite.
+ *
+ * Scanning, fetching and writing overlap; chunks are disjoint, so workers
+ * write in any order. The first failure sets the stop flag and its reason;
+ * everything else winds down.
+ */
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "images/chunk.h"
+#include "pxe/agent/agent.h"
+
+enum { NEED_UNKNOWN = 0, NEED_FETCH = 1, NEED_SKIP = 2 };
+
+struct pipeline {
+	struct pipeline_conf c;
+	const struct manifest *m;
+	struct queue	*q;
+	uint8_t		*need;		/* per chunk, set by the scanner */
+	uint8_t		*written;	/* per chunk, set by its worker */
+	pthread_mutex_t	 lock;
+	pthread_cond_t	 scanned_cond, done_cond;
+	size_t		 scanned;	/* need[k] is known for k < scanned */
+	int		 scan_over;
+	int		 running;	/* threads not finished */
+	int		 failed;
+	char		 reason[REASON_MAX + 1];
+	pthread_t	 scan_thr, fetch_thr, work_thr[WORKERS_MAX];
+	int		 nworkers, started, joined;
+};
+
+static void
+fail(struct pipeline *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+fail(struct pipeline *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&p->lock);
+	if (!p->failed && !atomic_load(p->c.stop)) {
+		p->failed = 1;
+		va_start(ap, fmt);
+		vsnprintf(p->reason, sizeof(p->reason), fmt, ap);
+		va_end(ap);
+	}
+	atomic_store(p->c.stop, 1);
+	pthread_cond_broadcast(&p->scanned_cond);
+	pthread_mutex_unlock(&p->lock);
+	queue_abort(p->q);
+}
+
+static void
+thread_done(struct pipeline *p)
+{
+	pthread_mutex_lock(&p->lock);
+	p->running--;
+	pthread_cond_broadcast(&p->done_cond);
+	pthread_mutex_unlock(&p->lock);
+}
+
+static void
+mark(struct pipeline *p, size_t k, int need)
+{
+	pthread_mutex_lock(&p->lock);
+	p->need[k] = (uint8_t)need;
+	p->scanned = k + 1;
+	pthread_cond_broadcast(&p->scanned_cond);
+	pthread_mutex_unlock(&p->lock);
+}
+
+static void *
+scanner(void *arg)
+{
+	struct pipeline *p = arg;
+	const struct manifest *m = p->m;
+	struct progress *pr = p->c.progress;
+	struct zeroer z;
+	uint8_t *buf = NULL, d[HASH_LEN], zhash[HASH_LEN];
+	uint64_t off, len;
+	size_t zlen = 0;
+	char err[256];
+
+	if (zeroer_init(&z, p->c.fd, p->c.is_blockdev) != 0 ||
+	    (buf = malloc(m->chunk_size)) == NULL) {
+		fail(p, "out of memory for the disk scan");
+		goto out;
+	}
+	z.done = &pr->bytes_done;
+	for (size_t k = 0; k <= m->nchunks; k++) {
+		const struct manifest_chunk *c;
+		int match, rc;
+
+		hole_before(m, k, &off, &len);
+		if (len > 0) {
+			rc = zero_range(&z, off, len, p->c.stop, err, sizeof(err));
+			if (rc < 0)
+				fail(p, "zeroing the hole at byte %" PRIu64 ": %s",
+				    off, err);
+			if (rc != 0)
+				break;
+		}
+		if (k == m->nchunks || atomic_load(p->c.stop))
+			break;
+		c = &m->chunks[k];
+		if (disk_read(p->c.fd, buf, c->length, c->offset, err,
+		    sizeof(err)) != 0) {
+			fail(p, "%s", err);
+			break;
+		}
+		if (chunk_is_zero(buf, c->length)) {
+			/* A blank disk: hash zeros once per length. */
+			if (zlen != c->length) {
+				hash_buffer(m->hash, buf, c->length, zhash);
+				zlen = c->length;
+			}
+			match = memcmp(zhash, c->hash, HASH_LEN) == 0;
+		} else {
+			hash_buffer(m->hash, buf, c->length, d);
+			match = memcmp(d, c->hash, HASH_LEN) == 0;
+		}
+		if (match) {
+			atomic_fetch_add(&pr->bytes_skipped, c->length);
+			atomic_fetch_add(&pr->chunks_skipped, 1);
+			atomic_fetch_add(&pr->bytes_done, c->length);
+		}
+		mark(p, k, match ? NEED_SKIP : NEED_FETCH);
+	}
+	atomic_fetch_add(&pr->bytes_zeroed, z.zeroed);
+out:
+	pthread_mutex_lock(&p->lock);
+	p->scan_over = 1;
+	pthread_cond_broadcast(&p->scanned_cond);
+	pthread_mutex_unlock(&p->lock);
+	zeroer_free(&z);
+	free(buf);
+	thread_done(p);
+	return NULL;
+}
+
+static void *
+fetcher(void *arg)
+{
+	struct pipeline *p = arg;
+	const struct manifest *m = p->m;
+	char hex[HASH_HEX_LEN + 1], err[256];
+
+	for (size_t k = 0; k < m->nchunks; k++) {
+		const struct manifest_chunk *c = &m->chunks[k];
+		struct qitem *it;
+		size_t cap, len = 0;
+		uint8_t *data;
+		int need;
+
+		pthread_mutex_lock(&p->lock);
+		while (p->scanned <= k && !p->scan_over &&
+		    !atomic_load(p->c.stop))
+			pthread_cond_wait(&p->scanned_cond, &p->lock);
+		need = p->scanned > k ? p->need[k] : NEED_UNKNOWN;
+		pthread_mutex_unlock(&p->lock);
+		if (atomic_load(p->c.stop) || need == NEED_UNKNOWN)
+			break;
+		if (need != NEED_FETCH)
+			continue;
+		/* The manifest bounds stored by this, so any honest chunk
+		 * fits; a bigger reply is refused by the fetcher. */
+		cap = chunk_compress_bound(c->length);
+		if (queue_reserve(p->q, cap) != 0)
+			break;
+		if ((data = malloc(cap)) == NULL ||
+		    (it = malloc(sizeof(*it))) == NULL) {
+			free(data);
+			queue_release(p->q, cap);
+			fail(p, "out of memory for chunk %zu", k);
+			break;
+		}
+		hash_to_hex(c->hash, hex);
+		if (p->c.fetch(p->c.fetch_ctx, k, c, hex, data, cap, &len,
+		    &p->c.progress->bytes_fetched, p->c.stop, err,
+		    sizeof(err)) != 0) {
+			free(data);
+			free(it);
+			queue_release(p->q, cap);
+			if (!atomic_load(p->c.stop))
+				fail(p, "chunk %zu (%s): %s", k, hex, err);
+			break;
+		}
+		atomic_fetch_add(&p->c.progress->chunks_fetched, 1);
+		it->index = k;
+		it->data = data;
+		it->len = len;
+		it->cap = cap;
+		queue_push(p->q, it);
+	}
+	queue_close(p->q);
+	thread_done(p);
+	return NULL;
+}
+
+static void *
+worker(void *arg)
+{
+	struct pipeline *p = arg;
+	const struct manifest *m = p->m;
+	struct progress *pr = p->c.progress;
+	struct chunk_codec *codec = chunk_codec_new();
+	uint8_t *out = malloc(m->chunk_size), d[HASH_LEN];
+	char hex[HASH_HEX_LEN + 1], err[256];
+	struct qitem *it;
+
+	if (codec == NULL || out == NULL) {
+		fail(p, "out of memory for a worker");
+		goto out;
+	}
+	while ((it = queue_pop(p->q)) != NULL) {
+		const struct manifest_chunk *c = &m->chunks[it->index];
+		size_t k = it->index, n = 0;
+		int rc;
+
+		if (atomic_load(p->c.stop)) {
+			free(it->data);
+			queue_release(p->q, it->cap);
+			free(it);
+			continue;
+		}
+		hash_to_hex(c->hash, hex);
+		rc = chunk_decompress(codec, it->data, it->len, out,
+		    m->chunk_size, c->length, &n, err, sizeof(err));
+		free(it->data);
+		queue_release(p->q, it->cap);
+		free(it);
+		if (rc != 0) {
+			fail(p, "chunk %zu (%s) is corrupt: %s", k, hex, err);
+			break;
+		}
+		if (n != c->length) {
+			fail(p, "hash mismatch for chunk %zu (%s): it holds %zu "
+			    "bytes, the manifest says %" PRIu32, k, hex, n,
+			    c->length);
+			break;
+		}
+		hash_buffer(m->hash, out, n, d);
+		if (memcmp(d, c->hash, HASH_LEN) != 0) {
+			fail(p, "hash mismatch for chunk %zu (%s)", k, hex);
+			break;
+		}
+		/* Offsets and lengths were checked against the image size by
+		 * the manifest parser, and the size against the disk's. */
+		if (disk_write(p->c.fd, out, n, c->offset, err,
+		    sizeof(err)) != 0) {
+			fail(p, "chunk %zu: %s", k, err);
+			break;
+		}
+		p->written[k] = 1;
+		atomic_fetch_add(&pr->bytes_written, n);
+		atomic_fetch_add(&pr->bytes_done, n);
+	}
+out:
+	chunk_codec_free(codec);
+	free(out);
+	thread_done(p);
+	return NULL;
+}
+
+static int
+auto_workers(uint32_t chunk_size)
+{
+	/* The fetcher mostly waits in the kernel, and hashing is the cost:
+	 * one worker per CPU. */
+	long w = sysconf(_SC_NPROCESSORS_ONLN);
+	long mem = (long)(WORKER_MEM_MAX / chunk_size);
+
+	if (w > WORKERS_MAX)
+		w = WORKERS_MAX;
+	if (w > mem)
+		w = mem;
+	return w < 1 ? 1 : (int)w;
+}
+
+int
+pipeline_start(const struct pipeline_conf *pc, struct pipeline **out,
+    char *err, size_t errlen)
+{
+	struct pipeline *p = calloc(1, sizeof(*p));
+	size_t n = pc->m->nchunks;
+
+	if (p == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	p->c = *pc;
+	p->m = pc->m;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->scanned_cond, NULL);
+	pthread_cond_init(&p->done_cond, NULL);
+	p->nworkers = pc->workers > 0 ? pc->workers :
+	    auto_workers(pc->m->chunk_size);
+	if (p->nworkers > WORKERS_MAX)
+		p->nworkers = WORKERS_MAX;
+	p->q = queue_new(pc->queue_max_bytes ? pc->queue_max_bytes :
+	    QUEUE_MAX_BYTES, QUEUE_MAX_ITEMS);
+	p->need = calloc(n ? n : 1, 1);
+	p->written = calloc(n ? n : 1, 1);
+	if (p->q == NULL || p->need == NULL || p->written == NULL) {
+		snprintf(err, errlen, "out of memory");
+		pipeline_free(p);
+		return -1;
+	}
+	p->running = 2 + p->nworkers;
+	if (pthread_create(&p->scan_thr, NULL, scanner, p) != 0) {
+		snprintf(err, errlen, "cannot start a thread");
+		pipeline_free(p);
+		return -1;
+	}
+	p->started = 1;
+	if (pthread_create(&p->fetch_thr, NULL, fetcher, p) != 0) {
+		p->running -= 1 + p->nworkers;
+		p->nworkers = 0;
+		fail(p, "cannot start a thread");
+		*out = p;
+		return 0;
+	}
+	p->started = 2;
+	for (int i = 0; i < p->nworkers; i++)
+		if (pthread_create(&p->work_thr[i], NULL, worker, p) != 0) {
+			pthread_mutex_lock(&p->lock);
+			p->running -= p->nworkers - i;
+			pthread_mutex_unlock(&p->lock);
+			p->nworkers = i;
+			fail(p, "cannot start a thread");
+			break;
+		}
+	*out = p;
+	return 0;
+}
+
+bool
+pipeline_wait(struct pipeline *p, int64_t ms)
+{
+	struct timespec ts;
+	bool over;
+
+	if (atomic_load(p->c.stop)) {
+		/* Stopped from outside (signal, cancel): wake everyone. */
+		queue_abort(p->q);
+		pthread_mutex_lock(&p->lock);
+		pthread_cond_broadcast(&p->scanned_cond);
+		pthread_mutex_unlock(&p->lock);
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += (time_t)(ms / 1000);
+	ts.tv_nsec += (long)(ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&p->lock);
+	while (p->running > 0)
+		if (pthread_cond_timedwait(&p->done_cond, &p->lock, &ts) != 0)
+			break;
+	over = p->running == 0;
+	pthread_mutex_unlock(&p->lock);
+	return over;
+}
+
+int
+pipeline_join(struct pipeline *p, char *reason, size_t len)
+{
+	if (!p->joined) {
+		if (p->started >= 1)
+			pthread_join(p->scan_thr, NULL);
+		if (p->started >= 2)
+			pthread_join(p->fetch_thr, NULL);
+		for (int i = 0; i < p->nworkers; i++)
+			pthread_join(p->work_thr[i], NULL);
+		p->joined = 1;
+	}
+	if (p->failed) {
+		snprintf(reason, len, "%s", p->reason);
+		return -1;
+	}
+	if (atomic_load(p->c.stop)) {
+		snprintf(reason, len, "stopped");
+		return -1;
+	}
+	for (size_t k = 0; k < p->m->nchunks; k++)
+		if (!(p->need[k] == NEED_SKIP ||
+		    (p->need[k] == NEED_FETCH && p->written[k]))) {
+			snprintf(reason, len, "chunk %zu was neither written nor "
+			    "found on the disk", k);
+			return -1;
+		}
+	return 0;
+}
+
+const uint8_t *
+pipeline_written(const struct pipeline *p)
+{
+	return p->written;
+}
+
+size_t
+pipeline_queue_peak(const struct pipeline *p)
+{
+	return queue_peak_bytes(p->q);
+}
+
+int
+pipeline_workers(const struct pipeline *p)
+{
+	return p->nworkers;
+}
+
+void
+pipeline_free(struct pipeline *p)
+{
+	if (p == NULL)
+		return;
+	if (p->started && !p->joined) {
+		char r[8];
+		atomic_store(p->c.stop, 1);
+		queue_abort(p->q);
+		pthread_mutex_lock(&p->lock);
+		pthread_cond_broadcast(&p->scanned_cond);
+		pthread_mutex_unlock(&p->lock);
+		pipeline_join(p, r, sizeof(r));
+	}
+	queue_free(p->q);
+	free(p->need);
+	free(p->written);
+	pthread_cond_destroy(&p->scanned_cond);
+	pthread_cond_destroy(&p->done_cond);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}

@@ -314,7 +314,6 @@ rx_body(char *ptr, size_t size, size_t nmemb, void *arg)
 	struct rx *r = arg;
 	size_t n = size * nmemb;
 
-	atomic_fetch_add(r->fetched, n);
 	if (r->status != 200 && r->status != 206) {
 		size_t k = n < sizeof(r->errbody) - r->errlen ? n :
 		    sizeof(r->errbody) - r->errlen;
@@ -335,6 +334,7 @@ rx_body(char *ptr, size_t size, size_t nmemb, void *arg)
 		r->overflow = 1;
 		return 0;
 	}
+	atomic_fetch_add(r->fetched, n);
 	memcpy(r->buf + r->len, ptr, n);
 	r->len += n;
 	return n;
@@ -349,11 +349,13 @@ rx_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
 	return atomic_load(r->stop) ? 1 : 0;
 }
 
-/* Sleeps ms, waking early to see the stop flag. */
+/* Sleeps ms less up to a quarter (so that many agents retrying at once
+ * spread out), waking early to see the stop flag. */
 static void
 nap(int64_t ms, const atomic_int *stop)
 {
-	int64_t end = now_ms() + ms;
+	int64_t end = now_ms() + ms - (int64_t)randombytes_uniform(
+	    (uint32_t)(ms / 4 + 1));
 
 	while (!atomic_load(stop) && now_ms() < end)
 		sleep_ms(end - now_ms() < 100 ? end - now_ms() : 100);

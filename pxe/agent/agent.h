@@ -14,7 +14,7 @@
  *	backoff.c	retry schedule and deadline
  *	job.c		the job JSON from rackd: manifest through the library
  *	queue.c		bounded queue of fetched (compressed) chunks
- *	pipeline.c	scan, fetch and write threads
+ *	pipeline.c	scan, hole, fetch and write threads
  *	verify.c	re-read written chunks from the disk and check them
  *	net.c		libcurl: job, chunks (keep-alive, resume), reports
  *	progress.c	counters, rate, console lines
@@ -216,7 +216,8 @@ void	 queue_close(struct queue *q);	/* no more input */
 void	 queue_abort(struct queue *q);	/* wake everyone, stop */
 size_t	 queue_peak_bytes(const struct queue *q);
 
-/* pipeline.c: scan the disk, fetch what differs, write it. */
+/* pipeline.c: scan the disk, zero the holes, fetch what differs, write
+ * it. */
 struct progress {
 	_Atomic uint64_t bytes_done;	/* image bytes settled */
 	_Atomic uint64_t bytes_fetched;	/* compressed bytes received */

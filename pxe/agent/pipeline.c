@@ -1,18 +1,20 @@
 /*
- * pipeline.c — the reimage itself, in three kinds of threads:
+ * pipeline.c — the reimage itself, in four kinds of threads:
  *
- *   scanner   walks the image in order: zeroes each hole where the disk is
- *             not zero, reads the disk under each chunk and hashes it; a
- *             chunk whose bytes already match is skipped (delta reimage),
- *             the others are marked for fetching;
+ *   scanner   walks the chunks in order, reads the disk under each and
+ *             hashes it; a chunk whose bytes already match is skipped
+ *             (delta reimage), the others are marked for fetching;
+ *   holes     walks the holes and zeroes them where the disk is not zero
+ *             (apart from the scanner, so that long holes do not hold up
+ *             the fetching);
  *   fetcher   fetches the marked chunks in order (compressed) into the
  *             bounded queue (QUEUE_MAX_BYTES of compressed buffers);
  *   workers   (1..WORKERS_MAX, within WORKER_MEM_MAX of chunk buffers)
  *             decompress a chunk, bounded by its manifest length, hash it,
  *             and only if the hash matches write it with pwrite.
  *
- * Scanning, fetching and writing overlap; chunks are disjoint, so workers
- * write in any order. The first failure sets the stop flag and its reason;
+ * Scanning, zeroing, fetching and writing overlap; chunks and holes are
+ * disjoint, so everyone writes in any order. The first failure sets the stop flag and its reason;
  * everything else winds down.
  */
 #include <inttypes.h>
@@ -38,11 +40,12 @@ struct pipeline {
 	pthread_cond_t	 scanned_cond, done_cond;
 	size_t		 scanned;	/* need[k] is known for k < scanned */
 	int		 scan_over;
+	int		 holes_done;	/* every hole zeroed */
 	int		 running;	/* threads not finished */
 	int		 failed;
 	char		 reason[REASON_MAX + 1];
-	pthread_t	 scan_thr, fetch_thr, work_thr[WORKERS_MAX];
-	int		 nworkers, started, joined;
+	pthread_t	 thr[3 + WORKERS_MAX];
+	int		 nthreads, nworkers, joined;
 };
 
 static void
@@ -92,34 +95,18 @@ scanner(void *arg)
 	struct pipeline *p = arg;
 	const struct manifest *m = p->m;
 	struct progress *pr = p->c.progress;
-	struct zeroer z;
-	uint8_t *buf = NULL, d[HASH_LEN], zhash[HASH_LEN];
-	uint64_t off, len;
+	uint8_t *buf = malloc(m->chunk_size), d[HASH_LEN], zhash[HASH_LEN];
 	size_t zlen = 0;
 	char err[256];
 
-	if (zeroer_init(&z, p->c.fd, p->c.is_blockdev) != 0 ||
-	    (buf = malloc(m->chunk_size)) == NULL) {
+	if (buf == NULL) {
 		fail(p, "out of memory for the disk scan");
 		goto out;
 	}
-	z.done = &pr->bytes_done;
-	for (size_t k = 0; k <= m->nchunks; k++) {
-		const struct manifest_chunk *c;
-		int match, rc;
+	for (size_t k = 0; k < m->nchunks && !atomic_load(p->c.stop); k++) {
+		const struct manifest_chunk *c = &m->chunks[k];
+		int match;
 
-		hole_before(m, k, &off, &len);
-		if (len > 0) {
-			rc = zero_range(&z, off, len, p->c.stop, err, sizeof(err));
-			if (rc < 0)
-				fail(p, "zeroing the hole at byte %" PRIu64 ": %s",
-				    off, err);
-			if (rc != 0)
-				break;
-		}
-		if (k == m->nchunks || atomic_load(p->c.stop))
-			break;
-		c = &m->chunks[k];
 		if (disk_read(p->c.fd, buf, c->length, c->offset, err,
 		    sizeof(err)) != 0) {
 			fail(p, "%s", err);
@@ -143,14 +130,48 @@ scanner(void *arg)
 		}
 		mark(p, k, match ? NEED_SKIP : NEED_FETCH);
 	}
-	atomic_fetch_add(&pr->bytes_zeroed, z.zeroed);
 out:
 	pthread_mutex_lock(&p->lock);
 	p->scan_over = 1;
 	pthread_cond_broadcast(&p->scanned_cond);
 	pthread_mutex_unlock(&p->lock);
-	zeroer_free(&z);
 	free(buf);
+	thread_done(p);
+	return NULL;
+}
+
+static void *
+holes(void *arg)
+{
+	struct pipeline *p = arg;
+	const struct manifest *m = p->m;
+	struct progress *pr = p->c.progress;
+	struct zeroer z;
+	uint64_t off, len;
+	char err[256];
+
+	if (zeroer_init(&z, p->c.fd, p->c.is_blockdev) != 0) {
+		fail(p, "out of memory for zeroing holes");
+		goto out;
+	}
+	z.done = &pr->bytes_done;
+	for (size_t k = 0; k <= m->nchunks; k++) {
+		int rc;
+
+		hole_before(m, k, &off, &len);
+		if (len == 0)
+			continue;
+		rc = zero_range(&z, off, len, p->c.stop, err, sizeof(err));
+		if (rc < 0)
+			fail(p, "zeroing the hole at byte %" PRIu64 ": %s", off,
+			    err);
+		if (rc != 0)
+			break;
+	}
+	atomic_fetch_add(&pr->bytes_zeroed, z.zeroed);
+	p->holes_done = !atomic_load(p->c.stop);
+out:
+	zeroer_free(&z);
 	thread_done(p);
 	return NULL;
 }
@@ -323,30 +344,32 @@ pipeline_start(const struct pipeline_conf *pc, struct pipeline **out,
 		pipeline_free(p);
 		return -1;
 	}
-	p->running = 2 + p->nworkers;
-	if (pthread_create(&p->scan_thr, NULL, scanner, p) != 0) {
-		snprintf(err, errlen, "cannot start a thread");
-		pipeline_free(p);
-		return -1;
-	}
-	p->started = 1;
-	if (pthread_create(&p->fetch_thr, NULL, fetcher, p) != 0) {
-		p->running -= 1 + p->nworkers;
-		p->nworkers = 0;
-		fail(p, "cannot start a thread");
-		*out = p;
-		return 0;
-	}
-	p->started = 2;
-	for (int i = 0; i < p->nworkers; i++)
-		if (pthread_create(&p->work_thr[i], NULL, worker, p) != 0) {
-			pthread_mutex_lock(&p->lock);
-			p->running -= p->nworkers - i;
-			pthread_mutex_unlock(&p->lock);
-			p->nworkers = i;
-			fail(p, "cannot start a thread");
-			break;
+	{
+		void *(*fns[3 + WORKERS_MAX])(void *) = { scanner, holes,
+		    fetcher };
+		int nt = 3 + p->nworkers;
+		for (int i = 3; i < nt; i++)
+			fns[i] = worker;
+		pthread_mutex_lock(&p->lock);
+		p->running = nt;
+		pthread_mutex_unlock(&p->lock);
+		for (int i = 0; i < nt; i++) {
+			if (pthread_create(&p->thr[i], NULL, fns[i], p) != 0) {
+				pthread_mutex_lock(&p->lock);
+				p->running -= nt - i;
+				pthread_cond_broadcast(&p->done_cond);
+				pthread_mutex_unlock(&p->lock);
+				fail(p, "cannot start a thread");
+				break;
+			}
+			p->nthreads++;
 		}
+		if (p->nthreads == 0) {
+			snprintf(err, errlen, "cannot start a thread");
+			pipeline_free(p);
+			return -1;
+		}
+	}
 	*out = p;
 	return 0;
 }
@@ -384,12 +407,8 @@ int
 pipeline_join(struct pipeline *p, char *reason, size_t len)
 {
 	if (!p->joined) {
-		if (p->started >= 1)
-			pthread_join(p->scan_thr, NULL);
-		if (p->started >= 2)
-			pthread_join(p->fetch_thr, NULL);
-		for (int i = 0; i < p->nworkers; i++)
-			pthread_join(p->work_thr[i], NULL);
+		for (int i = 0; i < p->nthreads; i++)
+			pthread_join(p->thr[i], NULL);
 		p->joined = 1;
 	}
 	if (p->failed) {
@@ -398,6 +417,10 @@ pipeline_join(struct pipeline *p, char *reason, size_t len)
 	}
 	if (atomic_load(p->c.stop)) {
 		snprintf(reason, len, "stopped");
+		return -1;
+	}
+	if (!p->holes_done) {
+		snprintf(reason, len, "the holes were not all zeroed");
 		return -1;
 	}
 	for (size_t k = 0; k < p->m->nchunks; k++)
@@ -433,7 +456,7 @@ pipeline_free(struct pipeline *p)
 {
 	if (p == NULL)
 		return;
-	if (p->started && !p->joined) {
+	if (p->nthreads > 0 && !p->joined) {
 		char r[8];
 		atomic_store(p->c.stop, 1);
 		queue_abort(p->q);

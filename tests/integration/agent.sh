@@ -12,6 +12,9 @@
 #     the job fails with a hash-mismatch reason, never done, and the bad
 #     data never reaches the disk;
 #   - another job's token: 401, the agent exits non-zero saying so;
+#   - rackd killed (SIGKILL) mid-stream and restarted: the agent retries,
+#     resumes, and the job ends done with a correct disk;
+#   - the job cancelled mid-stream: the agent stops with status 3;
 #   - rackd unreachable: the agent gives up after its deadline.
 # Traffic goes to 127.0.0.1 only; everything is removed on exit.
 # VERBOSE=1 shows the agent's console of the rackd restart case.
@@ -276,6 +279,35 @@ else
 fi
 grep -q "again in" "$TMP/agent7.log" && ok "rackd restarted mid-stream: the agent retried" \
 	|| echo "note: the agent finished before rackd went down"
+
+# ---- the job cancelled while the agent streams ----
+# The agent hears it on its next report (within REPORT_INTERVAL_MS), or at
+# the latest on done, and stops with status 3; the job stays failed.
+reimage n1 big:1
+head -c $((160 * MiB)) /dev/urandom >"$DISK"
+timeout -k 5 "$AGENT_TIMEOUT" "$AGENT" --no-reboot --cmdline /dev/null \
+	--disk "dev:$DISK" --url "$URL" --job "$JOB" --token "$JOB_TOKEN" \
+	>"$TMP/agent8.log" 2>&1 &
+agent_pid=$!
+on_exit "kill -9 $agent_pid"
+for ((i = 0; i < 200; i++)); do
+	[ "$(sqlite3 "$STATE/rackd.db" "select state from jobs where id=$JOB")" = streaming ] && break
+	sleep 0.02
+done
+api POST "/api/v1/jobs/$JOB/cancel" -d '{}' >/dev/null
+cancel_status=$STATUS
+wait "$agent_pid"
+RC=$?
+state=$(job_field "$JOB" .state)
+if [ "$cancel_status" = 200 ]; then
+	check_eq "$RC" 3 "cancelled mid-stream: the agent stops with status 3"
+	check_eq "$state" failed "cancelled mid-stream: the job stays failed"
+	grep -q "no longer active" "$TMP/agent8.log" && ok "cancelled mid-stream: the agent says why" \
+		|| { fail "cancelled mid-stream: no message"; show_log "$TMP/agent8.log"; }
+else
+	echo "note: the agent finished before the cancel (cancel: $cancel_status)"
+	check_eq "$state" done "cancel too late: the job is done"
+fi
 
 # ---- rackd unreachable ----
 dead=$(free_port)

@@ -16,6 +16,7 @@ run() {	# name command...
 	shift
 	case "$name" in *"${TESTS:-}"*) ;; *) return 0 ;; esac
 	start=$(date +%s)
+	mkdir -p "$(dirname "$logdir/$name.log")"
 	if "$@" >"$logdir/$name.log" 2>&1; then
 		pass=$((pass + 1))
 		echo "PASS $name ($(( $(date +%s) - start ))s)"

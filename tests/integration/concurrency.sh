@@ -122,4 +122,70 @@ for threads in 1 4; do
 	check_eq "$n" "$((CLIENTS * ROUNDS))" "http_threads=$threads: every ranged request counted"
 	rackd_stop || fail "rackd did not stop"
 done
+# ---- the per-connection limits: idle timeout, most connections ----------
+cat >"$TMP/limits.py" <<'EOF'
+import socket, sys, time
+
+port, what = int(sys.argv[1]), sys.argv[2]
+
+
+def conn():
+    return socket.create_connection(("127.0.0.1", port), timeout=10)
+
+
+def ask(s, timeout=5):
+    """One GET /healthz; True if answered 200 within timeout."""
+    s.settimeout(timeout)
+    try:
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        data = b""
+        while b"\r\n\r\nok\n" not in data:
+            chunk = s.recv(4096)
+            if not chunk:
+                return False
+            data += chunk
+        return data.startswith(b"HTTP/1.1 200")
+    except OSError:
+        return False
+
+
+if what == "idle":              # rackd --idle-timeout 1
+    s = conn()
+    if not ask(s):
+        sys.exit("no first answer")
+    t0 = time.monotonic()
+    s.settimeout(10)
+    try:
+        closed = s.recv(1) == b""
+    except OSError:
+        closed = True
+    took = time.monotonic() - t0
+    print("idle connection closed after %.1f s" % took)
+    sys.exit(0 if closed and 0.5 <= took <= 4 else 1)
+
+if what == "max":               # rackd --max-connections 4
+    held = [conn() for _ in range(4)]
+    if not all(ask(s) for s in held):
+        sys.exit("the first 4 connections were not all answered")
+    extra = conn()
+    answered = ask(extra, timeout=2)
+    print("5th connection answered while 4 are open: %s" % answered)
+    for s in held:
+        s.close()
+    extra.close()
+    time.sleep(0.5)
+    again = ask(conn())
+    print("a new connection after they closed: %s" % again)
+    sys.exit(0 if not answered and again else 1)
+EOF
+STATE=$TMP/state-idle
+PORT=$(free_port)
+rackd_start --idle-timeout 1
+if out=$(timeout 30 python3 "$TMP/limits.py" "$PORT" idle 2>&1); then ok "idle_timeout: $out"; else fail "idle_timeout: $out"; fi
+rackd_stop || fail "rackd did not stop"
+STATE=$TMP/state-max
+PORT=$(free_port)
+rackd_start --max-connections 4
+if out=$(timeout 30 python3 "$TMP/limits.py" "$PORT" max 2>&1); then ok "max_connections: $out"; else fail "max_connections: $out"; fi
+rackd_stop || fail "rackd did not stop"
 finish

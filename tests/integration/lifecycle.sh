@@ -149,6 +149,19 @@ wait_for 50 closed && ok "api_open_reads = no again closes reads" || fail "reads
 grep -q "max_connections changed; it takes effect at the next start" "$RACKD_LOG" &&
 	ok "a start-only option is reported" || fail "no note about max_connections"
 
+# api_token in the file replaces api.token on SIGHUP; without it, back again
+NEWTOK=0123456789abcdef0123456789abcdef
+echo "api_token = $NEWTOK" >>"$CONF"
+kill -HUP "$RACKD_PID"
+tok_ok() { [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -H "Authorization: Bearer $1" \
+	"$URL/api/v1/nodes")" = 200 ]; }
+wait_for 50 tok_ok "$NEWTOK" && ok "SIGHUP: the configured api_token works" || fail "configured api_token refused"
+tok_ok "$TOKEN" && fail "the old token still works" || ok "the old token is refused"
+sed -i '/^api_token/d' "$CONF"
+kill -HUP "$RACKD_PID"
+wait_for 50 tok_ok "$TOKEN" && ok "SIGHUP: back to STATE_DIR/api.token" || fail "api.token not used again"
+tok_ok "$NEWTOK" && fail "the removed api_token still works" || ok "the removed api_token is refused"
+
 # ---- jobs across a restart -------------------------------------------------
 head -c 300000 /dev/urandom >"$TMP/a.img"
 head -c 200000 /dev/urandom >"$TMP/b.img"

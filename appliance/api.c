@@ -313,3 +313,26 @@ api_job_cancel(struct req *r)
 	else
 		http_reply_error(r, 500, "cannot cancel the job");
 }
+
+/* GET /api/v1/nodes/{slot}/links?limit=N: the link's up and down times,
+ * newest first. */
+void
+api_node_links(struct req *r)
+{
+	const char *slot = slot_param(r), *lim;
+	long limit = 100;
+
+	if (slot == NULL)
+		return;
+	if ((lim = http_query(r, "limit")) != NULL) {
+		char *end;
+		limit = strtol(lim, &end, 10);
+		if (*lim == '\0' || *end != '\0' || limit < 1 ||
+		    limit > LINK_HISTORY_MAX) {
+			http_reply_error(r, 400, "limit: 1 to %d",
+			    LINK_HISTORY_MAX);
+			return;
+		}
+	}
+	http_reply_json(r, 200, db_link_history(slot, (int)limit));
+}

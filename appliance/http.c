@@ -17,8 +17,8 @@
 
 enum auth_kind {
 	AUTH_NONE,	/* chunks, boot files, health, the dashboard's files */
-	AUTH_READ,	/* token unless api_open_reads */
-	AUTH_WRITE,	/* token */
+	AUTH_READ,	/* token or session, unless api_open_reads */
+	AUTH_WRITE,	/* token, or session and its CSRF token */
 	AUTH_AGENT,	/* the job's own token */
 };
 
@@ -42,6 +42,14 @@ static const struct route routes[] = {
 	  "node_patch" },
 	{ "POST", "/api/v1/nodes/*/reimage", AUTH_WRITE, BODY_JSON,
 	  api_node_reimage, "node_reimage" },
+	{ "GET", "/api/v1/nodes/*/links", AUTH_READ, BODY_NONE, api_node_links,
+	  "node_links" },
+	{ "POST", "/api/v1/session", AUTH_NONE, BODY_JSON, session_signin,
+	  "session_signin" },
+	{ "GET", "/api/v1/session", AUTH_NONE, BODY_NONE, session_status,
+	  "session" },
+	{ "DELETE", "/api/v1/session", AUTH_NONE, BODY_NONE, session_signout,
+	  "session_signout" },
 	{ "GET", "/api/v1/images", AUTH_READ, BODY_NONE, api_images_list,
 	  "images" },
 	{ "GET", "/api/v1/images/*", AUTH_READ, BODY_NONE, api_image_get,
@@ -77,6 +85,9 @@ struct req {
 	int			 overflow;
 	int64_t			 agent_job;
 	uint64_t		 streamed;	/* bytes of a file reply */
+	int			 nxh;		/* extra reply headers */
+	char			 xh_name[REPLY_HEADERS_MAX][32];
+	char			 xh_value[REPLY_HEADERS_MAX][REPLY_HEADER_MAX];
 };
 
 static struct MHD_Daemon *daemon_h;
@@ -98,6 +109,8 @@ http_reply_response(struct req *r, int status, struct MHD_Response *resp)
 		return;
 	}
 	add_common_headers(resp);
+	for (int i = 0; i < r->nxh; i++)
+		MHD_add_response_header(resp, r->xh_name[i], r->xh_value[i]);
 	r->status = status;
 	if (MHD_queue_response(r->conn, (unsigned int)status, resp) != MHD_YES)
 		log_warnx("http: %s %s: cannot queue reply", r->method, r->url);
@@ -227,6 +240,28 @@ struct MHD_Connection *
 http_connection(struct req *r)
 {
 	return r->conn;
+}
+
+const char *
+http_cookie(struct req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, name);
+}
+
+int
+http_add_header(struct req *r, const char *name, const char *value)
+{
+	if (r->nxh >= REPLY_HEADERS_MAX ||
+	    strlen(name) >= sizeof(r->xh_name[0]) ||
+	    strlen(value) >= sizeof(r->xh_value[0])) {
+		log_warnx("http: %s %s: reply header %s dropped", r->method,
+		    r->url, name);
+		return -1;
+	}
+	snprintf(r->xh_name[r->nxh], sizeof(r->xh_name[0]), "%s", name);
+	snprintf(r->xh_value[r->nxh], sizeof(r->xh_value[0]), "%s", value);
+	r->nxh++;
+	return 0;
 }
 
 int64_t
@@ -373,13 +408,32 @@ authorize(struct req *r)
 		if (conf.api_open_reads)
 			return 1;
 		/* FALLTHROUGH */
-	case AUTH_WRITE:
+	case AUTH_WRITE: {
+		const char *cookie = http_cookie(r, SESSION_COOKIE);
 		tok = bearer(r);
+		if (tok == NULL && cookie != NULL) {
+			switch (session_check(cookie, http_header(r, CSRF_HEADER),
+			    r->route->auth == AUTH_WRITE)) {
+			case SESSION_OK:
+				return 1;
+			case SESSION_BAD_CSRF:
+				http_reply_error(r, 403, "a write with the "
+				    "dashboard's session needs its %s header",
+				    CSRF_HEADER);
+				return 0;
+			case SESSION_NONE:
+				break;
+			}
+			http_reply_error(r, 401, "the dashboard session has "
+			    "ended; sign in again");
+			return 0;
+		}
 		if (tok != NULL && auth_check_api(tok))
 			return 1;
 		http_reply_error(r, 401, tok ? "invalid token" :
 		    "this needs Authorization: Bearer TOKEN");
 		return 0;
+	}
 	case AUTH_AGENT: {
 		struct req *q = r;
 		int64_t id;

@@ -74,6 +74,7 @@ reload(void)
 	config_free(&next);
 	log_set_verbose(conf.verbose);
 	auth_reload();
+	session_reload();
 	ensure_slots();
 	catalog_scan();
 	dnsmasq_changed();
@@ -168,7 +169,8 @@ main(int argc, char **argv)
 		fatalx("state dir path too long");
 	if (db_open(path, 0, err, sizeof(err)) != 0)
 		fatalx("database: %s", err);
-	if (auth_init(err, sizeof(err)) != 0)
+	if (auth_init(err, sizeof(err)) != 0 ||
+	    session_init(err, sizeof(err)) != 0)
 		fatalx("%s", err);
 	if (catalog_open(err, sizeof(err)) != 0)
 		fatalx("image store: %s", err);

@@ -60,6 +60,11 @@ static const struct option_def options[] = {
 	  "API token (empty: generated once into STATE_DIR/api.token)" },
 	{ "api_open_reads", 0, T_BOOL, OFF(api_open_reads), "no", 0, 0,
 	  F_RELOAD, NULL, "allow reads of /api/v1 without a token" },
+	{ "dashboard_password", 0, T_STR, OFF(dashboard_password), "", 8, 0,
+	  F_RELOAD, "PASSWORD", "dashboard sign-in password (empty: generated "
+	  "once into STATE_DIR/dashboard.password)" },
+	{ "session_ttl", 0, T_DURATION, OFF(session_ttl), "12h", 60, 30 * 86400,
+	  F_RELOAD, "TIME", "a dashboard session ends TIME after sign-in" },
 	{ "slots", 0, T_SLOTS, OFF(slots), "", 0, 0, F_RELOAD, "LIST",
 	  "slots known ahead of their links, comma separated (usb1,usb2)" },
 	{ "boot_timeout", 0, T_DURATION, OFF(boot_timeout), "15m", 10,

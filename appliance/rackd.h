@@ -28,6 +28,7 @@
 #define JOBS_LIST_MAX		500
 #define TOKEN_HEX		64	/* 32 random bytes */
 #define HEARTBEAT_SECONDS	15
+#define LINK_HISTORY_MAX	1000	/* rows of GET /api/v1/nodes/{slot}/links */
 
 /* log.c */
 void	 log_init(int foreground, int verbose, const char *ident);
@@ -54,6 +55,8 @@ struct config {
 	char		*webui_dir;
 	char		*api_token;
 	int		 api_open_reads;
+	char		*dashboard_password;
+	int		 session_ttl;		/* seconds */
 	struct strlist	 slots;
 	int		 boot_timeout;		/* seconds */
 	int		 agent_timeout;		/* seconds */
@@ -149,14 +152,60 @@ void	 http_reply_text(struct req *, int status, const char *ctype,
 	    const char *text);
 void	 http_reply_response(struct req *, int status, struct MHD_Response *);
 struct MHD_Connection *http_connection(struct req *);	/* HTTP files only */
+const char *http_cookie(struct req *, const char *name);
+/* An extra header for the reply to come (Set-Cookie, Retry-After); at most
+ * REPLY_HEADERS_MAX of REPLY_HEADER_MAX bytes. 0 or -1. */
+#define REPLY_HEADERS_MAX	4
+#define REPLY_HEADER_MAX	256
+int	 http_add_header(struct req *, const char *name, const char *value);
 /* Parse the request body as a JSON object; on error replies 400, NULL. */
 json_t	*http_json_body(struct req *);
+
+/* session.c: the dashboard's password, sign-in and sessions: a cookie
+ * (only its hash is stored) and a CSRF token that every write from the
+ * page carries in X-CSRF-Token. Failed sign-ins are rate limited. */
+#define SESSION_COOKIE		"rackd_session"
+#define CSRF_HEADER		"X-CSRF-Token"
+#define SESSIONS_MAX		64	/* live sessions; the oldest go first */
+#define PASSWORD_MIN		8
+#define PASSWORD_FILE		"dashboard.password"
+#define SIGNIN_WINDOW		60	/* seconds */
+#define SIGNIN_FAILS_MAX	5	/* per client address and window */
+#define SIGNIN_FAILS_ALL_MAX	60	/* all clients together, per window */
+#define SIGNIN_CLIENTS_MAX	256	/* client addresses remembered */
+#define CLIENT_KEY_MAX		48
+enum session_status { SESSION_NONE, SESSION_OK, SESSION_BAD_CSRF };
+int	 session_init(char *err, size_t errlen);
+int	 session_reload(void);
+/* May this request go on? cookie: the session cookie's value (or NULL);
+ * csrf: the X-CSRF-Token header (or NULL), needed when write is set. */
+enum session_status session_check(const char *cookie, const char *csrf,
+	    int write);
+void	 session_signin(struct req *);		/* POST /api/v1/session */
+void	 session_status(struct req *);		/* GET */
+void	 session_signout(struct req *);		/* DELETE */
+/* The parts below take the time as an argument, for the unit tests. */
+int	 session_create(int64_t now_ms, int ttl, char cookie[TOKEN_HEX + 1],
+	    char csrf[TOKEN_HEX + 1]);
+enum session_status session_lookup(const char *cookie, const char *csrf,
+	    int write, int64_t now_ms, char *csrf_out, size_t len,
+	    int64_t *expires);
+int	 session_end(const char *cookie);	/* 1 ended, 0 none, -1 */
+int	 session_password_ok(const char *given);
+int	 session_cookie_valid(const char *value);
+void	 session_client_key(const struct sockaddr_storage *, char *out,
+	    size_t len);			/* IPv6: its /64 */
+int	 signin_blocked(const char *client, int64_t now_ms);	/* s to wait */
+void	 signin_failed(const char *client, int64_t now_ms);
+void	 signin_succeeded(const char *client);
+void	 signin_reset(void);
 
 /* api.c: /api/v1 nodes, images, jobs. */
 void	 api_nodes_list(struct req *);
 void	 api_node_get(struct req *);
 void	 api_node_patch(struct req *);
 void	 api_node_reimage(struct req *);
+void	 api_node_links(struct req *);		/* the link's history */
 void	 api_images_list(struct req *);
 void	 api_image_get(struct req *);
 void	 api_jobs_list(struct req *);

@@ -111,4 +111,17 @@ json_t	*db_job_json(int64_t id);		/* with its event log */
 json_t	*db_jobs_list(const char *slot, const char *state, int limit);
 json_t	*db_job_counts(void);			/* {"queued": n, ...} */
 
+/* db_sessions.c: dashboard sessions (the id is a hash of the cookie). */
+#define DB_CSRF_MAX	64
+/* Drop expired sessions, then the oldest while max or more remain, then
+ * add this one. */
+int	 db_session_add(const char *id, const char *csrf, int64_t created,
+	    int64_t expires, int max);
+/* DB_OK and the CSRF token if the session exists and expires after now. */
+int	 db_session_get(const char *id, int64_t now, char *csrf, size_t len,
+	    int64_t *expires);
+int	 db_session_delete(const char *id);	/* DB_NOTFOUND if none */
+int	 db_sessions_clear(void);
+int	 db_sessions_count(int64_t now);	/* live ones, or DB_ERROR */
+
 #endif

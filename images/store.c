@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -282,6 +283,84 @@ int store_put_chunk(struct store *st, const char *hash_hex, const void *compress
 	return 0;
 }
 
+int store_tmp_create(const struct store *st, const char *prefix, char *path, size_t pathlen, int *fd,
+		     char *err, size_t errlen)
+{
+	if (make_tmp(st, prefix, path, pathlen, fd) < 0)
+		FAIL("store %s: cannot make a temporary file: %s", st->dir, strerror(errno));
+	return 0;
+}
+
+int store_adopt_chunk(struct store *st, enum hash_alg alg, const char *hash_hex, uint64_t expected_len,
+		      const char *tmp, int fd, bool *added, char *err, size_t errlen)
+{
+	char path[STORE_PATH_MAX], dir[STORE_PATH_MAX], top[STORE_PATH_MAX], e2[200];
+	uint8_t want[HASH_LEN];
+	struct stat sb;
+
+	if (added)
+		*added = false;
+	if (hash_from_hex(hash_hex, want) < 0 || store_chunk_path(st, hash_hex, path, sizeof path) < 0)
+		FAIL("chunk \"%.64s\": not a valid hash", hash_hex ? hash_hex : "");
+	if (expected_len == 0 || expected_len > CHUNK_SIZE_MAX)
+		FAIL("chunk %s: expected length %llu is out of range", hash_hex,
+		     (unsigned long long)expected_len);
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode))
+		FAIL("chunk %s: %s: not a regular file", hash_hex, tmp);
+	if (sb.st_size <= 0 || (uint64_t)sb.st_size > chunk_compress_bound((size_t)expected_len)) {
+		errno = EBADMSG;
+		FAIL("chunk %s: %lld bytes cannot be a compressed chunk of %llu bytes", hash_hex,
+		     (long long)sb.st_size, (unsigned long long)expected_len);
+	}
+	void *map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (map == MAP_FAILED)
+		FAIL("chunk %s: %s: %s", hash_hex, tmp, strerror(errno));
+	void *scratch = malloc((size_t)expected_len);
+	if (!scratch) {
+		munmap(map, (size_t)sb.st_size);
+		FAIL("chunk %s: out of memory", hash_hex);
+	}
+	int r = chunk_verify(NULL, alg, want, expected_len, map, (size_t)sb.st_size, scratch,
+			     (size_t)expected_len, e2, sizeof e2);
+	free(scratch);
+	munmap(map, (size_t)sb.st_size);
+	if (r < 0) {
+		errno = EBADMSG;
+		FAIL("chunk %s: %s", hash_hex, e2);
+	}
+	if (access(path, F_OK) == 0) {
+		unlink(tmp);	/* the same content is there already */
+		return 0;
+	}
+	fmt_path(top, sizeof top, "%s/chunks", st->dir);
+	fmt_path(dir, sizeof dir, "%s/chunks/%.2s", st->dir, hash_hex);
+	if (ensure_dir(dir, top) < 0)
+		FAIL("store %s: %s", dir, strerror(errno));
+	if (fchmod(fd, 0644) < 0 || fsync(fd) < 0 || rename(tmp, path) < 0)
+		FAIL("chunk %s: writing the store failed: %s", hash_hex, strerror(errno));
+	if (fsync_dir(dir) < 0)
+		FAIL("chunk %s: syncing %s failed: %s", hash_hex, dir, strerror(errno));
+	if (added)
+		*added = true;
+	return 0;
+}
+
+int store_remove_chunk(struct store *st, const char *hash_hex, char *err, size_t errlen)
+{
+	char path[STORE_PATH_MAX], dir[STORE_PATH_MAX];
+
+	if (store_chunk_path(st, hash_hex, path, sizeof path) < 0)
+		FAIL("chunk \"%.64s\": not a valid hash", hash_hex ? hash_hex : "");
+	if (unlink(path) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		FAIL("%s: %s", path, strerror(errno));
+	}
+	fmt_path(dir, sizeof dir, "%s/chunks/%.2s", st->dir, hash_hex);
+	fsync_dir(dir);
+	return 0;
+}
+
 static int read_file(const char *path, size_t max_len, void **data, size_t *len, char *err, size_t errlen)
 {
 	struct stat sb;
@@ -445,6 +524,27 @@ int store_load_manifest(const struct store *st, const char *name, const char *ve
 		return -1;
 	}
 	*out = m;
+	return 0;
+}
+
+int store_replace_manifest(struct store *st, const struct manifest *m, char *err, size_t errlen)
+{
+	char path[STORE_PATH_MAX], dir[STORE_PATH_MAX], verr[256];
+
+	if (manifest_validate(m, verr, sizeof verr) < 0)
+		FAIL("manifest %s:%s: %s", m->name, m->version, verr);
+	if (!store_has_manifest(st, m->name, m->version))
+		FAIL("image %s:%s is not in the store", m->name, m->version);
+	char *json = manifest_to_json(m);
+	if (!json)
+		FAIL("manifest %s:%s: out of memory", m->name, m->version);
+	store_manifest_path(st, m->name, m->version, path, sizeof path);
+	fmt_path(dir, sizeof dir, "%s/manifests/%s", st->dir, m->name);
+	int r = write_atomic(st, "manifest", dir, path, json, strlen(json), false);
+	int e = errno;
+	free(json);
+	if (r < 0)
+		FAIL("manifest %s:%s: writing the store failed: %s", m->name, m->version, strerror(e));
 	return 0;
 }
 

@@ -47,6 +47,26 @@ int store_chunk_size(const struct store *st, const char *hash_hex, uint64_t *siz
  * NULL) tells whether it was new. 0, or -1 with err. */
 int store_put_chunk(struct store *st, const char *hash_hex, const void *compressed, size_t len,
 		    bool *added, char *err, size_t errlen);
+/* A temporary file in DIR/tmp for a writer that streams into the store (a
+ * chunk arriving over the network): *fd is open for writing and flock'ed,
+ * so store_open of another process leaves it alone while its writer lives
+ * and removes it once the writer is dead. path (STORE_PATH_MAX bytes) names
+ * it; the caller unlinks it unless store_adopt_chunk took it. 0, or -1. */
+int store_tmp_create(const struct store *st, const char *prefix, char *path, size_t pathlen, int *fd,
+		     char *err, size_t errlen);
+/* Checks the compressed chunk written to the temporary file path (fd open
+ * on it): exactly one zstd frame of expected_len bytes whose content hashes
+ * to hash_hex under alg. If good, it is synced and renamed into place
+ * atomically (if the store has the chunk already, the file is removed);
+ * *added (may be NULL) tells whether it was new. Otherwise -1 with err,
+ * errno EBADMSG for content that does not match, and the file is left for
+ * the caller to remove. Memory: the file is mapped, the content needs
+ * expected_len bytes. */
+int store_adopt_chunk(struct store *st, enum hash_alg alg, const char *hash_hex, uint64_t expected_len,
+		      const char *path, int fd, bool *added, char *err, size_t errlen);
+/* Removes a chunk (garbage collection: the caller knows no image needs it).
+ * 0, also when it was not there; -1 with err. */
+int store_remove_chunk(struct store *st, const char *hash_hex, char *err, size_t errlen);
 /* Reads a stored chunk (malloc'd, at most max_len bytes). 0, or -1 with err. */
 int store_read_chunk(const struct store *st, const char *hash_hex, size_t max_len,
 		     void **data, size_t *len, char *err, size_t errlen);
@@ -63,6 +83,9 @@ bool store_has_manifest(const struct store *st, const char *name, const char *ve
  * atomically. Storing the same bytes again is a no-op; a different manifest
  * under an existing name and version is an error (errno EEXIST). */
 int store_put_manifest(struct store *st, const struct manifest *m, char *err, size_t errlen);
+/* Rewrites an existing manifest of the same name and version atomically
+ * (rackctl image sign adds a signature this way). 0, or -1 with err. */
+int store_replace_manifest(struct store *st, const struct manifest *m, char *err, size_t errlen);
 int store_load_manifest(const struct store *st, const char *name, const char *version,
 			struct manifest **out, char *err, size_t errlen);
 /* Removes a manifest (its chunks stay; they may be shared). 0, or -1. */

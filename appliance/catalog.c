@@ -14,6 +14,7 @@
 #include "db/db.h"
 #include "images/hash.h"
 #include "images/manifest.h"
+#include "images/sign.h"
 #include "images/store.h"
 
 static struct store *store;
@@ -43,10 +44,27 @@ catalog_close(void)
 	store = NULL;
 }
 
+struct store *
+catalog_store(void)
+{
+	return store;
+}
+
 int
 catalog_chunk_path(const char *hash, char *buf, size_t len)
 {
 	return store_chunk_path(store, hash, buf, len);
+}
+
+/* With trusted_keys configured, only images signed by one of them. */
+static int
+signature_ok(const struct manifest *m, char *err, size_t errlen)
+{
+	struct sign_keys keys;
+	int n = push_trusted_keys(&keys, err, errlen);
+
+	return n == 0 || (n > 0 &&
+	    sign_verify_manifest(m, &keys, err, errlen) == SIGN_OK);
 }
 
 /* Add one manifest to the index. 1 added, 0 already there, -1 error. */
@@ -67,6 +85,11 @@ index_manifest(const char *name, const char *version)
 	if (store_load_manifest(store, name, version, &m, err,
 	    sizeof(err)) != 0) {
 		log_warnx("image %s:%s: %s; not indexed", name, version, err);
+		return -1;
+	}
+	if (!signature_ok(m, err, sizeof(err))) {
+		log_warnx("image %s:%s: %s; not indexed", name, version, err);
+		manifest_free(m);
 		return -1;
 	}
 	manifest_stats(m, &stats);
@@ -104,6 +127,19 @@ out:
 	free(hashes);
 	manifest_free(m);
 	return rc;
+}
+
+int
+catalog_add(const char *name, const char *version)
+{
+	int rc;
+
+	pthread_mutex_lock(&scan_lock);
+	rc = index_manifest(name, version);
+	pthread_mutex_unlock(&scan_lock);
+	if (rc == 1)
+		events_publish("image", db_image_get(name));
+	return rc < 0 ? -1 : 0;
 }
 
 static int

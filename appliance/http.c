@@ -22,7 +22,9 @@ enum auth_kind {
 	AUTH_AGENT,	/* the job's own token */
 };
 
-enum body_kind { BODY_NONE, BODY_JSON };
+/* BODY_STREAM: the handler runs as soon as the head is in and takes the
+ * body piece by piece (http_stream_body), never held whole in memory. */
+enum body_kind { BODY_NONE, BODY_JSON, BODY_STREAM };
 
 struct route {
 	const char	*method;	/* "GET" also answers HEAD */
@@ -54,6 +56,15 @@ static const struct route routes[] = {
 	  "images" },
 	{ "GET", "/api/v1/images/*", AUTH_READ, BODY_NONE, api_image_get,
 	  "image" },
+	{ "POST", "/api/v1/images/*/versions/*", AUTH_WRITE, BODY_STREAM,
+	  push_manifest, "push_manifest" },
+	{ "POST", "/api/v1/images/*/versions/*/commit", AUTH_WRITE, BODY_NONE,
+	  push_commit, "push_commit" },
+	{ "DELETE", "/api/v1/images/*/versions/*", AUTH_WRITE, BODY_NONE,
+	  push_delete, "image_delete" },
+	{ "GET", "/api/v1/pushes", AUTH_READ, BODY_NONE, push_list, "pushes" },
+	{ "PUT", "/api/v1/chunks/*", AUTH_WRITE, BODY_STREAM, push_chunk,
+	  "push_chunk" },
 	{ "GET", "/api/v1/jobs", AUTH_READ, BODY_NONE, api_jobs_list, "jobs" },
 	{ "GET", "/api/v1/jobs/*", AUTH_READ, BODY_NONE, api_job_get, "job" },
 	{ "POST", "/api/v1/jobs/*/cancel", AUTH_WRITE, BODY_JSON,
@@ -83,8 +94,11 @@ struct req {
 	size_t			 body_max;
 	int			 status;	/* 0 until a reply is queued */
 	int			 overflow;
+	int			 stream_stopped;
 	int64_t			 agent_job;
 	uint64_t		 streamed;	/* bytes of a file reply */
+	struct http_stream	 stream;	/* BODY_STREAM: its taker */
+	uint64_t		 discarded;	/* body bytes past the limit */
 	int			 nxh;		/* extra reply headers */
 	char			 xh_name[REPLY_HEADERS_MAX][32];
 	char			 xh_value[REPLY_HEADERS_MAX][REPLY_HEADER_MAX];
@@ -288,6 +302,49 @@ void
 http_stream_add(struct req *r, uint64_t bytes)
 {
 	r->streamed += bytes;
+}
+
+int
+http_stream_body(struct req *r, const struct http_stream *s)
+{
+	const char *cl = http_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+
+	if (r->route == NULL || r->route->body != BODY_STREAM ||
+	    s->done == NULL || r->status != 0) {
+		http_reply_error(r, 500, "internal error: no body to stream");
+		return -1;
+	}
+	r->stream = *s;		/* release runs from here on */
+	r->body_max = s->max;
+	if (cl != NULL) {
+		char *end;
+		unsigned long long n;
+		errno = 0;
+		n = strtoull(cl, &end, 10);
+		if (errno != 0 || *end != '\0' || n > s->max) {
+			http_reply_error(r, 413, "request body over %llu bytes",
+			    (unsigned long long)s->max);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* A piece of a streamed body. -1: close the connection. */
+static int
+stream_piece(struct req *r, const char *data, size_t n)
+{
+	if (r->overflow || n > r->stream.max - r->body_len) {
+		/* Past the limit: discard (413 at the end), but not forever. */
+		r->overflow = 1;
+		r->discarded += n;
+		return r->discarded > r->stream.max ? -1 : 0;
+	}
+	r->body_len += n;
+	if (!r->stream_stopped && r->stream.data != NULL &&
+	    r->stream.data(r, r->stream.ctx, data, n) != 0)
+		r->stream_stopped = 1;	/* the rest is discarded */
+	return 0;
 }
 
 json_t *
@@ -529,6 +586,12 @@ request_start(struct req *r)
 	r->route_name = r->route->name;
 	if (!authorize(r))
 		return 0;
+	if (r->route->body == BODY_STREAM) {
+		r->route->fn(r);	/* replies at once or takes the body */
+		if (r->status == 0 && r->stream.done == NULL)
+			http_reply_error(r, 500, "no reply from handler");
+		return r->status == 0;
+	}
 	r->body_max = r->route->body == BODY_JSON ? conf.max_body : 0;
 	cl = http_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (cl != NULL) {
@@ -587,7 +650,10 @@ access_cb(void *cls, struct MHD_Connection *conn, const char *url,
 		return MHD_YES;
 	}
 	if (*upload_size != 0) {
-		if (body_append(r, upload_data, *upload_size) != 0)
+		if (r->stream.done != NULL) {
+			if (stream_piece(r, upload_data, *upload_size) != 0)
+				return MHD_NO;
+		} else if (body_append(r, upload_data, *upload_size) != 0)
 			return MHD_NO;
 		*upload_size = 0;
 		return MHD_YES;
@@ -598,7 +664,9 @@ access_cb(void *cls, struct MHD_Connection *conn, const char *url,
 		return MHD_YES;
 	}
 	conf_rdlock();
-	if (r->route != NULL)
+	if (r->stream.done != NULL)
+		r->stream.done(r, r->stream.ctx);
+	else if (r->route != NULL)
 		r->route->fn(r);
 	else
 		static_file(r);
@@ -620,6 +688,8 @@ completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
 	    r->status ? r->status : 0);
 	if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK && r->streamed)
 		metrics_streamed(r->streamed);
+	if (r->stream.release != NULL)
+		r->stream.release(r->stream.ctx);
 	free(r->body);
 	free(r);
 	*con_cls = NULL;

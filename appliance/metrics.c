@@ -23,6 +23,7 @@ static pthread_mutex_t m_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct row rows[METRIC_ROWS_MAX];
 static int nrows;
 static uint64_t streamed;
+static uint64_t push_bytes, push_stored, push_present, push_rejected;
 
 void
 metrics_request(const char *route, int status)
@@ -45,6 +46,20 @@ metrics_streamed(uint64_t bytes)
 {
 	pthread_mutex_lock(&m_lock);
 	streamed += bytes;
+	pthread_mutex_unlock(&m_lock);
+}
+
+void
+metrics_push_chunk(uint64_t bytes, const char *result)
+{
+	pthread_mutex_lock(&m_lock);
+	push_bytes += bytes;
+	if (strcmp(result, "stored") == 0)
+		push_stored++;
+	else if (strcmp(result, "present") == 0)
+		push_present++;
+	else
+		push_rejected++;
 	pthread_mutex_unlock(&m_lock);
 }
 
@@ -71,6 +86,16 @@ metrics_render(void)
 	fprintf(fp, "# HELP rackd_streamed_bytes_total Bytes of chunks sent."
 	    "\n# TYPE rackd_streamed_bytes_total counter\n"
 	    "rackd_streamed_bytes_total %llu\n", (unsigned long long)streamed);
+	fprintf(fp, "# HELP rackd_push_received_bytes_total Bytes of pushed "
+	    "chunk bodies received.\n# TYPE rackd_push_received_bytes_total "
+	    "counter\nrackd_push_received_bytes_total %llu\n"
+	    "# HELP rackd_push_chunks_total Pushed chunks by result.\n"
+	    "# TYPE rackd_push_chunks_total counter\n"
+	    "rackd_push_chunks_total{result=\"stored\"} %llu\n"
+	    "rackd_push_chunks_total{result=\"present\"} %llu\n"
+	    "rackd_push_chunks_total{result=\"rejected\"} %llu\n",
+	    (unsigned long long)push_bytes, (unsigned long long)push_stored,
+	    (unsigned long long)push_present, (unsigned long long)push_rejected);
 	pthread_mutex_unlock(&m_lock);
 	fprintf(fp, "# HELP rackd_jobs Jobs by state.\n# TYPE rackd_jobs gauge\n");
 	json_object_foreach(counts, state, v)

@@ -19,6 +19,7 @@
 #include <ini.h>
 
 #include "appliance/rackd.h"
+#include "images/sign.h"
 
 enum opt_type { T_STR, T_BOOL, T_INT, T_SIZE, T_DURATION, T_LISTEN, T_SLOTS,
     T_LIST, T_CIDR };
@@ -102,6 +103,9 @@ static const struct option_def options[] = {
 	  0, 0, 0, "DIR", "configfs root for the gadget" },
 	{ "gadget_udc", 0, T_STR, OFF(gadget_udc), "", 0, 0, 0, "NAME",
 	  "USB device controller to bind (empty: the first one)" },
+	{ "trusted_keys", 0, T_LIST, OFF(trusted_keys), "", 0, 0, F_RELOAD,
+	  "KEYS", "take only images signed by one of these ed25519 public "
+	  "keys: key files or base64 keys, comma separated; empty: any image" },
 	{ "max_body", 0, T_SIZE, OFF(max_body), "1M", 1024, 64LL << 20,
 	  F_RELOAD, "SIZE", "largest API request body" },
 	{ "max_headers", 0, T_INT, OFF(max_headers), "64", 8, 1024, F_RELOAD,
@@ -352,6 +356,18 @@ valid_gadget(const char *s)
 	    strcmp(s, "rndis") == 0 ? NULL : "not ncm, ecm or rndis";
 }
 
+/* A public key file (rackctl keygen's FILE.pub) or a base64 key. */
+static const char *
+valid_trusted_key(const char *s)
+{
+	static char why[CONFIG_ERR_MAX / 2];
+	uint8_t pk[SIGN_PUBLIC_LEN];
+
+	if (sign_load_public(s, pk, why, sizeof(why)) != 0)
+		return why;
+	return NULL;
+}
+
 static int
 parse_slots(const char *s, struct strlist *out, char *err, size_t errlen)
 {
@@ -470,6 +486,8 @@ option_set(struct config *cfg, const struct option_def *o, const char *value,
 			return -1;
 		}
 		return 0;
+		else if (strcmp(o->name, "trusted_keys") == 0)
+			check = valid_trusted_key;
 	}
 	case T_SLOTS: {
 		char why[256];

@@ -80,6 +80,7 @@ struct config {
 	struct strlist	 gadget;		/* ncm, ecm, rndis */
 	char		*gadget_configfs;
 	char		*gadget_udc;
+	struct strlist	 trusted_keys;		/* files or base64 keys */
 	/* set by the command line, not options */
 	int		 show_help;
 	int		 show_version;
@@ -160,6 +161,23 @@ const char *http_cookie(struct req *, const char *name);
 int	 http_add_header(struct req *, const char *name, const char *value);
 /* Parse the request body as a JSON object; on error replies 400, NULL. */
 json_t	*http_json_body(struct req *);
+/* Streaming bodies (routes of kind BODY_STREAM). The route's handler runs
+ * when the request head is in, before any body: it replies at once (the
+ * body is then not read, and the connection closes after the reply), or
+ * takes the body with http_stream_body. data gets each piece in order (a
+ * non-zero return discards the rest); done runs when the body is complete
+ * and replies; release runs once when the request ends however it ends
+ * (a dropped connection, a refusal, too) and frees ctx. A Content-Length
+ * over max gets 413 at once (-1 returned); a body growing past max ends
+ * with 413 without done. */
+struct http_stream {
+	uint64_t	  max;
+	int		(*data)(struct req *, void *ctx, const char *, size_t);
+	void		(*done)(struct req *, void *ctx);
+	void		(*release)(void *ctx);
+	void		 *ctx;
+};
+int	 http_stream_body(struct req *, const struct http_stream *);
 
 /* session.c: the dashboard's password, sign-in and sessions: a cookie
  * (only its hash is stored) and a CSRF token that every write from the
@@ -267,7 +285,25 @@ int	 catalog_open(char *err, size_t errlen);
 int	 catalog_scan(void);			/* images added */
 int	 catalog_chunk_path(const char *hash, char *buf, size_t len);
 json_t	*catalog_manifest_json(const char *image_ref);	/* NULL: none */
+struct store *catalog_store(void);
+/* Index a manifest the store holds and announce it. 0, or -1 (logged). */
+int	 catalog_add(const char *name, const char *version);
 void	 catalog_close(void);
+
+/* push.c: images pushed from a central host (rackctl push): the manifest
+ * (a pending push; the answer lists the chunks this rack lacks), chunks
+ * streamed into the store and verified, commit, and delete with garbage
+ * collection of the chunks nothing else needs. */
+#define PUSH_MISSING_SHOWN	8	/* missing chunks named in a message */
+void	 push_manifest(struct req *);	/* POST /api/v1/images/N/versions/V */
+void	 push_chunk(struct req *);	/* PUT /api/v1/chunks/{hash} */
+void	 push_commit(struct req *);	/* POST .../commit */
+void	 push_delete(struct req *);	/* DELETE /api/v1/images/N/versions/V */
+void	 push_list(struct req *);	/* GET /api/v1/pushes */
+struct sign_keys;
+/* The trusted_keys option's keys: n (0: none configured, any image is
+ * taken), or -1 with err. Call with the configuration read-locked. */
+int	 push_trusted_keys(struct sign_keys *, char *err, size_t errlen);
 
 /* links.c: the link manager (netlink watcher, slots, subnets). */
 int	 links_init(char *err, size_t errlen);
@@ -303,6 +339,9 @@ int	 gadget_teardown(const char *root);
 /* metrics.c: counters and GET /metrics. */
 void	 metrics_request(const char *route, int status);
 void	 metrics_streamed(uint64_t bytes);
+/* A pushed chunk: body bytes received, and "stored", "present" (had it
+ * already, body not read) or "rejected" (did not match its hash, or bad). */
+void	 metrics_push_chunk(uint64_t bytes, const char *result);
 char	*metrics_render(void);			/* malloc'd text */
 void	 api_metrics(struct req *);
 void	 api_healthz(struct req *);

@@ -124,4 +124,27 @@ int	 db_session_delete(const char *id);	/* DB_NOTFOUND if none */
 int	 db_sessions_clear(void);
 int	 db_sessions_count(int64_t now);	/* live ones, or DB_ERROR */
 
+/* db_push.c: pending image pushes and garbage collection's questions. */
+/* Remember a posted manifest (replacing one of the same name and version)
+ * and its distinct chunks: hashes[i] (64 hex) of lengths[i] bytes. */
+int	 db_push_save(const char *name, const char *version,
+	    const char *manifest, const char *alg, int is_signed, size_t n,
+	    const char *const *hashes, const uint32_t *lengths);
+/* The pending manifest's text (malloc'd); DB_NOTFOUND if none. */
+int	 db_push_manifest(const char *name, const char *version,
+	    char **manifest);
+int	 db_push_remove(const char *name, const char *version);
+/* Length and hash algorithm of a chunk some pending push waits for. */
+int	 db_push_chunk_find(const char *hash, uint64_t *length, char *alg,
+	    size_t alglen);
+json_t	*db_pushes_list(void);
+/* Chunks of an image (or of a pending push) that no other image and no
+ * pending push uses: what deleting it frees. JSON array of hashes. */
+json_t	*db_image_unshared_chunks(const char *name, const char *version);
+json_t	*db_push_unshared_chunks(const char *name, const char *version);
+/* 1 and what uses it (an active job, a node booting it diskless), 0 if
+ * nothing, DB_ERROR. */
+int	 db_image_busy(const char *name, const char *version, char *what,
+	    size_t len);
+
 #endif

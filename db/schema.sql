@@ -106,3 +106,24 @@ CREATE TABLE api_tokens (
 	hash        TEXT NOT NULL,        -- hash of the token, never the token
 	created     INTEGER NOT NULL
 );
+
+-- migration 3: pending image pushes and the chunks they wait for
+CREATE TABLE pushes (
+	id          INTEGER PRIMARY KEY,
+	name        TEXT NOT NULL,
+	version     TEXT NOT NULL,
+	manifest    TEXT NOT NULL,        -- validated, as manifest_to_json writes it
+	chunk_count INTEGER NOT NULL,     -- distinct chunks
+	signed      INTEGER NOT NULL DEFAULT 0,
+	created     INTEGER NOT NULL,
+	UNIQUE (name, version)
+);
+
+CREATE TABLE push_chunks (
+	push_id     INTEGER NOT NULL REFERENCES pushes(id) ON DELETE CASCADE,
+	hash        TEXT NOT NULL,
+	length      INTEGER NOT NULL,     -- uncompressed bytes
+	alg         TEXT NOT NULL,        -- the manifest's hash algorithm
+	PRIMARY KEY (push_id, hash)
+) WITHOUT ROWID;
+CREATE INDEX push_chunks_hash ON push_chunks(hash);

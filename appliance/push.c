@@ -1,0 +1,712 @@
+/*
+ * push.c — images pushed from a central host (rackctl push):
+ *
+ *   POST   /api/v1/images/{name}/versions/{version}   the manifest (body):
+ *          validated, its signature checked where trusted_keys asks for
+ *          one, remembered as a pending push; the answer lists the chunks
+ *          this rack lacks
+ *   PUT    /api/v1/chunks/{hash}    one compressed chunk a pending push
+ *          waits for: streamed into a temporary file of the store, then
+ *          decompressed (bounded by the manifest's length), hashed, and
+ *          renamed into place; content that does not match is refused (422)
+ *          and never visible; a chunk the rack has is answered at once
+ *   POST   /api/v1/images/{name}/versions/{version}/commit   every chunk
+ *          present (409 naming the missing ones otherwise) and the signature
+ *          good: the manifest is stored and indexed, the image appears
+ *   DELETE /api/v1/images/{name}/versions/{version}   an image (refused
+ *          while a job uses it) or a pending push, and the chunks nothing
+ *          else needs (garbage collection)
+ *   GET    /api/v1/pushes           the pending pushes
+ *
+ * Chunks enter the store only verified (here or by import), so "present"
+ * means "present and verified". One lock serialises what decides on the
+ * set of chunks (manifest, commit, delete): garbage collection never removes
+ * a chunk that an image or a pending push needs.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "appliance/rackd.h"
+#include "db/db.h"
+#include "images/chunk.h"
+#include "images/hash.h"
+#include "images/manifest.h"
+#include "images/sign.h"
+#include "images/store.h"
+
+#define ERR_MAX		512
+
+static pthread_mutex_t push_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* ---- trusted keys ----------------------------------------------------- */
+
+int
+push_trusted_keys(struct sign_keys *keys, char *err, size_t errlen)
+{
+	uint8_t pk[SIGN_PUBLIC_LEN];
+
+	keys->n = 0;
+	for (int i = 0; i < conf.trusted_keys.n; i++) {
+		if (sign_load_public(conf.trusted_keys.v[i], pk, err,
+		    errlen) != 0)
+			return -1;
+		if (sign_keys_add(keys, pk) != 0) {
+			snprintf(err, errlen, "more than %d trusted keys",
+			    SIGN_KEYS_MAX);
+			return -1;
+		}
+	}
+	return (int)keys->n;
+}
+
+/* 1 if m may be taken; otherwise a reply (403 or 500) is queued. */
+static int
+signature_allowed(struct req *r, const struct manifest *m)
+{
+	struct sign_keys keys;
+	char err[ERR_MAX];
+	int n = push_trusted_keys(&keys, err, sizeof(err)), rc;
+
+	if (n < 0) {
+		http_reply_error(r, 500, "trusted_keys: %s", err);
+		return 0;
+	}
+	if (n == 0)
+		return 1;
+	rc = sign_verify_manifest(m, &keys, err, sizeof(err));
+	if (rc == SIGN_OK)
+		return 1;
+	if (rc == SIGN_ERROR)
+		http_reply_error(r, 500, "%s", err);
+	else
+		http_reply_error(r, 403, "%s%s", err, rc == SIGN_UNSIGNED ?
+		    " (this rack takes only images signed by a trusted key: "
+		    "rackctl image sign)" : "");
+	return 0;
+}
+
+/* ---- the body of a request, spooled into the store's tmp ------------- */
+
+struct spool {
+	int		 fd;
+	char		 path[STORE_PATH_MAX];
+	uint64_t	 bytes;
+	int		 werr;		/* errno of a failed write */
+	/* PUT /api/v1/chunks/{hash} */
+	char		 hash[HASH_HEX_LEN + 1];
+	uint64_t	 length;
+	enum hash_alg	 alg;
+	/* POST .../versions/{version} */
+	char		 name[IMAGE_NAME_MAX + 1];
+	char		 version[IMAGE_NAME_MAX + 1];
+};
+
+static int
+spool_data(struct req *r, void *ctx, const char *data, size_t len)
+{
+	struct spool *s = ctx;
+
+	while (len > 0) {
+		ssize_t n = write(s->fd, data, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			s->werr = n < 0 ? errno : EIO;
+			return -1;
+		}
+		data += n;
+		len -= (size_t)n;
+		s->bytes += (uint64_t)n;
+	}
+	return 0;
+}
+
+static void
+spool_release(void *ctx)
+{
+	struct spool *s = ctx;
+
+	if (s->fd >= 0)
+		close(s->fd);
+	if (s->path[0] != '\0')
+		unlink(s->path);	/* not adopted into the store */
+	free(s);
+}
+
+/* A spool with its temporary file, or NULL with a 500 queued. */
+static struct spool *
+spool_new(struct req *r, const char *prefix)
+{
+	struct spool *s = calloc(1, sizeof(*s));
+	char err[ERR_MAX];
+
+	if (s == NULL) {
+		http_reply_error(r, 500, "out of memory");
+		return NULL;
+	}
+	if (store_tmp_create(catalog_store(), prefix, s->path, sizeof(s->path),
+	    &s->fd, err, sizeof(err)) != 0) {
+		free(s);
+		http_reply_error(r, 500, "%s", err);
+		return NULL;
+	}
+	return s;
+}
+
+/* 1 if the body arrived whole; otherwise a reply is queued. */
+static int
+spool_ok(struct req *r, struct spool *s)
+{
+	if (s->werr != 0) {
+		http_reply_error(r, s->werr == ENOSPC ? 507 : 500,
+		    "cannot write the upload: %s", strerror(s->werr));
+		return 0;
+	}
+	return 1;
+}
+
+/* ---- helpers ------------------------------------------------------------ */
+
+/* {name} and {version} of the URL, or a 400 reply. */
+static int
+name_version(struct req *r, char *name, char *version)
+{
+	const char *n = http_param(r, 0), *v = http_param(r, 1);
+
+	if (!image_name_valid(n) || !image_version_valid(v)) {
+		http_reply_error(r, 400, "not an image name and version "
+		    "([A-Za-z0-9][A-Za-z0-9._+-]{0,63} each)");
+		return -1;
+	}
+	snprintf(name, IMAGE_NAME_MAX + 1, "%s", n);
+	snprintf(version, IMAGE_NAME_MAX + 1, "%s", v);
+	return 0;
+}
+
+static int
+cmp_hash(const void *a, const void *b)
+{
+	return memcmp(a, b, HASH_LEN);
+}
+
+/* The distinct chunks of m (sorted by hash) with their lengths, and which
+ * of them the store lacks. */
+struct chunkset {
+	size_t		 n;
+	struct entry {
+		uint8_t	 hash[HASH_LEN];
+		uint32_t length;
+		uint32_t stored;
+		int	 missing;
+	}		*e;
+	size_t		 nmissing;
+	uint64_t	 missing_bytes;
+};
+
+static int
+chunkset_make(const struct manifest *m, struct chunkset *cs)
+{
+	char hex[HASH_HEX_LEN + 1];
+	struct store *st = catalog_store();
+
+	memset(cs, 0, sizeof(*cs));
+	if (m->nchunks == 0)
+		return 0;
+	if ((cs->e = calloc(m->nchunks, sizeof(*cs->e))) == NULL)
+		return -1;
+	for (size_t i = 0; i < m->nchunks; i++) {
+		memcpy(cs->e[i].hash, m->chunks[i].hash, HASH_LEN);
+		cs->e[i].length = m->chunks[i].length;
+		cs->e[i].stored = m->chunks[i].stored;
+	}
+	qsort(cs->e, m->nchunks, sizeof(*cs->e), cmp_hash);
+	for (size_t i = 0; i < m->nchunks; i++)
+		if (cs->n == 0 || memcmp(cs->e[cs->n - 1].hash, cs->e[i].hash,
+		    HASH_LEN) != 0)
+			cs->e[cs->n++] = cs->e[i];
+	for (size_t i = 0; i < cs->n; i++) {
+		hash_to_hex(cs->e[i].hash, hex);
+		if (!store_has_chunk(st, hex)) {
+			cs->e[i].missing = 1;
+			cs->nmissing++;
+			cs->missing_bytes += cs->e[i].stored;
+		}
+	}
+	return 0;
+}
+
+static json_t *
+chunkset_missing(const struct chunkset *cs)
+{
+	char hex[HASH_HEX_LEN + 1];
+	json_t *a = json_array();
+
+	for (size_t i = 0; a != NULL && i < cs->n; i++) {
+		if (!cs->e[i].missing)
+			continue;
+		hash_to_hex(cs->e[i].hash, hex);
+		if (json_array_append_new(a, json_string(hex)) != 0) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+/* Remember m as pending (its distinct chunks with it). DB_OK or error. */
+static int
+pending_save(const struct manifest *m, const char *text,
+    const struct chunkset *cs)
+{
+	char (*hex)[HASH_HEX_LEN + 1] = NULL;
+	const char **hashes = NULL;
+	uint32_t *lengths = NULL;
+	int rc = DB_ERROR;
+
+	if (cs->n > 0) {
+		hex = calloc(cs->n, sizeof(*hex));
+		hashes = calloc(cs->n, sizeof(*hashes));
+		lengths = calloc(cs->n, sizeof(*lengths));
+		if (hex == NULL || hashes == NULL || lengths == NULL)
+			goto out;
+	}
+	for (size_t i = 0; i < cs->n; i++) {
+		hash_to_hex(cs->e[i].hash, hex[i]);
+		hashes[i] = hex[i];
+		lengths[i] = cs->e[i].length;
+	}
+	rc = db_push_save(m->name, m->version, text, hash_alg_name(m->hash),
+	    m->signature != NULL, cs->n, (const char *const *)hashes, lengths);
+out:
+	free(hex);
+	free(hashes);
+	free(lengths);
+	return rc;
+}
+
+/* Is the image already stored? 1 same content, 0 absent, -1 a reply (409
+ * for different content, 500) is queued. */
+static int
+already_stored(struct req *r, const struct manifest *m, const char *text)
+{
+	struct manifest *old;
+	char err[ERR_MAX], *oldtext;
+	int same;
+
+	if (!store_has_manifest(catalog_store(), m->name, m->version))
+		return 0;
+	if (store_load_manifest(catalog_store(), m->name, m->version, &old,
+	    err, sizeof(err)) != 0) {
+		http_reply_error(r, 500, "%s", err);
+		return -1;
+	}
+	oldtext = manifest_to_json(old);
+	manifest_free(old);
+	same = oldtext != NULL && strcmp(oldtext, text) == 0;
+	free(oldtext);
+	if (!same) {
+		http_reply_error(r, 409, "image %s:%s is on this rack with "
+		    "different content; delete it first", m->name, m->version);
+		return -1;
+	}
+	return 1;
+}
+
+static json_t *
+state_reply(const struct manifest *m, const char *state)
+{
+	return json_pack("{s:s,s:s,s:s}", "name", m->name, "version",
+	    m->version, "state", state);
+}
+
+/* ---- POST /api/v1/images/{name}/versions/{version} -------------------- */
+
+static void
+manifest_done(struct req *r, void *ctx)
+{
+	struct spool *s = ctx;
+	struct manifest *m = NULL;
+	struct chunkset cs = { 0 };
+	char err[ERR_MAX], *text = NULL;
+	void *map;
+	json_t *o, *missing;
+	int rc;
+
+	if (!spool_ok(r, s))
+		return;
+	if (s->bytes == 0) {
+		http_reply_error(r, 400, "the body must be the image's manifest");
+		return;
+	}
+	map = mmap(NULL, (size_t)s->bytes, PROT_READ, MAP_PRIVATE, s->fd, 0);
+	if (map == MAP_FAILED) {
+		http_reply_error(r, 500, "cannot read the upload: %s",
+		    strerror(errno));
+		return;
+	}
+	rc = manifest_parse(map, (size_t)s->bytes, &m, err, sizeof(err));
+	munmap(map, (size_t)s->bytes);
+	if (rc != 0) {
+		http_reply_error(r, 400, "manifest: %s", err);
+		return;
+	}
+	if (strcmp(m->name, s->name) != 0 || strcmp(m->version, s->version)
+	    != 0) {
+		http_reply_error(r, 400, "the manifest is of %s:%s, the URL "
+		    "names %s:%s", m->name, m->version, s->name, s->version);
+		goto out;
+	}
+	if (!signature_allowed(r, m))
+		goto out;
+	if ((text = manifest_to_json(m)) == NULL) {
+		http_reply_error(r, 500, "out of memory");
+		goto out;
+	}
+	pthread_mutex_lock(&push_lock);
+	if ((rc = already_stored(r, m, text)) != 0) {
+		if (rc == 1) {
+			db_push_remove(m->name, m->version);
+			o = state_reply(m, "committed");
+			json_object_set_new(o, "missing", json_array());
+			http_reply_json(r, 200, o);
+		}
+		pthread_mutex_unlock(&push_lock);
+		goto out;
+	}
+	/* Saved before the store is asked, so that no garbage collection
+	 * can take a chunk between the answer and the commit. */
+	if (chunkset_make(m, &cs) != 0 || pending_save(m, text, &cs) != DB_OK) {
+		pthread_mutex_unlock(&push_lock);
+		http_reply_error(r, 500, "cannot record the push");
+		goto out;
+	}
+	pthread_mutex_unlock(&push_lock);
+	if ((missing = chunkset_missing(&cs)) == NULL) {
+		http_reply_error(r, 500, "out of memory");
+		goto out;
+	}
+	log_info("push %s:%s: manifest of %zu chunks, %zu missing (%llu "
+	    "bytes)", m->name, m->version, cs.n, cs.nmissing,
+	    (unsigned long long)cs.missing_bytes);
+	o = state_reply(m, "pending");
+	json_object_set_new(o, "chunks", json_integer((json_int_t)cs.n));
+	json_object_set_new(o, "missing_bytes",
+	    json_integer((json_int_t)cs.missing_bytes));
+	json_object_set_new(o, "signed", json_boolean(m->signature != NULL));
+	json_object_set_new(o, "missing", missing);
+	http_reply_json(r, 200, o);
+out:
+	free(cs.e);
+	free(text);
+	manifest_free(m);
+}
+
+void
+push_manifest(struct req *r)
+{
+	struct http_stream hs = { 0 };
+	struct spool *s;
+	char name[IMAGE_NAME_MAX + 1], version[IMAGE_NAME_MAX + 1];
+
+	if (name_version(r, name, version) != 0 ||
+	    (s = spool_new(r, "manifest")) == NULL)
+		return;
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	snprintf(s->version, sizeof(s->version), "%s", version);
+	hs.max = MANIFEST_MAX_BYTES;
+	hs.data = spool_data;
+	hs.done = manifest_done;
+	hs.release = spool_release;
+	hs.ctx = s;
+	http_stream_body(r, &hs);
+}
+
+/* ---- PUT /api/v1/chunks/{hash} ---------------------------------------- */
+
+static void
+chunk_done(struct req *r, void *ctx)
+{
+	struct spool *s = ctx;
+	char err[ERR_MAX];
+	bool added;
+
+	if (!spool_ok(r, s)) {
+		metrics_push_chunk(s->bytes, "rejected");
+		return;
+	}
+	if (s->bytes == 0) {
+		metrics_push_chunk(0, "rejected");
+		http_reply_error(r, 400, "the body must be the compressed chunk");
+		return;
+	}
+	if (store_adopt_chunk(catalog_store(), s->alg, s->hash, s->length,
+	    s->path, s->fd, &added, err, sizeof(err)) != 0) {
+		metrics_push_chunk(s->bytes, "rejected");
+		if (errno == EBADMSG) {
+			log_warnx("push: chunk refused: %s", err);
+			http_reply_error(r, 422, "%s", err);
+		} else
+			http_reply_error(r, 500, "%s", err);
+		return;
+	}
+	s->path[0] = '\0';	/* the store has it now */
+	metrics_push_chunk(s->bytes, "stored");
+	http_reply_json(r, 201, json_pack("{s:s,s:b,s:I}", "hash", s->hash,
+	    "stored", 1, "bytes", (json_int_t)s->bytes));
+}
+
+void
+push_chunk(struct req *r)
+{
+	struct http_stream hs = { 0 };
+	const char *hash = http_param(r, 0);
+	char alg[HASH_NAME_MAX];
+	struct spool *s;
+	uint64_t length;
+	enum hash_alg a;
+	int rc;
+
+	if (hash == NULL || !hash_hex_valid(hash)) {
+		http_reply_error(r, 400, "not a chunk hash (64 lowercase hex)");
+		return;
+	}
+	/* Had already: answered before any body is read. */
+	if (store_has_chunk(catalog_store(), hash)) {
+		metrics_push_chunk(0, "present");
+		http_reply_json(r, 200, json_pack("{s:s,s:b}", "hash", hash,
+		    "stored", 0));
+		return;
+	}
+	rc = db_push_chunk_find(hash, &length, alg, sizeof(alg));
+	if (rc == DB_NOTFOUND) {
+		http_reply_error(r, 409, "no pending push needs chunk %s; post "
+		    "the image's manifest first", hash);
+		return;
+	}
+	if (rc != DB_OK || hash_alg_from_name(alg, &a) != 0 || length == 0 ||
+	    length > CHUNK_SIZE_MAX) {
+		http_reply_error(r, 500, "cannot look up chunk %s", hash);
+		return;
+	}
+	if ((s = spool_new(r, "push")) == NULL)
+		return;
+	snprintf(s->hash, sizeof(s->hash), "%s", hash);
+	s->length = length;
+	s->alg = a;
+	hs.max = chunk_compress_bound((size_t)length);
+	hs.data = spool_data;
+	hs.done = chunk_done;
+	hs.release = spool_release;
+	hs.ctx = s;
+	http_stream_body(r, &hs);
+}
+
+/* ---- POST .../commit ---------------------------------------------------- */
+
+/* 409 {"error": ..., "missing": [...]}. */
+static void
+reply_missing(struct req *r, const struct manifest *m,
+    const struct chunkset *cs)
+{
+	char msg[ERR_MAX], hex[HASH_HEX_LEN + 1];
+	size_t shown = 0, used;
+	json_t *o;
+
+	used = (size_t)snprintf(msg, sizeof(msg), "image %s:%s: %zu of %zu "
+	    "chunks missing:", m->name, m->version, cs->nmissing, cs->n);
+	for (size_t i = 0; i < cs->n && shown < PUSH_MISSING_SHOWN; i++) {
+		if (!cs->e[i].missing)
+			continue;
+		hash_to_hex(cs->e[i].hash, hex);
+		if (used < sizeof(msg))
+			used += (size_t)snprintf(msg + used, sizeof(msg) - used,
+			    " %.16s", hex);
+		shown++;
+	}
+	if (cs->nmissing > shown && used < sizeof(msg))
+		snprintf(msg + used, sizeof(msg) - used, " ...");
+	o = json_pack("{s:s,s:o}", "error", msg, "missing",
+	    chunkset_missing(cs));
+	http_reply_json(r, 409, o);
+}
+
+void
+push_commit(struct req *r)
+{
+	char name[IMAGE_NAME_MAX + 1], version[IMAGE_NAME_MAX + 1];
+	char err[ERR_MAX], *text = NULL;
+	struct manifest *m = NULL;
+	struct chunkset cs = { 0 };
+	json_t *o;
+	int rc;
+
+	if (name_version(r, name, version) != 0)
+		return;
+	pthread_mutex_lock(&push_lock);
+	rc = db_push_manifest(name, version, &text);
+	if (rc == DB_NOTFOUND) {
+		if (db_image_exists(name, version)) {
+			o = json_pack("{s:s,s:s,s:s}", "name", name, "version",
+			    version, "state", "committed");
+			http_reply_json(r, 200, o);
+		} else
+			http_reply_error(r, 404, "no pending push of %s:%s; "
+			    "post its manifest first", name, version);
+		goto out;
+	}
+	if (rc != DB_OK) {
+		http_reply_error(r, 500, "database error");
+		goto out;
+	}
+	if (manifest_parse(text, strlen(text), &m, err, sizeof(err)) != 0) {
+		http_reply_error(r, 500, "pending manifest: %s", err);
+		goto out;
+	}
+	/* Again here: trusted_keys may have changed since the manifest came. */
+	if (!signature_allowed(r, m))
+		goto out;
+	if (chunkset_make(m, &cs) != 0) {
+		http_reply_error(r, 500, "out of memory");
+		goto out;
+	}
+	if (cs.nmissing > 0) {
+		reply_missing(r, m, &cs);
+		goto out;
+	}
+	if (store_put_manifest(catalog_store(), m, err, sizeof(err)) != 0) {
+		http_reply_error(r, errno == EEXIST ? 409 : 500, "%s", err);
+		goto out;
+	}
+	if (catalog_add(name, version) != 0) {
+		http_reply_error(r, 500, "image %s:%s is stored but could not "
+		    "be indexed (see the log)", name, version);
+		goto out;
+	}
+	db_push_remove(name, version);
+	log_info("push %s:%s committed (%zu chunks)", name, version, cs.n);
+	o = db_image_get(name);
+	if (o != NULL) {
+		json_object_set_new(o, "version", json_string(version));
+		json_object_set_new(o, "state", json_string("committed"));
+	}
+	http_reply_json(r, 201, o);
+out:
+	pthread_mutex_unlock(&push_lock);
+	free(cs.e);
+	free(text);
+	manifest_free(m);
+}
+
+/* ---- DELETE /api/v1/images/{name}/versions/{version} ------------------ */
+
+/* Removes the chunks listed (hashes) from the store. */
+static void
+collect(json_t *hashes, size_t *count, uint64_t *bytes)
+{
+	struct store *st = catalog_store();
+	char err[ERR_MAX];
+	json_t *h;
+	size_t i;
+	uint64_t size;
+
+	json_array_foreach(hashes, i, h) {
+		const char *hex = json_string_value(h);
+		if (hex == NULL || store_chunk_size(st, hex, &size) != 0)
+			continue;
+		if (store_remove_chunk(st, hex, err, sizeof(err)) != 0) {
+			log_warnx("garbage collection: %s", err);
+			continue;
+		}
+		(*count)++;
+		*bytes += size;
+	}
+}
+
+void
+push_delete(struct req *r)
+{
+	char name[IMAGE_NAME_MAX + 1], version[IMAGE_NAME_MAX + 1];
+	char err[ERR_MAX], what[160];
+	json_t *img = NULL, *pend = NULL;
+	size_t count = 0;
+	uint64_t bytes = 0;
+	int image, pending, rc;
+	char *text = NULL;
+
+	if (name_version(r, name, version) != 0)
+		return;
+	pthread_mutex_lock(&push_lock);
+	image = db_image_exists(name, version) ||
+	    store_has_manifest(catalog_store(), name, version);
+	rc = db_push_manifest(name, version, &text);
+	free(text);
+	pending = rc == DB_OK;
+	if (!image && !pending) {
+		http_reply_error(r, rc == DB_NOTFOUND ? 404 : 500, "%s",
+		    rc == DB_NOTFOUND ? "no such image version" :
+		    "database error");
+		goto out;
+	}
+	if (image) {
+		rc = db_image_busy(name, version, what, sizeof(what));
+		if (rc != 0) {
+			if (rc == 1)
+				http_reply_error(r, 409, "image %s:%s is in use "
+				    "by %s", name, version, what);
+			else
+				http_reply_error(r, 500, "database error");
+			goto out;
+		}
+		/* What only this image needs, decided before it goes. */
+		if ((img = db_image_unshared_chunks(name, version)) == NULL) {
+			http_reply_error(r, 500, "database error");
+			goto out;
+		}
+		if (store_has_manifest(catalog_store(), name, version) &&
+		    store_remove_manifest(catalog_store(), name, version, err,
+		    sizeof(err)) != 0) {
+			http_reply_error(r, 500, "%s", err);
+			goto out;
+		}
+		rc = db_image_remove(name, version);
+		if (rc != DB_OK && rc != DB_NOTFOUND) {
+			http_reply_error(r, 500, "database error");
+			goto out;
+		}
+		events_publish("image", json_pack("{s:s,s:s,s:b}", "name",
+		    name, "version", version, "removed", 1));
+	}
+	if (pending) {
+		if ((pend = db_push_unshared_chunks(name, version)) == NULL ||
+		    db_push_remove(name, version) != DB_OK) {
+			http_reply_error(r, 500, "database error");
+			goto out;
+		}
+	}
+	collect(img, &count, &bytes);
+	collect(pend, &count, &bytes);
+	log_info("image %s:%s deleted%s; %zu chunks (%llu bytes) freed", name,
+	    version, pending ? " (with its pending push)" : "", count,
+	    (unsigned long long)bytes);
+	http_reply_json(r, 200, json_pack("{s:s,s:s,s:b,s:b,s:I,s:I}", "name",
+	    name, "version", version, "image", image, "pending", pending,
+	    "chunks_freed", (json_int_t)count, "bytes_freed",
+	    (json_int_t)bytes));
+out:
+	pthread_mutex_unlock(&push_lock);
+	json_decref(img);
+	json_decref(pend);
+}
+
+/* ---- GET /api/v1/pushes ------------------------------------------------- */
+
+void
+push_list(struct req *r)
+{
+	http_reply_json(r, 200, db_pushes_list());
+}

@@ -55,7 +55,8 @@ boot_render(const char *slot, const char *host, char *buf, size_t len)
 		    "echo rackd: slot %s: reimage with %s (job %lld)\n"
 		    "kernel http://%s/pxe/vmlinuz initrd=initrd.img "
 		    "rackd.url=http://%s rackd.job=%lld rackd.token=%s "
-		    "rackd.slot=%s console=tty0 console=ttyS0,115200 panic=30\n"
+		    "BOOTIF=01-${netX/mac:hexhyp} console=tty0 "
+		    "console=ttyS0,115200 panic=30\n"
 		    "initrd http://%s/pxe/initrd.img\n"
 		    "boot || goto failed\n"
 		    ":failed\n"
@@ -63,7 +64,7 @@ boot_render(const char *slot, const char *host, char *buf, size_t len)
 		    "sleep 10\n"
 		    "chain http://%s/boot/%s.ipxe\n",
 		    slot, job.image, (long long)job.id, host, host,
-		    (long long)job.id, job.token, slot, host, host, slot);
+		    (long long)job.id, job.token, host, host, slot);
 		return n > 0 && (size_t)n < len ? 1 : -1;
 	}
 	if (rc != DB_OK && rc != DB_NOTFOUND)

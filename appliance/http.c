@@ -494,13 +494,19 @@ authorize(struct req *r)
 	case AUTH_AGENT: {
 		struct req *q = r;
 		int64_t id;
+		int rc;
 		char *end;
 		tok = bearer(q);
 		errno = 0;
 		id = strtoll(http_param(q, 0), &end, 10);
 		if (tok == NULL || *end != '\0' || errno != 0 || id <= 0 ||
-		    !jobs_token_ok(id, tok)) {
+		    (rc = jobs_token_check(id, tok)) == JOB_BAD ||
+		    rc == JOB_NO_JOB || rc == JOB_ERROR) {
 			http_reply_error(q, 401, "this needs the job's own token");
+			return 0;
+		}
+		if (rc == JOB_ILLEGAL) {
+			http_reply_error(q, 409, "job %lld has ended", (long long)id);
 			return 0;
 		}
 		q->agent_job = id;

@@ -162,13 +162,16 @@ jobs_cancel(int64_t id, const char *who)
 }
 
 int
-jobs_token_ok(int64_t id, const char *token)
+jobs_token_check(int64_t id, const char *token)
 {
 	struct db_job j;
+	int rc;
 
-	if (db_job_get(id, &j) != DB_OK || job_state_terminal(j.state))
-		return 0;
-	return auth_token_equal(token, j.token);
+	if ((rc = db_job_get(id, &j)) != DB_OK)
+		return job_error(rc);
+	if (!auth_token_equal(token, j.token))
+		return JOB_BAD;
+	return job_state_terminal(j.state) ? JOB_ILLEGAL : JOB_OK;
 }
 
 int
@@ -185,8 +188,11 @@ jobs_report(int64_t id, const char *state, int64_t done, int64_t fetched,
 		return JOB_BAD;
 	if ((rc = db_job_get(id, &j)) != DB_OK)
 		return job_error(rc);
-	if (job_state_terminal(j.state))
-		return JOB_ILLEGAL;
+	if (job_state_terminal(j.state) || (strcmp(state, j.state) != 0 &&
+	    !job_transition_allowed(j.state, state) &&
+	    !(strcmp(j.state, "queued") == 0 &&
+	    job_transition_allowed("booting", state))))
+		return JOB_ILLEGAL;	/* checked before anything is written */
 	/* An agent that calls in has booted, whether or not rackd saw the
 	 * boot script fetched (it may have restarted in between). */
 	if (strcmp(j.state, "queued") == 0 && strcmp(state, "queued") != 0 &&

@@ -57,7 +57,7 @@ static const struct option_def options[] = {
 	  "ADDR:PORT", "HTTP address for the API, dashboard, chunks and boot files" },
 	{ "webui_dir", 0, T_STR, OFF(webui_dir), "./webui", 0, 0, F_RELOAD,
 	  "DIR", "dashboard files served at /" },
-	{ "api_token", 0, T_STR, OFF(api_token), "", 0, 0, F_RELOAD, "TOKEN",
+	{ "api_token", 0, T_STR, OFF(api_token), "", 16, 0, F_RELOAD, "TOKEN",
 	  "API token (empty: generated once into STATE_DIR/api.token)" },
 	{ "api_open_reads", 0, T_BOOL, OFF(api_open_reads), "no", 0, 0,
 	  F_RELOAD, NULL, "allow reads of /api/v1 without a token" },
@@ -71,7 +71,7 @@ static const struct option_def options[] = {
 	{ "boot_timeout", 0, T_DURATION, OFF(boot_timeout), "15m", 10,
 	  7 * 86400, F_RELOAD, "TIME",
 	  "fail a job whose node has not called in after TIME" },
-	{ "agent_timeout", 0, T_DURATION, OFF(agent_timeout), "5m", 10,
+	{ "agent_timeout", 0, T_DURATION, OFF(agent_timeout), "15m", 10,
 	  86400, F_RELOAD, "TIME",
 	  "fail a running job whose agent is silent for TIME" },
 	{ "manage_links", 0, T_BOOL, OFF(manage_links), "yes", 0, 0, 0, NULL,
@@ -394,6 +394,12 @@ option_set(struct config *cfg, const struct option_def *o, const char *value,
 			    CONFIG_VALUE_MAX);
 			return -1;
 		}
+		/* min: shortest non-empty value (api_token, as auth.c wants) */
+		if (value[0] != '\0' && strlen(value) < (size_t)o->min) {
+			set_err(err, errlen, "shorter than %lld characters",
+			    o->min);
+			return -1;
+		}
 		if ((copy = strdup(value)) == NULL) {
 			set_err(err, errlen, "out of memory");
 			return -1;
@@ -480,14 +486,14 @@ option_set(struct config *cfg, const struct option_def *o, const char *value,
 			check = valid_map;
 		else if (strcmp(o->name, "gadget") == 0)
 			check = valid_gadget;
+		else if (strcmp(o->name, "trusted_keys") == 0)
+			check = valid_trusted_key;
 		if (parse_list(value, (struct strlist *)field, check, why,
 		    sizeof(why)) != 0) {
 			set_err(err, errlen, "%s", why);
 			return -1;
 		}
 		return 0;
-		else if (strcmp(o->name, "trusted_keys") == 0)
-			check = valid_trusted_key;
 	}
 	case T_SLOTS: {
 		char why[256];

@@ -274,7 +274,7 @@ int	 jobs_cancel(int64_t id, const char *who);
 int	 jobs_report(int64_t id, const char *state, int64_t done,
 	    int64_t fetched, int64_t rate, const char *reason);
 int	 jobs_node_booting(const char *slot);	/* boot script fetched */
-int	 jobs_token_ok(int64_t id, const char *token);	/* active job's */
+int	 jobs_token_check(int64_t id, const char *token);	/* JOB_OK: active */
 void	 jobs_recover(void);			/* at start */
 void	 jobs_tick(void);			/* timeouts, from the loop */
 void	 jobs_publish(int64_t id);

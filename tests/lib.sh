@@ -144,3 +144,8 @@ EOS
 		-n -q -t "${DHCP_TRIES:-4}" -T 1 -s "$script" >>"$TMP/udhcpc.log" 2>&1 &&
 		cat "$TMP/dhcp.$1"
 }
+
+# KEEP=1 keeps the temporary folder (for a look after a failure).
+if [ -n "${KEEP:-}" ]; then
+	trap 'echo "kept $TMP"; for ((i = ${#CLEANUP[@]} - 1; i >= 0; i--)); do eval "${CLEANUP[$i]}" >/dev/null 2>&1 || true; done' EXIT
+fi

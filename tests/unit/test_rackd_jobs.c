@@ -383,7 +383,7 @@ test_report_flow(void **state)
 	assert_int_equal(jobs_report(id, "verifying", 2097152, 2097152, 0,
 	    NULL), JOB_OK);
 	assert_string_equal(state_of(id), "verifying");
-	assert_int_equal(jobs_token_ok(id, j.token), 1);
+	assert_int_equal(jobs_token_check(id, j.token), JOB_OK);
 	assert_int_equal(jobs_report(id, "done", 2097152, 2097152, 0, NULL),
 	    JOB_OK);
 	assert_string_equal(state_of(id), "done");
@@ -399,7 +399,7 @@ test_report_flow(void **state)
 	json_decref(n);
 
 	/* over: the token is dead, nothing moves the job any more */
-	assert_int_equal(jobs_token_ok(id, j.token), 0);
+	assert_int_not_equal(jobs_token_check(id, j.token), JOB_OK);
 	for (int s = 0; s < NS; s++)
 		assert_int_equal(jobs_report(id, S[s], 0, 0, 0, "x"),
 		    JOB_ILLEGAL);
@@ -510,7 +510,7 @@ test_report_failed(void **state)
 	assert_string_equal(jstr(n, "image"), "debian:12.4");	/* unchanged */
 	assert_string_equal(jstr(n, "state"), "idle");
 	json_decref(n);
-	assert_int_equal(jobs_token_ok(id, j.token), 0);
+	assert_int_not_equal(jobs_token_check(id, j.token), JOB_OK);
 }
 
 /* ---- cancel, tokens, boot ----------------------------------------- */
@@ -549,20 +549,20 @@ test_tokens(void **state)
 	assert_int_equal(jobs_reimage("usb2", "debian", &b), JOB_OK);
 	assert_int_equal(db_job_get(a, &ja), DB_OK);
 	assert_int_equal(db_job_get(b, &jb), DB_OK);
-	assert_int_equal(jobs_token_ok(a, ja.token), 1);
-	assert_int_equal(jobs_token_ok(b, jb.token), 1);
-	assert_int_equal(jobs_token_ok(a, jb.token), 0);
-	assert_int_equal(jobs_token_ok(b, ja.token), 0);
-	assert_int_equal(jobs_token_ok(a, ""), 0);
-	assert_int_equal(jobs_token_ok(a, auth_api_token()), 0);
+	assert_int_equal(jobs_token_check(a, ja.token), JOB_OK);
+	assert_int_equal(jobs_token_check(b, jb.token), JOB_OK);
+	assert_int_not_equal(jobs_token_check(a, jb.token), JOB_OK);
+	assert_int_not_equal(jobs_token_check(b, ja.token), JOB_OK);
+	assert_int_not_equal(jobs_token_check(a, ""), JOB_OK);
+	assert_int_not_equal(jobs_token_check(a, auth_api_token()), JOB_OK);
 	ja.token[TOKEN_HEX - 1] ^= 1;
-	assert_int_equal(jobs_token_ok(a, ja.token), 0);
+	assert_int_not_equal(jobs_token_check(a, ja.token), JOB_OK);
 	ja.token[TOKEN_HEX - 1] ^= 1;
 	ja.token[10] = '\0';	/* a prefix is not the token */
-	assert_int_equal(jobs_token_ok(a, ja.token), 0);
-	assert_int_equal(jobs_token_ok(99999, jb.token), 0);
+	assert_int_not_equal(jobs_token_check(a, ja.token), JOB_OK);
+	assert_int_not_equal(jobs_token_check(99999, jb.token), JOB_OK);
 	assert_int_equal(jobs_cancel(b, "operator"), JOB_OK);
-	assert_int_equal(jobs_token_ok(b, jb.token), 0);
+	assert_int_not_equal(jobs_token_check(b, jb.token), JOB_OK);
 }
 
 static void

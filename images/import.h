@@ -7,8 +7,8 @@
  * written last, so an import that fails leaves no image visible (chunks
  * already stored are complete and content-addressed, and stay).
  *
- * Root file system tarballs (kind rootfs) will come as a sibling function
- * with the same shape (store, path, name, version, options, progress, out).
+ * Root file system tarballs (kind rootfs) are imported by import_rootfs()
+ * (images/rootfs.h), with the same shape and options.
  */
 #ifndef RACKD_IMAGES_IMPORT_H
 #define RACKD_IMAGES_IMPORT_H
@@ -25,7 +25,7 @@ struct import_options {
 	uint32_t chunk_size;  /* power of two, CHUNK_SIZE_MIN..CHUNK_SIZE_MAX */
 	int level;            /* zstd level, CHUNK_LEVEL_MIN..CHUNK_LEVEL_MAX */
 	enum hash_alg hash;   /* chunk hash */
-	enum image_kind kind; /* IMAGE_KIND_DISK (rootfs: a later function) */
+	enum image_kind kind; /* IMAGE_KIND_DISK (rootfs: import_rootfs) */
 	time_t created;       /* manifest time; 0 means now */
 };
 

@@ -11,11 +11,13 @@
 #include "images/chunk.h"
 #include "images/import.h"
 #include "images/manifest.h"
+#include "images/rootfs.h"
 #include "images/store.h"
 
 #define ERRLEN 512
 #define PROGRESS_INTERVAL 0.2 /* seconds between progress bar redraws */
 #define PROGRESS_BAR 24       /* characters of the bar */
+#define WARNINGS_SHOWN 50     /* rootfs import: warnings printed, then a count */
 
 static int cmd_import(int argc, char **argv);
 static int cmd_list(int argc, char **argv);
@@ -23,7 +25,7 @@ static int cmd_show(int argc, char **argv);
 static int cmd_verify(int argc, char **argv);
 
 static const struct rackctl_cmd image_commands[] = {
-	{ "import", cmd_import, "import a disk image file into the store" },
+	{ "import", cmd_import, "import a disk image or a root file system tarball into the store" },
 	{ "list", cmd_list, "list the images in the store" },
 	{ "show", cmd_show, "show an image's manifest summary" },
 	{ "verify", cmd_verify, "check that every chunk of an image is present and intact" },
@@ -34,6 +36,7 @@ static void image_usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: rackctl image import FILE --name NAME[:VERSION] --store DIR [OPTIONS]\n"
+		"       rackctl image import FILE.tar[.gz|.xz|.zst] --kind rootfs --name NAME[:VERSION] --store DIR\n"
 		"       rackctl image list --store DIR\n"
 		"       rackctl image show NAME[:VERSION] --store DIR [--json]\n"
 		"       rackctl image verify NAME[:VERSION] --store DIR\n"
@@ -56,6 +59,17 @@ static void image_usage(FILE *f)
 		"                             (suffix K or M; default %uK)\n"
 		"  -l, --level N              zstd level %d..%d (default %d)\n"
 		"  -H, --hash ALG             blake2b-256 or sha256 (default %s)\n"
+		"  -k, --kind KIND            disk (default) or rootfs: FILE is a root file\n"
+		"                             system tarball (.tar, .tar.gz, .tar.xz, .tar.zst,\n"
+		"                             ...) for diskless boot, stored as a cpio stream.\n"
+		"                             Absolute names are made relative; members with\n"
+		"                             '..', symlinks out of the root, hard links out of\n"
+		"                             the root, device nodes and members under a\n"
+		"                             symlink are left out with a warning\n"
+		"  -m, --max-size SIZE        rootfs: refuse a tarball, its unpacked stream or\n"
+		"                             the image over SIZE (default %lluG)\n"
+		"  -S, --strict               rootfs: refuse the tarball instead of leaving\n"
+		"                             members out\n"
 		"  -q, --quiet                no progress bar (shown only when stderr is a\n"
 		"                             terminal)\n"
 		"  Prints one summary line at the end. Fails, storing no manifest, on a\n"
@@ -75,7 +89,7 @@ static void image_usage(FILE *f)
 		"\n"
 		"Exit status: 0 success, 1 failure, 2 usage error.\n",
 		CHUNK_SIZE_DEFAULT / 1024, CHUNK_LEVEL_MIN, CHUNK_LEVEL_MAX, CHUNK_LEVEL_DEFAULT,
-		hash_alg_name(HASH_ALG_DEFAULT));
+		hash_alg_name(HASH_ALG_DEFAULT), (unsigned long long)(ROOTFS_MAX_SIZE_DEFAULT >> 30));
 }
 
 int rackctl_cmd_image(int argc, char **argv)
@@ -212,6 +226,14 @@ static int on_progress(const struct import_progress *p, void *arg)
 	return draw_progress(p, &r->bar);
 }
 
+/* rootfs import warnings: the first WARNINGS_SHOWN, then a count. */
+static void on_warning(const char *msg, void *arg)
+{
+	unsigned *n = arg;
+	if (++*n <= WARNINGS_SHOWN)
+		fprintf(stderr, "%srackctl: warning: %s\n", isatty(STDERR_FILENO) ? "\r\033[K" : "", msg);
+}
+
 static int cmd_import(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -220,11 +242,17 @@ static int cmd_import(int argc, char **argv)
 		{ "chunk-size", required_argument, NULL, 'c' },
 		{ "level", required_argument, NULL, 'l' },
 		{ "hash", required_argument, NULL, 'H' },
+		{ "kind", required_argument, NULL, 'k' },
+		{ "max-size", required_argument, NULL, 'm' },
+		{ "strict", no_argument, NULL, 'S' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct import_options opt;
+	struct rootfs_options ro;
+	struct rootfs_stats rs;
+	unsigned warnings = 0;
 	const char *ref = NULL, *storedir = NULL, *file = NULL;
 	bool quiet = false;
 	char name[IMAGE_NAME_MAX + 1], version[IMAGE_NAME_MAX + 1], err[ERRLEN];
@@ -233,9 +261,12 @@ static int cmd_import(int argc, char **argv)
 	int o;
 
 	import_options_init(&opt);
+	rootfs_options_init(&ro);
+	ro.warn = on_warning;
+	ro.warn_arg = &warnings;
 	optind = 0;
 	opterr = 0;
-	while ((o = getopt_long(argc, argv, ":n:s:c:l:H:qh", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, ":n:s:c:l:H:k:m:Sqh", opts, NULL)) != -1) {
 		switch (o) {
 		case 'n':
 			ref = optarg;
@@ -258,6 +289,18 @@ static int cmd_import(int argc, char **argv)
 		case 'H':
 			if (hash_alg_from_name(optarg, &opt.hash) < 0)
 				return rackctl_usage("image", "--hash %s: must be blake2b-256 or sha256", optarg);
+			break;
+		case 'k':
+			if (image_kind_from_name(optarg, &opt.kind) < 0)
+				return rackctl_usage("image", "--kind %s: must be disk or rootfs", optarg);
+			break;
+		case 'm':
+			if (!rackctl_parse_size(optarg, &v) || v == 0)
+				return rackctl_usage("image", "--max-size %s: must be a size such as 512M or 4G", optarg);
+			ro.max_size = v;
+			break;
+		case 'S':
+			ro.strict = true;
 			break;
 		case 'q':
 			quiet = true;
@@ -298,15 +341,25 @@ static int cmd_import(int argc, char **argv)
 	res.bar.on = !quiet && isatty(STDERR_FILENO);
 	res.bar.start = now();
 	struct manifest *m;
-	int r = import_disk_image(st, file, name, version, &opt, on_progress, &res, &m, err, sizeof err);
+	int r;
+	if (opt.kind == IMAGE_KIND_ROOTFS)
+		r = import_rootfs(st, file, name, version, &opt, &ro, on_progress, &res, &rs, &m, err, sizeof err);
+	else
+		r = import_disk_image(st, file, name, version, &opt, on_progress, &res, &m, err, sizeof err);
 	double el = now() - res.bar.start;
 	if (res.bar.drawn && r < 0)
 		fputs("\r\033[K", stderr);
 	store_close(st);
+	if (warnings > WARNINGS_SHOWN)
+		rackctl_error("warning: %u more warnings not shown", warnings - WARNINGS_SHOWN);
 	if (r < 0) {
 		rackctl_error("%s", err);
 		return RACKCTL_FAIL;
 	}
+	if (opt.kind == IMAGE_KIND_ROOTFS)
+		printf("rootfs: %" PRIu64 " members, %" PRIu64 " kept, %" PRIu64 " left out, %" PRIu64
+		       " absolute names made relative, %" PRIu64 " directories added, %" PRIu64 " hard links\n",
+		       rs.members, rs.kept, rs.dropped, rs.normalised, rs.dirs_added, rs.hardlinks);
 	struct manifest_stats s;
 	char h1[32], h2[32], h3[32];
 	manifest_stats(m, &s);

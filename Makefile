@@ -124,7 +124,7 @@ integration: all
 
 test:
 	@sh tools/deps.sh test
-	$(MAKE) all $(UNIT_BIN)
+	$(MAKE) all pxe $(UNIT_BIN)
 	@sh tests/run-all.sh $(UNIT_BIN)
 
 bench:
@@ -133,9 +133,9 @@ bench:
 	@sh tests/bench/run.sh
 
 demo:
-	@sh tools/deps.sh build
-	$(MAKE) all
-	@sh tools/demo.sh
+	@sh tools/deps.sh test
+	$(MAKE) all pxe
+	@bash tools/demo.sh
 
 # The clone kernel and initramfs (Debian's kernel package, busybox,
 # rack-agent); rebuilt when the agent or the pxe/ files change.

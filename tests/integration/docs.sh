@@ -1,0 +1,36 @@
+#!/bin/bash
+# The documentation keeps up with the programs: every option that --help
+# lists is in the program's man page, and the README names every program.
+source "$(dirname "$0")/../lib.sh"
+
+# man_has PAGE OPTION: the option as troff writes it (\-\-name\-with\-dashes).
+man_has() {
+	local esc=${2//-/\\-}
+	grep -qF -- "$esc" "$1"
+}
+
+check_options() {	# PROGRAM PAGE
+	local prog=$1 page=$2 opts o missing=0
+	opts=$("$prog" --help 2>&1 | grep -oE -- '--[a-z][a-z0-9-]+' | sort -u)
+	[ -n "$opts" ] || { fail "$prog --help lists no options"; return; }
+	for o in $opts; do
+		if ! man_has "$page" "$o"; then
+			fail "$(basename "$page"): $o is not documented"
+			missing=1
+		fi
+	done
+	[ $missing -eq 0 ] && ok "$(basename "$page") documents every option of $(basename "$prog") --help"
+}
+
+check_options "$RACKD" "$TOP/man/rackd.8"
+[ -x "$TOP/build/rack-agent" ] && check_options "$TOP/build/rack-agent" "$TOP/man/rack-agent.8"
+if [ -x "$RACKCTL" ]; then
+	for cmd in $("$RACKCTL" --help 2>&1 | awk '/^Commands:/ {on=1; next} /^$/ {on=0} on && /^  [a-z]/ {print $1}'); do
+		grep -q "^\.B.*$cmd\|^\.SS.*$cmd\|$cmd" "$TOP/man/rackctl.1" &&
+			ok "rackctl.1 has $cmd" || fail "rackctl.1 lacks the command $cmd"
+	done
+fi
+for word in "make demo" "make test" "rackd" "rackctl" "rack-agent" "make pxe" "make bench"; do
+	grep -qF "$word" "$TOP/README.md" && ok "README names $word" || fail "README does not name $word"
+done
+finish

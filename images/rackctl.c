@@ -14,9 +14,14 @@
 
 static int cmd_help(int argc, char **argv);
 
-/* Later: push, keygen, sign, nodes, reimage. */
 static const struct rackctl_cmd commands[] = {
-	{ "image", rackctl_cmd_image, "manage images in a local store (import, list, show, verify)" },
+	{ "image", rackctl_cmd_image, "manage images in a local store (import, list, show, verify, sign)" },
+	{ "keygen", rackctl_cmd_keygen, "make an ed25519 key pair for signing images" },
+	{ "push", rackctl_cmd_push, "push an image to racks (only the chunks each lacks)" },
+	{ "nodes", rackctl_cmd_nodes, "list a rack's nodes" },
+	{ "images", rackctl_cmd_images, "list a rack's images" },
+	{ "jobs", rackctl_cmd_jobs, "list a rack's jobs" },
+	{ "reimage", rackctl_cmd_reimage, "reimage a node of a rack (--wait: follow it)" },
 	{ "help", cmd_help, "show this help" },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -27,7 +32,8 @@ static void usage(FILE *f)
 		"Usage: rackctl COMMAND [ARGS...]\n"
 		"       rackctl --help | --version\n"
 		"\n"
-		"rackctl builds and imports images for rackd, the rack controller.\n"
+		"rackctl builds, signs and pushes images for rackd, the rack controller,\n"
+		"and drives racks from a shell.\n"
 		"\n"
 		"Commands:\n");
 	rackctl_print_commands(f, commands, NCOMMANDS);

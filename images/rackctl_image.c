@@ -29,6 +29,7 @@ static const struct rackctl_cmd image_commands[] = {
 	{ "list", cmd_list, "list the images in the store" },
 	{ "show", cmd_show, "show an image's manifest summary" },
 	{ "verify", cmd_verify, "check that every chunk of an image is present and intact" },
+	{ "sign", rackctl_cmd_image_sign, "sign an image's manifest (ed25519; rackctl keygen)" },
 };
 #define NIMAGE (sizeof image_commands / sizeof image_commands[0])
 
@@ -40,6 +41,7 @@ static void image_usage(FILE *f)
 		"       rackctl image list --store DIR\n"
 		"       rackctl image show NAME[:VERSION] --store DIR [--json]\n"
 		"       rackctl image verify NAME[:VERSION] --store DIR\n"
+		"       rackctl image sign NAME[:VERSION] --key FILE --store DIR\n"
 		"\n"
 		"Commands:\n");
 	rackctl_print_commands(f, image_commands, NIMAGE);
@@ -85,6 +87,11 @@ static void image_usage(FILE *f)
 		"  -j, --json                 print the manifest itself\n"
 		"\n"
 		"verify NAME[:VERSION]: decompress and hash every chunk of the image.\n"
+		"  -s, --store DIR\n"
+		"\n"
+		"sign NAME[:VERSION]: sign the manifest with an ed25519 secret key (rackctl\n"
+		"  keygen), replacing any signature; racks with trusted_keys need it.\n"
+		"  -k, --key FILE             the secret key (mode 0600)\n"
 		"  -s, --store DIR\n"
 		"\n"
 		"Exit status: 0 success, 1 failure, 2 usage error.\n",

@@ -1,0 +1,88 @@
+#!/bin/bash
+# tests/integration/browser.sh — the dashboard in a real browser. Builds
+# the links rig (a rack namespace running rackd and its dnsmasq, four node
+# namespaces joined by veth pairs usb1..usb4), gives the nodes their
+# addresses by DHCP, flaps usb2 once (link history), imports a small image
+# and indexes it (SIGHUP), then runs tests/browser/*.test.mjs under node's
+# test runner inside the rack namespace: playwright-core driving Debian's
+# chromium against rackd on the namespace's loopback. The npm dependencies
+# come from the committed package-lock.json (npm ci) when missing.
+# Screenshots go to tests/artifacts/browser/.
+source "$(dirname "$0")/../lib.sh"
+[ "$(id -u)" -eq 0 ] || { echo "needs root (network namespaces)"; exit 1; }
+for p in "$RACKD" "$RACKCTL"; do
+	[ -x "$p" ] || { echo "$p missing: run make"; exit 1; }
+done
+for c in node npm sqlite3 jq /usr/bin/chromium; do
+	command -v "$c" >/dev/null || { echo "$c is needed (make deps)"; exit 1; }
+done
+
+BROWSER_DIR=$TOP/tests/browser
+ARTIFACTS=${ARTIFACTS:-$TOP/tests/artifacts/browser}
+mkdir -p "$ARTIFACTS"
+rm -f "$ARTIFACTS"/*.png
+
+# ---- npm dependencies (playwright-core only; no browser download) --------
+if [ ! -d "$BROWSER_DIR/node_modules/playwright-core" ]; then
+	(cd "$BROWSER_DIR" && timeout 300 npm ci --no-audit --no-fund) ||
+		{ echo "npm ci failed in tests/browser"; exit 1; }
+fi
+
+# ---- the rig ----------------------------------------------------------------
+ns_add rack
+for i in 1 2 3 4; do
+	ns_add "n$i"
+	veth_link rack "usb$i" "n$i" || { fail "veth usb$i"; finish; }
+done
+RACKD_NS=rack rackd_start --links 'usb*' --link-subnet-pool 10.213.0.0/24
+PASSWORD=$(cat "$STATE/dashboard.password")
+
+links_up() {
+	[ "$(api GET /api/v1/nodes | jq '[.[] | select(.link.state == "up")] | length')" = 4 ]
+}
+for ((i = 0; i < 50; i++)); do links_up && break; sleep 0.2; done
+links_up && ok "four links up" || { fail "links not up: $(api GET /api/v1/nodes)"; finish; }
+for i in 1 2 3 4; do
+	dhcp "n$i" >/dev/null || fail "DHCP for n$i"
+done
+
+# usb2 goes down and up once: its node page has a link history.
+ip -n "$NS-rack" link set usb2 down
+for ((i = 0; i < 50; i++)); do
+	[ "$(api GET /api/v1/nodes/usb2 | jq -r .link.state)" = down ] && break
+	sleep 0.1
+done
+ip -n "$NS-rack" link set usb2 up
+for ((i = 0; i < 50; i++)); do
+	[ "$(api GET /api/v1/nodes/usb2 | jq -r .link.state)" = up ] && break
+	sleep 0.1
+done
+check_eq "$(api GET /api/v1/nodes/usb2/links | jq length)" 3 "usb2: up, down, up in its link history"
+
+# ---- a small image, indexed by SIGHUP -----------------------------------------
+python3 -c 'import random, sys; r = random.Random(6); sys.stdout.buffer.write(r.randbytes(3 << 20) + bytes(1 << 20) + r.randbytes(700000))' >"$TMP/demo.img"
+"$RACKCTL" image import "$TMP/demo.img" --name demo:1 --store "$STATE/store" \
+	--chunk-size 1M -q >/dev/null || { fail "rackctl image import"; finish; }
+kill -HUP "$RACKD_PID"
+for ((i = 0; i < 50; i++)); do
+	api GET /api/v1/images/demo >/dev/null
+	[ "$STATUS" = 200 ] && break
+	sleep 0.1
+done
+check_status 200 "the image is indexed"
+
+# ---- the browser tests ------------------------------------------------------------
+# Bounded: node's runner stops a file after its timeout; timeout(1) is
+# the last word.
+if (cd "$BROWSER_DIR" && RACKD_URL=$URL RACKD_STATE=$STATE RACKD_TOKEN=$TOKEN \
+	RACKD_PASSWORD=$PASSWORD ARTIFACTS=$ARTIFACTS TEST_IMAGE=demo TEST_VERSION=1 \
+	NODE4_NS=$NS-n4 \
+	timeout -k 10 300 ip netns exec "$NS-rack" \
+	node --test --test-timeout=240000 --test-reporter=spec ./*.test.mjs); then
+	ok "browser tests"
+else
+	fail "browser tests (screenshots in $ARTIFACTS)"
+fi
+n=$(ls "$ARTIFACTS"/*.png 2>/dev/null | wc -l)
+[ "$n" -ge 10 ] && ok "$n screenshots in $ARTIFACTS" || fail "only $n screenshots in $ARTIFACTS"
+finish

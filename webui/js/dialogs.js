@@ -1,0 +1,128 @@
+// dialogs.js — the reimage dialog (choose image and version, then confirm
+// naming the slots and the image) and a confirmation for cancelling a job.
+// Native <dialog>: focus stays inside, Escape closes.
+
+import { h, clear } from './dom.js';
+import * as api from './api.js';
+import * as fmt from './format.js';
+import { state } from './store.js';
+
+function nodeName(slot) {
+	const n = state.nodes.get(slot);
+	return n && n.label ? `${slot} (${n.label})` : slot;
+}
+
+function listNames(slots) {
+	const names = slots.map(nodeName);
+	if (names.length <= 1)
+		return names.join('');
+	return `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+}
+
+function modal(...content) {
+	const dlg = h('dialog', { class: 'modal' }, ...content);
+	document.body.append(dlg);
+	dlg.addEventListener('close', () => dlg.remove());
+	dlg.showModal();
+	return dlg;
+}
+
+// Reimage one or more slots. done(results) is told what happened.
+export function reimageDialog(slots, done) {
+	const names = [...new Set(state.images.map((im) => im.name))];
+	const title = h('h2', { id: 'dlg-title', text: `Reimage ${listNames(slots)}` });
+	const body = h('div', { class: 'dlg-body' });
+	const error = h('p', { class: 'error', role: 'alert' });
+	const form = h('form', { method: 'dialog' }, title, body, error);
+	const dlg = modal(form);
+	dlg.setAttribute('aria-labelledby', 'dlg-title');
+
+	if (names.length === 0) {
+		body.append(h('p', { text: 'There is no image on this rack yet. Push one with rackctl, then try again.' }),
+		    h('div', { class: 'buttons' }, h('button', { type: 'button', onclick: () => dlg.close(), text: 'Close' })));
+		return;
+	}
+
+	const imageSel = h('select', { id: 'dlg-image', name: 'image' },
+	    names.map((n) => h('option', { value: n, text: n })));
+	const versionSel = h('select', { id: 'dlg-version', name: 'version' });
+	const fillVersions = () => {
+		clear(versionSel);
+		const im = state.images.find((i) => i.name === imageSel.value);
+		for (const v of (im && im.versions) || [])
+			versionSel.append(h('option', { value: v.version,
+			    text: `${v.version} — ${fmt.bytes(v.size)}, ${v.kind}${v.signed ? ', signed' : ''}` }));
+	};
+	imageSel.addEventListener('change', fillVersions);
+	fillVersions();
+
+	const choose = () => {
+		clear(body);
+		error.textContent = '';
+		body.append(
+		    h('label', { for: 'dlg-image', text: 'Image' }), imageSel,
+		    h('label', { for: 'dlg-version', text: 'Version' }), versionSel,
+		    h('div', { class: 'buttons' },
+			h('button', { type: 'button', onclick: () => dlg.close(), text: 'Cancel' }),
+			h('button', { type: 'button', class: 'primary', onclick: confirm, text: 'Next' })));
+		imageSel.focus();
+	};
+	const confirm = () => {
+		const ref = `${imageSel.value}:${versionSel.value}`;
+		clear(body);
+		const go = h('button', { type: 'button', class: 'danger', text:
+		    slots.length === 1 ? `Reimage ${slots[0]}` : `Reimage ${slots.length} servers` });
+		body.append(
+		    h('p', { class: 'confirm-text' }, 'The disk of ', h('strong', { text: listNames(slots) }),
+			' will be overwritten with ', h('strong', { text: ref }), '. This cannot be undone.'),
+		    h('div', { class: 'buttons' },
+			h('button', { type: 'button', onclick: choose, text: 'Back' }), go));
+		go.addEventListener('click', async () => {
+			go.disabled = true;
+			const results = await Promise.all(slots.map((s) => api.reimage(s, ref)
+			    .then(() => ({ slot: s, ok: true }), (e) => ({ slot: s, ok: false, error: e.message }))));
+			const failed = results.filter((r) => !r.ok);
+			if (failed.length) {
+				error.textContent = failed.map((r) => `${r.slot}: ${r.error}`).join('; ');
+				go.disabled = false;
+				go.textContent = 'Try again';
+				if (failed.length < results.length)
+					slots = failed.map((r) => r.slot);
+			} else
+				dlg.close();
+			if (done)
+				done(results, ref);
+		});
+		go.focus();
+	};
+	choose();
+}
+
+export function cancelDialog(node, done) {
+	const j = node.job;
+	const p = fmt.progress(j);
+	const go = h('button', { type: 'button', class: 'danger', text: 'Cancel job' });
+	const error = h('p', { class: 'error', role: 'alert' });
+	const dlg = modal(h('form', { method: 'dialog' },
+	    h('h2', { id: 'dlg-title', text: `Cancel the job on ${nodeName(node.slot)}?` }),
+	    h('p', { text: `Job ${j.id}: ${j.action} with ${j.image}, ${j.state}` +
+		(j.state === 'streaming' ? ` (${p.percent}%)` : '') +
+		'. A half written disk will not boot until it is reimaged again.' }),
+	    error,
+	    h('div', { class: 'buttons' },
+		h('button', { type: 'button', onclick: () => dlg.close(), text: 'Keep it running' }), go)));
+	dlg.setAttribute('aria-labelledby', 'dlg-title');
+	go.addEventListener('click', async () => {
+		go.disabled = true;
+		try {
+			await api.cancelJob(j.id);
+			dlg.close();
+			if (done)
+				done();
+		} catch (e) {
+			error.textContent = e.message;
+			go.disabled = false;
+		}
+	});
+	go.focus();
+}

@@ -12,6 +12,9 @@ PXE="kmod cpio zstd busybox"
 CHECK="cppcheck"
 TEST="libcmocka-dev curl sqlite3 zstd xz-utils bzip2 gzip jq iproute2 procps
 python3 busybox tftp-hpa qemu-system-x86 ovmf"
+# The dashboard's browser tests: Debian's chromium, driven by playwright-core
+# from npm (tests/browser); node and npm come with the machine.
+TEST="$TEST chromium"
 BENCH="nginx-light wrk"
 
 case "${1:-all}" in

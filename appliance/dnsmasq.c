@@ -236,12 +236,69 @@ generate(char *conf_text, size_t *conf_len, char *opts_text, size_t *opts_len)
 
 static void on_child_exit(int fd, uint32_t events, void *arg);
 
+/*
+ * dnsmasq gives up root and with it the parent-death signal, so it would
+ * outlive a rackd that is killed. A small keeper process (a fork of rackd
+ * that stays root) sits between them: it dies with rackd (PR_SET_PDEATHSIG)
+ * and takes dnsmasq with it, passes SIGHUP on, and exits when dnsmasq
+ * does, with its status.
+ */
+static volatile sig_atomic_t keeper_child;
+
+static void
+keeper_forward(int sig)
+{
+	if (keeper_child > 0)
+		kill(keeper_child, sig == SIGHUP ? SIGHUP : SIGTERM);
+}
+
+static void __attribute__((noreturn))
+keeper(pid_t rackd, const char *arg)
+{
+	struct sigaction sa = { .sa_handler = keeper_forward };
+	sigset_t none;
+	pid_t pid;
+	int status;
+
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != rackd)
+		_exit(1);
+	setpgid(0, 0);
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_DFL);
+	if ((pid = fork()) < 0)
+		_exit(126);
+	if (pid == 0) {
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		execl(conf.dnsmasq, "dnsmasq", "--keep-in-foreground", arg,
+		    (char *)NULL);
+		fprintf(stderr, "rackd: cannot run %s: %s\n", conf.dnsmasq,
+		    strerror(errno));
+		_exit(127);
+	}
+	keeper_child = pid;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);	/* signals from here on */
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			_exit(126);
+	if (WIFSIGNALED(status))
+		_exit(128 + WTERMSIG(status));
+	_exit(WEXITSTATUS(status));
+}
+
 static int
 start(void)
 {
 	char confpath[PATH_MAX_RACKD], arg[PATH_MAX_RACKD + 16];
-	sigset_t none;
-	pid_t pid;
+	pid_t pid, self = getpid();
 
 	dir_path(confpath, sizeof(confpath), "dnsmasq.conf");
 	snprintf(arg, sizeof(arg), "--conf-file=%s", confpath);
@@ -249,20 +306,8 @@ start(void)
 		log_warn("dnsmasq: fork");
 		return -1;
 	}
-	if (pid == 0) {
-		/* dnsmasq goes when rackd goes, however rackd goes. */
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		if (getppid() == 1)
-			_exit(1);
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		signal(SIGPIPE, SIG_DFL);
-		execl(conf.dnsmasq, "dnsmasq", "--keep-in-foreground", arg,
-		    (char *)NULL);
-		fprintf(stderr, "rackd: cannot run %s: %s\n", conf.dnsmasq,
-		    strerror(errno));
-		_exit(127);
-	}
+	if (pid == 0)
+		keeper(self, arg);
 	child = pid;
 	child_started = db_now_ms();
 	child_fd = (int)syscall(SYS_pidfd_open, pid, 0);
@@ -273,7 +318,7 @@ start(void)
 			close(child_fd);
 		child_fd = -1;
 	}
-	log_info("dnsmasq started (pid %d)", (int)pid);
+	log_info("dnsmasq started (keeper pid %d)", (int)pid);
 	return 0;
 }
 
@@ -302,12 +347,15 @@ on_child_exit(int fd, uint32_t events, void *arg)
 		return;
 	if (db_now_ms() - child_started > 60000)
 		backoff_ms = 1000;	/* it ran a while: start afresh */
-	if (WIFEXITED(status))
+	if (WIFEXITED(status) && WEXITSTATUS(status) > 128)
+		log_warnx("dnsmasq killed by signal %d; restarting in %d ms",
+		    WEXITSTATUS(status) - 128, backoff_ms);
+	else if (WIFEXITED(status))
 		log_warnx("dnsmasq exited with status %d; restarting in %d ms",
 		    WEXITSTATUS(status), backoff_ms);
 	else
-		log_warnx("dnsmasq killed by signal %d; restarting in %d ms",
-		    WTERMSIG(status), backoff_ms);
+		log_warnx("dnsmasq's keeper killed by signal %d; restarting "
+		    "in %d ms", WTERMSIG(status), backoff_ms);
 	loop_timer_arm(restart_timer, backoff_ms);
 	backoff_ms = backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS :
 	    backoff_ms * 2;
@@ -330,6 +378,7 @@ stop_child(void)
 		usleep(10000);
 	}
 	log_warnx("dnsmasq did not stop in %d ms; killing it", STOP_WAIT_MS);
+	kill(-child, SIGKILL);		/* the keeper's group: both of them */
 	kill(child, SIGKILL);
 	waitpid(child, &status, 0);
 	reap(status);

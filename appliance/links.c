@@ -338,8 +338,7 @@ link_new(int index, const char *name, unsigned int flags, const char *mac)
 		return;
 	if (mac[0] != '\0')
 		snprintf(f->mac, sizeof(f->mac), "%s", mac);
-	if (!(flags & IFF_UP))		/* someone took it down: up again */
-		linkconf_up(index);
+	/* Brought up once, when it appeared; an operator's "down" stays. */
 	if (carrier != f->carrier || carrier)
 		set_state(f, carrier);
 }

@@ -97,7 +97,8 @@ check_eq "$out" 404 "a boot script of no slot"
 DHCP_TRIES=3 dhcp lan >/dev/null && fail "DHCP answered on the uplink" || ok "no DHCP on the uplink"
 
 # dnsmasq killed: rackd starts it again, and DHCP answers within 5 s.
-dpid=$(pgrep -P "$RACKD_PID" -x dnsmasq)
+dnsmasq_pid() { pgrep -f "^dnsmasq --keep-in-foreground --conf-file=$STATE/dnsmasq/dnsmasq.conf\$"; }
+dpid=$(dnsmasq_pid)
 if [ -z "$dpid" ]; then
 	fail "no dnsmasq child of rackd"
 else
@@ -107,7 +108,7 @@ else
 	ms=$(( ($(date +%s%N) - start) / 1000000 ))
 	check_eq "${got%% *}" "${ADDR[3]}" "DHCP after dnsmasq was killed"
 	[ "$ms" -le 5000 ] && ok "answered in ${ms} ms" || fail "answered only after ${ms} ms"
-	npid=$(pgrep -P "$RACKD_PID" -x dnsmasq)
+	npid=$(dnsmasq_pid)
 	[ -n "$npid" ] && [ "$npid" != "$dpid" ] && ok "a new dnsmasq runs" || fail "no new dnsmasq"
 fi
 
@@ -115,9 +116,16 @@ fi
 up=$(api GET /metrics | awk '$1 == "rackd_links_up" {print $2}')
 check_eq "$up" 4 "metrics: links up"
 
-# Shut down: dnsmasq goes with rackd.
-dpid=$(pgrep -P "$RACKD_PID" -x dnsmasq)
+# Shut down: dnsmasq goes with rackd, also when rackd is killed.
+dpid=$(dnsmasq_pid)
 rackd_stop
 sleep 0.2
 kill -0 "$dpid" 2>/dev/null && fail "dnsmasq outlived rackd" || ok "dnsmasq stopped with rackd"
+RACKD_NS=rack rackd_start --links 'usb*,uplink*' --uplink uplink0 \
+	--link-subnet-pool 10.213.0.0/24
+for ((i = 0; i < 50; i++)); do dpid=$(dnsmasq_pid); [ -n "$dpid" ] && break; sleep 0.1; done
+check_eq "$(api GET /api/v1/nodes/usb3 | jq -r .link.node_addr)" "${ADDR[3]}" "after a restart, usb3 keeps its subnet"
+kill -9 "$RACKD_PID"
+for ((i = 0; i < 30; i++)); do kill -0 "$dpid" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$dpid" 2>/dev/null && fail "dnsmasq outlived a killed rackd" || ok "dnsmasq went with a killed rackd"
 finish

@@ -32,6 +32,7 @@ bench() {
 
 # ---- the benchmarks ------------------------------------------------------
 bench chunks 1800 bash tests/bench/chunks.sh
+bench dashboard 600 bash tests/bench/dashboard.sh
 # ---- end of the list -----------------------------------------------------
 
 if [ -n "$failed" ]; then

@@ -97,6 +97,11 @@ static const struct option_def options[] = {
 	  "where the iPXE binaries are (Debian's ipxe package)" },
 	{ "pxe_dir", 0, T_STR, OFF(pxe_dir), "./build/pxe", 0, 0, F_RELOAD,
 	  "DIR", "clone kernel and initramfs served at /pxe/" },
+	{ "ssh_keys", 0, T_STR, OFF(ssh_keys), "", 0, 0, F_RELOAD, "FILE",
+	  "SSH public keys (authorized_keys lines) for diskless nodes' root" },
+	{ "diskless_stream", 0, T_BOOL, OFF(diskless_stream), "yes", 0, 0,
+	  F_RELOAD, NULL,
+	  "diskless nodes fetch their image as one stream (no: chunk by chunk)" },
 	{ "gadget", 0, T_LIST, OFF(gadget), "", 0, 0, 0, "FUNCS",
 	  "be a USB gadget with these functions (ncm,ecm,rndis); empty: off" },
 	{ "gadget_configfs", 0, T_STR, OFF(gadget_configfs), "/sys/kernel/config",
@@ -566,9 +571,84 @@ config_defaults(struct config *cfg)
 
 struct ini_ctx {
 	struct config	*cfg;
+	FILE		*fp;
+	int		 line;		/* of the last line read */
+	int		 err_line;
 	char		 err[CONFIG_ERR_MAX];
 	int		 failed;
+	unsigned char	 seen[NOPTIONS];
 };
+
+static void
+ini_fail(struct ini_ctx *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+ini_fail(struct ini_ctx *ctx, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ctx->failed)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(ctx->err, sizeof(ctx->err), fmt, ap);
+	va_end(ap);
+	ctx->failed = 1;
+	ctx->err_line = ctx->line;
+}
+
+/* inih's reader: whole lines; a line longer than inih takes is an error
+ * here rather than two lines there. */
+static char *
+read_line(char *str, int num, void *stream)
+{
+	struct ini_ctx *ctx = stream;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	if (ctx->failed || (n = getline(&line, &cap, ctx->fp)) < 0) {
+		free(line);
+		return NULL;
+	}
+	ctx->line++;
+	if (n >= num) {
+		ini_fail(ctx, "line longer than %d characters (a list may "
+		    "go on over several lines of the same name)", num - 2);
+		free(line);
+		return NULL;
+	}
+	memcpy(str, line, (size_t)n + 1);
+	free(line);
+	return str;
+}
+
+/* A list named again (or continued on an indented line) grows. */
+static int
+list_append(struct config *cfg, const struct option_def *o, const char *value,
+    char *why, size_t len)
+{
+	struct strlist *l = (struct strlist *)((char *)cfg + o->offset), more;
+	int rc;
+
+	memset(&more, 0, sizeof(more));
+	memcpy(&more, l, sizeof(more));		/* keep what is there */
+	memset(l, 0, sizeof(*l));
+	rc = option_set(cfg, o, value, why, len);
+	if (rc == 0 && more.n + l->n > SLOTS_MAX) {
+		snprintf(why, len, "more than %d items", SLOTS_MAX);
+		rc = -1;
+	}
+	if (rc != 0) {
+		strlist_clear(l);
+		memcpy(l, &more, sizeof(more));
+		return -1;
+	}
+	for (int i = 0; i < l->n; i++)
+		more.v[more.n++] = l->v[i];
+	memcpy(l, &more, sizeof(more));
+	return 0;
+}
 
 static int
 ini_entry(void *user, const char *section, const char *name,
@@ -577,26 +657,28 @@ ini_entry(void *user, const char *section, const char *name,
 	struct ini_ctx *ctx = user;
 	const struct option_def *o;
 	char why[CONFIG_ERR_MAX - 64];
+	int rc;
 
 	if (ctx->failed)
 		return 0;
 	if (section[0] != '\0' && strcmp(section, "rackd") != 0) {
-		snprintf(ctx->err, sizeof(ctx->err), "unknown section [%s]",
-		    section);
-		ctx->failed = 1;
+		ini_fail(ctx, "unknown section [%s]", section);
 		return 0;
 	}
 	if ((o = option_find(name)) == NULL || (o->flags & F_CLI)) {
-		snprintf(ctx->err, sizeof(ctx->err), "unknown option '%s'",
-		    name);
-		ctx->failed = 1;
+		ini_fail(ctx, "unknown option '%s'", name);
 		return 0;
 	}
-	if (option_set(ctx->cfg, o, value, why, sizeof(why)) != 0) {
-		snprintf(ctx->err, sizeof(ctx->err), "%s: %s", name, why);
-		ctx->failed = 1;
+	if ((o->type == T_LIST || o->type == T_SLOTS) &&
+	    ctx->seen[o - options])
+		rc = list_append(ctx->cfg, o, value, why, sizeof(why));
+	else
+		rc = option_set(ctx->cfg, o, value, why, sizeof(why));
+	if (rc != 0) {
+		ini_fail(ctx, "%s: %s", name, why);
 		return 0;
 	}
+	ctx->seen[o - options] = 1;
 	return 1;
 }
 
@@ -607,18 +689,26 @@ config_read_file(struct config *cfg, const char *path, char *err,
 	struct ini_ctx ctx = { .cfg = cfg };
 	int line;
 
+	if ((ctx.fp = fopen(path, "re")) == NULL) {
+		set_err(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
 	/* Stop at the first error, so that the line inih returns and the
 	 * message in ctx are about the same error (Debian's libinih). */
 	ini_stop_on_first_error = 1;
-	line = ini_parse(path, ini_entry, &ctx);
+	line = ini_parse_stream(read_line, &ctx, ini_entry, &ctx);
+	fclose(ctx.fp);
 	if (line < 0) {
-		set_err(err, errlen, "%s: %s", path,
-		    line == -1 ? strerror(errno) : "out of memory");
+		set_err(err, errlen, "%s: out of memory", path);
+		return -1;
+	}
+	if (ctx.failed) {
+		set_err(err, errlen, "%s:%d: %s", path, ctx.err_line, ctx.err);
 		return -1;
 	}
 	if (line > 0) {
-		set_err(err, errlen, "%s:%d: %s", path, line,
-		    ctx.failed ? ctx.err : "syntax error (expected name = value)");
+		set_err(err, errlen, "%s:%d: syntax error (expected name = "
+		    "value)", path, line);
 		return -1;
 	}
 	return 0;

@@ -123,10 +123,12 @@ api PATCH /api/v1/nodes/usb1 -d '{"label":"U12"}' >/dev/null
 check_status 200 "PATCH label"
 check_jq '.label == "U12" and .slot == "usb1"' "label set"
 api PATCH /api/v1/nodes/usb1 -d '{"image":"test:1","boot_mode":"diskless"}' >/dev/null
+check_error 409 "a disk image cannot run diskless"
+api PATCH /api/v1/nodes/usb1 -d '{"image":"test:1","boot_mode":"local"}' >/dev/null
 check_status 200 "PATCH image and boot_mode"
-check_jq '.image == "test:1" and .boot_mode == "diskless" and .label == "U12"' "image and boot mode set, label kept"
+check_jq '.image == "test:1" and .boot_mode == "local" and .label == "U12"' "image and boot mode set, label kept"
 api GET /api/v1/nodes/usb1 >/dev/null
-check_jq '.image == "test:1" and .boot_mode == "diskless"' "PATCH is stored"
+check_jq '.image == "test:1" and .boot_mode == "local"' "PATCH is stored"
 api PATCH /api/v1/nodes/usb1 -d '{"image":null,"boot_mode":"local","label":""}' >/dev/null
 check_status 200 "PATCH image null"
 check_jq '.image == null and .boot_mode == "local" and .label == null' "image and label cleared"
@@ -301,7 +303,7 @@ check_jq '.state == "done" and ([.events[].state] == ["queued","booting","stream
 api GET /api/v1/nodes/usb1 >/dev/null
 check_jq '.image == "test:1" and .last_result == "done" and .state == "idle"' "node's image set after done"
 report '{"state":"streaming"}'
-check_error 401 "a finished job's token is dead"
+check_error 409 "a finished job's own token: the job has ended"
 
 # ---- chunks ----------------------------------------------------------------
 raw GET "/chunks/$HASH"
@@ -395,7 +397,7 @@ for i in $(seq 1 80); do HDRS+=(-H "X-Filler-$i: $i"); done
 raw GET /healthz "${HDRS[@]}"
 check_error 431 "too many header fields"
 raw GET /healthz -H "X-Big: $(head -c 20000 /dev/zero | tr '\0' a)"
-check_status 431 "request head over max_header_bytes (16K)"
+check_error 431 "request head over max_header_bytes (16K)"
 raw GET "/api/v1/nodes/$(head -c 3000 /dev/zero | tr '\0' a)"
 check_error 414 "URL too long"
 

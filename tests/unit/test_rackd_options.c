@@ -160,7 +160,7 @@ test_defaults(void **state)
 	assert_int_equal(c.api_open_reads, 0);
 	assert_int_equal(c.slots.n, 0);
 	assert_int_equal(c.boot_timeout, 15 * 60);
-	assert_int_equal(c.agent_timeout, 5 * 60);
+	assert_int_equal(c.agent_timeout, 15 * 60);
 	assert_int_equal(c.max_body, 1024 * 1024);
 	assert_int_equal(c.max_headers, 64);
 	assert_int_equal(c.max_header_bytes, 16 * 1024);
@@ -372,10 +372,17 @@ test_file_slots(void **state)
 	assert_string_equal(c.slots.v[0], "a");
 	config_free(&c);
 
-	/* A later line replaces an earlier one, not appends. */
+	/* A list named again grows (long lists over several lines). */
 	load_file_ok(&c, "slots = a, b, c\nslots = d\n");
-	assert_int_equal(c.slots.n, 1);
-	assert_string_equal(c.slots.v[0], "d");
+	assert_int_equal(c.slots.n, 4);
+	assert_string_equal(c.slots.v[0], "a");
+	assert_string_equal(c.slots.v[3], "d");
+	config_free(&c);
+
+	/* ... and so does an indented continuation line. */
+	load_file_ok(&c, "slots = a, b\n  c\n");
+	assert_int_equal(c.slots.n, 3);
+	assert_string_equal(c.slots.v[2], "c");
 	config_free(&c);
 
 	load_file_bad("\nslots = usb1, bad/slot\n", 2, "'bad/slot'");

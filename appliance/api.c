@@ -169,6 +169,11 @@ api_node_patch(struct req *r)
 			return;
 		}
 	}
+	if (diskless_patch_check(slot, image, mode, err, sizeof(err)) != 0) {
+		json_decref(body);
+		http_reply_error(r, 409, "%s", err);
+		return;
+	}
 	rc = db_node_update(slot, label, image, mode);
 	json_decref(body);
 	if (rc != DB_OK) {
@@ -186,6 +191,7 @@ void
 api_node_reimage(struct req *r)
 {
 	const char *slot, *ref;
+	char kind[16];
 	json_t *body;
 	int64_t id;
 	int rc;
@@ -197,6 +203,14 @@ api_node_reimage(struct req *r)
 		json_decref(body);
 		http_reply_error(r, 400, "body must be {\"image\": "
 		    "\"name[:version]\"}");
+		return;
+	}
+	if (diskless_image_kind(ref, kind, sizeof(kind)) == 0 &&
+	    strcmp(kind, "rootfs") == 0) {
+		http_reply_error(r, 409, "image %s is a rootfs image: it is not "
+		    "written to disks but booted diskless (PATCH the node's "
+		    "image and boot_mode)", ref);
+		json_decref(body);	/* after the reply: ref points into it */
 		return;
 	}
 	rc = jobs_reimage(slot, ref, &id);

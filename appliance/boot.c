@@ -1,7 +1,8 @@
 /*
  * boot.c — what a node boots. GET /boot/{slot}.ipxe answers an iPXE script
  * from the node's state: the clone environment for an active reimage job,
- * else the local disk. Only the node of that slot may fetch it: the
+ * a diskless boot for a diskless node (diskless.c), else the local disk.
+ * Only the node of that slot may fetch it (boot_node_check): the
  * request must come from the slot's node address (403 otherwise), which
  * also keeps the job's token from other nodes. GET /pxe/{file} serves the
  * clone kernel and initramfs from pxe_dir.
@@ -69,6 +70,8 @@ boot_render(const char *slot, const char *host, char *buf, size_t len)
 	}
 	if (rc != DB_OK && rc != DB_NOTFOUND)
 		return -1;
+	if ((n = diskless_render(slot, host, buf, len)) != 0)
+		return n;	/* 2: diskless, -1: error */
 	n = snprintf(buf, len, "#!ipxe\n"
 	    "echo rackd: slot %s: booting the local disk\n"
 	    "iseq ${platform} efi && exit ||\n"
@@ -76,11 +79,33 @@ boot_render(const char *slot, const char *host, char *buf, size_t len)
 	return n > 0 && (size_t)n < len ? 0 : -1;
 }
 
+int
+boot_node_check(struct req *r, const char *slot, struct db_link *link)
+{
+	char addr[INET_ADDRSTRLEN];
+
+	if (slot == NULL || !slot_name_valid(slot) ||
+	    db_link_get(slot, link) != DB_OK) {
+		http_reply_error(r, 404, "no such slot: %s", slot ? slot : "");
+		return -1;
+	}
+	if (client_ipv4(r, addr, sizeof(addr)) != 0 ||
+	    strcmp(addr, link->node_addr) != 0) {
+		log_warnx("%s for slot %s asked for from %s: refused",
+		    http_url(r), slot, client_ipv4(r, addr, sizeof(addr)) == 0 ?
+		    addr : "?");
+		http_reply_error(r, 403, "only the node of slot %s may fetch "
+		    "its boot files", slot);
+		return -1;
+	}
+	return 0;
+}
+
 void
 boot_script(struct req *r)
 {
 	const char *param = http_param(r, 0), *host = http_header(r, "Host");
-	char slot[SLOT_NAME_MAX + 1], addr[INET_ADDRSTRLEN], script[SCRIPT_MAX];
+	char slot[SLOT_NAME_MAX + 1], script[SCRIPT_MAX];
 	struct db_link link;
 	size_t n = param ? strlen(param) : 0;
 	int kind;
@@ -92,18 +117,8 @@ boot_script(struct req *r)
 	}
 	memcpy(slot, param, n - 5);
 	slot[n - 5] = '\0';
-	if (!slot_name_valid(slot) || db_link_get(slot, &link) != DB_OK) {
-		http_reply_error(r, 404, "no such slot: %s", slot);
+	if (boot_node_check(r, slot, &link) != 0)
 		return;
-	}
-	if (client_ipv4(r, addr, sizeof(addr)) != 0 ||
-	    strcmp(addr, link.node_addr) != 0) {
-		log_warnx("boot script of slot %s asked for from %s: refused",
-		    slot, client_ipv4(r, addr, sizeof(addr)) == 0 ? addr : "?");
-		http_reply_error(r, 403, "only the node of slot %s may fetch "
-		    "its boot script", slot);
-		return;
-	}
 	if (host == NULL || strlen(host) > 64 || strpbrk(host, " \t\"'\\") ||
 	    strchr(host, '\n'))
 		host = link.board_addr;	/* a sane Host, or the board's */
@@ -113,8 +128,8 @@ boot_script(struct req *r)
 		return;
 	}
 	log_info("slot %s fetched its boot script (%s)", slot,
-	    kind == 1 ? "clone" : "local disk");
-	if (kind == 1)
+	    kind == 1 ? "clone" : kind == 2 ? "diskless" : "local disk");
+	if (kind == 1 || kind == 2)
 		jobs_node_booting(slot);
 	http_reply_text(r, 200, "text/plain; charset=utf-8", script);
 }

@@ -77,6 +77,10 @@ static const struct route routes[] = {
 	  agent_job_report, "agent_report" },
 	{ "GET", "/chunks/*", AUTH_NONE, BODY_NONE, stream_chunk, "chunk" },
 	{ "GET", "/boot/*", AUTH_NONE, BODY_NONE, boot_script, "boot" },
+	{ "GET", "/boot/*/overlay", AUTH_NONE, BODY_NONE, diskless_overlay,
+	  "diskless_overlay" },
+	{ "GET", "/boot/*/rootfs", AUTH_NONE, BODY_NONE, diskless_stream,
+	  "diskless_rootfs" },
 	{ "GET", "/pxe/*", AUTH_NONE, BODY_NONE, boot_file, "pxe" },
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))

@@ -1,7 +1,8 @@
 /*
  * rackd.h — what each file of rackd offers. One header for the program;
  * libmicrohttpd stays inside the HTTP files (http.c, stream.c, events.c,
- * static.c), SQLite inside db/, libarchive inside images/.
+ * static.c, boot.c, diskless_stream.c), SQLite inside db/, libarchive
+ * inside images/.
  */
 #ifndef RACKD_H
 #define RACKD_H
@@ -28,6 +29,7 @@
 #define JOBS_LIST_MAX		500
 #define TOKEN_HEX		64	/* 32 random bytes */
 #define HEARTBEAT_SECONDS	15
+#define HOSTNAME_MAX		63	/* a node's hostname */
 #define LINK_HISTORY_MAX	1000	/* rows of GET /api/v1/nodes/{slot}/links */
 
 /* log.c */
@@ -81,6 +83,8 @@ struct config {
 	char		*gadget_configfs;
 	char		*gadget_udc;
 	struct strlist	 trusted_keys;		/* files or base64 keys */
+	char		*ssh_keys;		/* file for diskless nodes */
+	int		 diskless_stream;	/* rootfs as one stream */
 	/* set by the command line, not options */
 	int		 show_help;
 	int		 show_version;
@@ -330,6 +334,28 @@ void	 boot_script(struct req *);
 void	 boot_file(struct req *);
 int	 boot_render(const char *slot, const char *host, char *buf,
 	    size_t len);	/* the script for a slot's node, from its state */
+/* The request comes from slot's node: 0 and *link, or -1 (404/403 sent). */
+struct db_link;
+int	 boot_node_check(struct req *, const char *slot, struct db_link *link);
+
+/* diskless.c: diskless boots (a job each) and the per-node overlay. */
+/* 2 and the diskless script in buf; 0 if the node does not boot diskless
+ * (the caller renders another); -1 on error. */
+int	 diskless_render(const char *slot, const char *host, char *buf,
+	    size_t len);
+int	 diskless_hostname(const char *slot, char *out, size_t len);
+/* "disk" or "rootfs" of an image "name[:version]" into kind; 0 or -1. */
+int	 diskless_image_kind(const char *ref, char *kind, size_t len);
+/* A PATCH leaves a diskless node with a rootfs image (or none): 0, or
+ * -1 with err. image/mode NULL: unchanged. */
+int	 diskless_patch_check(const char *slot, const char *image,
+	    const char *mode, char *err, size_t errlen);
+json_t	*diskless_overlay_json(const char *slot, int cloud_init);
+void	 diskless_overlay(struct req *);	/* GET /boot/{slot}/overlay */
+
+/* diskless_stream.c: GET /boot/{slot}/rootfs?from=K, the image of the
+ * slot's diskless job as one zstd stream (its stored chunks in order). */
+void	 diskless_stream(struct req *);
 
 /* gadget.c: the board as a USB gadget (configfs). */
 int	 gadget_setup(const char *root, const struct strlist *funcs,

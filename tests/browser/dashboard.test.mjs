@@ -9,7 +9,8 @@
 // width, page weight, sign out. Screenshots go to $ARTIFACTS.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { env, launch, api, report, reimage, activeJob } from './lib.mjs';
 
@@ -27,6 +28,16 @@ const shot = (name) => page.screenshot({ path: join(env.artifacts, `${name}.png`
 async function imageSize() {
 	const r = await api('GET', `/api/v1/images/${IMAGE}`);
 	return r.data.versions.find((v) => v.version === VERSION).size;
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+function alive(pid) {
+	try {
+		process.kill(pid, 0);
+		return true;
+	} catch (e) {
+		return false;
+	}
 }
 
 // Wait until fn() (run in the page) is true.
@@ -189,6 +200,37 @@ test('a link going down shows at once, and coming back', async () => {
 	await shot('09-link-down');
 	execFileSync('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
 	await row('usb4').locator('.link[data-link="up"]').waitFor();
+});
+
+test('rackd restarts: the page reconnects by itself and stays signed in', async (t) => {
+	// browser.sh hands over rackd's pid and command line; the new rackd's
+	// pid goes to RACKD_PID_FILE so that browser.sh stops it at the end.
+	const cmd = JSON.parse(process.env.RACKD_CMD || 'null');
+	const pid = Number(process.env.RACKD_PID);
+	assert.ok(cmd && pid, 'RACKD_CMD and RACKD_PID from browser.sh');
+	process.kill(pid, 'SIGTERM');
+	for (let i = 0; i < 100 && alive(pid); i++)
+		await sleep(100);
+	assert.equal(alive(pid), false, 'rackd stopped');
+	await page.locator('#live[data-live="reconnecting"]').waitFor();
+	const log = openSync(process.env.RACKD_LOG, 'a');
+	const child = spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', log, log], detached: true,
+	    cwd: process.env.RACKD_CWD });
+	writeFileSync(process.env.RACKD_PID_FILE, String(child.pid));
+	child.unref();
+	for (let i = 0; i < 100; i++) {
+		if (await fetch(env.url + '/healthz').then((r) => r.ok, () => false))
+			break;
+		await sleep(100);
+	}
+	await page.locator('#live[data-live="live"]').waitFor({ timeout: 30000 });
+	// The stream carries changes again, and the session outlived the restart.
+	const j = await reimage('usb4', REF);
+	await row('usb4').and(page.locator('[data-state="queued"]')).waitFor();
+	await row('usb4').getByRole('button', { name: 'Cancel the job on usb4' }).click();
+	await page.locator('dialog.modal').getByRole('button', { name: 'Cancel job' }).click();
+	await row('usb4').locator('.job-result', { hasText: 'Cancelled' }).waitFor();
+	assert.equal((await api('GET', `/api/v1/jobs/${j.id}`)).data.state, 'failed');
 });
 
 test('node page: job history with event logs, link history', async () => {

@@ -34,7 +34,14 @@ for i in 1 2 3 4; do
 	ns_add "n$i"
 	veth_link rack "usb$i" "n$i" || { fail "veth usb$i"; finish; }
 done
-RACKD_NS=rack rackd_start --links 'usb*' --link-subnet-pool 10.213.0.0/24
+RACKD_ARGS=(--links 'usb*' --link-subnet-pool 10.213.0.0/24 --webui-dir "$TOP/webui")
+RACKD_NS=rack rackd_start "${RACKD_ARGS[@]}"
+# The tests restart rackd (the same command as rackd_start's) to see the
+# page reconnect; the new rackd's pid lands in this file.
+RACKD_PID_FILE=$TMP/rackd-restarted.pid
+on_exit '[ -f "$RACKD_PID_FILE" ] && kill -9 "$(cat "$RACKD_PID_FILE")"'
+RACKD_CMD=$(jq -cn --args '$ARGS.positional' -- "$RACKD" -d --state-dir "$STATE" \
+	--listen "0.0.0.0:$PORT" "${RACKD_ARGS[@]}")
 PASSWORD=$(cat "$STATE/dashboard.password")
 
 links_up() {
@@ -76,7 +83,8 @@ check_status 200 "the image is indexed"
 # the last word.
 if (cd "$BROWSER_DIR" && RACKD_URL=$URL RACKD_STATE=$STATE RACKD_TOKEN=$TOKEN \
 	RACKD_PASSWORD=$PASSWORD ARTIFACTS=$ARTIFACTS TEST_IMAGE=demo TEST_VERSION=1 \
-	NODE4_NS=$NS-n4 \
+	NODE4_NS=$NS-n4 RACKD_PID=$RACKD_PID RACKD_CMD=$RACKD_CMD RACKD_LOG=$RACKD_LOG \
+	RACKD_PID_FILE=$RACKD_PID_FILE RACKD_CWD=$PWD \
 	timeout -k 10 300 ip netns exec "$NS-rack" \
 	node --test --test-timeout=240000 --test-reporter=spec ./*.test.mjs); then
 	ok "browser tests"

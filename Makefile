@@ -25,6 +25,10 @@ APPL_SRC  := $(filter-out appliance/main.c,$(wildcard appliance/*.c))
 CTL_SRC   := $(wildcard images/rackctl*.c)
 AGENT_SRC := $(wildcard pxe/agent/*.c)
 AGENT_LIB_SRC := $(filter-out pxe/agent/main.c,$(AGENT_SRC))
+# rack-diskless: its files and the rackd client files of rack-agent.
+DISKLESS_SRC := $(wildcard pxe/diskless/*.c)
+DISKLESS_OBJ := $(DISKLESS_SRC:%.c=$(BUILD)/obj/%.o) \
+             $(patsubst %,$(BUILD)/obj/pxe/agent/%.o,net queue backoff progress cmdline disk)
 
 DB_OBJ    := $(DB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/schema_sql.o
 IMG_OBJ   := $(IMG_SRC:%.c=$(BUILD)/obj/%.o)
@@ -38,7 +42,8 @@ LIBIMG    := $(BUILD)/lib/libimages.a
 LIBAPPL   := $(BUILD)/lib/libappliance.a
 
 PROGS     := $(BUILD)/rackd $(if $(CTL_SRC),$(BUILD)/rackctl) \
-             $(if $(AGENT_SRC),$(BUILD)/rack-agent)
+             $(if $(AGENT_SRC),$(BUILD)/rack-agent) \
+             $(if $(DISKLESS_SRC),$(BUILD)/rack-diskless)
 
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -86,6 +91,9 @@ $(BUILD)/rackctl: $(CTL_OBJ) $(LIBIMG)
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS_CTL) $(LIBS_IMG)
 
 $(BUILD)/rack-agent: $(AGENT_OBJ) $(LIBIMG)
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS_AGENT) $(LIBS_IMG)
+
+$(BUILD)/rack-diskless: $(DISKLESS_OBJ) $(LIBIMG)
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS_AGENT) $(LIBS_IMG)
 
 # Unit tests link only the library of the folder they test:
@@ -141,10 +149,11 @@ demo:
 	@bash tools/demo.sh
 
 # The clone kernel and initramfs (Debian's kernel package, busybox,
-# rack-agent); rebuilt when the agent or the pxe/ files change.
+# rack-agent, rack-diskless); rebuilt when a program or a pxe/ file changes.
 pxe: $(BUILD)/pxe/initrd.img
 
-$(BUILD)/pxe/initrd.img: $(BUILD)/rack-agent pxe/build-initramfs.sh pxe/init \
+$(BUILD)/pxe/initrd.img: $(BUILD)/rack-agent $(BUILD)/rack-diskless \
+		pxe/build-initramfs.sh pxe/init pxe/diskless.sh \
 		pxe/udhcpc.script pxe/modules.txt
 	@sh tools/deps.sh pxe
 	sh pxe/build-initramfs.sh

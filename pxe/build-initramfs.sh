@@ -1,14 +1,17 @@
 #!/bin/sh
 # make pxe: the clone kernel and initramfs, in build/pxe/ (vmlinuz,
 # initrd.img). The kernel and its modules come from Debian's kernel
-# package, unpacked here (not installed); busybox, rack-agent and the
+# package, unpacked here (not installed); busybox, rack-agent,
+# rack-diskless (and /etc/diskless.sh, the diskless stage) and the
 # libraries they need come from this machine.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 out=$top/build/pxe
 work=$out/work
 agent=$top/build/rack-agent
+diskless=$top/build/rack-diskless
 [ -x "$agent" ] || { echo "build/rack-agent is missing: run make first" >&2; exit 1; }
+[ -x "$diskless" ] || { echo "build/rack-diskless is missing: run make first" >&2; exit 1; }
 
 mkdir -p "$out/cache"
 # The kernel image package linux-image-amd64 points at.
@@ -40,9 +43,12 @@ chmod 755 "$root/init" "$root/etc/udhcpc.script"
 grep -v '^[[:space:]]*\(#\|$\)' "$top/pxe/modules.txt" >"$root/etc/modules"
 cp /usr/bin/busybox "$root/bin/busybox"
 cp "$agent" "$root/sbin/rack-agent"
+cp "$diskless" "$root/sbin/rack-diskless"
+cp "$top/pxe/diskless.sh" "$root/etc/diskless.sh"
+chmod 755 "$root/etc/diskless.sh"
 
 # Shared libraries of the programs, with the loader.
-for prog in "$root/bin/busybox" "$root/sbin/rack-agent"; do
+for prog in "$root/bin/busybox" "$root/sbin/rack-agent" "$root/sbin/rack-diskless"; do
 	ldd "$prog" | awk '/=>/ {print $3} /^\t\// {print $1}' | while read -r lib; do
 		[ -f "$lib" ] || continue
 		mkdir -p "$root$(dirname "$lib")"

@@ -374,6 +374,43 @@ db_rows(const char *sql, const char *types, ...)
 }
 
 int
+db_each(const char *sql, size_t size, void (*fill)(sqlite3_stmt *, void *),
+    int (*fn)(const void *, void *), void *arg)
+{
+	char *items = NULL, *grown;
+	size_t n = 0, cap = 0;
+	sqlite3_stmt *st;
+	int rc = DB_OK, r = SQLITE_DONE;
+
+	/* Collect under the lock, call after: fn may use the database. */
+	pthread_mutex_lock(&db_lock);
+	if ((st = db_prep(sql, "")) == NULL)
+		rc = DB_ERROR;
+	while (st != NULL && (r = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((grown = realloc(items, cap * size)) == NULL) {
+				rc = DB_ERROR;
+				break;
+			}
+			items = grown;
+		}
+		fill(st, items + n++ * size);
+	}
+	if (st != NULL && rc == DB_OK && r != SQLITE_DONE) {
+		db_fail("rows");
+		rc = DB_ERROR;
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&db_lock);
+	for (size_t i = 0; rc == DB_OK && i < n; i++)
+		if (fn(items + i * size, arg) != 0)
+			break;
+	free(items);
+	return rc;
+}
+
+int
 db_begin(void)
 {
 	return db_exec("BEGIN IMMEDIATE", "");

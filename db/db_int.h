@@ -25,6 +25,12 @@ int	 db_exec(const char *sql, const char *types, ...);
  * "x_json" holds JSON text and becomes key "x". NULL on failure. */
 json_t	*db_rows(const char *sql, const char *types, ...);
 json_t	*db_row_object(sqlite3_stmt *st);
+/* Each row of sql (no parameters) filled into an item of size bytes by
+ * fill, then fn called on each with the lock released; stops when fn
+ * returns non-zero. */
+int	 db_each(const char *sql, size_t size,
+	    void (*fill)(sqlite3_stmt *, void *),
+	    int (*fn)(const void *, void *), void *arg);
 int	 db_begin(void);
 int	 db_commit(void);
 void	 db_rollback(void);

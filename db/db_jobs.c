@@ -202,42 +202,32 @@ db_job_seen(int64_t id)
 	return rc;
 }
 
+static void
+fill_job(sqlite3_stmt *st, void *item)
+{
+	job_from_row(st, item);
+}
+
+struct job_cb {
+	int	(*fn)(const struct db_job *, void *);
+	void	*arg;
+};
+
+static int
+call_job(const void *item, void *arg)
+{
+	const struct job_cb *cb = arg;
+
+	return cb->fn(item, cb->arg);
+}
+
 int
 db_jobs_active(int (*fn)(const struct db_job *, void *), void *arg)
 {
-	struct db_job *jobs = NULL, *grown;
-	size_t n = 0, cap = 0;
-	sqlite3_stmt *st;
-	int rc = DB_OK, r;
+	struct job_cb cb = { fn, arg };
 
-	/* Collect first, call after: fn may write to the database. */
-	pthread_mutex_lock(&db_lock);
-	st = db_prep(JOB_ROW " WHERE state NOT IN ('done', 'failed')"
-	    " ORDER BY id", "");
-	if (st == NULL)
-		rc = DB_ERROR;
-	while (st != NULL && (r = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			if ((grown = realloc(jobs, cap * sizeof(*jobs))) == NULL) {
-				rc = DB_ERROR;
-				break;
-			}
-			jobs = grown;
-		}
-		job_from_row(st, &jobs[n++]);
-	}
-	if (st != NULL && rc == DB_OK && r != SQLITE_DONE) {
-		db_fail("active jobs");
-		rc = DB_ERROR;
-	}
-	sqlite3_finalize(st);
-	pthread_mutex_unlock(&db_lock);
-	for (size_t i = 0; rc == DB_OK && i < n; i++)
-		if (fn(&jobs[i], arg) != 0)
-			break;
-	free(jobs);
-	return rc;
+	return db_each(JOB_ROW " WHERE state NOT IN ('done', 'failed')"
+	    " ORDER BY id", sizeof(struct db_job), fill_job, call_job, &cb);
 }
 
 json_t *

@@ -98,40 +98,32 @@ out:
 	return rc == DB_OK ? changed : rc;
 }
 
+static void
+fill_link(sqlite3_stmt *st, void *item)
+{
+	link_from_row(st, item);
+}
+
+struct link_cb {
+	int	(*fn)(const struct db_link *, void *);
+	void	*arg;
+};
+
+static int
+call_link(const void *item, void *arg)
+{
+	const struct link_cb *cb = arg;
+
+	return cb->fn(item, cb->arg);
+}
+
 int
 db_links_each(int (*fn)(const struct db_link *, void *), void *arg)
 {
-	struct db_link *links = NULL, *grown;
-	size_t n = 0, cap = 0;
-	sqlite3_stmt *st;
-	int rc = DB_OK, r = SQLITE_DONE;
+	struct link_cb cb = { fn, arg };
 
-	pthread_mutex_lock(&db_lock);
-	if ((st = db_prep(LINK_ROW " ORDER BY slot", "")) == NULL)
-		rc = DB_ERROR;
-	while (st != NULL && (r = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			if ((grown = realloc(links, cap * sizeof(*links))) ==
-			    NULL) {
-				rc = DB_ERROR;
-				break;
-			}
-			links = grown;
-		}
-		link_from_row(st, &links[n++]);
-	}
-	if (st != NULL && rc == DB_OK && r != SQLITE_DONE) {
-		db_fail("links");
-		rc = DB_ERROR;
-	}
-	sqlite3_finalize(st);
-	pthread_mutex_unlock(&db_lock);
-	for (size_t i = 0; rc == DB_OK && i < n; i++)
-		if (fn(&links[i], arg) != 0)
-			break;
-	free(links);
-	return rc;
+	return db_each(LINK_ROW " ORDER BY slot", sizeof(struct db_link),
+	    fill_link, call_link, &cb);
 }
 
 json_t *

@@ -176,7 +176,7 @@ run(struct dl *d, char *err, size_t errlen)
 	pid_t pid;
 	int fd, rc, cloud;
 	int64_t t_fetch, t_done;
-	char a[32], b[32];
+	char a[32], b[32], c[32];
 
 	if (net_new(d->conf.url, d->conf.token, &d->net, err, errlen) != 0 ||
 	    get_job(d, err, errlen) != 0)
@@ -234,7 +234,7 @@ run(struct dl *d, char *err, size_t errlen)
 	    "%ld KiB (cpio %ld KiB); MemAvailable %" PRIu64 " KiB",
 	    fmt_bytes(d->feed.written, a, sizeof(a)),
 	    fmt_bytes(atomic_load(&d->feed.fetched), b, sizeof(b)),
-	    (double)(t_done - t_fetch) / 1000.0, fmt_bytes(d->bps, a, sizeof(a)),
+	    (double)(t_done - t_fetch) / 1000.0, fmt_bytes(d->bps, c, sizeof(c)),
 	    self.ru_maxrss, kids.ru_maxrss, mem_available_kib());
 	return 0;
 }

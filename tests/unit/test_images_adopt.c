@@ -37,8 +37,10 @@ static int setup(void **state)
 	struct fx *f = calloc(1, sizeof *f);
 	char err[256];
 	uint8_t h[HASH_LEN];
-	if (!f || !(f->dir = tu_mkdtemp()))
+	if (!f || !(f->dir = tu_mkdtemp())) {
+		free(f);
 		return -1;
+	}
 	snprintf(f->storedir, sizeof f->storedir, "%s/store", f->dir);
 	snprintf(f->tmpdir, sizeof f->tmpdir, "%s/tmp", f->storedir);
 	if (store_open(f->storedir, &f->st, err, sizeof err) < 0)

@@ -27,12 +27,17 @@ static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof *f);
 	char err[256];
-	if (!f || !(f->dir = tu_mkdtemp()))
+	if (!f || !(f->dir = tu_mkdtemp())) {
+		free(f);
 		return -1;
+	}
 	snprintf(f->key, sizeof f->key, "%s/k", f->dir);
 	snprintf(f->pub, sizeof f->pub, "%s/k.pub", f->dir);
 	if (sign_keygen(f->pk, f->sk) < 0 || sign_write_keypair(f->key, f->pk, f->sk, err, sizeof err) < 0) {
 		print_error("%s\n", err);
+		tu_rm_rf(f->dir);
+		free(f->dir);
+		free(f);
 		return -1;
 	}
 	*state = f;

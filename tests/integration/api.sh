@@ -9,7 +9,7 @@
 #
 # 500 is not provoked here: it needs a failing database or disk under a
 # running rackd, which a black-box test cannot arrange reliably.
-# 503 (more than EVENTS_CLIENTS_MAX event streams) is not tested either.
+# 503 (more than EVENTS_CLIENTS_MAX event streams) is in concurrency.sh.
 source "$(dirname "$0")/../lib.sh"
 
 [ -x "$RACKD" ] || { echo "build/rackd missing: run make"; exit 1; }

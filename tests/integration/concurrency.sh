@@ -4,7 +4,9 @@
 # have had a first answer, then sends several requests over it (API reads, /healthz,
 # /metrics, a chunk sent with sendfile, a ranged chunk). Every answer must be
 # 200/206 with the right length, over the same connection. Run once with one
-# HTTP thread and once with a pool. Loopback only; bounded in time.
+# HTTP thread and once with a pool. Then the connection limits: idle_timeout,
+# max_connections, and at most EVENTS_CLIENTS_MAX event streams (503 past it).
+# Loopback only; bounded in time.
 source "$(dirname "$0")/../lib.sh"
 
 [ -x "$RACKD" ] || { echo "build/rackd missing: run make"; exit 1; }
@@ -122,7 +124,7 @@ for threads in 1 4; do
 	check_eq "$n" "$((CLIENTS * ROUNDS))" "http_threads=$threads: every ranged request counted"
 	rackd_stop || fail "rackd did not stop"
 done
-# ---- the per-connection limits: idle timeout, most connections ----------
+# ---- limits: idle timeout, most connections, most event streams --------
 cat >"$TMP/limits.py" <<'EOF'
 import socket, sys, time
 
@@ -177,6 +179,49 @@ if what == "max":               # rackd --max-connections 4
     again = ask(conn())
     print("a new connection after they closed: %s" % again)
     sys.exit(0 if not answered and again else 1)
+
+if what == "events":            # EVENTS_CLIENTS_MAX (128) streams at most
+    token = sys.argv[3]
+    head = ("GET /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            "Authorization: Bearer %s\r\n\r\n" % token).encode()
+
+    def stream():
+        s = conn()
+        s.sendall(head)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        return s, data.split(b" ", 2)[1] if data.startswith(b"HTTP/") else b"?"
+
+    def event():                # any change: a node's label
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        c.request("PATCH", "/api/v1/nodes/usb1", body='{"label":"x%d"}'
+                  % time.monotonic_ns(), headers={"Authorization":
+                                                  "Bearer " + token})
+        c.getresponse().read()
+        c.close()
+
+    import http.client
+    streams = [stream() for _ in range(128)]
+    codes = set(code for _, code in streams)
+    s129, code129 = stream()
+    print("128 streams: %s; the 129th: %s" % (sorted(codes), code129))
+    for s, _ in streams + [(s129, None)]:
+        s.close()
+    freed = False
+    for i in range(5):          # closed streams go at their next write
+        event()
+        time.sleep(0.3)
+        s, code = stream()
+        s.close()
+        if code == b"200":
+            freed = True
+            break
+    print("a stream again after the others closed: %s" % freed)
+    sys.exit(0 if codes == {b"200"} and code129 == b"503" and freed else 1)
 EOF
 STATE=$TMP/state-idle
 PORT=$(free_port)
@@ -187,5 +232,11 @@ STATE=$TMP/state-max
 PORT=$(free_port)
 rackd_start --max-connections 4
 if out=$(timeout 30 python3 "$TMP/limits.py" "$PORT" max 2>&1); then ok "max_connections: $out"; else fail "max_connections: $out"; fi
+rackd_stop || fail "rackd did not stop"
+STATE=$TMP/state-events
+PORT=$(free_port)
+rackd_start --slots usb1
+if out=$(timeout 60 python3 "$TMP/limits.py" "$PORT" events "$TOKEN" 2>&1); then ok "event streams: $out"
+else fail "event streams: $out"; fi
 rackd_stop || fail "rackd did not stop"
 finish

@@ -4,11 +4,13 @@
  * and the reply helpers every handler uses. Errors are JSON
  * {"error": "..."} with the right status.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <strings.h>
 
 #include <microhttpd.h>
@@ -101,6 +103,7 @@ struct req {
 	int			 stream_stopped;
 	int64_t			 agent_job;
 	uint64_t		 streamed;	/* bytes of a file reply */
+	int			 node_side;	/* on a management link */
 	struct http_stream	 stream;	/* BODY_STREAM: its taker */
 	uint64_t		 discarded;	/* body bytes past the limit */
 	int			 nxh;		/* extra reply headers */
@@ -565,6 +568,15 @@ request_start(struct req *r)
 		return 0;
 	}
 	r->route = route_find(r, allowed, sizeof(allowed), &path_known);
+	/* A management link serves what nodes fetch (boot files, chunks,
+	 * the agent's endpoints), not the operator's API or dashboard. */
+	if (r->node_side && (r->route == NULL ||
+	    r->route->auth == AUTH_READ || r->route->auth == AUTH_WRITE)) {
+		r->route_name = "node_side";
+		http_reply_error(r, 404, "not served on a management link: %s",
+		    r->url);
+		return 0;
+	}
 	if (r->route == NULL) {
 		if (!path_known && strncmp(r->url, "/api/", 5) != 0 &&
 		    (strcmp(r->method, "GET") == 0 ||
@@ -646,6 +658,7 @@ access_cb(void *cls, struct MHD_Connection *conn, const char *url,
 		r->conn = conn;
 		r->method = method;
 		r->url = url;
+		r->node_side = cls != NULL;
 		*con_cls = r;
 		conf_rdlock();
 		if (!request_start(r)) {
@@ -718,33 +731,41 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 	log_debug("http: %s", msg);
 }
 
-int
-http_start(char *err, size_t errlen)
+static struct MHD_Daemon *
+start_daemon(const struct sockaddr_storage *ss, int fd, int node_side,
+    int threads)
 {
-	struct sockaddr_storage ss;
-	socklen_t sl;
 	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 	    MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC | MHD_USE_ERROR_LOG;
-	size_t memlimit;
-
-	if (config_parse_listen(conf.listen, &ss, &sl, err, errlen) != 0)
-		return -1;
-	if (ss.ss_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
 	/* The connection's memory pool holds the request head and the
 	 * write buffer; the head limit is what the option names. */
-	memlimit = conf.max_header_bytes + 16 * 1024;
-	daemon_h = MHD_start_daemon(flags, 0, NULL, NULL, access_cb, NULL,
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	size_t memlimit = conf.max_header_bytes + 16 * 1024;
+
+	if (ss->ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	return MHD_start_daemon(flags, 0, NULL, NULL, access_cb,
+	    node_side ? (void *)1 : NULL,
+	    fd >= 0 ? MHD_OPTION_LISTEN_SOCKET : MHD_OPTION_SOCK_ADDR,
+	    fd >= 0 ? (void *)(intptr_t)fd : (void *)ss,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)conf.max_connections,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)conf.idle_timeout,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, memlimit,
 	    MHD_OPTION_NOTIFY_COMPLETED, completed_cb, NULL,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	    MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
-	    MHD_OPTION_THREAD_POOL_SIZE,
-	    (unsigned int)(conf.http_threads > 1 ? conf.http_threads : 0),
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)(threads > 1 ? threads : 0),
 	    MHD_OPTION_END);
+}
+
+int
+http_start(char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+
+	if (config_parse_listen(conf.listen, &ss, &sl, err, errlen) != 0)
+		return -1;
+	daemon_h = start_daemon(&ss, -1, 0, conf.http_threads);
 	if (daemon_h == NULL) {
 		snprintf(err, errlen, "cannot listen on %s: %s", conf.listen,
 		    errno ? strerror(errno) : "libmicrohttpd failed");
@@ -754,12 +775,78 @@ http_start(char *err, size_t errlen)
 	return 0;
 }
 
+/* Listeners on the board's address of each management link, when the
+ * main one does not already cover it (a wildcard, or that address). */
+static struct {
+	char			 addr[INET_ADDRSTRLEN];
+	struct MHD_Daemon	*d;
+} node_listeners[SLOTS_MAX];
+static int nnode_listeners;
+
+int
+http_listen_node(const char *addr)
+{
+	struct sockaddr_storage main_ss, ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	char err[128], host[INET6_ADDRSTRLEN];
+	socklen_t sl;
+	int fd, one = 1;
+
+	if (config_parse_listen(conf.listen, &main_ss, &sl, err,
+	    sizeof(err)) != 0)
+		return -1;
+	if (main_ss.ss_family == AF_INET) {
+		struct in_addr *m = &((struct sockaddr_in *)&main_ss)->sin_addr;
+		inet_ntop(AF_INET, m, host, sizeof(host));
+		if (m->s_addr == htonl(INADDR_ANY) || strcmp(host, addr) == 0)
+			return 0;
+	}
+	for (int i = 0; i < nnode_listeners; i++)
+		if (strcmp(node_listeners[i].addr, addr) == 0)
+			return 0;
+	if (nnode_listeners >= SLOTS_MAX)
+		return -1;
+	memset(&ss, 0, sizeof(ss));
+	sin->sin_family = AF_INET;
+	sin->sin_port = main_ss.ss_family == AF_INET6 ?
+	    ((struct sockaddr_in6 *)&main_ss)->sin6_port :
+	    ((struct sockaddr_in *)&main_ss)->sin_port;
+	if (inet_pton(AF_INET, addr, &sin->sin_addr) != 1)
+		return -1;
+	/* IP_FREEBIND: the address may not be on its link quite yet. */
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)sin, sizeof(*sin)) != 0 ||
+	    listen(fd, 128) != 0) {
+		log_warn("http: cannot listen on %s:%d", addr,
+		    ntohs(sin->sin_port));
+		close(fd);
+		return -1;
+	}
+	node_listeners[nnode_listeners].d = start_daemon(&ss, fd, 1, 1);
+	if (node_listeners[nnode_listeners].d == NULL) {
+		close(fd);
+		return -1;
+	}
+	snprintf(node_listeners[nnode_listeners].addr, INET_ADDRSTRLEN, "%s",
+	    addr);
+	nnode_listeners++;
+	log_info("listening for nodes on http://%s:%d/", addr,
+	    ntohs(sin->sin_port));
+	return 0;
+}
+
 void
 http_stop(void)
 {
 	if (daemon_h == NULL)
 		return;
 	events_shutdown();
+	for (int i = 0; i < nnode_listeners; i++)
+		MHD_stop_daemon(node_listeners[i].d);
+	nnode_listeners = 0;
 	MHD_stop_daemon(daemon_h);
 	daemon_h = NULL;
 }

@@ -331,6 +331,7 @@ link_new(int index, const char *name, unsigned int flags, const char *mac)
 		if (linkconf_addr(index, l.board_addr, l.prefix) != 0)
 			log_warn("link %s: cannot set address %s/%d", name,
 			    l.board_addr, l.prefix);
+		http_listen_node(l.board_addr);
 		dnsmasq_changed();
 		publish_link(f->slot);
 	}

@@ -141,6 +141,7 @@ struct MHD_Response;
 struct MHD_Connection;
 int	 http_start(char *err, size_t errlen);
 void	 http_stop(void);
+int	 http_listen_node(const char *board_addr);	/* a link's listener */
 const char *http_param(struct req *, int i);	/* {slot}, {id}, ... */
 const char *http_query(struct req *, const char *key);
 const char *http_header(struct req *, const char *name);

@@ -55,7 +55,7 @@ rackd_start() {
 	listen="127.0.0.1:$PORT"
 	if [ -n "${RACKD_NS:-}" ]; then
 		WRAP=(ip netns exec "$NS-$RACKD_NS")
-		listen="0.0.0.0:$PORT"
+		listen="${RACKD_LISTEN:-0.0.0.0}:$PORT"
 	fi
 	"${WRAP[@]}" "$RACKD" -d --state-dir "$STATE" --listen "$listen" "$@" \
 		>>"$RACKD_LOG" 2>&1 &

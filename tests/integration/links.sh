@@ -121,10 +121,19 @@ dpid=$(dnsmasq_pid)
 rackd_stop
 sleep 0.2
 kill -0 "$dpid" 2>/dev/null && fail "dnsmasq outlived rackd" || ok "dnsmasq stopped with rackd"
-RACKD_NS=rack rackd_start --links 'usb*,uplink*' --uplink uplink0 \
-	--link-subnet-pool 10.213.0.0/24
+# Listening on loopback only, rackd still serves the nodes on each link's
+# board address: what nodes fetch, not the operator's API.
+RACKD_LISTEN=127.0.0.1 RACKD_NS=rack rackd_start --links 'usb*,uplink*' \
+	--uplink uplink0 --link-subnet-pool 10.213.0.0/24
 for ((i = 0; i < 50; i++)); do dpid=$(dnsmasq_pid); [ -n "$dpid" ] && break; sleep 0.1; done
 check_eq "$(api GET /api/v1/nodes/usb3 | jq -r .link.node_addr)" "${ADDR[3]}" "after a restart, usb3 keeps its subnet"
+board3=$(api GET /api/v1/nodes/usb3 | jq -r .link.board_addr)
+out=$(in_ns n3 curl -s -w ' %{http_code}' "http://$board3:$PORT/boot/usb3.ipxe")
+case "$out" in "#!ipxe"*" 200") ok "n3 gets its boot script from the link's listener" ;; *) fail "n3 boot script: $out" ;; esac
+out=$(in_ns n3 curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "http://$board3:$PORT/api/v1/nodes")
+check_eq "$out" 404 "the operator's API is not served on a management link"
+out=$(in_ns n3 curl -s -o /dev/null -w '%{http_code}' "http://$board3:$PORT/")
+check_eq "$out" 404 "nor the dashboard"
 kill -9 "$RACKD_PID"
 for ((i = 0; i < 30; i++)); do kill -0 "$dpid" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$dpid" 2>/dev/null && fail "dnsmasq outlived a killed rackd" || ok "dnsmasq went with a killed rackd"

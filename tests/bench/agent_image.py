@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""agent_image.py SIZE_MIB V1 V2 [HOLES CHANGED SEED]: two versions of a
+sparse test disk image for rackd's reimage benchmark.
+
+The image is SIZE_MIB slots of 1 MiB (rackctl's default chunk size). A
+fraction HOLES (default 0.6) of the slots are holes: never written, so the
+files are sparse and rackctl makes them holes, not chunks. Holes come in
+runs of varying length, as free space does on a real disk. Every data slot
+starts with its own number (no two chunks alike) and mixes random bytes
+(incompressible) with log-like text (compressible) in a proportion that
+varies from slot to slot.
+
+V2 is V1 with a fraction CHANGED (default 0.05) of its data slots altered
+(a few bytes in the middle of the slot), so a delta reimage from V1 to V2
+moves that many chunks. The slots changed are printed on stdout, one a
+line. The output depends only on SEED.
+"""
+import random
+import sys
+
+MIB = 1 << 20
+POOL = 8 * MIB
+
+
+def text_pool(rng):
+    words = ["".join(rng.choices("etaoinshrdlucmfwypvbgkqjxz",
+                                 k=rng.randint(2, 9))) for _ in range(2000)]
+    units = ["rackd", "dnsmasq", "kernel", "sshd", "cron", "nginx"]
+    out, size = [], 0
+    while size < POOL:
+        line = "Mar %2d %02d:%02d:%02d node%02d %s[%d]: %s\n" % (
+            rng.randint(1, 31), rng.randint(0, 23), rng.randint(0, 59),
+            rng.randint(0, 59), rng.randint(1, 40), rng.choice(units),
+            rng.randint(1, 65535), " ".join(rng.choices(words,
+                                                        k=rng.randint(3, 14))))
+        out.append(line)
+        size += len(line)
+    return "".join(out).encode()
+
+
+def layout(rng, slots, holes):
+    """Which slots are holes: runs of 1..64 slots until the share is met."""
+    want = int(slots * holes)
+    hole = bytearray(slots)
+    have = 0
+    while have < want:
+        start = rng.randrange(slots)
+        run = min(rng.randint(1, 64), want - have)
+        for i in range(start, min(slots, start + run)):
+            if not hole[i]:
+                hole[i] = 1
+                have += 1
+    return hole
+
+
+def slot_bytes(rng, pool, i):
+    head = b"rackd bench slot %08d\n" % i
+    room = MIB - len(head)
+    nrand = room * rng.choice((0, 0, 1, 1, 2, 4)) // 4
+    ntext = room - nrand
+    off = rng.randrange(0, len(pool) - ntext)
+    return head + rng.randbytes(nrand) + pool[off:off + ntext]
+
+
+def main():
+    if len(sys.argv) not in (4, 7):
+        sys.stderr.write(__doc__)
+        return 2
+    slots = int(sys.argv[1])
+    holes = float(sys.argv[4]) if len(sys.argv) == 7 else 0.6
+    changed = float(sys.argv[5]) if len(sys.argv) == 7 else 0.05
+    seed = int(sys.argv[6]) if len(sys.argv) == 7 else 1
+    rng = random.Random(seed)
+    pool = text_pool(rng)
+    hole = layout(rng, slots, holes)
+    data = [i for i in range(slots) if not hole[i]]
+    nchange = max(1, round(len(data) * changed))
+    change = set(rng.sample(data, nchange))
+    with open(sys.argv[2], "wb") as v1, open(sys.argv[3], "wb") as v2:
+        for i in data:
+            b = slot_bytes(rng, pool, i)
+            v1.seek(i * MIB)
+            v1.write(b)
+            if i in change:
+                m = bytearray(b)
+                m[MIB // 2:MIB // 2 + 8] = b"v2v2v2v2"
+                b = bytes(m)
+            v2.seek(i * MIB)
+            v2.write(b)
+        for f in (v1, v2):
+            f.truncate(slots * MIB)
+    for i in sorted(change):
+        print(i)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

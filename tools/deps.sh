@@ -15,7 +15,7 @@ python3 busybox tftp-hpa qemu-system-x86 ovmf"
 # The dashboard's browser tests: Debian's chromium, driven by playwright-core
 # from npm (tests/browser); node and npm come with the machine.
 TEST="$TEST chromium"
-BENCH="nginx-light wrk"
+BENCH="nginx-light wrk rsync"
 
 case "${1:-all}" in
 build) want="$BUILD $RUN" ;;

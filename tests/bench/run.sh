@@ -33,6 +33,7 @@ bench() {
 # ---- the benchmarks ------------------------------------------------------
 bench chunks 1800 bash tests/bench/chunks.sh
 bench dashboard 600 bash tests/bench/dashboard.sh
+bench push 1800 bash tests/bench/push.sh
 # ---- end of the list -----------------------------------------------------
 
 if [ -n "$failed" ]; then

@@ -29,7 +29,9 @@ function modal(...content) {
 
 // Reimage one or more slots. done(results) is told what happened.
 export function reimageDialog(slots, done) {
-	const names = [...new Set(state.images.map((im) => im.name))];
+	// A reimage writes a disk image; rootfs images are for diskless boot.
+	const disk = (v) => (v.kind || 'disk') === 'disk';
+	const names = state.images.filter((im) => (im.versions || []).some(disk)).map((im) => im.name);
 	const title = h('h2', { id: 'dlg-title', text: `Reimage ${listNames(slots)}` });
 	const body = h('div', { class: 'dlg-body' });
 	const error = h('p', { class: 'error', role: 'alert' });
@@ -38,7 +40,7 @@ export function reimageDialog(slots, done) {
 	dlg.setAttribute('aria-labelledby', 'dlg-title');
 
 	if (names.length === 0) {
-		body.append(h('p', { text: 'There is no image on this rack yet. Push one with rackctl, then try again.' }),
+		body.append(h('p', { text: 'There is no disk image on this rack yet. Push one with rackctl, then try again.' }),
 		    h('div', { class: 'buttons' }, h('button', { type: 'button', onclick: () => dlg.close(), text: 'Close' })));
 		return;
 	}
@@ -49,7 +51,7 @@ export function reimageDialog(slots, done) {
 	const fillVersions = () => {
 		clear(versionSel);
 		const im = state.images.find((i) => i.name === imageSel.value);
-		for (const v of (im && im.versions) || [])
+		for (const v of ((im && im.versions) || []).filter(disk))
 			versionSel.append(h('option', { value: v.version,
 			    text: `${v.version} — ${fmt.bytes(v.size)}, ${v.kind}${v.signed ? ', signed' : ''}` }));
 	};
@@ -73,7 +75,8 @@ export function reimageDialog(slots, done) {
 		const go = h('button', { type: 'button', class: 'danger', text:
 		    slots.length === 1 ? `Reimage ${slots[0]}` : `Reimage ${slots.length} servers` });
 		body.append(
-		    h('p', { class: 'confirm-text' }, 'The disk of ', h('strong', { text: listNames(slots) }),
+		    h('p', { class: 'confirm-text' }, slots.length === 1 ? 'The disk of ' : 'The disks of ',
+			h('strong', { text: listNames(slots) }),
 			' will be overwritten with ', h('strong', { text: ref }), '. This cannot be undone.'),
 		    h('div', { class: 'buttons' },
 			h('button', { type: 'button', onclick: choose, text: 'Back' }), go));

@@ -324,6 +324,19 @@ test('the whole page weighs under 300 KB', async () => {
 	assert.ok(bytes > 5000 && bytes < 300 * 1024, `page weight ${bytes} bytes`);
 });
 
+test('a session that ends while the page is open: back to sign-in', async () => {
+	execFileSync('sqlite3', ['-cmd', '.timeout 5000', join(env.state, 'rackd.db'),
+	    'UPDATE sessions SET expires = 0']);
+	// The node page asks rackd for the job history: refused, so the page
+	// says the session has ended and asks for the password.
+	await row('usb1').getByRole('link', { name: 'usb1' }).click();
+	await page.getByText('Your session has ended. Sign in again.').waitFor();
+	await page.locator('#password').fill(env.password);
+	await page.getByRole('button', { name: 'Sign in' }).click();
+	await page.getByRole('heading', { name: 'Jobs' }).waitFor();
+	await page.locator('#live[data-live="live"]').waitFor();
+});
+
 test('sign out: the sign-in page, and the session is gone', async () => {
 	await page.getByRole('button', { name: 'Sign out' }).click();
 	await page.locator('#password').waitFor();

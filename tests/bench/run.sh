@@ -34,6 +34,8 @@ bench() {
 bench chunks 1800 bash tests/bench/chunks.sh
 bench dashboard 600 bash tests/bench/dashboard.sh
 bench push 1800 bash tests/bench/push.sh
+bench agent 1800 bash tests/bench/agent.sh
+bench dhcp 900 bash tests/bench/dhcp.sh
 # ---- end of the list -----------------------------------------------------
 
 if [ -n "$failed" ]; then

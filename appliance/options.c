@@ -122,7 +122,7 @@ static const struct option_def options[] = {
 	{ "idle_timeout", 0, T_DURATION, OFF(idle_timeout), "60s", 1, 3600, 0,
 	  "TIME", "close an HTTP connection idle for TIME" },
 	{ "http_threads", 0, T_INT, OFF(http_threads), "1", 1, 64, 0, "N",
-	  "HTTP threads (1: one epoll thread)" },
+	  "HTTP threads (1: one polling thread; more: a pool)" },
 };
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
 

@@ -127,12 +127,14 @@ test('the progress bar advances as the agent reports, then done', async () => {
 		assert.match(figures, /of .*(KiB|MiB)/, 'bytes written of the total');
 		assert.match(figures, /1\.0 MiB\/s/, 'rate');
 		assert.match(figures, /left$/, 'time left');
-		if (pct === 45)
+		if (pct === 45) {
+			await page.waitForTimeout(500);	/* the bar's 0.4 s glide */
 			await shot('05-progress');
+		}
 	}
 	assert.deepEqual(seen, [20, 45, 80], 'the bar moved forward');
-	const width = await row('usb2').locator('.bar-fill').evaluate((e) => e.style.width);
-	assert.equal(width, '80%');
+	const drawn = await row('usb2').locator('.bar-fill').evaluate((e) => e.style.transform);
+	assert.equal(drawn, 'scaleX(0.8)', 'the bar is drawn at 80%');
 	await report(jobId, { state: 'verifying', bytes_done: total, bytes_fetched: total, rate: 1048576 });
 	await row('usb2').and(page.locator('[data-state="verifying"]')).waitFor();
 	await report(jobId, { state: 'done', bytes_done: total, bytes_fetched: total, rate: 0 });

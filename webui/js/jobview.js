@@ -30,12 +30,12 @@ export function jobStatus() {
 			if (moving) {
 				bar.setAttribute('aria-valuenow', String(p.percent));
 				bar.setAttribute('aria-valuetext', `${p.percent}%`);
-				fill.style.width = `${p.percent}%`;
+				fill.style.transform = `scaleX(${p.percent / 100})`;
 				setText(figures, `${p.percent}% · ${p.text} · ${p.rate} · ${p.left}`);
 			} else {
 				bar.removeAttribute('aria-valuenow');
 				bar.setAttribute('aria-valuetext', 'waiting');
-				fill.style.width = '';
+				fill.style.transform = '';
 				setText(figures, j.state === 'queued' ? 'power the server on or reboot it to start' : 'waiting for the clone agent');
 			}
 		} else if (j) {

@@ -5,7 +5,9 @@
  * read is suspended (libmicrohttpd stops polling it) and resumed when an
  * event arrives. A client that falls further behind than the ring gets a
  * "resync" event and goes on from the oldest kept. Last-Event-ID resumes a
- * reconnecting client where it left off.
+ * reconnecting client where it left off. A stream opened with a dashboard
+ * session (no Bearer token) ends when that session does: checked at each
+ * heartbeat, and at once on sign-out (events_sessions_check).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -28,6 +30,8 @@ struct client {
 	size_t			 off;		/* sent of that event so far */
 	int			 suspended;
 	int			 hello;		/* retry: line sent */
+	int			 ended;		/* its session ended: close */
+	char			 cookie[TOKEN_HEX + 1];	/* "": not by session */
 	struct client		*prev, *nextc;
 };
 
@@ -112,10 +116,30 @@ events_publish(const char *type, json_t *data)
 	pthread_mutex_unlock(&ev_lock);
 }
 
+/* End the streams whose dashboard session has ended. */
+void
+events_sessions_check(void)
+{
+	pthread_mutex_lock(&ev_lock);
+	for (struct client *c = clients; c != NULL; c = c->nextc) {
+		if (c->cookie[0] == '\0' || c->ended ||
+		    session_check(c->cookie, NULL, 0) == SESSION_OK)
+			continue;
+		c->ended = 1;
+		if (c->suspended) {
+			c->suspended = 0;
+			MHD_resume_connection(c->conn);
+		}
+	}
+	pthread_mutex_unlock(&ev_lock);
+}
+
 void
 events_heartbeat(void)
 {
 	char *text = strdup(": keep-alive\n\n");
+
+	events_sessions_check();
 
 	if (text != NULL)
 		push(text, strlen(text));
@@ -148,7 +172,7 @@ reader(void *cls, uint64_t pos, char *buf, size_t max)
 	size_t used = 0;
 
 	pthread_mutex_lock(&ev_lock);
-	if (closing) {
+	if (closing || c->ended) {
 		pthread_mutex_unlock(&ev_lock);
 		return MHD_CONTENT_READER_END_OF_STREAM;
 	}
@@ -223,6 +247,11 @@ events_stream(struct req *r)
 		return;
 	}
 	c->conn = http_connection(r);
+	/* Let in by its session cookie (http.c takes a Bearer token first)? */
+	if (!conf.api_open_reads && http_header(r, "Authorization") == NULL &&
+	    session_cookie_valid(http_cookie(r, SESSION_COOKIE)))
+		snprintf(c->cookie, sizeof(c->cookie), "%s",
+		    http_cookie(r, SESSION_COOKIE));
 	pthread_mutex_lock(&ev_lock);
 	if (nclients >= EVENTS_CLIENTS_MAX || closing) {
 		pthread_mutex_unlock(&ev_lock);

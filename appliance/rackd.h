@@ -255,7 +255,8 @@ int	 static_path_ok(const char *urlpath);
 /* events.c: Server-Sent Events to the dashboard and rackctl. */
 int	 events_init(void);
 void	 events_publish(const char *type, json_t *data);	/* steals */
-void	 events_heartbeat(void);
+void	 events_heartbeat(void);	/* also ends streams of ended sessions */
+void	 events_sessions_check(void);
 void	 events_shutdown(void);
 void	 events_stream(struct req *);
 int	 events_clients(void);

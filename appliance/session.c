@@ -94,6 +94,7 @@ load_password(char *err, size_t errlen)
 	if (changed) {
 		/* Whoever signed in with the old password is out. */
 		db_sessions_clear();
+		events_sessions_check();
 		log_info("dashboard password changed: every session signed out");
 	}
 	return 0;
@@ -426,6 +427,7 @@ session_signout(struct req *r)
 			return;
 		}
 		log_info("dashboard: signed out");
+		events_sessions_check();	/* its event streams end now */
 		break;
 	case SESSION_NONE:
 		break;		/* signed out already: say so, clear the cookie */

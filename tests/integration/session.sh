@@ -3,10 +3,12 @@
 # loopback, driven by curl: the generated password file, a wrong password,
 # the session cookie's attributes, reads and writes with the cookie, the
 # CSRF check (none, wrong, another session's), Bearer tokens unchanged,
-# sign-out (needs the CSRF token; the cookie is dead after), expiry (the
-# session's row made old), the bound on live sessions, the failed sign-in
-# limit (429 with Retry-After, even for the right password), bad bodies,
-# and a password changed by SIGHUP signing every session out.
+# sign-out (needs the CSRF token; the cookie is dead after, its event
+# streams end, others' go on), expiry (the session's row made old: its
+# event stream ends at the next heartbeat), the bound on live sessions,
+# the failed sign-in limit (429 with Retry-After, even for the right
+# password), bad bodies, and a password changed by SIGHUP signing every
+# session out.
 source "$(dirname "$0")/../lib.sh"
 
 [ -x "$RACKD" ] || { echo "build/rackd missing: run make"; exit 1; }
@@ -123,6 +125,15 @@ STATUS=$(curl -s -o /dev/null -w '%{http_code}' --cookie "rackd_session=../../x"
 check_eq "$STATUS" 401 "a malformed cookie is refused"
 
 # ---- sign out ----------------------------------------------------------
+# Event streams open with this session, another session and a token.
+curl -s -N -b "$J" --max-time 30 "$URL/api/v1/events" >"$TMP/ev1" 2>/dev/null &
+EV1=$!
+curl -s -N -b "$J2" --max-time 30 "$URL/api/v1/events" >"$TMP/ev2" 2>/dev/null &
+EV2=$!
+curl -s -N -H "Authorization: Bearer $TOKEN" -b "$J" --max-time 30 "$URL/api/v1/events" >"$TMP/ev3" 2>/dev/null &
+EV3=$!
+on_exit "kill $EV1 $EV2 $EV3"
+sleep 0.5
 web DELETE /api/v1/session "$J"
 check_status 403 "sign-out without the CSRF token"
 web GET /api/v1/nodes "$J"
@@ -131,6 +142,15 @@ cp "$J" "$TMP/jar1.old"
 web DELETE /api/v1/session "$J" -H "X-CSRF-Token: $(jq -r '.csrf' <<<"$(curl -s -b "$J" "$URL/api/v1/session")")"
 check_status 200 "sign-out"
 case "$(hdr Set-Cookie)" in rackd_session=\;*Max-Age=0*) ok "sign-out clears the cookie" ;; *) fail "sign-out Set-Cookie: $(hdr Set-Cookie)" ;; esac
+for ((i = 0; i < 50; i++)); do kill -0 "$EV1" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$EV1" 2>/dev/null && fail "the signed-out session's event stream goes on" ||
+	ok "sign-out ends the session's event stream"
+kill -0 "$EV2" 2>/dev/null && ok "another session's event stream goes on" ||
+	fail "another session's event stream ended"
+kill -0 "$EV3" 2>/dev/null && ok "a token's event stream goes on" ||
+	fail "a token's event stream ended"
+grep -q '^retry:' "$TMP/ev1" && ok "the ended stream had started" || fail "no stream at all: $(head -c 200 "$TMP/ev1")"
+kill "$EV2" "$EV3" 2>/dev/null
 web GET /api/v1/nodes "$TMP/jar1.old"
 check_status 401 "the old cookie reads nothing after sign-out"
 web PATCH /api/v1/nodes/usb1 "$TMP/jar1.old" -d '{"label":"x"}' -H "X-CSRF-Token: $CSRF"
@@ -143,6 +163,10 @@ web GET /api/v1/nodes "$J2"
 check_status 200 "the other session lives on"
 
 # ---- expiry --------------------------------------------------------------
+curl -s -N -b "$J2" --max-time 40 "$URL/api/v1/events" >/dev/null 2>&1 &
+EV4=$!
+on_exit "kill $EV4"
+sleep 0.5
 sql "UPDATE sessions SET expires = $(( $(date +%s) * 1000 - 1000 ))"
 web GET /api/v1/nodes "$J2"
 check_status 401 "an expired session reads nothing"
@@ -150,6 +174,10 @@ web PATCH /api/v1/nodes/usb1 "$J2" -d '{"label":"x"}' -H "X-CSRF-Token: $CSRF2"
 check_status 401 "an expired session writes nothing"
 web GET /api/v1/session "$J2"
 check_jq '.signed_in == false' "an expired session is not signed in"
+# Its event stream ends at the next heartbeat (every 15 s).
+for ((i = 0; i < 200; i++)); do kill -0 "$EV4" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$EV4" 2>/dev/null && fail "the expired session's event stream goes on after 20 s" ||
+	ok "the expired session's event stream ended (after $((i / 10)) s)"
 
 # ---- bad bodies ------------------------------------------------------------
 J3=$TMP/jar3

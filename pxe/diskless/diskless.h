@@ -77,12 +77,13 @@ int	 feed_finish(struct feed *f, char *err, size_t errlen);
 /* Writes all of buf (EINTR, short writes). 0, or -1 with err. */
 int	 write_all(int fd, const void *buf, size_t len, char *err, size_t errlen);
 
-/* stream.c: GET url/boot/SLOT/rootfs?from=K, decompressed frame by frame
- * (one frame is one chunk) into the feed; a cut stream is asked for again
- * from the first chunk not yet fed, until DL_STREAM_DEADLINE_MS passes
- * without progress. gone is set when rackd says the boot is over (409). */
+/* stream.c: GET url/boot/SLOT/rootfs?from=K read by a receiver thread
+ * into a bounded queue, decompressed here frame by frame (one frame is one
+ * chunk) into the feed; a cut stream is asked for again from the first
+ * chunk not yet fed, until DL_STREAM_DEADLINE_MS passes without progress.
+ * gone is set when rackd says the boot is over (409). */
 int	 stream_fetch(const char *url, const char *slot, struct feed *f,
-	    const atomic_int *stop, int *gone, char *err, size_t errlen);
+	    atomic_int *stop, int *gone, char *err, size_t errlen);
 
 /* chunks.c: each chunk from chunks_url + hash on one keep-alive
  * connection (rack-agent's fetcher), verified and fed in order. */

@@ -192,6 +192,40 @@ for mode in stream chunks; do
 done
 cp "$TMP/chunk.saved" "$C"
 
+# ---- rackd killed and restarted mid-fetch: the boot resumes and ends done ---------------
+sh "$TOP/tests/images/make-rootfs.sh" "$TMP/mid.tar.gz" mid-1 24
+"$RACKCTL" image import "$TMP/mid.tar.gz" --kind rootfs --name mid:1 --store "$S" -q >/dev/null || fail "import mid"
+kill -HUP "$RACKD_PID"
+five() { [ "$(api GET /api/v1/images | jq length)" = 5 ]; }
+wait_for 50 five || fail "mid:1 not indexed"
+api PATCH /api/v1/nodes/usb1 -d '{"image":"mid:1"}' >/dev/null
+mkdir -p "$TMP/ref-mid" && tar -C "$TMP/ref-mid" -xzf "$TMP/mid.tar.gz"
+ip netns exec "$NS-rack" tc qdisc add dev usb1 root tbf rate 16mbit burst 64kb latency 200ms
+for mode in stream chunks; do
+	boot_bg() { boot "cut-$mode" "$TMP/r-cut-$mode" "$mode"; echo "$RC $JOB" >"$TMP/cut-$mode.rc"; }
+	boot_bg &
+	bg=$!
+	for ((i = 0; i < 100; i++)); do	# until the fetch is under way
+		grep -q "by one stream\|by chunks" "$TMP/cut-$mode.log" 2>/dev/null && break
+		sleep 0.1
+	done
+	sleep 1
+	kill -9 "$RACKD_PID"
+	wait "$RACKD_PID" 2>/dev/null
+	sleep 2
+	RACKD_NS=rack rackd_start --links 'usb*' --link-subnet-pool 10.214.0.0/24 --ssh-keys "$TMP/keys"
+	wait "$bg"
+	read -r rc job <"$TMP/cut-$mode.rc"
+	check_eq "$rc" 0 "rackd killed mid-fetch ($mode): rack-diskless still ends well"
+	grep -q "again" "$TMP/cut-$mode.log" && ok "$mode: it fetched again after the cut" ||
+		fail "$mode: no retry in the log: $(tail -5 "$TMP/cut-$mode.log")"
+	check_eq "$(api GET "/api/v1/jobs/$job" | jq -r .state)" done "rackd killed mid-fetch ($mode): the job is done"
+	diff -r --no-dereference -x hostname -x .ssh "$TMP/ref-mid" "$TMP/r-cut-$mode" >/dev/null &&
+		ok "$mode: the unpacked root equals the tarball after the cut" || fail "$mode: the root differs after the cut"
+done
+ip netns exec "$NS-rack" tc qdisc del dev usb1 root
+api PATCH /api/v1/nodes/usb1 -d '{"image":"tiny:1"}' >/dev/null
+
 # ---- back to local: the next boot script is the local disk ----------------------------
 api PATCH /api/v1/nodes/usb1 -d '{"boot_mode":"local"}' >/dev/null
 check_status 200 "usb1 back to local"

@@ -147,10 +147,13 @@ gen_link(const struct db_link *l, void *arg)
 		return 0;
 	fprintf(g->conf, "\n# slot %s\ninterface=%s\n"
 	    "dhcp-range=set:s%d,%s,%s,%s,%ds\n"
-	    "dhcp-boot=tag:ipxe,tag:s%d,http://%s:%d/boot/%s.ipxe\n",
+	    "dhcp-boot=tag:ipxe,tag:s%d,http://%s:%d/boot/%s.ipxe\n"
+	    /* Router advertisements with a lifetime of 0 (not a router):
+	     * iPXE stops waiting for one and boots at once. */
+	    "dhcp-range=::,constructor:%s,ra-only\nra-param=%s,0,0\n",
 	    l->slot, l->ifname, g->n, l->node_addr, l->node_addr,
 	    inet_ntoa(m), conf.dhcp_lease, g->n, l->board_addr, g->port,
-	    l->slot);
+	    l->slot, l->ifname, l->ifname);
 	node = db_node_get(l->slot);
 	if (node != NULL && json_string_value(json_object_get(node, "label")))
 		snprintf(label, sizeof(label), "%s", json_string_value(
@@ -200,7 +203,8 @@ generate(char *conf_text, size_t *conf_len, char *opts_text, size_t *opts_len)
 	}
 	fprintf(g.conf, "# Written by rackd; changes here are lost.\n"
 	    "port=0\nbind-dynamic\nexcept-interface=lo\n"
-	    "dhcp-authoritative\nno-ping\ndhcp-leasefile=%s\ndhcp-optsfile=%s\n"
+	    "dhcp-authoritative\nno-ping\nenable-ra\n"
+	    "dhcp-leasefile=%s\ndhcp-optsfile=%s\n"
 	    "user=%s\npid-file=\n%s"
 	    "enable-tftp\ntftp-root=%s\ntftp-no-blocksize\n"
 	    "dhcp-match=set:ipxe,175\n"

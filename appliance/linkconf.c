@@ -76,6 +76,8 @@ linkconf_up(int ifindex)
 	return talk(nlh);
 }
 
+/* An IPv4 or IPv6 address on a link (IPv6 without duplicate detection:
+ * the link is the board's alone). */
 int
 linkconf_addr(int ifindex, const char *addr, int prefix)
 {
@@ -83,8 +85,11 @@ linkconf_addr(int ifindex, const char *addr, int prefix)
 	struct nlmsghdr *nlh;
 	struct ifaddrmsg *ifa;
 	struct in_addr a, brd;
+	struct in6_addr a6;
+	int v6 = strchr(addr, ':') != NULL;
 
-	if (inet_pton(AF_INET, addr, &a) != 1) {
+	if (v6 ? inet_pton(AF_INET6, addr, &a6) != 1 :
+	    inet_pton(AF_INET, addr, &a) != 1) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -94,10 +99,16 @@ linkconf_addr(int ifindex, const char *addr, int prefix)
 	nlh->nlmsg_type = RTM_NEWADDR;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_REPLACE;
 	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
-	ifa->ifa_family = AF_INET;
+	ifa->ifa_family = v6 ? AF_INET6 : AF_INET;
 	ifa->ifa_prefixlen = (unsigned char)prefix;
 	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
 	ifa->ifa_index = (unsigned int)ifindex;
+	if (v6) {
+		ifa->ifa_flags = IFA_F_NODAD;
+		mnl_attr_put(nlh, IFA_LOCAL, sizeof(a6), &a6);
+		mnl_attr_put(nlh, IFA_ADDRESS, sizeof(a6), &a6);
+		return talk(nlh);
+	}
 	mnl_attr_put_u32(nlh, IFA_LOCAL, a.s_addr);
 	mnl_attr_put_u32(nlh, IFA_ADDRESS, a.s_addr);
 	if (prefix < 31) {

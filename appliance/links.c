@@ -293,11 +293,27 @@ set_state(struct iface *f, int carrier)
 	f->carrier = carrier;
 }
 
+/* The slot's IPv6 prefix (ULA): fd72:6163:6b64:INDEX::/64, the index of
+ * its IPv4 subnet in the pool; the board is ::1. */
+int
+slot_ula(const struct db_link *l, char *out, size_t len)
+{
+	struct in_addr a;
+	uint32_t idx = 0;
+
+	if (inet_pton(AF_INET, l->board_addr, &a) == 1 && l->prefix > 0 &&
+	    l->prefix <= 32)
+		idx = ((ntohl(a.s_addr) - pool_net) >> (32 - l->prefix)) & 0xffff;
+	return snprintf(out, len, "fd72:6163:6b64:%x::1", idx) < (int)len ?
+	    0 : -1;
+}
+
 static void
 link_new(int index, const char *name, unsigned int flags, const char *mac)
 {
 	struct iface *f = iface_find(index);
 	const char *kind = "virtual";
+	char ula[INET6_ADDRSTRLEN];
 	struct db_link l;
 	int carrier = (flags & IFF_LOWER_UP) != 0;
 
@@ -331,6 +347,12 @@ link_new(int index, const char *name, unsigned int flags, const char *mac)
 		if (linkconf_addr(index, l.board_addr, l.prefix) != 0)
 			log_warn("link %s: cannot set address %s/%d", name,
 			    l.board_addr, l.prefix);
+		/* An IPv6 prefix too, only so that dnsmasq can advertise it:
+		 * iPXE waits some 13 s for a router advertisement before it
+		 * fetches its boot script, and none comes on a bare link. */
+		slot_ula(&l, ula, sizeof(ula));
+		if (linkconf_addr(index, ula, 64) != 0)
+			log_warn("link %s: cannot set address %s/64", name, ula);
 		http_listen_node(l.board_addr);
 		dnsmasq_changed();
 		publish_link(f->slot);

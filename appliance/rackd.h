@@ -318,6 +318,8 @@ void	 links_close(void);
 int	 subnet_addrs(uint32_t net, int pool_len, int slot_len, uint32_t index,
 	    char *board, char *node);	/* 16 bytes each */
 int	 usb_port_from_devpath(const char *path, char *out, size_t len);
+struct db_link;
+int	 slot_ula(const struct db_link *, char *out, size_t len);
 
 /* linkconf.c: the privileged part: link up, board address (rtnetlink). */
 int	 linkconf_up(int ifindex);

@@ -80,6 +80,23 @@ diskless_image_kind(const char *ref, char *kind, size_t len)
 	return rc;
 }
 
+/* The image is larger than rootfs_max_size: 1 and why. */
+static int
+image_too_big(const char *ref, char *why, size_t len)
+{
+	char name[IMAGE_NAME_MAX + 1], version[IMAGE_NAME_MAX + 1], e[128];
+	uint64_t size;
+
+	if (image_ref_parse(ref, name, version, e, sizeof(e)) != 0 ||
+	    db_image_resolve(name, version, NULL, 0, &size) != DB_OK ||
+	    size <= (uint64_t)conf.rootfs_max_size)
+		return 0;
+	snprintf(why, len, "image %s holds %llu bytes, more than rootfs_max_size "
+	    "(%llu): a diskless node runs it from RAM", ref,
+	    (unsigned long long)size, (unsigned long long)conf.rootfs_max_size);
+	return 1;
+}
+
 /* A new diskless job for slot's boot with image ref (resolved here). */
 static int
 new_job(const char *slot, const char *ref, int64_t *id, char *image,
@@ -111,6 +128,7 @@ int
 diskless_render(const char *slot, const char *host, char *buf, size_t len)
 {
 	char image[IMAGE_REF_MAX + 1], token[TOKEN_HEX + 1], kind[KIND_MAX] = "";
+	char why[SCRIPT_LINE_MAX];
 	const char *mode, *ref;
 	struct db_job job;
 	json_t *node;
@@ -137,6 +155,11 @@ diskless_render(const char *slot, const char *host, char *buf, size_t len)
 		log_warnx("slot %s is diskless but its image %s is %s: it boots "
 		    "its local disk", slot, ref, kind[0] == '\0' ?
 		    "not on this rack" : "not a rootfs image");
+		goto out;
+	}
+	if (image_too_big(ref, why, sizeof(why))) {
+		log_warnx("slot %s is diskless but %s: it boots its local disk",
+		    slot, why);
 		goto out;
 	}
 	if (new_job(slot, ref, &id, image, sizeof(image), token) != 0) {
@@ -379,11 +402,14 @@ diskless_patch_check(const char *slot, const char *image, const char *mode,
 	if (ref == NULL)
 		ref = json_string_value(json_object_get(node, "image"));
 	if (m != NULL && strcmp(m, "diskless") == 0 && ref != NULL &&
-	    ref[0] != '\0' && diskless_image_kind(ref, kind, sizeof(kind)) == 0 &&
-	    strcmp(kind, "rootfs") != 0) {
-		snprintf(err, errlen, "image %s is a %s image: a diskless node "
-		    "runs a rootfs image (or set boot_mode local)", ref, kind);
-		rc = -1;
+	    ref[0] != '\0' && diskless_image_kind(ref, kind, sizeof(kind)) == 0) {
+		if (strcmp(kind, "rootfs") != 0) {
+			snprintf(err, errlen, "image %s is a %s image: a diskless "
+			    "node runs a rootfs image (or set boot_mode local)",
+			    ref, kind);
+			rc = -1;
+		} else if (image_too_big(ref, err, errlen))
+			rc = -1;
 	}
 	json_decref(node);
 	return rc;

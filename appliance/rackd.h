@@ -85,6 +85,7 @@ struct config {
 	struct strlist	 trusted_keys;		/* files or base64 keys */
 	char		*ssh_keys;		/* file for diskless nodes */
 	int		 diskless_stream;	/* rootfs as one stream */
+	size_t		 rootfs_max_size;	/* bytes, for diskless nodes */
 	/* set by the command line, not options */
 	int		 show_help;
 	int		 show_version;

@@ -226,6 +226,18 @@ done
 ip netns exec "$NS-rack" tc qdisc del dev usb1 root
 api PATCH /api/v1/nodes/usb1 -d '{"image":"tiny:1"}' >/dev/null
 
+# ---- rootfs_max_size: an image too big for a node's RAM is refused ----------------------
+kill -9 "$RACKD_PID"
+wait "$RACKD_PID" 2>/dev/null
+sleep 2	# the dnsmasq keeper holds the state dir's lock a moment longer
+RACKD_NS=rack rackd_start --links 'usb*' --link-subnet-pool 10.214.0.0/24 --ssh-keys "$TMP/keys" \
+	--rootfs-max-size 8M
+api PATCH /api/v1/nodes/usb1 -d '{"image":"mid:1"}' >/dev/null
+check_status 409 "a rootfs image over rootfs_max_size is refused"
+case "$BODY" in *rootfs_max_size*) ok "the refusal names rootfs_max_size" ;; *) fail "refusal: $BODY" ;; esac
+api PATCH /api/v1/nodes/usb1 -d '{"image":"tiny:1"}' >/dev/null
+check_status 200 "a small one is taken"
+
 # ---- back to local: the next boot script is the local disk ----------------------------
 api PATCH /api/v1/nodes/usb1 -d '{"boot_mode":"local"}' >/dev/null
 check_status 200 "usb1 back to local"

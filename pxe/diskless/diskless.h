@@ -43,8 +43,12 @@
 #define DL_OVERLAY_FILES_MAX	32
 #define DL_HOSTNAME_MAX		63
 #define DL_PIPE_BYTES		(1024 * 1024)	/* pipe to cpio */
-#define DL_QUEUE_BYTES		(16u * 1024 * 1024)	/* fetched, not used */
+#define DL_QUEUE_BYTES		(16u * 1024 * 1024)	/* chunks fetched, not used */
 #define DL_QUEUE_ITEMS		64
+/* The stream received, not used: enough for the link to keep flowing
+ * (40 MB/s for 100 ms) without holding RAM the new root needs. */
+#define DL_STREAM_QUEUE_BYTES	(4u * 1024 * 1024)
+#define DL_STREAM_QUEUE_ITEMS	1024
 #define DL_STREAM_DEADLINE_MS	RETRY_DEADLINE_MS
 
 /* job.c: the body of GET /api/v1/agent/jobs/ID (base: rackd's URL, for a

@@ -228,7 +228,7 @@ stream_fetch(const char *url, const char *slot, struct feed *f,
 	err[0] = '\0';
 	pthread_mutex_init(&s.lock, NULL);
 	pthread_cond_init(&s.cond, NULL);
-	s.q = queue_new(DL_QUEUE_BYTES, DL_QUEUE_ITEMS * 64);
+	s.q = queue_new(DL_STREAM_QUEUE_BYTES, DL_STREAM_QUEUE_ITEMS);
 	if (out == NULL || dctx == NULL || s.q == NULL ||
 	    pthread_create(&th, NULL, receiver, &s) != 0) {
 		snprintf(err, errlen, "out of memory");

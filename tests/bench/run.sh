@@ -36,6 +36,7 @@ bench dashboard 600 bash tests/bench/dashboard.sh
 bench push 1800 bash tests/bench/push.sh
 bench agent 1800 bash tests/bench/agent.sh
 bench dhcp 900 bash tests/bench/dhcp.sh
+bench diskless 3600 bash tests/bench/diskless.sh
 # ---- end of the list -----------------------------------------------------
 
 if [ -n "$failed" ]; then

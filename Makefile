@@ -97,7 +97,8 @@ $(BUILD)/rack-diskless: $(DISKLESS_OBJ) $(LIBIMG)
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS_AGENT) $(LIBS_IMG)
 
 # Unit tests link only the library of the folder they test:
-# test_db_*.c (db/), test_images_*.c (images/), test_rackd_*.c (all of rackd).
+# test_db_*.c (db/), test_images_*.c (images/), test_rackd_*.c (all of rackd),
+# test_diskless_*.c (rack-diskless's files but its main).
 $(BUILD)/tests/test_db_%: tests/unit/test_db_%.c $(LIBDB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -o $@ $^ $(LIBS_DB) -lcmocka
@@ -107,6 +108,11 @@ $(BUILD)/tests/test_images_%: tests/unit/test_images_%.c $(LIBIMG)
 	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -o $@ $^ $(LIBS_IMG) -lcmocka
 
 $(BUILD)/tests/test_agent_%: tests/unit/test_agent_%.c $(AGENT_LIB_OBJ) $(LIBIMG)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -o $@ $^ $(LIBS_AGENT) $(LIBS_IMG) -lcmocka
+
+$(BUILD)/tests/test_diskless_%: tests/unit/test_diskless_%.c \
+		$(filter-out %/main.o,$(DISKLESS_OBJ)) $(LIBIMG)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -o $@ $^ $(LIBS_AGENT) $(LIBS_IMG) -lcmocka
 

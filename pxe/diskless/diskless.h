@@ -124,6 +124,8 @@ int	 overlay_fetch(const char *url, const char *slot, int cloud_init,
  * replaced. 0, or -1 with err. */
 int	 overlay_apply(const char *root, const struct overlay *o, char *err,
 	    size_t errlen);
+/* The system's hostname from the overlay. 0, or -1 with err. */
+int	 overlay_set_hostname(const struct overlay *o, char *err, size_t errlen);
 /* Whether root holds cloud-init (etc/cloud/cloud.cfg or
  * usr/bin/cloud-init, resolved inside root). */
 bool	 root_has_cloud_init(const char *root);

@@ -221,6 +221,8 @@ run(struct dl *d, char *err, size_t errlen)
 	if (overlay_fetch(d->conf.url, d->slot, cloud, &ov, err, errlen) != 0)
 		return -1;
 	rc = overlay_apply(d->root, &ov, err, errlen);
+	if (rc == 0)
+		rc = overlay_set_hostname(&ov, err, errlen);
 	log_info("overlay: hostname %s, %zu files%s", ov.hostname, ov.nfiles,
 	    cloud ? " (cloud-init seed)" : "");
 	overlay_free(&ov);

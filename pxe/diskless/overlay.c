@@ -222,7 +222,7 @@ open_parent(int rootfd, const char *path, const char **leaf, char *err,
 		return open_in_root(rootfd, ".", O_PATH | O_DIRECTORY);
 	memcpy(dir, path, (size_t)(slash - path));
 	dir[slash - path] = '\0';
-	for (int tries = 0; tries < 2; tries++) {
+	for (int tries = 0; tries < 3; tries++) {
 		if ((fd = open_in_root(rootfd, dir, O_PATH | O_DIRECTORY)) >= 0)
 			return fd;
 		if (errno != ENOENT)
@@ -232,9 +232,17 @@ open_parent(int rootfd, const char *path, const char **leaf, char *err,
 		int pfd = open_parent(rootfd, dir, &sub, err, errlen);
 		if (pfd < 0)
 			return -1;
-		if (mkdirat(pfd, sub, 0755) != 0 && errno != EEXIST) {
-			close(pfd);
-			break;
+		if (mkdirat(pfd, sub, 0755) != 0) {
+			/* there but not found: a dangling symlink of the image,
+			 * which becomes the directory the overlay needs */
+			if (errno != EEXIST || tries == 0 ||
+			    unlinkat(pfd, sub, 0) != 0 ||
+			    mkdirat(pfd, sub, 0755) != 0) {
+				if (errno != EEXIST || tries > 0) {
+					close(pfd);
+					break;
+				}
+			}
 		}
 		close(pfd);
 	}
@@ -302,6 +310,12 @@ overlay_apply(const char *root, const struct overlay *o, char *err,
 			return -1;
 		}
 	close(rootfd);
+	return 0;
+}
+
+int
+overlay_set_hostname(const struct overlay *o, char *err, size_t errlen)
+{
 	if (sethostname(o->hostname, strlen(o->hostname)) != 0) {
 		snprintf(err, errlen, "sethostname %s: %s", o->hostname,
 		    strerror(errno));

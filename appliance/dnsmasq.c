@@ -159,13 +159,14 @@ gen_link(const struct db_link *l, void *arg)
 		snprintf(label, sizeof(label), "%s", json_string_value(
 		    json_object_get(node, "label")));
 	json_decref(node);
+	if (label[0] == '\0')
+		snprintf(label, sizeof(label), "%s", l->slot);
 	/* A hostname: letters, digits and '-' only. */
 	for (char *p = label; *p != '\0'; p++)
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
 		    (*p >= '0' && *p <= '9')))
 			*p = '-';
-	fprintf(g->opts, "tag:s%d,12,%s\n", g->n,
-	    label[0] ? label : l->slot);
+	fprintf(g->opts, "tag:s%d,12,%s\n", g->n, label);
 	g->n++;
 	return 0;
 }
@@ -267,6 +268,9 @@ keeper(pid_t rackd, const char *arg)
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() != rackd)
 		_exit(1);
+	/* Nothing of rackd's: above all not the state dir's lock, which a
+	 * new rackd must get as soon as this one is gone. */
+	close_range(3, ~0U, 0);
 	setpgid(0, 0);
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
@@ -283,8 +287,11 @@ keeper(pid_t rackd, const char *arg)
 		signal(SIGHUP, SIG_DFL);
 		execl(conf.dnsmasq, "dnsmasq", "--keep-in-foreground", arg,
 		    (char *)NULL);
-		fprintf(stderr, "rackd: cannot run %s: %s\n", conf.dnsmasq,
-		    strerror(errno));
+		{	/* only async-signal-safe calls after a fork */
+			static const char msg[] = "rackd: cannot run dnsmasq\n";
+			ssize_t w = write(2, msg, sizeof(msg) - 1);
+			(void)w;
+		}
 		_exit(127);
 	}
 	keeper_child = pid;

@@ -11,10 +11,11 @@ RUN="dnsmasq-base ipxe"
 PXE="kmod cpio zstd busybox"
 CHECK="cppcheck"
 TEST="libcmocka-dev curl sqlite3 zstd xz-utils bzip2 gzip jq iproute2 procps
-python3 busybox tftp-hpa qemu-system-x86 ovmf"
+python3 busybox tftp-hpa qemu-system-x86 ovmf syslinux syslinux-common
+syslinux-efi mtools dosfstools fdisk"
 # The dashboard's browser tests: Debian's chromium, driven by playwright-core
-# from npm (tests/browser); node and npm come with the machine.
-TEST="$TEST chromium"
+# from npm (tests/browser).
+TEST="$TEST chromium nodejs"
 BENCH="nginx-light wrk rsync"
 
 case "${1:-all}" in
@@ -32,6 +33,11 @@ for p in $want; do
 		missing="$missing $p"
 	fi
 done
+# Debian's nodejs comes without npm (its own package); other builds of
+# nodejs carry npm inside.
+case " $want " in *" nodejs "*)
+	command -v npm >/dev/null 2>&1 || case " $missing " in *" nodejs "*) ;; *) missing="$missing npm" ;; esac
+esac
 [ -z "$missing" ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -42,3 +48,7 @@ echo "deps: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q --no-install-recommends $missing
+if case " $want " in *" nodejs "*) true ;; *) false ;; esac &&
+    ! command -v npm >/dev/null 2>&1; then
+	apt-get install -y -q --no-install-recommends npm
+fi

@@ -137,4 +137,9 @@ check_eq "$out" 404 "nor the dashboard"
 kill -9 "$RACKD_PID"
 for ((i = 0; i < 30; i++)); do kill -0 "$dpid" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$dpid" 2>/dev/null && fail "dnsmasq outlived a killed rackd" || ok "dnsmasq went with a killed rackd"
+# Started again at once: nothing of the killed one holds the state dir.
+wait "$RACKD_PID" 2>/dev/null
+RACKD_NS=rack rackd_start --links 'usb*,uplink*' --uplink uplink0 \
+	--link-subnet-pool 10.213.0.0/24
+ok "rackd starts again right after a kill -9"
 finish

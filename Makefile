@@ -28,7 +28,7 @@ AGENT_LIB_SRC := $(filter-out pxe/agent/main.c,$(AGENT_SRC))
 # rack-diskless: its files and the rackd client files of rack-agent.
 DISKLESS_SRC := $(wildcard pxe/diskless/*.c)
 DISKLESS_OBJ := $(DISKLESS_SRC:%.c=$(BUILD)/obj/%.o) \
-             $(patsubst %,$(BUILD)/obj/pxe/agent/%.o,net queue backoff progress cmdline disk)
+             $(patsubst %,$(BUILD)/obj/pxe/agent/%.o,net queue backoff progress cmdline disk log)
 
 DB_OBJ    := $(DB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/schema_sql.o
 IMG_OBJ   := $(IMG_SRC:%.c=$(BUILD)/obj/%.o)

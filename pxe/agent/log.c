@@ -1,6 +1,7 @@
 /*
- * log.c — console messages. The agent runs on a server's console, so
- * everything goes to stderr, one line each, with the time since start.
+ * log.c — console messages. rack-agent and rack-diskless run on a
+ * server's console, so everything goes to stderr, one line each, with the
+ * program's name and the time since start.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -54,8 +55,8 @@ vlog(const char *level, const char *fmt, va_list ap)
 	if (t0 == 0)
 		t0 = now_ms();
 	t = now_ms() - t0;
-	fprintf(stderr, "rack-agent [%4" PRId64 ".%01" PRId64 "] %s", t / 1000,
-	    (t % 1000) / 100, level);
+	fprintf(stderr, "%s [%4" PRId64 ".%01" PRId64 "] %s",
+	    program_invocation_short_name, t / 1000, (t % 1000) / 100, level);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 	fflush(stderr);

@@ -13,11 +13,10 @@
  *
  * It shares rack-agent's rackd client (net.c: job, reports, chunk
  * fetches with resume and backoff), job parsing, queue, retry schedule and
- * rate (pxe/agent/); log.c here replaces the agent's with its own name.
+ * rate and console messages (pxe/agent/).
  *
  *	main.c		flags, the boot's flow, reports
  *	job.c		the job from rackd: a rootfs image's manifest
- *	log.c		console messages
  *	feed.c		verified chunks in manifest order, holes as zeros, out
  *	stream.c	the image as one zstd stream, resumed by chunk
  *	chunks.c	the image chunk by chunk (a fetch thread and a queue)

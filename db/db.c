@@ -277,16 +277,12 @@ db_prep(const char *sql, const char *types, ...)
 	return st;
 }
 
-int
-db_exec(const char *sql, const char *types, ...)
+/* Step a statement that returns no rows, and finalize it. */
+static int
+run(sqlite3_stmt *st)
 {
-	sqlite3_stmt *st;
-	va_list ap;
 	int rc;
 
-	va_start(ap, types);
-	st = db_vprep(sql, types, ap);
-	va_end(ap);
 	if (st == NULL)
 		return DB_ERROR;
 	rc = sqlite3_step(st);
@@ -297,6 +293,36 @@ db_exec(const char *sql, const char *types, ...)
 		return DB_CONFLICT;
 	db_fail("step");
 	return DB_ERROR;
+}
+
+int
+db_exec(const char *sql, const char *types, ...)
+{
+	sqlite3_stmt *st;
+	va_list ap;
+
+	va_start(ap, types);
+	st = db_vprep(sql, types, ap);
+	va_end(ap);
+	return run(st);
+}
+
+int
+db_write(const char *sql, const char *types, ...)
+{
+	sqlite3_stmt *st;
+	va_list ap;
+	int rc;
+
+	pthread_mutex_lock(&db_lock);
+	va_start(ap, types);
+	st = db_vprep(sql, types, ap);
+	va_end(ap);
+	rc = run(st);
+	if (rc == DB_OK && sqlite3_changes(db_conn) == 0)
+		rc = DB_NOTFOUND;
+	pthread_mutex_unlock(&db_lock);
+	return rc;
 }
 
 json_t *

@@ -96,15 +96,8 @@ db_image_resolve(const char *name, const char *version, char *version_out,
 int
 db_image_remove(const char *name, const char *version)
 {
-	int rc;
-
-	pthread_mutex_lock(&db_lock);
-	rc = db_exec("DELETE FROM images WHERE name = ? AND version = ?", "ss",
-	    name, version);
-	if (rc == DB_OK && sqlite3_changes(db_conn) == 0)
-		rc = DB_NOTFOUND;
-	pthread_mutex_unlock(&db_lock);
-	return rc;
+	return db_write("DELETE FROM images WHERE name = ? AND version = ?",
+	    "ss", name, version);
 }
 
 #define VERSIONS_JSON \

@@ -21,6 +21,8 @@ sqlite3_stmt *db_vprep(const char *sql, const char *types, va_list ap);
 /* Run a statement that returns no rows; DB_OK, DB_CONFLICT on a
  * constraint, DB_ERROR otherwise. */
 int	 db_exec(const char *sql, const char *types, ...);
+/* Lock, run one statement, unlock: DB_NOTFOUND if it changed no row. */
+int	 db_write(const char *sql, const char *types, ...);
 /* Rows as an array of objects keyed by column name. A column named
  * "x_json" holds JSON text and becomes key "x". NULL on failure. */
 json_t	*db_rows(const char *sql, const char *types, ...);

@@ -165,16 +165,9 @@ int
 db_job_progress(int64_t id, int64_t done, int64_t fetched, int64_t rate)
 {
 	int64_t now = db_now_ms();
-	int rc;
-
-	pthread_mutex_lock(&db_lock);
-	rc = db_exec("UPDATE jobs SET bytes_done = ?, bytes_fetched = ?,"
+	return db_write("UPDATE jobs SET bytes_done = ?, bytes_fetched = ?,"
 	    " rate = ?, updated = ?, seen = ? WHERE id = ?", "iiiiii", done,
 	    fetched, rate, now, now, id);
-	if (rc == DB_OK && sqlite3_changes(db_conn) == 0)
-		rc = DB_NOTFOUND;
-	pthread_mutex_unlock(&db_lock);
-	return rc;
 }
 
 int

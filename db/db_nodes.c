@@ -85,10 +85,7 @@ int
 db_node_update(const char *slot, const char *label, const char *image,
     const char *boot_mode)
 {
-	int rc;
-
-	pthread_mutex_lock(&db_lock);
-	rc = db_exec("UPDATE nodes SET"
+	return db_write("UPDATE nodes SET"
 	    " label = CASE WHEN ?1 IS NULL THEN label WHEN ?1 = '' THEN NULL"
 	    "  ELSE ?1 END,"
 	    " image = CASE WHEN ?2 IS NULL THEN image WHEN ?2 = '' THEN NULL"
@@ -96,10 +93,6 @@ db_node_update(const char *slot, const char *label, const char *image,
 	    " boot_mode = COALESCE(?3, boot_mode), updated = ?4"
 	    " WHERE slot = ?5", "sssis", label, image, boot_mode, db_now_ms(),
 	    slot);
-	if (rc == DB_OK && sqlite3_changes(db_conn) == 0)
-		rc = DB_NOTFOUND;
-	pthread_mutex_unlock(&db_lock);
-	return rc;
 }
 
 int

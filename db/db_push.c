@@ -93,15 +93,8 @@ db_push_manifest(const char *name, const char *version, char **manifest)
 int
 db_push_remove(const char *name, const char *version)
 {
-	int rc;
-
-	pthread_mutex_lock(&db_lock);
-	rc = db_exec("DELETE FROM pushes WHERE name = ? AND version = ?", "ss",
-	    name, version);
-	if (rc == DB_OK && sqlite3_changes(db_conn) == 0)
-		rc = DB_NOTFOUND;
-	pthread_mutex_unlock(&db_lock);
-	return rc;
+	return db_write("DELETE FROM pushes WHERE name = ? AND version = ?",
+	    "ss", name, version);
 }
 
 int

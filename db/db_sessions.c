@@ -70,14 +70,7 @@ db_session_get(const char *id, int64_t now, char *csrf, size_t len,
 int
 db_session_delete(const char *id)
 {
-	int rc;
-
-	pthread_mutex_lock(&db_lock);
-	rc = db_exec("DELETE FROM sessions WHERE id = ?", "s", id);
-	if (rc == DB_OK && sqlite3_changes(db_conn) == 0)
-		rc = DB_NOTFOUND;
-	pthread_mutex_unlock(&db_lock);
-	return rc;
+	return db_write("DELETE FROM sessions WHERE id = ?", "s", id);
 }
 
 int

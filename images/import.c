@@ -1,5 +1,6 @@
 /* images/import.c — disk image import through libarchive's raw format. */
 #include "images/import.h"
+#include "images/sink.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -126,12 +127,9 @@ struct importer {
 	const char *path;
 	const struct import_options *opt;
 	struct archive *a;
-	unsigned char *buf;  /* one chunk */
-	unsigned char *cbuf; /* its compressed form */
-	size_t cbufcap;
-	struct chunk_codec *codec;
+	unsigned char *buf; /* one chunk's worth of input */
+	struct sink *sink;  /* chunks, holes and the manifest */
 	struct manifest *m;
-	struct import_progress p;
 	bool gzip;
 	uint32_t crc;
 };
@@ -141,8 +139,7 @@ static void importer_free(struct importer *im)
 	if (im->a)
 		archive_read_free(im->a);
 	free(im->buf);
-	free(im->cbuf);
-	chunk_codec_free(im->codec);
+	sink_free(im->sink);
 	manifest_free(im->m);
 }
 
@@ -154,7 +151,7 @@ static int read_chunk(struct importer *im, size_t *n, char *err, size_t errlen)
 		la_ssize_t r = archive_read_data(im->a, im->buf + got, want - got);
 		if (r < 0)
 			FAIL("%s: read error after %llu bytes: %s", im->path,
-			     (unsigned long long)(im->p.bytes_read + got),
+			     (unsigned long long)(sink_bytes(im->sink) + got),
 			     archive_error_string(im->a) ? archive_error_string(im->a) : "unknown error");
 		if (r == 0)
 			break;
@@ -164,71 +161,25 @@ static int read_chunk(struct importer *im, size_t *n, char *err, size_t errlen)
 	return 0;
 }
 
-static int store_one(struct importer *im, uint64_t offset, size_t n, char *err, size_t errlen)
-{
-	struct manifest_chunk c = { .offset = offset, .length = (uint32_t)n };
-	char hex[HASH_HEX_LEN + 1], e2[200];
-	uint64_t have;
-
-	if (hash_buffer(im->opt->hash, im->buf, n, c.hash) < 0)
-		FAIL("hash failed");
-	hash_to_hex(c.hash, hex);
-	if (store_chunk_size(im->st, hex, &have) == 0) {
-		/* already there (another image, or a repeat) */
-		if (have == 0 || have > chunk_compress_bound(n))
-			FAIL("chunk %s in the store is damaged (%llu bytes); remove it and import again",
-			     hex, (unsigned long long)have);
-		c.stored = (uint32_t)have;
-	} else {
-		size_t clen;
-		bool added;
-		if (chunk_compress(im->codec, im->buf, n, im->opt->level, im->cbuf, im->cbufcap, &clen,
-				   e2, sizeof e2) < 0)
-			FAIL("chunk at offset %llu: %s", (unsigned long long)offset, e2);
-		if (store_put_chunk(im->st, hex, im->cbuf, clen, &added, err, errlen) < 0)
-			return -1;
-		c.stored = (uint32_t)clen;
-		if (added) {
-			im->p.new_chunks++;
-			im->p.new_bytes += clen;
-		}
-	}
-	if (manifest_add_chunk(im->m, &c) < 0) {
-		if (errno == E2BIG)
-			FAIL("%s: more than %u data chunks; use a larger chunk size", im->path,
-			     MANIFEST_MAX_CHUNKS);
-		FAIL("out of memory");
-	}
-	im->p.chunks++;
-	im->p.stored_bytes += c.stored;
-	return 0;
-}
-
 static int run(struct importer *im, const char *name, const char *version,
 	       import_progress_fn progress, void *arg, char *err, size_t errlen)
 {
 	const struct import_options *opt = im->opt;
 	struct archive_entry *entry;
+	struct import_progress *p;
 	struct stat sb;
 	bool use_stdin = strcmp(im->path, "-") == 0;
 
+	if (sink_new(im->st, opt, IMAGE_KIND_DISK, name, version, 0, progress, arg, &im->sink, err,
+		     errlen) < 0)
+		return -1;
+	p = sink_progress(im->sink);
 	if (!use_stdin && stat(im->path, &sb) == 0 && S_ISREG(sb.st_mode))
-		im->p.input_size = (uint64_t)sb.st_size;
-	im->m = manifest_new();
+		p->input_size = (uint64_t)sb.st_size;
 	im->a = archive_read_new();
 	im->buf = malloc(opt->chunk_size);
-	im->cbufcap = chunk_compress_bound(opt->chunk_size);
-	im->cbuf = malloc(im->cbufcap);
-	im->codec = chunk_codec_new();
-	if (!im->m || !im->a || !im->buf || !im->cbuf || !im->codec)
+	if (!im->a || !im->buf)
 		FAIL("out of memory");
-	snprintf(im->m->name, sizeof im->m->name, "%s", name);
-	snprintf(im->m->version, sizeof im->m->version, "%s", version);
-	im->m->kind = IMAGE_KIND_DISK;
-	im->m->chunk_size = opt->chunk_size;
-	im->m->hash = opt->hash;
-	if (opt->created)
-		manifest_format_time(opt->created, im->m->created, sizeof im->m->created);
 
 	archive_read_support_filter_all(im->a);
 	archive_read_support_format_raw(im->a);
@@ -258,20 +209,11 @@ static int run(struct importer *im, const char *name, const char *version,
 		first = false;
 		if (n == 0)
 			break;
-		uint64_t offset = im->p.bytes_read;
-		if (offset + n > MANIFEST_MAX_SIZE)
-			FAIL("%s: larger than the limit of %llu bytes", im->path,
-			     (unsigned long long)MANIFEST_MAX_SIZE);
-		im->p.bytes_read += n;
 		if (im->gzip)
 			im->crc = crc32_update(im->crc, im->buf, n);
-		if (chunk_is_zero(im->buf, n))
-			im->p.holes++;
-		else if (store_one(im, offset, n, err, errlen) < 0)
+		p->input_read = (uint64_t)archive_filter_bytes(im->a, -1);
+		if (sink_write(im->sink, im->buf, n, err, errlen) < 0)
 			return -1;
-		im->p.input_read = (uint64_t)archive_filter_bytes(im->a, -1);
-		if (progress && progress(&im->p, arg) != 0)
-			FAIL("import cancelled");
 		if (n < opt->chunk_size)
 			break;
 	}
@@ -281,19 +223,13 @@ static int run(struct importer *im, const char *name, const char *version,
 		uint32_t crc, isize;
 		if (gzip_trailer(im->path, &crc, &isize) < 0)
 			FAIL("%s: cannot read the gzip trailer", im->path);
-		if (crc != im->crc || isize != (uint32_t)im->p.bytes_read)
+		if (crc != im->crc || isize != (uint32_t)sink_bytes(im->sink))
 			FAIL("%s: gzip check failed: the data does not match the file's CRC-32 and size "
 			     "(corrupt input; a multi-member gzip file is not supported, recompress it)",
 			     im->path);
 	}
-	im->m->size = im->p.bytes_read;
-	im->p.input_read = (uint64_t)archive_filter_bytes(im->a, -1);
-	if (store_put_manifest(im->st, im->m, err, errlen) < 0)
-		return -1;
-	im->p.done = true;
-	if (progress)
-		progress(&im->p, arg);
-	return 0;
+	p->input_read = (uint64_t)archive_filter_bytes(im->a, -1);
+	return sink_finish(im->sink, &im->m, err, errlen);
 }
 
 int import_disk_image(struct store *st, const char *path, const char *name, const char *version,

@@ -60,8 +60,10 @@ copy_col(char *dst, size_t len, sqlite3_stmt *st, int col)
 }
 
 static void
-job_from_row(sqlite3_stmt *st, struct db_job *j)
+job_from_row(sqlite3_stmt *st, void *item)
 {
+	struct db_job *j = item;
+
 	memset(j, 0, sizeof(*j));
 	j->id = sqlite3_column_int64(st, 0);
 	copy_col(j->slot, sizeof(j->slot), st, 1);
@@ -195,12 +197,6 @@ db_job_seen(int64_t id)
 	return rc;
 }
 
-static void
-fill_job(sqlite3_stmt *st, void *item)
-{
-	job_from_row(st, item);
-}
-
 struct job_cb {
 	int	(*fn)(const struct db_job *, void *);
 	void	*arg;
@@ -220,7 +216,7 @@ db_jobs_active(int (*fn)(const struct db_job *, void *), void *arg)
 	struct job_cb cb = { fn, arg };
 
 	return db_each(JOB_ROW " WHERE state NOT IN ('done', 'failed')"
-	    " ORDER BY id", sizeof(struct db_job), fill_job, call_job, &cb);
+	    " ORDER BY id", sizeof(struct db_job), job_from_row, call_job, &cb);
 }
 
 json_t *

@@ -10,8 +10,10 @@
 	" COALESCE(prefix, 0) FROM links"
 
 static void
-link_from_row(sqlite3_stmt *st, struct db_link *l)
+link_from_row(sqlite3_stmt *st, void *item)
 {
+	struct db_link *l = item;
+
 	memset(l, 0, sizeof(*l));
 	snprintf(l->slot, sizeof(l->slot), "%s", sqlite3_column_text(st, 0));
 	snprintf(l->ifname, sizeof(l->ifname), "%s", sqlite3_column_text(st, 1));
@@ -98,12 +100,6 @@ out:
 	return rc == DB_OK ? changed : rc;
 }
 
-static void
-fill_link(sqlite3_stmt *st, void *item)
-{
-	link_from_row(st, item);
-}
-
 struct link_cb {
 	int	(*fn)(const struct db_link *, void *);
 	void	*arg;
@@ -123,7 +119,7 @@ db_links_each(int (*fn)(const struct db_link *, void *), void *arg)
 	struct link_cb cb = { fn, arg };
 
 	return db_each(LINK_ROW " ORDER BY slot", sizeof(struct db_link),
-	    fill_link, call_link, &cb);
+	    link_from_row, call_link, &cb);
 }
 
 json_t *

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -106,6 +107,12 @@ struct req {
 	int			 node_side;	/* on a management link */
 	struct http_stream	 stream;	/* BODY_STREAM: its taker */
 	uint64_t		 discarded;	/* body bytes past the limit */
+	struct work		 work;		/* http_defer: the queue's link */
+	void			(*defer_fn)(struct req *, void *);
+	void			*defer_ctx;
+	int			 in_worker;	/* replies are held, not queued */
+	struct MHD_Response	*held;		/* queued once resumed */
+	int			 held_status;
 	int			 nxh;		/* extra reply headers */
 	char			 xh_name[REPLY_HEADERS_MAX][32];
 	char			 xh_value[REPLY_HEADERS_MAX][REPLY_HEADER_MAX];
@@ -133,6 +140,13 @@ http_reply_response(struct req *r, int status, struct MHD_Response *resp)
 	for (int i = 0; i < r->nxh; i++)
 		MHD_add_response_header(resp, r->xh_name[i], r->xh_value[i]);
 	r->status = status;
+	if (r->in_worker) {
+		/* The connection is suspended: the HTTP thread queues this
+		 * when it takes the connection back. */
+		r->held = resp;
+		r->held_status = status;
+		return;
+	}
 	if (MHD_queue_response(r->conn, (unsigned int)status, resp) != MHD_YES)
 		log_warnx("http: %s %s: cannot queue reply", r->method, r->url);
 	MHD_destroy_response(resp);
@@ -335,6 +349,46 @@ http_stream_body(struct req *r, const struct http_stream *s)
 		}
 	}
 	return 0;
+}
+
+int
+http_defer(struct req *r, void (*fn)(struct req *, void *ctx), void *ctx)
+{
+	if (r->status != 0 || r->defer_fn != NULL || r->in_worker) {
+		http_reply_error(r, 500, "internal error: cannot defer");
+		return -1;
+	}
+	r->defer_fn = fn;
+	r->defer_ctx = ctx;
+	return 0;
+}
+
+/* On a work thread: the deferred part, then the connection back to the
+ * HTTP thread (access_cb queues the held reply). */
+static void
+deferred_run(struct work *w)
+{
+	struct req *r = (struct req *)((char *)w - offsetof(struct req, work));
+
+	conf_rdlock();
+	r->in_worker = 1;
+	r->defer_fn(r, r->defer_ctx);
+	if (r->status == 0)
+		http_reply_error(r, 500, "no reply from handler");
+	r->in_worker = 0;
+	conf_unlock();
+	MHD_resume_connection(r->conn);
+}
+
+/* After a handler: hand a deferred request to the work threads. */
+static void
+maybe_defer(struct req *r)
+{
+	if (r->defer_fn == NULL || r->status != 0 || r->work.fn != NULL)
+		return;
+	MHD_suspend_connection(r->conn);	/* before it can be resumed */
+	r->work.fn = deferred_run;
+	work_submit(&r->work);
 }
 
 /* A piece of a streamed body. -1: close the connection. */
@@ -610,7 +664,8 @@ request_start(struct req *r)
 		return 0;
 	if (r->route->body == BODY_STREAM) {
 		r->route->fn(r);	/* replies at once or takes the body */
-		if (r->status == 0 && r->stream.done == NULL)
+		if (r->status == 0 && r->stream.done == NULL &&
+		    r->defer_fn == NULL)
 			http_reply_error(r, 500, "no reply from handler");
 		return r->status == 0;
 	}
@@ -668,6 +723,17 @@ access_cb(void *cls, struct MHD_Connection *conn, const char *url,
 		conf_unlock();
 		return MHD_YES;
 	}
+	if (r->held != NULL) {		/* back from a work thread */
+		if (MHD_queue_response(conn, (unsigned int)r->held_status,
+		    r->held) != MHD_YES)
+			log_warnx("http: %s %s: cannot queue reply", r->method,
+			    r->url);
+		MHD_destroy_response(r->held);
+		r->held = NULL;
+		return MHD_YES;
+	}
+	if (r->work.fn != NULL && r->status == 0)	/* deferred, no reply */
+		return MHD_NO;
 	if (r->status != 0) {		/* replied early: drop any body */
 		*upload_size = 0;
 		return MHD_YES;
@@ -694,7 +760,9 @@ access_cb(void *cls, struct MHD_Connection *conn, const char *url,
 	else
 		static_file(r);
 	conf_unlock();
-	if (r->status == 0)
+	if (r->defer_fn != NULL)
+		maybe_defer(r);
+	else if (r->status == 0)
 		http_reply_error(r, 500, "no reply from handler");
 	return MHD_YES;
 }
@@ -713,6 +781,8 @@ completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
 		metrics_streamed(r->streamed);
 	if (r->stream.release != NULL)
 		r->stream.release(r->stream.ctx);
+	if (r->held != NULL)
+		MHD_destroy_response(r->held);
 	free(r->body);
 	free(r);
 	*con_cls = NULL;
@@ -773,6 +843,8 @@ http_start(char *err, size_t errlen)
 	socklen_t sl;
 
 	if (config_parse_listen(conf.listen, &ss, &sl, err, errlen) != 0)
+		return -1;
+	if (work_start(conf.work_threads, err, errlen) != 0)
 		return -1;
 	daemon_h = start_daemon(&ss, -1, 0, conf.http_threads);
 	if (daemon_h == NULL) {
@@ -853,6 +925,7 @@ http_stop(void)
 	if (daemon_h == NULL)
 		return;
 	events_shutdown();
+	work_stop();		/* deferred requests get their replies */
 	for (int i = 0; i < nnode_listeners; i++)
 		MHD_stop_daemon(node_listeners[i].d);
 	nnode_listeners = 0;

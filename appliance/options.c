@@ -126,6 +126,9 @@ static const struct option_def options[] = {
 	  "TIME", "close an HTTP connection idle for TIME" },
 	{ "http_threads", 0, T_INT, OFF(http_threads), "1", 1, 64, 0, "N",
 	  "HTTP threads (1: one polling thread; more: a pool)" },
+	{ "work_threads", 0, T_INT, OFF(work_threads), "0", 0,
+	  WORK_THREADS_MAX, 0, "N", "threads verifying pushed chunks off the "
+	  "HTTP thread (0: one per CPU)" },
 };
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
 

@@ -327,7 +327,7 @@ state_reply(const struct manifest *m, const char *state)
 /* ---- POST /api/v1/images/{name}/versions/{version} -------------------- */
 
 static void
-manifest_done(struct req *r, void *ctx)
+manifest_take(struct req *r, void *ctx)
 {
 	struct spool *s = ctx;
 	struct manifest *m = NULL;
@@ -406,6 +406,14 @@ out:
 	manifest_free(m);
 }
 
+/* Parsing, checking the store for each chunk and recording them all is
+ * work for a work thread on a large image. */
+static void
+manifest_done(struct req *r, void *ctx)
+{
+	http_defer(r, manifest_take, ctx);
+}
+
 void
 push_manifest(struct req *r)
 {
@@ -428,22 +436,14 @@ push_manifest(struct req *r)
 
 /* ---- PUT /api/v1/chunks/{hash} ---------------------------------------- */
 
+/* On a work thread: decompress, hash, fsync, rename. */
 static void
-chunk_done(struct req *r, void *ctx)
+chunk_adopt(struct req *r, void *ctx)
 {
 	struct spool *s = ctx;
 	char err[ERR_MAX];
 	bool added;
 
-	if (!spool_ok(r, s)) {
-		metrics_push_chunk(s->bytes, "rejected");
-		return;
-	}
-	if (s->bytes == 0) {
-		metrics_push_chunk(0, "rejected");
-		http_reply_error(r, 400, "the body must be the compressed chunk");
-		return;
-	}
 	if (store_adopt_chunk(catalog_store(), s->alg, s->hash, s->length,
 	    s->path, s->fd, &added, err, sizeof(err)) != 0) {
 		metrics_push_chunk(s->bytes, "rejected");
@@ -458,6 +458,23 @@ chunk_done(struct req *r, void *ctx)
 	metrics_push_chunk(s->bytes, "stored");
 	http_reply_json(r, 201, json_pack("{s:s,s:b,s:I}", "hash", s->hash,
 	    "stored", 1, "bytes", (json_int_t)s->bytes));
+}
+
+static void
+chunk_done(struct req *r, void *ctx)
+{
+	struct spool *s = ctx;
+
+	if (!spool_ok(r, s)) {
+		metrics_push_chunk(s->bytes, "rejected");
+		return;
+	}
+	if (s->bytes == 0) {
+		metrics_push_chunk(0, "rejected");
+		http_reply_error(r, 400, "the body must be the compressed chunk");
+		return;
+	}
+	http_defer(r, chunk_adopt, s);
 }
 
 void
@@ -535,8 +552,8 @@ reply_missing(struct req *r, const struct manifest *m,
 	http_reply_json(r, 409, o);
 }
 
-void
-push_commit(struct req *r)
+static void
+commit_run(struct req *r, void *ctx)
 {
 	char name[IMAGE_NAME_MAX + 1], version[IMAGE_NAME_MAX + 1];
 	char err[ERR_MAX], *text = NULL;
@@ -627,8 +644,8 @@ collect(json_t *hashes, size_t *count, uint64_t *bytes)
 	}
 }
 
-void
-push_delete(struct req *r)
+static void
+delete_run(struct req *r, void *ctx)
 {
 	char name[IMAGE_NAME_MAX + 1], version[IMAGE_NAME_MAX + 1];
 	char err[ERR_MAX], what[160];
@@ -701,6 +718,19 @@ out:
 	pthread_mutex_unlock(&push_lock);
 	json_decref(img);
 	json_decref(pend);
+}
+
+/* Both look at every chunk of an image: on a work thread. */
+void
+push_commit(struct req *r)
+{
+	http_defer(r, commit_run, NULL);
+}
+
+void
+push_delete(struct req *r)
+{
+	http_defer(r, delete_run, NULL);
 }
 
 /* ---- GET /api/v1/pushes ------------------------------------------------- */

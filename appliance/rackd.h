@@ -68,6 +68,7 @@ struct config {
 	int		 max_connections;
 	int		 idle_timeout;		/* seconds */
 	int		 http_threads;
+	int		 work_threads;		/* 0: one per CPU */
 	int		 manage_links;
 	struct strlist	 links;			/* name globs */
 	struct strlist	 link_drivers;
@@ -184,6 +185,23 @@ struct http_stream {
 	void		 *ctx;
 };
 int	 http_stream_body(struct req *, const struct http_stream *);
+/* Finish the request on a work thread (work.c): fn runs there with the
+ * configuration read-locked and replies as any handler would; the
+ * connection waits, suspended, and the HTTP thread goes on serving
+ * others. Call from a handler or a stream's done, before any reply. */
+int	 http_defer(struct req *, void (*fn)(struct req *, void *ctx),
+	    void *ctx);
+
+/* work.c: threads for slow work handed off by the HTTP thread. */
+#define WORK_THREADS_MAX	64
+struct work {
+	void		(*fn)(struct work *);
+	struct work	 *next;
+};
+int	 work_threads_default(void);	/* one per CPU */
+int	 work_start(int threads, char *err, size_t errlen);	/* 0: default */
+void	 work_submit(struct work *);	/* runs fn on a work thread */
+void	 work_stop(void);		/* what was submitted runs, then join */
 
 /* session.c: the dashboard's password, sign-in and sessions: a cookie
  * (only its hash is stored) and a CSRF token that every write from the

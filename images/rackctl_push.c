@@ -71,6 +71,7 @@ struct push {
 	int streams, retries;
 	bool json, tty, quiet;
 	pthread_mutex_t lock;
+	pthread_cond_t finish;   /* signalled as each rack finishes */
 };
 
 /* One chunk to upload. */
@@ -466,6 +467,7 @@ static void push_one(struct push *p, struct target *t)
 	pthread_mutex_lock(&p->lock);
 	t->end = rackctl_now();
 	p->finished++;
+	pthread_cond_signal(&p->finish);
 	pthread_mutex_unlock(&p->lock);
 }
 
@@ -807,6 +809,7 @@ int rackctl_cmd_push(int argc, char **argv)
 	for (size_t i = 0; i < p.n; i++)
 		p.t[i].chunks = p.distinct;
 	pthread_mutex_init(&p.lock, NULL);
+	pthread_cond_init(&p.finish, NULL);
 
 	size_t nth = (size_t)jobs < p.n ? (size_t)jobs : p.n;
 	pthread_t *th = calloc(nth, sizeof *th);
@@ -834,7 +837,18 @@ int rackctl_cmd_push(int argc, char **argv)
 			plain(&p, seen);
 		if (all)
 			break;
-		rackctl_sleep_ms(DRAW_INTERVAL_MS);
+		/* Until the next redraw, or at once when a rack finishes. */
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += DRAW_INTERVAL_MS * 1000000L;
+		until.tv_sec += until.tv_nsec / 1000000000L;
+		until.tv_nsec %= 1000000000L;
+		pthread_mutex_lock(&p.lock);
+		size_t had = p.finished;
+		while (p.finished == had &&
+		       pthread_cond_timedwait(&p.finish, &p.lock, &until) == 0)
+			;
+		pthread_mutex_unlock(&p.lock);
 	}
 	free(seen);
 	for (size_t i = 0; i < started; i++)
@@ -851,6 +865,7 @@ int rackctl_cmd_push(int argc, char **argv)
 		print_table(&p);
 	rc = ok ? RACKCTL_OK : RACKCTL_FAIL;
 	pthread_mutex_destroy(&p.lock);
+	pthread_cond_destroy(&p.finish);
 out:
 	free(p.manifest_json);
 	manifest_free(p.m);

@@ -14,6 +14,8 @@
 #   - kill -9 of one rackd mid-upload: that rack fails, the others finish;
 #     restarted, the rerun completes; no partial chunk is ever visible (every
 #     file under store/chunks decompresses and hashes to its name);
+#   - SIGTERM to a rackd mid-upload (chunks on its work threads): it stops
+#     at once with status 0; restarted, the rerun completes;
 #   - a rack with trusted_keys: unsigned, untrusted and altered manifests
 #     refused (403), a signed one taken and shown signed;
 #   - delete: refused while a job uses the image; v1 deleted while v2 shares
@@ -322,6 +324,39 @@ check_eq "$(pj '[.racks[].result] | join(",")')" present,ok,present "rerun: rack
 on 2 GET /api/v1/images/big
 check_jq '.versions[0].chunk_count == 640' "rack 2 lists big:1"
 check_store 2 "rack 2 after the rerun"
+
+# ---- SIGTERM mid-upload: a clean stop ------------------------------------------------------
+# Chunks being verified on the work threads get their answers before the
+# HTTP server stops; rackd stops at once, with status 0, and no partial chunk.
+on 3 DELETE /api/v1/images/big/versions/1
+check_eq "$STATUS" 200 "rack 3: big:1 deleted (to push it again)"
+base=$(stored_count 3)
+timeout -k 5 "$RUN_MAX" "$RACKCTL" push big:1 --racks <(sed -n '3p' "$RACKS") --store "$C" \
+	--streams 8 --retries 0 --json >"$TMP/push.json" 2>"$TMP/push.err" &
+RPID=$!
+for ((i = 0; i < 300; i++)); do
+	[ "$(stored_count 3)" -ge $((base + 100)) ] && break
+	sleep 0.05
+done
+kill -TERM "${PIDS[3]}"
+for ((i = 0; i < 100; i++)); do
+	kill -0 "${PIDS[3]}" 2>/dev/null || break
+	sleep 0.1
+done
+if kill -0 "${PIDS[3]}" 2>/dev/null; then
+	fail "rack 3 still running 10 s after SIGTERM mid-upload"
+	kill -9 "${PIDS[3]}"
+fi
+wait "${PIDS[3]}"
+check_eq "$?" 0 "rack 3 stopped by SIGTERM mid-upload: exit status"
+wait "$RPID"
+check_eq "$(pj '.racks[0].result')" failed "rackctl: rack 3 failed"
+grep -qiE 'panic|suspended' "$TMP/rack3.log" && fail "rack 3's log: $(grep -iE 'panic|suspended' "$TMP/rack3.log")" ||
+	ok "rack 3's log: a plain stop"
+check_store 3 "rack 3 stopped mid-upload: no partial chunk visible"
+start_rack 3
+push big:1 --racks "$RACKS"
+check_eq "$(pj '[.racks[].result] | join(",")')" present,present,ok "rerun: rack 3 completes"
 
 # ---- signatures ------------------------------------------------------------------------
 "$RACKCTL" keygen --out "$TMP/key" >/dev/null && ok "rackctl keygen" || fail "rackctl keygen"

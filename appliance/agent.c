@@ -12,14 +12,23 @@ agent_job_get(struct req *r)
 {
 	int64_t id = http_agent_job(r);
 	json_t *job = db_job_json(id), *manifest;
+	const char *image;
+	char why[256];
 
 	if (job == NULL) {
 		http_reply_error(r, 404, "no such job");
 		return;
 	}
 	json_object_del(job, "events");
-	manifest = catalog_manifest_json(json_string_value(
-	    json_object_get(job, "image")));
+	image = json_string_value(json_object_get(job, "image"));
+	/* trusted_keys may have been set since the job was queued. */
+	if (catalog_image_trusted(image, why, sizeof(why)) == 0) {
+		json_decref(job);
+		jobs_report(id, "failed", 0, 0, 0, why);
+		http_reply_error(r, 403, "%s", why);
+		return;
+	}
+	manifest = catalog_manifest_json(image);
 	if (manifest == NULL) {
 		json_decref(job);
 		http_reply_error(r, 404, "the job's image is not in the store");

@@ -231,6 +231,10 @@ api_node_reimage(struct req *r)
 		http_reply_error(r, 409, "node %s already has an active job",
 		    slot);
 		break;
+	case JOB_UNTRUSTED:
+		http_reply_error(r, 403, "image %s is not signed by a trusted "
+		    "key (trusted_keys): it is not installed", ref);
+		break;
 	default:
 		http_reply_error(r, 500, "cannot create the job");
 		break;

@@ -192,6 +192,33 @@ catalog_scan(void)
 	return added;
 }
 
+int
+catalog_image_trusted(const char *ref, char *why, size_t len)
+{
+	char name[IMAGE_NAME_MAX + 1], version[IMAGE_NAME_MAX + 1], err[256];
+	char resolved[IMAGE_NAME_MAX + 1];
+	struct manifest *m;
+	int ok;
+
+	if (conf.trusted_keys.n == 0)
+		return 1;
+	if (ref == NULL || image_ref_parse(ref, name, version, err,
+	    sizeof(err)) != 0 ||
+	    db_image_resolve(name, version, resolved, sizeof(resolved),
+	    NULL) != DB_OK ||
+	    store_load_manifest(store, name, resolved, &m, err,
+	    sizeof(err)) != 0) {
+		snprintf(why, len, "image %s is not on this rack", ref ? ref : "");
+		return -1;
+	}
+	ok = signature_ok(m, err, sizeof(err));
+	manifest_free(m);
+	if (!ok)
+		snprintf(why, len, "image %s is not signed by a trusted key "
+		    "(trusted_keys): %s", ref, err);
+	return ok;
+}
+
 json_t *
 catalog_manifest_json(const char *ref)
 {
@@ -206,6 +233,12 @@ catalog_manifest_json(const char *ref)
 	if (store_load_manifest(store, name, version, &m, err,
 	    sizeof(err)) != 0) {
 		log_warnx("image %s: %s", ref, err);
+		return NULL;
+	}
+	/* trusted_keys may have been set after the image was indexed. */
+	if (!signature_ok(m, err, sizeof(err))) {
+		log_warnx("image %s: %s; not given to nodes", ref, err);
+		manifest_free(m);
 		return NULL;
 	}
 	text = manifest_to_json(m);

@@ -157,7 +157,8 @@ diskless_render(const char *slot, const char *host, char *buf, size_t len)
 		    "not on this rack" : "not a rootfs image");
 		goto out;
 	}
-	if (image_too_big(ref, why, sizeof(why))) {
+	if (catalog_image_trusted(ref, why, sizeof(why)) != 1 ||
+	    image_too_big(ref, why, sizeof(why))) {
 		log_warnx("slot %s is diskless but %s: it boots its local disk",
 		    slot, why);
 		goto out;

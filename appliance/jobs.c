@@ -123,7 +123,7 @@ jobs_reimage(const char *slot, const char *ref, int64_t *id)
 {
 	char name[IMAGE_NAME_MAX + 1], version[IMAGE_NAME_MAX + 1];
 	char resolved[IMAGE_NAME_MAX + 1], image[IMAGE_REF_MAX + 1];
-	char token[TOKEN_HEX + 1], why[128];
+	char token[TOKEN_HEX + 1], why[256];
 	uint64_t size;
 	int rc;
 
@@ -135,6 +135,11 @@ jobs_reimage(const char *slot, const char *ref, int64_t *id)
 	if (rc != DB_OK)
 		return rc == DB_NOTFOUND ? JOB_NO_IMAGE : JOB_ERROR;
 	snprintf(image, sizeof(image), "%s:%s", name, resolved);
+	if ((rc = catalog_image_trusted(image, why, sizeof(why))) != 1) {
+		if (rc == 0)
+			log_warnx("reimage of %s refused: %s", slot, why);
+		return rc == 0 ? JOB_UNTRUSTED : JOB_NO_IMAGE;
+	}
 	auth_random_hex(token);
 	rc = db_job_create(slot, "reimage", image, token, (int64_t)size, id);
 	if (rc != DB_OK)

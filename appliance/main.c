@@ -105,6 +105,7 @@ static void
 on_tick(void *arg)
 {
 	jobs_tick();
+	push_expire();
 }
 
 static void

@@ -114,6 +114,9 @@ static const struct option_def options[] = {
 	{ "trusted_keys", 0, T_LIST, OFF(trusted_keys), "", 0, 0, F_RELOAD,
 	  "KEYS", "take only images signed by one of these ed25519 public "
 	  "keys: key files or base64 keys, comma separated; empty: any image" },
+	{ "push_expiry", 0, T_DURATION, OFF(push_expiry), "7d", 1, 365 * 86400,
+	  F_RELOAD, "TIME", "drop a pending push (its manifest posted, not "
+	  "committed) when no chunk of it arrives for TIME" },
 	{ "max_body", 0, T_SIZE, OFF(max_body), "1M", 1024, 64LL << 20,
 	  F_RELOAD, "SIZE", "largest API request body" },
 	{ "max_headers", 0, T_INT, OFF(max_headers), "64", 8, 1024, F_RELOAD,

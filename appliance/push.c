@@ -455,6 +455,7 @@ chunk_adopt(struct req *r, void *ctx)
 		return;
 	}
 	s->path[0] = '\0';	/* the store has it now */
+	db_push_touch(s->hash);
 	metrics_push_chunk(s->bytes, "stored");
 	http_reply_json(r, 201, json_pack("{s:s,s:b,s:I}", "hash", s->hash,
 	    "stored", 1, "bytes", (json_int_t)s->bytes));
@@ -644,12 +645,30 @@ collect(json_t *hashes, size_t *count, uint64_t *bytes)
 	}
 }
 
+/* Forget a pending push and collect the chunks only it needed. Call with
+ * push_lock held. 0 or -1 (a database error). */
+static int
+pending_drop(const char *name, const char *version, size_t *count,
+    uint64_t *bytes)
+{
+	json_t *pend;
+
+	if ((pend = db_push_unshared_chunks(name, version)) == NULL ||
+	    db_push_remove(name, version) != DB_OK) {
+		json_decref(pend);
+		return -1;
+	}
+	collect(pend, count, bytes);
+	json_decref(pend);
+	return 0;
+}
+
 static void
 delete_run(struct req *r, void *ctx)
 {
 	char name[IMAGE_NAME_MAX + 1], version[IMAGE_NAME_MAX + 1];
 	char err[ERR_MAX], what[160];
-	json_t *img = NULL, *pend = NULL;
+	json_t *img = NULL;
 	size_t count = 0;
 	uint64_t bytes = 0;
 	int image, pending, rc;
@@ -698,15 +717,11 @@ delete_run(struct req *r, void *ctx)
 		events_publish("image", json_pack("{s:s,s:s,s:b}", "name",
 		    name, "version", version, "removed", 1));
 	}
-	if (pending) {
-		if ((pend = db_push_unshared_chunks(name, version)) == NULL ||
-		    db_push_remove(name, version) != DB_OK) {
-			http_reply_error(r, 500, "database error");
-			goto out;
-		}
+	if (pending && pending_drop(name, version, &count, &bytes) != 0) {
+		http_reply_error(r, 500, "database error");
+		goto out;
 	}
 	collect(img, &count, &bytes);
-	collect(pend, &count, &bytes);
 	log_info("image %s:%s deleted%s; %zu chunks (%llu bytes) freed", name,
 	    version, pending ? " (with its pending push)" : "", count,
 	    (unsigned long long)bytes);
@@ -717,7 +732,6 @@ delete_run(struct req *r, void *ctx)
 out:
 	pthread_mutex_unlock(&push_lock);
 	json_decref(img);
-	json_decref(pend);
 }
 
 /* Both look at every chunk of an image: on a work thread. */
@@ -731,6 +745,58 @@ void
 push_delete(struct req *r)
 {
 	http_defer(r, delete_run, NULL);
+}
+
+/* ---- pending pushes nobody finishes -------------------------------------- */
+
+/* A push's chunks are kept from garbage collection until it is committed
+ * or deleted; one that nobody resumes for push_expiry is dropped (a rerun
+ * of rackctl push posts its manifest again and starts afresh). */
+#define EXPIRE_BATCH	16
+
+static struct work expire_work;
+static int expire_busy;		/* the sweep is queued or running */
+
+static void
+expire_run(struct work *w)
+{
+	char name[IMAGE_NAME_MAX + 1], version[IMAGE_NAME_MAX + 1];
+	size_t count;
+	uint64_t bytes;
+	int64_t idle;
+
+	conf_rdlock();
+	idle = (int64_t)conf.push_expiry * 1000;
+	conf_unlock();
+	for (int i = 0; i < EXPIRE_BATCH; i++) {
+		count = 0;
+		bytes = 0;
+		pthread_mutex_lock(&push_lock);
+		if (db_push_expired(idle, name, version, sizeof(name)) != DB_OK) {
+			pthread_mutex_unlock(&push_lock);
+			break;
+		}
+		if (pending_drop(name, version, &count, &bytes) != 0) {
+			pthread_mutex_unlock(&push_lock);
+			log_warnx("push %s:%s: cannot expire it (database error)",
+			    name, version);
+			break;
+		}
+		pthread_mutex_unlock(&push_lock);
+		log_info("push %s:%s expired: no chunk or manifest for %ds; "
+		    "%zu chunks (%llu bytes) freed", name, version,
+		    (int)(idle / 1000), count, (unsigned long long)bytes);
+	}
+	__atomic_store_n(&expire_busy, 0, __ATOMIC_RELEASE);
+}
+
+void
+push_expire(void)
+{
+	if (__atomic_exchange_n(&expire_busy, 1, __ATOMIC_ACQ_REL))
+		return;
+	expire_work.fn = expire_run;
+	work_submit(&expire_work);
 }
 
 /* ---- GET /api/v1/pushes ------------------------------------------------- */

@@ -84,6 +84,7 @@ struct config {
 	char		*gadget_configfs;
 	char		*gadget_udc;
 	struct strlist	 trusted_keys;		/* files or base64 keys */
+	int		 push_expiry;		/* seconds */
 	char		*ssh_keys;		/* file for diskless nodes */
 	int		 diskless_stream;	/* rootfs as one stream */
 	size_t		 rootfs_max_size;	/* bytes, for diskless nodes */
@@ -290,6 +291,7 @@ enum job_result {
 	JOB_ILLEGAL = -5,	/* not allowed from the job's state */
 	JOB_NO_JOB = -6,
 	JOB_BAD = -7,		/* malformed request */
+	JOB_UNTRUSTED = -8,	/* the image is not signed by a trusted key */
 };
 int	 job_transition_allowed(const char *from, const char *to);
 int	 job_state_valid(const char *state);
@@ -309,7 +311,13 @@ void	 nodes_publish(const char *slot);
 int	 catalog_open(char *err, size_t errlen);
 int	 catalog_scan(void);			/* images added */
 int	 catalog_chunk_path(const char *hash, char *buf, size_t len);
-json_t	*catalog_manifest_json(const char *image_ref);	/* NULL: none */
+/* The manifest given to nodes: NULL when the image is not in the store or
+ * trusted_keys is set and it is not signed by one of them. */
+json_t	*catalog_manifest_json(const char *image_ref);
+/* 1: nodes may be given the image (signed by a trusted key, or none is
+ * configured); 0 (why says so) or -1 (not in the store). Call with the
+ * configuration read-locked. */
+int	 catalog_image_trusted(const char *image_ref, char *why, size_t len);
 struct store *catalog_store(void);
 /* Index a manifest the store holds and announce it. 0, or -1 (logged). */
 int	 catalog_add(const char *name, const char *version);
@@ -325,6 +333,7 @@ void	 push_chunk(struct req *);	/* PUT /api/v1/chunks/{hash} */
 void	 push_commit(struct req *);	/* POST .../commit */
 void	 push_delete(struct req *);	/* DELETE /api/v1/images/N/versions/V */
 void	 push_list(struct req *);	/* GET /api/v1/pushes */
+void	 push_expire(void);	/* drop pushes unused for push_expiry */
 struct sign_keys;
 /* The trusted_keys option's keys: n (0: none configured, any image is
  * taken), or -1 with err. Call with the configuration read-locked. */

@@ -138,6 +138,12 @@ int	 db_push_remove(const char *name, const char *version);
 int	 db_push_chunk_find(const char *hash, uint64_t *length, char *alg,
 	    size_t alglen);
 json_t	*db_pushes_list(void);
+/* A chunk of these pushes arrived: they are in use (see db_push_expired). */
+int	 db_push_touch(const char *hash);
+/* The pending push unused longest, if unused for idle_ms: DB_OK with its
+ * name and version, or DB_NOTFOUND. */
+int	 db_push_expired(int64_t idle_ms, char *name, char *version,
+	    size_t len);
 /* Chunks of an image (or of a pending push) that no other image and no
  * pending push uses: what deleting it frees. JSON array of hashes. */
 json_t	*db_image_unshared_chunks(const char *name, const char *version);

@@ -25,8 +25,9 @@ db_push_save(const char *name, const char *version, const char *manifest,
 	if (rc != DB_OK)
 		goto fail;
 	rc = db_exec("INSERT INTO pushes (name, version, manifest, chunk_count,"
-	    " signed, created) VALUES (?, ?, ?, 0, ?, ?)", "sssii", name,
-	    version, manifest, (int64_t)(is_signed != 0), db_now_ms());
+	    " signed, created, active) VALUES (?, ?, ?, 0, ?, ?, ?)", "sssiii",
+	    name, version, manifest, (int64_t)(is_signed != 0), db_now_ms(),
+	    db_now_ms());
 	if (rc != DB_OK)
 		goto fail;
 	id = sqlite3_last_insert_rowid(db_conn);
@@ -124,6 +125,44 @@ db_push_chunk_find(const char *hash, uint64_t *length, char *alg,
 	return rc;
 }
 
+int
+db_push_touch(const char *hash)
+{
+	int64_t now = db_now_ms();
+
+	/* At most one write a minute for a push that is busy anyway. */
+	return db_write("UPDATE pushes SET active = ? WHERE active < ? AND id IN"
+	    " (SELECT push_id FROM push_chunks WHERE hash = ?)", "iis", now,
+	    now - 60000, hash);
+}
+
+int
+db_push_expired(int64_t idle_ms, char *name, char *version, size_t len)
+{
+	sqlite3_stmt *st;
+	int rc = DB_ERROR;
+
+	pthread_mutex_lock(&db_lock);
+	st = db_prep("SELECT name, version FROM pushes WHERE active < ?"
+	    " ORDER BY active LIMIT 1", "i", db_now_ms() - idle_ms);
+	if (st != NULL) {
+		int r = sqlite3_step(st);
+		if (r == SQLITE_ROW) {
+			snprintf(name, len, "%s",
+			    (const char *)sqlite3_column_text(st, 0));
+			snprintf(version, len, "%s",
+			    (const char *)sqlite3_column_text(st, 1));
+			rc = DB_OK;
+		} else if (r == SQLITE_DONE)
+			rc = DB_NOTFOUND;
+		else
+			db_fail("expired pushes");
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&db_lock);
+	return rc;
+}
+
 json_t *
 db_pushes_list(void)
 {
@@ -132,8 +171,8 @@ db_pushes_list(void)
 	pthread_mutex_lock(&db_lock);
 	rows = db_rows("SELECT name, version, chunk_count,"
 	    " json(CASE signed WHEN 1 THEN 'true' ELSE 'false' END) AS signed_json,"
-	    " " ISO("created") " AS created FROM pushes ORDER BY name, version",
-	    "");
+	    " " ISO("created") " AS created, " ISO("active") " AS active"
+	    " FROM pushes ORDER BY name, version", "");
 	pthread_mutex_unlock(&db_lock);
 	return rows;
 }

@@ -127,3 +127,7 @@ CREATE TABLE push_chunks (
 	PRIMARY KEY (push_id, hash)
 ) WITHOUT ROWID;
 CREATE INDEX push_chunks_hash ON push_chunks(hash);
+
+-- migration 4: when a pending push last saw a chunk (pushes expire unused)
+ALTER TABLE pushes ADD COLUMN active INTEGER NOT NULL DEFAULT 0;
+UPDATE pushes SET active = created;

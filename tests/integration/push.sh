@@ -14,10 +14,14 @@
 #   - kill -9 of one rackd mid-upload: that rack fails, the others finish;
 #     restarted, the rerun completes; no partial chunk is ever visible (every
 #     file under store/chunks decompresses and hashes to its name);
+#   - a pending push left unfinished expires after push_expiry: its own
+#     chunks are collected, those an image shares are kept;
 #   - SIGTERM to a rackd mid-upload (chunks on its work threads): it stops
 #     at once with status 0; restarted, the rerun completes;
 #   - a rack with trusted_keys: unsigned, untrusted and altered manifests
-#     refused (403), a signed one taken and shown signed;
+#     refused (403), a signed one taken and shown signed; trusted_keys set
+#     later on a rack holding an unsigned image: not installed (403 for a
+#     new reimage, a queued job fails);
 #   - delete: refused while a job uses the image; v1 deleted while v2 shares
 #     chunks with it: v1's own chunks collected, v2 intact and reimaged by
 #     rack-agent onto a file, byte for byte; chunks a pending push needs
@@ -358,6 +362,36 @@ start_rack 3
 push big:1 --racks "$RACKS"
 check_eq "$(pj '[.racks[].result] | join(",")')" present,present,ok "rerun: rack 3 completes"
 
+# ---- a pending push nobody finishes expires -------------------------------------------------
+# Rack 5 holds app:1; app:2's manifest is posted and one of its own chunks
+# sent, then nothing: after push_expiry the push is gone with that chunk,
+# and app:1's chunks (shared with app:2) stay.
+start_rack 5 --push-expiry 3s
+RACKD_TOKEN=${TOKENS[5]} push app:1 "$(url 5)"
+check_eq "$RC" 0 "rack 5 holds app:1"
+n_app1=$(find "${STATES[5]}/store/chunks" -type f | wc -l)
+on 5 POST /api/v1/images/app/versions/2 --data-binary "@$M2"
+check_status 200 "rack 5: app:2's manifest posted"
+HN=$(jq -r '.missing[0]' <<<"$BODY")
+on 5 PUT "/api/v1/chunks/$HN" --data-binary "@$(chunk_file "$HN")"
+check_status 201 "rack 5: one of app:2's own chunks stored"
+on 5 GET /api/v1/pushes
+check_jq 'length == 1 and .[0].active != null' "rack 5 lists the pending push with its last activity"
+for ((i = 0; i < 100; i++)); do
+	on 5 GET /api/v1/pushes
+	[ "$(jq length <<<"$BODY")" = 0 ] && break
+	sleep 0.1
+done
+check_jq 'length == 0' "the unfinished push of app:2 expired"
+has_chunk 5 "$HN" && fail "the expired push's own chunk is still stored" || ok "the expired push's own chunk was collected"
+check_eq "$(find "${STATES[5]}/store/chunks" -type f | wc -l)" "$n_app1" "app:1's chunks are all kept"
+grep -q "push app:2 expired" "$TMP/rack5.log" && ok "the expiry is logged" || fail "no log line for the expiry"
+on 5 POST /api/v1/images/app/versions/2/commit
+check_status 404 "commit of the expired push: 404 (post the manifest again)"
+RACKD_TOKEN=${TOKENS[5]} push app:2 "$(url 5)"
+check_eq "$(pj '.racks[0].result')" ok "a new push of app:2 completes"
+check_store 5 "rack 5 at the end"
+
 # ---- signatures ------------------------------------------------------------------------
 "$RACKCTL" keygen --out "$TMP/key" >/dev/null && ok "rackctl keygen" || fail "rackctl keygen"
 "$RACKCTL" keygen --out "$TMP/key2" >/dev/null
@@ -391,6 +425,35 @@ check_jq '.versions[0].signed == true' "the API shows it signed"
 RACKD_TOKEN=${TOKENS[1]} push sig:1 "$(url 1)"
 check_eq "$RC" 0 "a rack without trusted keys takes a signed image too"
 unset RACKD_TOKEN
+
+# ---- trusted_keys set on a rack that already holds unsigned images --------------------------
+# Rack 6 takes sig:2 (unsigned) and sig:1 (signed); a job on sig:2 is queued.
+# trusted_keys is then set (SIGHUP): sig:2 is no longer installed — a new
+# reimage is refused (403), and the queued job fails when its agent calls in.
+echo "# rack 6 of the push test" >"$TMP/rack6.conf"
+start_rack 6 --config "$TMP/rack6.conf" --slots usb1,usb2
+RACKD_TOKEN=${TOKENS[6]} push sig:2 "$(url 6)"
+check_eq "$RC" 0 "rack 6 without trusted keys takes the unsigned sig:2"
+RACKD_TOKEN=${TOKENS[6]} push sig:1 "$(url 6)"
+on 6 POST /api/v1/nodes/usb2/reimage -d '{"image": "sig:2"}'
+check_status 202 "rack 6: a job on the unsigned sig:2"
+JOB6=$(jq -r .id <<<"$BODY")
+echo "trusted_keys = $TMP/key.pub" >>"$TMP/rack6.conf"
+kill -HUP "${PIDS[6]}"
+for ((i = 0; i < 100; i++)); do
+	grep -q "reload: trusted_keys changed" "$TMP/rack6.log" && break
+	sleep 0.1
+done
+on 6 POST /api/v1/nodes/usb1/reimage -d '{"image": "sig:2"}'
+check_status 403 "trusted_keys set since: a reimage with the unsigned sig:2 is refused"
+check_jq '.error | test("not signed by a trusted key")' "the refusal says why"
+on 6 POST /api/v1/nodes/usb1/reimage -d '{"image": "sig:1"}'
+check_status 202 "a reimage with the signed sig:1 is taken"
+TOK6=$(sqlite3 -cmd '.timeout 2000' "${STATES[6]}/rackd.db" "select token from jobs where id=$JOB6")
+out=$(curl -s -w '\n%{http_code}' -H "Authorization: Bearer $TOK6" "$(url 6)/api/v1/agent/jobs/$JOB6")
+check_eq "${out##*$'\n'}" 403 "the job queued before: its agent is refused the manifest"
+on 6 GET "/api/v1/jobs/$JOB6"
+check_jq '.state == "failed" and (.reason | test("trusted"))' "the job queued before has failed, saying why"
 
 # ---- delete -------------------------------------------------------------------------------
 on 1 POST /api/v1/nodes/usb1/reimage -d '{"image": "app:2"}'

@@ -167,6 +167,8 @@ test_defaults(void **state)
 	assert_int_equal(c.max_connections, 512);
 	assert_int_equal(c.idle_timeout, 60);
 	assert_int_equal(c.http_threads, 1);
+	assert_int_equal(c.work_threads, 0);	/* one per CPU */
+	assert_int_equal(c.push_expiry, 7 * 86400);
 	assert_int_equal(c.show_help, 0);
 	assert_int_equal(c.show_version, 0);
 	config_free(&c);

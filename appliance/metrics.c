@@ -23,7 +23,7 @@ static pthread_mutex_t m_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct row rows[METRIC_ROWS_MAX];
 static int nrows;
 static uint64_t streamed;
-static uint64_t push_bytes, push_stored, push_present, push_rejected;
+static uint64_t push_bytes, push_stored, push_patched, push_present, push_rejected;
 
 void
 metrics_request(const char *route, int status)
@@ -56,6 +56,8 @@ metrics_push_chunk(uint64_t bytes, const char *result)
 	push_bytes += bytes;
 	if (strcmp(result, "stored") == 0)
 		push_stored++;
+	else if (strcmp(result, "patched") == 0)
+		push_patched++;
 	else if (strcmp(result, "present") == 0)
 		push_present++;
 	else
@@ -92,10 +94,11 @@ metrics_render(void)
 	    "# HELP rackd_push_chunks_total Pushed chunks by result.\n"
 	    "# TYPE rackd_push_chunks_total counter\n"
 	    "rackd_push_chunks_total{result=\"stored\"} %llu\n"
+	    "rackd_push_chunks_total{result=\"patched\"} %llu\n"
 	    "rackd_push_chunks_total{result=\"present\"} %llu\n"
 	    "rackd_push_chunks_total{result=\"rejected\"} %llu\n",
 	    (unsigned long long)push_bytes, (unsigned long long)push_stored,
-	    (unsigned long long)push_present, (unsigned long long)push_rejected);
+	    (unsigned long long)push_patched, (unsigned long long)push_present, (unsigned long long)push_rejected);
 	pthread_mutex_unlock(&m_lock);
 	fprintf(fp, "# HELP rackd_jobs Jobs by state.\n# TYPE rackd_jobs gauge\n");
 	json_object_foreach(counts, state, v)

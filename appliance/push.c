@@ -97,10 +97,13 @@ struct spool {
 	char		 path[STORE_PATH_MAX];
 	uint64_t	 bytes;
 	int		 werr;		/* errno of a failed write */
-	/* PUT /api/v1/chunks/{hash} */
+	/* PUT /api/v1/chunks/{hash}[?base=HASH&level=N] */
 	char		 hash[HASH_HEX_LEN + 1];
 	uint64_t	 length;
+	uint64_t	 stored;	/* the manifest's compressed size */
 	enum hash_alg	 alg;
+	char		 base[HASH_HEX_LEN + 1];	/* "": the chunk whole */
+	int		 level;
 	/* POST .../versions/{version} */
 	char		 name[IMAGE_NAME_MAX + 1];
 	char		 version[IMAGE_NAME_MAX + 1];
@@ -265,27 +268,32 @@ pending_save(const struct manifest *m, const char *text,
 {
 	char (*hex)[HASH_HEX_LEN + 1] = NULL;
 	const char **hashes = NULL;
-	uint32_t *lengths = NULL;
+	uint32_t *lengths = NULL, *stored = NULL;
 	int rc = DB_ERROR;
 
 	if (cs->n > 0) {
 		hex = calloc(cs->n, sizeof(*hex));
 		hashes = calloc(cs->n, sizeof(*hashes));
 		lengths = calloc(cs->n, sizeof(*lengths));
-		if (hex == NULL || hashes == NULL || lengths == NULL)
+		stored = calloc(cs->n, sizeof(*stored));
+		if (hex == NULL || hashes == NULL || lengths == NULL ||
+		    stored == NULL)
 			goto out;
 	}
 	for (size_t i = 0; i < cs->n; i++) {
 		hash_to_hex(cs->e[i].hash, hex[i]);
 		hashes[i] = hex[i];
 		lengths[i] = cs->e[i].length;
+		stored[i] = cs->e[i].stored;
 	}
 	rc = db_push_save(m->name, m->version, text, hash_alg_name(m->hash),
-	    m->signature != NULL, cs->n, (const char *const *)hashes, lengths);
+	    m->signature != NULL, cs->n, (const char *const *)hashes, lengths,
+	    stored);
 out:
 	free(hex);
 	free(hashes);
 	free(lengths);
+	free(stored);
 	return rc;
 }
 
@@ -444,19 +452,30 @@ chunk_adopt(struct req *r, void *ctx)
 	char err[ERR_MAX];
 	bool added;
 
-	if (store_adopt_chunk(catalog_store(), s->alg, s->hash, s->length,
-	    s->path, s->fd, &added, err, sizeof(err)) != 0) {
+	int rc = s->base[0] == '\0' ?
+	    store_adopt_chunk(catalog_store(), s->alg, s->hash, s->length,
+	    s->path, s->fd, &added, err, sizeof(err)) :
+	    store_adopt_patch(catalog_store(), s->alg, s->hash, s->length,
+	    s->stored, s->level, s->base, s->fd, &added, err, sizeof(err));
+
+	if (rc != 0) {
 		metrics_push_chunk(s->bytes, "rejected");
 		if (errno == EBADMSG) {
 			log_warnx("push: chunk refused: %s", err);
 			http_reply_error(r, 422, "%s", err);
+		} else if (s->base[0] != '\0' && (errno == ERANGE ||
+		    errno == ENOENT)) {
+			/* The pusher sends it whole instead. */
+			http_reply_json(r, 409, json_pack("{s:s,s:b}", "error",
+			    err, "send_whole", 1));
 		} else
 			http_reply_error(r, 500, "%s", err);
 		return;
 	}
-	s->path[0] = '\0';	/* the store has it now */
+	if (s->base[0] == '\0')
+		s->path[0] = '\0';	/* the store has it now */
 	db_push_touch(s->hash);
-	metrics_push_chunk(s->bytes, "stored");
+	metrics_push_chunk(s->bytes, s->base[0] != '\0' ? "patched" : "stored");
 	http_reply_json(r, 201, json_pack("{s:s,s:b,s:I}", "hash", s->hash,
 	    "stored", 1, "bytes", (json_int_t)s->bytes));
 }
@@ -482,15 +501,27 @@ void
 push_chunk(struct req *r)
 {
 	struct http_stream hs = { 0 };
-	const char *hash = http_param(r, 0);
-	char alg[HASH_NAME_MAX];
+	const char *hash = http_param(r, 0), *base = http_query(r, "base");
+	const char *lv = http_query(r, "level");
+	char alg[HASH_NAME_MAX], *end;
 	struct spool *s;
-	uint64_t length;
+	uint64_t length, stored;
 	enum hash_alg a;
+	long level = CHUNK_LEVEL_DEFAULT;
 	int rc;
 
 	if (hash == NULL || !hash_hex_valid(hash)) {
 		http_reply_error(r, 400, "not a chunk hash (64 lowercase hex)");
+		return;
+	}
+	if (base != NULL && !hash_hex_valid(base)) {
+		http_reply_error(r, 400, "base: not a chunk hash (64 lowercase hex)");
+		return;
+	}
+	if (lv != NULL && (base == NULL || (errno = 0, level = strtol(lv, &end,
+	    10), errno != 0 || *end != '\0' || !chunk_level_valid(level)))) {
+		http_reply_error(r, 400, "level: a zstd level from %d to %d, "
+		    "with base", CHUNK_LEVEL_MIN, CHUNK_LEVEL_MAX);
 		return;
 	}
 	/* Had already: answered before any body is read. */
@@ -500,7 +531,7 @@ push_chunk(struct req *r)
 		    "stored", 0));
 		return;
 	}
-	rc = db_push_chunk_find(hash, &length, alg, sizeof(alg));
+	rc = db_push_chunk_find(hash, &length, &stored, alg, sizeof(alg));
 	if (rc == DB_NOTFOUND) {
 		http_reply_error(r, 409, "no pending push needs chunk %s; post "
 		    "the image's manifest first", hash);
@@ -511,10 +542,22 @@ push_chunk(struct req *r)
 		http_reply_error(r, 500, "cannot look up chunk %s", hash);
 		return;
 	}
+	/* A patch needs its base here, and the size to compress back to. */
+	if (base != NULL && (stored == 0 || !store_has_chunk(catalog_store(),
+	    base))) {
+		metrics_push_chunk(0, "rejected");
+		http_reply_json(r, 409, json_pack("{s:s,s:b}", "error", stored == 0 ?
+		    "this push cannot take patches (post its manifest again)" :
+		    "the patch's base chunk is not on this rack", "send_whole", 1));
+		return;
+	}
 	if ((s = spool_new(r, "push")) == NULL)
 		return;
 	snprintf(s->hash, sizeof(s->hash), "%s", hash);
+	snprintf(s->base, sizeof(s->base), "%s", base ? base : "");
 	s->length = length;
+	s->stored = stored;
+	s->level = (int)level;
 	s->alg = a;
 	hs.max = chunk_compress_bound((size_t)length);
 	hs.data = spool_data;

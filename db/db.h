@@ -129,14 +129,15 @@ int	 db_sessions_count(int64_t now);	/* live ones, or DB_ERROR */
  * and its distinct chunks: hashes[i] (64 hex) of lengths[i] bytes. */
 int	 db_push_save(const char *name, const char *version,
 	    const char *manifest, const char *alg, int is_signed, size_t n,
-	    const char *const *hashes, const uint32_t *lengths);
+	    const char *const *hashes, const uint32_t *lengths,
+	    const uint32_t *stored);
 /* The pending manifest's text (malloc'd); DB_NOTFOUND if none. */
 int	 db_push_manifest(const char *name, const char *version,
 	    char **manifest);
 int	 db_push_remove(const char *name, const char *version);
 /* Length and hash algorithm of a chunk some pending push waits for. */
-int	 db_push_chunk_find(const char *hash, uint64_t *length, char *alg,
-	    size_t alglen);
+int	 db_push_chunk_find(const char *hash, uint64_t *length, uint64_t *stored,
+	    char *alg, size_t alglen);
 json_t	*db_pushes_list(void);
 /* A chunk of these pushes arrived: they are in use (see db_push_expired). */
 int	 db_push_touch(const char *hash);

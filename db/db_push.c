@@ -10,7 +10,7 @@
 int
 db_push_save(const char *name, const char *version, const char *manifest,
     const char *alg, int is_signed, size_t n, const char *const *hashes,
-    const uint32_t *lengths)
+    const uint32_t *lengths, const uint32_t *stored)
 {
 	sqlite3_stmt *st = NULL;
 	int64_t id;
@@ -32,7 +32,7 @@ db_push_save(const char *name, const char *version, const char *manifest,
 		goto fail;
 	id = sqlite3_last_insert_rowid(db_conn);
 	st = db_prep("INSERT OR IGNORE INTO push_chunks (push_id, hash, length,"
-	    " alg) VALUES (?, ?, ?, ?)", "");
+	    " alg, stored) VALUES (?, ?, ?, ?, ?)", "");
 	if (st == NULL) {
 		rc = DB_ERROR;
 		goto fail;
@@ -43,6 +43,7 @@ db_push_save(const char *name, const char *version, const char *manifest,
 		sqlite3_bind_text(st, 2, hashes[i], -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 3, (int64_t)lengths[i]);
 		sqlite3_bind_text(st, 4, alg, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, (int64_t)stored[i]);
 		if (sqlite3_step(st) != SQLITE_DONE) {
 			db_fail("push chunk");
 			rc = DB_ERROR;
@@ -99,21 +100,22 @@ db_push_remove(const char *name, const char *version)
 }
 
 int
-db_push_chunk_find(const char *hash, uint64_t *length, char *alg,
-    size_t alglen)
+db_push_chunk_find(const char *hash, uint64_t *length, uint64_t *stored,
+    char *alg, size_t alglen)
 {
 	sqlite3_stmt *st;
 	int rc = DB_ERROR;
 
 	pthread_mutex_lock(&db_lock);
-	st = db_prep("SELECT length, alg FROM push_chunks WHERE hash = ?"
-	    " LIMIT 1", "s", hash);
+	st = db_prep("SELECT length, alg, stored FROM push_chunks WHERE hash = ?"
+	    " ORDER BY stored DESC LIMIT 1", "s", hash);
 	if (st != NULL) {
 		int r = sqlite3_step(st);
 		if (r == SQLITE_ROW) {
 			*length = (uint64_t)sqlite3_column_int64(st, 0);
 			snprintf(alg, alglen, "%s",
 			    (const char *)sqlite3_column_text(st, 1));
+			*stored = (uint64_t)sqlite3_column_int64(st, 2);
 			rc = DB_OK;
 		} else if (r == SQLITE_DONE)
 			rc = DB_NOTFOUND;

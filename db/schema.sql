@@ -128,6 +128,8 @@ CREATE TABLE push_chunks (
 ) WITHOUT ROWID;
 CREATE INDEX push_chunks_hash ON push_chunks(hash);
 
--- migration 4: when a pending push last saw a chunk (pushes expire unused)
+-- migration 4: when a pending push last saw a chunk (pushes expire unused);
+-- each chunk's stored (compressed) size, which a patched chunk must match
 ALTER TABLE pushes ADD COLUMN active INTEGER NOT NULL DEFAULT 0;
 UPDATE pushes SET active = created;
+ALTER TABLE push_chunks ADD COLUMN stored INTEGER NOT NULL DEFAULT 0;

@@ -77,9 +77,10 @@ int chunk_compress(struct chunk_codec *codec, const void *src, size_t len, int l
 	return 0;
 }
 
-int chunk_decompress(struct chunk_codec *codec, const void *src, size_t srclen,
-		     void *dst, size_t dstcap, uint64_t max_len, size_t *outlen,
-		     char *err, size_t errlen)
+/* One zstd frame of src into dst, with base (may be NULL) as its prefix. */
+static int decompress_frame(struct chunk_codec *codec, const void *base, size_t baselen,
+			    const void *src, size_t srclen, void *dst, size_t dstcap, uint64_t max_len,
+			    size_t *outlen, char *err, size_t errlen)
 {
 	unsigned long long csize = ZSTD_getFrameContentSize(src, srclen);
 	if (csize == ZSTD_CONTENTSIZE_ERROR) {
@@ -109,10 +110,16 @@ int chunk_decompress(struct chunk_codec *codec, const void *src, size_t srclen,
 		snprintf(err, errlen, "out of memory for the decompressor");
 		return -1;
 	}
+	size_t r = 0;
+	if (base)	/* used for this frame only */
+		r = ZSTD_DCtx_refPrefix(dctx, base, baselen);
 	/* Output is bounded by csize: the buffer we pass is no bigger. */
-	size_t r = ZSTD_decompressDCtx(dctx, dst, (size_t)csize, src, srclen);
+	if (!ZSTD_isError(r))
+		r = ZSTD_decompressDCtx(dctx, dst, (size_t)csize, src, srclen);
 	if (!codec)
 		ZSTD_freeDCtx(dctx);
+	else if (base)
+		ZSTD_DCtx_reset(dctx, ZSTD_reset_session_and_parameters);
 	if (ZSTD_isError(r)) {
 		snprintf(err, errlen, "chunk does not decompress: %s", ZSTD_getErrorName(r));
 		return -1;
@@ -123,6 +130,52 @@ int chunk_decompress(struct chunk_codec *codec, const void *src, size_t srclen,
 	}
 	*outlen = r;
 	return 0;
+}
+
+int chunk_decompress(struct chunk_codec *codec, const void *src, size_t srclen,
+		     void *dst, size_t dstcap, uint64_t max_len, size_t *outlen,
+		     char *err, size_t errlen)
+{
+	return decompress_frame(codec, NULL, 0, src, srclen, dst, dstcap, max_len, outlen, err, errlen);
+}
+
+int chunk_patch_make(struct chunk_codec *codec, const void *base, size_t baselen, const void *src,
+		     size_t len, int level, void *dst, size_t dstcap, size_t *outlen, char *err,
+		     size_t errlen)
+{
+	if (!chunk_level_valid(level)) {
+		snprintf(err, errlen, "compression level %d is outside %d..%d", level,
+			 CHUNK_LEVEL_MIN, CHUNK_LEVEL_MAX);
+		return -1;
+	}
+	ZSTD_CCtx *cctx = codec ? codec->cctx : ZSTD_createCCtx();
+	if (!cctx) {
+		snprintf(err, errlen, "out of memory for the compressor");
+		return -1;
+	}
+	size_t r = ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level);
+	if (!ZSTD_isError(r))
+		r = ZSTD_CCtx_refPrefix(cctx, base, baselen);
+	if (!ZSTD_isError(r))
+		r = ZSTD_compress2(cctx, dst, dstcap, src, len);
+	if (!codec)
+		ZSTD_freeCCtx(cctx);
+	else
+		ZSTD_CCtx_reset(cctx, ZSTD_reset_session_and_parameters);
+	if (ZSTD_isError(r)) {
+		snprintf(err, errlen, "zstd compression failed: %s", ZSTD_getErrorName(r));
+		return -1;
+	}
+	*outlen = r;
+	return 0;
+}
+
+int chunk_patch_apply(struct chunk_codec *codec, const void *base, size_t baselen, const void *patch,
+		      size_t patchlen, void *dst, size_t dstcap, uint64_t max_len, size_t *outlen,
+		      char *err, size_t errlen)
+{
+	return decompress_frame(codec, base, baselen, patch, patchlen, dst, dstcap, max_len, outlen,
+				err, errlen);
 }
 
 int chunk_verify(struct chunk_codec *codec, enum hash_alg alg, const uint8_t expected[HASH_LEN],

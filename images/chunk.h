@@ -53,6 +53,18 @@ int chunk_decompress(struct chunk_codec *codec, const void *src, size_t srclen,
 		     void *dst, size_t dstcap, uint64_t max_len, size_t *outlen,
 		     char *err, size_t errlen);
 
+/* Patches: a chunk compressed with another chunk's content (its base) as
+ * the zstd prefix, so that what the two share costs almost nothing. A
+ * patch is one zstd frame with its content size, like a stored chunk, and
+ * is decompressed under the same bounds; only the base makes it readable.
+ * Both 0 and *outlen set, or -1 with err filled; codec may be NULL. */
+int chunk_patch_make(struct chunk_codec *codec, const void *base, size_t baselen, const void *src,
+		     size_t len, int level, void *dst, size_t dstcap, size_t *outlen, char *err,
+		     size_t errlen);
+int chunk_patch_apply(struct chunk_codec *codec, const void *base, size_t baselen, const void *patch,
+		      size_t patchlen, void *dst, size_t dstcap, uint64_t max_len, size_t *outlen,
+		      char *err, size_t errlen);
+
 /* Decompresses into scratch (scratchcap >= expected_len) and checks that the
  * content is exactly expected_len bytes hashing to expected under alg.
  * 0 if good, -1 with err filled. */

@@ -109,6 +109,24 @@ void rackctl_curl_common(void *easy);
 /* rackctl_push.c */
 int rackctl_cmd_push(int argc, char **argv);
 
+/* rackctl_patch.c: chunks sent as patches against the chunk at the same
+ * offset of a version the rack already holds. */
+struct store;
+struct manifest;
+struct patch_base;
+/* The newest versions of m's image the rack holds that the store has too
+ * (NULL: none, nothing to patch against). level: the store's zstd level
+ * (0: found from the first compressible chunk patched). */
+struct patch_base *patch_base_find(struct store *st, const struct rack *rack, const struct manifest *m,
+				   int level, int retries);
+void patch_base_free(struct patch_base *b);
+int patch_base_level(const struct patch_base *b);
+/* A patch of chunk hex (stored bytes) if one is at most half its size: 1
+ * with *body (malloc'd), *len and the base chunk; 0 not worth it or no
+ * base; -1 the store could not be read. */
+int patch_make(struct patch_base *b, struct store *st, const char *hex, uint64_t stored, void **body,
+	       size_t *len, char base_hex[65]);
+
 /* rackctl_rack.c */
 int rackctl_cmd_nodes(int argc, char **argv);
 int rackctl_cmd_images(int argc, char **argv);

@@ -20,6 +20,7 @@
 
 #include <curl/curl.h>
 
+#include "images/chunk.h"
 #include "images/hash.h"
 #include "images/manifest.h"
 #include "images/store.h"
@@ -35,6 +36,7 @@
 #define PLAIN_STEP           25     /* percent between plain progress lines */
 #define BAR_WIDTH            20
 #define POLL_MS              100
+#define PATCH_REFUSED_MAX    3      /* patches sent back whole: then no more */
 
 enum tstate { T_WAIT, T_MANIFEST, T_UPLOAD, T_COMMIT, T_DONE, T_FAILED };
 static const char *const tstate_name[] = { "waiting", "manifest", "uploading", "committing", "done",
@@ -48,6 +50,10 @@ struct target {
 	uint64_t chunks;         /* distinct chunks of the image */
 	uint64_t missing;        /* the rack lacked (first answer) */
 	uint64_t chunks_sent;    /* uploads the rack took */
+	uint64_t chunks_patched; /* of those, sent as patches */
+	struct patch_base *base; /* what to patch against (NULL: none) */
+	bool base_looked;        /* the rack was asked for it */
+	unsigned patch_refused;  /* patches the rack asked to have whole */
 	uint64_t bytes_total;    /* compressed bytes the rack lacked */
 	uint64_t bytes_done;     /* of those, uploaded and taken */
 	uint64_t bytes_flight;   /* of uploads under way */
@@ -69,7 +75,8 @@ struct push {
 	size_t n, next, finished;
 	uint64_t distinct;       /* distinct chunks of the image */
 	int streams, retries;
-	bool json, tty, quiet;
+	int level;               /* the store's zstd level (patches) */
+	bool json, tty, quiet, patch;
 	pthread_mutex_t lock;
 	pthread_cond_t finish;   /* signalled as each rack finishes */
 };
@@ -80,6 +87,7 @@ struct item {
 	uint64_t size;
 	int attempts;
 	double not_before;
+	bool whole;              /* not as a patch */
 };
 
 /* One upload under way. */
@@ -87,6 +95,7 @@ struct xfer {
 	CURL *easy;
 	struct curl_slist *hdrs;
 	FILE *f;
+	void *patch;             /* the body, when a patch */
 	size_t item;
 	curl_off_t shown;        /* bytes counted into bytes_flight */
 	struct http_reply reply;
@@ -214,19 +223,37 @@ static int xferinfo(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t 
 static int xfer_start(struct push *p, struct target *t, CURLM *multi, struct xfer *x, struct item *items,
 		      size_t i)
 {
-	char url[RACK_URL_MAX + URL_PATH_MAX], path[STORE_PATH_MAX];
+	char url[RACK_URL_MAX + URL_PATH_MAX + 100], path[STORE_PATH_MAX], base[HASH_HEX_LEN + 1];
+	struct item *it = &items[i];
+	uint64_t size = it->size;
+	size_t plen = 0;
 
-	if (store_chunk_path(p->st, items[i].hash, path, sizeof path) < 0 || !(x->f = fopen(path, "rbe")))
-		return fail(p, t, "chunk %s: cannot read it from the local store: %s", items[i].hash,
-			    strerror(errno));
-	snprintf(url, sizeof url, "%s/api/v1/chunks/%s", t->rack.url, items[i].hash);
+	x->f = NULL;
+	x->patch = NULL;
+	if (t->base && !it->whole && t->patch_refused < PATCH_REFUSED_MAX &&
+	    patch_make(t->base, p->st, it->hash, it->size, &x->patch, &plen, base) == 1) {
+		if ((x->f = fmemopen(x->patch, plen, "rb")) != NULL) {
+			size = plen;
+			snprintf(url, sizeof url, "%s/api/v1/chunks/%s?base=%s&level=%d", t->rack.url, it->hash,
+				 base, patch_base_level(t->base));
+		} else {
+			free(x->patch);
+			x->patch = NULL;
+		}
+	}
+	if (!x->f) {
+		if (store_chunk_path(p->st, it->hash, path, sizeof path) < 0 || !(x->f = fopen(path, "rbe")))
+			return fail(p, t, "chunk %s: cannot read it from the local store: %s", it->hash,
+				    strerror(errno));
+		snprintf(url, sizeof url, "%s/api/v1/chunks/%s", t->rack.url, it->hash);
+	}
 	curl_easy_reset(x->easy);
 	rackctl_curl_common(x->easy);
 	curl_easy_setopt(x->easy, CURLOPT_URL, url);
 	curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->hdrs);
 	curl_easy_setopt(x->easy, CURLOPT_UPLOAD, 1L);
 	curl_easy_setopt(x->easy, CURLOPT_READDATA, x->f);
-	curl_easy_setopt(x->easy, CURLOPT_INFILESIZE_LARGE, (curl_off_t)items[i].size);
+	curl_easy_setopt(x->easy, CURLOPT_INFILESIZE_LARGE, (curl_off_t)size);
 	curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, rackctl_collect_cb);
 	curl_easy_setopt(x->easy, CURLOPT_WRITEDATA, &x->reply);
 	curl_easy_setopt(x->easy, CURLOPT_ERRORBUFFER, x->ebuf);
@@ -244,6 +271,8 @@ static int xfer_start(struct push *p, struct target *t, CURLM *multi, struct xfe
 	if (curl_multi_add_handle(multi, x->easy) != CURLM_OK) {
 		fclose(x->f);
 		x->f = NULL;
+		free(x->patch);
+		x->patch = NULL;
 		x->busy = false;
 		return fail(p, t, "out of memory");
 	}
@@ -251,7 +280,7 @@ static int xfer_start(struct push *p, struct target *t, CURLM *multi, struct xfe
 }
 
 /* What became of an upload. */
-enum outcome { UP_OK, UP_RETRY, UP_RESTART, UP_FATAL };
+enum outcome { UP_OK, UP_RETRY, UP_WHOLE, UP_RESTART, UP_FATAL };
 
 static enum outcome xfer_end(struct push *p, struct target *t, CURLM *multi, struct xfer *x, CURLcode cr,
 			     struct item *it, char *why, size_t whylen)
@@ -264,6 +293,9 @@ static enum outcome xfer_end(struct push *p, struct target *t, CURLM *multi, str
 	curl_multi_remove_handle(multi, x->easy);
 	fclose(x->f);
 	x->f = NULL;
+	bool patched = x->patch != NULL;
+	free(x->patch);
+	x->patch = NULL;
 	x->busy = false;
 	pthread_mutex_lock(&p->lock);
 	t->bytes_flight -= (uint64_t)x->shown;
@@ -279,12 +311,22 @@ static enum outcome xfer_end(struct push *p, struct target *t, CURLM *multi, str
 		t->bytes_done += it->size;
 		if (st == 201)
 			t->chunks_sent++;
+		if (st == 201 && patched)
+			t->chunks_patched++;
 		pthread_mutex_unlock(&p->lock);
 		return UP_OK;
 	}
 	char e[ERRLEN];
 	rackctl_reply_error(&x->reply, e, sizeof e);
 	snprintf(why, whylen, "chunk %s: %.400s", it->hash, e);
+	if (patched && st != 401 && st != 403) {
+		/* The rack cannot take it as a patch: send it whole. */
+		it->whole = true;
+		pthread_mutex_lock(&p->lock);
+		t->patch_refused++;
+		pthread_mutex_unlock(&p->lock);
+		return UP_WHOLE;
+	}
 	if (st == 409)
 		return UP_RESTART;	/* the rack no longer waits for it: post again */
 	if (st == 500 || st == 502 || st == 503 || st == 504)
@@ -369,6 +411,9 @@ static int upload(struct push *p, struct target *t, struct item *items, size_t n
 				pthread_mutex_unlock(&p->lock);
 				queue[tail++ % n] = x->item;
 				break;
+			case UP_WHOLE:
+				queue[tail++ % n] = x->item;
+				break;
 			case UP_RESTART:
 				restart = true;
 				break;
@@ -384,6 +429,7 @@ out:
 		if (xs[i].busy) {
 			curl_multi_remove_handle(multi, xs[i].easy);
 			fclose(xs[i].f);
+			free(xs[i].patch);
 			pthread_mutex_lock(&p->lock);
 			t->bytes_flight -= (uint64_t)xs[i].shown;
 			pthread_mutex_unlock(&p->lock);
@@ -450,6 +496,10 @@ static void push_one(struct push *p, struct target *t)
 			free(items);
 			break;
 		}
+		if (n && p->patch && !t->base_looked) {
+			t->base = patch_base_find(p->st, &t->rack, p->m, p->level, p->retries);
+			t->base_looked = true;
+		}
 		r = n ? upload(p, t, items, n) : 0;
 		free(items);
 		if (r == 1)
@@ -464,6 +514,8 @@ static void push_one(struct push *p, struct target *t)
 		if (r < 0)
 			break;
 	}
+	patch_base_free(t->base);
+	t->base = NULL;
 	pthread_mutex_lock(&p->lock);
 	t->end = rackctl_now();
 	p->finished++;
@@ -592,6 +644,12 @@ static void push_usage(FILE *f)
 		"  -S, --streams N       chunk uploads at once per rack (1..%d, default %d)\n"
 		"      --retries N       retries of a request after a network error, with\n"
 		"                        growing delays (0..%d, default %d)\n"
+		"      --no-patch        send every chunk whole (by default a chunk that is a\n"
+		"                        version the rack holds with a few bytes edited goes\n"
+		"                        as a patch against it)\n"
+		"      --level N         the zstd level the image was imported with, at which\n"
+		"                        the rack compresses a patched chunk again (%d..%d;\n"
+		"                        by default found from the chunks, %d first)\n"
 		"      --json            the result as JSON on standard output\n"
 		"  -q, --quiet           no progress (a bar per rack on a terminal, plain\n"
 		"                        lines otherwise)\n"
@@ -600,7 +658,7 @@ static void push_usage(FILE *f)
 		"highest version in the store. Exit status: 0 every rack has the image,\n"
 		"1 a rack failed, 2 usage error.\n",
 		PUSH_JOBS_MAX, PUSH_JOBS_DEFAULT, PUSH_STREAMS_MAX, PUSH_STREAMS_DEFAULT, PUSH_RETRIES_MAX,
-		RACKCTL_RETRIES_DEFAULT);
+		RACKCTL_RETRIES_DEFAULT, CHUNK_LEVEL_MIN, CHUNK_LEVEL_MAX, CHUNK_LEVEL_DEFAULT);
 }
 
 static void print_table(struct push *p)
@@ -622,12 +680,13 @@ static void print_json(struct push *p, bool ok)
 	json_t *a = json_array(), *o;
 	for (size_t i = 0; i < p->n; i++) {
 		struct target *t = &p->t[i];
-		json_array_append_new(a, json_pack("{s:s,s:s,s:s?,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:f}",
+		json_array_append_new(a, json_pack("{s:s,s:s,s:s?,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:f}",
 			"rack", t->rack.url,
 			"result", t->state == T_DONE ? (t->already ? "present" : "ok") : "failed",
 			"error", t->state == T_FAILED ? t->error : NULL,
 			"chunks", (json_int_t)t->chunks, "missing", (json_int_t)t->missing,
-			"chunks_sent", (json_int_t)t->chunks_sent, "bytes_sent", (json_int_t)t->bytes_sent,
+			"chunks_sent", (json_int_t)t->chunks_sent, "chunks_patched", (json_int_t)t->chunks_patched,
+			"bytes_sent", (json_int_t)t->bytes_sent,
 			"manifest_bytes", (json_int_t)t->manifest_bytes,
 			"bytes_missing", (json_int_t)t->bytes_total, "retries", (json_int_t)t->retries,
 			"seconds", t->end - t->start));
@@ -685,6 +744,8 @@ int rackctl_cmd_push(int argc, char **argv)
 		{ "streams", required_argument, NULL, 'S' },
 		{ "retries", required_argument, NULL, 'R' },
 		{ "json", no_argument, NULL, 'J' },
+		{ "no-patch", no_argument, NULL, 'P' },
+		{ "level", required_argument, NULL, 'L' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -697,6 +758,8 @@ int rackctl_cmd_push(int argc, char **argv)
 
 	p.streams = PUSH_STREAMS_DEFAULT;
 	p.retries = RACKCTL_RETRIES_DEFAULT;
+	p.level = 0;	/* found from the chunks */
+	p.patch = true;
 	optind = 0;
 	opterr = 0;
 	while ((o = getopt_long(argc, argv, ":s:r:t:j:S:qh", opts, NULL)) != -1) {
@@ -728,6 +791,15 @@ int rackctl_cmd_push(int argc, char **argv)
 			break;
 		case 'J':
 			p.json = true;
+			break;
+		case 'P':
+			p.patch = false;
+			break;
+		case 'L':
+			if (!rackctl_parse_long(optarg, CHUNK_LEVEL_MIN, CHUNK_LEVEL_MAX, &l))
+				return rackctl_usage("push", "--level %s: a number from %d to %d", optarg,
+						     CHUNK_LEVEL_MIN, CHUNK_LEVEL_MAX);
+			p.level = (int)l;
 			break;
 		case 'q':
 			p.quiet = true;

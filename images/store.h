@@ -64,6 +64,15 @@ int store_tmp_create(const struct store *st, const char *prefix, char *path, siz
  * expected_len bytes. */
 int store_adopt_chunk(struct store *st, enum hash_alg alg, const char *hash_hex, uint64_t expected_len,
 		      const char *path, int fd, bool *added, char *err, size_t errlen);
+/* store_patch.c: a chunk arriving as a patch (chunk_patch_make) against
+ * the stored chunk base_hex, in the file fd is open on: rebuilt, hashed,
+ * compressed again at level, and stored if that is expected_stored bytes
+ * (the manifest's size). -1 with err and errno: EBADMSG the content does
+ * not match, ENOENT no such base, ERANGE another compressed size (the
+ * chunk must come whole), others. Memory: about four chunks. */
+int store_adopt_patch(struct store *st, enum hash_alg alg, const char *hash_hex, uint64_t expected_len,
+		      uint64_t expected_stored, int level, const char *base_hex, int fd, bool *added,
+		      char *err, size_t errlen);
 /* Removes a chunk (garbage collection: the caller knows no image needs it).
  * 0, also when it was not there; -1 with err. */
 int store_remove_chunk(struct store *st, const char *hash_hex, char *err, size_t errlen);

@@ -9,6 +9,11 @@
 #     /api/v1/events only at commit), again (nothing sent), then v2 with a
 #     few chunks changed: exactly the changed chunks' bytes go up (rackctl's
 #     --json and rackd's /metrics agree);
+#   - v3 (8 bytes edited in four chunks) to a rack holding v1: the four go
+#     as patches (a few hundred bytes), the rack rebuilds them byte for byte
+#     as the central store has them, rack-agent reimages v3 from them; a
+#     patch against a chunk the rack lacks 409, against the wrong base 422;
+#     with another zstd level the rack asks for the chunks whole;
 #   - kill -9 of rackctl mid-push, rerun: done, and not one byte of a chunk
 #     the rack already had is sent again;
 #   - kill -9 of one rackd mid-upload: that rack fails, the others finish;
@@ -126,6 +131,8 @@ total_bytes() { jq '[.chunks | unique_by(.hash) | .[].stored] | add' "$1"; }
 #   v1:  96 slots: random, text (compressible), zero (holes), a repeated slot
 #   v2:  v1 with slots 5, 17, 33 new, hole 10 now data, slot 60 now zero,
 #        another unaligned tail: five new chunks
+#   v3:  v1 with 8 bytes edited in slots 1, 2 (random) and 90 (log lines):
+#        three new chunks
 #   big: 640 random slots (40 MiB), for the interruption tests
 #   small: 24 random slots, for the API and signature tests
 make_image() {
@@ -145,6 +152,12 @@ def slot(i, v):
         return bytes(S)
     if i in (70, 71):
         return random.Random(7070).randbytes(S)   # the same chunk twice
+    if i == 90:                                   # log lines: compressible
+        r = random.Random(9090)
+        words = ["".join(r.choices("etaoinshrdlu", k=r.randint(2, 8))) for _ in range(300)]
+        text = "".join("node%02d rackd[%d]: %s\n" % (r.randint(1, 40), r.randint(1, 9999),
+                       " ".join(r.choices(words, k=r.randint(3, 12)))) for _ in range(3000))
+        return text.encode()[:S]
     if i % 4 == 0:
         line = ("rackd push test slot %d " % i).encode()
         return (line * (S // len(line) + 1))[:S]
@@ -153,8 +166,11 @@ n = 640 if kind == "big" else 24 if kind in SEEDS else 96
 v = 2 if kind == "v2" else 1
 with open(path, "wb") as f:
     for i in range(n):
-        f.write(slot(i, v))
-    if kind in ("v1", "v2"):
+        b = slot(i, v)
+        if kind == "v3" and i in (1, 2, 90):      # 8 bytes edited in place
+            b = b[:S // 2] + b"v3v3v3v3" + b[S // 2 + 8:]
+        f.write(b)
+    if kind in ("v1", "v2", "v3"):
         f.write(random.Random(9 + v).randbytes(12345))  # an unaligned tail
 EOF
 }
@@ -165,14 +181,15 @@ import_image() {	# FILE NAME:VERSION
 }
 
 # ---- images on the central host, three racks ---------------------------------
-for k in v1 v2 big small1 small2 small3; do make_image "$k" "$TMP/$k.img"; done
+for k in v1 v2 v3 big small1 small2 small3; do make_image "$k" "$TMP/$k.img"; done
 import_image "$TMP/v1.img" app:1
 import_image "$TMP/v2.img" app:2
+import_image "$TMP/v3.img" app:3
 import_image "$TMP/big.img" big:1
 import_image "$TMP/small1.img" other:1
 import_image "$TMP/small2.img" sig:1
 import_image "$TMP/small3.img" sig:2
-M1=$TMP/m.app:1.json M2=$TMP/m.app:2.json MB=$TMP/m.big:1.json MO=$TMP/m.other:1.json
+M1=$TMP/m.app:1.json M2=$TMP/m.app:2.json M3=$TMP/m.app:3.json MB=$TMP/m.big:1.json MO=$TMP/m.other:1.json
 
 start_rack 1 --slots usb1
 start_rack 2
@@ -278,6 +295,66 @@ check_eq "$(pj '[.racks[].chunks_sent] | join(",")')" "5,5,5" "push app:2: the f
 after=$(metric 2 rackd_push_received_bytes_total)
 check_eq "$((after - before))" "$D" "push app:2: rack 2 received $D bytes of chunks (/metrics)"
 [ "$D" -lt $((T1 / 10)) ] && ok "the delta ($D bytes) is a small part of the image ($T1)" || fail "delta $D of $T1"
+
+# ---- v3: chunks with a few bytes edited go as patches -------------------------------------
+# Rack 7 holds app:1; app:3 is app:1 with 8 bytes edited in three chunks.
+# The rack rebuilds each from its patch, byte for byte what the central
+# store holds, and rack-agent reimages app:3 from them.
+start_rack 7 --slots usb1
+export RACKD_TOKEN=${TOKENS[7]}
+push app:1 "$(url 7)"
+D3=$(delta_bytes "$M1" "$M3")
+HA=$(jq -r '.chunks[] | select(.offset == 65536) | .hash' "$M3")
+OA=$(jq -r '.chunks[] | select(.offset == 65536) | .hash' "$M1")
+OB=$(jq -r '.chunks[] | select(.offset == 131072) | .hash' "$M1")
+zstd -qdc "$(chunk_file "$HA")" >"$TMP/newA" && zstd -qdc "$(chunk_file "$OA")" >"$TMP/oldA" &&
+	zstd -qdc "$(chunk_file "$OB")" >"$TMP/oldB" &&
+	zstd -qf --patch-from="$TMP/oldA" "$TMP/newA" -o "$TMP/patchA" 2>/dev/null || fail "zstd --patch-from"
+on 7 POST /api/v1/images/app/versions/3 --data-binary "@$M3"
+check_status 200 "rack 7: app:3's manifest posted"
+on 7 PUT "/api/v1/chunks/$HA?base=$(printf 'cd%.0s' {1..32})&level=12" --data-binary "@$TMP/patchA"
+check_status 409 "a patch against a chunk the rack lacks: 409"
+check_jq '.send_whole == true' "the 409 asks for the chunk whole"
+on 7 PUT "/api/v1/chunks/$HA?base=$OB&level=12" --data-binary "@$TMP/patchA"
+check_status 422 "a patch against the wrong base: 422"
+has_chunk 7 "$HA" && fail "a chunk from a wrong patch was stored" || ok "nothing stored from a wrong patch"
+on 7 PUT "/api/v1/chunks/$HA?base=$OA&level=99" --data-binary "@$TMP/patchA"
+check_status 400 "a patch with a level out of range: 400"
+push app:3 "$(url 7)"
+check_eq "$(pj '.racks[0].result')" ok "push app:3: done"
+check_eq "$(pj '.racks[0].chunks_patched')" 3 "push app:3: the three edited chunks went as patches"
+sent=$(pj '.racks[0].bytes_sent')
+[ "$sent" -lt 2048 ] && ok "push app:3: $sent bytes sent for $D3 bytes of chunks" ||
+	fail "push app:3 sent $sent bytes (the chunks whole: $D3)"
+check_eq "$(metric 7 'rackd_push_chunks_total{result="patched"}')" 3 "rack 7 counts three patched chunks"
+same=0
+while read -r h s; do cmp -s "$(chunk_file "$h")" "${STATES[7]}/store/chunks/${h:0:2}/$h" && same=$((same + 1)); done \
+	< <(chunks_of "$M3")
+check_eq "$same" "$(chunks_of "$M3" | wc -l)" "every chunk of app:3 on rack 7 is byte for byte the central store's"
+check_store 7 "rack 7 after the patches"
+on 7 POST /api/v1/nodes/usb1/reimage -d '{"image": "app:3"}'
+JOB7=$(jq -r .id <<<"$BODY")
+TOK7=$(sqlite3 -cmd '.timeout 2000' "${STATES[7]}/rackd.db" "select token from jobs where id=$JOB7")
+head -c $(($(stat -c %s "$TMP/v3.img") + 65536)) /dev/urandom >"$TMP/disk7.img"
+timeout -k 5 120 "$AGENT" --no-reboot --cmdline /dev/null --disk "dev:$TMP/disk7.img" --url "$(url 7)" \
+	--job "$JOB7" --token "$TOK7" >"$TMP/agent7.log" 2>&1
+check_eq "$?" 0 "rack-agent reimaged app:3 from the patched chunks"
+cmp -s -n "$(stat -c %s "$TMP/v3.img")" "$TMP/v3.img" "$TMP/disk7.img" && ok "the disk holds app:3 exactly" ||
+	fail "the disk differs from app:3"
+# Another level than the store's (3 here): the rack cannot rebuild the
+# stored form of the log chunk and asks for it whole; the random ones
+# (stored as they are at any level) go as patches (rack 3 holds app:1 and
+# app:2). Without --level, rackctl found the level from the chunks.
+rej=$(metric 3 'rackd_push_chunks_total{result="rejected"}')
+RACKD_TOKEN=${TOKENS[3]} push app:3 "$(url 3)" --level 12
+check_eq "$(pj '.racks[0].result')" ok "push app:3 with the wrong --level: done"
+check_eq "$(pj '.racks[0].chunks_patched')" 2 "the two random chunks went as patches"
+check_eq "$(metric 3 'rackd_push_chunks_total{result="rejected"}')" "$((rej + 1))" \
+	"the log chunk's patch was refused (another compressed size) and it came whole"
+check_store 3 "rack 3 after patches sent back whole"
+RACKD_TOKEN=${TOKENS[2]} push app:3 "$(url 2)" --no-patch
+check_eq "$(pj '.racks[0].bytes_sent')" "$D3" "push app:3 --no-patch: the three chunks whole ($D3 bytes)"
+unset RACKD_TOKEN
 
 # ---- kill -9 rackctl mid-push, rerun ---------------------------------------------------
 base=$(stored_count 1)

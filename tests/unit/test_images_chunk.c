@@ -149,6 +149,51 @@ static void test_zero(void **state)
 	free(b);
 }
 
+/* A patch of a chunk with 8 bytes edited against its old content is tiny,
+ * decompresses only with that base, and under the usual bounds. */
+static void test_patch(void **state)
+{
+	(void)state;
+	char err[256];
+	unsigned char *base = sample(), *src = sample(), *other = sample();
+	size_t cap = chunk_compress_bound(N), plen, dlen, clen;
+	unsigned char *p = malloc(cap), *d = malloc(N), *c = malloc(cap);
+	struct chunk_codec *codec = chunk_codec_new();
+	assert_non_null(codec);
+	memcpy(src + N / 2 + 100, "v3v3v3v3", 8);
+	tu_fill_random(other + N / 2, N / 2, 7);
+	for (int with = 0; with < 2; with++) {
+		struct chunk_codec *cc = with ? codec : NULL;
+		assert_int_equal(chunk_patch_make(cc, base, N, src, N, 3, p, cap, &plen, err, sizeof err), 0);
+		assert_true(plen < 200);
+		memset(d, 0, N);
+		assert_int_equal(chunk_patch_apply(cc, base, N, p, plen, d, N, N, &dlen, err, sizeof err), 0);
+		assert_int_equal(dlen, N);
+		assert_memory_equal(d, src, N);
+		/* another base: the random half comes out wrong (or not at all) */
+		if (chunk_patch_apply(cc, other, N, p, plen, d, N, N, &dlen, err, sizeof err) == 0)
+			assert_memory_not_equal(d, src, N);
+		/* no base: not decompressible as a plain chunk */
+		assert_int_equal(chunk_decompress(cc, p, plen, d, N, N, &dlen, err, sizeof err), -1);
+		/* bounds as for chunks */
+		assert_int_equal(chunk_patch_apply(cc, base, N, p, plen, d, N, N - 1, &dlen, err, sizeof err), -1);
+		assert_non_null(strstr(err, "exceeds"));
+		assert_int_equal(chunk_patch_apply(cc, base, N, p, plen - 1, d, N, N, &dlen, err, sizeof err), -1);
+		/* the codec is clean after a patch: plain chunks still round trip */
+		assert_int_equal(chunk_compress(cc, src, N, 3, c, cap, &clen, err, sizeof err), 0);
+		assert_int_equal(chunk_decompress(cc, c, clen, d, N, N, &dlen, err, sizeof err), 0);
+		assert_memory_equal(d, src, N);
+	}
+	assert_int_equal(chunk_patch_make(codec, base, N, src, N, 0, p, cap, &plen, err, sizeof err), -1);
+	chunk_codec_free(codec);
+	free(base);
+	free(src);
+	free(other);
+	free(p);
+	free(d);
+	free(c);
+}
+
 static void test_limits(void **state)
 {
 	(void)state;
@@ -172,6 +217,7 @@ int main(void)
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_zero),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_patch),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

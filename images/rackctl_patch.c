@@ -24,6 +24,10 @@
 #define PATCH_WORTH_PCT 50
 #define PATCH_LEVEL     3	/* fast; what a patch saves is in the prefix */
 #define PATCH_BASES_MAX 3	/* versions the rack holds tried, newest first */
+/* Disks are edited in place: a chunk worth patching has many blocks equal
+ * to its base's at the same place. Fewer than a quarter: not tried. */
+#define PATCH_BLOCK     4096
+#define PATCH_SAME_PCT  25
 
 struct patch_base {
 	struct manifest *old[PATCH_BASES_MAX];	/* versions the rack holds */
@@ -150,6 +154,18 @@ static const struct manifest_chunk *old_at(const struct manifest *old, uint64_t 
 	return NULL;
 }
 
+/* Enough blocks of a and b the same at the same place? */
+static bool alike(const unsigned char *a, size_t alen, const unsigned char *b, size_t blen)
+{
+	size_t n = alen < blen ? alen : blen, same = 0, blocks = 0;
+
+	for (size_t off = 0; off < n; off += PATCH_BLOCK, blocks++) {
+		size_t len = n - off < PATCH_BLOCK ? n - off : PATCH_BLOCK;
+		same += memcmp(a + off, b + off, len) == 0;
+	}
+	return blocks > 0 && same * 100 >= blocks * PATCH_SAME_PCT;
+}
+
 /* Stored chunk hex of the store, decompressed into a new buffer. */
 static void *load_raw(struct store *st, struct chunk_codec *codec, const char *hex, size_t *len)
 {
@@ -215,8 +231,13 @@ int patch_make(struct patch_base *b, struct store *st, const char *hex, uint64_t
 			find_level(b, raw, rawlen, stored, out);
 		if (b->level < 0)
 			break;
-		if (!(base = load_raw(st, b->codec, base_hex, &baselen)) ||
-		    chunk_patch_make(b->codec, base, baselen, raw, rawlen, PATCH_LEVEL, out,
+		if (!(base = load_raw(st, b->codec, base_hex, &baselen))) {
+			rc = -1;
+			break;
+		}
+		if (!alike(raw, rawlen, base, baselen))
+			continue;
+		if (chunk_patch_make(b->codec, base, baselen, raw, rawlen, PATCH_LEVEL, out,
 				     chunk_compress_bound(rawlen), &outlen, e, sizeof e) < 0) {
 			rc = -1;
 			break;

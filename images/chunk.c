@@ -50,19 +50,26 @@ void chunk_codec_free(struct chunk_codec *codec)
 	free(codec);
 }
 
-int chunk_compress(struct chunk_codec *codec, const void *src, size_t len, int level,
-		   void *dst, size_t dstcap, size_t *outlen, char *err, size_t errlen)
+/* The codec's compressor (or a new one) for level; NULL with err. */
+static ZSTD_CCtx *cctx_for(struct chunk_codec *codec, int level, char *err, size_t errlen)
 {
 	if (!chunk_level_valid(level)) {
 		snprintf(err, errlen, "compression level %d is outside %d..%d", level,
 			 CHUNK_LEVEL_MIN, CHUNK_LEVEL_MAX);
-		return -1;
+		return NULL;
 	}
 	ZSTD_CCtx *cctx = codec ? codec->cctx : ZSTD_createCCtx();
-	if (!cctx) {
+	if (!cctx)
 		snprintf(err, errlen, "out of memory for the compressor");
+	return cctx;
+}
+
+int chunk_compress(struct chunk_codec *codec, const void *src, size_t len, int level,
+		   void *dst, size_t dstcap, size_t *outlen, char *err, size_t errlen)
+{
+	ZSTD_CCtx *cctx = cctx_for(codec, level, err, errlen);
+	if (!cctx)
 		return -1;
-	}
 	/* ZSTD_compressCCtx writes one frame with the content size (the
 	 * default contentSizeFlag) and a checksum-less body: the chunk's own
 	 * hash is the integrity check. */
@@ -143,16 +150,9 @@ int chunk_patch_make(struct chunk_codec *codec, const void *base, size_t baselen
 		     size_t len, int level, void *dst, size_t dstcap, size_t *outlen, char *err,
 		     size_t errlen)
 {
-	if (!chunk_level_valid(level)) {
-		snprintf(err, errlen, "compression level %d is outside %d..%d", level,
-			 CHUNK_LEVEL_MIN, CHUNK_LEVEL_MAX);
+	ZSTD_CCtx *cctx = cctx_for(codec, level, err, errlen);
+	if (!cctx)
 		return -1;
-	}
-	ZSTD_CCtx *cctx = codec ? codec->cctx : ZSTD_createCCtx();
-	if (!cctx) {
-		snprintf(err, errlen, "out of memory for the compressor");
-		return -1;
-	}
 	size_t r = ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level);
 	if (!ZSTD_isError(r))
 		r = ZSTD_CCtx_refPrefix(cctx, base, baselen);

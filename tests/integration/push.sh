@@ -93,6 +93,14 @@ metric() {	# I NAME: a /metrics value (0 if absent)
 	echo "${v:-0}"
 }
 stored_count() { metric "$1" 'rackd_push_chunks_total{result="stored"}'; }
+wait_stored() {	# I N: until rack I has stored N chunks (15 s at most)
+	local k
+	for ((k = 0; k < 300; k++)); do
+		[ "$(stored_count "$1")" -ge "$2" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
 # push RACK_ARGS...: rackctl push with --json into $TMP/push.json; sets RC.
 push() {
 	timeout -k 5 "$RUN_MAX" "$RACKCTL" push --store "$C" --json "$@" >"$TMP/push.json" 2>"$TMP/push.err"
@@ -361,10 +369,7 @@ base=$(stored_count 1)
 RACKD_TOKEN=${TOKENS[1]} "$RACKCTL" push big:1 "$(url 1)" --store "$C" --streams 1 -q >/dev/null 2>&1 &
 RPID=$!
 on_exit "kill -9 $RPID"
-for ((i = 0; i < 300; i++)); do
-	[ "$(stored_count 1)" -ge $((base + 100)) ] && break
-	sleep 0.05
-done
+wait_stored 1 $((base + 100))
 if kill -9 "$RPID" 2>/dev/null; then ok "rackctl killed mid-push"; else fail "rackctl ended before it could be killed"; fi
 wait "$RPID" 2>/dev/null
 check_store 1 "rack 1 after rackctl was killed"
@@ -386,10 +391,7 @@ base=$(stored_count 2)
 timeout -k 5 "$RUN_MAX" "$RACKCTL" push big:1 --racks <(sed -n '2,3p' "$RACKS") --store "$C" \
 	--streams 2 --retries 2 --json >"$TMP/push.json" 2>"$TMP/push.err" &
 RPID=$!
-for ((i = 0; i < 300; i++)); do
-	[ "$(stored_count 2)" -ge $((base + 100)) ] && break
-	sleep 0.05
-done
+wait_stored 2 $((base + 100))
 kill -9 "${PIDS[2]}"
 wait "$RPID"
 RC=$?
@@ -415,10 +417,7 @@ base=$(stored_count 3)
 timeout -k 5 "$RUN_MAX" "$RACKCTL" push big:1 --racks <(sed -n '3p' "$RACKS") --store "$C" \
 	--streams 8 --retries 0 --json >"$TMP/push.json" 2>"$TMP/push.err" &
 RPID=$!
-for ((i = 0; i < 300; i++)); do
-	[ "$(stored_count 3)" -ge $((base + 100)) ] && break
-	sleep 0.05
-done
+wait_stored 3 $((base + 100))
 kill -TERM "${PIDS[3]}"
 for ((i = 0; i < 100; i++)); do
 	kill -0 "${PIDS[3]}" 2>/dev/null || break

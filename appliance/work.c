@@ -84,7 +84,7 @@ work_submit(struct work *w)
 {
 	w->next = NULL;
 	pthread_mutex_lock(&q_lock);
-	if (nthreads == 0) {		/* not started (tests): run it here */
+	if (nthreads == 0 || stopping) {	/* not started, or stopping */
 		pthread_mutex_unlock(&q_lock);
 		w->fn(w);
 		return;
@@ -107,5 +107,7 @@ work_stop(void)
 	pthread_mutex_unlock(&q_lock);
 	for (int i = 0; i < nthreads; i++)
 		pthread_join(threads[i], NULL);
+	pthread_mutex_lock(&q_lock);
 	nthreads = 0;
+	pthread_mutex_unlock(&q_lock);
 }

@@ -474,7 +474,10 @@ chunk_adopt(struct req *r, void *ctx)
 	}
 	if (s->base[0] == '\0')
 		s->path[0] = '\0';	/* the store has it now */
-	db_push_touch(s->hash);
+	/* A quarter of the expiry at most between notes: a push that goes
+	 * on never expires, and a busy one costs a write a minute. */
+	db_push_touch(s->hash, conf.push_expiry >= 240 ? 60000 :
+	    (int64_t)conf.push_expiry * 250);
 	metrics_push_chunk(s->bytes, s->base[0] != '\0' ? "patched" : "stored");
 	http_reply_json(r, 201, json_pack("{s:s,s:b,s:I}", "hash", s->hash,
 	    "stored", 1, "bytes", (json_int_t)s->bytes));

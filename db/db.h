@@ -139,8 +139,9 @@ int	 db_push_remove(const char *name, const char *version);
 int	 db_push_chunk_find(const char *hash, uint64_t *length, uint64_t *stored,
 	    char *alg, size_t alglen);
 json_t	*db_pushes_list(void);
-/* A chunk of these pushes arrived: they are in use (see db_push_expired). */
-int	 db_push_touch(const char *hash);
+/* A chunk of these pushes arrived: they are in use (see db_push_expired);
+ * written when the last note is older than every_ms. */
+int	 db_push_touch(const char *hash, int64_t every_ms);
 /* The pending push unused longest, if unused for idle_ms: DB_OK with its
  * name and version, or DB_NOTFOUND. */
 int	 db_push_expired(int64_t idle_ms, char *name, char *version,

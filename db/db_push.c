@@ -128,14 +128,14 @@ db_push_chunk_find(const char *hash, uint64_t *length, uint64_t *stored,
 }
 
 int
-db_push_touch(const char *hash)
+db_push_touch(const char *hash, int64_t every_ms)
 {
 	int64_t now = db_now_ms();
 
-	/* At most one write a minute for a push that is busy anyway. */
+	/* At most one write per every_ms for a push that is busy anyway. */
 	return db_write("UPDATE pushes SET active = ? WHERE active < ? AND id IN"
 	    " (SELECT push_id FROM push_chunks WHERE hash = ?)", "iis", now,
-	    now - 60000, hash);
+	    now - every_ms, hash);
 }
 
 int

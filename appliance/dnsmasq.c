@@ -50,6 +50,7 @@ static int child_fd = -1;		/* pidfd */
 static int64_t child_started;
 static int backoff_ms = 1000;
 static int timer = -1, restart_timer = -1, lease_timer = -1, inotify_fd = -1;
+static int lease_watch = -1;		/* on priv.c's run dir */
 static int stopping;
 static char forget[FORGET_MAX][16];
 static int nforget;
@@ -181,7 +182,8 @@ dnsmasq_user(void)
 static int
 generate(char *conf_text, size_t *conf_len, char *opts_text, size_t *opts_len)
 {
-	char tftp[PATH_MAX_RACKD], leases[PATH_MAX_RACKD], opts[PATH_MAX_RACKD];
+	char tftp[PATH_MAX_RACKD], run[PATH_MAX_RACKD];
+	char leases[PATH_MAX_RACKD + 16], opts[PATH_MAX_RACKD + 16];
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	char err[128];
@@ -191,8 +193,11 @@ generate(char *conf_text, size_t *conf_len, char *opts_text, size_t *opts_len)
 		return -1;
 	g.port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
 	statedir_path(tftp, sizeof(tftp), TFTP_DIR);
-	dir_path(leases, sizeof(leases), "leases");
-	dir_path(opts, sizeof(opts), "options");
+	/* Read by dnsmasq from root's run dir, which priv.c fills. */
+	if (priv_run_dir(run, sizeof(run)) != 0)
+		return -1;
+	snprintf(opts, sizeof(opts), "%s/options", run);
+	snprintf(leases, sizeof(leases), "%s/leases", run);
 	g.conf = fmemopen(conf_text, CONF_MAX, "w");
 	g.opts = fmemopen(opts_text, CONF_MAX, "w");
 	if (g.conf == NULL || g.opts == NULL) {
@@ -237,88 +242,21 @@ generate(char *conf_text, size_t *conf_len, char *opts_text, size_t *opts_len)
 	return g.n;
 }
 
-/* ---- the child ---------------------------------------------------------- */
+/* ---- the child (under its keeper, from priv.c) ------------------------- */
 
 static void on_child_exit(int fd, uint32_t events, void *arg);
-
-/*
- * dnsmasq gives up root and with it the parent-death signal, so it would
- * outlive a rackd that is killed. A small keeper process (a fork of rackd
- * that stays root) sits between them: it dies with rackd (PR_SET_PDEATHSIG)
- * and takes dnsmasq with it, passes SIGHUP on, and exits when dnsmasq
- * does, with its status.
- */
-static volatile sig_atomic_t keeper_child;
-
-static void
-keeper_forward(int sig)
-{
-	if (keeper_child > 0)
-		kill(keeper_child, sig == SIGHUP ? SIGHUP : SIGTERM);
-}
-
-static void __attribute__((noreturn))
-keeper(pid_t rackd, const char *arg)
-{
-	struct sigaction sa = { .sa_handler = keeper_forward };
-	sigset_t none;
-	pid_t pid;
-	int status;
-
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
-	if (getppid() != rackd)
-		_exit(1);
-	/* Nothing of rackd's: above all not the state dir's lock, which a
-	 * new rackd must get as soon as this one is gone. */
-	close_range(3, ~0U, 0);
-	setpgid(0, 0);
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_DFL);
-	if ((pid = fork()) < 0)
-		_exit(126);
-	if (pid == 0) {
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGHUP, SIG_DFL);
-		execl(conf.dnsmasq, "dnsmasq", "--keep-in-foreground", arg,
-		    (char *)NULL);
-		{	/* only async-signal-safe calls after a fork */
-			static const char msg[] = "rackd: cannot run dnsmasq\n";
-			ssize_t w = write(2, msg, sizeof(msg) - 1);
-			(void)w;
-		}
-		_exit(127);
-	}
-	keeper_child = pid;
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);	/* signals from here on */
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			_exit(126);
-	if (WIFSIGNALED(status))
-		_exit(128 + WTERMSIG(status));
-	_exit(WEXITSTATUS(status));
-}
+static void on_lease_change(int fd, uint32_t events, void *arg);
 
 static int
 start(void)
 {
-	char confpath[PATH_MAX_RACKD], arg[PATH_MAX_RACKD + 16];
-	pid_t pid, self = getpid();
+	char run[PATH_MAX_RACKD];
+	pid_t pid;
 
-	dir_path(confpath, sizeof(confpath), "dnsmasq.conf");
-	snprintf(arg, sizeof(arg), "--conf-file=%s", confpath);
-	if ((pid = fork()) < 0) {
-		log_warn("dnsmasq: fork");
+	if ((pid = priv_dnsmasq_start()) <= 0) {
+		log_warnx("dnsmasq not started");
 		return -1;
 	}
-	if (pid == 0)
-		keeper(self, arg);
 	child = pid;
 	child_started = db_now_ms();
 	child_fd = (int)syscall(SYS_pidfd_open, pid, 0);
@@ -329,6 +267,11 @@ start(void)
 			close(child_fd);
 		child_fd = -1;
 	}
+	/* The leases, in the run dir that exists from now on. */
+	if (lease_watch < 0 && priv_run_dir(run, sizeof(run)) == 0 &&
+	    (lease_watch = inotify_add_watch(inotify_fd, run, IN_CLOSE_WRITE |
+	    IN_MODIFY | IN_MOVED_TO)) < 0)
+		log_warn("dnsmasq: cannot watch %s", run);
 	log_info("dnsmasq started (keeper pid %d)", (int)pid);
 	return 0;
 }
@@ -351,7 +294,7 @@ on_child_exit(int fd, uint32_t events, void *arg)
 	int status = 0;
 	pid_t pid = child;
 
-	if (pid <= 0 || waitpid(pid, &status, WNOHANG) != pid)
+	if (pid <= 0 || priv_dnsmasq_reap(&status) != 1)
 		return;
 	reap(status);
 	if (stopping)
@@ -376,62 +319,19 @@ on_child_exit(int fd, uint32_t events, void *arg)
 static void
 stop_child(void)
 {
-	int status = 0;
-
 	if (child <= 0)
 		return;
-	kill(child, SIGTERM);
-	for (int i = 0; i < STOP_WAIT_MS / 10; i++) {
-		if (waitpid(child, &status, WNOHANG) == child) {
-			reap(status);
-			return;
-		}
-		usleep(10000);
-	}
-	log_warnx("dnsmasq did not stop in %d ms; killing it", STOP_WAIT_MS);
-	kill(-child, SIGKILL);		/* the keeper's group: both of them */
-	kill(child, SIGKILL);
-	waitpid(child, &status, 0);
-	reap(status);
+	reap(priv_dnsmasq_stop());
 }
 
-/* Drop the leases of the addresses in forget[] from the lease file. */
+/* Drop the leases of the addresses in forget[] (dnsmasq stopped). */
 static void
 drop_leases(void)
 {
-	char path[PATH_MAX_RACKD], line[512];
-	char *out = NULL;
-	size_t outlen = 0;
-	FILE *in, *mem;
-
-	if (nforget == 0)
-		return;
-	dir_path(path, sizeof(path), "leases");
-	if ((in = fopen(path, "re")) == NULL) {
-		nforget = 0;
-		return;
-	}
-	if ((mem = open_memstream(&out, &outlen)) == NULL) {
-		fclose(in);
-		return;
-	}
-	while (fgets(line, sizeof(line), in) != NULL) {
-		char ip[64] = "";
-		int keep = 1;
-		if (sscanf(line, "%*s %*s %63s", ip) == 1)
-			for (int i = 0; i < nforget; i++)
-				if (strcmp(ip, forget[i]) == 0)
-					keep = 0;
-		if (keep)
-			fputs(line, mem);
-		else
-			log_info("dnsmasq: lease of %s dropped", ip);
-	}
-	fclose(in);
-	fclose(mem);
-	if (write_file(path, out, outlen) != 0)
-		log_warn("dnsmasq: cannot rewrite %s", path);
-	free(out);
+	for (int i = 0; i < nforget; i++)
+		if (priv_drop_lease(forget[i]) != 0)
+			log_warn("dnsmasq: cannot drop the lease of %s",
+			    forget[i]);
 	nforget = 0;
 }
 
@@ -476,7 +376,7 @@ apply(void *arg)
 		return;
 	}
 	if (child > 0 && !conf_changed && nforget == 0) {
-		kill(child, SIGHUP);	/* rereads the options file */
+		priv_dnsmasq_hup();	/* rereads the options file */
 		return;
 	}
 	stop_child();
@@ -539,7 +439,9 @@ read_leases(void *arg)
 	char path[PATH_MAX_RACKD], line[512];
 	FILE *fp;
 
-	dir_path(path, sizeof(path), "leases");
+	if (priv_run_dir(path, sizeof(path)) != 0)
+		return;
+	strncat(path, "/leases", sizeof(path) - strlen(path) - 1);
 	if ((fp = fopen(path, "re")) == NULL)
 		return;
 	for (int i = 0; i < 4096 && fgets(line, sizeof(line), fp); i++) {
@@ -617,10 +519,7 @@ dnsmasq_init(char *err, size_t errlen)
 	if ((timer = loop_timer_new(apply, NULL)) < 0 ||
 	    (restart_timer = loop_timer_new(restart, NULL)) < 0)
 		goto fail;
-	statedir_path(dir, sizeof(dir), DNSMASQ_DIR);
 	if ((inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0 ||
-	    inotify_add_watch(inotify_fd, dir, IN_CLOSE_WRITE | IN_MODIFY |
-	    IN_MOVED_TO) < 0 ||
 	    (lease_timer = loop_timer_new(read_leases, NULL)) < 0 ||
 	    loop_add_fd(inotify_fd, EPOLLIN, on_lease_change, NULL) != 0)
 		goto fail;

@@ -848,8 +848,10 @@ http_start(char *err, size_t errlen)
 		return -1;
 	daemon_h = start_daemon(&ss, -1, 0, conf.http_threads);
 	if (daemon_h == NULL) {
-		snprintf(err, errlen, "cannot listen on %s: %s", conf.listen,
-		    errno ? strerror(errno) : "libmicrohttpd failed");
+		snprintf(err, errlen, "cannot listen on %s: %s%s", conf.listen,
+		    errno ? strerror(errno) : "libmicrohttpd failed",
+		    errno == EACCES && priv_separated() ? " (rackd runs as "
+		    "its user: take a port from 1024 up)" : "");
 		return -1;
 	}
 	log_info("listening on http://%s/", conf.listen);

@@ -342,16 +342,16 @@ link_new(int index, const char *name, unsigned int flags, const char *mac)
 			return;
 		}
 		log_info("link %s is management link of slot %s", name, f->slot);
-		if (!(flags & IFF_UP) && linkconf_up(index) != 0)
+		if (!(flags & IFF_UP) && priv_link_up(index) != 0)
 			log_warn("link %s: cannot bring it up", name);
-		if (linkconf_addr(index, l.board_addr, l.prefix) != 0)
+		if (priv_addr(index, l.board_addr, l.prefix) != 0)
 			log_warn("link %s: cannot set address %s/%d", name,
 			    l.board_addr, l.prefix);
 		/* An IPv6 prefix too, only so that dnsmasq can advertise it:
 		 * iPXE waits some 13 s for a router advertisement before it
 		 * fetches its boot script, and none comes on a bare link. */
 		slot_ula(&l, ula, sizeof(ula));
-		if (linkconf_addr(index, ula, 64) != 0)
+		if (priv_addr(index, ula, 64) != 0)
 			log_warn("link %s: cannot set address %s/64", name, ula);
 		http_listen_node(l.board_addr);
 		dnsmasq_changed();

@@ -163,7 +163,10 @@ main(int argc, char **argv)
 		fatal("daemon");
 	if (loop_init() != 0 || setup_signals() != 0)
 		fatal("event loop");
-	if (statedir_open(conf.state_dir, err, sizeof(err)) != 0)
+	/* The helper that keeps root starts before any thread. */
+	if (statedir_open(conf.state_dir, err, sizeof(err)) != 0 ||
+	    priv_start(err, sizeof(err)) != 0 ||
+	    priv_drop(err, sizeof(err)) != 0)
 		fatalx("%s", err);
 	db_set_error_hook(db_error);
 	if (statedir_path(path, sizeof(path), "rackd.db") != 0)
@@ -182,8 +185,7 @@ main(int argc, char **argv)
 	jobs_recover();
 	if (http_start(err, sizeof(err)) != 0)
 		fatalx("%s", err);
-	if (conf.gadget.n > 0 && gadget_setup(conf.gadget_configfs,
-	    &conf.gadget, conf.gadget_udc, err, sizeof(err)) != 0)
+	if (conf.gadget.n > 0 && priv_gadget_setup(err, sizeof(err)) != 0)
 		fatalx("gadget: %s", err);
 	if (dnsmasq_init(err, sizeof(err)) != 0 ||
 	    links_init(err, sizeof(err)) != 0)
@@ -198,10 +200,11 @@ main(int argc, char **argv)
 	dnsmasq_stop();
 	links_close();
 	if (conf.gadget.n > 0)
-		gadget_teardown(conf.gadget_configfs);
+		priv_gadget_teardown();
 	http_stop();
 	catalog_close();
 	db_close();
+	priv_stop();
 	config_free(&conf);
 	log_info("stopped");
 	return 0;

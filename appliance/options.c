@@ -127,6 +127,9 @@ static const struct option_def options[] = {
 	  0, "N", "most concurrent HTTP connections" },
 	{ "idle_timeout", 0, T_DURATION, OFF(idle_timeout), "60s", 1, 3600, 0,
 	  "TIME", "close an HTTP connection idle for TIME" },
+	{ "user", 0, T_STR, OFF(user), "rackd", 0, 0, 0, "NAME",
+	  "run as this user; a small helper keeps root for links, dnsmasq and "
+	  "the gadget (root: no separation)" },
 	{ "http_threads", 0, T_INT, OFF(http_threads), "1", 1, 64, 0, "N",
 	  "HTTP threads (1: one polling thread; more: a pool)" },
 	{ "work_threads", 0, T_INT, OFF(work_threads), "0", 0,

@@ -53,6 +53,7 @@ struct config {
 	int		 check_only;
 	int		 verbose;
 	char		*state_dir;
+	char		*user;			/* "root": no separation */
 	char		*listen;
 	char		*webui_dir;
 	char		*api_token;
@@ -348,6 +349,31 @@ int	 subnet_addrs(uint32_t net, int pool_len, int slot_len, uint32_t index,
 int	 usb_port_from_devpath(const char *path, char *out, size_t len);
 struct db_link;
 int	 slot_ula(const struct db_link *, char *out, size_t len);
+
+/* priv.c: privilege separation. priv_start forks the helper that keeps
+ * root (none with user = root); priv_drop then makes rackd the user. The
+ * rest ask the helper (or, without one, do it here). */
+int	 priv_start(char *err, size_t errlen);
+int	 priv_drop(char *err, size_t errlen);	/* after the state dir */
+void	 priv_stop(void);		/* dnsmasq and the gadget go too */
+int	 priv_separated(void);
+int	 priv_link_up(int ifindex);
+int	 priv_addr(int ifindex, const char *addr, int prefix);
+pid_t	 priv_dnsmasq_start(void);	/* the keeper's pid, or -1 */
+int	 priv_dnsmasq_hup(void);	/* reread the options */
+int	 priv_dnsmasq_stop(void);	/* its wait status, -1 none ran */
+int	 priv_dnsmasq_reap(int *status);	/* 1 it has exited */
+int	 priv_drop_lease(const char *addr);	/* dnsmasq stopped */
+int	 priv_gadget_setup(char *err, size_t errlen);
+void	 priv_gadget_teardown(void);
+/* dnsmasq's leases and options (root's: /run/rackd/DEV-INODE). */
+int	 priv_run_dir(char *buf, size_t len);
+/* The helper's checks, for the unit tests. */
+int	 priv_link_allowed(const char *ifname);
+int	 priv_addr_allowed(const char *addr, int prefix);
+int	 priv_conf_line_ok(const char *line, const char *run_dir,
+	    const char *tftp_dir);
+int	 priv_opts_line_ok(const char *line);
 
 /* linkconf.c: the privileged part: link up, board address (rtnetlink). */
 int	 linkconf_up(int ifindex);

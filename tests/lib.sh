@@ -65,6 +65,16 @@ rackd_start() {
 	TOKEN=$(cat "$STATE/api.token")
 }
 
+# descendant PID NAME: the pid of a process named NAME below PID (rackd's
+# dnsmasq runs under a keeper, under rackd's privileged helper).
+descendant() {
+	local want=$1 name=$2
+	ps -e -o pid=,ppid=,comm= | awk -v root="$want" -v name="$name" '
+		{ parent[$1] = $2; comm[$1] = $3 }
+		END { for (p in comm) if (comm[p] == name) {
+			for (q = parent[p]; q > 1; q = parent[q]) if (q == root) { print p; exit } } }'
+}
+
 rackd_stop() {	# SIGTERM and wait (bounded)
 	kill -TERM "$RACKD_PID" 2>/dev/null
 	local i

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Install the Debian packages rackd needs to build, test and run its demo.
+# Install the Debian packages rackd needs to build, test and run its demo,
+# and create the system user rackd runs as.
 # Idempotent: packages already installed are left alone, and apt is only
 # called when something is missing.
 set -eu
@@ -26,6 +27,17 @@ bench) want="$BUILD $RUN $PXE $TEST $BENCH" ;;
 all) want="$BUILD $RUN $PXE $CHECK $TEST $BENCH" ;;
 *) echo "usage: $0 [build|pxe|test|bench|all]" >&2; exit 2 ;;
 esac
+
+# rackd runs as its own user (its `user` option); a helper keeps root.
+if [ "${1:-all}" != pxe ] && ! getent passwd rackd >/dev/null 2>&1; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "deps: no user rackd (run as root to create it)" >&2
+		exit 1
+	fi
+	echo "deps: creating the system user rackd"
+	useradd --system --user-group --no-create-home --home-dir /nonexistent \
+		--shell /usr/sbin/nologin rackd
+fi
 
 missing=""
 for p in $want; do

@@ -45,7 +45,7 @@ rackd_start --manage-links=no --gadget ncm --gadget-configfs "$CFS" \
 [ -d "$G/functions/ncm.usb0" ] && [ ! -e "$G/functions/rndis.usb0" ] &&
 	ok "ncm only" || fail "ncm only: $(ls "$G/functions")"
 rackd_stop
-out=$("$RACKD" -d --state-dir "$TMP/state2" --listen 127.0.0.1:1 \
+out=$("$RACKD" -d --state-dir "$TMP/state2" --listen "127.0.0.1:$(free_port)" \
 	--manage-links=no --gadget ncm --gadget-configfs "$TMP/nowhere" 2>&1)
 case "$out" in
 *"nowhere/usb_gadget"*"configfs"*) ok "missing configfs: a clear error" ;;

@@ -4,7 +4,9 @@
 # reloads the config file (a new slot, api_open_reads) and survives a broken
 # one, SIGTERM stops cleanly, a restart on the same state dir keeps queued and
 # running jobs (with a "rackd restarted" event) and fails a job whose image
-# left the store, and two rackd never share one state dir. Loopback only.
+# left the store, and two rackd never share one state dir; rackd runs as
+# its user with a root helper (or as root alone with user = root).
+# Loopback only.
 source "$(dirname "$0")/../lib.sh"
 
 [ -x "$RACKD" ] || { echo "build/rackd missing: run make"; exit 1; }
@@ -225,5 +227,21 @@ run_rackd "$TMP/port.out" -d --state-dir "$TMP/other" --listen "127.0.0.1:$PORT"
 [ "$RC" -ne 0 ] && [ "$RC" -ne 124 ] && grep -q "cannot listen" "$TMP/port.out" &&
 	ok "a busy port is a clean error" || fail "busy port: rc $RC: $(cat "$TMP/port.out")"
 
+# privilege separation: rackd runs as its user, a helper keeps root
+check_eq "$(ps -o user= -p "$RACKD_PID" | tr -d ' ')" rackd "rackd runs as user rackd"
+helper=$(pgrep -P "$RACKD_PID" -x rackd-priv)
+check_eq "$(ps -o user= -p "$helper" 2>/dev/null | tr -d ' ')" root "its helper (pid ${helper:-none}) keeps root"
+check_eq "$(stat -c %U "$STATE" "$STATE/rackd.db" "$STATE/store" | sort -u)" rackd "the state dir is the user's"
+grep -q "cannot set\|helper is gone\|refused" "$RACKD_LOG" && fail "the helper refused something: $(grep -m1 "refused" "$RACKD_LOG")" ||
+	ok "nothing refused by the helper"
 rackd_stop && ok "SIGTERM stops rackd again" || fail "rackd did not stop"
+sleep 0.2
+kill -0 "$helper" 2>/dev/null && fail "the helper outlived rackd" || ok "the helper went with rackd"
+run_rackd "$TMP/nouser.out" -d --state-dir "$TMP/nouser" --listen "127.0.0.1:$(free_port)" --user nosuchuser-rackd
+[ "$RC" -ne 0 ] && grep -q "no such user.*useradd" "$TMP/nouser.out" &&
+	ok "a user that does not exist: a clear error" || fail "no such user: rc $RC: $(cat "$TMP/nouser.out")"
+STATE=$TMP/asroot PORT='' rackd_start --user root
+check_eq "$(ps -o user= -p "$RACKD_PID" | tr -d ' ')" root "with user = root, rackd stays root"
+[ -z "$(pgrep -P "$RACKD_PID" -x rackd-priv)" ] && ok "and has no helper" || fail "a helper with user = root"
+rackd_stop
 finish

@@ -97,7 +97,7 @@ check_eq "$out" 404 "a boot script of no slot"
 DHCP_TRIES=3 dhcp lan >/dev/null && fail "DHCP answered on the uplink" || ok "no DHCP on the uplink"
 
 # dnsmasq killed: rackd starts it again, and DHCP answers within 5 s.
-dnsmasq_pid() { pgrep -f "^dnsmasq --keep-in-foreground --conf-file=$STATE/dnsmasq/dnsmasq.conf\$"; }
+dnsmasq_pid() { descendant "$RACKD_PID" dnsmasq; }
 dpid=$(dnsmasq_pid)
 if [ -z "$dpid" ]; then
 	fail "no dnsmasq child of rackd"

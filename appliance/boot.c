@@ -138,21 +138,19 @@ void
 boot_file(struct req *r)
 {
 	const char *name = http_param(r, 0);
-	char path[PATH_MAX_RACKD];
 	struct MHD_Response *resp;
 	struct stat st;
-	int fd;
+	int fd, dfd;
 
 	for (const char *p = name; p && *p; p++)
 		if (!isalnum((unsigned char)*p) && strchr("._-", *p) == NULL)
 			name = NULL;
-	if (name == NULL || name[0] == '.' ||
-	    snprintf(path, sizeof(path), "%s/%s", conf.pxe_dir, name) >=
-	    (int)sizeof(path)) {
+	if (name == NULL || name[0] == '.') {
 		http_reply_error(r, 404, "no such file");
 		return;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	fd = (dfd = served_dir(conf.pxe_dir)) < 0 ? -1 :
+	    openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		if (fd >= 0)
 			close(fd);

@@ -165,8 +165,12 @@ main(int argc, char **argv)
 		fatal("event loop");
 	/* The helper that keeps root starts before any thread. */
 	if (statedir_open(conf.state_dir, err, sizeof(err)) != 0 ||
-	    priv_start(err, sizeof(err)) != 0 ||
-	    priv_drop(err, sizeof(err)) != 0)
+	    priv_start(err, sizeof(err)) != 0)
+		fatalx("%s", err);
+	/* Opened while root: served even if rackd's user cannot reach them. */
+	served_dir(conf.webui_dir);
+	served_dir(conf.pxe_dir);
+	if (priv_drop(err, sizeof(err)) != 0)
 		fatalx("%s", err);
 	db_set_error_hook(db_error);
 	if (statedir_path(path, sizeof(path), "rackd.db") != 0)

@@ -271,6 +271,8 @@ int	 stream_parse_range(const char *hdr, uint64_t size, uint64_t *start,
 
 /* static.c: the dashboard's files under webui_dir. */
 void	 static_file(struct req *);
+/* A folder files are served from, opened once and kept (-1: cannot). */
+int	 served_dir(const char *path);
 int	 static_path_ok(const char *urlpath);
 
 /* events.c: Server-Sent Events to the dashboard and rackctl. */

@@ -5,6 +5,7 @@
  * without following symbolic links.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <stdio.h>
@@ -62,6 +63,48 @@ static_path_ok(const char *p)
 	return 1;
 }
 
+/*
+ * The folders files are served from (webui_dir, pxe_dir), each opened once
+ * and kept: opened at start while rackd is still root, they serve even when
+ * a folder above them does not let rackd's user pass. A folder named anew
+ * by a reload is opened then, as that user.
+ */
+#define SERVED_DIRS_MAX	4
+
+static struct {
+	char	 path[PATH_MAX_RACKD];
+	int	 fd;
+} served[SERVED_DIRS_MAX];
+static int nserved;
+static pthread_mutex_t served_lock = PTHREAD_MUTEX_INITIALIZER;
+
+int
+served_dir(const char *path)
+{
+	int fd = -1, i;
+
+	pthread_mutex_lock(&served_lock);
+	for (i = 0; i < nserved; i++)
+		if (strcmp(served[i].path, path) == 0) {
+			fd = served[i].fd;
+			break;
+		}
+	if (i == nserved && (fd = open(path, O_PATH | O_DIRECTORY |
+	    O_CLOEXEC)) >= 0) {
+		if (nserved == SERVED_DIRS_MAX) {	/* the oldest goes */
+			close(served[0].fd);
+			memmove(&served[0], &served[1], sizeof(served[0]) *
+			    (SERVED_DIRS_MAX - 1));
+			nserved--;
+		}
+		snprintf(served[nserved].path, sizeof(served[0].path), "%s",
+		    path);
+		served[nserved++].fd = fd;
+	}
+	pthread_mutex_unlock(&served_lock);
+	return fd;
+}
+
 static int
 open_beneath(const char *dir, const char *rel)
 {
@@ -72,12 +115,11 @@ open_beneath(const char *dir, const char *rel)
 	};
 	int dfd, fd;
 
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+	if ((dfd = served_dir(dir)) < 0)
 		return -1;
 	fd = (int)syscall(SYS_openat2, dfd, rel, &how, sizeof(how));
 	if (fd < 0 && errno == ENOSYS)	/* old kernel: no links at the end */
 		fd = openat(dfd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	close(dfd);
 	return fd;
 }
 

@@ -129,8 +129,8 @@ link_usb_port(const char *ifname, char *out, size_t len)
 }
 
 /* Is this link a management link? Sets *kind. */
-static int
-is_management(const char *ifname, const char **kind)
+int
+links_is_management(const char *ifname, const char **kind)
 {
 	char driver[64];
 
@@ -332,7 +332,7 @@ link_new(int index, const char *name, unsigned int flags, const char *mac)
 		}
 		f->index = index;
 		snprintf(f->name, sizeof(f->name), "%s", name);
-		f->managed = is_management(name, &kind);
+		f->managed = links_is_management(name, &kind);
 		if (!f->managed)
 			return;
 		if (slot_for(name, f->slot, sizeof(f->slot)) != 0 ||

@@ -87,12 +87,16 @@ glob_match(const struct strlist *l, const char *name)
 	return 0;
 }
 
-/* A link rackd may configure: not the loopback, not an uplink. */
+/* A link rackd may configure: a management link (links.c's rule), never
+ * the loopback or an uplink. */
 int
 priv_link_allowed(const char *ifname)
 {
+	const char *kind;
+
 	return ifname[0] != '\0' && strcmp(ifname, "lo") != 0 &&
-	    !glob_match(&conf.uplink, ifname);
+	    !glob_match(&conf.uplink, ifname) &&
+	    links_is_management(ifname, &kind);
 }
 
 /* An address rackd gives its side of a link: in link_subnet_pool, or in
@@ -234,7 +238,9 @@ read_checked(const char *path, size_t max, int (*ok)(const char *, void *),
 	for (line = strtok_r(copy, "\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\n", &save))
 		if (!ok(line, arg)) {
-			snprintf(msg, msglen, "%s: refused line: %.80s", path, line);
+			/* Not the line itself: the file may not be rackd's. */
+			snprintf(msg, msglen, "%s: a line rackd does not write: "
+			    "refused", path);
 			free(copy);
 			free(text);
 			return NULL;
@@ -731,6 +737,7 @@ priv_drop(char *err, size_t errlen)
 		snprintf(err, errlen, "still root after becoming %s", conf.user);
 		return -1;
 	}
+	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);	/* nothing it runs gains any */
 	char dot[PATH_MAX_RACKD];
 	if (statedir_path(dot, sizeof(dot), ".") != 0 ||
 	    access(dot, R_OK | W_OK | X_OK) != 0) {

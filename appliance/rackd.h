@@ -346,6 +346,9 @@ int	 push_trusted_keys(struct sign_keys *, char *err, size_t errlen);
 int	 links_init(char *err, size_t errlen);
 void	 links_rescan(void);
 void	 links_close(void);
+/* A USB network driver of link_drivers or a name in `links`, and not an
+ * `uplink`. Sets *kind (usb, ether, virtual). */
+int	 links_is_management(const char *ifname, const char **kind);
 int	 subnet_addrs(uint32_t net, int pool_len, int slot_len, uint32_t index,
 	    char *board, char *node);	/* 16 bytes each */
 int	 usb_port_from_devpath(const char *path, char *out, size_t len);

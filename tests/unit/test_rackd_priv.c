@@ -28,6 +28,7 @@ conf_unlock(void)
 }
 
 static char uplink[] = "eth0", uplinks[] = "wan*", pool[] = "10.213.0.0/16";
+static char links1[] = "usb*", links2[] = "enx*", links3[] = "eth*";
 
 static int
 setup(void **state)
@@ -38,6 +39,10 @@ setup(void **state)
 	conf.uplink.v[0] = uplink;
 	conf.uplink.v[1] = uplinks;
 	conf.link_subnet_pool = pool;
+	conf.links.n = 3;
+	conf.links.v[0] = links1;
+	conf.links.v[1] = links2;
+	conf.links.v[2] = links3;	/* eth0 matches, but is the uplink */
 	return 0;
 }
 
@@ -51,6 +56,7 @@ test_links(void **state)
 	assert_false(priv_link_allowed("wan1"));	/* a glob of uplinks */
 	assert_false(priv_link_allowed("lo"));
 	assert_false(priv_link_allowed(""));
+	assert_false(priv_link_allowed("docker0"));	/* not a management link */
 }
 
 static void

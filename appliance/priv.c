@@ -23,7 +23,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <ftw.h>
 #include <grp.h>
 #include <net/if.h>
@@ -78,15 +77,6 @@ static int gadget_up;
 
 /* ---- the checks ------------------------------------------------------- */
 
-static int
-glob_match(const struct strlist *l, const char *name)
-{
-	for (int i = 0; i < l->n; i++)
-		if (fnmatch(l->v[i], name, 0) == 0)
-			return 1;
-	return 0;
-}
-
 /* A link rackd may configure: a management link (links.c's rule), never
  * the loopback or an uplink. */
 int
@@ -95,7 +85,6 @@ priv_link_allowed(const char *ifname)
 	const char *kind;
 
 	return ifname[0] != '\0' && strcmp(ifname, "lo") != 0 &&
-	    !glob_match(&conf.uplink, ifname) &&
 	    links_is_management(ifname, &kind);
 }
 

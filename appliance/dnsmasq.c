@@ -254,7 +254,11 @@ start(void)
 	pid_t pid;
 
 	if ((pid = priv_dnsmasq_start()) <= 0) {
-		log_warnx("dnsmasq not started");
+		log_warnx("dnsmasq not started; trying again in %d ms",
+		    backoff_ms);
+		loop_timer_arm(restart_timer, backoff_ms);
+		backoff_ms = backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS :
+		    backoff_ms * 2;
 		return -1;
 	}
 	child = pid;

@@ -35,7 +35,9 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -698,6 +700,14 @@ priv_start(char *err, size_t errlen)
 	return 0;
 }
 
+/* The helper died: rackd cannot keep the rack's links and DHCP going
+ * without it, so it stops (and its supervisor starts it again). */
+static void
+on_helper_exit(int fd, uint32_t events, void *arg)
+{
+	fatalx("the privileged helper (pid %d) is gone", (int)helper);
+}
+
 static int
 chown_one(const char *path, const struct stat *st, int flag, struct FTW *f)
 {
@@ -727,6 +737,12 @@ priv_drop(char *err, size_t errlen)
 		return -1;
 	}
 	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);	/* nothing it runs gains any */
+	int pfd = (int)syscall(SYS_pidfd_open, helper, 0);
+	if (pfd < 0 || loop_add_fd(pfd, EPOLLIN, on_helper_exit, NULL) != 0) {
+		snprintf(err, errlen, "cannot watch the helper: %s",
+		    strerror(errno));
+		return -1;
+	}
 	char dot[PATH_MAX_RACKD];
 	if (statedir_path(dot, sizeof(dot), ".") != 0 ||
 	    access(dot, R_OK | W_OK | X_OK) != 0) {
@@ -773,14 +789,11 @@ ask(int op, int a, int b, const char *s, struct priv_rep *rep)
 		handle(&q, rep);
 	} else {
 		pthread_mutex_lock(&priv_lock);
+		/* Without its helper rackd cannot keep the rack's links
+		 * and DHCP going: it stops, and its supervisor starts it. */
 		if (send(priv_fd, &q, sizeof(q), 0) != (ssize_t)sizeof(q) ||
-		    recv(priv_fd, rep, sizeof(*rep), 0) != (ssize_t)sizeof(*rep)) {
-			memset(rep, 0, sizeof(*rep));
-			rep->rc = -1;
-			rep->err = EPIPE;
-			snprintf(rep->msg, sizeof(rep->msg), "the privileged "
-			    "helper is gone");
-		}
+		    recv(priv_fd, rep, sizeof(*rep), 0) != (ssize_t)sizeof(*rep))
+			fatalx("the privileged helper is gone");
 		pthread_mutex_unlock(&priv_lock);
 	}
 	rep->msg[sizeof(rep->msg) - 1] = '\0';

@@ -237,6 +237,13 @@ grep -q "cannot set\|helper is gone\|refused" "$RACKD_LOG" && fail "the helper r
 rackd_stop && ok "SIGTERM stops rackd again" || fail "rackd did not stop"
 sleep 0.2
 kill -0 "$helper" 2>/dev/null && fail "the helper outlived rackd" || ok "the helper went with rackd"
+# A rackd whose helper dies stops (its supervisor starts it again).
+STATE=$TMP/helperless PORT='' rackd_start
+helper=$(pgrep -P "$RACKD_PID" -x rackd-priv)
+kill -9 "$helper"
+for ((i = 0; i < 50; i++)); do kill -0 "$RACKD_PID" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$RACKD_PID" 2>/dev/null && fail "rackd runs on without its helper" || ok "rackd stops when its helper dies"
+grep -q "helper (pid $helper) is gone" "$RACKD_LOG" && ok "and says why" || fail "no word of the helper in the log"
 run_rackd "$TMP/nouser.out" -d --state-dir "$TMP/nouser" --listen "127.0.0.1:$(free_port)" --user nosuchuser-rackd
 [ "$RC" -ne 0 ] && grep -q "no such user.*useradd" "$TMP/nouser.out" &&
 	ok "a user that does not exist: a clear error" || fail "no such user: rc $RC: $(cat "$TMP/nouser.out")"

@@ -84,6 +84,14 @@ int chunk_compress(struct chunk_codec *codec, const void *src, size_t len, int l
 	return 0;
 }
 
+int64_t chunk_content_size(const void *src, size_t srclen)
+{
+	unsigned long long n = ZSTD_getFrameContentSize(src, srclen);
+
+	return n == ZSTD_CONTENTSIZE_ERROR || n == ZSTD_CONTENTSIZE_UNKNOWN || n > INT64_MAX ?
+	       -1 : (int64_t)n;
+}
+
 /* One zstd frame of src into dst, with base (may be NULL) as its prefix. */
 static int decompress_frame(struct chunk_codec *codec, const void *base, size_t baselen,
 			    const void *src, size_t srclen, void *dst, size_t dstcap, uint64_t max_len,

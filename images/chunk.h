@@ -53,6 +53,10 @@ int chunk_decompress(struct chunk_codec *codec, const void *src, size_t srclen,
 		     void *dst, size_t dstcap, uint64_t max_len, size_t *outlen,
 		     char *err, size_t errlen);
 
+/* The content size a stored chunk's frame declares, or -1 if src does not
+ * start with a zstd frame that declares one. */
+int64_t chunk_content_size(const void *src, size_t srclen);
+
 /* Patches: a chunk compressed with another chunk's content (its base) as
  * the zstd prefix, so that what the two share costs almost nothing. A
  * patch is one zstd frame with its content size, like a stored chunk, and

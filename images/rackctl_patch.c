@@ -166,24 +166,6 @@ static bool alike(const unsigned char *a, size_t alen, const unsigned char *b, s
 	return blocks > 0 && same * 100 >= blocks * PATCH_SAME_PCT;
 }
 
-/* Stored chunk hex of the store, decompressed into a new buffer. */
-static void *load_raw(struct store *st, struct chunk_codec *codec, const char *hex, size_t *len)
-{
-	void *z = NULL, *raw = NULL;
-	size_t zlen;
-	char e[256];
-
-	if (store_read_chunk(st, hex, chunk_compress_bound(CHUNK_SIZE_MAX), &z, &zlen, e, sizeof e) < 0)
-		return NULL;
-	if ((raw = malloc(CHUNK_SIZE_MAX)) &&
-	    chunk_decompress(codec, z, zlen, raw, CHUNK_SIZE_MAX, CHUNK_SIZE_MAX, len, e, sizeof e) < 0) {
-		free(raw);
-		raw = NULL;
-	}
-	free(z);
-	return raw;
-}
-
 int patch_make(struct patch_base *b, struct store *st, const char *hex, uint64_t stored, void **body,
 	       size_t *len, char base_hex[HASH_HEX_LEN + 1])
 {
@@ -222,7 +204,7 @@ int patch_make(struct patch_base *b, struct store *st, const char *hex, uint64_t
 		memcpy(tried[ntried++], oc->hash, HASH_LEN);
 		hash_to_hex(oc->hash, base_hex);
 		free(base);
-		if ((!raw && !(raw = load_raw(st, b->codec, hex, &rawlen))) ||
+		if ((!raw && store_read_content(st, hex, &raw, &rawlen, e, sizeof e) < 0) ||
 		    (!out && !(out = malloc(chunk_compress_bound(rawlen))))) {
 			rc = -1;
 			break;
@@ -231,7 +213,7 @@ int patch_make(struct patch_base *b, struct store *st, const char *hex, uint64_t
 			find_level(b, raw, rawlen, stored, out);
 		if (b->level < 0)
 			break;
-		if (!(base = load_raw(st, b->codec, base_hex, &baselen))) {
+		if (store_read_content(st, base_hex, &base, &baselen, e, sizeof e) < 0) {
 			rc = -1;
 			break;
 		}

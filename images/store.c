@@ -405,6 +405,35 @@ int store_read_chunk(const struct store *st, const char *hash_hex, size_t max_le
 	return read_file(path, max_len, data, len, err, errlen);
 }
 
+int store_read_content(const struct store *st, const char *hash_hex, void **data, size_t *len,
+		       char *err, size_t errlen)
+{
+	void *z, *raw;
+	size_t zlen;
+	int64_t n;
+	char e2[200];
+
+	if (store_read_chunk(st, hash_hex, chunk_compress_bound(CHUNK_SIZE_MAX), &z, &zlen, err,
+			     errlen) < 0)
+		return -1;
+	if ((n = chunk_content_size(z, zlen)) <= 0 || n > CHUNK_SIZE_MAX) {
+		free(z);
+		FAIL("chunk %s: not a zstd frame of at most %u bytes", hash_hex, CHUNK_SIZE_MAX);
+	}
+	if (!(raw = malloc((size_t)n))) {
+		free(z);
+		FAIL("chunk %s: out of memory", hash_hex);
+	}
+	if (chunk_decompress(NULL, z, zlen, raw, (size_t)n, (uint64_t)n, len, e2, sizeof e2) < 0) {
+		free(z);
+		free(raw);
+		FAIL("chunk %s: %s", hash_hex, e2);
+	}
+	free(z);
+	*data = raw;
+	return 0;
+}
+
 int store_check_chunk(const struct store *st, enum hash_alg alg, const char *hash_hex,
 		      uint64_t expected_len, char *err, size_t errlen)
 {

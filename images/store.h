@@ -77,6 +77,11 @@ int store_adopt_patch(struct store *st, enum hash_alg alg, const char *hash_hex,
  * 0, also when it was not there; -1 with err. */
 int store_remove_chunk(struct store *st, const char *hash_hex, char *err, size_t errlen);
 /* Reads a stored chunk (malloc'd, at most max_len bytes). 0, or -1 with err. */
+/* A stored chunk's content (decompressed, at most CHUNK_SIZE_MAX bytes),
+ * into a malloc'd buffer of its size. Not checked against its hash: the
+ * store holds only verified chunks. 0, or -1 with err. */
+int store_read_content(const struct store *st, const char *hash_hex, void **data, size_t *len,
+		       char *err, size_t errlen);
 int store_read_chunk(const struct store *st, const char *hash_hex, size_t max_len,
 		     void **data, size_t *len, char *err, size_t errlen);
 /* Reads, decompresses and hashes a stored chunk against its name under alg,

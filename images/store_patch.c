@@ -25,8 +25,8 @@ int store_adopt_patch(struct store *st, enum hash_alg alg, const char *hash_hex,
 		      char *err, size_t errlen)
 {
 	uint8_t want[HASH_LEN], got[HASH_LEN];
-	void *map = MAP_FAILED, *basez = NULL, *base = NULL, *raw = NULL, *out = NULL;
-	size_t basezlen = 0, baselen, rawlen, outlen, bound = chunk_compress_bound(CHUNK_SIZE_MAX);
+	void *map = MAP_FAILED, *base = NULL, *raw = NULL, *out = NULL;
+	size_t baselen, rawlen, outlen;
 	char e2[200];
 	struct stat sb;
 	int rc = -1;
@@ -49,14 +49,13 @@ int store_adopt_patch(struct store *st, enum hash_alg alg, const char *hash_hex,
 	if ((map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0)) == MAP_FAILED)
 		FAIL(EIO, "chunk %s: %s", hash_hex, strerror(errno));
 	/* The base: a stored chunk, verified when it came in. */
-	if (store_read_chunk(st, base_hex, bound, &basez, &basezlen, e2, sizeof e2) < 0)
-		FAIL(ENOENT, "base chunk %s: %s", base_hex, e2);
-	if (!(base = malloc(CHUNK_SIZE_MAX)) || !(raw = malloc((size_t)expected_len)) ||
+	if (store_read_content(st, base_hex, &base, &baselen, e2, sizeof e2) < 0) {
+		int missing = errno == ENOENT;	/* the rack has no such base */
+		FAIL(missing ? ENOENT : EIO, "base chunk %s", e2);
+	}
+	if (!(raw = malloc((size_t)expected_len)) ||
 	    !(out = malloc(chunk_compress_bound((size_t)expected_len))))
 		FAIL(ENOMEM, "chunk %s: out of memory", hash_hex);
-	if (chunk_decompress(NULL, basez, basezlen, base, CHUNK_SIZE_MAX, CHUNK_SIZE_MAX, &baselen, e2,
-			     sizeof e2) < 0)
-		FAIL(EIO, "base chunk %s: %s", base_hex, e2);
 	if (chunk_patch_apply(NULL, base, baselen, map, (size_t)sb.st_size, raw, (size_t)expected_len,
 			      expected_len, &rawlen, e2, sizeof e2) < 0)
 		FAIL(EBADMSG, "chunk %s: the patch: %s", hash_hex, e2);
@@ -78,7 +77,6 @@ int store_adopt_patch(struct store *st, enum hash_alg alg, const char *hash_hex,
 out:
 	if (map != MAP_FAILED)
 		munmap(map, (size_t)sb.st_size);
-	free(basez);
 	free(base);
 	free(raw);
 	free(out);

@@ -153,11 +153,21 @@ static void test_chunks(void **state)
 	assert_int_equal(blen, size);
 	free(back);
 	assert_int_equal(store_read_chunk(f->st, hex, 10, &back, &blen, err, sizeof err), -1);
+	/* its content, in a buffer of its size */
+	assert_int_equal(store_read_content(f->st, hex, &back, &blen, err, sizeof err), 0);
+	assert_int_equal(blen, sizeof data);
+	assert_memory_equal(back, data, sizeof data);
+	free(back);
+	char absent[HASH_HEX_LEN + 1];
+	memset(absent, 'a', HASH_HEX_LEN);
+	absent[HASH_HEX_LEN] = '\0';
+	assert_int_equal(store_read_content(f->st, absent, &back, &blen, err, sizeof err), -1);
 	/* a damaged chunk on disk is caught by the check */
 	char path[4400];
 	store_chunk_path(f->st, hex, path, sizeof path);
 	assert_int_equal(tu_write_file(path, "garbage", 7), 0);
 	assert_int_equal(store_check_chunk(f->st, HASH_BLAKE2B_256, hex, sizeof data, err, sizeof err), -1);
+	assert_int_equal(store_read_content(f->st, hex, &back, &blen, err, sizeof err), -1);
 	/* invalid put */
 	assert_int_equal(store_put_chunk(f->st, "xyz", "a", 1, &added, err, sizeof err), -1);
 	assert_int_equal(store_put_chunk(f->st, hex, "a", 0, &added, err, sizeof err), -1);

@@ -20,9 +20,9 @@ LIBS_AGENT := -Wl,--as-needed $(shell pkg-config --libs libcurl blkid 2>/dev/nul
 
 # Libraries: one per folder, each keeping its third-party library inside.
 DB_SRC    := $(wildcard db/*.c)
-IMG_SRC   := $(filter-out images/rackctl%.c,$(wildcard images/*.c))
+IMG_SRC   := $(wildcard images/*.c)
 APPL_SRC  := $(filter-out appliance/main.c,$(wildcard appliance/*.c))
-CTL_SRC   := $(wildcard images/rackctl*.c)
+CTL_SRC   := $(wildcard images/rackctl/*.c)
 AGENT_SRC := $(wildcard pxe/agent/*.c)
 AGENT_LIB_SRC := $(filter-out pxe/agent/main.c,$(AGENT_SRC))
 # rack-diskless: its files and the rackd client files of rack-agent.

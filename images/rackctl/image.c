@@ -1,5 +1,5 @@
-/* images/rackctl_image.c — "rackctl image": import, list, show, verify. */
-#include "images/rackctl.h"
+/* images/rackctl/image.c — "rackctl image": import, list, show, verify. */
+#include "images/rackctl/rackctl.h"
 
 #include <getopt.h>
 #include <inttypes.h>

@@ -1,8 +1,8 @@
-/* images/rackctl_rack.c — driving a rack from a shell through its API:
+/* images/rackctl/rack.c — driving a rack from a shell through its API:
  * "rackctl nodes RACK", "rackctl images RACK", "rackctl jobs RACK",
  * "rackctl reimage RACK SLOT IMAGE [--wait]" (a live progress bar from
  * /api/v1/events, and the job's result as the exit status). */
-#include "images/rackctl.h"
+#include "images/rackctl/rackctl.h"
 
 #include <getopt.h>
 #include <inttypes.h>

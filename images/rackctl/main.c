@@ -1,5 +1,5 @@
-/* images/rackctl.c — rackctl main: the command table and shared helpers. */
-#include "images/rackctl.h"
+/* images/rackctl/main.c — rackctl main: the command table and shared helpers. */
+#include "images/rackctl/rackctl.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -1,18 +1,21 @@
-/* images/rackctl.h — rackctl, the operator's command line: what each file
- * offers.
+/* images/rackctl/rackctl.h — rackctl, the operator's command line on the
+ * central host: what each file offers. It is built on the image library
+ * (the headers in images/) and is the only part of images/ that talks to
+ * racks, so libcurl enters here and not in the library.
  *
- * rackctl.c        main, the command table, shared helpers (errors, sizes)
- * rackctl_image.c  "rackctl image ...": import, list, show, verify
- * rackctl_sign.c   "rackctl keygen", "rackctl image sign"
- * rackctl_http.c   talking to racks (libcurl): URLs, tokens, retries
- * rackctl_push.c   "rackctl push": images to many racks
- * rackctl_rack.c   "rackctl nodes|images|jobs|reimage RACK": a rack's API
+ * main.c     main, the command table, shared helpers (errors, sizes)
+ * image.c    "rackctl image ...": import, list, show, verify
+ * sign.c     "rackctl keygen", "rackctl image sign"
+ * http.c     talking to racks (libcurl): URLs, tokens, retries
+ * push.c     "rackctl push": images to many racks
+ * patch.c    chunks pushed as patches against a version the rack holds
+ * rack.c     "rackctl nodes|images|jobs|reimage RACK": a rack's API
  *
  * Exit codes: 0 ok, 1 failure, 2 usage. Errors go to stderr as
  * "rackctl: what is wrong".
  */
-#ifndef RACKD_IMAGES_RACKCTL_H
-#define RACKD_IMAGES_RACKCTL_H
+#ifndef RACKD_IMAGES_RACKCTL_RACKCTL_H
+#define RACKD_IMAGES_RACKCTL_RACKCTL_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -34,7 +37,7 @@ struct rackctl_cmd {
 	const char *summary;               /* one line for --help */
 };
 
-/* rackctl.c */
+/* main.c */
 void rackctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints the error and "Try 'rackctl HELP --help'." then returns RACKCTL_USAGE. */
 int rackctl_usage(const char *help_for, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -49,14 +52,14 @@ bool rackctl_parse_long(const char *s, long min, long max, long *out);
 /* "1.5 GiB" into buf. */
 const char *rackctl_human(uint64_t bytes, char *buf, size_t buflen);
 
-/* rackctl_image.c */
+/* image.c */
 int rackctl_cmd_image(int argc, char **argv);
 
-/* rackctl_sign.c */
+/* sign.c */
 int rackctl_cmd_keygen(int argc, char **argv);
 int rackctl_cmd_image_sign(int argc, char **argv);	/* "image sign" */
 
-/* rackctl_http.c: racks and requests. */
+/* http.c: racks and requests. */
 #define RACK_URL_MAX             1024
 #define RACK_TOKEN_MAX           256
 #define RACKS_MAX                1024         /* racks of one push */
@@ -106,10 +109,10 @@ struct curl_slist;
 struct curl_slist *rackctl_auth_headers(const struct rack *rk, const char *ctype);
 void rackctl_curl_common(void *easy);
 
-/* rackctl_push.c */
+/* push.c */
 int rackctl_cmd_push(int argc, char **argv);
 
-/* rackctl_patch.c: chunks sent as patches against the chunk at the same
+/* patch.c: chunks sent as patches against the chunk at the same
  * offset of a version the rack already holds. */
 struct store;
 struct manifest;
@@ -127,7 +130,7 @@ int patch_base_level(const struct patch_base *b);
 int patch_make(struct patch_base *b, struct store *st, const char *hex, uint64_t stored, void **body,
 	       size_t *len, char base_hex[65]);
 
-/* rackctl_rack.c */
+/* rack.c */
 int rackctl_cmd_nodes(int argc, char **argv);
 int rackctl_cmd_images(int argc, char **argv);
 int rackctl_cmd_jobs(int argc, char **argv);

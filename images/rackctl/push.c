@@ -1,4 +1,4 @@
-/* images/rackctl_push.c — "rackctl push NAME[:VERSION] RACK...": an image
+/* images/rackctl/push.c — "rackctl push NAME[:VERSION] RACK...": an image
  * of the local store to many racks at once.
  *
  * For each rack: post the manifest (the rack answers the chunks it lacks),
@@ -8,7 +8,7 @@
  * on where it stopped. Network errors are retried with backoff (--retries
  * times per request), after which that rack fails and the others go on.
  */
-#include "images/rackctl.h"
+#include "images/rackctl/rackctl.h"
 
 #include <errno.h>
 #include <getopt.h>

@@ -1,4 +1,4 @@
-/* images/rackctl_patch.c — chunks sent as patches by rackctl push.
+/* images/rackctl/patch.c — chunks sent as patches by rackctl push.
  *
  * When a rack holds an earlier version of the image being pushed, a chunk
  * it lacks is often the chunk at the same offset of that version with a
@@ -10,7 +10,7 @@
  * only if that gives the manifest's size (store_adopt_patch); otherwise
  * the chunk is sent whole.
  */
-#include "images/rackctl.h"
+#include "images/rackctl/rackctl.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,6 @@
-/* images/rackctl_http.c — rackctl talking to racks (libcurl): rack URLs
+/* images/rackctl/http.c — rackctl talking to racks (libcurl): rack URLs
  * and their tokens, one request with retries and backoff, reply bodies. */
-#include "images/rackctl.h"
+#include "images/rackctl/rackctl.h"
 
 #include <ctype.h>
 #include <errno.h>

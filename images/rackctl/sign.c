@@ -1,6 +1,6 @@
-/* images/rackctl_sign.c — "rackctl keygen" and "rackctl image sign":
+/* images/rackctl/sign.c — "rackctl keygen" and "rackctl image sign":
  * ed25519 keys and signed manifests (images/sign.h). */
-#include "images/rackctl.h"
+#include "images/rackctl/rackctl.h"
 
 #include <getopt.h>
 #include <stdlib.h>

@@ -32,6 +32,7 @@
 
 #include <jansson.h>
 
+#include "images/err.h"
 #include "images/hash.h"
 
 enum {
@@ -44,7 +45,8 @@ enum {
 /* ---- limits ------------------------------------------------------------ */
 
 /* Messages. */
-#define RACKCTL_ERR_MAX		512	/* one error: a library's with context */
+#define RACKCTL_ERR_MAX		(2 * IMG_ERR_MAX) /* a library's error and its
+					 * context */
 #define HUMAN_MAX		32	/* rackctl_human's "1023.9 PiB" */
 #define RACKCTL_REASON_MAX	256	/* a job's reason, as --wait shows it */
 #define REPLY_ERR_MAX		256	/* why a request had no reply */

@@ -109,14 +109,14 @@ int rackctl_cmd_image(int argc, char **argv)
 	return rackctl_dispatch("image", image_commands, NIMAGE, argc - 1, argv + 1);
 }
 
-/* Common: "--store DIR" and one optional positional argument. 0,
- * RACKCTL_HELP (--help printed) or RACKCTL_USAGE (the error printed). */
+/* Common: "--store DIR" and one optional positional argument. */
 struct common {
 	const char *store;
 	const char *arg;
 	bool json;
 };
 
+/* 0, RACKCTL_HELP (--help printed) or RACKCTL_USAGE (the error printed). */
 static int parse_common(int argc, char **argv, const char *what, bool want_arg, bool allow_json,
 			struct common *c)
 {

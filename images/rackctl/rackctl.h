@@ -3,20 +3,20 @@
  * (the headers in images/) and is the only part of images/ that talks to
  * racks, so libcurl enters here and not in the library.
  *
- * main.c     main, the command table, shared helpers (errors, sizes)
- * image.c    "rackctl image ...": import, list, show, verify
- * sign.c     "rackctl keygen", "rackctl image sign"
- * http.c     talking to racks (libcurl): URLs, tokens, retries
- * push.c     "rackctl push": images to many racks
- * patch.c    chunks pushed as patches against a version the rack holds
- * rack.c     "rackctl nodes|images|jobs|reimage RACK": a rack's API
- * progress.c bars, plain lines, the closing table and JSON of a command
- *            that takes a while (push, reimage --wait, image import)
+ * main.c       main, the command table, shared helpers (errors, sizes)
+ * image.c      "rackctl image ...": import, list, show, verify
+ * sign.c       "rackctl keygen", "rackctl image sign"
+ * http.c       talking to racks (libcurl): URLs, tokens, retries
+ * rack.c       "rackctl nodes|images|jobs|reimage RACK": a rack's API
+ * progress.c   bars, plain lines, the closing table and JSON of a command
+ *              that takes a while (push, reimage --wait, image import)
  * push.c       "rackctl push": options, racks, the image, the result
  * push_run.c   push: the per-rack threads and the state they share
  * push_proto.c push: one rack's rounds of manifest, chunks and commit
  * push_xfer.c  push: the transfer engine, a rack's chunk uploads
  * push_show.c  push: what the operator sees, through progress.c
+ * patch.c      push: chunks sent as patches against a version the rack
+ *              holds
  *
  * Exit codes: 0 ok, 1 failure, 2 usage. Errors go to stderr as
  * "rackctl: what is wrong".
@@ -45,21 +45,21 @@ enum {
 /* ---- limits ------------------------------------------------------------ */
 
 /* Messages. */
-#define RACKCTL_ERR_MAX		(2 * IMG_ERR_MAX) /* a library's error and its
-					 * context */
+/* One error: a library's (IMG_ERR_MAX) and what it was about. */
+#define RACKCTL_ERR_MAX		(2 * IMG_ERR_MAX)
 #define HUMAN_MAX		32	/* rackctl_human's "1023.9 PiB" */
 #define RACKCTL_REASON_MAX	256	/* a job's reason, as --wait shows it */
 #define REPLY_ERR_MAX		256	/* why a request had no reply */
 
 /* http.c: racks and requests. */
-#define RACK_URL_MAX             1024
-#define RACK_TOKEN_MAX           256
+#define RACK_URL_MAX             1024         /* a rack's URL and its NUL */
+#define RACK_TOKEN_MAX           256          /* an API token and its NUL */
 #define RACKS_MAX                1024         /* racks of one push */
 #define URL_PATH_MAX             512          /* the API path after the URL */
 #define RACKCTL_REPLY_MAX        (64u << 20)  /* largest reply body read */
 #define RACKCTL_CONNECT_TIMEOUT  10           /* seconds */
 #define RACKCTL_STALL_TIMEOUT    60           /* seconds without a byte */
-#define RACKCTL_RETRIES_DEFAULT  5
+#define RACKCTL_RETRIES_DEFAULT  5            /* retries of a request */
 #define BACKOFF_BASE_MS		250	/* delay before the first retry */
 #define BACKOFF_MAX_MS		8000	/* longest delay between retries */
 /* A line of a racks file: "URL TOKEN" and a comment's start. */
@@ -70,9 +70,9 @@ enum {
 #define IMPORT_BAR		24	/* characters of the bar */
 #define WARNINGS_SHOWN		50	/* rootfs warnings printed, then a count */
 
-/* patch.c: a patch is sent only when it is at most this share of the
- * chunk. */
-#define PATCH_WORTH_PCT		50
+/* patch.c */
+#define PATCH_WORTH_PCT		50	/* a patch is sent only when it is at
+					 * most this share of the chunk */
 #define PATCH_LEVEL		3	/* fast; what a patch saves is the prefix */
 #define PATCH_BASES_MAX		3	/* versions the rack holds tried, newest
 					 * first */
@@ -84,9 +84,9 @@ enum {
 
 /* push*.c */
 #define PUSH_JOBS_DEFAULT	4	/* racks pushed at once */
-#define PUSH_JOBS_MAX		64
+#define PUSH_JOBS_MAX		64	/* --jobs */
 #define PUSH_STREAMS_DEFAULT	4	/* uploads at once per rack */
-#define PUSH_STREAMS_MAX	32
+#define PUSH_STREAMS_MAX	32	/* --streams */
 #define PUSH_RETRIES_MAX	100	/* --retries */
 #define PUSH_ROUNDS_MAX		3	/* manifest, chunks, commit: again while
 					 * chunks go missing */
@@ -101,7 +101,7 @@ enum {
 
 /* rack.c */
 #define JOBS_LIMIT_DEFAULT	20	/* rackctl jobs --limit */
-#define JOBS_LIMIT_MAX		500
+#define JOBS_LIMIT_MAX		500	/* rackctl jobs --limit */
 #define WAIT_TIMEOUT_MAX	(7 * 86400)	/* reimage --timeout, seconds */
 #define WAIT_BAR		24	/* characters of the --wait bar */
 #define WAIT_POLL_MS		200	/* longest wait for the event stream */

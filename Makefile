@@ -98,7 +98,8 @@ $(BUILD)/rack-diskless: $(DISKLESS_OBJ) $(LIBIMG)
 
 # Unit tests link only the library of the folder they test:
 # test_db_*.c (db/), test_images_*.c (images/), test_rackd_*.c (all of rackd),
-# test_diskless_*.c (rack-diskless's files but its main).
+# test_diskless_*.c (rack-diskless's files but its main), test_rackctl_*.c
+# (rackctl's files but its main).
 $(BUILD)/tests/test_db_%: tests/unit/test_db_%.c $(LIBDB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -o $@ $^ $(LIBS_DB) -lcmocka
@@ -115,6 +116,11 @@ $(BUILD)/tests/test_diskless_%: tests/unit/test_diskless_%.c \
 		$(filter-out %/main.o,$(DISKLESS_OBJ)) $(LIBIMG)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -o $@ $^ $(LIBS_AGENT) $(LIBS_IMG) -lcmocka
+
+$(BUILD)/tests/test_rackctl_%: tests/unit/test_rackctl_%.c \
+		$(filter-out %/main.o,$(CTL_OBJ)) $(LIBIMG)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -o $@ $^ $(LIBS_CTL) $(LIBS_IMG) -lcmocka
 
 $(BUILD)/tests/test_rackd_%: tests/unit/test_rackd_%.c $(LIBAPPL) $(LIBIMG) $(LIBDB)
 	@mkdir -p $(dir $@)

@@ -3,7 +3,8 @@
  * (the headers in images/) and is the only part of images/ that talks to
  * racks, so libcurl enters here and not in the library.
  *
- * main.c       main, the command table, shared helpers (errors, sizes)
+ * main.c       main, the command table, --help and --version
+ * util.c       helpers every command shares (errors, tables, sizes)
  * image.c      "rackctl image ...": import, list, show, verify
  * sign.c       "rackctl keygen", "rackctl image sign"
  * http.c       talking to racks (libcurl): URLs, tokens, retries
@@ -119,7 +120,7 @@ struct rackctl_cmd {
 	const char *summary;               /* one line for --help */
 };
 
-/* main.c */
+/* util.c */
 void rackctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints the error and "Try 'rackctl HELP --help'." then returns RACKCTL_USAGE. */
 int rackctl_usage(const char *help_for, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -20,9 +20,9 @@ LIBS_AGENT := -Wl,--as-needed $(shell pkg-config --libs libcurl blkid 2>/dev/nul
 
 # Libraries: one per folder, each keeping its third-party library inside.
 DB_SRC    := $(wildcard db/*.c)
-IMG_SRC   := $(filter-out images/rackctl%.c,$(wildcard images/*.c))
+IMG_SRC   := $(wildcard images/*.c)
 APPL_SRC  := $(filter-out appliance/main.c,$(wildcard appliance/*.c))
-CTL_SRC   := $(wildcard images/rackctl*.c)
+CTL_SRC   := $(wildcard images/rackctl/*.c)
 AGENT_SRC := $(wildcard pxe/agent/*.c)
 AGENT_LIB_SRC := $(filter-out pxe/agent/main.c,$(AGENT_SRC))
 # rack-diskless: its files and the rackd client files of rack-agent.
@@ -98,7 +98,8 @@ $(BUILD)/rack-diskless: $(DISKLESS_OBJ) $(LIBIMG)
 
 # Unit tests link only the library of the folder they test:
 # test_db_*.c (db/), test_images_*.c (images/), test_rackd_*.c (all of rackd),
-# test_diskless_*.c (rack-diskless's files but its main).
+# test_diskless_*.c (rack-diskless's files but its main), test_rackctl_*.c
+# (rackctl's files but its main).
 $(BUILD)/tests/test_db_%: tests/unit/test_db_%.c $(LIBDB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -o $@ $^ $(LIBS_DB) -lcmocka
@@ -115,6 +116,11 @@ $(BUILD)/tests/test_diskless_%: tests/unit/test_diskless_%.c \
 		$(filter-out %/main.o,$(DISKLESS_OBJ)) $(LIBIMG)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -o $@ $^ $(LIBS_AGENT) $(LIBS_IMG) -lcmocka
+
+$(BUILD)/tests/test_rackctl_%: tests/unit/test_rackctl_%.c \
+		$(filter-out %/main.o,$(CTL_OBJ)) $(LIBIMG)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -o $@ $^ $(LIBS_CTL) $(LIBS_IMG) -lcmocka
 
 $(BUILD)/tests/test_rackd_%: tests/unit/test_rackd_%.c $(LIBAPPL) $(LIBIMG) $(LIBDB)
 	@mkdir -p $(dir $@)

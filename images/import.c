@@ -13,8 +13,6 @@
 
 #include "images/chunk.h"
 
-#define IMPORT_READ_BLOCK (1024 * 1024) /* libarchive's read size from the file */
-
 #define FAIL(...) do { snprintf(err, errlen, __VA_ARGS__); return -1; } while (0)
 
 void import_options_init(struct import_options *opt)

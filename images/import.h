@@ -21,6 +21,8 @@
 #include "images/manifest.h"
 #include "images/store.h"
 
+#define IMPORT_READ_BLOCK (1024 * 1024) /* libarchive's read size from the file */
+
 struct import_options {
 	uint32_t chunk_size;  /* power of two, CHUNK_SIZE_MIN..CHUNK_SIZE_MAX */
 	int level;            /* zstd level, CHUNK_LEVEL_MIN..CHUNK_LEVEL_MAX */

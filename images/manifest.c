@@ -14,8 +14,7 @@
 #include <jansson.h>
 
 #include "images/chunk.h"
-
-#define SHOW_MAX 40 /* characters of an offending value quoted in an error */
+#include "images/err.h"
 
 /* ---- names, kinds, times ---- */
 
@@ -46,14 +45,14 @@ bool image_version_valid(const char *version)
 	return image_name_valid(version); /* same rule, kept apart on purpose */
 }
 
-/* Copies at most SHOW_MAX characters of s into out, printable ASCII only,
+/* Copies at most MANIFEST_SHOW_MAX characters of s into out, printable ASCII only,
  * so a hostile value cannot break the one-line error. */
 static const char *show(const char *s, size_t len, char *out, size_t outlen)
 {
 	size_t j = 0;
-	for (size_t i = 0; i < len && j + 4 < outlen && i < SHOW_MAX; i++)
+	for (size_t i = 0; i < len && j + 4 < outlen && i < MANIFEST_SHOW_MAX; i++)
 		out[j++] = (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '"') ? s[i] : '?';
-	if (len > SHOW_MAX && j + 4 < outlen) {
+	if (len > MANIFEST_SHOW_MAX && j + 4 < outlen) {
 		memcpy(out + j, "...", 3);
 		j += 3;
 	}
@@ -63,7 +62,7 @@ static const char *show(const char *s, size_t len, char *out, size_t outlen)
 
 int image_ref_parse(const char *ref, char *name, char *version, char *err, size_t errlen)
 {
-	char shown[SHOW_MAX + 8];
+	char shown[MANIFEST_SHOW_MAX + 8];
 	size_t len = ref ? strnlen(ref, IMAGE_REF_MAX + 1) : 0;
 
 	if (!ref || len == 0) {
@@ -222,7 +221,7 @@ void manifest_stats(const struct manifest *m, struct manifest_stats *st)
 
 int manifest_validate(const struct manifest *m, char *err, size_t errlen)
 {
-	char shown[SHOW_MAX + 8];
+	char shown[MANIFEST_SHOW_MAX + 8];
 
 	if (m->format != MANIFEST_FORMAT)
 		FAIL("format: unsupported version %d (this build reads %d)", m->format, MANIFEST_FORMAT);
@@ -325,7 +324,7 @@ static int get_uint(json_t *obj, const char *key, const char *where, uint64_t ma
 static int get_string(json_t *obj, const char *key, const char *where, size_t maxlen,
 		      char *out, size_t outlen, char *err, size_t errlen)
 {
-	char shown[SHOW_MAX + 8];
+	char shown[MANIFEST_SHOW_MAX + 8];
 	json_t *v = json_object_get(obj, key);
 	if (!v)
 		FAIL("%s: missing", where);
@@ -347,7 +346,7 @@ static int check_fields(json_t *obj, const char *where, const char *const *list,
 {
 	const char *key;
 	json_t *v;
-	char shown[SHOW_MAX + 8];
+	char shown[MANIFEST_SHOW_MAX + 8];
 
 	json_object_foreach(obj, key, v) {
 		if (!known(key, list, n))
@@ -359,7 +358,7 @@ static int check_fields(json_t *obj, const char *where, const char *const *list,
 
 static int parse_chunk(json_t *jc, size_t i, struct manifest_chunk *c, char *err, size_t errlen)
 {
-	char where[48], field[64], hex[HASH_HEX_LEN + 2], shown[SHOW_MAX + 8];
+	char where[48], field[64], hex[HASH_HEX_LEN + 2], shown[MANIFEST_SHOW_MAX + 8];
 	uint64_t v;
 
 	snprintf(where, sizeof where, "chunks[%zu]", i);
@@ -395,7 +394,7 @@ static int parse_chunk(json_t *jc, size_t i, struct manifest_chunk *c, char *err
 
 static int parse_root(json_t *root, struct manifest *m, char *err, size_t errlen)
 {
-	char s[IMAGE_NAME_MAX + 1], shown[SHOW_MAX + 8];
+	char s[IMAGE_NAME_MAX + 1], shown[MANIFEST_SHOW_MAX + 8];
 	uint64_t v;
 
 	if (!json_is_object(root))
@@ -516,7 +515,7 @@ int manifest_parse(const char *buf, size_t len, struct manifest **out, char *err
 int manifest_load(const char *path, struct manifest **out, char *err, size_t errlen)
 {
 	struct stat st;
-	char perr[256];
+	char perr[IMG_ERR_MAX];
 
 	*out = NULL;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);

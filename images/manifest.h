@@ -45,6 +45,7 @@
 #define IMAGE_NAME_MAX       64                     /* characters, name and version */
 #define IMAGE_REF_MAX        (2 * IMAGE_NAME_MAX + 1) /* "name:version" */
 #define MANIFEST_TIME_LEN    20                     /* "YYYY-MM-DDTHH:MM:SSZ" */
+#define MANIFEST_SHOW_MAX    40                     /* characters of an offending value quoted in an error */
 
 enum image_kind {
 	IMAGE_KIND_DISK = 1,   /* "disk": raw disk image */

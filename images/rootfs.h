@@ -59,6 +59,14 @@
 #define ROOTFS_FILE_MAX      UINT64_C(0xffffffff) /* the newc size field */
 #define ROOTFS_MAX_SIZE_DEFAULT (UINT64_C(4) << 30) /* 4 GiB */
 #define ROOTFS_WHY_MAX       512                  /* one warning or error */
+#define ROOTFS_TREE_ENTRIES_MAX (2u * ROOTFS_ENTRIES_MAX) /* members and added directories */
+#define ROOTFS_RULE_MAX      160                  /* why a rule drops a member */
+#define ROOTFS_SHOWN_MAX     160                  /* a name as shown in a message */
+#define ROOTFS_READ_BLOCK    (1024 * 1024)        /* libarchive's read size from the file */
+#define ROOTFS_COPY_BLOCK    (1024 * 1024)        /* member data copied at a time */
+#define ROOTFS_PROGRESS_MEMBERS 256               /* first read: progress every N members */
+#define ROOTFS_ID_NOBODY     65534u               /* uid/gid beyond the cpio field */
+#define ROOTFS_NEWC_FIELD_MAX UINT64_C(0xffffffff) /* largest value of a newc header field */
 
 /* ---- the rules on single names (rootfs_path.c) ---- */
 
@@ -66,12 +74,18 @@ enum {
 	ROOTFS_NOTE_ABSOLUTE = 1, /* the name started with '/' */
 };
 
+/* What rootfs_path_normalise made of a name. */
+enum rootfs_name {
+	ROOTFS_NAME_DROP = -1, /* the name breaks a rule: why says which */
+	ROOTFS_NAME_OK = 0,    /* out is the normalised name */
+	ROOTFS_NAME_ROOT = 1,  /* the name is the root itself */
+};
+
 /* Normalises a member name into out ("a/b/c": no leading or trailing '/',
- * no "." or empty components). 0 on success (*notes gets ROOTFS_NOTE_*
- * flags; may be NULL), 1 if the name is the root itself, -1 with why if
- * the name must be dropped. */
-int rootfs_path_normalise(const char *name, char *out, size_t outlen, unsigned *notes, char *why,
-			  size_t whylen);
+ * no "." or empty components); *notes (may be NULL) gets ROOTFS_NOTE_*
+ * flags. */
+enum rootfs_name rootfs_path_normalise(const char *name, char *out, size_t outlen, unsigned *notes,
+				       char *why, size_t whylen);
 
 /* Checks a symlink at normalised path whose target is target. 0 keep, -1
  * drop with why. */

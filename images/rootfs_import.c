@@ -21,12 +21,6 @@
 #include "images/chunk.h"
 #include "images/sink.h"
 
-#define ROOTFS_READ_BLOCK   (1024 * 1024) /* libarchive's read size from the file */
-#define ROOTFS_COPY_BLOCK   (1024 * 1024) /* member data copied at a time */
-#define PROGRESS_MEMBERS    256           /* first read: progress every N members */
-#define ID_NOBODY           65534u        /* uid/gid beyond the cpio field */
-#define NEWC_FIELD_MAX      UINT64_C(0xffffffff)
-
 #define FAIL(...) do { snprintf(err, errlen, __VA_ARGS__); return -1; } while (0)
 
 void rootfs_options_init(struct rootfs_options *ro)
@@ -84,7 +78,7 @@ static int check_unpacked(struct rimport *im, char *err, size_t errlen)
 
 static uint32_t id32(la_int64_t v)
 {
-	return v < 0 || (uint64_t)v > NEWC_FIELD_MAX ? ID_NOBODY : (uint32_t)v;
+	return v < 0 || (uint64_t)v > ROOTFS_NEWC_FIELD_MAX ? ROOTFS_ID_NOBODY : (uint32_t)v;
 }
 
 static void entry_meta(struct archive_entry *e, struct rootfs_meta *m, const char **link)
@@ -124,7 +118,7 @@ static void entry_meta(struct archive_entry *e, struct rootfs_meta *m, const cha
 	m->perm = (uint32_t)archive_entry_perm(e) & 07777;
 	m->uid = id32(archive_entry_uid(e));
 	m->gid = id32(archive_entry_gid(e));
-	m->mtime = t < 0 ? 0 : (uint64_t)t > NEWC_FIELD_MAX ? (int64_t)NEWC_FIELD_MAX : t;
+	m->mtime = t < 0 ? 0 : (uint64_t)t > ROOTFS_NEWC_FIELD_MAX ? (int64_t)ROOTFS_NEWC_FIELD_MAX : t;
 	m->size = m->type == ROOTFS_REG && archive_entry_size_is_set(e) && sz > 0 ? (uint64_t)sz : 0;
 }
 
@@ -159,7 +153,7 @@ static int scan(struct rimport *im, char *err, size_t errlen)
 		data += m.size;
 		if (check_unpacked(im, err, errlen) < 0)
 			return -1;
-		if (rootfs_tree_members(im->tree) % PROGRESS_MEMBERS == 0 && im->progress) {
+		if (rootfs_tree_members(im->tree) % ROOTFS_PROGRESS_MEMBERS == 0 && im->progress) {
 			report(im, 0);
 			if (im->progress(sink_progress(im->sink), im->arg) != 0)
 				FAIL("import cancelled");

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #define FAIL(...) do { snprintf(why, whylen, __VA_ARGS__); return -1; } while (0)
+#define DROP(...) do { snprintf(why, whylen, __VA_ARGS__); return ROOTFS_NAME_DROP; } while (0)
 
 static bool has_control(const char *s, size_t n)
 {
@@ -15,8 +16,8 @@ static bool has_control(const char *s, size_t n)
 	return false;
 }
 
-int rootfs_path_normalise(const char *name, char *out, size_t outlen, unsigned *notes, char *why,
-			  size_t whylen)
+enum rootfs_name rootfs_path_normalise(const char *name, char *out, size_t outlen, unsigned *notes,
+				       char *why, size_t whylen)
 {
 	size_t used = 0;
 	const char *p;
@@ -24,9 +25,9 @@ int rootfs_path_normalise(const char *name, char *out, size_t outlen, unsigned *
 	if (notes)
 		*notes = 0;
 	if (!name || !*name)
-		FAIL("empty name");
+		DROP("empty name");
 	if (outlen == 0)
-		FAIL("no room for the name");
+		DROP("no room for the name");
 	out[0] = '\0';
 	p = name;
 	if (*p == '/') {
@@ -42,15 +43,15 @@ int rootfs_path_normalise(const char *name, char *out, size_t outlen, unsigned *
 		if (n == 0 || (n == 1 && p[0] == '.')) {
 			/* empty or "." component */
 		} else if (n == 2 && p[0] == '.' && p[1] == '.') {
-			FAIL("has a '..' component");
+			DROP("has a '..' component");
 		} else {
 			if (n > ROOTFS_NAME_MAX)
-				FAIL("has a component longer than %d bytes", ROOTFS_NAME_MAX);
+				DROP("has a component longer than %d bytes", ROOTFS_NAME_MAX);
 			if (has_control(p, n))
-				FAIL("has a control character");
+				DROP("has a control character");
 			size_t need = used + (used ? 1 : 0) + n;
 			if (need > ROOTFS_PATH_MAX || need >= outlen)
-				FAIL("is longer than %d bytes", ROOTFS_PATH_MAX);
+				DROP("is longer than %d bytes", ROOTFS_PATH_MAX);
 			if (used)
 				out[used++] = '/';
 			memcpy(out + used, p, n);
@@ -61,7 +62,7 @@ int rootfs_path_normalise(const char *name, char *out, size_t outlen, unsigned *
 		if (*p == '/')
 			p++;
 	}
-	return used == 0 ? 1 : 0;
+	return used == 0 ? ROOTFS_NAME_ROOT : ROOTFS_NAME_OK;
 }
 
 int rootfs_symlink_check(const char *path, const char *target, char *why, size_t whylen)

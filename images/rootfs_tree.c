@@ -15,9 +15,6 @@
 #include <string.h>
 
 #define NONE        UINT32_MAX
-#define ENTRIES_MAX (2u * ROOTFS_ENTRIES_MAX) /* members and added directories */
-#define RULE_MAX    160  /* why a rule drops a member */
-#define SHOWN_MAX   160  /* a name as shown in a message */
 
 enum {
 	F_DROPPED = 1,  /* left out (warned), or the root itself */
@@ -148,7 +145,7 @@ static uint32_t arena_add(struct rootfs_tree *t, const char *s, size_t n)
 
 static struct ent *new_ent(struct rootfs_tree *t)
 {
-	if (t->n >= ENTRIES_MAX)
+	if (t->n >= ROOTFS_TREE_ENTRIES_MAX)
 		return NULL;
 	if (t->n == t->cap) {
 		size_t cap = t->cap ? t->cap * 2 : 1024;
@@ -182,7 +179,7 @@ static void warnf(struct rootfs_tree *t, const char *fmt, ...)
 /* Leaves entry idx out, saying why. */
 static void drop(struct rootfs_tree *t, struct ent *e, const char *name, const char *why)
 {
-	char pn[SHOWN_MAX];
+	char pn[ROOTFS_SHOWN_MAX];
 	e->flags |= F_DROPPED;
 	t->st.dropped++;
 	rootfs_printable(name, pn, sizeof pn);
@@ -266,10 +263,10 @@ static const char *type_name(enum rootfs_type type)
 int rootfs_tree_add(struct rootfs_tree *t, const char *name, const struct rootfs_meta *m,
 		    const char *link, char *err, size_t errlen)
 {
-	char path[ROOTFS_PATH_MAX + 1], why[RULE_MAX], pn[SHOWN_MAX];
+	char path[ROOTFS_PATH_MAX + 1], why[ROOTFS_RULE_MAX], pn[ROOTFS_SHOWN_MAX];
 	unsigned notes;
 	struct ent *e;
-	int rc;
+	enum rootfs_name rc;
 
 	if (t->resolved)
 		FAIL("the tree is already resolved");
@@ -287,11 +284,11 @@ int rootfs_tree_add(struct rootfs_tree *t, const char *name, const struct rootfs
 		e->meta.size = 0;
 
 	rc = rootfs_path_normalise(name, path, sizeof path, &notes, why, sizeof why);
-	if (rc == 1) {
+	if (rc == ROOTFS_NAME_ROOT) {
 		e->flags |= F_DROPPED; /* the root itself: the tmpfs is the root */
 		return 0;
 	}
-	if (rc < 0) {
+	if (rc == ROOTFS_NAME_DROP) {
 		drop(t, e, name, why);
 		goto strict;
 	}
@@ -314,8 +311,8 @@ int rootfs_tree_add(struct rootfs_tree *t, const char *name, const struct rootfs
 		break;
 	case ROOTFS_SYMLINK:
 		if (rootfs_symlink_check(path, link, why, sizeof why) < 0) {
-			char pt[SHOWN_MAX];
-			char full[RULE_MAX + SHOWN_MAX];
+			char pt[ROOTFS_SHOWN_MAX];
+			char full[ROOTFS_RULE_MAX + ROOTFS_SHOWN_MAX];
 			snprintf(full, sizeof full, "%s (-> '%s')", why,
 				 rootfs_printable(link, pt, sizeof pt));
 			drop(t, e, name, full);
@@ -325,11 +322,11 @@ int rootfs_tree_add(struct rootfs_tree *t, const char *name, const struct rootfs
 			FAIL("names of the tarball use more than %u bytes", ROOTFS_STRINGS_MAX);
 		break;
 	case ROOTFS_HARDLINK: {
-		char target[ROOTFS_PATH_MAX + 1], pt[SHOWN_MAX];
+		char target[ROOTFS_PATH_MAX + 1], pt[ROOTFS_SHOWN_MAX];
 		long k;
 		rc = rootfs_path_normalise(link, target, sizeof target, NULL, why, sizeof why);
-		if (rc != 0) {
-			char full[RULE_MAX + SHOWN_MAX];
+		if (rc != ROOTFS_NAME_OK) {
+			char full[ROOTFS_RULE_MAX + ROOTFS_SHOWN_MAX];
 			snprintf(full, sizeof full, "is a hard link out of the root (to '%s')",
 				 rootfs_printable(link, pt, sizeof pt));
 			drop(t, e, name, full);
@@ -339,7 +336,7 @@ int rootfs_tree_add(struct rootfs_tree *t, const char *name, const struct rootfs
 		if (k >= 0 && t->e[k].meta.type == ROOTFS_HARDLINK && !(t->e[k].flags & F_DROPPED))
 			k = t->e[k].target;
 		if (k < 0 || (t->e[k].flags & F_DROPPED) || t->e[k].meta.type != ROOTFS_REG) {
-			char full[RULE_MAX + SHOWN_MAX];
+			char full[ROOTFS_RULE_MAX + ROOTFS_SHOWN_MAX];
 			snprintf(full, sizeof full, "is a hard link to '%s', which %s",
 				 rootfs_printable(link, pt, sizeof pt),
 				 k < 0 ? "is not earlier in the archive"
@@ -381,7 +378,7 @@ strict:
 
 int rootfs_tree_resolve(struct rootfs_tree *t, char *err, size_t errlen)
 {
-	char pn[SHOWN_MAX], pp[SHOWN_MAX], why[RULE_MAX + SHOWN_MAX];
+	char pn[ROOTFS_SHOWN_MAX], pp[ROOTFS_SHOWN_MAX], why[ROOTFS_RULE_MAX + ROOTFS_SHOWN_MAX];
 
 	if (t->resolved)
 		FAIL("the tree is already resolved");
@@ -419,7 +416,7 @@ int rootfs_tree_resolve(struct rootfs_tree *t, char *err, size_t errlen)
 				continue;
 			struct ent *d = new_ent(t);
 			if (!d)
-				FAIL("more than %u entries with the parent directories", ENTRIES_MAX);
+				FAIL("more than %u entries with the parent directories", ROOTFS_TREE_ENTRIES_MAX);
 			/* new_ent may move the array: path is read again */
 			path = t->s + t->e[i].path;
 			d->flags = F_ADDED;

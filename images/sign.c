@@ -12,6 +12,8 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "images/err.h"
+
 #define FAIL(...) do { snprintf(err, errlen, __VA_ARGS__); return -1; } while (0)
 #define SIGN_TMP_SUFFIX ".tmp"
 
@@ -103,7 +105,7 @@ static int read_key_file(const char *path, char *buf, size_t buflen, size_t *len
 
 int sign_load_public(const char *spec, uint8_t pk[SIGN_PUBLIC_LEN], char *err, size_t errlen)
 {
-	char buf[SIGN_KEY_FILE_MAX + 1], e2[256];
+	char buf[SIGN_KEY_FILE_MAX + 1], e2[IMG_ERR_MAX];
 	size_t len;
 
 	if (!spec || !*spec)
@@ -230,7 +232,7 @@ static char *payload(const struct manifest *m)
 int sign_manifest(struct manifest *m, const uint8_t sk[SIGN_SECRET_LEN], char *err, size_t errlen)
 {
 	uint8_t sig[SIGN_SIG_LEN], pk[SIGN_PUBLIC_LEN];
-	char sig64[SIGN_SIG_B64 + 1], pk64[SIGN_PUBLIC_B64 + 1], verr[256];
+	char sig64[SIGN_SIG_B64 + 1], pk64[SIGN_PUBLIC_B64 + 1], verr[IMG_ERR_MAX];
 
 	if (lib_init() < 0)
 		FAIL("libsodium failed to start");
@@ -254,9 +256,9 @@ int sign_manifest(struct manifest *m, const uint8_t sk[SIGN_SECRET_LEN], char *e
 	return 0;
 }
 
-/* The signature object's fields; SIGN_UNSIGNED / SIGN_MALFORMED / 0. */
-static int read_signature(const struct manifest *m, uint8_t pk[SIGN_PUBLIC_LEN],
-			  uint8_t sig[SIGN_SIG_LEN], char *err, size_t errlen)
+/* The signature object's fields: SIGN_OK, SIGN_UNSIGNED or SIGN_MALFORMED. */
+static enum sign_status read_signature(const struct manifest *m, uint8_t pk[SIGN_PUBLIC_LEN],
+				       uint8_t sig[SIGN_SIG_LEN], char *err, size_t errlen)
 {
 	if (!m->signature) {
 		snprintf(err, errlen, "image %s:%s is not signed", m->name, m->version);
@@ -266,7 +268,7 @@ static int read_signature(const struct manifest *m, uint8_t pk[SIGN_PUBLIC_LEN],
 	const char *alg = json_string_value(json_object_get(o, "alg"));
 	const char *key = json_string_value(json_object_get(o, "key"));
 	const char *s = json_string_value(json_object_get(o, "sig"));
-	int r = 0;
+	enum sign_status r = SIGN_OK;
 	if (!json_is_object(o) || json_object_size(o) != 3 || !alg || !key || !s) {
 		snprintf(err, errlen, "signature: must be {\"alg\": \"%s\", \"key\": ..., \"sig\": ...}",
 			 SIGN_ALG);
@@ -288,7 +290,7 @@ static int read_signature(const struct manifest *m, uint8_t pk[SIGN_PUBLIC_LEN],
 int sign_manifest_key(const struct manifest *m, char *out, size_t outlen)
 {
 	uint8_t pk[SIGN_PUBLIC_LEN], sig[SIGN_SIG_LEN];
-	char err[160];
+	char err[IMG_ERR_MAX];
 
 	if (read_signature(m, pk, sig, err, sizeof err) != 0 || outlen < SIGN_PUBLIC_B64 + 1)
 		return -1;
@@ -296,19 +298,20 @@ int sign_manifest_key(const struct manifest *m, char *out, size_t outlen)
 	return 0;
 }
 
-int sign_verify_manifest(const struct manifest *m, const struct sign_keys *keys, char *err,
-			 size_t errlen)
+enum sign_status sign_verify_manifest(const struct manifest *m, const struct sign_keys *keys,
+				      char *err, size_t errlen)
 {
 	uint8_t pk[SIGN_PUBLIC_LEN], sig[SIGN_SIG_LEN];
 	char pk64[SIGN_PUBLIC_B64 + 1];
+	enum sign_status st;
 	int r;
 
 	if (lib_init() < 0) {
 		snprintf(err, errlen, "libsodium failed to start");
 		return SIGN_ERROR;
 	}
-	if ((r = read_signature(m, pk, sig, err, errlen)) != 0)
-		return r;
+	if ((st = read_signature(m, pk, sig, err, errlen)) != SIGN_OK)
+		return st;
 	size_t i;
 	for (i = 0; i < keys->n; i++)
 		if (sodium_memcmp(keys->key[i], pk, SIGN_PUBLIC_LEN) == 0)

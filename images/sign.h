@@ -80,8 +80,8 @@ int sign_manifest(struct manifest *m, const uint8_t sk[SIGN_SECRET_LEN], char *e
 
 /* Checks m's signature against keys. SIGN_OK, or a status from the enum
  * above with err saying what is wrong in one line. */
-int sign_verify_manifest(const struct manifest *m, const struct sign_keys *keys, char *err,
-			 size_t errlen);
+enum sign_status sign_verify_manifest(const struct manifest *m, const struct sign_keys *keys,
+				      char *err, size_t errlen);
 
 /* The public key a manifest's signature names, as base64 (out >=
  * SIGN_PUBLIC_B64 + 1). 0, or -1 if unsigned or malformed. */

@@ -14,8 +14,7 @@
 #include <unistd.h>
 
 #include "images/chunk.h"
-
-#define STORE_TMP_TRIES 4 /* attempts to create a temporary file */
+#include "images/err.h"
 
 struct store {
 	char *dir;
@@ -485,7 +484,7 @@ bool store_has_manifest(const struct store *st, const char *name, const char *ve
 int store_put_manifest(struct store *st, const struct manifest *m, char *err, size_t errlen)
 {
 	char path[STORE_PATH_MAX], dir[STORE_PATH_MAX], top[STORE_PATH_MAX], hex[HASH_HEX_LEN + 1];
-	char verr[256];
+	char verr[IMG_ERR_MAX];
 
 	if (manifest_validate(m, verr, sizeof verr) < 0)
 		FAIL("manifest %s:%s: %s", m->name, m->version, verr);
@@ -558,7 +557,7 @@ int store_load_manifest(const struct store *st, const char *name, const char *ve
 
 int store_replace_manifest(struct store *st, const struct manifest *m, char *err, size_t errlen)
 {
-	char path[STORE_PATH_MAX], dir[STORE_PATH_MAX], verr[256];
+	char path[STORE_PATH_MAX], dir[STORE_PATH_MAX], verr[IMG_ERR_MAX];
 
 	if (manifest_validate(m, verr, sizeof verr) < 0)
 		FAIL("manifest %s:%s: %s", m->name, m->version, verr);

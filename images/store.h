@@ -25,6 +25,7 @@
 #include "images/manifest.h"
 
 #define STORE_PATH_MAX 4096
+#define STORE_TMP_TRIES 4 /* attempts to create a temporary file */
 
 struct store;
 

@@ -21,8 +21,8 @@ static void norm_ok(const char *in, const char *want, unsigned want_notes)
 {
 	char out[ROOTFS_PATH_MAX + 1], why[256];
 	unsigned notes = 99;
-	int rc = rootfs_path_normalise(in, out, sizeof out, &notes, why, sizeof why);
-	if (rc != 0)
+	enum rootfs_name rc = rootfs_path_normalise(in, out, sizeof out, &notes, why, sizeof why);
+	if (rc != ROOTFS_NAME_OK)
 		fail_msg("'%s': rc %d (%s)", in, rc, why);
 	assert_string_equal(out, want);
 	assert_int_equal(notes, want_notes);
@@ -31,8 +31,8 @@ static void norm_ok(const char *in, const char *want, unsigned want_notes)
 static void norm_bad(const char *in, const char *why_part)
 {
 	char out[ROOTFS_PATH_MAX + 1], why[256] = "";
-	int rc = rootfs_path_normalise(in, out, sizeof out, NULL, why, sizeof why);
-	if (rc != -1)
+	enum rootfs_name rc = rootfs_path_normalise(in, out, sizeof out, NULL, why, sizeof why);
+	if (rc != ROOTFS_NAME_DROP)
 		fail_msg("'%s': rc %d, want -1", in, rc);
 	if (!strstr(why, why_part))
 		fail_msg("'%s': why '%s' lacks '%s'", in, why, why_part);
@@ -64,10 +64,10 @@ static void test_normalise_root(void **state)
 {
 	char out[16], why[64];
 	(void)state;
-	assert_int_equal(rootfs_path_normalise(".", out, sizeof out, NULL, why, sizeof why), 1);
-	assert_int_equal(rootfs_path_normalise("./", out, sizeof out, NULL, why, sizeof why), 1);
-	assert_int_equal(rootfs_path_normalise("/", out, sizeof out, NULL, why, sizeof why), 1);
-	assert_int_equal(rootfs_path_normalise("//./", out, sizeof out, NULL, why, sizeof why), 1);
+	assert_int_equal(rootfs_path_normalise(".", out, sizeof out, NULL, why, sizeof why), ROOTFS_NAME_ROOT);
+	assert_int_equal(rootfs_path_normalise("./", out, sizeof out, NULL, why, sizeof why), ROOTFS_NAME_ROOT);
+	assert_int_equal(rootfs_path_normalise("/", out, sizeof out, NULL, why, sizeof why), ROOTFS_NAME_ROOT);
+	assert_int_equal(rootfs_path_normalise("//./", out, sizeof out, NULL, why, sizeof why), ROOTFS_NAME_ROOT);
 }
 
 static void test_normalise_dotdot(void **state)
@@ -93,7 +93,7 @@ static void test_normalise_limits(void **state)
 	/* one component of 255 bytes is fine, 256 is not */
 	memset(name, 'x', 255);
 	name[255] = '\0';
-	assert_int_equal(rootfs_path_normalise(name, out, sizeof out, NULL, why, sizeof why), 0);
+	assert_int_equal(rootfs_path_normalise(name, out, sizeof out, NULL, why, sizeof why), ROOTFS_NAME_OK);
 	memset(name, 'x', 256);
 	name[256] = '\0';
 	norm_bad(name, "component longer");
@@ -106,13 +106,13 @@ static void test_normalise_limits(void **state)
 	}
 	memset(name + n, 'z', ROOTFS_PATH_MAX - n);
 	name[ROOTFS_PATH_MAX] = '\0';
-	assert_int_equal(rootfs_path_normalise(name, out, sizeof out, NULL, why, sizeof why), 0);
+	assert_int_equal(rootfs_path_normalise(name, out, sizeof out, NULL, why, sizeof why), ROOTFS_NAME_OK);
 	assert_int_equal(strlen(out), ROOTFS_PATH_MAX);
 	name[ROOTFS_PATH_MAX] = 'z';
 	name[ROOTFS_PATH_MAX + 1] = '\0';
 	norm_bad(name, "longer than");
 	/* the caller's buffer is a limit too */
-	assert_int_equal(rootfs_path_normalise("abcdef", out, 4, NULL, why, sizeof why), -1);
+	assert_int_equal(rootfs_path_normalise("abcdef", out, 4, NULL, why, sizeof why), ROOTFS_NAME_DROP);
 }
 
 /* ---- symlinks ---- */

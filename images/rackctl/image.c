@@ -1,5 +1,5 @@
-/* images/rackctl_image.c — "rackctl image": import, list, show, verify. */
-#include "images/rackctl.h"
+/* images/rackctl/image.c — "rackctl image": import, list, show, verify. */
+#include "images/rackctl/rackctl.h"
 
 #include <getopt.h>
 #include <inttypes.h>
@@ -13,11 +13,6 @@
 #include "images/manifest.h"
 #include "images/rootfs.h"
 #include "images/store.h"
-
-#define ERRLEN 512
-#define PROGRESS_INTERVAL 0.2 /* seconds between progress bar redraws */
-#define PROGRESS_BAR 24       /* characters of the bar */
-#define WARNINGS_SHOWN 50     /* rootfs import: warnings printed, then a count */
 
 static int cmd_import(int argc, char **argv);
 static int cmd_list(int argc, char **argv);
@@ -114,13 +109,6 @@ int rackctl_cmd_image(int argc, char **argv)
 	return rackctl_dispatch("image", image_commands, NIMAGE, argc - 1, argv + 1);
 }
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Common: "--store DIR" and one optional positional argument. */
 struct common {
 	const char *store;
@@ -128,6 +116,7 @@ struct common {
 	bool json;
 };
 
+/* 0, RACKCTL_HELP (--help printed) or RACKCTL_USAGE (the error printed). */
 static int parse_common(int argc, char **argv, const char *what, bool want_arg, bool allow_json,
 			struct common *c)
 {
@@ -154,7 +143,7 @@ static int parse_common(int argc, char **argv, const char *what, bool want_arg, 
 			break;
 		case 'h':
 			image_usage(stdout);
-			return -1;
+			return RACKCTL_HELP;
 		case ':':
 			return rackctl_usage("image", "image %s: option '%s' needs a value", what, argv[optind - 1]);
 		default:
@@ -175,70 +164,46 @@ static int parse_common(int argc, char **argv, const char *what, bool want_arg, 
 
 /* ---- import ---- */
 
-struct bar {
-	bool on;
-	double start, last;
-	bool drawn;
+struct import_result {
+	struct progress pg;	/* the bar, on a terminal */
+	double start;
+	struct import_progress last;
+	unsigned warnings;	/* rootfs: warnings so far */
 };
 
-static int draw_progress(const struct import_progress *p, void *arg)
+static int
+on_progress(const struct import_progress *p, void *arg)
 {
-	struct bar *b = arg;
-	char h1[32], h2[32];
+	struct import_result *r = arg;
+	char h1[HUMAN_MAX], h2[HUMAN_MAX];
+	double el, rate;
 
-	if (!b->on)
+	r->last = *p;
+	if (r->pg.mode != PROGRESS_BAR || !progress_due(&r->pg, p->done))
 		return 0;
-	double t = now();
-	if (!p->done && t - b->last < PROGRESS_INTERVAL)
-		return 0;
-	b->last = t;
 	if (p->done) {
-		if (b->drawn)
-			fputs("\r\033[K", stderr);
+		progress_end(&r->pg, false);
 		return 0;
 	}
-	double el = t - b->start;
-	double rate = el > 0 ? (double)p->bytes_read / el : 0;
-	rackctl_human(p->bytes_read, h1, sizeof h1);
-	rackctl_human((uint64_t)rate, h2, sizeof h2);
-	if (p->input_size) {
-		double frac = (double)p->input_read / (double)p->input_size;
-		if (frac > 1)
-			frac = 1;
-		int fill = (int)(frac * PROGRESS_BAR);
-		char bar[PROGRESS_BAR + 1];
-		for (int i = 0; i < PROGRESS_BAR; i++)
-			bar[i] = i < fill ? '#' : '.';
-		bar[PROGRESS_BAR] = '\0';
-		fprintf(stderr, "\r\033[K[%s] %3d%%  %s read  %s/s  %" PRIu64 " chunks  %" PRIu64 " holes",
-			bar, (int)(frac * 100), h1, h2, p->chunks, p->holes);
-	} else {
-		fprintf(stderr, "\r\033[K%s read  %s/s  %" PRIu64 " chunks  %" PRIu64 " holes", h1, h2,
-			p->chunks, p->holes);
-	}
-	fflush(stderr);
-	b->drawn = true;
+	el = rackctl_now() - r->start;
+	rate = el > 0 ? (double)p->bytes_read / el : 0;
+	rackctl_human(p->bytes_read, h1, sizeof(h1));
+	rackctl_human((uint64_t)rate, h2, sizeof(h2));
+	progress_bar(&r->pg, NULL,
+	    p->input_size ? progress_pct(p->input_read, p->input_size) : -1,
+	    "%s read  %s/s  %" PRIu64 " chunks  %" PRIu64 " holes", h1, h2,
+	    p->chunks, p->holes);
 	return 0;
 }
 
-struct import_result {
-	struct bar bar;
-	struct import_progress last;
-};
-
-static int on_progress(const struct import_progress *p, void *arg)
+/* rootfs import warnings: the first WARNINGS_SHOWN, then a count. */
+static void
+on_warning(const char *msg, void *arg)
 {
 	struct import_result *r = arg;
-	r->last = *p;
-	return draw_progress(p, &r->bar);
-}
 
-/* rootfs import warnings: the first WARNINGS_SHOWN, then a count. */
-static void on_warning(const char *msg, void *arg)
-{
-	unsigned *n = arg;
-	if (++*n <= WARNINGS_SHOWN)
-		fprintf(stderr, "%srackctl: warning: %s\n", isatty(STDERR_FILENO) ? "\r\033[K" : "", msg);
+	if (++r->warnings <= WARNINGS_SHOWN)
+		progress_note(&r->pg, "rackctl: warning: %s", msg);
 }
 
 static int cmd_import(int argc, char **argv)
@@ -259,18 +224,18 @@ static int cmd_import(int argc, char **argv)
 	struct import_options opt;
 	struct rootfs_options ro;
 	struct rootfs_stats rs;
-	unsigned warnings = 0;
 	const char *ref = NULL, *storedir = NULL, *file = NULL;
 	bool quiet = false;
-	char name[IMAGE_NAME_MAX + 1], version[IMAGE_NAME_MAX + 1], err[ERRLEN];
+	char name[IMAGE_NAME_MAX + 1], version[IMAGE_NAME_MAX + 1], err[RACKCTL_ERR_MAX];
 	uint64_t v;
 	long l;
 	int o;
 
 	import_options_init(&opt);
 	rootfs_options_init(&ro);
+	struct import_result res = { 0 };
 	ro.warn = on_warning;
-	ro.warn_arg = &warnings;
+	ro.warn_arg = &res;
 	optind = 0;
 	opterr = 0;
 	while ((o = getopt_long(argc, argv, ":n:s:c:l:H:k:m:Sqh", opts, NULL)) != -1) {
@@ -344,21 +309,20 @@ static int cmd_import(int argc, char **argv)
 		rackctl_error("%s", err);
 		return RACKCTL_FAIL;
 	}
-	struct import_result res = { 0 };
-	res.bar.on = !quiet && isatty(STDERR_FILENO);
-	res.bar.start = now();
+	progress_init(&res.pg, progress_mode_for(quiet, false), IMPORT_BAR, 0, IMPORT_DRAW_INTERVAL);
+	res.start = rackctl_now();
 	struct manifest *m;
 	int r;
 	if (opt.kind == IMAGE_KIND_ROOTFS)
 		r = import_rootfs(st, file, name, version, &opt, &ro, on_progress, &res, &rs, &m, err, sizeof err);
 	else
 		r = import_disk_image(st, file, name, version, &opt, on_progress, &res, &m, err, sizeof err);
-	double el = now() - res.bar.start;
-	if (res.bar.drawn && r < 0)
-		fputs("\r\033[K", stderr);
+	double el = rackctl_now() - res.start;
+	if (r < 0)
+		progress_end(&res.pg, false);
 	store_close(st);
-	if (warnings > WARNINGS_SHOWN)
-		rackctl_error("warning: %u more warnings not shown", warnings - WARNINGS_SHOWN);
+	if (res.warnings > WARNINGS_SHOWN)
+		rackctl_error("warning: %u more warnings not shown", res.warnings - WARNINGS_SHOWN);
 	if (r < 0) {
 		rackctl_error("%s", err);
 		return RACKCTL_FAIL;
@@ -368,7 +332,7 @@ static int cmd_import(int argc, char **argv)
 		       " absolute names made relative, %" PRIu64 " directories added, %" PRIu64 " hard links\n",
 		       rs.members, rs.kept, rs.dropped, rs.normalised, rs.dirs_added, rs.hardlinks);
 	struct manifest_stats s;
-	char h1[32], h2[32], h3[32];
+	char h1[HUMAN_MAX], h2[HUMAN_MAX], h3[HUMAN_MAX];
 	manifest_stats(m, &s);
 	printf("imported %s:%s: %s (%" PRIu64 " bytes), %" PRIu64 " chunks, %" PRIu64 " holes, "
 	       "stored %s (%" PRIu64 " bytes), %" PRIu64 " new chunks (%s), %.1f s\n",
@@ -392,7 +356,7 @@ static int list_one(const char *name, const char *version, void *arg)
 	struct list_ctx *c = arg;
 	struct manifest *m;
 	struct manifest_stats s;
-	char err[ERRLEN], h1[32], h2[32];
+	char err[RACKCTL_ERR_MAX], h1[HUMAN_MAX], h2[HUMAN_MAX];
 
 	if (store_load_manifest(c->st, name, version, &m, err, sizeof err) < 0) {
 		rackctl_error("%s", err);
@@ -415,10 +379,10 @@ static int list_one(const char *name, const char *version, void *arg)
 static int cmd_list(int argc, char **argv)
 {
 	struct common c;
-	char err[ERRLEN];
+	char err[RACKCTL_ERR_MAX];
 	int r = parse_common(argc, argv, "list", false, false, &c);
 	if (r)
-		return r < 0 ? RACKCTL_OK : r;
+		return r == RACKCTL_HELP ? RACKCTL_OK : r;
 	struct list_ctx lc = { 0 };
 	if (store_open(c.store, &lc.st, err, sizeof err) < 0) {
 		rackctl_error("%s", err);
@@ -438,7 +402,7 @@ static int cmd_list(int argc, char **argv)
 /* Opens the store and loads NAME[:VERSION] (the latest version if none). */
 static int load_ref(const struct common *c, struct store **st, struct manifest **m)
 {
-	char name[IMAGE_NAME_MAX + 1], version[IMAGE_NAME_MAX + 1], err[ERRLEN];
+	char name[IMAGE_NAME_MAX + 1], version[IMAGE_NAME_MAX + 1], err[RACKCTL_ERR_MAX];
 
 	if (image_ref_parse(c->arg, name, version, err, sizeof err) < 0)
 		return rackctl_usage("image", "%s", err);
@@ -462,7 +426,7 @@ static int cmd_show(int argc, char **argv)
 	struct manifest *m;
 	int r = parse_common(argc, argv, "show", true, true, &c);
 	if (r)
-		return r < 0 ? RACKCTL_OK : r;
+		return r == RACKCTL_HELP ? RACKCTL_OK : r;
 	if ((r = load_ref(&c, &st, &m)) != RACKCTL_OK)
 		return r;
 	if (c.json) {
@@ -475,7 +439,7 @@ static int cmd_show(int argc, char **argv)
 		r = json ? RACKCTL_OK : RACKCTL_FAIL;
 	} else {
 		struct manifest_stats s;
-		char h1[32], h2[32], h3[32], h4[32];
+		char h1[HUMAN_MAX], h2[HUMAN_MAX], h3[HUMAN_MAX], h4[HUMAN_MAX];
 		manifest_stats(m, &s);
 		printf("image:        %s:%s\n", m->name, m->version);
 		printf("kind:         %s\n", image_kind_name(m->kind));
@@ -505,11 +469,11 @@ static int cmd_verify(int argc, char **argv)
 	struct common c;
 	struct store *st;
 	struct manifest *m;
-	char hex[HASH_HEX_LEN + 1], err[ERRLEN];
+	char hex[HASH_HEX_LEN + 1], err[RACKCTL_ERR_MAX];
 	size_t bad = 0;
 	int r = parse_common(argc, argv, "verify", true, false, &c);
 	if (r)
-		return r < 0 ? RACKCTL_OK : r;
+		return r == RACKCTL_HELP ? RACKCTL_OK : r;
 	if ((r = load_ref(&c, &st, &m)) != RACKCTL_OK)
 		return r;
 	for (size_t i = 0; i < m->nchunks; i++) {

@@ -1,8 +1,8 @@
-/* images/rackctl_rack.c — driving a rack from a shell through its API:
+/* images/rackctl/rack.c — driving a rack from a shell through its API:
  * "rackctl nodes RACK", "rackctl images RACK", "rackctl jobs RACK",
  * "rackctl reimage RACK SLOT IMAGE [--wait]" (a live progress bar from
  * /api/v1/events, and the job's result as the exit status). */
-#include "images/rackctl.h"
+#include "images/rackctl/rackctl.h"
 
 #include <getopt.h>
 #include <inttypes.h>
@@ -13,14 +13,6 @@
 #include <curl/curl.h>
 
 #include "images/manifest.h"
-
-#define ERRLEN          512
-#define SSE_LINE_MAX    (128 * 1024)   /* longest event line kept */
-#define SSE_IDLE_MAX    45             /* seconds without a byte (rackd beats every 15) */
-#define SSE_RECONNECTS  20             /* reconnections of one --wait */
-#define WAIT_BAR        24
-#define JOBS_LIMIT_MAX  500
-#define POLL_MS         200
 
 /* ---- shared ------------------------------------------------------------- */
 
@@ -56,15 +48,16 @@ static void rack_usage(FILE *f)
 		"      --json             JSON as the rack sends it\n"
 		"  -n, --node SLOT        (jobs) only this node's\n"
 		"      --state STATE      (jobs) queued, booting, streaming, verifying, done, failed\n"
-		"      --limit N          (jobs) at most N (1..%d, default 20)\n"
+		"      --limit N          (jobs) at most N (1..%d, default %d)\n"
 		"  -w, --wait             (reimage) follow the job to its end\n"
 		"      --timeout SECONDS  (reimage --wait) give up waiting after this long\n"
 		"\n"
 		"Exit status: 0 success, 1 failure, 2 usage error.\n",
-		JOBS_LIMIT_MAX);
+		JOBS_LIMIT_MAX, JOBS_LIMIT_DEFAULT);
 }
 
-/* Parses the options and the positional arguments (want of them). */
+/* Parses the options and the positional arguments (want of them): 0,
+ * RACKCTL_HELP (--help printed) or RACKCTL_USAGE (the error printed). */
 static int parse(int argc, char **argv, const char *cmd, int want, const char **pos, struct rack_opts *ro)
 {
 	static const struct option opts[] = {
@@ -82,7 +75,7 @@ static int parse(int argc, char **argv, const char *cmd, int want, const char **
 	bool jobs = strcmp(cmd, "jobs") == 0, reimage = strcmp(cmd, "reimage") == 0;
 
 	memset(ro, 0, sizeof *ro);
-	ro->limit = 20;
+	ro->limit = JOBS_LIMIT_DEFAULT;
 	optind = 0;
 	opterr = 0;
 	/* "-" first: positional arguments may come between options */
@@ -117,12 +110,12 @@ static int parse(int argc, char **argv, const char *cmd, int want, const char **
 				return rackctl_usage(cmd, "%s: unknown option '%s'", cmd, argv[optind - 1]);
 			if (o == 'w')
 				ro->wait = true;
-			else if (!rackctl_parse_long(optarg, 0, 7 * 86400, &ro->timeout))
-				return rackctl_usage(cmd, "--timeout %s: seconds, 0 to %d", optarg, 7 * 86400);
+			else if (!rackctl_parse_long(optarg, 0, WAIT_TIMEOUT_MAX, &ro->timeout))
+				return rackctl_usage(cmd, "--timeout %s: seconds, 0 to %d", optarg, WAIT_TIMEOUT_MAX);
 			break;
 		case 'h':
 			rack_usage(stdout);
-			return -1;
+			return RACKCTL_HELP;
 		case ':':
 			return rackctl_usage(cmd, "%s: option '%s' needs a value", cmd, argv[optind - 1]);
 		default:
@@ -139,7 +132,7 @@ static int parse(int argc, char **argv, const char *cmd, int want, const char **
 static json_t *get_json(const struct rack *rk, const char *path)
 {
 	struct http_reply r;
-	char e[ERRLEN];
+	char e[RACKCTL_ERR_MAX];
 	json_t *o = NULL;
 
 	if (rackctl_request(rk, "GET", path, NULL, NULL, 0, RACKCTL_RETRIES_DEFAULT, &r) < 0 ||
@@ -153,10 +146,7 @@ static json_t *get_json(const struct rack *rk, const char *path)
 
 static void print_json(json_t *o)
 {
-	char *s = json_dumps(o, JSON_INDENT(2));
-	if (s)
-		printf("%s\n", s);
-	free(s);
+	progress_json(stdout, o, 2);
 }
 
 /* A string field, or "-". */
@@ -166,7 +156,8 @@ static const char *str(json_t *o, const char *key)
 	return s && *s ? s : "-";
 }
 
-/* Common start of the listing commands: the rack and the options. */
+/* Common start of the listing commands: the rack and the options. 0,
+ * RACKCTL_HELP, or an exit status (the error printed). */
 static int start(int argc, char **argv, const char *cmd, int want, const char **pos, struct rack_opts *ro,
 		 struct rack *rk)
 {
@@ -184,7 +175,7 @@ static int start(int argc, char **argv, const char *cmd, int want, const char **
 	do {                                                               \
 		int r_ = start(argc, argv, cmd, want, pos, &ro, &rk);      \
 		if (r_)                                                    \
-			return r_ < 0 ? RACKCTL_OK : r_;                   \
+			return r_ == RACKCTL_HELP ? RACKCTL_OK : r_;       \
 	} while (0)
 
 /* ---- nodes, images, jobs -------------------------------------------- */
@@ -230,7 +221,7 @@ int rackctl_cmd_images(int argc, char **argv)
 	struct rack rk;
 	json_t *a, *img, *v;
 	size_t i, j;
-	char h1[32], h2[32];
+	char h1[HUMAN_MAX], h2[HUMAN_MAX];
 
 	START("images", 1);
 	if (!(a = get_json(&rk, "/api/v1/images")))
@@ -272,7 +263,7 @@ int rackctl_cmd_jobs(int argc, char **argv)
 	const char *pos[1];
 	struct rack_opts ro;
 	struct rack rk;
-	char path[URL_PATH_MAX], h1[32], h2[32];
+	char path[URL_PATH_MAX], h1[HUMAN_MAX], h2[HUMAN_MAX];
 	json_t *a, *j;
 	size_t i;
 
@@ -320,42 +311,38 @@ struct waiter {
 	json_t *early;           /* job events before the job was known */
 	/* the job as last seen */
 	char state[16];
-	char reason[256];
+	char reason[RACKCTL_REASON_MAX];
 	json_int_t done, total, rate;
 	bool ended;
-	bool tty, json, drawn;
+	struct progress pg;      /* a bar on a terminal, else a line per step */
 	char shown_state[16];
 };
 
-#define EARLY_MAX 256
-
-static void show(struct waiter *w)
+/* The job as last seen: the bar redrawn on a terminal, a line at each new
+ * state otherwise (progress.c). */
+static void
+show(struct waiter *w)
 {
-	char h1[32], h2[32], h3[32];
+	char label[48], sizes[3 * HUMAN_MAX + 16];
+	char h1[HUMAN_MAX], h2[HUMAN_MAX];
+	uint64_t done = w->done > 0 ? (uint64_t)w->done : 0;
+	uint64_t total = w->total > 0 ? (uint64_t)w->total : 0;
+	int pc = total > 0 ? progress_pct(done, total) : 0;
 
-	if (w->json)
-		return;
-	if (w->tty) {
-		int pc = w->total > 0 ? (int)(w->done * 100 / w->total) : 0;
-		if (pc > 100)
-			pc = 100;
-		if (strcmp(w->state, "done") == 0)
-			pc = 100;
-		char bar[WAIT_BAR + 1];
-		for (int i = 0; i < WAIT_BAR; i++)
-			bar[i] = i < pc * WAIT_BAR / 100 ? '#' : '.';
-		bar[WAIT_BAR] = '\0';
-		fprintf(stderr, "\r\033[Kjob %" JSON_INTEGER_FORMAT " [%s] %3d%%  %-9s %9s of %-9s %9s/s", w->job, bar,
-			pc, w->state, rackctl_human((uint64_t)w->done, h1, sizeof h1),
-			rackctl_human((uint64_t)w->total, h2, sizeof h2),
-			rackctl_human((uint64_t)w->rate, h3, sizeof h3));
-		fflush(stderr);
-		w->drawn = true;
-	} else if (strcmp(w->state, w->shown_state) != 0) {
-		fprintf(stderr, "job %" JSON_INTEGER_FORMAT ": %s%s%s (%s of %s)\n", w->job, w->state,
-			w->reason[0] ? ": " : "", w->reason, rackctl_human((uint64_t)w->done, h1, sizeof h1),
-			rackctl_human((uint64_t)w->total, h2, sizeof h2));
-		snprintf(w->shown_state, sizeof w->shown_state, "%s", w->state);
+	if (strcmp(w->state, "done") == 0)
+		pc = 100;
+	snprintf(label, sizeof(label), "job %" JSON_INTEGER_FORMAT, w->job);
+	progress_bar(&w->pg, label, pc, "%-9s %s", w->state,
+	    progress_sizes(done, total, (double)w->rate, sizes, sizeof(sizes)));
+	if (w->pg.mode == PROGRESS_LINES &&
+	    strcmp(w->state, w->shown_state) != 0) {
+		progress_line(&w->pg, "job %" JSON_INTEGER_FORMAT
+		    ": %s%s%s (%s of %s)", w->job, w->state,
+		    w->reason[0] ? ": " : "", w->reason,
+		    rackctl_human(done, h1, sizeof(h1)),
+		    rackctl_human(total, h2, sizeof(h2)));
+		snprintf(w->shown_state, sizeof(w->shown_state), "%s",
+		    w->state);
 	}
 }
 
@@ -381,7 +368,7 @@ static void dispatch(struct waiter *w)
 	if (strcmp(w->event, "job") == 0 && w->data) {
 		json_t *j = json_loadb(w->data, w->datalen, 0, NULL);
 		if (j && w->job == 0) {
-			if (json_array_size(w->early) < EARLY_MAX)
+			if (json_array_size(w->early) < WAIT_EARLY_MAX)
 				json_array_append(w->early, j);
 		} else if (j) {
 			job_seen(w, j);
@@ -503,7 +490,7 @@ static void job_refresh(const struct rack *rk, struct waiter *w)
 static json_t *post_reimage(const struct rack *rk, const char *slot, const char *image)
 {
 	struct http_reply r;
-	char path[URL_PATH_MAX], e[ERRLEN];
+	char path[URL_PATH_MAX], e[RACKCTL_ERR_MAX];
 	json_t *body = json_pack("{s:s}", "image", image), *o = NULL;
 	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
 
@@ -534,8 +521,7 @@ static int wait_job(const struct rack *rk, const char *slot, const char *image, 
 		rackctl_error("out of memory");
 		goto out;
 	}
-	w->tty = !ro->json && isatty(STDERR_FILENO);
-	w->json = ro->json;
+	progress_init(&w->pg, progress_mode_for(false, ro->json), WAIT_BAR, 0, 0);
 	/* Listen first, then ask: no event of the job can be missed. */
 	if (!(sse = sse_open(rk, w, &hdrs)) || curl_multi_add_handle(multi, sse) != CURLM_OK) {
 		rackctl_error("out of memory");
@@ -543,7 +529,7 @@ static int wait_job(const struct rack *rk, const char *slot, const char *image, 
 	}
 	while (!w->ended) {
 		int running;
-		curl_multi_poll(multi, NULL, 0, POLL_MS, NULL);
+		curl_multi_poll(multi, NULL, 0, WAIT_POLL_MS, NULL);
 		curl_multi_perform(multi, &running);
 		CURLMsg *msg;
 		int left;
@@ -583,15 +569,13 @@ static int wait_job(const struct rack *rk, const char *slot, const char *image, 
 				job_seen(w, e);
 		}
 		if (ro->timeout > 0 && now - t0 > (double)ro->timeout) {
-			if (w->drawn)
-				fputc('\n', stderr);
+			progress_end(&w->pg, true);
 			rackctl_error("job %" JSON_INTEGER_FORMAT " is still %s after %ld s; it goes on", w->job,
 				      w->state[0] ? w->state : "queued", ro->timeout);
 			goto out;
 		}
 	}
-	if (w->drawn)
-		fputc('\n', stderr);
+	progress_end(&w->pg, true);
 	if (ro->json) {
 		char path[64];
 		snprintf(path, sizeof path, "/api/v1/jobs/%" JSON_INTEGER_FORMAT, w->job);
@@ -629,7 +613,7 @@ int rackctl_cmd_reimage(int argc, char **argv)
 	const char *pos[3];
 	struct rack_opts ro;
 	struct rack rk;
-	char name[IMAGE_NAME_MAX + 1], version[IMAGE_NAME_MAX + 1], err[ERRLEN];
+	char name[IMAGE_NAME_MAX + 1], version[IMAGE_NAME_MAX + 1], err[RACKCTL_ERR_MAX];
 
 	START("reimage", 3);
 	if (!query_safe(pos[1]))

@@ -1,4 +1,4 @@
-/* images/rackctl_patch.c — chunks sent as patches by rackctl push.
+/* images/rackctl/patch.c — chunks sent as patches by rackctl push.
  *
  * When a rack holds an earlier version of the image being pushed, a chunk
  * it lacks is often the chunk at the same offset of that version with a
@@ -10,7 +10,7 @@
  * only if that gives the manifest's size (store_adopt_patch); otherwise
  * the chunk is sent whole.
  */
-#include "images/rackctl.h"
+#include "images/rackctl/rackctl.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -19,15 +19,6 @@
 #include "images/hash.h"
 #include "images/manifest.h"
 #include "images/store.h"
-
-/* A patch is sent only when it is at most this share of the chunk. */
-#define PATCH_WORTH_PCT 50
-#define PATCH_LEVEL     3	/* fast; what a patch saves is in the prefix */
-#define PATCH_BASES_MAX 3	/* versions the rack holds tried, newest first */
-/* Disks are edited in place: a chunk worth patching has many blocks equal
- * to its base's at the same place. Fewer than a quarter: not tried. */
-#define PATCH_BLOCK     4096
-#define PATCH_SAME_PCT  25
 
 struct patch_base {
 	struct manifest *old[PATCH_BASES_MAX];	/* versions the rack holds */
@@ -61,7 +52,7 @@ void patch_base_free(struct patch_base *b)
 static void rack_versions(struct patch_base *b, struct store *st, const struct rack *rack,
 			  const struct manifest *m, int retries)
 {
-	char path[URL_PATH_MAX], e[256];
+	char path[URL_PATH_MAX], e[RACKCTL_ERR_MAX];
 	struct http_reply r;
 	struct manifest *old;
 	json_t *o, *v;
@@ -120,7 +111,7 @@ int patch_base_level(const struct patch_base *b)
  * compresses tells; an incompressible one is the same at every level. */
 static void find_level(struct patch_base *b, const void *raw, size_t rawlen, uint64_t stored, void *buf)
 {
-	char e[256];
+	char e[RACKCTL_ERR_MAX];
 	size_t n;
 
 	if (stored * 10 > (uint64_t)rawlen * 9)
@@ -166,19 +157,20 @@ static bool alike(const unsigned char *a, size_t alen, const unsigned char *b, s
 	return blocks > 0 && same * 100 >= blocks * PATCH_SAME_PCT;
 }
 
-int patch_make(struct patch_base *b, struct store *st, const char *hex, uint64_t stored, void **body,
-	       size_t *len, char base_hex[HASH_HEX_LEN + 1])
+enum patch_result patch_make(struct patch_base *b, struct store *st, const char *hex,
+			     uint64_t stored, void **body, size_t *len,
+			     char base_hex[HASH_HEX_LEN + 1])
 {
 	uint8_t want[HASH_LEN], tried[PATCH_BASES_MAX][HASH_LEN];
 	const struct manifest_chunk *c = NULL;
 	void *raw = NULL, *base = NULL, *out = NULL;
 	size_t lo = 0, hi = b->m->nchunks, rawlen = 0, baselen, outlen, ntried = 0;
-	char e[256];
-	int rc = 0;
+	char e[RACKCTL_ERR_MAX];
+	enum patch_result rc = PATCH_WHOLE;
 
 	*body = NULL;
 	if (hash_from_hex(hex, want) < 0)
-		return 0;
+		return PATCH_WHOLE;
 	/* Where the chunk is in m (its first place will do). */
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -188,11 +180,11 @@ int patch_make(struct patch_base *b, struct store *st, const char *hex, uint64_t
 			hi = mid;
 	}
 	if (lo == b->m->nchunks || memcmp(b->m->chunks[b->by_hash[lo]].hash, want, HASH_LEN) != 0)
-		return 0;
+		return PATCH_WHOLE;
 	c = &b->m->chunks[b->by_hash[lo]];
 	/* The chunk at that offset in each version the rack holds, newest
 	 * first, until a patch is worth sending. */
-	for (size_t v = 0; v < b->nold && rc == 0; v++) {
+	for (size_t v = 0; v < b->nold && rc == PATCH_WHOLE; v++) {
 		const struct manifest_chunk *oc = old_at(b->old[v], c->offset);
 		bool seen = false;
 		if (!oc)
@@ -206,7 +198,7 @@ int patch_make(struct patch_base *b, struct store *st, const char *hex, uint64_t
 		free(base);
 		if ((!raw && store_read_content(st, hex, &raw, &rawlen, e, sizeof e) < 0) ||
 		    (!out && !(out = malloc(chunk_compress_bound(rawlen))))) {
-			rc = -1;
+			rc = PATCH_FAILED;
 			break;
 		}
 		if (!b->level_given && b->level == 0)
@@ -214,21 +206,21 @@ int patch_make(struct patch_base *b, struct store *st, const char *hex, uint64_t
 		if (b->level < 0)
 			break;
 		if (store_read_content(st, base_hex, &base, &baselen, e, sizeof e) < 0) {
-			rc = -1;
+			rc = PATCH_FAILED;
 			break;
 		}
 		if (!alike(raw, rawlen, base, baselen))
 			continue;
 		if (chunk_patch_make(b->codec, base, baselen, raw, rawlen, PATCH_LEVEL, out,
 				     chunk_compress_bound(rawlen), &outlen, e, sizeof e) < 0) {
-			rc = -1;
+			rc = PATCH_FAILED;
 			break;
 		}
 		if (outlen * 100 <= stored * PATCH_WORTH_PCT) {
 			*body = out;
 			*len = outlen;
 			out = NULL;
-			rc = 1;
+			rc = PATCH_MADE;
 		}
 	}
 	free(raw);

@@ -1,6 +1,6 @@
-/* images/rackctl_http.c — rackctl talking to racks (libcurl): rack URLs
+/* images/rackctl/http.c — rackctl talking to racks (libcurl): rack URLs
  * and their tokens, one request with retries and backoff, reply bodies. */
-#include "images/rackctl.h"
+#include "images/rackctl/rackctl.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -11,10 +11,6 @@
 
 #include <curl/curl.h>
 #include <sodium.h>
-
-#define BACKOFF_BASE_MS 250
-#define BACKOFF_MAX_MS  8000
-#define RACKS_LINE_MAX  (RACK_URL_MAX + RACK_TOKEN_MAX + 16)
 
 int rackctl_http_init(void)
 {
@@ -103,7 +99,7 @@ int rackctl_token_file(const char *path, char *token, size_t len, char *err, siz
 int rackctl_racks_file(const char *path, struct rack **out, size_t *n, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "re");
-	char line[RACKS_LINE_MAX], e2[256];
+	char line[RACKS_LINE_MAX], e2[RACKCTL_ERR_MAX];
 	struct rack *v = NULL;
 	size_t cnt = 0, cap = 0;
 	int lineno = 0;
@@ -352,7 +348,7 @@ const char *rackctl_reply_error(const struct http_reply *r, char *buf, size_t le
 
 int rackctl_rack_arg(const char *url, const char *token_file, struct rack *rk)
 {
-	char err[512], tok[RACK_TOKEN_MAX];
+	char err[RACKCTL_ERR_MAX], tok[RACK_TOKEN_MAX];
 	const char *t = getenv("RACKD_TOKEN");
 
 	if (token_file) {

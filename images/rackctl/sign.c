@@ -1,6 +1,6 @@
-/* images/rackctl_sign.c — "rackctl keygen" and "rackctl image sign":
+/* images/rackctl/sign.c — "rackctl keygen" and "rackctl image sign":
  * ed25519 keys and signed manifests (images/sign.h). */
-#include "images/rackctl.h"
+#include "images/rackctl/rackctl.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -10,8 +10,6 @@
 
 #include "images/sign.h"
 #include "images/store.h"
-
-#define ERRLEN 512
 
 static void keygen_usage(FILE *f)
 {
@@ -37,7 +35,7 @@ int rackctl_cmd_keygen(int argc, char **argv)
 	};
 	const char *out = NULL;
 	uint8_t pk[SIGN_PUBLIC_LEN], sk[SIGN_SECRET_LEN];
-	char err[ERRLEN], pk64[SIGN_PUBLIC_B64 + 1];
+	char err[RACKCTL_ERR_MAX], pk64[SIGN_PUBLIC_B64 + 1];
 	int o;
 
 	optind = 0;
@@ -84,7 +82,7 @@ int rackctl_cmd_image_sign(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *key = NULL, *storedir = NULL, *ref;
-	char name[IMAGE_NAME_MAX + 1], version[IMAGE_NAME_MAX + 1], err[ERRLEN];
+	char name[IMAGE_NAME_MAX + 1], version[IMAGE_NAME_MAX + 1], err[RACKCTL_ERR_MAX];
 	char pk64[SIGN_PUBLIC_B64 + 1];
 	uint8_t sk[SIGN_SECRET_LEN];
 	struct store *st = NULL;

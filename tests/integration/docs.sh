@@ -34,4 +34,17 @@ fi
 for word in "make demo" "make test" "rackd" "rackctl" "rack-agent" "make pxe" "make bench"; do
 	grep -qF "$word" "$TOP/README.md" && ok "README names $word" || fail "README does not name $word"
 done
+# Every relative link of the README and of docs/ names a file that exists,
+# and the design is in the project (not only in a folder beside it).
+[ -f "$TOP/docs/design.md" ] && ok "docs/design.md exists" || fail "no docs/design.md"
+grep -q '\.\./shared' "$TOP/README.md" "$TOP"/docs/*.md "$TOP"/docs/*/*.md &&
+	fail "a document points outside the project (../shared)" ||
+	ok "no document points outside the project"
+for doc in "$TOP/README.md" "$TOP"/docs/*.md "$TOP"/docs/*/*.md; do
+	dir=$(dirname "$doc")
+	for link in $(grep -oE '\]\([^)#]+' "$doc" | sed 's/^](//' | grep -v '^[a-z]*:'); do
+		[ -e "$dir/$link" ] && ok "$(basename "$doc") links $link" ||
+			fail "$(basename "$doc") links $link, which does not exist"
+	done
+done
 finish

@@ -155,14 +155,14 @@ demo:
 	@bash tools/demo.sh
 
 # The clone kernel and initramfs (Debian's kernel package, busybox,
-# rack-agent, rack-diskless); rebuilt when a program or a pxe/ file changes.
+# rack-agent, rack-diskless); rebuilt when a program or a file of
+# pxe/initramfs/ changes.
 pxe: $(BUILD)/pxe/initrd.img
 
 $(BUILD)/pxe/initrd.img: $(BUILD)/rack-agent $(BUILD)/rack-diskless \
-		pxe/build-initramfs.sh pxe/init pxe/diskless.sh \
-		pxe/udhcpc.script pxe/modules.txt
+		$(wildcard pxe/initramfs/*)
 	@sh tools/deps.sh pxe
-	sh pxe/build-initramfs.sh
+	sh pxe/initramfs/build-initramfs.sh
 
 clean:
 	rm -rf $(BUILD)

@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <time.h>
 
-#include "pxe/agent/agent.h"
+#include "pxe/lib/pxe.h"
 
 static int quiet;
 static int64_t t0;

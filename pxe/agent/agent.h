@@ -102,10 +102,15 @@ struct zeroer {
 };
 int	 zeroer_init(struct zeroer *z, int fd, bool is_blockdev);
 void	 zeroer_free(struct zeroer *z);
+enum zero_rc {
+	ZERO_ERROR = -1,	/* err says why */
+	ZERO_DONE = 0,		/* the range reads back as zeros */
+	ZERO_STOPPED = 1,	/* *stop was set first */
+};
 /* Makes [off, off+len) read back as zeros, writing only the pieces that
- * are not zero already. Stops early (returns 1) when *stop is set. 0, 1,
- * or -1 with err. */
-int	 zero_range(struct zeroer *z, uint64_t off, uint64_t len,
+ * are not zero already; stops early when *stop is set (stop may be
+ * NULL). */
+enum zero_rc zero_range(struct zeroer *z, uint64_t off, uint64_t len,
 	    const atomic_int *stop, char *err, size_t errlen);
 
 /* pipeline.c: scan the disk, zero the holes, fetch what differs, write

@@ -360,6 +360,18 @@ open_disk(struct agent *a)
 	return AGENT_EXIT_DONE;
 }
 
+/* A phase's threads stopped short: rackd ended the job, a signal came, or
+ * err says what failed. */
+static enum agent_exit
+phase_failed(struct agent *a, const char *err)
+{
+	if (a->gone)
+		return AGENT_EXIT_CANCELLED;
+	if (got_signal)
+		return fail_job(a, "interrupted by signal %d", (int)got_signal);
+	return fail_job(a, "%s", err);
+}
+
 static enum agent_exit
 stream(struct agent *a, const char *state, struct pipeline **pp)
 {
@@ -381,14 +393,8 @@ stream(struct agent *a, const char *state, struct pipeline **pp)
 	    sizeof(x[0])));
 	while (!pipeline_wait(*pp, WAIT_SLICE_MS))
 		tick(a, state, m->size);
-	if (pipeline_join(*pp, err, sizeof(err)) != 0) {
-		if (a->gone)
-			return AGENT_EXIT_CANCELLED;
-		if (got_signal)
-			return fail_job(a, "interrupted by signal %d",
-			    (int)got_signal);
-		return fail_job(a, "%s", err);
-	}
+	if (pipeline_join(*pp, err, sizeof(err)) != 0)
+		return phase_failed(a, err);
 	ms = now_ms() - a->t_start;
 	log_info("written %s, already right %s (%" PRIu64 " chunks), fetched "
 	    "%s in %" PRIu64 " chunks, holes zeroed %s; %.1f s; queue peak %s",
@@ -422,14 +428,8 @@ verify(struct agent *a, struct pipeline *p)
 	a->next_console = 0;
 	while (!verify_wait(v, WAIT_SLICE_MS))
 		tick(a, "verifying", total);
-	if (verify_join(v, err, sizeof(err)) != 0) {
-		if (a->gone)
-			return AGENT_EXIT_CANCELLED;
-		if (got_signal)
-			return fail_job(a, "interrupted by signal %d",
-			    (int)got_signal);
-		return fail_job(a, "%s", err);
-	}
+	if (verify_join(v, err, sizeof(err)) != 0)
+		return phase_failed(a, err);
 	log_info("verified %" PRIu64 " bytes from the disk",
 	    (uint64_t)atomic_load(&a->pr.bytes_verified));
 	/* For whoever looks before the reboot (or with --no-reboot). */

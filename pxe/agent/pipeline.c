@@ -387,13 +387,7 @@ pipeline_wait(struct pipeline *p, int64_t ms)
 		pthread_cond_broadcast(&p->scanned_cond);
 		pthread_mutex_unlock(&p->lock);
 	}
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += (time_t)(ms / 1000);
-	ts.tv_nsec += (long)(ms % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
+	deadline_in_ms(&ts, ms);
 	pthread_mutex_lock(&p->lock);
 	while (p->running > 0)
 		if (pthread_cond_timedwait(&p->done_cond, &p->lock, &ts) != 0)

@@ -219,13 +219,7 @@ verify_wait(struct verifier *v, int64_t ms)
 	struct timespec ts;
 	bool over;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += (time_t)(ms / 1000);
-	ts.tv_nsec += (long)(ms % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
+	deadline_in_ms(&ts, ms);
 	pthread_mutex_lock(&v->lock);
 	while (v->running > 0)
 		if (pthread_cond_timedwait(&v->cond, &v->lock, &ts) != 0)

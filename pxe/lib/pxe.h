@@ -10,7 +10,7 @@
  * console's lines. This library is that shared part; each program keeps
  * only what it does with the image (write a disk, or unpack a root).
  *
- *	log.c		console messages (stderr), clock, sleep, byte counts
+ *	log.c		console messages (stderr), clocks, sleep, byte counts
  *	cmdline.c	kernel command line (rackd.url, rackd.job, ...)
  *	disk_rule.c	the syntax of rackd.disk (the agent picks the disk)
  *	backoff.c	retry schedule, deadline and the wait between tries
@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "images/hash.h"
 #include "images/manifest.h"
@@ -70,6 +71,8 @@ void	 log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	 log_error(const char *, ...) __attribute__((format(printf, 1, 2)));
 int64_t	 now_ms(void);			/* CLOCK_MONOTONIC */
 void	 sleep_ms(int64_t ms);
+/* The CLOCK_REALTIME time ms from now, for pthread_cond_timedwait. */
+void	 deadline_in_ms(struct timespec *ts, int64_t ms);
 /* "12.3 MiB" style into buf (BYTES_STR_MAX is enough). */
 const char *fmt_bytes(uint64_t n, char *buf, size_t len);
 

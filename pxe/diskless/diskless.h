@@ -11,7 +11,7 @@
  * seed) inside that root, and reports progress and the result to rackd.
  * The init script then switches into the new root. No disk is touched.
  *
- * It shares rack-agent's rackd client, libpxe (pxe/lib/pxe.h: the job
+ * Its rackd client is rack-agent's too: libpxe (pxe/lib/pxe.h: the job
  * and its parsing, reports, chunk fetches with resume and backoff, the
  * queue, the rate and console messages).
  *
@@ -98,7 +98,8 @@ int	 stream_fetch(const char *url, const char *slot, struct feed *f,
 	    atomic_int *stop, int *gone, char *err, size_t errlen);
 
 /* chunks.c: each chunk from chunks_url + hash on one keep-alive
- * connection (rack-agent's fetcher), verified and fed in order. */
+ * connection (libpxe's fetcher, rack-agent's too), verified and fed in
+ * order. */
 int	 chunks_fetch(struct net *n, const char *chunks_url, struct feed *f,
 	    atomic_int *stop, char *err, size_t errlen);
 

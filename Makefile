@@ -23,23 +23,25 @@ DB_SRC    := $(wildcard db/*.c)
 IMG_SRC   := $(wildcard images/*.c)
 APPL_SRC  := $(filter-out appliance/main.c,$(wildcard appliance/*.c))
 CTL_SRC   := $(wildcard images/rackctl/*.c)
+# The node side: libpxe (the rackd client) and the two programs on it.
+PXE_SRC   := $(wildcard pxe/lib/*.c)
 AGENT_SRC := $(wildcard pxe/agent/*.c)
 AGENT_LIB_SRC := $(filter-out pxe/agent/main.c,$(AGENT_SRC))
-# rack-diskless: its files and the rackd client files of rack-agent.
 DISKLESS_SRC := $(wildcard pxe/diskless/*.c)
-DISKLESS_OBJ := $(DISKLESS_SRC:%.c=$(BUILD)/obj/%.o) \
-             $(patsubst %,$(BUILD)/obj/pxe/agent/%.o,net queue backoff progress cmdline disk log)
+DISKLESS_OBJ := $(DISKLESS_SRC:%.c=$(BUILD)/obj/%.o)
 
 DB_OBJ    := $(DB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/schema_sql.o
 IMG_OBJ   := $(IMG_SRC:%.c=$(BUILD)/obj/%.o)
 APPL_OBJ  := $(APPL_SRC:%.c=$(BUILD)/obj/%.o)
 CTL_OBJ   := $(CTL_SRC:%.c=$(BUILD)/obj/%.o)
+PXE_OBJ   := $(PXE_SRC:%.c=$(BUILD)/obj/%.o)
 AGENT_OBJ := $(AGENT_SRC:%.c=$(BUILD)/obj/%.o)
 AGENT_LIB_OBJ := $(AGENT_LIB_SRC:%.c=$(BUILD)/obj/%.o)
 
 LIBDB     := $(BUILD)/lib/libdb.a
 LIBIMG    := $(BUILD)/lib/libimages.a
 LIBAPPL   := $(BUILD)/lib/libappliance.a
+LIBPXE    := $(BUILD)/lib/libpxe.a
 
 PROGS     := $(BUILD)/rackd $(if $(CTL_SRC),$(BUILD)/rackctl) \
              $(if $(AGENT_SRC),$(BUILD)/rack-agent) \
@@ -80,7 +82,8 @@ $(BUILD)/obj/%.o: %.c
 $(LIBDB): $(DB_OBJ)
 $(LIBIMG): $(IMG_OBJ)
 $(LIBAPPL): $(APPL_OBJ)
-$(LIBDB) $(LIBIMG) $(LIBAPPL):
+$(LIBPXE): $(PXE_OBJ)
+$(LIBDB) $(LIBIMG) $(LIBAPPL) $(LIBPXE):
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
@@ -90,16 +93,17 @@ $(BUILD)/rackd: $(BUILD)/obj/appliance/main.o $(LIBAPPL) $(LIBIMG) $(LIBDB)
 $(BUILD)/rackctl: $(CTL_OBJ) $(LIBIMG)
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS_CTL) $(LIBS_IMG)
 
-$(BUILD)/rack-agent: $(AGENT_OBJ) $(LIBIMG)
+$(BUILD)/rack-agent: $(AGENT_OBJ) $(LIBPXE) $(LIBIMG)
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS_AGENT) $(LIBS_IMG)
 
-$(BUILD)/rack-diskless: $(DISKLESS_OBJ) $(LIBIMG)
+$(BUILD)/rack-diskless: $(DISKLESS_OBJ) $(LIBPXE) $(LIBIMG)
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS_AGENT) $(LIBS_IMG)
 
 # Unit tests link only the library of the folder they test:
 # test_db_*.c (db/), test_images_*.c (images/), test_rackd_*.c (all of rackd),
-# test_diskless_*.c (rack-diskless's files but its main), test_rackctl_*.c
-# (rackctl's files but its main).
+# test_pxe_*.c (libpxe), test_agent_*.c and test_diskless_*.c (the
+# program's files but its main, and libpxe), test_rackctl_*.c (rackctl's
+# files but its main).
 $(BUILD)/tests/test_db_%: tests/unit/test_db_%.c $(LIBDB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -o $@ $^ $(LIBS_DB) -lcmocka
@@ -108,12 +112,17 @@ $(BUILD)/tests/test_images_%: tests/unit/test_images_%.c $(LIBIMG)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -o $@ $^ $(LIBS_IMG) -lcmocka
 
-$(BUILD)/tests/test_agent_%: tests/unit/test_agent_%.c $(AGENT_LIB_OBJ) $(LIBIMG)
+$(BUILD)/tests/test_pxe_%: tests/unit/test_pxe_%.c $(LIBPXE) $(LIBIMG)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -o $@ $^ $(LIBS_AGENT) $(LIBS_IMG) -lcmocka
+
+$(BUILD)/tests/test_agent_%: tests/unit/test_agent_%.c $(AGENT_LIB_OBJ) \
+		$(LIBPXE) $(LIBIMG)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -o $@ $^ $(LIBS_AGENT) $(LIBS_IMG) -lcmocka
 
 $(BUILD)/tests/test_diskless_%: tests/unit/test_diskless_%.c \
-		$(filter-out %/main.o,$(DISKLESS_OBJ)) $(LIBIMG)
+		$(filter-out %/main.o,$(DISKLESS_OBJ)) $(LIBPXE) $(LIBIMG)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -o $@ $^ $(LIBS_AGENT) $(LIBS_IMG) -lcmocka
 
@@ -161,14 +170,14 @@ demo:
 	@bash tools/demo.sh
 
 # The clone kernel and initramfs (Debian's kernel package, busybox,
-# rack-agent, rack-diskless); rebuilt when a program or a pxe/ file changes.
+# rack-agent, rack-diskless); rebuilt when a program or a file of
+# pxe/initramfs/ changes.
 pxe: $(BUILD)/pxe/initrd.img
 
 $(BUILD)/pxe/initrd.img: $(BUILD)/rack-agent $(BUILD)/rack-diskless \
-		pxe/build-initramfs.sh pxe/init pxe/diskless.sh \
-		pxe/udhcpc.script pxe/modules.txt
+		$(wildcard pxe/initramfs/*)
 	@sh tools/deps.sh pxe
-	sh pxe/build-initramfs.sh
+	sh pxe/initramfs/build-initramfs.sh
 
 clean:
 	rm -rf $(BUILD)

@@ -1,6 +1,6 @@
 /*
- * disk.c — the target disk: the rule (rackd.disk), picking a disk by it
- * from sysfs, and opening it.
+ * disk.c — the target disk: picking a disk by its rule (rackd.disk, read
+ * by pxe/lib/disk_rule.c) from sysfs, and opening it.
  *
  * Rules: "largest" (the default) takes the largest disk that is not
  * removable, not on USB, not read-only and not in use (mounted, swap, or
@@ -27,73 +27,7 @@
 
 #include "pxe/agent/agent.h"
 
-#define SYSFS_VALUE_MAX	4096	/* one sysfs attribute */
-#define MOUNTINFO_MAX	(1024 * 1024)
-#define PARTS_MAX	128	/* partitions looked at per disk */
-#define DEVNAME_MAX	64
-#define BYPATH_DIR	"/disk/by-path/"
-
 const struct disk_env disk_env_real = { "/sys", "/proc", "/dev" };
-
-static const char rules_help[] = "use largest, serial:XYZ, "
-    "path:/dev/disk/by-path/NAME or dev:/dev/NAME";
-
-int
-disk_rule_parse(const char *s, struct disk_rule *r, char *err, size_t errlen)
-{
-	const char *arg;
-
-	memset(r, 0, sizeof(*r));
-	if (s == NULL || *s == '\0' || strcmp(s, "largest") == 0) {
-		r->kind = DISK_LARGEST;
-		return 0;
-	}
-	if (strlen(s) >= AGENT_RULE_MAX) {
-		snprintf(err, errlen, "disk rule longer than %d bytes",
-		    AGENT_RULE_MAX - 1);
-		return -1;
-	}
-	for (const char *p = s; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || (unsigned char)*p == 0x7f) {
-			snprintf(err, errlen, "disk rule holds control "
-			    "characters");
-			return -1;
-		}
-	if (strncmp(s, "serial:", 7) == 0) {
-		r->kind = DISK_SERIAL;
-		arg = s + 7;
-		if (*arg == '\0' || strlen(arg) > SERIAL_MAX) {
-			snprintf(err, errlen, "serial: needs a serial number of "
-			    "1 to %d characters", SERIAL_MAX);
-			return -1;
-		}
-	} else if (strncmp(s, "path:", 5) == 0) {
-		r->kind = DISK_PATH;
-		arg = s + 5;
-		if (strncmp(arg, "/dev" BYPATH_DIR, strlen("/dev" BYPATH_DIR)) == 0)
-			arg += strlen("/dev" BYPATH_DIR);
-		if (*arg == '\0' || strchr(arg, '/') != NULL ||
-		    strcmp(arg, ".") == 0 || strcmp(arg, "..") == 0) {
-			snprintf(err, errlen, "path: needs "
-			    "/dev/disk/by-path/NAME (or NAME)");
-			return -1;
-		}
-	} else if (strncmp(s, "dev:", 4) == 0) {
-		r->kind = DISK_DEV;
-		arg = s + 4;
-		if (arg[0] != '/' || arg[1] == '\0') {
-			snprintf(err, errlen, "dev: needs an absolute path, "
-			    "such as dev:/dev/sda");
-			return -1;
-		}
-	} else {
-		snprintf(err, errlen, "unknown disk rule \"%.60s\": %s", s,
-		    rules_help);
-		return -1;
-	}
-	snprintf(r->arg, sizeof(r->arg), "%s", arg);
-	return 0;
-}
 
 /* ---- sysfs ---- */
 
@@ -527,7 +461,7 @@ disk_select(const struct disk_env *env, const struct disk_rule *r, char *path,
 		goto out;
 	switch (r->kind) {
 	case DISK_LARGEST: {
-		char skipped[512] = "";
+		char skipped[DISK_SKIPPED_MAX] = "";
 		size_t used = 0;
 		for (int i = 0; i < n; i++) {
 			if (!disks[i].has_device)
@@ -568,8 +502,8 @@ disk_select(const struct disk_env *env, const struct disk_rule *r, char *path,
 	}
 	case DISK_PATH: {
 		const char *base;
-		snprintf(link, sizeof(link), "%s" BYPATH_DIR "%s", env->dev,
-		    r->arg);
+		snprintf(link, sizeof(link), "%s" DISK_BYPATH_DIR "%s",
+		    env->dev, r->arg);
 		if (realpath(link, real) != NULL) {
 			base = strrchr(real, '/') ? strrchr(real, '/') + 1 : real;
 			for (int i = 0; i < n; i++)

@@ -20,8 +20,6 @@
 #include "images/chunk.h"
 #include "pxe/agent/agent.h"
 
-#define SECTOR 512
-
 void
 hole_before(const struct manifest *m, size_t k, uint64_t *off, uint64_t *len)
 {
@@ -78,7 +76,8 @@ static int
 zero_piece(struct zeroer *z, uint64_t off, size_t len, char *err,
     size_t errlen)
 {
-	if (z->try_zeroout && off % SECTOR == 0 && len % SECTOR == 0) {
+	if (z->try_zeroout && off % SECTOR_BYTES == 0 &&
+	    len % SECTOR_BYTES == 0) {
 		uint64_t range[2] = { off, len };
 		if (ioctl(z->fd, BLKZEROOUT, range) == 0)
 			return 0;
@@ -104,7 +103,7 @@ zero_piece(struct zeroer *z, uint64_t off, size_t len, char *err,
 	return disk_write(z->fd, z->buf, len, off, err, errlen);
 }
 
-int
+enum zero_rc
 zero_range(struct zeroer *z, uint64_t off, uint64_t len, const atomic_int *stop,
     char *err, size_t errlen)
 {
@@ -115,14 +114,14 @@ zero_range(struct zeroer *z, uint64_t off, uint64_t len, const atomic_int *stop,
 		size_t piece = (size_t)(len < room ? len : room);
 
 		if (stop != NULL && atomic_load(stop))
-			return 1;
+			return ZERO_STOPPED;
 		if (disk_read(z->fd, z->buf, piece, off, err, errlen) != 0)
-			return -1;
+			return ZERO_ERROR;
 		if (chunk_is_zero(z->buf, piece))
 			z->checked += piece;
 		else {
 			if (zero_piece(z, off, piece, err, errlen) != 0)
-				return -1;
+				return ZERO_ERROR;
 			z->zeroed += piece;
 		}
 		if (z->done != NULL)
@@ -130,5 +129,5 @@ zero_range(struct zeroer *z, uint64_t off, uint64_t len, const atomic_int *stop,
 		off += piece;
 		len -= piece;
 	}
-	return 0;
+	return ZERO_DONE;
 }

@@ -27,13 +27,6 @@
 #define RACKD_VERSION "unknown"
 #endif
 
-#define EXIT_DONE	0
-#define EXIT_FAILED	1
-#define EXIT_USAGE	2
-#define EXIT_CANCELLED	3
-#define FAIL_REPORT_DEADLINE_MS	(2 * 60 * 1000)
-#define WAIT_SLICE_MS	200
-
 enum report_rc { REPORT_OK = 0, REPORT_ERROR = -1, REPORT_GONE = -2 };
 
 struct agent {
@@ -99,7 +92,7 @@ report(struct agent *a, const char *state, const char *reason, int retry,
     int64_t deadline_ms)
 {
 	struct retry t;
-	char err[512];
+	char err[ERR_OUTER_MAX];
 	long status;
 	int64_t delay;
 
@@ -137,16 +130,16 @@ report(struct agent *a, const char *state, const char *reason, int retry,
 		}
 		log_warn("report \"%s\": %s; again in %" PRId64 " ms", state, err,
 		    delay);
-		sleep_ms(delay);
+		retry_wait(delay, NULL);
 	}
 }
 
 /* Reports failed with the reason (unless rackd is done with the job). */
-static int
+static enum agent_exit
 fail_job(struct agent *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-static int
+static enum agent_exit
 fail_job(struct agent *a, const char *fmt, ...)
 {
 	char reason[REASON_MAX + 1];
@@ -157,10 +150,10 @@ fail_job(struct agent *a, const char *fmt, ...)
 	va_end(ap);
 	log_error("%s", reason);
 	if (a->gone)
-		return EXIT_CANCELLED;
+		return AGENT_EXIT_CANCELLED;
 	if (a->job.id > 0)
 		report(a, "failed", reason, 1, FAIL_REPORT_DEADLINE_MS);
-	return a->gone ? EXIT_CANCELLED : EXIT_FAILED;
+	return a->gone ? AGENT_EXIT_CANCELLED : AGENT_EXIT_FAILED;
 }
 
 /* Called every WAIT_SLICE_MS while a phase runs: signals, reports, the
@@ -169,7 +162,7 @@ static void
 tick(struct agent *a, const char *state, uint64_t total)
 {
 	int64_t now = now_ms();
-	char line[160];
+	char line[CONSOLE_LINE_MAX];
 
 	if (got_signal && !atomic_load(&a->stop)) {
 		log_warn("signal %d: stopping", (int)got_signal);
@@ -184,7 +177,7 @@ tick(struct agent *a, const char *state, uint64_t total)
 	}
 	if (now >= a->next_console) {
 		if (strcmp(state, "verifying") == 0) {
-			char v[32], t[32];
+			char v[BYTES_STR_MAX], t[BYTES_STR_MAX];
 			log_info("verifying %s of %s",
 			    fmt_bytes(atomic_load(&a->pr.bytes_verified), v,
 			    sizeof(v)), fmt_bytes(total, t, sizeof(t)));
@@ -202,7 +195,7 @@ static int
 get_job(struct agent *a)
 {
 	struct retry t;
-	char err[512], *body;
+	char err[ERR_OUTER_MAX], *body;
 	size_t len;
 	long status;
 	int64_t delay;
@@ -215,6 +208,9 @@ get_job(struct agent *a)
 			rc = job_parse(body, len, a->conf.url, &a->job, err,
 			    sizeof(err));
 			free(body);
+			if (rc == 0)
+				rc = job_want_kind(&a->job, IMAGE_KIND_DISK,
+				    err, sizeof(err));
 			if (rc == 0)
 				return 0;
 			a->job.id = a->conf.job;	/* to report it */
@@ -242,7 +238,7 @@ get_job(struct agent *a)
 		}
 		log_warn("getting the job: %s; again in %" PRId64 " ms", err,
 		    delay);
-		sleep_ms(delay);
+		retry_wait(delay, NULL);
 	}
 }
 
@@ -264,7 +260,7 @@ parse_flags(struct agent *a, int argc, char **argv, const char **cmdline)
 	};
 	const char *flag[4] = { NULL, NULL, NULL, NULL };
 	static const char *const keys[4] = { "url", "job", "token", "disk" };
-	char err[512], *end;
+	char err[ERR_OUTER_MAX], *end;
 	long v;
 	int ch;
 
@@ -286,7 +282,7 @@ parse_flags(struct agent *a, int argc, char **argv, const char **cmdline)
 				fprintf(stderr, "rack-agent: --%s: not a number "
 				    "in range\n", ch == 'D' ? "deadline" :
 				    "workers");
-				return EXIT_USAGE;
+				return AGENT_EXIT_USAGE;
 			}
 			if (ch == 'D')
 				a->deadline_ms = v * 1000;
@@ -295,33 +291,33 @@ parse_flags(struct agent *a, int argc, char **argv, const char **cmdline)
 			break;
 		case 'h':
 			usage(stdout);
-			exit(EXIT_DONE);
+			exit(AGENT_EXIT_DONE);
 		case 'V':
 			printf("rack-agent %s\n", RACKD_VERSION);
-			exit(EXIT_DONE);
+			exit(AGENT_EXIT_DONE);
 		default:
 			usage(stderr);
-			return EXIT_USAGE;
+			return AGENT_EXIT_USAGE;
 		}
 	}
 	if (optind != argc) {
 		fprintf(stderr, "rack-agent: unexpected argument %s\n",
 		    argv[optind]);
-		return EXIT_USAGE;
+		return AGENT_EXIT_USAGE;
 	}
 	if (cmdline_load(*cmdline, &a->conf, err, sizeof(err)) != 0) {
 		fprintf(stderr, "rack-agent: %s\n", err);
-		return EXIT_USAGE;
+		return AGENT_EXIT_USAGE;
 	}
 	for (int i = 0; i < 4; i++)
 		if (flag[i] != NULL && conf_set(&a->conf, keys[i], flag[i], err,
 		    sizeof(err)) != 0) {
 			fprintf(stderr, "rack-agent: --%s: %s\n", keys[i], err);
-			return EXIT_USAGE;
+			return AGENT_EXIT_USAGE;
 		}
 	if (conf_complete(&a->conf, err, sizeof(err)) != 0) {
 		fprintf(stderr, "rack-agent: %s\n", err);
-		return EXIT_USAGE;
+		return AGENT_EXIT_USAGE;
 	}
 	return 0;
 }
@@ -330,7 +326,8 @@ static void
 say_image(const struct manifest *m)
 {
 	struct manifest_stats st;
-	char a[32], b[32], c[32], d[32];
+	char a[BYTES_STR_MAX], b[BYTES_STR_MAX], c[BYTES_STR_MAX];
+	char d[BYTES_STR_MAX];
 
 	manifest_stats(m, &st);
 	log_info("image %s:%s: %s, %" PRIu64 " chunks of %s (%s stored), "
@@ -341,11 +338,11 @@ say_image(const struct manifest *m)
 	    fmt_bytes(holes_total(m), d, sizeof(d)), hash_alg_name(m->hash));
 }
 
-static int
+static enum agent_exit
 open_disk(struct agent *a)
 {
 	struct disk_rule rule;
-	char err[512], what[160], sz[32];
+	char err[ERR_OUTER_MAX], what[160], sz[BYTES_STR_MAX];
 	uint64_t size;
 
 	if (disk_rule_parse(a->conf.disk, &rule, err, sizeof(err)) != 0)
@@ -360,10 +357,22 @@ open_disk(struct agent *a)
 	log_info("disk %s (rule %s): %s, holds %s", a->disk_path,
 	    a->conf.disk[0] ? a->conf.disk : "largest",
 	    fmt_bytes(size, sz, sizeof(sz)), what[0] ? what : "unknown");
-	return 0;
+	return AGENT_EXIT_DONE;
 }
 
-static int
+/* A phase's threads stopped short: rackd ended the job, a signal came, or
+ * err says what failed. */
+static enum agent_exit
+phase_failed(struct agent *a, const char *err)
+{
+	if (a->gone)
+		return AGENT_EXIT_CANCELLED;
+	if (got_signal)
+		return fail_job(a, "interrupted by signal %d", (int)got_signal);
+	return fail_job(a, "%s", err);
+}
+
+static enum agent_exit
 stream(struct agent *a, const char *state, struct pipeline **pp)
 {
 	const struct manifest *m = a->job.manifest;
@@ -373,7 +382,7 @@ stream(struct agent *a, const char *state, struct pipeline **pp)
 		.workers = a->workers, .fetch = net_fetch_chunk,
 		.fetch_ctx = &f, .progress = &a->pr, .stop = &a->stop,
 	};
-	char err[REASON_MAX + 1], x[6][32];
+	char err[REASON_MAX + 1], x[6][BYTES_STR_MAX];
 	int64_t ms;
 
 	snprintf(f.base, sizeof(f.base), "%s", a->job.chunks_url);
@@ -384,14 +393,8 @@ stream(struct agent *a, const char *state, struct pipeline **pp)
 	    sizeof(x[0])));
 	while (!pipeline_wait(*pp, WAIT_SLICE_MS))
 		tick(a, state, m->size);
-	if (pipeline_join(*pp, err, sizeof(err)) != 0) {
-		if (a->gone)
-			return EXIT_CANCELLED;
-		if (got_signal)
-			return fail_job(a, "interrupted by signal %d",
-			    (int)got_signal);
-		return fail_job(a, "%s", err);
-	}
+	if (pipeline_join(*pp, err, sizeof(err)) != 0)
+		return phase_failed(a, err);
 	ms = now_ms() - a->t_start;
 	log_info("written %s, already right %s (%" PRIu64 " chunks), fetched "
 	    "%s in %" PRIu64 " chunks, holes zeroed %s; %.1f s; queue peak %s",
@@ -403,10 +406,10 @@ stream(struct agent *a, const char *state, struct pipeline **pp)
 	    fmt_bytes(atomic_load(&a->pr.bytes_zeroed), x[3], sizeof(x[3])),
 	    (double)ms / 1000, fmt_bytes(pipeline_queue_peak(*pp), x[4],
 	    sizeof(x[4])));
-	return 0;
+	return AGENT_EXIT_DONE;
 }
 
-static int
+static enum agent_exit
 verify(struct agent *a, struct pipeline *p)
 {
 	struct verifier *v;
@@ -417,7 +420,7 @@ verify(struct agent *a, struct pipeline *p)
 		return fail_job(a, "fsync of %s: %s", a->disk_path,
 		    strerror(errno));
 	if (report(a, "verifying", NULL, 1, a->deadline_ms) != REPORT_OK)
-		return a->gone ? EXIT_CANCELLED : EXIT_FAILED;
+		return a->gone ? AGENT_EXIT_CANCELLED : AGENT_EXIT_FAILED;
 	if (verify_start(a->fd, a->disk_path, a->job.manifest,
 	    pipeline_written(p), pipeline_workers(p), &a->pr, &a->stop, &v,
 	    err, sizeof(err)) != 0)
@@ -425,14 +428,8 @@ verify(struct agent *a, struct pipeline *p)
 	a->next_console = 0;
 	while (!verify_wait(v, WAIT_SLICE_MS))
 		tick(a, "verifying", total);
-	if (verify_join(v, err, sizeof(err)) != 0) {
-		if (a->gone)
-			return EXIT_CANCELLED;
-		if (got_signal)
-			return fail_job(a, "interrupted by signal %d",
-			    (int)got_signal);
-		return fail_job(a, "%s", err);
-	}
+	if (verify_join(v, err, sizeof(err)) != 0)
+		return phase_failed(a, err);
 	log_info("verified %" PRIu64 " bytes from the disk",
 	    (uint64_t)atomic_load(&a->pr.bytes_verified));
 	/* For whoever looks before the reboot (or with --no-reboot). */
@@ -440,32 +437,32 @@ verify(struct agent *a, struct pipeline *p)
 	    sizeof(err)) != 0)
 		log_warn("%s: cannot re-read the partition table: %s",
 		    a->disk_path, err);
-	return 0;
+	return AGENT_EXIT_DONE;
 }
 
-static int
+static enum agent_exit
 run(struct agent *a)
 {
 	struct pipeline *p = NULL;
 	const char *state;
-	char err[512];
-	int rc;
+	char err[ERR_OUTER_MAX];
+	enum agent_exit rc;
 
 	if (hash_lib_init() != 0) {
 		log_error("the hash library failed to start");
-		return EXIT_FAILED;
+		return AGENT_EXIT_FAILED;
 	}
 	if (net_new(a->conf.url, a->conf.token, &a->net, err,
 	    sizeof(err)) != 0) {
 		log_error("%s", err);
-		return EXIT_FAILED;
+		return AGENT_EXIT_FAILED;
 	}
 	log_info("rack-agent %s: job %" PRId64 " from %s", RACKD_VERSION,
 	    a->conf.job, a->conf.url);
 	if (get_job(a) != 0)
-		return a->gone ? EXIT_CANCELLED : EXIT_FAILED;
+		return a->gone ? AGENT_EXIT_CANCELLED : AGENT_EXIT_FAILED;
 	say_image(a->job.manifest);
-	if ((rc = open_disk(a)) != 0)
+	if ((rc = open_disk(a)) != AGENT_EXIT_DONE)
 		return rc;
 	/* An agent restarted during verification carries on in that state;
 	 * rackd does not allow going back. */
@@ -474,13 +471,14 @@ run(struct agent *a)
 	a->t_start = now_ms();
 	rate_init(&a->rate, a->t_start, 0);
 	if (report(a, state, NULL, 1, a->deadline_ms) != REPORT_OK)
-		return a->gone ? EXIT_CANCELLED : EXIT_FAILED;
+		return a->gone ? AGENT_EXIT_CANCELLED : AGENT_EXIT_FAILED;
 	a->next_report = now_ms() + REPORT_INTERVAL_MS;
-	if ((rc = stream(a, state, &p)) == 0 && (rc = verify(a, p)) == 0) {
+	if ((rc = stream(a, state, &p)) == AGENT_EXIT_DONE &&
+	    (rc = verify(a, p)) == AGENT_EXIT_DONE) {
 		a->bps = rate_update(&a->rate, now_ms(),
 		    atomic_load(&a->pr.bytes_done));
 		if (report(a, "done", NULL, 1, a->deadline_ms) != REPORT_OK)
-			rc = a->gone ? EXIT_CANCELLED : EXIT_FAILED;
+			rc = a->gone ? AGENT_EXIT_CANCELLED : AGENT_EXIT_FAILED;
 		else
 			log_info("done: %s:%s is on %s (%.1f s)",
 			    a->job.manifest->name, a->job.manifest->version,
@@ -517,11 +515,11 @@ main(int argc, char **argv)
 		close(a.fd);
 	job_free(&a.job);
 	net_free(a.net);
-	if (rc == EXIT_CANCELLED)
+	if (rc == AGENT_EXIT_CANCELLED)
 		log_warn("job cancelled by rackd");
 	if (a.no_reboot || got_signal)
 		return rc;
-	if (rc != EXIT_DONE) {
+	if (rc != AGENT_EXIT_DONE) {
 		log_info("rebooting in %d s", FAIL_REBOOT_DELAY_S);
 		sleep_ms(FAIL_REBOOT_DELAY_S * 1000);
 	} else

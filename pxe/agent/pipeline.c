@@ -97,7 +97,7 @@ scanner(void *arg)
 	struct progress *pr = p->c.progress;
 	uint8_t *buf = malloc(m->chunk_size), d[HASH_LEN], zhash[HASH_LEN];
 	size_t zlen = 0;
-	char err[256];
+	char err[ERR_MAX];
 
 	if (buf == NULL) {
 		fail(p, "out of memory for the disk scan");
@@ -148,7 +148,7 @@ holes(void *arg)
 	struct progress *pr = p->c.progress;
 	struct zeroer z;
 	uint64_t off, len;
-	char err[256];
+	char err[ERR_MAX];
 
 	if (zeroer_init(&z, p->c.fd, p->c.is_blockdev) != 0) {
 		fail(p, "out of memory for zeroing holes");
@@ -156,16 +156,16 @@ holes(void *arg)
 	}
 	z.done = &pr->bytes_done;
 	for (size_t k = 0; k <= m->nchunks; k++) {
-		int rc;
+		enum zero_rc rc;
 
 		hole_before(m, k, &off, &len);
 		if (len == 0)
 			continue;
 		rc = zero_range(&z, off, len, p->c.stop, err, sizeof(err));
-		if (rc < 0)
+		if (rc == ZERO_ERROR)
 			fail(p, "zeroing the hole at byte %" PRIu64 ": %s", off,
 			    err);
-		if (rc != 0)
+		if (rc != ZERO_DONE)
 			break;
 	}
 	atomic_fetch_add(&pr->bytes_zeroed, z.zeroed);
@@ -181,7 +181,7 @@ fetcher(void *arg)
 {
 	struct pipeline *p = arg;
 	const struct manifest *m = p->m;
-	char hex[HASH_HEX_LEN + 1], err[256];
+	char hex[HASH_HEX_LEN + 1], err[ERR_MAX];
 
 	for (size_t k = 0; k < m->nchunks; k++) {
 		const struct manifest_chunk *c = &m->chunks[k];
@@ -243,7 +243,7 @@ worker(void *arg)
 	struct progress *pr = p->c.progress;
 	struct chunk_codec *codec = chunk_codec_new();
 	uint8_t *out = malloc(m->chunk_size), d[HASH_LEN];
-	char hex[HASH_HEX_LEN + 1], err[256];
+	char hex[HASH_HEX_LEN + 1], err[ERR_MAX];
 	struct qitem *it;
 
 	if (codec == NULL || out == NULL) {
@@ -387,13 +387,7 @@ pipeline_wait(struct pipeline *p, int64_t ms)
 		pthread_cond_broadcast(&p->scanned_cond);
 		pthread_mutex_unlock(&p->lock);
 	}
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += (time_t)(ms / 1000);
-	ts.tv_nsec += (long)(ms % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
+	deadline_in_ms(&ts, ms);
 	pthread_mutex_lock(&p->lock);
 	while (p->running > 0)
 		if (pthread_cond_timedwait(&p->done_cond, &p->lock, &ts) != 0)

@@ -47,9 +47,15 @@ drop_cache(int fd, uint64_t off, uint64_t len)
 		(void)ioctl(fd, BLKFLSBUF, 0);
 }
 
-/* Reads the chunk with O_DIRECT: 0 read, 1 O_DIRECT does not work here,
- * -1 error. */
-static int
+/* What a read with O_DIRECT did. */
+enum direct_rc {
+	DIRECT_ERROR = -1,	/* err says why */
+	DIRECT_READ = 0,	/* the chunk is in buf */
+	DIRECT_UNUSABLE = 1,	/* O_DIRECT does not work here: read cached */
+};
+
+/* Reads the chunk with O_DIRECT. */
+static enum direct_rc
 read_direct(struct verifier *v, uint8_t *buf, const struct manifest_chunk *c,
     char *err, size_t errlen)
 {
@@ -62,18 +68,18 @@ read_direct(struct verifier *v, uint8_t *buf, const struct manifest_chunk *c,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EINVAL && got == 0)
-			return 1;
+			return DIRECT_UNUSABLE;
 		if (n <= 0) {
 			snprintf(err, errlen, "cannot read the disk at byte %"
 			    PRIu64 ": %s", c->offset + got, n == 0 ?
 			    "end of disk" : strerror(errno));
-			return -1;
+			return DIRECT_ERROR;
 		}
 		got += (size_t)n;
 		if (got % VERIFY_IO_ALIGN != 0 && got < c->length)
-			return 1;	/* a short unaligned read: give up */
+			return DIRECT_UNUSABLE;	/* a short unaligned read */
 	}
-	return 0;
+	return DIRECT_READ;
 }
 
 static void
@@ -95,7 +101,7 @@ verify_thread(void *arg)
 	size_t cap = ((size_t)m->chunk_size + VERIFY_IO_ALIGN - 1) /
 	    VERIFY_IO_ALIGN * VERIFY_IO_ALIGN, k;
 	uint8_t *buf = NULL, d[HASH_LEN];
-	char err[256], msg[REASON_MAX + 1], hex[HASH_HEX_LEN + 1];
+	char err[ERR_MAX], msg[REASON_MAX + 1], hex[HASH_HEX_LEN + 1];
 
 	if (posix_memalign((void **)&buf, VERIFY_IO_ALIGN, cap) != 0) {
 		buf = NULL;
@@ -104,7 +110,7 @@ verify_thread(void *arg)
 	}
 	while ((k = atomic_fetch_add(&v->next, 1)) < m->nchunks) {
 		const struct manifest_chunk *c = &m->chunks[k];
-		int rc = 1;
+		enum direct_rc rc = DIRECT_UNUSABLE;
 
 		if (!v->written[k])
 			continue;
@@ -113,18 +119,19 @@ verify_thread(void *arg)
 			break;
 		}
 		if (v->dfd >= 0 && !atomic_load(&v->no_direct) &&
-		    (rc = read_direct(v, buf, c, err, sizeof(err))) == 1)
+		    (rc = read_direct(v, buf, c, err, sizeof(err))) ==
+		    DIRECT_UNUSABLE)
 			atomic_store(&v->no_direct, 1);
-		if (rc == 1) {
+		if (rc == DIRECT_UNUSABLE) {
 			pthread_mutex_lock(&v->lock);
 			if (!v->dropped)
 				drop_cache(v->fd, 0, m->size);
 			v->dropped = 1;
 			pthread_mutex_unlock(&v->lock);
 			rc = disk_read(v->fd, buf, c->length, c->offset, err,
-			    sizeof(err));
+			    sizeof(err)) == 0 ? DIRECT_READ : DIRECT_ERROR;
 		}
-		if (rc != 0) {
+		if (rc != DIRECT_READ) {
 			snprintf(msg, sizeof(msg), "verify: %.200s", err);
 			fail(v, msg);
 			break;
@@ -212,13 +219,7 @@ verify_wait(struct verifier *v, int64_t ms)
 	struct timespec ts;
 	bool over;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += (time_t)(ms / 1000);
-	ts.tv_nsec += (long)(ms % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
+	deadline_in_ms(&ts, ms);
 	pthread_mutex_lock(&v->lock);
 	while (v->running > 0)
 		if (pthread_cond_timedwait(&v->cond, &v->lock, &ts) != 0)

@@ -1,6 +1,6 @@
 /*
  * chunks.c — the image chunk by chunk: a fetch thread gets each chunk in
- * manifest order with rack-agent's fetcher (one keep-alive connection,
+ * manifest order with libpxe's fetcher (one keep-alive connection,
  * resume, backoff) into a bounded queue; the caller's thread
  * decompresses each and hands it to the feed (which checks it).
  */
@@ -17,7 +17,7 @@ struct fetcher {
 	struct queue	*q;
 	struct feed	*f;
 	atomic_int	*stop;
-	char		 err[256];
+	char		 err[ERR_MAX];
 	int		 failed;
 };
 

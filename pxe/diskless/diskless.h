@@ -11,12 +11,11 @@
  * seed) inside that root, and reports progress and the result to rackd.
  * The init script then switches into the new root. No disk is touched.
  *
- * It shares rack-agent's rackd client (net.c: job, reports, chunk
- * fetches with resume and backoff), job parsing, queue, retry schedule and
- * rate and console messages (pxe/agent/).
+ * Its rackd client is rack-agent's too: libpxe (pxe/lib/pxe.h: the job
+ * and its parsing, reports, chunk fetches with resume and backoff, the
+ * queue, the rate and console messages).
  *
  *	main.c		flags, the boot's flow, reports
- *	job.c		the job from rackd: a rootfs image's manifest
  *	feed.c		verified chunks in manifest order, holes as zeros, out
  *	stream.c	the image as one zstd stream, resumed by chunk
  *	chunks.c	the image chunk by chunk (a fetch thread and a queue)
@@ -34,8 +33,9 @@
 
 #include "images/chunk.h"
 #include "images/manifest.h"
-#include "pxe/agent/agent.h"
+#include "pxe/lib/pxe.h"
 
+/* Limits. */
 #define DL_SLOT_MAX		32	/* rackd.slot */
 #define DL_PATH_MAX		1024	/* the new root, overlay paths */
 #define DL_OVERLAY_MAX		(256 * 1024)	/* the overlay's JSON */
@@ -48,12 +48,21 @@
  * (40 MB/s for 100 ms) without holding RAM the new root needs. */
 #define DL_STREAM_QUEUE_BYTES	(4u * 1024 * 1024)
 #define DL_STREAM_QUEUE_ITEMS	1024
-#define DL_STREAM_DEADLINE_MS	RETRY_DEADLINE_MS
+#define DL_STREAM_RECV_BUFFER	(512L * 1024)	/* libcurl's, the stream */
+#define DL_MEMINFO_LINE		256	/* a line of /proc/meminfo */
 
-/* job.c: the body of GET /api/v1/agent/jobs/ID (base: rackd's URL, for a
- * relative chunks_url). 0, or -1 with err; free with job_free. */
-int	 dl_job_parse(const char *body, size_t len, const char *base,
-	    struct job *j, char *err, size_t errlen);
+/* Times. */
+#define DL_STREAM_DEADLINE_MS	RETRY_DEADLINE_MS
+#define DL_JOB_DEADLINE_MS	(2 * 60 * 1000)	/* getting the job */
+#define DL_OVERLAY_TIMEOUT_S	60	/* GET of the overlay */
+
+/* Exit status of rack-diskless. */
+enum dl_exit {
+	DL_EXIT_DONE = 0,
+	DL_EXIT_FAILED = 1,
+	DL_EXIT_USAGE = 2,
+	DL_EXIT_GONE = 3,	/* rackd ended the boot (a newer one, cancel) */
+};
 
 /* feed.c: what is written out, in order, only once verified. */
 struct feed {
@@ -89,7 +98,8 @@ int	 stream_fetch(const char *url, const char *slot, struct feed *f,
 	    atomic_int *stop, int *gone, char *err, size_t errlen);
 
 /* chunks.c: each chunk from chunks_url + hash on one keep-alive
- * connection (rack-agent's fetcher), verified and fed in order. */
+ * connection (libpxe's fetcher, rack-agent's too), verified and fed in
+ * order. */
 int	 chunks_fetch(struct net *n, const char *chunks_url, struct feed *f,
 	    atomic_int *stop, char *err, size_t errlen);
 

@@ -25,13 +25,6 @@
 #define RACKD_VERSION "unknown"
 #endif
 
-#define EXIT_DONE	0
-#define EXIT_FAILED	1
-#define EXIT_USAGE	2
-#define EXIT_GONE	3	/* rackd ended the boot (a newer one, cancel) */
-#define JOB_DEADLINE_MS	(2 * 60 * 1000)
-#define MEMINFO_LINE	256
-
 struct dl {
 	struct agent_conf conf;
 	char		 slot[DL_SLOT_MAX + 1];
@@ -72,7 +65,7 @@ usage(FILE *f)
 static int
 report(struct dl *d, const char *state, const char *reason)
 {
-	char err[256];
+	char err[ERR_MAX];
 	long status = 0;
 
 	if (net_report(d->net, d->conf.job, state, d->feed.written,
@@ -99,7 +92,7 @@ tick(void *arg)
 {
 	struct dl *d = arg;
 	int64_t now = now_ms();
-	char line[160];
+	char line[CONSOLE_LINE_MAX];
 
 	if (now < d->next_report)
 		return;
@@ -123,7 +116,7 @@ get_job(struct dl *d, char *err, size_t errlen)
 	struct retry t;
 	int64_t delay;
 
-	retry_start(&t, now_ms(), JOB_DEADLINE_MS);
+	retry_start(&t, now_ms(), DL_JOB_DEADLINE_MS);
 	for (;;) {
 		char *body = NULL;
 		size_t len = 0;
@@ -131,9 +124,12 @@ get_job(struct dl *d, char *err, size_t errlen)
 		int rc = net_get_job(d->net, d->conf.job, &status, &body, &len,
 		    err, errlen);
 		if (rc == 0 && status == 200) {
-			rc = dl_job_parse(body, len, d->conf.url, &d->job, err,
+			rc = job_parse(body, len, d->conf.url, &d->job, err,
 			    errlen);
 			free(body);
+			if (rc == 0)
+				rc = job_want_kind(&d->job, IMAGE_KIND_ROOTFS,
+				    err, errlen);
 			return rc;
 		}
 		free(body);
@@ -147,7 +143,7 @@ get_job(struct dl *d, char *err, size_t errlen)
 		log_warn("job %" PRId64 ": %s; again in %" PRId64 " ms",
 		    d->conf.job, rc == 0 ? "rackd answered with an error" : err,
 		    delay);
-		sleep_ms(delay);
+		retry_wait(delay, NULL);
 	}
 }
 
@@ -155,7 +151,7 @@ get_job(struct dl *d, char *err, size_t errlen)
 static uint64_t
 mem_available_kib(void)
 {
-	char line[MEMINFO_LINE];
+	char line[DL_MEMINFO_LINE];
 	uint64_t v = 0;
 	FILE *f = fopen("/proc/meminfo", "re");
 
@@ -176,7 +172,7 @@ run(struct dl *d, char *err, size_t errlen)
 	pid_t pid;
 	int fd, rc, cloud;
 	int64_t t_fetch, t_done;
-	char a[32], b[32], c[32];
+	char a[BYTES_STR_MAX], b[BYTES_STR_MAX], c[BYTES_STR_MAX];
 
 	if (net_new(d->conf.url, d->conf.token, &d->net, err, errlen) != 0 ||
 	    get_job(d, err, errlen) != 0)
@@ -256,7 +252,7 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct dl d;
-	char err[512] = "", why[256];
+	char err[ERR_OUTER_MAX] = "", why[ERR_MAX];
 	int o;
 
 	d.stream = 1;
@@ -267,7 +263,7 @@ main(int argc, char **argv)
 			if (conf_set(&d.conf, key, optarg, why, sizeof(why)) != 0) {
 				fprintf(stderr, "rack-diskless: --%s: %s\n", key,
 				    why);
-				return EXIT_USAGE;
+				return DL_EXIT_USAGE;
 			}
 			continue;
 		}
@@ -279,14 +275,14 @@ main(int argc, char **argv)
 			    strlen(optarg)) {
 				fprintf(stderr, "rack-diskless: --slot: not a "
 				    "slot name\n");
-				return EXIT_USAGE;
+				return DL_EXIT_USAGE;
 			}
 			snprintf(d.slot, sizeof(d.slot), "%s", optarg);
 			break;
 		case 'r':
 			if (strlen(optarg) >= sizeof(d.root)) {
 				fprintf(stderr, "rack-diskless: --root: too long\n");
-				return EXIT_USAGE;
+				return DL_EXIT_USAGE;
 			}
 			snprintf(d.root, sizeof(d.root), "%s", optarg);
 			break;
@@ -298,18 +294,18 @@ main(int argc, char **argv)
 			else {
 				fprintf(stderr, "rack-diskless: --fetch: stream "
 				    "or chunks\n");
-				return EXIT_USAGE;
+				return DL_EXIT_USAGE;
 			}
 			break;
 		case 'h':
 			usage(stdout);
-			return EXIT_DONE;
+			return DL_EXIT_DONE;
 		case 'V':
 			printf("rack-diskless %s\n", RACKD_VERSION);
-			return EXIT_DONE;
+			return DL_EXIT_DONE;
 		default:
 			usage(stderr);
-			return EXIT_USAGE;
+			return DL_EXIT_USAGE;
 		}
 	}
 	if (optind < argc || conf_complete(&d.conf, why, sizeof(why)) != 0 ||
@@ -318,17 +314,17 @@ main(int argc, char **argv)
 		    "unexpected argument" : d.slot[0] == '\0' ? "--slot is "
 		    "required" : d.root[0] == '\0' ? "--root is required" : why);
 		usage(stderr);
-		return EXIT_USAGE;
+		return DL_EXIT_USAGE;
 	}
 	d.t_start = now_ms();
 	if (run(&d, err, sizeof(err)) == 0)
-		return EXIT_DONE;
+		return DL_EXIT_DONE;
 	if (d.gone) {
 		log_error("rackd ended this boot: %s", err[0] ? err : "job over");
-		return EXIT_GONE;
+		return DL_EXIT_GONE;
 	}
 	log_error("%s", err[0] ? err : "failed");
 	if (d.net != NULL)
 		report(&d, "failed", err[0] ? err : "failed");
-	return EXIT_FAILED;
+	return DL_EXIT_FAILED;
 }

@@ -20,8 +20,6 @@
 
 #include "pxe/diskless/diskless.h"
 
-#define OVERLAY_TIMEOUT_S	60
-
 static int
 open_in_root(int rootfd, const char *path, int flags)
 {
@@ -184,7 +182,7 @@ overlay_fetch(const char *url, const char *slot, int cloud_init,
 	curl_easy_setopt(h, CURLOPT_URL, u);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cerr);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)OVERLAY_TIMEOUT_S);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)DL_OVERLAY_TIMEOUT_S);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
@@ -198,7 +196,7 @@ overlay_fetch(const char *url, const char *slot, int cloud_init,
 		snprintf(err, errlen, "overlay: %s", cerr[0] ? cerr :
 		    curl_easy_strerror(cr));
 	else if (status != 200) {
-		char t[200];
+		char t[ERR_MAX];
 		net_error_text(b.data, b.len, t, sizeof(t));
 		snprintf(err, errlen, "overlay: HTTP %ld: %s", status, t);
 	} else

@@ -20,11 +20,8 @@
 
 #include "pxe/diskless/diskless.h"
 
-#define STREAM_RECV_BUFFER	(512L * 1024)	/* curl's receive buffer */
-#define ERRBODY_MAX		512
 #define MARK_CUT		((size_t)-2)	/* queue item: the stream broke */
 #define MARK_END		((size_t)-1)	/* queue item: no more */
-#define NAP_SLICE_MS		100
 
 struct sx {
 	struct feed	*f;
@@ -42,7 +39,7 @@ struct sx {
 	int		 resume_set;
 	/* the receiver's outcome */
 	int		 failed, gone;
-	char		 err[300];
+	char		 err[ERR_OUTER_MAX];
 };
 
 static int
@@ -128,7 +125,7 @@ receiver(void *arg)
 {
 	struct sx *s = arg;
 	char u[AGENT_URL_MAX + DL_SLOT_MAX + 64], curl_err[CURL_ERROR_SIZE];
-	char last[300] = "";
+	char last[ERR_MAX] = "";
 	size_t from = 0, nchunks = s->f->m->nchunks;
 	struct retry t;
 	CURL *h = curl_easy_init();
@@ -147,7 +144,7 @@ receiver(void *arg)
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "rack-diskless");
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_BUFFERSIZE, STREAM_RECV_BUFFER);
+	curl_easy_setopt(h, CURLOPT_BUFFERSIZE, DL_STREAM_RECV_BUFFER);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, s);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
@@ -158,7 +155,7 @@ receiver(void *arg)
 	retry_start(&t, now_ms(), DL_STREAM_DEADLINE_MS);
 	while (!atomic_load(s->stop)) {
 		size_t before = from;
-		int64_t delay, end;
+		int64_t delay;
 		CURLcode cr;
 
 		snprintf(u, sizeof(u), "%s/boot/%s/rootfs?from=%zu", s->url,
@@ -203,9 +200,7 @@ receiver(void *arg)
 		}
 		log_warn("rootfs stream: %s; again from chunk %zu in %" PRId64
 		    " ms", last, from, delay);
-		for (end = now_ms() + delay; now_ms() < end &&
-		    !atomic_load(s->stop); )
-			sleep_ms(NAP_SLICE_MS);
+		retry_wait(delay, s->stop);
 	}
 	curl_easy_cleanup(h);
 	push_mark(s, MARK_END);

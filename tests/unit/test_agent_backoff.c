@@ -1,7 +1,8 @@
-/* tests/unit/test_agent_backoff.c — rack-agent: the retry schedule
+/* tests/unit/test_agent_backoff.c — libpxe: the retry schedule
  * (doubling from BACKOFF_BASE_MS, capped at BACKOFF_MAX_MS, no overflow),
  * jitter bounds, the deadline without progress and its restart after
- * progress; the smoothed rate and the console's progress line. */
+ * progress, the wait between tries; the smoothed rate and the console's
+ * progress line. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,7 +12,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "pxe/agent/agent.h"
+#include "pxe/lib/pxe.h"
 #include "tests/unit/test_agent_util.h"
 
 static void
@@ -88,6 +89,32 @@ test_deadline(void **state)
 	assert_false(retry_next(&t, now, &delay));
 }
 
+/* The wait between tries: the delay less at most a quarter, cut short by
+ * the stop flag. */
+static void
+test_wait(void **state)
+{
+	atomic_int stop = 0;
+	int64_t t, took;
+
+	(void)state;
+	for (int i = 0; i < 3; i++) {
+		t = now_ms();
+		retry_wait(400, i == 0 ? NULL : &stop);
+		took = now_ms() - t;
+		assert_true(took >= 300);
+		assert_true(took < 1000);
+	}
+	atomic_store(&stop, 1);
+	t = now_ms();
+	retry_wait(60000, &stop);
+	assert_true(now_ms() - t < BACKOFF_SLICE_MS);
+	t = now_ms();
+	retry_wait(0, NULL);
+	retry_wait(-5, NULL);
+	assert_true(now_ms() - t < BACKOFF_SLICE_MS);
+}
+
 static void
 test_rate(void **state)
 {
@@ -137,6 +164,7 @@ main(void)
 		cmocka_unit_test(test_schedule),
 		cmocka_unit_test(test_jitter),
 		cmocka_unit_test(test_deadline),
+		cmocka_unit_test(test_wait),
 		cmocka_unit_test(test_rate),
 		cmocka_unit_test(test_progress_line),
 	};

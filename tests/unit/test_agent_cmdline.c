@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "pxe/agent/agent.h"
+#include "pxe/lib/pxe.h"
 #include "tests/unit/test_agent_util.h"
 
 #define TOK "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"

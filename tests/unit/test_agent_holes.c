@@ -153,7 +153,7 @@ run_zero(bool punch, uint64_t off, uint64_t len, uint64_t want_zeroed)
 	assert_int_equal(zeroer_init(&z, fd, false), 0);
 	z.try_punch = punch;
 	z.done = &done;
-	if (zero_range(&z, off, len, NULL, err, sizeof(err)) != 0)
+	if (zero_range(&z, off, len, NULL, err, sizeof(err)) != ZERO_DONE)
 		fail_msg("zero_range: %s", err);
 	assert_int_equal(z.zeroed, want_zeroed);
 	assert_int_equal(z.checked + z.zeroed, len);
@@ -192,7 +192,7 @@ test_zero_already(void **state)
 	assert_int_equal(zeroer_init(&z, fd, false), 0);
 	z.done = &done;
 	assert_int_equal(zero_range(&z, ZERO_IO_MAX, ZERO_IO_MAX, NULL, err,
-	    sizeof(err)), 0);
+	    sizeof(err)), ZERO_DONE);
 	assert_int_equal(z.zeroed, 0);
 	assert_int_equal(z.checked, ZERO_IO_MAX);
 	assert_int_equal(fstat(fd, &after), 0);
@@ -200,7 +200,8 @@ test_zero_already(void **state)
 	assert_int_equal(after.st_mtim.tv_sec, before.st_mtim.tv_sec);
 	assert_int_equal(after.st_mtim.tv_nsec, before.st_mtim.tv_nsec);
 	/* zero length: nothing at all */
-	assert_int_equal(zero_range(&z, 5, 0, NULL, err, sizeof(err)), 0);
+	assert_int_equal(zero_range(&z, 5, 0, NULL, err, sizeof(err)),
+	    ZERO_DONE);
 	zeroer_free(&z);
 	check_file(ZERO_IO_MAX, ZERO_IO_MAX);
 }
@@ -215,12 +216,12 @@ test_zero_stop_and_errors(void **state)
 	(void)state;
 	assert_int_equal(zeroer_init(&z, fd, false), 0);
 	assert_int_equal(zero_range(&z, 0, FILE_SIZE, &stop, err, sizeof(err)),
-	    1);
+	    ZERO_STOPPED);
 	assert_int_equal(z.zeroed + z.checked, 0);
 	check_file(0, 0);
 	/* past the end of the disk: an error, not a silent short zero */
 	assert_int_equal(zero_range(&z, FILE_SIZE - 10, 20, NULL, err,
-	    sizeof(err)), -1);
+	    sizeof(err)), ZERO_ERROR);
 	assert_non_null(strstr(err, "end of disk"));
 	zeroer_free(&z);
 	/* a read-only descriptor cannot be zeroed: a clean error */
@@ -228,7 +229,8 @@ test_zero_stop_and_errors(void **state)
 	fd = open(path, O_RDONLY);
 	assert_true(fd >= 0);
 	assert_int_equal(zeroer_init(&z, fd, false), 0);
-	assert_int_equal(zero_range(&z, 0, 100, NULL, err, sizeof(err)), -1);
+	assert_int_equal(zero_range(&z, 0, 100, NULL, err, sizeof(err)),
+	    ZERO_ERROR);
 	assert_non_null(strstr(err, "byte 0"));
 	zeroer_free(&z);
 }

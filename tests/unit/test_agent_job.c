@@ -1,7 +1,8 @@
-/* tests/unit/test_agent_job.c — rack-agent: the job JSON from rackd; the
- * manifest inside it goes through the images library (so every malformed
- * manifest is refused with the library's reason), chunks_url resolution,
- * and refusal of what is not a disk job. */
+/* tests/unit/test_agent_job.c — libpxe's job parser, the one rack-agent
+ * and rack-diskless use: the job JSON from rackd; the manifest inside it
+ * goes through the images library (so every malformed manifest is refused
+ * with the library's reason), chunks_url resolution, and each program's
+ * kind check (a disk job for rack-agent, a rootfs one for rack-diskless). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,7 +15,7 @@
 
 #include <jansson.h>
 
-#include "pxe/agent/agent.h"
+#include "pxe/lib/pxe.h"
 #include "tests/unit/test_agent_util.h"
 
 #define BASE "http://10.213.0.1:8080"
@@ -110,6 +111,7 @@ test_bad_job(void **state)
 		{ "\"id\": 1, \"chunks_url\": 5", "chunks_url" },
 		{ "\"id\": 1, \"chunks_url\": \"\"", "chunks_url" },
 		{ "\"id\": 1, \"chunks_url\": \"chunks/\"", "absolute" },
+		{ "\"id\": 1, \"chunks_url\": \"ftp://h/c/\"", "absolute" },
 		{ "\"id\": 1, \"chunks_url\": \"/a b/\"", "chunks_url" },
 		{ "\"id\": 1, \"chunks_url\": \"/../etc/\"", "chunks_url" },
 		{ "\"id\": 1, \"id\": 2, \"chunks_url\": \"/c/\"", "not JSON" },
@@ -140,6 +142,37 @@ test_bad_job(void **state)
 	free(r);
 }
 
+/* A chunks_url that fits, and one that does not once made absolute (and
+ * given its slash). */
+static void
+test_long_url(void **state)
+{
+	char cu[AGENT_URL_MAX], fields[AGENT_URL_MAX + 64], err[512], *r;
+	size_t n = sizeof(cu) - strlen(BASE) - 2;
+	struct job j;
+
+	(void)state;
+	cu[0] = '/';
+	memset(cu + 1, 'c', n - 1);
+	cu[n] = '\0';
+	snprintf(fields, sizeof(fields), "\"id\": 1, \"chunks_url\": "
+	    "\"%s\"", cu);
+	r = reply(fields, manifest_text);
+	assert_int_equal(parse(r, &j, err, sizeof(err)), 0);
+	assert_int_equal(strlen(j.chunks_url), sizeof(j.chunks_url) - 1);
+	job_free(&j);
+	free(r);
+	cu[n] = 'c';
+	cu[n + 1] = '\0';
+	snprintf(fields, sizeof(fields), "\"id\": 1, \"chunks_url\": "
+	    "\"%s\"", cu);
+	r = reply(fields, manifest_text);
+	assert_int_equal(parse(r, &j, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "too long"));
+	assert_null(j.manifest);
+	free(r);
+}
+
 /* Edits the manifest object, then parses the job: -1 expected, with why. */
 static void
 bad_manifest(void (*edit)(json_t *), const char *why)
@@ -162,9 +195,41 @@ bad_manifest(void (*edit)(json_t *), const char *why)
 }
 
 static void
-edit_kind(json_t *m)
+test_kind(void **state)
 {
+	json_t *m = json_loads(manifest_text, 0, NULL);
+	char *mt, *r, err[512];
+	struct job j;
+
+	(void)state;
+	/* a disk image: rack-agent's, not rack-diskless's */
+	r = reply("\"id\": 1, \"chunks_url\": \"/chunks/\"", manifest_text);
+	assert_int_equal(parse(r, &j, err, sizeof(err)), 0);
+	assert_int_equal(job_want_kind(&j, IMAGE_KIND_DISK, err, sizeof(err)),
+	    0);
+	assert_int_equal(job_want_kind(&j, IMAGE_KIND_ROOTFS, err, sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, "of kind disk, not a rootfs image"));
+	job_free(&j);
+	free(r);
+	/* a rootfs image: the other way round */
+	assert_non_null(m);
 	json_object_set_new(m, "kind", json_string("rootfs"));
+	mt = json_dumps(m, 0);
+	json_decref(m);
+	r = reply("\"id\": 1, \"chunks_url\": \"/chunks/\"", mt);
+	assert_int_equal(parse(r, &j, err, sizeof(err)), 0);
+	assert_int_equal(job_want_kind(&j, IMAGE_KIND_ROOTFS, err, sizeof(err)),
+	    0);
+	assert_int_equal(job_want_kind(&j, IMAGE_KIND_DISK, err, sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, "not a disk image"));
+	job_free(&j);
+	/* no manifest (a failed or freed job) is of no kind */
+	assert_int_equal(job_want_kind(&j, IMAGE_KIND_DISK, err, sizeof(err)),
+	    -1);
+	free(mt);
+	free(r);
 }
 
 static void
@@ -228,7 +293,6 @@ static void
 test_bad_manifest(void **state)
 {
 	(void)state;
-	bad_manifest(edit_kind, "not a disk image");
 	bad_manifest(edit_size, "manifest is not valid");
 	bad_manifest(edit_overlap, "manifest is not valid");
 	bad_manifest(edit_length, "manifest is not valid");
@@ -245,6 +309,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_good),
 		cmocka_unit_test(test_bad_job),
+		cmocka_unit_test(test_long_url),
+		cmocka_unit_test(test_kind),
 		cmocka_unit_test(test_bad_manifest),
 	};
 	ta_watchdog(120);

@@ -24,7 +24,7 @@
 
 #include <jansson.h>
 
-#include "pxe/agent/agent.h"
+#include "pxe/lib/pxe.h"
 #include "tests/unit/test_agent_util.h"
 
 #define REQ_MAX		16384

@@ -5,10 +5,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 
-#include "pxe/agent/agent.h"
-
-#define RATE_MIN_INTERVAL_MS	200	/* shorter gaps keep the last rate */
-#define RATE_WEIGHT		0.5	/* of the newest interval */
+#include "pxe/lib/pxe.h"
 
 void
 rate_init(struct rate *r, int64_t now, uint64_t bytes)
@@ -40,7 +37,8 @@ progress_line(const char *state, const struct progress *p, uint64_t total,
     uint64_t bps, char *buf, size_t len)
 {
 	uint64_t done = atomic_load(&p->bytes_done);
-	char a[32], b[32], c[32], d[32];
+	char a[BYTES_STR_MAX], b[BYTES_STR_MAX], c[BYTES_STR_MAX];
+	char d[BYTES_STR_MAX];
 	unsigned pct = total ? (unsigned)(done * 100 / total) : 100;
 
 	if (done > total)

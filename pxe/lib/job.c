@@ -1,15 +1,19 @@
 /*
- * job.c — the job as GET /api/v1/agent/jobs/ID returns it. The manifest
- * object is written back to text and parsed by the images library, so
- * every rule of the format is checked in one place.
+ * job.c — the job as GET /api/v1/agent/jobs/ID returns it: its id, state,
+ * image, chunks_url (made absolute against rackd's URL) and the manifest.
+ * The manifest object is written back to text and parsed by the images
+ * library, so every rule of the format is checked in one place. One
+ * parser for both programs; each then says which kind of image it takes
+ * (job_want_kind).
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
-#include "pxe/agent/agent.h"
+#include "pxe/lib/pxe.h"
 
 static int
 url_chars_ok(const char *s)
@@ -28,7 +32,7 @@ job_parse(const char *body, size_t len, const char *base, struct job *j,
 	json_t *root, *v, *mo;
 	json_error_t je;
 	const char *s, *cu;
-	char *text, why[256];
+	char *text, why[ERR_MAX];
 	int n;
 
 	memset(j, 0, sizeof(*j));
@@ -96,17 +100,26 @@ job_parse(const char *body, size_t len, const char *base, struct job *j,
 		snprintf(err, errlen, "the job's manifest is not valid: %s", why);
 		goto fail;
 	}
-	if (j->manifest->kind != IMAGE_KIND_DISK) {
-		snprintf(err, errlen, "image %s:%s is of kind %s, not a disk "
-		    "image", j->manifest->name, j->manifest->version,
-		    image_kind_name(j->manifest->kind));
-		goto fail;
-	}
 	json_decref(root);
 	return 0;
 fail:
 	json_decref(root);
 	job_free(j);
+	return -1;
+}
+
+int
+job_want_kind(const struct job *j, enum image_kind kind, char *err,
+    size_t errlen)
+{
+	if (j->manifest != NULL && j->manifest->kind == kind)
+		return 0;
+	if (j->manifest == NULL)
+		snprintf(err, errlen, "job %" PRId64 " has no manifest", j->id);
+	else
+		snprintf(err, errlen, "image %s:%s is of kind %s, not a %s "
+		    "image", j->manifest->name, j->manifest->version,
+		    image_kind_name(j->manifest->kind), image_kind_name(kind));
 	return -1;
 }
 

@@ -3,9 +3,11 @@
 # initrd.img). The kernel and its modules come from Debian's kernel
 # package, unpacked here (not installed); busybox, rack-agent,
 # rack-diskless (and /etc/diskless.sh, the diskless stage) and the
-# libraries they need come from this machine.
+# libraries they need come from this machine; init, udhcpc.script,
+# modules.txt and diskless.sh from this folder.
 set -eu
-top=$(cd "$(dirname "$0")/.." && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
 out=$top/build/pxe
 work=$out/work
 agent=$top/build/rack-agent
@@ -37,14 +39,14 @@ depmod -b "$work/kernel" "$kver"
 root=$work/root
 mkdir -p "$root/bin" "$root/sbin" "$root/etc" "$root/proc" "$root/sys" \
 	"$root/dev" "$root/tmp" "$root/lib/modules/$kver"
-cp "$top/pxe/init" "$root/init"
-cp "$top/pxe/udhcpc.script" "$root/etc/udhcpc.script"
+cp "$here/init" "$root/init"
+cp "$here/udhcpc.script" "$root/etc/udhcpc.script"
 chmod 755 "$root/init" "$root/etc/udhcpc.script"
-grep -v '^[[:space:]]*\(#\|$\)' "$top/pxe/modules.txt" >"$root/etc/modules"
+grep -v '^[[:space:]]*\(#\|$\)' "$here/modules.txt" >"$root/etc/modules"
 cp /usr/bin/busybox "$root/bin/busybox"
 cp "$agent" "$root/sbin/rack-agent"
 cp "$diskless" "$root/sbin/rack-diskless"
-cp "$top/pxe/diskless.sh" "$root/etc/diskless.sh"
+cp "$here/diskless.sh" "$root/etc/diskless.sh"
 chmod 755 "$root/etc/diskless.sh"
 
 # Shared libraries of the programs, with the loader.

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "pxe/agent/agent.h"
+#include "pxe/lib/pxe.h"
 
 #define KEY_PREFIX	"rackd."
 
@@ -105,7 +105,7 @@ static int
 set_disk(struct agent_conf *c, const char *v, char *err, size_t errlen)
 {
 	struct disk_rule r;
-	char why[256];
+	char why[ERR_MAX];
 
 	if (disk_rule_parse(v, &r, why, sizeof(why)) != 0) {
 		snprintf(err, errlen, "disk: %s", why);
@@ -159,7 +159,7 @@ int
 cmdline_parse(const char *text, size_t len, struct agent_conf *c, char *err,
     size_t errlen)
 {
-	char *tok, why[256];
+	char *tok, why[ERR_MAX];
 	size_t i = 0;
 	int rc = 0;
 

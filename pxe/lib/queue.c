@@ -7,7 +7,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-#include "pxe/agent/agent.h"
+#include "pxe/lib/pxe.h"
 
 struct qnode {
 	struct qitem	*item;

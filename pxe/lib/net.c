@@ -6,6 +6,7 @@
  * named limit.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -16,12 +17,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
-#include "pxe/agent/agent.h"
-
-#define USER_AGENT	"rack-agent"
-#define JOB_TIMEOUT_S	300	/* one GET of the job (large manifests) */
-#define ERRBODY_MAX	512	/* error text kept from a failed chunk GET */
-#define CHUNK_RX_BUFFER	(512 * 1024)	/* libcurl's receive buffer for chunks */
+#include "pxe/lib/pxe.h"
 
 struct net {
 	char		 base[AGENT_URL_MAX];
@@ -88,7 +84,7 @@ common_opts(CURL *h, char *errbuf)
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPIDLE, 10L);
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPINTVL, 5L);
-	curl_easy_setopt(h, CURLOPT_USERAGENT, USER_AGENT);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, program_invocation_short_name);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
 }
@@ -291,7 +287,7 @@ rx_header(char *ptr, size_t size, size_t nmemb, void *arg)
 {
 	struct rx *r = arg;
 	size_t n = size * nmemb;
-	char line[256];
+	char line[HEADER_LINE_MAX];
 
 	if (n >= sizeof(line))
 		return n;	/* long headers are not ours to read */
@@ -353,18 +349,6 @@ rx_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
 	return atomic_load(r->stop) ? 1 : 0;
 }
 
-/* Sleeps ms less up to a quarter (so that many agents retrying at once
- * spread out), waking early to see the stop flag. */
-static void
-nap(int64_t ms, const atomic_int *stop)
-{
-	int64_t end = now_ms() + ms - (int64_t)randombytes_uniform(
-	    (uint32_t)(ms / 4 + 1));
-
-	while (!atomic_load(stop) && now_ms() < end)
-		sleep_ms(end - now_ms() < 100 ? end - now_ms() : 100);
-}
-
 int
 net_fetch_chunk(void *ctx, size_t index, const struct manifest_chunk *c,
     const char *hex, uint8_t *buf, size_t cap, size_t *len,
@@ -373,7 +357,8 @@ net_fetch_chunk(void *ctx, size_t index, const struct manifest_chunk *c,
 {
 	struct chunk_fetcher *f = ctx;
 	CURL *h = f->net->chunks;
-	char url[AGENT_URL_MAX + HASH_HEX_LEN + 8], range[48], last[256] = "";
+	char url[AGENT_URL_MAX + HASH_HEX_LEN + 8], range[48];
+	char last[ERR_MAX] = "";
 	struct rx r = { .buf = buf, .cap = cap, .fetched = fetched,
 	    .stop = stop };
 	struct retry t;
@@ -459,6 +444,6 @@ net_fetch_chunk(void *ctx, size_t index, const struct manifest_chunk *c,
 		}
 		log_warn("chunk %zu: %s; again in %" PRId64 " ms%s", index, last,
 		    delay, r.len ? " (resuming)" : "");
-		nap(delay, stop);
+		retry_wait(delay, stop);
 	}
 }

@@ -1,7 +1,9 @@
 /*
  * log.c — console messages. rack-agent and rack-diskless run on a
  * server's console, so everything goes to stderr, one line each, with the
- * program's name and the time since start.
+ * program's name and the time since start. The clocks live here too:
+ * monotonic milliseconds for intervals, a realtime deadline for the
+ * threads' condition waits.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -10,7 +12,7 @@
 #include <stdio.h>
 #include <time.h>
 
-#include "pxe/agent/agent.h"
+#include "pxe/lib/pxe.h"
 
 static int quiet;
 static int64_t t0;
@@ -42,6 +44,18 @@ sleep_ms(int64_t ms)
 	ts.tv_nsec = (long)(ms % 1000) * 1000000;
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
+}
+
+void
+deadline_in_ms(struct timespec *ts, int64_t ms)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += (time_t)(ms / 1000);
+	ts->tv_nsec += (long)(ms % 1000) * 1000000;
+	if (ts->tv_nsec >= 1000000000) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000;
+	}
 }
 
 static void

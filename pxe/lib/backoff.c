@@ -2,9 +2,25 @@
  * backoff.c — when to try a network operation again: exponential backoff
  * from BACKOFF_BASE_MS up to BACKOFF_MAX_MS, until a deadline passes with
  * no progress. A transfer that moves bytes starts the schedule again, so
- * a link that comes back resumes where it stopped.
+ * a link that comes back resumes where it stopped. The wait takes off a
+ * random part, so that the nodes of a rack that lost rackd at once do not
+ * all come back in the same millisecond. rack-agent and rack-diskless
+ * (job, reports, chunks, the rootfs stream) all retry through here.
  */
-#include "pxe/agent/agent.h"
+#include <sodium.h>
+
+#include "pxe/lib/pxe.h"
+
+/* d less r (in [0, 1)) of a quarter of it. */
+static int64_t
+jitter(int64_t d, double r)
+{
+	if (!(r >= 0.0))	/* also NaN */
+		r = 0.0;
+	if (r >= 1.0)
+		r = 0.999;
+	return d - (int64_t)((double)d * r / 4.0);
+}
 
 int64_t
 backoff_delay_ms(unsigned attempt)
@@ -19,13 +35,7 @@ backoff_delay_ms(unsigned attempt)
 int64_t
 backoff_jitter_ms(unsigned attempt, double r)
 {
-	int64_t d = backoff_delay_ms(attempt);
-
-	if (!(r >= 0.0))	/* also NaN */
-		r = 0.0;
-	if (r >= 1.0)
-		r = 0.999;
-	return d - (int64_t)((double)d * r / 4.0);
+	return jitter(backoff_delay_ms(attempt), r);
 }
 
 void
@@ -57,4 +67,15 @@ retry_progress(struct retry *t, int64_t now)
 {
 	t->start_ms = now;
 	t->attempt = 0;
+}
+
+void
+retry_wait(int64_t delay, const atomic_int *stop)
+{
+	double r = (double)randombytes_uniform(1u << 20) / (double)(1u << 20);
+	int64_t end = now_ms() + jitter(delay, r), left;
+
+	while ((stop == NULL || !atomic_load(stop)) &&
+	    (left = end - now_ms()) > 0)
+		sleep_ms(left < BACKOFF_SLICE_MS ? left : BACKOFF_SLICE_MS);
 }

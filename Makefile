@@ -48,13 +48,14 @@ PROGS     := $(BUILD)/rackd $(if $(CTL_SRC),$(BUILD)/rackctl) \
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps check test unit integration bench demo pxe clean clean-obj help
+.PHONY: all deps check layers test unit integration bench demo pxe clean clean-obj help
 all: $(PROGS)
 
 help:
 	@echo "make            build build/rackd (and build/rackctl)"
 	@echo "make deps       install the Debian packages the project needs"
 	@echo "make check      warnings as errors plus cppcheck on the project's code"
+	@echo "make layers     check that appliance/ keeps its layers (tools/layers.txt)"
 	@echo "make test       deps, build, unit and integration tests"
 	@echo "make bench      benchmarks (long; prints figures)"
 	@echo "make demo       start rackd with its defaults, print URL and token"
@@ -129,6 +130,11 @@ check:
 	cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,performance,portability \
 	  --inline-suppr --suppress=missingIncludeSystem --include=/usr/include/jansson.h \
 	  -I. appliance db images pxe tests/unit
+
+# appliance/'s files may use only their own layer or lower ones
+# (tools/layers.txt); the graph comes from the object files.
+layers: all
+	sh tools/layers.sh -o $(BUILD)/obj/appliance
 
 clean-obj:
 	rm -rf $(BUILD)/obj $(BUILD)/lib

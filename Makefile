@@ -48,7 +48,7 @@ PROGS     := $(BUILD)/rackd $(if $(CTL_SRC),$(BUILD)/rackctl) \
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps check layers test unit integration bench demo pxe clean clean-obj help
+.PHONY: all deps check layers style style-fix test unit integration bench demo pxe clean clean-obj help
 all: $(PROGS)
 
 help:
@@ -56,6 +56,8 @@ help:
 	@echo "make deps       install the Debian packages the project needs"
 	@echo "make check      warnings as errors plus cppcheck on the project's code"
 	@echo "make layers     check that appliance/ keeps its layers (tools/layers.txt)"
+	@echo "make style      check the C style of docs/style.md (tools/style.sh)"
+	@echo "make style-fix FILES=\"...\"  reformat files with clang-format, then check"
 	@echo "make test       deps, build, unit and integration tests"
 	@echo "make bench      benchmarks (long; prints figures)"
 	@echo "make demo       start rackd with its defaults, print URL and token"
@@ -122,7 +124,7 @@ $(BUILD)/tests/test_rackd_%: tests/unit/test_rackd_%.c $(LIBAPPL) $(LIBIMG) $(LI
 	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -o $@ $^ $(LIBS_APPL) $(LIBS_IMG) $(LIBS_DB) -lcmocka
 
 # A fresh build in its own folder (every file compiled with the warnings),
-# then cppcheck.
+# then cppcheck, the layers of appliance/ and the style.
 check:
 	@sh tools/deps.sh test
 	rm -rf $(BUILD)/check
@@ -130,11 +132,23 @@ check:
 	cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,performance,portability \
 	  --inline-suppr --suppress=missingIncludeSystem --include=/usr/include/jansson.h \
 	  -I. appliance db images pxe tests/unit
+	sh tools/layers.sh -o $(BUILD)/check/obj/appliance
+	$(MAKE) style
 
 # appliance/'s files may use only their own layer or lower ones
 # (tools/layers.txt); the graph comes from the object files.
 layers: all
 	sh tools/layers.sh -o $(BUILD)/obj/appliance
+
+# The C style of docs/style.md; tools/style.sh is the judge, clang-format
+# (.clang-format) only a help to get there.
+style:
+	sh tools/style.sh
+
+style-fix:
+	@test -n "$(FILES)" || { echo 'usage: make style-fix FILES="a.c b.h"' >&2; exit 2; }
+	clang-format -i $(FILES)
+	sh tools/style.sh $(FILES)
 
 clean-obj:
 	rm -rf $(BUILD)/obj $(BUILD)/lib

@@ -54,7 +54,7 @@ all: $(PROGS)
 help:
 	@echo "make            build build/rackd (and build/rackctl)"
 	@echo "make deps       install the Debian packages the project needs"
-	@echo "make check      warnings as errors plus cppcheck on the project's code"
+	@echo "make check      warnings as errors, cppcheck, layers and style"
 	@echo "make layers     check that appliance/ keeps its layers (tools/layers.txt)"
 	@echo "make style      check the C style of docs/style.md (tools/style.sh)"
 	@echo "make style-fix FILES=\"...\"  reformat files with clang-format, then check"

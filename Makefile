@@ -140,15 +140,15 @@ check:
 layers: all
 	sh tools/layers.sh -o $(BUILD)/obj/appliance
 
-# The C style of docs/style.md; tools/style.sh is the judge, clang-format
-# (.clang-format) only a help to get there.
+# The C style of docs/style.md; tools/style.sh is the judge, style-fix
+# (clang-format with .clang-format, then tools/style-fix.sh's own passes)
+# only a help to get there.
 style:
 	sh tools/style.sh
 
 style-fix:
 	@test -n "$(FILES)" || { echo 'usage: make style-fix FILES="a.c b.h"' >&2; exit 2; }
-	clang-format -i $(FILES)
-	sh tools/style.sh $(FILES)
+	sh tools/style-fix.sh $(FILES)
 
 clean-obj:
 	rm -rf $(BUILD)/obj $(BUILD)/lib

@@ -13,10 +13,11 @@
 # Files named in tools/layers.txt that do not exist are ignored, and an
 # object file whose source is gone is not read.
 #
-# usage: tools/layers.sh [-v] [-o OBJDIR] [-l LAYERS]
+# usage: tools/layers.sh [-v] [-o OBJDIR] [-l LAYERS] [-s SRCDIR]
 #   -v         also print the graph, one line per edge with its symbols
 #   -o OBJDIR  the objects of appliance/ (default build/obj/appliance)
 #   -l LAYERS  the layer file (default tools/layers.txt)
+#   -s SRCDIR  the folder of the sources (default appliance)
 # Exit status: 0 when the tree keeps its layers, 1 when it does not, 2 when
 # it cannot tell (no objects: run `make all` first).
 
@@ -33,7 +34,8 @@ HANDLERS = "handlers"
 
 
 def usage():
-    sys.stderr.write("usage: tools/layers.sh [-v] [-o OBJDIR] [-l LAYERS]\n")
+    sys.stderr.write("usage: tools/layers.sh [-v] [-o OBJDIR] [-l LAYERS] "
+                     "[-s SRCDIR]\n")
     sys.exit(2)
 
 
@@ -75,21 +77,19 @@ def symbols(obj):
     return defs, uses
 
 
-def shortest_circle(start, edges, within):
-    """The shortest path start -> ... -> start inside `within`, or None."""
+def shortest_path(start, goal, edges, within):
+    """The shortest path start -> ... -> goal inside `within`, or None."""
     prev, queue, seen = {}, [start], {start}
     while queue:
         nxt = []
         for a in queue:
+            if a == goal:
+                path = [a]
+                while path[-1] != start:
+                    path.append(prev[path[-1]])
+                return list(reversed(path))
             for b in sorted(edges.get(a, {})):
-                if b not in within:
-                    continue
-                if b == start:
-                    path = [a]
-                    while path[-1] != start:
-                        path.append(prev[path[-1]])
-                    return list(reversed(path)) + [start]
-                if b not in seen:
+                if b in within and b not in seen:
                     seen.add(b)
                     prev[b] = a
                     nxt.append(b)
@@ -133,13 +133,14 @@ def components(nodes, edges):
 def main():
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     try:
-        opts, args = getopt.getopt(sys.argv[1:], "vo:l:")
+        opts, args = getopt.getopt(sys.argv[1:], "vo:l:s:")
     except getopt.GetoptError:
         usage()
     if args:
         usage()
-    verbose, objdir, layerfile = False, "build/obj/" + SRCDIR, \
-        "tools/layers.txt"
+    global SRCDIR
+    verbose, objdir, layerfile, SRCDIR = False, None, "tools/layers.txt", \
+        "appliance"
     for o, v in opts:
         if o == "-v":
             verbose = True
@@ -147,6 +148,10 @@ def main():
             objdir = v
         elif o == "-l":
             layerfile = v
+        elif o == "-s":
+            SRCDIR = v.rstrip("/")
+    if objdir is None:
+        objdir = "build/obj/" + SRCDIR
     names, rank = read_layers(layerfile)
     if HANDLERS not in names:
         sys.exit("%s: no layer named %s" % (layerfile, HANDLERS))
@@ -213,19 +218,22 @@ def main():
         if len(comp) < 2:
             continue
         for h in sorted(f for f in comp if rank.get(f) == hrank):
-            path = shortest_circle(h, edges, comp)
-            if path is None:
-                continue
-            key = frozenset(path)
-            if key in seen:
-                continue
-            seen.add(key)
-            steps = []
-            for a, b in zip(path, path[1:]):
-                steps.append("%s -> %s (%s)" % (a, b,
-                             ", ".join(sorted(edges[a][b]))))
-            errors.append("circle through handler %s: %s"
-                          % (label(h), "; ".join(steps)))
+            # one circle for each way out of the handler
+            for b in sorted(f for f in edges.get(h, {}) if f in comp):
+                back = shortest_path(b, h, edges, comp)
+                if back is None:
+                    continue
+                path = [h] + back
+                key = frozenset(zip(path, path[1:]))
+                if key in seen:
+                    continue
+                seen.add(key)
+                steps = []
+                for a, c in zip(path, path[1:]):
+                    steps.append("%s -> %s (%s)" % (a, c,
+                                 ", ".join(sorted(edges[a][c]))))
+                errors.append("circle through handler %s: %s"
+                              % (label(h), "; ".join(steps)))
         if verbose:
             print("# circle: " + " ".join(sorted(comp)))
 

@@ -50,13 +50,16 @@ PROGS     := $(BUILD)/rackd $(if $(CTL_SRC),$(BUILD)/rackctl) \
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps check test unit integration bench demo pxe clean clean-obj help
+.PHONY: all deps check layers style style-fix test unit integration bench demo pxe clean clean-obj help
 all: $(PROGS)
 
 help:
 	@echo "make            build build/rackd (and build/rackctl)"
 	@echo "make deps       install the Debian packages the project needs"
-	@echo "make check      warnings as errors plus cppcheck on the project's code"
+	@echo "make check      warnings as errors, cppcheck, layers and style"
+	@echo "make layers     check that appliance/ keeps its layers (tools/layers.txt)"
+	@echo "make style      check the C style of docs/style.md (tools/style.sh)"
+	@echo "make style-fix FILES=\"...\"  reformat files with clang-format, then check"
 	@echo "make test       deps, build, unit and integration tests"
 	@echo "make bench      benchmarks (long; prints figures)"
 	@echo "make demo       start rackd with its defaults, print URL and token"
@@ -136,7 +139,7 @@ $(BUILD)/tests/test_rackd_%: tests/unit/test_rackd_%.c $(LIBAPPL) $(LIBIMG) $(LI
 	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -o $@ $^ $(LIBS_APPL) $(LIBS_IMG) $(LIBS_DB) -lcmocka
 
 # A fresh build in its own folder (every file compiled with the warnings),
-# then cppcheck.
+# then cppcheck, the layers of appliance/ and the style.
 check:
 	@sh tools/deps.sh test
 	rm -rf $(BUILD)/check
@@ -144,6 +147,23 @@ check:
 	cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,performance,portability \
 	  --inline-suppr --suppress=missingIncludeSystem --include=/usr/include/jansson.h \
 	  -I. appliance db images pxe tests/unit
+	sh tools/layers.sh -o $(BUILD)/check/obj/appliance
+	$(MAKE) style
+
+# appliance/'s files may use only their own layer or lower ones
+# (tools/layers.txt); the graph comes from the object files.
+layers: all
+	sh tools/layers.sh -o $(BUILD)/obj/appliance
+
+# The C style of docs/style.md; tools/style.sh is the judge, style-fix
+# (clang-format with .clang-format, then tools/style-fix.sh's own passes)
+# only a help to get there.
+style:
+	sh tools/style.sh
+
+style-fix:
+	@test -n "$(FILES)" || { echo 'usage: make style-fix FILES="a.c b.h"' >&2; exit 2; }
+	sh tools/style-fix.sh $(FILES)
 
 clean-obj:
 	rm -rf $(BUILD)/obj $(BUILD)/lib

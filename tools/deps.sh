@@ -10,7 +10,7 @@ libarchive-dev libjansson-dev libinih-dev libzstd-dev libcurl4-openssl-dev
 libmnl-dev libblkid-dev libsodium-dev"
 RUN="dnsmasq-base ipxe"
 PXE="kmod cpio zstd busybox"
-CHECK="cppcheck"
+CHECK="cppcheck clang-format"
 TEST="libcmocka-dev curl sqlite3 zstd xz-utils bzip2 gzip jq iproute2 procps
 python3 busybox tftp-hpa qemu-system-x86 ovmf syslinux syslinux-common
 syslinux-efi mtools dosfstools fdisk"

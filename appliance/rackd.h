@@ -42,7 +42,8 @@ void	 log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	 fatal(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
 void	 fatalx(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
 
-/* options.c: the option table, config file, command line, --help. */
+/* config.c: the option table, config file, command line, --help, and the
+ * running configuration. */
 struct strlist {
 	int	 n;
 	char	*v[SLOTS_MAX];
@@ -107,9 +108,11 @@ int	 strlist_equal(const struct strlist *, const struct strlist *);
 int	 config_parse_cidr(const char *, uint32_t *net, int *prefix);
 int	 slot_name_valid(const char *);
 
-/* main.c: the running configuration, read under a lock by HTTP threads. */
+/* The running configuration: HTTP and work threads read it under
+ * conf_rdlock; the main thread applies a reload under conf_wrlock. */
 extern struct config conf;
 void	 conf_rdlock(void);
+void	 conf_wrlock(void);
 void	 conf_unlock(void);
 
 /* loop.c: the main thread's event loop (epoll, signalfd, timers). */

@@ -17,19 +17,6 @@
 
 #include "appliance/rackd.h"
 
-/* main.c is not in the library; what the linked files refer to. */
-struct config conf;
-
-void
-conf_rdlock(void)
-{
-}
-
-void
-conf_unlock(void)
-{
-}
-
 #define assert_contains(hay, needle) do {				\
 	const char *h_ = (hay), *n_ = (needle);				\
 	if (h_ == NULL || strstr(h_, n_) == NULL) {			\

@@ -16,7 +16,6 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,22 +24,6 @@
 
 #include "appliance/rackd.h"
 #include "db/db.h"
-
-/* main.c is not in the library: the running configuration lives here. */
-struct config conf;
-static pthread_rwlock_t conf_lock = PTHREAD_RWLOCK_INITIALIZER;
-
-void
-conf_rdlock(void)
-{
-	pthread_rwlock_rdlock(&conf_lock);
-}
-
-void
-conf_unlock(void)
-{
-	pthread_rwlock_unlock(&conf_lock);
-}
 
 static char tmpdir[] = "/tmp/rackd-session.XXXXXX";
 static int dbcount;

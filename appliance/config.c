@@ -1,8 +1,13 @@
 /*
- * options.c — the one option table. It drives the config file (-c FILE,
+ * config.c — rackd's configuration: the one option table, and the running
+ * configuration with its lock. The table drives the config file (-c FILE,
  * INI syntax through inih), the command line and --help. Precedence:
  * built-in default < config file < command line. SIGHUP reloads the file;
  * options marked RELOAD take effect at once, the rest at the next start.
+ * The running configuration lives here, beside the code that fills it, so
+ * that every file of rackd (and every unit test) links the same one: HTTP
+ * and work threads read it under conf_rdlock, the main thread replaces the
+ * reloadable part under conf_wrlock.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -10,6 +15,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -41,6 +47,27 @@ struct option_def {
 };
 
 #define OFF(f) offsetof(struct config, f)
+
+struct config conf;
+static pthread_rwlock_t conf_lock = PTHREAD_RWLOCK_INITIALIZER;
+
+void
+conf_rdlock(void)
+{
+	pthread_rwlock_rdlock(&conf_lock);
+}
+
+void
+conf_wrlock(void)
+{
+	pthread_rwlock_wrlock(&conf_lock);
+}
+
+void
+conf_unlock(void)
+{
+	pthread_rwlock_unlock(&conf_lock);
+}
 
 static const struct option_def options[] = {
 	{ "config", 'c', T_STR, OFF(config_file), "", 0, 0, F_CLI, "FILE",

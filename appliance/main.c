@@ -173,7 +173,7 @@ main(int argc, char **argv)
 	catalog_scan();
 	ensure_slots();
 	jobs_recover();
-	if (http_start(err, sizeof(err)) != 0)
+	if (http_start(&rackd_routes, err, sizeof(err)) != 0)
 		fatalx("%s", err);
 	if (conf.gadget.n > 0 && priv_gadget_setup(err, sizeof(err)) != 0)
 		fatalx("gadget: %s", err);
@@ -191,6 +191,7 @@ main(int argc, char **argv)
 	links_close();
 	if (conf.gadget.n > 0)
 		priv_gadget_teardown();
+	events_shutdown();	/* the event streams end, then the server */
 	http_stop();
 	catalog_close();
 	db_close();

@@ -84,7 +84,8 @@ static const struct option_def options[] = {
 	  "ADDR:PORT", "HTTP address for the API, dashboard, chunks and boot files" },
 	{ "webui_dir", 0, T_STR, OFF(webui_dir), "./webui", 0, 0, F_RELOAD,
 	  "DIR", "dashboard files served at /" },
-	{ "api_token", 0, T_STR, OFF(api_token), "", 16, 0, F_RELOAD, "TOKEN",
+	{ "api_token", 0, T_STR, OFF(api_token), "", TOKEN_MIN, 0, F_RELOAD,
+	  "TOKEN",
 	  "API token (empty: generated once into STATE_DIR/api.token)" },
 	{ "api_open_reads", 0, T_BOOL, OFF(api_open_reads), "no", 0, 0,
 	  F_RELOAD, NULL, "allow reads of /api/v1 without a token" },
@@ -455,7 +456,7 @@ option_set(struct config *cfg, const struct option_def *o, const char *value,
 	case T_LISTEN: {
 		struct sockaddr_storage ss;
 		socklen_t sl;
-		char why[256];
+		char why[CONFIG_WHY_MAX];
 		char *copy;
 		if (config_parse_listen(value, &ss, &sl, why, sizeof(why)) != 0) {
 			set_err(err, errlen, "%s", why);
@@ -524,7 +525,7 @@ option_set(struct config *cfg, const struct option_def *o, const char *value,
 		return 0;
 	}
 	case T_LIST: {
-		char why[256];
+		char why[CONFIG_WHY_MAX];
 		const char *(*check)(const char *) = valid_word;
 		if (strcmp(o->name, "link_slots") == 0)
 			check = valid_map;
@@ -540,7 +541,7 @@ option_set(struct config *cfg, const struct option_def *o, const char *value,
 		return 0;
 	}
 	case T_SLOTS: {
-		char why[256];
+		char why[CONFIG_WHY_MAX];
 		if (parse_slots(value, (struct strlist *)field, why,
 		    sizeof(why)) != 0) {
 			set_err(err, errlen, "%s", why);
@@ -599,7 +600,7 @@ config_free(struct config *cfg)
 static void
 config_defaults(struct config *cfg)
 {
-	char err[256];
+	char err[CONFIG_ERR_MAX];
 
 	memset(cfg, 0, sizeof(*cfg));
 	for (size_t i = 0; i < NOPTIONS; i++)
@@ -848,7 +849,7 @@ config_load(struct config *cfg, int argc, char **argv, char *err,
 			return -1;
 	}
 	for (size_t i = 1; i < NOPTIONS; i++) {
-		char why[256], name[40];
+		char why[CONFIG_WHY_MAX], name[OPTION_NAME_MAX];
 		if (cli_val[i] == NULL)
 			continue;
 		if (option_set(cfg, &options[i], cli_val[i], why,
@@ -919,7 +920,7 @@ config_usage(FILE *fp, const char *prog)
 	    "the dashes,\nunderscores for dashes):\n\n", prog);
 	for (size_t i = 0; i < NOPTIONS; i++) {
 		const struct option_def *o = &options[i];
-		char name[40], left[80];
+		char name[OPTION_NAME_MAX], left[USAGE_LEFT_MAX];
 
 		cli_name(o->name, name, sizeof(name));
 		if (o->short_opt)

@@ -3,11 +3,12 @@
  * and link change is published once into a ring of the last EVENTS_RING
  * events; each client keeps its place in the ring. A client with nothing to
  * read is suspended (http_pull_suspend: the server stops polling it) and
- * resumed when an event arrives. A client that falls further behind than the ring gets a
- * "resync" event and goes on from the oldest kept. Last-Event-ID resumes a
- * reconnecting client where it left off. A stream opened with a dashboard
- * session (no Bearer token) ends when that session does: checked at each
- * heartbeat, and at once on sign-out (events_sessions_check).
+ * resumed when an event arrives. A client that falls further behind than
+ * the ring gets a "resync" event and goes on from the oldest kept.
+ * Last-Event-ID resumes a reconnecting client where it left off. A stream
+ * opened with a dashboard session (no Bearer token) ends when that session
+ * does: checked at each heartbeat, and at once on sign-out
+ * (events_sessions_check).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -244,7 +245,7 @@ events_stream(struct req *r)
 		http_reply_error(r, 500, "out of memory");
 		return;
 	}
-	/* Let in by its session cookie (routes.c takes a Bearer token first)? */
+	/* Let in by its session cookie (routes.c takes a Bearer first)? */
 	if (!conf.api_open_reads && http_header(r, "Authorization") == NULL &&
 	    session_cookie_valid(http_cookie(r, SESSION_COOKIE)))
 		snprintf(c->cookie, sizeof(c->cookie), "%s",

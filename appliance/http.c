@@ -28,7 +28,7 @@ struct req {
 	const char		*url;
 	const struct route	*route;
 	const char		*route_name;
-	void			(*fn)(struct req *);	/* route's, or fallback */
+	void			(*fn)(struct req *);	/* its handler */
 	char			 pbuf[URL_MAX];
 	const char		*params[ROUTE_PARAMS_MAX];
 	char			*body;
@@ -40,7 +40,7 @@ struct req {
 	int64_t			 agent_job;
 	uint64_t		 streamed;	/* bytes of a file reply */
 	int			 node_side;	/* on a management link */
-	struct http_stream	 stream;	/* HTTP_BODY_STREAM: its taker */
+	struct http_stream	 stream;	/* a streamed body's taker */
 	uint64_t		 discarded;	/* body bytes past the limit */
 	struct work		 work;		/* http_defer: the queue's link */
 	void			(*defer_fn)(struct req *, void *);
@@ -49,7 +49,7 @@ struct req {
 	struct MHD_Response	*held;		/* queued once resumed */
 	int			 held_status;
 	int			 nxh;		/* extra reply headers */
-	char			 xh_name[REPLY_HEADERS_MAX][REPLY_HEADER_NAME_MAX];
+	char			 xh_name[REPLY_HEADERS_MAX][REPLY_NAME_MAX];
 	char			 xh_value[REPLY_HEADERS_MAX][REPLY_HEADER_MAX];
 };
 

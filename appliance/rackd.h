@@ -15,7 +15,12 @@
 
 /* Limits. Every buffer and count has one; crossing it is a clean error. */
 #define LOG_LINE_MAX		1024
-#define ERR_MAX			512	/* an error message handed back in err */
+#define ERR_MAX			512	/* an error message handed back */
+#define LOOP_FDS_MAX		32	/* descriptors the event loop watches */
+#define CONFIG_WHY_MAX		256	/* why an option's value is refused */
+#define OPTION_NAME_MAX		40	/* --name of an option, for messages */
+#define USAGE_LEFT_MAX		80	/* --help: an option and its metavar */
+#define TOKEN_MIN		16	/* the API token's least length */
 #define CONFIG_VALUE_MAX	1024
 #define CONFIG_ERR_MAX		512
 #define SLOT_NAME_MAX		32
@@ -25,13 +30,13 @@
 #define ROUTE_PARAMS_MAX	3
 #define URL_MAX			2048
 #define HTTP_ERROR_MAX		512	/* the message of an error reply */
-#define HTTP_ALLOW_MAX		64	/* an Allow header: one path's methods */
+#define HTTP_ALLOW_MAX		64	/* Allow: the methods of one path */
 #define HTTP_BACKLOG		1024	/* pending connections, main listener */
 #define HTTP_NODE_BACKLOG	128	/* pending, each management link's */
-#define HTTP_WRITE_BUFFER	(16 * 1024)	/* per connection, past its head */
+#define HTTP_WRITE_BUFFER	(16 * 1024)	/* per connection, past head */
 #define CONTENT_RANGE_MAX	96	/* "bytes A-B/SIZE" of a chunk reply */
 #define SERVED_DIRS_MAX		4	/* folders kept open to serve from */
-#define ROOTFS_STREAM_BLOCK	(256 * 1024)	/* rootfs stream: read at once */
+#define ROOTFS_STREAM_BLOCK	(256 * 1024)	/* rootfs stream, one read */
 #define FROM_DIGITS_MAX		9	/* ?from=K of the rootfs stream */
 #define EVENTS_BLOCK		(16 * 1024)	/* an event stream's read */
 #define METRIC_ROWS_MAX		256	/* route and status pairs counted */
@@ -164,7 +169,7 @@ enum http_body { HTTP_BODY_NONE, HTTP_BODY_JSON, HTTP_BODY_STREAM };
 struct route {
 	const char	*method;	/* "GET" also answers HEAD */
 	const char	*pattern;	/* segments; "*" captures one */
-	int		 access;	/* who may call it; routes.c's to read */
+	int		 access;	/* who may call it (routes.c's) */
 	enum http_body	 body;
 	void		(*fn)(struct req *);
 	const char	*name;		/* for /metrics */
@@ -180,7 +185,8 @@ enum http_verdict {
 struct http_routes {
 	const struct route	 *v;
 	size_t			  n;
-	enum http_verdict	(*authorize)(struct req *, const struct route *);
+	enum http_verdict	(*authorize)(struct req *,
+				    const struct route *);
 	/* GET or HEAD of a path no route has (outside no_fallback). */
 	void			(*fallback)(struct req *);
 	const char		 *no_fallback;	/* a path prefix: 404 there */
@@ -231,7 +237,7 @@ const char *http_cookie(struct req *, const char *name);
 /* An extra header for the reply to come (Set-Cookie, ETag, Retry-After);
  * at most REPLY_HEADERS_MAX of REPLY_HEADER_MAX bytes. 0 or -1. */
 #define REPLY_HEADERS_MAX	6
-#define REPLY_HEADER_NAME_MAX	32
+#define REPLY_NAME_MAX		32
 #define REPLY_HEADER_MAX	256
 int	 http_add_header(struct req *, const char *name, const char *value);
 /* Parse the request body as a JSON object; on error replies 400, NULL. */
@@ -300,7 +306,12 @@ int	 session_create(int64_t now_ms, int ttl, char cookie[TOKEN_HEX + 1],
 enum session_status session_lookup(const char *cookie, const char *csrf,
 	    int write, int64_t now_ms, char *csrf_out, size_t len,
 	    int64_t *expires);
-int	 session_end(const char *cookie);	/* 1 ended, 0 none, -1 */
+enum session_end {
+	SESSION_END_OK,		/* the session was there and has ended */
+	SESSION_END_NONE,	/* no such session (or not a cookie) */
+	SESSION_END_ERROR,	/* the database failed; logged */
+};
+enum session_end session_end(const char *cookie);
 int	 session_password_ok(const char *given);
 int	 session_cookie_valid(const char *value);
 void	 session_client_key(const struct sockaddr_storage *, char *out,

@@ -118,14 +118,15 @@ test_signout_ends_only_that_session(void **state)
 
 	assert_int_equal(session_create(T0, TTL, c1, x1), 0);
 	assert_int_equal(session_create(T0, TTL, c2, x2), 0);
-	assert_int_equal(session_end(c1), 1);
+	assert_int_equal(session_end(c1), SESSION_END_OK);
 	assert_int_equal(session_lookup(c1, x1, 1, T0, NULL, 0, NULL),
 	    SESSION_NONE);
 	assert_int_equal(session_lookup(c2, x2, 1, T0, NULL, 0, NULL),
 	    SESSION_OK);
-	assert_int_equal(session_end(c1), 0);		/* already out */
-	assert_int_equal(session_end("garbage"), 0);
-	assert_int_equal(session_end(NULL), 0);
+	/* already out */
+	assert_int_equal(session_end(c1), SESSION_END_NONE);
+	assert_int_equal(session_end("garbage"), SESSION_END_NONE);
+	assert_int_equal(session_end(NULL), SESSION_END_NONE);
 }
 
 static void

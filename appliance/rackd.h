@@ -242,7 +242,7 @@ const char *http_cookie(struct req *, const char *name);
 int	 http_add_header(struct req *, const char *name, const char *value);
 /* Parse the request body as a JSON object; on error replies 400, NULL. */
 json_t	*http_json_body(struct req *);
-/* Streaming bodies (routes of kind BODY_STREAM). The route's handler runs
+/* Streaming bodies (routes of HTTP_BODY_STREAM). The route's handler runs
  * when the request head is in, before any body: it replies at once (the
  * body is then not read, and the connection closes after the reply), or
  * takes the body with http_stream_body. data gets each piece in order (a

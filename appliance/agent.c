@@ -1,5 +1,5 @@
 /*
- * agent.c — the endpoints the clone agent calls. http.c has already checked
+ * agent.c — the endpoints the clone agent calls. routes.c has already checked
  * that the bearer token is this job's own and the job is active.
  */
 #include <string.h>

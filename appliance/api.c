@@ -19,7 +19,7 @@ api_healthz(struct req *r)
 void
 api_metrics(struct req *r)
 {
-	char *text = metrics_render();
+	char *text = metrics_render(events_clients());
 
 	if (text == NULL) {
 		http_reply_error(r, 500, "cannot render metrics");

@@ -12,7 +12,6 @@
 #include "appliance/rackd.h"
 
 #define TOKEN_FILE	"api.token"
-#define TOKEN_MIN	16
 
 static char api_token[CONFIG_VALUE_MAX + 1];
 static pthread_mutex_t token_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -76,7 +75,7 @@ auth_init(char *err, size_t errlen)
 int
 auth_reload(void)
 {
-	char err[256];
+	char err[ERR_MAX];
 
 	if (load_token(err, sizeof(err)) != 0) {
 		log_warnx("reload: %s; keeping the old token", err);

@@ -17,8 +17,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <microhttpd.h>
-
 #include "appliance/rackd.h"
 #include "db/db.h"
 
@@ -138,7 +136,6 @@ void
 boot_file(struct req *r)
 {
 	const char *name = http_param(r, 0);
-	struct MHD_Response *resp;
 	struct stat st;
 	int fd, dfd;
 
@@ -158,14 +155,7 @@ boot_file(struct req *r)
 		    "the clone kernel and initramfs)", name);
 		return;
 	}
-	resp = MHD_create_response_from_fd64((uint64_t)st.st_size, fd);
-	if (resp == NULL) {
-		close(fd);
-		http_reply_error(r, 500, "cannot send the file");
-		return;
-	}
-	MHD_add_response_header(resp, "Content-Type",
-	    "application/octet-stream");
 	http_stream_add(r, (uint64_t)st.st_size);
-	http_reply_response(r, 200, resp);
+	http_reply_file(r, 200, fd, 0, (uint64_t)st.st_size,
+	    "application/octet-stream");
 }

@@ -17,15 +17,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <microhttpd.h>
-
 #include "appliance/rackd.h"
 #include "db/db.h"
 #include "images/hash.h"
 #include "images/manifest.h"
-
-#define STREAM_BLOCK	(256 * 1024)	/* bytes handed to MHD at a time */
-#define FROM_DIGITS_MAX	9		/* ?from=K */
 
 struct rstream {
 	size_t	 n, i;			/* chunks, the one being sent */
@@ -51,7 +46,7 @@ rstream_free(void *cls)
 }
 
 static ssize_t
-reader(void *cls, uint64_t pos, char *buf, size_t max)
+reader(void *cls, char *buf, size_t max)
 {
 	struct rstream *s = cls;
 	char path[PATH_MAX_RACKD];
@@ -59,7 +54,6 @@ reader(void *cls, uint64_t pos, char *buf, size_t max)
 	ssize_t got;
 	size_t want;
 
-	(void)pos;
 	while (s->i < s->n && s->stored[s->i] == s->off) {	/* next */
 		if (s->fd >= 0)
 			close(s->fd);
@@ -68,7 +62,7 @@ reader(void *cls, uint64_t pos, char *buf, size_t max)
 		s->off = 0;
 	}
 	if (s->i >= s->n)
-		return MHD_CONTENT_READER_END_OF_STREAM;
+		return HTTP_PULL_END;
 	if (s->fd < 0) {
 		if (catalog_chunk_path(s->hex[s->i], path, sizeof(path)) != 0 ||
 		    (s->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0 ||
@@ -77,7 +71,7 @@ reader(void *cls, uint64_t pos, char *buf, size_t max)
 			log_warnx("slot %s: rootfs stream: chunk %s is missing "
 			    "or not its manifest's size; stream cut", s->slot,
 			    s->hex[s->i]);
-			return MHD_CONTENT_READER_END_WITH_ERROR;
+			return HTTP_PULL_ERROR;
 		}
 	}
 	want = s->stored[s->i] - s->off < max ? (size_t)(s->stored[s->i] -
@@ -86,7 +80,7 @@ reader(void *cls, uint64_t pos, char *buf, size_t max)
 	if (got <= 0) {
 		log_warnx("slot %s: rootfs stream: chunk %s unreadable; stream "
 		    "cut", s->slot, s->hex[s->i]);
-		return MHD_CONTENT_READER_END_WITH_ERROR;
+		return HTTP_PULL_ERROR;
 	}
 	s->off += (uint64_t)got;
 	return got;
@@ -116,7 +110,6 @@ void
 diskless_stream(struct req *r)
 {
 	const char *slot = http_param(r, 0);
-	struct MHD_Response *resp;
 	struct rstream *s = NULL;
 	struct db_link link;
 	struct db_job job;
@@ -177,21 +170,19 @@ diskless_stream(struct req *r)
 	}
 	json_decref(m);
 	m = NULL;
-	resp = MHD_create_response_from_callback(total, STREAM_BLOCK, reader,
-	    s, rstream_free);
-	if (resp == NULL)
-		goto oom;
 	snprintf(first, sizeof(first), "%zu", from);
-	MHD_add_response_header(resp, "Content-Type", "application/zstd");
-	MHD_add_response_header(resp, "Cache-Control", "no-store");
-	MHD_add_response_header(resp, "X-Rackd-First-Chunk", first);
+	http_add_header(r, "Cache-Control", "no-store");
+	http_add_header(r, "X-Rackd-First-Chunk", first);
+	/* s is the reply's from here on: rstream_free runs when it ends. */
+	if (http_reply_pull(r, 200, "application/zstd", total,
+	    ROOTFS_STREAM_BLOCK, reader, rstream_free, s) == NULL)
+		return;
 	if (strcmp(http_method(r), "HEAD") != 0) {
 		http_stream_add(r, total);
 		db_job_seen(job.id);
 		log_info("slot %s: rootfs stream of %s from chunk %zu (%" PRIu64
 		    " bytes)", slot, job.image, from, total);
 	}
-	http_reply_response(r, 200, resp);
 	return;
 oom:
 	json_decref(m);

@@ -2,19 +2,18 @@
  * events.c — Server-Sent Events on /api/v1/events. Every node, job, image
  * and link change is published once into a ring of the last EVENTS_RING
  * events; each client keeps its place in the ring. A client with nothing to
- * read is suspended (libmicrohttpd stops polling it) and resumed when an
- * event arrives. A client that falls further behind than the ring gets a
- * "resync" event and goes on from the oldest kept. Last-Event-ID resumes a
- * reconnecting client where it left off. A stream opened with a dashboard
- * session (no Bearer token) ends when that session does: checked at each
- * heartbeat, and at once on sign-out (events_sessions_check).
+ * read is suspended (http_pull_suspend: the server stops polling it) and
+ * resumed when an event arrives. A client that falls further behind than
+ * the ring gets a "resync" event and goes on from the oldest kept.
+ * Last-Event-ID resumes a reconnecting client where it left off. A stream
+ * opened with a dashboard session (no Bearer token) ends when that session
+ * does: checked at each heartbeat, and at once on sign-out
+ * (events_sessions_check).
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <microhttpd.h>
 
 #include "appliance/rackd.h"
 
@@ -25,7 +24,7 @@ struct event {
 };
 
 struct client {
-	struct MHD_Connection	*conn;
+	struct http_pull	*pull;		/* its reply; NULL until made */
 	uint64_t		 next;		/* id of the next event to send */
 	size_t			 off;		/* sent of that event so far */
 	int			 suspended;
@@ -61,7 +60,7 @@ wake_all(void)
 	for (struct client *c = clients; c != NULL; c = c->nextc)
 		if (c->suspended) {
 			c->suspended = 0;
-			MHD_resume_connection(c->conn);
+			http_pull_resume(c->pull);
 		}
 }
 
@@ -128,7 +127,7 @@ events_sessions_check(void)
 		c->ended = 1;
 		if (c->suspended) {
 			c->suspended = 0;
-			MHD_resume_connection(c->conn);
+			http_pull_resume(c->pull);
 		}
 	}
 	pthread_mutex_unlock(&ev_lock);
@@ -166,7 +165,7 @@ events_clients(void)
 }
 
 static ssize_t
-reader(void *cls, uint64_t pos, char *buf, size_t max)
+reader(void *cls, char *buf, size_t max)
 {
 	struct client *c = cls;
 	size_t used = 0;
@@ -174,13 +173,13 @@ reader(void *cls, uint64_t pos, char *buf, size_t max)
 	pthread_mutex_lock(&ev_lock);
 	if (closing || c->ended) {
 		pthread_mutex_unlock(&ev_lock);
-		return MHD_CONTENT_READER_END_OF_STREAM;
+		return HTTP_PULL_END;
 	}
 	if (!c->hello) {
 		static const char hello[] = "retry: 3000\n\n";
 		if (max < sizeof(hello)) {
 			pthread_mutex_unlock(&ev_lock);
-			return MHD_CONTENT_READER_END_WITH_ERROR;
+			return HTTP_PULL_ERROR;
 		}
 		memcpy(buf, hello, sizeof(hello) - 1);
 		used = sizeof(hello) - 1;
@@ -212,7 +211,7 @@ out:
 	if (used == 0) {
 		/* Nothing to send: stop polling until the next event. */
 		c->suspended = 1;
-		MHD_suspend_connection(c->conn);
+		http_pull_suspend(c->pull);
 	}
 	pthread_mutex_unlock(&ev_lock);
 	return (ssize_t)used;
@@ -239,15 +238,14 @@ void
 events_stream(struct req *r)
 {
 	const char *last = http_header(r, "Last-Event-ID");
-	struct MHD_Response *resp;
+	struct http_pull *p;
 	struct client *c;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		http_reply_error(r, 500, "out of memory");
 		return;
 	}
-	c->conn = http_connection(r);
-	/* Let in by its session cookie (http.c takes a Bearer token first)? */
+	/* Let in by its session cookie (routes.c takes a Bearer first)? */
 	if (!conf.api_open_reads && http_header(r, "Authorization") == NULL &&
 	    session_cookie_valid(http_cookie(r, SESSION_COOKIE)))
 		snprintf(c->cookie, sizeof(c->cookie), "%s",
@@ -274,15 +272,16 @@ events_stream(struct req *r)
 	nclients++;
 	pthread_mutex_unlock(&ev_lock);
 
-	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024,
-	    reader, c, client_free);
-	if (resp == NULL) {
-		client_free(c);
-		http_reply_error(r, 500, "out of memory");
+	/* c is the reply's from here on (client_free runs when it ends);
+	 * reader runs on this thread once the handler has returned, so c has
+	 * its pull before it can be suspended. */
+	http_add_header(r, "Cache-Control", "no-store");
+	http_add_header(r, "X-Accel-Buffering", "no");
+	p = http_reply_pull(r, 200, "text/event-stream", HTTP_SIZE_UNKNOWN,
+	    EVENTS_BLOCK, reader, client_free, c);
+	if (p == NULL)
 		return;
-	}
-	MHD_add_response_header(resp, "Content-Type", "text/event-stream");
-	MHD_add_response_header(resp, "Cache-Control", "no-store");
-	MHD_add_response_header(resp, "X-Accel-Buffering", "no");
-	http_reply_response(r, 200, resp);
+	pthread_mutex_lock(&ev_lock);
+	c->pull = p;
+	pthread_mutex_unlock(&ev_lock);
 }

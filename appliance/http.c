@@ -1,8 +1,12 @@
 /*
- * http.c — the HTTP server (libmicrohttpd, epoll in its own thread or a
- * pool), the route table, request limits, authentication of each route,
- * and the reply helpers every handler uses. Errors are JSON
- * {"error": "..."} with the right status.
+ * http.c — the HTTP server (libmicrohttpd, polled in its own thread or a
+ * pool): request limits, dispatch by the route table it is given
+ * (routes.c's, with its authorize and fallback callbacks), deferral to
+ * the work threads, and the reply helpers every handler uses: JSON, text,
+ * files (sendfile) and bodies made in pieces by a callback. It is the
+ * only file that calls libmicrohttpd, and it names no handler: what is
+ * served, and to whom, is routes.c's. Errors are JSON {"error": "..."}
+ * with the right status.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -12,81 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <strings.h>
 
 #include <microhttpd.h>
 
 #include "appliance/rackd.h"
-
-enum auth_kind {
-	AUTH_NONE,	/* chunks, boot files, health, the dashboard's files */
-	AUTH_READ,	/* token or session, unless api_open_reads */
-	AUTH_WRITE,	/* token, or session and its CSRF token */
-	AUTH_AGENT,	/* the job's own token */
-};
-
-/* BODY_STREAM: the handler runs as soon as the head is in and takes the
- * body piece by piece (http_stream_body), never held whole in memory. */
-enum body_kind { BODY_NONE, BODY_JSON, BODY_STREAM };
-
-struct route {
-	const char	*method;	/* "GET" also answers HEAD */
-	const char	*pattern;	/* segments; "*" captures one */
-	enum auth_kind	 auth;
-	enum body_kind	 body;
-	void		(*fn)(struct req *);
-	const char	*name;		/* for /metrics */
-};
-
-static const struct route routes[] = {
-	{ "GET", "/healthz", AUTH_NONE, BODY_NONE, api_healthz, "healthz" },
-	{ "GET", "/metrics", AUTH_NONE, BODY_NONE, api_metrics, "metrics" },
-	{ "GET", "/api/v1/nodes", AUTH_READ, BODY_NONE, api_nodes_list, "nodes" },
-	{ "GET", "/api/v1/nodes/*", AUTH_READ, BODY_NONE, api_node_get, "node" },
-	{ "PATCH", "/api/v1/nodes/*", AUTH_WRITE, BODY_JSON, api_node_patch,
-	  "node_patch" },
-	{ "POST", "/api/v1/nodes/*/reimage", AUTH_WRITE, BODY_JSON,
-	  api_node_reimage, "node_reimage" },
-	{ "GET", "/api/v1/nodes/*/links", AUTH_READ, BODY_NONE, api_node_links,
-	  "node_links" },
-	{ "POST", "/api/v1/session", AUTH_NONE, BODY_JSON, session_signin,
-	  "session_signin" },
-	{ "GET", "/api/v1/session", AUTH_NONE, BODY_NONE, session_status,
-	  "session" },
-	{ "DELETE", "/api/v1/session", AUTH_NONE, BODY_NONE, session_signout,
-	  "session_signout" },
-	{ "GET", "/api/v1/images", AUTH_READ, BODY_NONE, api_images_list,
-	  "images" },
-	{ "GET", "/api/v1/images/*", AUTH_READ, BODY_NONE, api_image_get,
-	  "image" },
-	{ "POST", "/api/v1/images/*/versions/*", AUTH_WRITE, BODY_STREAM,
-	  push_manifest, "push_manifest" },
-	{ "POST", "/api/v1/images/*/versions/*/commit", AUTH_WRITE, BODY_NONE,
-	  push_commit, "push_commit" },
-	{ "DELETE", "/api/v1/images/*/versions/*", AUTH_WRITE, BODY_NONE,
-	  push_delete, "image_delete" },
-	{ "GET", "/api/v1/pushes", AUTH_READ, BODY_NONE, push_list, "pushes" },
-	{ "PUT", "/api/v1/chunks/*", AUTH_WRITE, BODY_STREAM, push_chunk,
-	  "push_chunk" },
-	{ "GET", "/api/v1/jobs", AUTH_READ, BODY_NONE, api_jobs_list, "jobs" },
-	{ "GET", "/api/v1/jobs/*", AUTH_READ, BODY_NONE, api_job_get, "job" },
-	{ "POST", "/api/v1/jobs/*/cancel", AUTH_WRITE, BODY_JSON,
-	  api_job_cancel, "job_cancel" },
-	{ "GET", "/api/v1/events", AUTH_READ, BODY_NONE, events_stream,
-	  "events" },
-	{ "GET", "/api/v1/agent/jobs/*", AUTH_AGENT, BODY_NONE, agent_job_get,
-	  "agent_job" },
-	{ "POST", "/api/v1/agent/jobs/*/report", AUTH_AGENT, BODY_JSON,
-	  agent_job_report, "agent_report" },
-	{ "GET", "/chunks/*", AUTH_NONE, BODY_NONE, stream_chunk, "chunk" },
-	{ "GET", "/boot/*", AUTH_NONE, BODY_NONE, boot_script, "boot" },
-	{ "GET", "/boot/*/overlay", AUTH_NONE, BODY_NONE, diskless_overlay,
-	  "diskless_overlay" },
-	{ "GET", "/boot/*/rootfs", AUTH_NONE, BODY_NONE, diskless_stream,
-	  "diskless_rootfs" },
-	{ "GET", "/pxe/*", AUTH_NONE, BODY_NONE, boot_file, "pxe" },
-};
-#define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
 struct req {
 	struct MHD_Connection	*conn;
@@ -94,6 +27,7 @@ struct req {
 	const char		*url;
 	const struct route	*route;
 	const char		*route_name;
+	void			(*fn)(struct req *);	/* its handler */
 	char			 pbuf[URL_MAX];
 	const char		*params[ROUTE_PARAMS_MAX];
 	char			*body;
@@ -105,7 +39,7 @@ struct req {
 	int64_t			 agent_job;
 	uint64_t		 streamed;	/* bytes of a file reply */
 	int			 node_side;	/* on a management link */
-	struct http_stream	 stream;	/* BODY_STREAM: its taker */
+	struct http_stream	 stream;	/* a streamed body's taker */
 	uint64_t		 discarded;	/* body bytes past the limit */
 	struct work		 work;		/* http_defer: the queue's link */
 	void			(*defer_fn)(struct req *, void *);
@@ -114,11 +48,21 @@ struct req {
 	struct MHD_Response	*held;		/* queued once resumed */
 	int			 held_status;
 	int			 nxh;		/* extra reply headers */
-	char			 xh_name[REPLY_HEADERS_MAX][32];
+	char			 xh_name[REPLY_HEADERS_MAX][REPLY_NAME_MAX];
 	char			 xh_value[REPLY_HEADERS_MAX][REPLY_HEADER_MAX];
 };
 
+/* A body made in pieces (http_reply_pull): the caller's reader and the
+ * connection it may suspend, freed with the response. */
+struct http_pull {
+	struct MHD_Connection	*conn;
+	http_pull_fn		 read;
+	void			(*release)(void *);
+	void			*ctx;
+};
+
 static struct MHD_Daemon *daemon_h;
+static const struct http_routes *served;	/* http_start's */
 
 /* ---- replies ---------------------------------------------------------- */
 
@@ -128,8 +72,9 @@ add_common_headers(struct MHD_Response *resp)
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 }
 
-void
-http_reply_response(struct req *r, int status, struct MHD_Response *resp)
+/* Queue resp (or hold it, on a work thread) with the extra headers. */
+static void
+reply_response(struct req *r, int status, struct MHD_Response *resp)
 {
 	if (r->status != 0) {
 		log_warnx("http: %s %s: second reply dropped", r->method, r->url);
@@ -165,7 +110,7 @@ reply_buffer(struct req *r, int status, const char *ctype, char *buf,
 	}
 	MHD_add_response_header(resp, "Content-Type", ctype);
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
-	http_reply_response(r, status, resp);
+	reply_response(r, status, resp);
 }
 
 void
@@ -198,7 +143,7 @@ http_reply_json(struct req *r, int status, json_t *body)
 void
 http_reply_error(struct req *r, int status, const char *fmt, ...)
 {
-	char msg[512];
+	char msg[HTTP_ERROR_MAX];
 	json_t *o;
 	va_list ap;
 
@@ -213,7 +158,7 @@ http_reply_error(struct req *r, int status, const char *fmt, ...)
 		struct MHD_Response *resp = MHD_create_response_from_buffer(
 		    sizeof(oom) - 1, oom, MHD_RESPMEM_PERSISTENT);
 		if (resp != NULL)
-			http_reply_response(r, 500, resp);
+			reply_response(r, 500, resp);
 		return;
 	}
 	http_reply_json(r, status, o);
@@ -230,6 +175,108 @@ http_reply_text(struct req *r, int status, const char *ctype,
 		return;
 	}
 	reply_buffer(r, status, ctype, copy, strlen(copy));
+}
+
+void
+http_reply_empty(struct req *r, int status)
+{
+	struct MHD_Response *resp;
+
+	resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+	if (resp != NULL)
+		reply_response(r, status, resp);
+}
+
+void
+http_reply_file(struct req *r, int status, int fd, uint64_t off,
+    uint64_t len, const char *ctype)
+{
+	struct MHD_Response *resp;
+
+	/* fd responses go out with sendfile; MHD closes fd when done. */
+	resp = MHD_create_response_from_fd_at_offset64(len, fd, (int64_t)off);
+	if (resp == NULL) {
+		close(fd);
+		http_reply_error(r, 500, "cannot send the file");
+		return;
+	}
+	if (ctype != NULL)
+		MHD_add_response_header(resp, "Content-Type", ctype);
+	reply_response(r, status, resp);
+}
+
+static ssize_t
+pull_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct http_pull *p = cls;
+	ssize_t n;
+
+	(void)pos;
+	n = p->read(p->ctx, buf, max);
+	if (n == HTTP_PULL_END)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	if (n < 0)
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	return n;
+}
+
+static void
+pull_free(void *cls)
+{
+	struct http_pull *p = cls;
+
+	if (p->release != NULL)
+		p->release(p->ctx);
+	free(p);
+}
+
+struct http_pull *
+http_reply_pull(struct req *r, int status, const char *ctype, uint64_t size,
+    size_t block, http_pull_fn read, void (*release)(void *), void *ctx)
+{
+	struct MHD_Response *resp;
+	struct http_pull *p;
+
+	if (r->status != 0) {		/* p would be gone at once */
+		log_warnx("http: %s %s: second reply dropped", r->method,
+		    r->url);
+		if (release != NULL)
+			release(ctx);
+		return NULL;
+	}
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		if (release != NULL)
+			release(ctx);
+		http_reply_error(r, 500, "out of memory");
+		return NULL;
+	}
+	p->conn = r->conn;
+	p->read = read;
+	p->release = release;
+	p->ctx = ctx;
+	resp = MHD_create_response_from_callback(size == HTTP_SIZE_UNKNOWN ?
+	    MHD_SIZE_UNKNOWN : size, block, pull_read, p, pull_free);
+	if (resp == NULL) {
+		pull_free(p);
+		http_reply_error(r, 500, "out of memory");
+		return NULL;
+	}
+	if (ctype != NULL)
+		MHD_add_response_header(resp, "Content-Type", ctype);
+	reply_response(r, status, resp);
+	return p;
+}
+
+void
+http_pull_suspend(struct http_pull *p)
+{
+	MHD_suspend_connection(p->conn);
+}
+
+void
+http_pull_resume(struct http_pull *p)
+{
+	MHD_resume_connection(p->conn);
 }
 
 /* ---- request accessors ------------------------------------------------ */
@@ -271,10 +318,10 @@ http_body(struct req *r, size_t *len)
 	return r->body ? r->body : "";
 }
 
-struct MHD_Connection *
-http_connection(struct req *r)
+int
+http_node_side(struct req *r)
 {
-	return r->conn;
+	return r->node_side;
 }
 
 const char *
@@ -305,6 +352,12 @@ http_agent_job(struct req *r)
 	return r->agent_job;
 }
 
+void
+http_set_agent_job(struct req *r, int64_t id)
+{
+	r->agent_job = id;
+}
+
 int
 http_client_addr(struct req *r, struct sockaddr_storage *ss)
 {
@@ -330,7 +383,7 @@ http_stream_body(struct req *r, const struct http_stream *s)
 {
 	const char *cl = http_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
 
-	if (r->route == NULL || r->route->body != BODY_STREAM ||
+	if (r->route == NULL || r->route->body != HTTP_BODY_STREAM ||
 	    s->done == NULL || r->status != 0) {
 		http_reply_error(r, 500, "internal error: no body to stream");
 		return -1;
@@ -480,101 +533,25 @@ route_find(struct req *r, char *allowed, size_t alen, int *path_known)
 
 	*path_known = 0;
 	allowed[0] = '\0';
-	for (size_t i = 0; i < NROUTES; i++) {
-		if (!route_match(routes[i].pattern, r->url, r))
+	for (size_t i = 0; i < served->n; i++) {
+		const struct route *rt = &served->v[i];
+		if (!route_match(rt->pattern, r->url, r))
 			continue;
 		*path_known = 1;
-		if (strstr(allowed, routes[i].method) == NULL) {
+		if (strstr(allowed, rt->method) == NULL) {
 			size_t used = strlen(allowed);
 			snprintf(allowed + used, alen - used, "%s%s",
-			    used ? ", " : "", routes[i].method);
-			if (strcmp(routes[i].method, "GET") == 0 &&
+			    used ? ", " : "", rt->method);
+			if (strcmp(rt->method, "GET") == 0 &&
 			    strlen(allowed) + 6 < alen)
 				strcat(allowed, ", HEAD");
 		}
-		if (found == NULL && method_matches(routes[i].method, r->method))
-			found = &routes[i];
+		if (found == NULL && method_matches(rt->method, r->method))
+			found = rt;
 	}
 	if (found != NULL)	/* match again: params of the route found */
 		route_match(found->pattern, r->url, r);
 	return found;
-}
-
-static const char *
-bearer(struct req *r)
-{
-	const char *h = http_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
-
-	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
-		return NULL;
-	h += 7;
-	while (*h == ' ')
-		h++;
-	return h;
-}
-
-/* 1 if the request may go on; otherwise a reply has been queued. */
-static int
-authorize(struct req *r)
-{
-	const char *tok;
-
-	switch (r->route->auth) {
-	case AUTH_NONE:
-		return 1;
-	case AUTH_READ:
-		if (conf.api_open_reads)
-			return 1;
-		/* FALLTHROUGH */
-	case AUTH_WRITE: {
-		const char *cookie = http_cookie(r, SESSION_COOKIE);
-		tok = bearer(r);
-		if (tok == NULL && cookie != NULL) {
-			switch (session_check(cookie, http_header(r, CSRF_HEADER),
-			    r->route->auth == AUTH_WRITE)) {
-			case SESSION_OK:
-				return 1;
-			case SESSION_BAD_CSRF:
-				http_reply_error(r, 403, "a write with the "
-				    "dashboard's session needs its %s header",
-				    CSRF_HEADER);
-				return 0;
-			case SESSION_NONE:
-				break;
-			}
-			http_reply_error(r, 401, "the dashboard session has "
-			    "ended; sign in again");
-			return 0;
-		}
-		if (tok != NULL && auth_check_api(tok))
-			return 1;
-		http_reply_error(r, 401, tok ? "invalid token" :
-		    "this needs Authorization: Bearer TOKEN");
-		return 0;
-	}
-	case AUTH_AGENT: {
-		struct req *q = r;
-		int64_t id;
-		int rc;
-		char *end;
-		tok = bearer(q);
-		errno = 0;
-		id = strtoll(http_param(q, 0), &end, 10);
-		if (tok == NULL || *end != '\0' || errno != 0 || id <= 0 ||
-		    (rc = jobs_token_check(id, tok)) == JOB_BAD ||
-		    rc == JOB_NO_JOB || rc == JOB_ERROR) {
-			http_reply_error(q, 401, "this needs the job's own token");
-			return 0;
-		}
-		if (rc == JOB_ILLEGAL) {
-			http_reply_error(q, 409, "job %lld has ended", (long long)id);
-			return 0;
-		}
-		q->agent_job = id;
-		return 1;
-	}
-	}
-	return 0;
 }
 
 struct head_size {
@@ -593,11 +570,20 @@ count_header(void *cls, enum MHD_ValueKind kind, const char *key,
 	return MHD_YES;
 }
 
-/* First call for a request: limits, route, auth. 1: read the body. */
+/* Not served on a management link's listener: 404. */
+static int
+not_on_link(struct req *r)
+{
+	r->route_name = "node_side";
+	http_reply_error(r, 404, "not served on a management link: %s", r->url);
+	return 0;
+}
+
+/* First call for a request: limits, route, authorize. 1: read the body. */
 static int
 request_start(struct req *r)
 {
-	char allowed[64];
+	char allowed[HTTP_ALLOW_MAX];
 	const char *cl;
 	struct head_size hs = { 0, 0 };
 	int path_known;
@@ -622,54 +608,48 @@ request_start(struct req *r)
 		return 0;
 	}
 	r->route = route_find(r, allowed, sizeof(allowed), &path_known);
-	/* A management link serves what nodes fetch (boot files, chunks,
-	 * the agent's endpoints), not the operator's API or dashboard. */
-	if (r->node_side && (r->route == NULL ||
-	    r->route->auth == AUTH_READ || r->route->auth == AUTH_WRITE)) {
-		r->route_name = "node_side";
-		http_reply_error(r, 404, "not served on a management link: %s",
-		    r->url);
-		return 0;
-	}
 	if (r->route == NULL) {
-		if (!path_known && strncmp(r->url, "/api/", 5) != 0 &&
+		/* A management link's listener serves routes only. */
+		if (r->node_side)
+			return not_on_link(r);
+		if (!path_known && (served->no_fallback == NULL ||
+		    strncmp(r->url, served->no_fallback,
+		    strlen(served->no_fallback)) != 0) &&
 		    (strcmp(r->method, "GET") == 0 ||
 		    strcmp(r->method, "HEAD") == 0)) {
 			r->route_name = "static";
+			r->fn = served->fallback;
 			return 1;	/* the dashboard's files */
 		}
 		r->route_name = path_known ? "method" : "unknown";
 		if (path_known) {
-			struct MHD_Response *resp;
-			char *msg;
-			if (asprintf(&msg, "{\"error\":\"%s is not allowed here; "
-			    "allowed: %s\"}\n", r->method, allowed) < 0)
-				return 0;
-			resp = MHD_create_response_from_buffer(strlen(msg), msg,
-			    MHD_RESPMEM_MUST_FREE);
-			if (resp == NULL) {
-				free(msg);
-				return 0;
-			}
-			MHD_add_response_header(resp, "Allow", allowed);
-			MHD_add_response_header(resp, "Content-Type",
-			    "application/json");
-			http_reply_response(r, 405, resp);
+			http_add_header(r, "Allow", allowed);
+			http_reply_error(r, 405, "%s is not allowed here; "
+			    "allowed: %s", r->method, allowed);
 		} else
 			http_reply_error(r, 404, "no such resource: %s", r->url);
 		return 0;
 	}
 	r->route_name = r->route->name;
-	if (!authorize(r))
+	r->fn = r->route->fn;
+	switch (served->authorize(r, r->route)) {
+	case HTTP_ALLOW:
+		break;
+	case HTTP_NOT_ON_LINK:
+		return not_on_link(r);
+	case HTTP_REFUSED:
+		if (r->status == 0)
+			http_reply_error(r, 500, "refused without a reply");
 		return 0;
-	if (r->route->body == BODY_STREAM) {
+	}
+	if (r->route->body == HTTP_BODY_STREAM) {
 		r->route->fn(r);	/* replies at once or takes the body */
 		if (r->status == 0 && r->stream.done == NULL &&
 		    r->defer_fn == NULL)
 			http_reply_error(r, 500, "no reply from handler");
 		return r->status == 0;
 	}
-	r->body_max = r->route->body == BODY_JSON ? conf.max_body : 0;
+	r->body_max = r->route->body == HTTP_BODY_JSON ? conf.max_body : 0;
 	cl = http_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (cl != NULL) {
 		char *end;
@@ -755,10 +735,8 @@ access_cb(void *cls, struct MHD_Connection *conn, const char *url,
 	conf_rdlock();
 	if (r->stream.done != NULL)
 		r->stream.done(r, r->stream.ctx);
-	else if (r->route != NULL)
-		r->route->fn(r);
 	else
-		static_file(r);
+		r->fn(r);
 	conf_unlock();
 	if (r->defer_fn != NULL)
 		maybe_defer(r);
@@ -818,7 +796,7 @@ start_daemon(const struct sockaddr_storage *ss, int fd, int node_side,
 	    MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC | MHD_USE_ERROR_LOG;
 	/* The connection's memory pool holds the request head and the
 	 * write buffer; the head limit is what the option names. */
-	size_t memlimit = conf.max_header_bytes + 16 * 1024;
+	size_t memlimit = conf.max_header_bytes + HTTP_WRITE_BUFFER;
 
 	if (ss->ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
@@ -831,17 +809,18 @@ start_daemon(const struct sockaddr_storage *ss, int fd, int node_side,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, memlimit,
 	    MHD_OPTION_NOTIFY_COMPLETED, completed_cb, NULL,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-	    MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
+	    MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)HTTP_BACKLOG,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)(threads > 1 ? threads : 0),
 	    MHD_OPTION_END);
 }
 
 int
-http_start(char *err, size_t errlen)
+http_start(const struct http_routes *routes, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl;
 
+	served = routes;
 	if (config_parse_listen(conf.listen, &ss, &sl, err, errlen) != 0)
 		return -1;
 	if (work_start(conf.work_threads, err, errlen) != 0)
@@ -850,7 +829,7 @@ http_start(char *err, size_t errlen)
 	if (daemon_h == NULL) {
 		snprintf(err, errlen, "cannot listen on %s: %s%s", conf.listen,
 		    errno ? strerror(errno) : "libmicrohttpd failed",
-		    errno == EACCES && priv_separated() ? " (rackd runs as "
+		    errno == EACCES && geteuid() != 0 ? " (rackd runs as "
 		    "its user: take a port from 1024 up)" : "");
 		return -1;
 	}
@@ -871,7 +850,7 @@ http_listen_node(const char *addr)
 {
 	struct sockaddr_storage main_ss, ss;
 	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-	char err[128], host[INET6_ADDRSTRLEN];
+	char err[ERR_MAX], host[INET6_ADDRSTRLEN];
 	socklen_t sl;
 	int fd, one = 1;
 
@@ -902,7 +881,7 @@ http_listen_node(const char *addr)
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)sin, sizeof(*sin)) != 0 ||
-	    listen(fd, 128) != 0) {
+	    listen(fd, HTTP_NODE_BACKLOG) != 0) {
 		log_warn("http: cannot listen on %s:%d", addr,
 		    ntohs(sin->sin_port));
 		close(fd);
@@ -926,7 +905,6 @@ http_stop(void)
 {
 	if (daemon_h == NULL)
 		return;
-	events_shutdown();
 	work_stop();		/* deferred requests get their replies */
 	for (int i = 0; i < nnode_listeners; i++)
 		MHD_stop_daemon(node_listeners[i].d);

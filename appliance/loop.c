@@ -11,7 +11,6 @@
 
 #include "appliance/rackd.h"
 
-#define LOOP_FDS_MAX	32
 
 struct watch {
 	int		 fd;

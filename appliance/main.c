@@ -21,22 +21,8 @@
 #define RACKD_VERSION "0.1"
 #endif
 
-struct config conf;
-static pthread_rwlock_t conf_lock = PTHREAD_RWLOCK_INITIALIZER;
 static int saved_argc;
 static char **saved_argv;
-
-void
-conf_rdlock(void)
-{
-	pthread_rwlock_rdlock(&conf_lock);
-}
-
-void
-conf_unlock(void)
-{
-	pthread_rwlock_unlock(&conf_lock);
-}
 
 static void
 db_error(const char *msg)
@@ -68,9 +54,9 @@ reload(void)
 		config_free(&next);
 		return;
 	}
-	pthread_rwlock_wrlock(&conf_lock);
+	conf_wrlock();
 	config_apply_reload(&conf, &next);
-	pthread_rwlock_unlock(&conf_lock);
+	conf_unlock();
 	config_free(&next);
 	log_set_verbose(conf.verbose);
 	auth_reload();
@@ -187,7 +173,7 @@ main(int argc, char **argv)
 	catalog_scan();
 	ensure_slots();
 	jobs_recover();
-	if (http_start(err, sizeof(err)) != 0)
+	if (http_start(&rackd_routes, err, sizeof(err)) != 0)
 		fatalx("%s", err);
 	if (conf.gadget.n > 0 && priv_gadget_setup(err, sizeof(err)) != 0)
 		fatalx("gadget: %s", err);
@@ -205,6 +191,7 @@ main(int argc, char **argv)
 	links_close();
 	if (conf.gadget.n > 0)
 		priv_gadget_teardown();
+	events_shutdown();	/* the event streams end, then the server */
 	http_stop();
 	catalog_close();
 	db_close();

@@ -1,8 +1,7 @@
 /*
  * rackd.h — what each file of rackd offers. One header for the program;
- * libmicrohttpd stays inside the HTTP files (http.c, stream.c, events.c,
- * static.c, boot.c, diskless_stream.c), SQLite inside db/, libarchive
- * inside images/.
+ * libmicrohttpd stays inside http.c, SQLite inside db/, libarchive inside
+ * images/.
  */
 #ifndef RACKD_H
 #define RACKD_H
@@ -10,11 +9,18 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include <jansson.h>
 
 /* Limits. Every buffer and count has one; crossing it is a clean error. */
 #define LOG_LINE_MAX		1024
+#define ERR_MAX			512	/* an error message handed back */
+#define LOOP_FDS_MAX		32	/* descriptors the event loop watches */
+#define CONFIG_WHY_MAX		256	/* why an option's value is refused */
+#define OPTION_NAME_MAX		40	/* --name of an option, for messages */
+#define USAGE_LEFT_MAX		80	/* --help: an option and its metavar */
+#define TOKEN_MIN		16	/* the API token's least length */
 #define CONFIG_VALUE_MAX	1024
 #define CONFIG_ERR_MAX		512
 #define SLOT_NAME_MAX		32
@@ -23,6 +29,17 @@
 #define PATH_MAX_RACKD		1024
 #define ROUTE_PARAMS_MAX	3
 #define URL_MAX			2048
+#define HTTP_ERROR_MAX		512	/* the message of an error reply */
+#define HTTP_ALLOW_MAX		64	/* Allow: the methods of one path */
+#define HTTP_BACKLOG		1024	/* pending connections, main listener */
+#define HTTP_NODE_BACKLOG	128	/* pending, each management link's */
+#define HTTP_WRITE_BUFFER	(16 * 1024)	/* per connection, past head */
+#define CONTENT_RANGE_MAX	96	/* "bytes A-B/SIZE" of a chunk reply */
+#define SERVED_DIRS_MAX		4	/* folders kept open to serve from */
+#define ROOTFS_STREAM_BLOCK	(256 * 1024)	/* rootfs stream, one read */
+#define FROM_DIGITS_MAX		9	/* ?from=K of the rootfs stream */
+#define EVENTS_BLOCK		(16 * 1024)	/* an event stream's read */
+#define METRIC_ROWS_MAX		256	/* route and status pairs counted */
 #define EVENTS_RING		1024	/* events kept for reconnecting clients */
 #define EVENTS_CLIENTS_MAX	128	/* concurrent /api/v1/events streams */
 #define EVENT_MAX		(64 * 1024)
@@ -42,7 +59,8 @@ void	 log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	 fatal(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
 void	 fatalx(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
 
-/* options.c: the option table, config file, command line, --help. */
+/* config.c: the option table, config file, command line, --help, and the
+ * running configuration. */
 struct strlist {
 	int	 n;
 	char	*v[SLOTS_MAX];
@@ -107,9 +125,11 @@ int	 strlist_equal(const struct strlist *, const struct strlist *);
 int	 config_parse_cidr(const char *, uint32_t *net, int *prefix);
 int	 slot_name_valid(const char *);
 
-/* main.c: the running configuration, read under a lock by HTTP threads. */
+/* The running configuration: HTTP and work threads read it under
+ * conf_rdlock; the main thread applies a reload under conf_wrlock. */
 extern struct config conf;
 void	 conf_rdlock(void);
+void	 conf_wrlock(void);
 void	 conf_unlock(void);
 
 /* loop.c: the main thread's event loop (epoll, signalfd, timers). */
@@ -139,12 +159,40 @@ void	 auth_random_hex(char out[TOKEN_HEX + 1]);
 const char *auth_api_token(void);
 void	 auth_hash_hex(const void *data, size_t len, char out[TOKEN_HEX + 1]);
 
-/* http.c: the HTTP server, routing, limits, replies. */
+/* http.c: the HTTP server (the only file that calls libmicrohttpd),
+ * request limits, dispatch by a route table it is given, replies. */
 struct req;
-struct MHD_Response;
-struct MHD_Connection;
-int	 http_start(char *err, size_t errlen);
-void	 http_stop(void);
+/* How a route's body is read. HTTP_BODY_STREAM: the handler runs as soon
+ * as the head is in and takes the body piece by piece (http_stream_body),
+ * never held whole in memory. */
+enum http_body { HTTP_BODY_NONE, HTTP_BODY_JSON, HTTP_BODY_STREAM };
+struct route {
+	const char	*method;	/* "GET" also answers HEAD */
+	const char	*pattern;	/* segments; "*" captures one */
+	int		 access;	/* who may call it (routes.c's) */
+	enum http_body	 body;
+	void		(*fn)(struct req *);
+	const char	*name;		/* for /metrics */
+};
+/* What the authorize callback makes of a request, before its body. */
+enum http_verdict {
+	HTTP_ALLOW,		/* the handler runs */
+	HTTP_REFUSED,		/* refused; the callback has replied */
+	HTTP_NOT_ON_LINK,	/* not served on a management link: 404 */
+};
+/* What http_start serves; routes.c has the one table. The management
+ * links' listeners serve the routes only, never the fallback. */
+struct http_routes {
+	const struct route	 *v;
+	size_t			  n;
+	enum http_verdict	(*authorize)(struct req *,
+				    const struct route *);
+	/* GET or HEAD of a path no route has (outside no_fallback). */
+	void			(*fallback)(struct req *);
+	const char		 *no_fallback;	/* a path prefix: 404 there */
+};
+int	 http_start(const struct http_routes *, char *err, size_t errlen);
+void	 http_stop(void);	/* after events_shutdown: streams end */
 int	 http_listen_node(const char *board_addr);	/* a link's listener */
 const char *http_param(struct req *, int i);	/* {slot}, {id}, ... */
 const char *http_query(struct req *, const char *key);
@@ -153,24 +201,48 @@ const char *http_method(struct req *);
 const char *http_url(struct req *);
 const char *http_body(struct req *, size_t *len);
 int	 http_client_addr(struct req *, struct sockaddr_storage *);
+int	 http_node_side(struct req *);	/* came in on a management link */
 int64_t	 http_agent_job(struct req *);	/* job id the agent token is for */
+void	 http_set_agent_job(struct req *, int64_t id);	/* authorize's */
 void	 http_stream_add(struct req *, uint64_t bytes);	/* for /metrics */
 void	 http_reply_json(struct req *, int status, json_t *body);
 void	 http_reply_error(struct req *, int status, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 void	 http_reply_text(struct req *, int status, const char *ctype,
 	    const char *text);
-void	 http_reply_response(struct req *, int status, struct MHD_Response *);
-struct MHD_Connection *http_connection(struct req *);	/* HTTP files only */
+void	 http_reply_empty(struct req *, int status);	/* no body: 304 */
+/* len bytes of the open file fd from off, sent with sendfile (no copy).
+ * The reply owns fd: closed once sent, or at once with a 500 if the reply
+ * cannot be made. ctype NULL: no Content-Type. */
+void	 http_reply_file(struct req *, int status, int fd, uint64_t off,
+	    uint64_t len, const char *ctype);
+/* A body made in pieces: read runs on the HTTP thread whenever the
+ * connection can take more, fills up to max bytes of buf and returns how
+ * many, or HTTP_PULL_END (the body is complete) or HTTP_PULL_ERROR (cut
+ * the connection). With nothing to send yet it calls http_pull_suspend
+ * and returns 0; anyone then calls http_pull_resume once there is more.
+ * release(ctx) runs once when the reply is done with, however it ends,
+ * also when it cannot be made (NULL returned, a 500 sent). size may be
+ * HTTP_SIZE_UNKNOWN; block: bytes asked of read at a time. */
+#define HTTP_SIZE_UNKNOWN	UINT64_MAX
+enum http_pull_end { HTTP_PULL_END = -1, HTTP_PULL_ERROR = -2 };
+typedef ssize_t (*http_pull_fn)(void *ctx, char *buf, size_t max);
+struct http_pull;
+struct http_pull *http_reply_pull(struct req *, int status, const char *ctype,
+	    uint64_t size, size_t block, http_pull_fn read,
+	    void (*release)(void *ctx), void *ctx);
+void	 http_pull_suspend(struct http_pull *);	/* from its read only */
+void	 http_pull_resume(struct http_pull *);	/* once, after a suspend */
 const char *http_cookie(struct req *, const char *name);
-/* An extra header for the reply to come (Set-Cookie, Retry-After); at most
- * REPLY_HEADERS_MAX of REPLY_HEADER_MAX bytes. 0 or -1. */
-#define REPLY_HEADERS_MAX	4
+/* An extra header for the reply to come (Set-Cookie, ETag, Retry-After);
+ * at most REPLY_HEADERS_MAX of REPLY_HEADER_MAX bytes. 0 or -1. */
+#define REPLY_HEADERS_MAX	6
+#define REPLY_NAME_MAX		32
 #define REPLY_HEADER_MAX	256
 int	 http_add_header(struct req *, const char *name, const char *value);
 /* Parse the request body as a JSON object; on error replies 400, NULL. */
 json_t	*http_json_body(struct req *);
-/* Streaming bodies (routes of kind BODY_STREAM). The route's handler runs
+/* Streaming bodies (routes of HTTP_BODY_STREAM). The route's handler runs
  * when the request head is in, before any body: it replies at once (the
  * body is then not read, and the connection closes after the reply), or
  * takes the body with http_stream_body. data gets each piece in order (a
@@ -234,7 +306,12 @@ int	 session_create(int64_t now_ms, int ttl, char cookie[TOKEN_HEX + 1],
 enum session_status session_lookup(const char *cookie, const char *csrf,
 	    int write, int64_t now_ms, char *csrf_out, size_t len,
 	    int64_t *expires);
-int	 session_end(const char *cookie);	/* 1 ended, 0 none, -1 */
+enum session_end {
+	SESSION_END_OK,		/* the session was there and has ended */
+	SESSION_END_NONE,	/* no such session (or not a cookie) */
+	SESSION_END_ERROR,	/* the database failed; logged */
+};
+enum session_end session_end(const char *cookie);
 int	 session_password_ok(const char *given);
 int	 session_cookie_valid(const char *value);
 void	 session_client_key(const struct sockaddr_storage *, char *out,
@@ -264,10 +341,16 @@ int	 api_parse_node_patch(json_t *body, const char **label,
 void	 agent_job_get(struct req *);
 void	 agent_job_report(struct req *);
 
-/* stream.c: GET/HEAD /chunks/{hash}, sendfile with single ranges. */
-void	 stream_chunk(struct req *);
-int	 stream_parse_range(const char *hdr, uint64_t size, uint64_t *start,
-	    uint64_t *len);	/* 0 whole, 1 range, -1 unsatisfiable */
+/* chunks.c: GET/HEAD /chunks/{hash}, sendfile with single ranges. */
+void	 chunks_serve(struct req *);
+/* What a Range header asks of a body of size bytes. */
+enum chunks_range {
+	CHUNKS_WHOLE,		/* none, another unit, or several: all of it */
+	CHUNKS_PART,		/* *start and *len */
+	CHUNKS_UNSATISFIABLE,	/* 416 */
+};
+enum chunks_range chunks_parse_range(const char *hdr, uint64_t size,
+	    uint64_t *start, uint64_t *len);
 
 /* static.c: the dashboard's files under webui_dir. */
 void	 static_file(struct req *);
@@ -431,8 +514,12 @@ void	 metrics_streamed(uint64_t bytes);
 /* A pushed chunk: body bytes received, and "stored", "present" (had it
  * already, body not read) or "rejected" (did not match its hash, or bad). */
 void	 metrics_push_chunk(uint64_t bytes, const char *result);
-char	*metrics_render(void);			/* malloc'd text */
+char	*metrics_render(int event_clients);	/* malloc'd text */
 void	 api_metrics(struct req *);
 void	 api_healthz(struct req *);
+
+/* routes.c: the route table, who may call each route, and the fallback
+ * to the dashboard's files: what main.c gives http_start. */
+extern const struct http_routes rackd_routes;
 
 #endif

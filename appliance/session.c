@@ -113,7 +113,7 @@ session_init(char *err, size_t errlen)
 int
 session_reload(void)
 {
-	char err[256];
+	char err[ERR_MAX];
 
 	if (load_password(err, sizeof(err)) != 0) {
 		log_warnx("reload: %s; keeping the old dashboard password", err);
@@ -189,17 +189,18 @@ session_check(const char *cookie, const char *csrf, int write)
 	return session_lookup(cookie, csrf, write, db_now_ms(), NULL, 0, NULL);
 }
 
-int
+enum session_end
 session_end(const char *cookie)
 {
 	char id[TOKEN_HEX + 1];
 	int rc;
 
 	if (!session_cookie_valid(cookie))
-		return 0;
+		return SESSION_END_NONE;
 	auth_hash_hex(cookie, TOKEN_HEX, id);
 	rc = db_session_delete(id);
-	return rc == DB_OK ? 1 : rc == DB_NOTFOUND ? 0 : -1;
+	return rc == DB_OK ? SESSION_END_OK : rc == DB_NOTFOUND ?
+	    SESSION_END_NONE : SESSION_END_ERROR;
 }
 
 /* ---- failed sign-ins ------------------------------------------------------ */
@@ -422,7 +423,7 @@ session_signout(struct req *r)
 		    "%s header", CSRF_HEADER);
 		return;
 	case SESSION_OK:
-		if (session_end(cookie) < 0) {
+		if (session_end(cookie) == SESSION_END_ERROR) {
 			http_reply_error(r, 500, "cannot end the session");
 			return;
 		}

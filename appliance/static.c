@@ -14,8 +14,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <microhttpd.h>
-
 #include "appliance/rackd.h"
 
 static const struct {
@@ -69,8 +67,6 @@ static_path_ok(const char *p)
  * a folder above them does not let rackd's user pass. A folder named anew
  * by a reload is opened then, as that user.
  */
-#define SERVED_DIRS_MAX	4
-
 static struct {
 	char	 path[PATH_MAX_RACKD];
 	int	 fd;
@@ -128,7 +124,6 @@ static_file(struct req *r)
 {
 	const char *url = http_url(r);
 	char rel[PATH_MAX_RACKD];
-	struct MHD_Response *resp;
 	struct stat st;
 	int fd;
 
@@ -149,16 +144,9 @@ static_file(struct req *r)
 		http_reply_error(r, 404, "no such file: %s", url);
 		return;
 	}
-	resp = MHD_create_response_from_fd64((uint64_t)st.st_size, fd);
-	if (resp == NULL) {
-		close(fd);
-		http_reply_error(r, 500, "cannot send the file");
-		return;
-	}
-	MHD_add_response_header(resp, "Content-Type", content_type(rel));
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
-	MHD_add_response_header(resp, "Content-Security-Policy",
+	http_add_header(r, "Cache-Control", "no-cache");
+	http_add_header(r, "Content-Security-Policy",
 	    "default-src 'self'; frame-ancestors 'none'");
-	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
-	http_reply_response(r, 200, resp);
+	http_add_header(r, "X-Frame-Options", "DENY");
+	http_reply_file(r, 200, fd, 0, (uint64_t)st.st_size, content_type(rel));
 }

@@ -11,7 +11,6 @@
 
 #include <cmocka.h>
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,22 +18,6 @@
 
 #include "appliance/rackd.h"
 #include "db/db.h"
-
-/* main.c is not in the library: the running configuration lives here. */
-struct config conf;
-static pthread_rwlock_t conf_lock = PTHREAD_RWLOCK_INITIALIZER;
-
-void
-conf_rdlock(void)
-{
-	pthread_rwlock_rdlock(&conf_lock);
-}
-
-void
-conf_unlock(void)
-{
-	pthread_rwlock_unlock(&conf_lock);
-}
 
 static char tmpdir[] = "/tmp/rackd-jobs.XXXXXX";
 static int dbcount;

@@ -1,7 +1,7 @@
 /*
  * test_rackd_json.c — parsing what clients send rackd: the PATCH body of
  * a node (api_parse_node_patch), the Range header of a chunk request
- * (stream_parse_range) and the URL paths of the dashboard's files
+ * (chunks_parse_range) and the URL paths of the dashboard's files
  * (static_path_ok).
  */
 #include <setjmp.h>
@@ -16,19 +16,6 @@
 #include <string.h>
 
 #include "appliance/rackd.h"
-
-/* main.c is not in the library; what the linked files refer to. */
-struct config conf;
-
-void
-conf_rdlock(void)
-{
-}
-
-void
-conf_unlock(void)
-{
-}
 
 #define assert_contains(hay, needle) do {				\
 	const char *h_ = (hay), *n_ = (needle);				\
@@ -230,10 +217,15 @@ test_patch_long_key(void **state)
 
 /* ---- Range: bytes=... --------------------------------------------- */
 
+/* Short names for the table below. */
+#define ALL	CHUNKS_WHOLE
+#define PART	CHUNKS_PART
+#define BAD	CHUNKS_UNSATISFIABLE
+
 struct rcase {
 	const char	*hdr;
 	uint64_t	 size;
-	int		 rc;
+	enum chunks_range rc;
 	uint64_t	 start, len;
 };
 
@@ -242,60 +234,61 @@ test_range(void **state)
 {
 	static const struct rcase cases[] = {
 		/* no header or another unit: the whole file */
-		{ NULL, 1000, 0, 0, 0 },
-		{ "items=0-99", 1000, 0, 0, 0 },
-		{ "", 1000, 0, 0, 0 },
+		{ NULL, 1000, ALL, 0, 0 },
+		{ "items=0-99", 1000, ALL, 0, 0 },
+		{ "", 1000, ALL, 0, 0 },
 		/* one range */
-		{ "bytes=0-99", 1000, 1, 0, 100 },
-		{ "bytes=0-0", 1000, 1, 0, 1 },
-		{ "bytes=999-999", 1000, 1, 999, 1 },
-		{ "bytes=100-199", 1000, 1, 100, 100 },
-		{ "bytes=0-999", 1000, 1, 0, 1000 },
+		{ "bytes=0-99", 1000, PART, 0, 100 },
+		{ "bytes=0-0", 1000, PART, 0, 1 },
+		{ "bytes=999-999", 1000, PART, 999, 1 },
+		{ "bytes=100-199", 1000, PART, 100, 100 },
+		{ "bytes=0-999", 1000, PART, 0, 1000 },
 		/* the last N */
-		{ "bytes=-100", 1000, 1, 900, 100 },
-		{ "bytes=-1", 1000, 1, 999, 1 },
-		{ "bytes=-1000", 1000, 1, 0, 1000 },
-		{ "bytes=-5000", 1000, 1, 0, 1000 },	/* all of it */
+		{ "bytes=-100", 1000, PART, 900, 100 },
+		{ "bytes=-1", 1000, PART, 999, 1 },
+		{ "bytes=-1000", 1000, PART, 0, 1000 },
+		{ "bytes=-5000", 1000, PART, 0, 1000 },	/* all of it */
 		/* from N to the end */
-		{ "bytes=5-", 1000, 1, 5, 995 },
-		{ "bytes=0-", 1000, 1, 0, 1000 },
-		{ "bytes=999-", 1000, 1, 999, 1 },
+		{ "bytes=5-", 1000, PART, 5, 995 },
+		{ "bytes=0-", 1000, PART, 0, 1000 },
+		{ "bytes=999-", 1000, PART, 999, 1 },
 		/* end past the size: clamped */
-		{ "bytes=900-5000", 1000, 1, 900, 100 },
-		{ "bytes=0-9999999999999999999", 1000, 1, 0, 1000 },
+		{ "bytes=900-5000", 1000, PART, 900, 100 },
+		{ "bytes=0-9999999999999999999", 1000, PART, 0, 1000 },
 		/* start past the size: unsatisfiable */
-		{ "bytes=1000-", 1000, -1, 0, 0 },
-		{ "bytes=1000-1100", 1000, -1, 0, 0 },
-		{ "bytes=5000-6000", 1000, -1, 0, 0 },
+		{ "bytes=1000-", 1000, BAD, 0, 0 },
+		{ "bytes=1000-1100", 1000, BAD, 0, 0 },
+		{ "bytes=5000-6000", 1000, BAD, 0, 0 },
 		/* malformed */
-		{ "bytes=abc", 1000, -1, 0, 0 },
-		{ "bytes=a-b", 1000, -1, 0, 0 },
-		{ "bytes=", 1000, -1, 0, 0 },
-		{ "bytes=-", 1000, -1, 0, 0 },
-		{ "bytes=-0", 1000, -1, 0, 0 },
-		{ "bytes=--5", 1000, -1, 0, 0 },
-		{ "bytes=+5-10", 1000, -1, 0, 0 },
-		{ "bytes=5-2", 1000, -1, 0, 0 },
-		{ "bytes=1-2x", 1000, -1, 0, 0 },
-		{ "bytes=0x10-20", 1000, -1, 0, 0 },
-		{ "bytes=99999999999999999999-", 1000, -1, 0, 0 },
+		{ "bytes=abc", 1000, BAD, 0, 0 },
+		{ "bytes=a-b", 1000, BAD, 0, 0 },
+		{ "bytes=", 1000, BAD, 0, 0 },
+		{ "bytes=-", 1000, BAD, 0, 0 },
+		{ "bytes=-0", 1000, BAD, 0, 0 },
+		{ "bytes=--5", 1000, BAD, 0, 0 },
+		{ "bytes=+5-10", 1000, BAD, 0, 0 },
+		{ "bytes=5-2", 1000, BAD, 0, 0 },
+		{ "bytes=1-2x", 1000, BAD, 0, 0 },
+		{ "bytes=0x10-20", 1000, BAD, 0, 0 },
+		{ "bytes=99999999999999999999-", 1000, BAD, 0, 0 },
 		/* several ranges: the whole file (one range per reply) */
-		{ "bytes=0-1,5-6", 1000, 0, 0, 0 },
-		{ "bytes=0-99,-100", 1000, 0, 0, 0 },
+		{ "bytes=0-1,5-6", 1000, ALL, 0, 0 },
+		{ "bytes=0-99,-100", 1000, ALL, 0, 0 },
 		/* an empty file has no bytes to range over */
-		{ "bytes=0-0", 0, -1, 0, 0 },
-		{ "bytes=0-", 0, -1, 0, 0 },
-		{ "bytes=-5", 0, -1, 0, 0 },
-		{ NULL, 0, 0, 0, 0 },
+		{ "bytes=0-0", 0, BAD, 0, 0 },
+		{ "bytes=0-", 0, BAD, 0, 0 },
+		{ "bytes=-5", 0, BAD, 0, 0 },
+		{ NULL, 0, ALL, 0, 0 },
 	};
 	int bad = 0;
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const struct rcase *c = &cases[i];
 		uint64_t start = 12345, len = 67890;
-		int rc = stream_parse_range(c->hdr, c->size, &start, &len);
+		enum chunks_range rc = chunks_parse_range(c->hdr, c->size,
+		    &start, &len);
 
-		if (rc != c->rc || (rc == 1 && (start != c->start ||
+		if (rc != c->rc || (rc == CHUNKS_PART && (start != c->start ||
 		    len != c->len))) {
 			print_error("'%s' (size %llu): rc %d start %llu len "
 			    "%llu; want rc %d start %llu len %llu\n",
@@ -308,25 +301,28 @@ test_range(void **state)
 			bad++;
 		}
 		/* a satisfiable range always lies inside the file */
-		if (rc == 1 && (len == 0 || start + len > c->size)) {
+		if (rc == CHUNKS_PART && (len == 0 || start + len > c->size)) {
 			print_error("'%s': range outside the file\n", c->hdr);
 			bad++;
 		}
 	}
 	assert_int_equal(bad, 0);
 }
+#undef ALL
+#undef PART
+#undef BAD
 
 static void
 test_range_big(void **state)
 {
 	uint64_t start, len, size = UINT64_C(1) << 40;
 
-	assert_int_equal(stream_parse_range("bytes=1099511627775-", size,
-	    &start, &len), 1);
+	assert_int_equal(chunks_parse_range("bytes=1099511627775-", size,
+	    &start, &len), CHUNKS_PART);
 	assert_int_equal(start, size - 1);
 	assert_int_equal(len, 1);
-	assert_int_equal(stream_parse_range("bytes=-1099511627776", size,
-	    &start, &len), 1);
+	assert_int_equal(chunks_parse_range("bytes=-1099511627776", size,
+	    &start, &len), CHUNKS_PART);
 	assert_int_equal(start, 0);
 	assert_int_equal(len, size);
 }

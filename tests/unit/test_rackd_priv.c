@@ -14,19 +14,6 @@
 
 #include "appliance/rackd.h"
 
-/* main.c is not in the library: the running configuration lives here. */
-struct config conf;
-
-void
-conf_rdlock(void)
-{
-}
-
-void
-conf_unlock(void)
-{
-}
-
 static char uplink[] = "eth0", uplinks[] = "wan*", pool[] = "10.213.0.0/16";
 static char links1[] = "usb*", links2[] = "enx*", links3[] = "eth*";
 

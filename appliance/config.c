@@ -1,8 +1,13 @@
 /*
- * options.c — the one option table. It drives the config file (-c FILE,
+ * config.c — rackd's configuration: the one option table, and the running
+ * configuration with its lock. The table drives the config file (-c FILE,
  * INI syntax through inih), the command line and --help. Precedence:
  * built-in default < config file < command line. SIGHUP reloads the file;
  * options marked RELOAD take effect at once, the rest at the next start.
+ * The running configuration lives here, beside the code that fills it, so
+ * that every file of rackd (and every unit test) links the same one: HTTP
+ * and work threads read it under conf_rdlock, the main thread replaces the
+ * reloadable part under conf_wrlock.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -10,6 +15,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -42,6 +48,27 @@ struct option_def {
 
 #define OFF(f) offsetof(struct config, f)
 
+struct config conf;
+static pthread_rwlock_t conf_lock = PTHREAD_RWLOCK_INITIALIZER;
+
+void
+conf_rdlock(void)
+{
+	pthread_rwlock_rdlock(&conf_lock);
+}
+
+void
+conf_wrlock(void)
+{
+	pthread_rwlock_wrlock(&conf_lock);
+}
+
+void
+conf_unlock(void)
+{
+	pthread_rwlock_unlock(&conf_lock);
+}
+
 static const struct option_def options[] = {
 	{ "config", 'c', T_STR, OFF(config_file), "", 0, 0, F_CLI, "FILE",
 	  "read options from FILE (INI: name = value)" },
@@ -57,7 +84,8 @@ static const struct option_def options[] = {
 	  "ADDR:PORT", "HTTP address for the API, dashboard, chunks and boot files" },
 	{ "webui_dir", 0, T_STR, OFF(webui_dir), "./webui", 0, 0, F_RELOAD,
 	  "DIR", "dashboard files served at /" },
-	{ "api_token", 0, T_STR, OFF(api_token), "", 16, 0, F_RELOAD, "TOKEN",
+	{ "api_token", 0, T_STR, OFF(api_token), "", TOKEN_MIN, 0, F_RELOAD,
+	  "TOKEN",
 	  "API token (empty: generated once into STATE_DIR/api.token)" },
 	{ "api_open_reads", 0, T_BOOL, OFF(api_open_reads), "no", 0, 0,
 	  F_RELOAD, NULL, "allow reads of /api/v1 without a token" },
@@ -428,7 +456,7 @@ option_set(struct config *cfg, const struct option_def *o, const char *value,
 	case T_LISTEN: {
 		struct sockaddr_storage ss;
 		socklen_t sl;
-		char why[256];
+		char why[CONFIG_WHY_MAX];
 		char *copy;
 		if (config_parse_listen(value, &ss, &sl, why, sizeof(why)) != 0) {
 			set_err(err, errlen, "%s", why);
@@ -497,7 +525,7 @@ option_set(struct config *cfg, const struct option_def *o, const char *value,
 		return 0;
 	}
 	case T_LIST: {
-		char why[256];
+		char why[CONFIG_WHY_MAX];
 		const char *(*check)(const char *) = valid_word;
 		if (strcmp(o->name, "link_slots") == 0)
 			check = valid_map;
@@ -513,7 +541,7 @@ option_set(struct config *cfg, const struct option_def *o, const char *value,
 		return 0;
 	}
 	case T_SLOTS: {
-		char why[256];
+		char why[CONFIG_WHY_MAX];
 		if (parse_slots(value, (struct strlist *)field, why,
 		    sizeof(why)) != 0) {
 			set_err(err, errlen, "%s", why);
@@ -572,7 +600,7 @@ config_free(struct config *cfg)
 static void
 config_defaults(struct config *cfg)
 {
-	char err[256];
+	char err[CONFIG_ERR_MAX];
 
 	memset(cfg, 0, sizeof(*cfg));
 	for (size_t i = 0; i < NOPTIONS; i++)
@@ -821,7 +849,7 @@ config_load(struct config *cfg, int argc, char **argv, char *err,
 			return -1;
 	}
 	for (size_t i = 1; i < NOPTIONS; i++) {
-		char why[256], name[40];
+		char why[CONFIG_WHY_MAX], name[OPTION_NAME_MAX];
 		if (cli_val[i] == NULL)
 			continue;
 		if (option_set(cfg, &options[i], cli_val[i], why,
@@ -892,7 +920,7 @@ config_usage(FILE *fp, const char *prog)
 	    "the dashes,\nunderscores for dashes):\n\n", prog);
 	for (size_t i = 0; i < NOPTIONS; i++) {
 		const struct option_def *o = &options[i];
-		char name[40], left[80];
+		char name[OPTION_NAME_MAX], left[USAGE_LEFT_MAX];
 
 		cli_name(o->name, name, sizeof(name));
 		if (o->short_opt)

@@ -1,7 +1,8 @@
 /*
- * stream.c — GET and HEAD /chunks/{hash}: a stored chunk, sent from its
- * file with sendfile (libmicrohttpd's fd responses), ETag = hash, cached
- * forever (content-addressed), single byte ranges (206, or 416).
+ * chunks.c — GET and HEAD /chunks/{hash}: a stored chunk, what nodes fetch
+ * while they reimage. Sent from its file with sendfile (http_reply_file:
+ * no copy through rackd), ETag = hash, cached forever (content-addressed),
+ * single byte ranges (206, or 416).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -12,8 +13,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <microhttpd.h>
 
 #include "appliance/rackd.h"
 #include "images/hash.h"
@@ -35,43 +34,43 @@ parse_u64(const char *s, size_t n, uint64_t *out)
 	return 0;
 }
 
-int
-stream_parse_range(const char *hdr, uint64_t size, uint64_t *start,
+enum chunks_range
+chunks_parse_range(const char *hdr, uint64_t size, uint64_t *start,
     uint64_t *len)
 {
 	const char *spec, *dash;
 	uint64_t a, b;
 
 	if (hdr == NULL || strncmp(hdr, "bytes=", 6) != 0)
-		return 0;		/* no range, or another unit: whole */
+		return CHUNKS_WHOLE;	/* no range, or another unit */
 	spec = hdr + 6;
 	while (*spec == ' ')
 		spec++;
 	if (strchr(spec, ',') != NULL)
-		return 0;		/* several ranges: send it whole */
+		return CHUNKS_WHOLE;	/* several ranges: all of it */
 	if ((dash = strchr(spec, '-')) == NULL)
-		return -1;
+		return CHUNKS_UNSATISFIABLE;
 	if (dash == spec) {		/* bytes=-N: the last N */
 		if (parse_u64(dash + 1, strlen(dash + 1), &b) != 0 || b == 0 ||
 		    size == 0)
-			return -1;
+			return CHUNKS_UNSATISFIABLE;
 		if (b > size)
 			b = size;
 		*start = size - b;
 		*len = b;
-		return 1;
+		return CHUNKS_PART;
 	}
 	if (parse_u64(spec, (size_t)(dash - spec), &a) != 0 || a >= size)
-		return -1;
+		return CHUNKS_UNSATISFIABLE;
 	if (dash[1] == '\0')
 		b = size - 1;
 	else if (parse_u64(dash + 1, strlen(dash + 1), &b) != 0 || b < a)
-		return -1;
+		return CHUNKS_UNSATISFIABLE;
 	if (b >= size)
 		b = size - 1;
 	*start = a;
 	*len = b - a + 1;
-	return 1;
+	return CHUNKS_PART;
 }
 
 static int
@@ -91,14 +90,14 @@ etag_matches(const char *inm, const char *hash)
 }
 
 void
-stream_chunk(struct req *r)
+chunks_serve(struct req *r)
 {
 	const char *hash = http_param(r, 0);
-	char path[PATH_MAX_RACKD], etag[HASH_HEX_LEN + 3], crange[96];
-	struct MHD_Response *resp;
+	char path[PATH_MAX_RACKD], etag[HASH_HEX_LEN + 3];
+	char crange[CONTENT_RANGE_MAX];
 	uint64_t start = 0, len;
 	struct stat st;
-	int fd, rc, status = 200;
+	int fd, status = 200;
 
 	if (hash == NULL || !hash_hex_valid(hash)) {
 		http_reply_error(r, 404, "not a chunk hash");
@@ -123,56 +122,37 @@ stream_chunk(struct req *r)
 		return;
 	}
 	snprintf(etag, sizeof(etag), "\"%s\"", hash);
-	if (etag_matches(http_header(r, MHD_HTTP_HEADER_IF_NONE_MATCH), hash)) {
+	if (etag_matches(http_header(r, "If-None-Match"), hash)) {
 		close(fd);
-		resp = MHD_create_response_from_buffer(0, NULL,
-		    MHD_RESPMEM_PERSISTENT);
-		if (resp == NULL)
-			return;
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
-		http_reply_response(r, 304, resp);
+		http_add_header(r, "ETag", etag);
+		http_reply_empty(r, 304);
 		return;
 	}
 	len = (uint64_t)st.st_size;
-	rc = stream_parse_range(http_header(r, MHD_HTTP_HEADER_RANGE),
-	    (uint64_t)st.st_size, &start, &len);
-	if (rc < 0) {
-		close(fd);
-		snprintf(crange, sizeof(crange), "bytes */%" PRIu64,
-		    (uint64_t)st.st_size);
-		resp = MHD_create_response_from_buffer(
-		    sizeof("{\"error\":\"range not satisfiable\"}\n") - 1,
-		    (void *)"{\"error\":\"range not satisfiable\"}\n",
-		    MHD_RESPMEM_PERSISTENT);
-		if (resp == NULL)
-			return;
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE,
-		    crange);
-		MHD_add_response_header(resp, "Content-Type", "application/json");
-		http_reply_response(r, 416, resp);
-		return;
-	}
-	if (rc == 1) {
+	switch (chunks_parse_range(http_header(r, "Range"),
+	    (uint64_t)st.st_size, &start, &len)) {
+	case CHUNKS_WHOLE:
+		break;
+	case CHUNKS_PART:
 		status = 206;
 		snprintf(crange, sizeof(crange), "bytes %" PRIu64 "-%" PRIu64
 		    "/%" PRIu64, start, start + len - 1, (uint64_t)st.st_size);
-	}
-	/* fd responses go out with sendfile; MHD closes fd when done. */
-	resp = MHD_create_response_from_fd_at_offset64(len, fd, start);
-	if (resp == NULL) {
+		break;
+	case CHUNKS_UNSATISFIABLE:
 		close(fd);
-		http_reply_error(r, 500, "cannot send the chunk");
+		snprintf(crange, sizeof(crange), "bytes */%" PRIu64,
+		    (uint64_t)st.st_size);
+		http_add_header(r, "Content-Range", crange);
+		http_reply_error(r, 416, "range not satisfiable");
 		return;
 	}
-	MHD_add_response_header(resp, "Content-Type", "application/zstd");
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+	http_add_header(r, "ETag", etag);
+	http_add_header(r, "Cache-Control",
 	    "public, max-age=31536000, immutable");
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
+	http_add_header(r, "Accept-Ranges", "bytes");
 	if (status == 206)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE,
-		    crange);
+		http_add_header(r, "Content-Range", crange);
 	if (strcmp(http_method(r), "HEAD") != 0)
 		http_stream_add(r, len);
-	http_reply_response(r, status, resp);
+	http_reply_file(r, status, fd, start, len, "application/zstd");
 }

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "pxe/agent/agent.h"
-#include "tests/unit/test_agent_util.h"
+#include "tests/unit/unit.h"
 
 static void
 test_schedule(void **state)

@@ -19,24 +19,16 @@
 #include <sqlite3.h>
 
 #include "db/db.h"
+#include "tests/unit/unit.h"
 
 static char tmpdir[] = "/tmp/rackd-db.XXXXXX";
 static char dbpath[600];
 static int dbcount;
 
-#define assert_contains(hay, needle) do {				\
-	const char *h_ = (hay), *n_ = (needle);				\
-	if (h_ == NULL || strstr(h_, n_) == NULL) {			\
-		print_error("'%s' does not contain '%s'\n",		\
-		    h_ ? h_ : "(null)", n_);				\
-		fail();							\
-	}								\
-} while (0)
 
-#define H(c) c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c \
-	c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c
-
-static const char *const hashes3[] = { H("a"), H("b"), H("c") };
+static const char *const hashes3[] = {
+	UNIT_HEX64("a"), UNIT_HEX64("b"), UNIT_HEX64("c"),
+};
 static const uint64_t offsets3[] = { 0, 1048576, 2097152 };
 static const uint64_t lengths3[] = { 1048576, 1048576, 4096 };
 
@@ -105,10 +97,8 @@ group_setup(void **state)
 static int
 group_teardown(void **state)
 {
-	char cmd[700];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
+	unit_rm_rf(tmpdir);
+	return 0;
 }
 
 /* A fresh database file name for each test; nothing open yet. */

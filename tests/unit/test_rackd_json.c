@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "appliance/rackd.h"
+#include "tests/unit/unit.h"
 
 /* main.c is not in the library; what the linked files refer to. */
 struct config conf;
@@ -29,15 +30,6 @@ void
 conf_unlock(void)
 {
 }
-
-#define assert_contains(hay, needle) do {				\
-	const char *h_ = (hay), *n_ = (needle);				\
-	if (h_ == NULL || strstr(h_, n_) == NULL) {			\
-		print_error("'%s' does not contain '%s'\n",		\
-		    h_ ? h_ : "(null)", n_);				\
-		fail();							\
-	}								\
-} while (0)
 
 /* ---- PATCH /api/v1/nodes/{slot} ----------------------------------- */
 

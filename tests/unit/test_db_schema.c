@@ -113,7 +113,7 @@ fresh(void **state)
 static int
 fresh_open(void **state)
 {
-	char err[256];
+	char err[DB_ERR_MAX];
 
 	fresh(state);
 	if (db_open(dbpath, 0, err, sizeof(err)) != 0) {
@@ -133,7 +133,7 @@ close_db(void **state)
 static void
 open_ok(int version)
 {
-	char err[256] = "";
+	char err[DB_ERR_MAX] = "";
 	int rc = db_open(dbpath, version, err, sizeof(err));
 
 	if (rc != 0)
@@ -197,7 +197,7 @@ test_open_empty(void **state)
 		"nodes", "links", "link_events", "images", "image_chunks",
 		"jobs", "job_events", "sessions", "api_tokens",
 	};
-	char err[256];
+	char err[DB_ERR_MAX];
 	sqlite3 *c;
 	sqlite3_stmt *st;
 
@@ -303,7 +303,7 @@ test_migrate_stepwise(void **state)
 static void
 test_newer_refused(void **state)
 {
-	char err[256] = "", sql[64], want[64];
+	char err[DB_ERR_MAX] = "", sql[64], want[64];
 	int newer = db_schema_latest() + 5;
 
 	open_ok(0);
@@ -329,7 +329,7 @@ test_newer_refused(void **state)
 static void
 test_failed_migration_rolls_back(void **state)
 {
-	char err[256] = "";
+	char err[DB_ERR_MAX] = "";
 
 	if (db_schema_latest() < 2)
 		skip();
@@ -347,7 +347,7 @@ test_failed_migration_rolls_back(void **state)
 static void
 test_open_bad_files(void **state)
 {
-	char err[256] = "", path[700];
+	char err[DB_ERR_MAX] = "", path[700];
 	FILE *fp;
 
 	assert_int_equal(db_open("/nonexistent-rackd-dir/x.db", 0, err,

@@ -16,7 +16,6 @@ extern unsigned char schema_sql[];
 extern unsigned int schema_sql_len;
 
 #define MIGRATION_MARK	"-- migration "
-#define MIGRATIONS_MAX	64
 
 sqlite3 *db_conn;
 pthread_mutex_t db_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -31,7 +30,7 @@ db_set_error_hook(void (*hook)(const char *))
 void
 db_fail(const char *what)
 {
-	char msg[512];
+	char msg[DB_ERR_MAX];
 
 	snprintf(msg, sizeof(msg), "database: %s: %s", what,
 	    db_conn ? sqlite3_errmsg(db_conn) : "not open");
@@ -91,7 +90,7 @@ schema_migrations(struct migration *m, char **textp)
 		return -1;
 	memcpy(text, schema_sql, schema_sql_len);
 	text[schema_sql_len] = '\0';
-	n = split_migrations(text, m, MIGRATIONS_MAX);
+	n = split_migrations(text, m, DB_MIGRATIONS_MAX);
 	*textp = text;
 	return n;
 }
@@ -99,7 +98,7 @@ schema_migrations(struct migration *m, char **textp)
 int
 db_schema_latest(void)
 {
-	struct migration m[MIGRATIONS_MAX];
+	struct migration m[DB_MIGRATIONS_MAX];
 	char *text;
 	int n = schema_migrations(m, &text);
 
@@ -136,7 +135,7 @@ db_schema_version(void)
 static int
 migrate(int target, char *err, size_t errlen)
 {
-	struct migration m[MIGRATIONS_MAX];
+	struct migration m[DB_MIGRATIONS_MAX];
 	char *text, *sql, *emsg = NULL, pragma[64];
 	int n, cur, rc = -1;
 
@@ -308,6 +307,27 @@ db_exec(const char *sql, const char *types, ...)
 }
 
 int
+db_exec_rows(const char *what, const char *sql, size_t n,
+    void (*bind)(sqlite3_stmt *, size_t, void *), void *arg)
+{
+	sqlite3_stmt *st;
+	int rc = DB_OK;
+
+	if ((st = db_prep(sql, "")) == NULL)
+		return DB_ERROR;
+	for (size_t i = 0; i < n && rc == DB_OK; i++) {
+		sqlite3_reset(st);
+		bind(st, i, arg);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			db_fail(what);
+			rc = DB_ERROR;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
 db_write(const char *sql, const char *types, ...)
 {
 	sqlite3_stmt *st;
@@ -325,7 +345,65 @@ db_write(const char *sql, const char *types, ...)
 	return rc;
 }
 
-json_t *
+int
+db_one(const char *what, void (*fill)(sqlite3_stmt *, void *), void *out,
+    const char *sql, const char *types, ...)
+{
+	sqlite3_stmt *st;
+	va_list ap;
+	int rc = DB_ERROR, r;
+
+	pthread_mutex_lock(&db_lock);
+	va_start(ap, types);
+	st = db_vprep(sql, types, ap);
+	va_end(ap);
+	if (st != NULL) {
+		r = sqlite3_step(st);
+		if (r == SQLITE_ROW) {
+			if (fill != NULL)
+				fill(st, out);
+			rc = DB_OK;
+		} else if (r == SQLITE_DONE)
+			rc = DB_NOTFOUND;
+		else
+			db_fail(what);
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&db_lock);
+	return rc;
+}
+
+void
+db_fill_int(sqlite3_stmt *st, void *out)
+{
+	*(int *)out = sqlite3_column_int(st, 0);
+}
+
+void
+db_fill_texts(sqlite3_stmt *st, void *out)
+{
+	struct db_text *t = out;
+
+	for (int i = 0; t[i].buf != NULL; i++) {
+		const unsigned char *s = sqlite3_column_text(st, i);
+		snprintf(t[i].buf, t[i].len, "%s", s ? (const char *)s : "");
+	}
+}
+
+void
+db_fill_text_num(sqlite3_stmt *st, void *out)
+{
+	struct db_text_num *t = out;
+	const unsigned char *s = sqlite3_column_text(st, 0);
+
+	if (t->buf != NULL)
+		snprintf(t->buf, t->len, "%s", s ? (const char *)s : "");
+	if (t->num != NULL)
+		*t->num = sqlite3_column_int64(st, 1);
+}
+
+/* A row as an object keyed by column name (see db_select). */
+static json_t *
 db_row_object(sqlite3_stmt *st)
 {
 	json_t *o = json_object();
@@ -368,22 +446,34 @@ db_row_object(sqlite3_stmt *st)
 	return o;
 }
 
-json_t *
-db_rows(const char *sql, const char *types, ...)
+/* A row's first column as a JSON string. */
+static json_t *
+row_text(sqlite3_stmt *st)
+{
+	const char *s = (const char *)sqlite3_column_text(st, 0);
+
+	return json_string(s ? s : "");
+}
+
+/* Each row of sql made a JSON value by row, into an array (under the
+ * lock). */
+static json_t *
+vrows(json_t *(*row)(sqlite3_stmt *), const char *sql, const char *types,
+    va_list ap)
 {
 	sqlite3_stmt *st;
 	json_t *rows;
-	va_list ap;
 	int rc;
 
-	va_start(ap, types);
+	pthread_mutex_lock(&db_lock);
 	st = db_vprep(sql, types, ap);
-	va_end(ap);
-	if (st == NULL)
+	if (st == NULL) {
+		pthread_mutex_unlock(&db_lock);
 		return NULL;
+	}
 	rows = json_array();
 	while (rows != NULL && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		json_t *o = db_row_object(st);
+		json_t *o = row(st);
 		if (o == NULL || json_array_append_new(rows, o) != 0) {
 			json_decref(rows);
 			rows = NULL;
@@ -396,7 +486,47 @@ db_rows(const char *sql, const char *types, ...)
 		rows = NULL;
 	}
 	sqlite3_finalize(st);
+	pthread_mutex_unlock(&db_lock);
 	return rows;
+}
+
+json_t *
+db_select(const char *sql, const char *types, ...)
+{
+	json_t *rows;
+	va_list ap;
+
+	va_start(ap, types);
+	rows = vrows(db_row_object, sql, types, ap);
+	va_end(ap);
+	return rows;
+}
+
+json_t *
+db_select_texts(const char *sql, const char *types, ...)
+{
+	json_t *rows;
+	va_list ap;
+
+	va_start(ap, types);
+	rows = vrows(row_text, sql, types, ap);
+	va_end(ap);
+	return rows;
+}
+
+json_t *
+db_select_one(const char *sql, const char *types, ...)
+{
+	json_t *rows, *o = NULL;
+	va_list ap;
+
+	va_start(ap, types);
+	rows = vrows(db_row_object, sql, types, ap);
+	va_end(ap);
+	if (rows != NULL && json_array_size(rows) == 1)
+		o = json_incref(json_array_get(rows, 0));
+	json_decref(rows);
+	return o;
 }
 
 int
@@ -452,4 +582,14 @@ void
 db_rollback(void)
 {
 	sqlite3_exec(db_conn, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int
+db_finish(int rc)
+{
+	if (rc == DB_OK)
+		rc = db_commit();
+	if (rc != DB_OK)
+		db_rollback();
+	return rc;
 }

@@ -18,11 +18,39 @@ enum {
 	DB_CONFLICT = -3,
 };
 
-#define DB_SLOT_MAX	32
-#define DB_REF_MAX	160	/* "name:version" */
-#define DB_STATE_MAX	16
-#define DB_REASON_MAX	256
-#define DB_TOKEN_MAX	64
+/*
+ * What a write that may find nothing to do did, or what a yes-or-no
+ * question found; DB_ERROR besides. Kept at 1 and 0, so that a caller's
+ * "== 1" still reads as DB_CHANGED or DB_YES.
+ */
+enum {
+	DB_UNCHANGED = 0,	/* the row existed, or held the value already */
+	DB_CHANGED = 1,		/* a row was made, or a value changed */
+};
+enum {
+	DB_NO = 0,
+	DB_YES = 1,
+};
+
+/*
+ * Limits. A length is without the NUL (its buffer is one more); a size,
+ * "with its NUL", is the buffer's.
+ */
+#define DB_SLOT_MAX	32	/* a slot name's length */
+#define DB_REF_MAX	160	/* "name:version", length */
+#define DB_TOKEN_MAX	64	/* a job's agent token (hex), length */
+#define DB_CSRF_MAX	64	/* a session's CSRF token, length */
+#define DB_STATE_MAX	16	/* a job state's name, with its NUL */
+#define DB_REASON_MAX	256	/* why a job failed, with its NUL */
+#define DB_ACTION_MAX	16	/* a job's action ("reimage"), with its NUL */
+#define DB_IFNAME_MAX	32	/* an interface name (IFNAMSIZ is 16), size */
+#define DB_KIND_MAX	16	/* "usb", "ether" or "virtual", with its NUL */
+#define DB_LINKSTATE_MAX 8	/* "up" or "down", with its NUL */
+#define DB_ADDR_MAX	16	/* a dotted IPv4 address, with its NUL */
+#define DB_MIGRATIONS_MAX 64	/* numbered migrations schema.sql may hold */
+/* An error message, with its NUL: db_open's err (a path and SQLite's
+ * message) and what the error hook is given. */
+#define DB_ERR_MAX	512
 
 /* db.c: connection, migrations, errors. */
 int	 db_open(const char *path, int target_version, char *err, size_t errlen);
@@ -34,30 +62,32 @@ int64_t	 db_now_ms(void);
 void	 db_set_error_hook(void (*hook)(const char *msg));
 
 /* db_nodes.c: slots and their links. */
-int	 db_node_ensure(const char *slot);	/* 1 created, 0 existed */
-int	 db_node_exists(const char *slot);	/* 1, 0, or DB_ERROR */
+/* DB_CHANGED made, DB_UNCHANGED existed, or DB_ERROR. */
+int	 db_node_ensure(const char *slot);
+int	 db_node_exists(const char *slot);	/* DB_YES, DB_NO, DB_ERROR */
 json_t	*db_node_get(const char *slot);		/* NULL: not found or error */
 json_t	*db_nodes_list(void);
 int	 db_node_update(const char *slot, const char *label,
 	    const char *image, const char *boot_mode);	/* NULL: unchanged */
 int	 db_node_set_result(const char *slot, const char *result);
-int	 db_links_up(void);
+int	 db_links_up(void);			/* a count, or DB_ERROR */
+/* DB_CHANGED, DB_UNCHANGED (the slot had that MAC), or DB_ERROR. */
 int	 db_node_set_mac(const char *slot, const char *mac);
 
 /* db_links.c: management links, one per slot, and their history. */
 struct db_link {
 	char	 slot[DB_SLOT_MAX + 1];
-	char	 ifname[32];
-	char	 kind[16];
-	char	 state[8];		/* "up" or "down" */
-	char	 board_addr[16];
-	char	 node_addr[16];
+	char	 ifname[DB_IFNAME_MAX];
+	char	 kind[DB_KIND_MAX];
+	char	 state[DB_LINKSTATE_MAX];	/* "up" or "down" */
+	char	 board_addr[DB_ADDR_MAX];
+	char	 node_addr[DB_ADDR_MAX];
 	int	 prefix;
 };
 int	 db_link_get(const char *slot, struct db_link *out);
 /* Insert or update (the node row is made if missing). */
 int	 db_link_save(const struct db_link *l);
-/* 1 if the state changed (a history row is written), 0 if not. */
+/* DB_CHANGED (a history row is written), DB_UNCHANGED, or DB_ERROR. */
 int	 db_link_set_state(const char *slot, const char *state);
 int	 db_links_each(int (*fn)(const struct db_link *, void *), void *arg);
 json_t	*db_link_history(const char *slot, int limit);
@@ -84,7 +114,7 @@ json_t	*db_image_get(const char *name);
 struct db_job {
 	int64_t	 id;
 	char	 slot[DB_SLOT_MAX + 1];
-	char	 action[16];
+	char	 action[DB_ACTION_MAX];
 	char	 image[DB_REF_MAX + 1];
 	char	 state[DB_STATE_MAX];
 	char	 reason[DB_REASON_MAX];
@@ -112,7 +142,6 @@ json_t	*db_jobs_list(const char *slot, const char *state, int limit);
 json_t	*db_job_counts(void);			/* {"queued": n, ...} */
 
 /* db_sessions.c: dashboard sessions (the id is a hash of the cookie). */
-#define DB_CSRF_MAX	64
 /* Drop expired sessions, then the oldest while max or more remain, then
  * add this one. */
 int	 db_session_add(const char *id, const char *csrf, int64_t created,
@@ -150,8 +179,8 @@ int	 db_push_expired(int64_t idle_ms, char *name, char *version,
  * pending push uses: what deleting it frees. JSON array of hashes. */
 json_t	*db_image_unshared_chunks(const char *name, const char *version);
 json_t	*db_push_unshared_chunks(const char *name, const char *version);
-/* 1 and what uses it (an active job, a node booting it diskless), 0 if
- * nothing, DB_ERROR. */
+/* DB_YES and what uses it (an active job, a node booting it diskless),
+ * DB_NO if nothing, or DB_ERROR. */
 int	 db_image_busy(const char *name, const char *version, char *what,
 	    size_t len);
 

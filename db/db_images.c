@@ -5,11 +5,28 @@
 
 #include "db/db_int.h"
 
+/* Binds the i-th chunk of an image (its row id first) to an insert. */
+struct image_rows {
+	int64_t				 id;
+	const struct db_image		*im;
+};
+
+static void
+bind_image_chunk(sqlite3_stmt *st, size_t i, void *arg)
+{
+	const struct image_rows *r = arg;
+
+	sqlite3_bind_int64(st, 1, r->id);
+	sqlite3_bind_int64(st, 2, (int64_t)i);
+	sqlite3_bind_int64(st, 3, (int64_t)r->im->offsets[i]);
+	sqlite3_bind_int64(st, 4, (int64_t)r->im->lengths[i]);
+	sqlite3_bind_text(st, 5, r->im->hashes[i], -1, SQLITE_STATIC);
+}
+
 int
 db_image_add(const struct db_image *im)
 {
-	sqlite3_stmt *st = NULL;
-	int64_t id;
+	struct image_rows r = { 0, im };
 	int rc;
 
 	pthread_mutex_lock(&db_lock);
@@ -21,34 +38,13 @@ db_image_add(const struct db_image *im)
 	    im->version, im->kind, (int64_t)im->size, (int64_t)im->chunk_size,
 	    im->hash, (int64_t)im->nchunks, (int64_t)im->stored,
 	    (int64_t)(im->is_signed != 0), db_now_ms());
-	if (rc != DB_OK)
-		goto fail;
-	id = sqlite3_last_insert_rowid(db_conn);
-	st = db_prep("INSERT INTO image_chunks (image_id, idx, offset, length,"
-	    " hash) VALUES (?, ?, ?, ?, ?)", "");
-	if (st == NULL) {
-		rc = DB_ERROR;
-		goto fail;
+	if (rc == DB_OK) {
+		r.id = sqlite3_last_insert_rowid(db_conn);
+		rc = db_exec_rows("image chunk", "INSERT INTO image_chunks"
+		    " (image_id, idx, offset, length, hash)"
+		    " VALUES (?, ?, ?, ?, ?)", im->nchunks, bind_image_chunk, &r);
 	}
-	for (size_t i = 0; i < im->nchunks; i++) {
-		sqlite3_reset(st);
-		sqlite3_bind_int64(st, 1, id);
-		sqlite3_bind_int64(st, 2, (int64_t)i);
-		sqlite3_bind_int64(st, 3, (int64_t)im->offsets[i]);
-		sqlite3_bind_int64(st, 4, (int64_t)im->lengths[i]);
-		sqlite3_bind_text(st, 5, im->hashes[i], -1, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_DONE) {
-			db_fail("image chunk");
-			rc = DB_ERROR;
-			goto fail;
-		}
-	}
-	sqlite3_finalize(st);
-	rc = db_commit();
-	goto out;
-fail:
-	sqlite3_finalize(st);
-	db_rollback();
+	rc = db_finish(rc);
 out:
 	pthread_mutex_unlock(&db_lock);
 	return rc;
@@ -64,32 +60,20 @@ int
 db_image_resolve(const char *name, const char *version, char *version_out,
     size_t len, uint64_t *size_out)
 {
-	sqlite3_stmt *st;
-	int rc = DB_ERROR;
+	int64_t size = 0;
+	struct db_text_num r = { version_out, len, &size };
+	int rc;
 
-	pthread_mutex_lock(&db_lock);
 	if (version != NULL && version[0] != '\0')
-		st = db_prep("SELECT version, size FROM images"
+		rc = db_one("image resolve", db_fill_text_num, &r,
+		    "SELECT version, size FROM images"
 		    " WHERE name = ? AND version = ?", "ss", name, version);
 	else
-		st = db_prep("SELECT version, size FROM images WHERE name = ?"
+		rc = db_one("image resolve", db_fill_text_num, &r,
+		    "SELECT version, size FROM images WHERE name = ?"
 		    " ORDER BY created DESC, id DESC LIMIT 1", "s", name);
-	if (st != NULL) {
-		int r = sqlite3_step(st);
-		if (r == SQLITE_ROW) {
-			if (version_out != NULL)
-				snprintf(version_out, len, "%s",
-				    (const char *)sqlite3_column_text(st, 0));
-			if (size_out != NULL)
-				*size_out = (uint64_t)sqlite3_column_int64(st, 1);
-			rc = DB_OK;
-		} else if (r == SQLITE_DONE)
-			rc = DB_NOTFOUND;
-		else
-			db_fail("image resolve");
-		sqlite3_finalize(st);
-	}
-	pthread_mutex_unlock(&db_lock);
+	if (rc == DB_OK && size_out != NULL)
+		*size_out = (uint64_t)size;
 	return rc;
 }
 
@@ -114,26 +98,13 @@ db_image_remove(const char *name, const char *version)
 json_t *
 db_images_list(void)
 {
-	json_t *rows;
-
-	pthread_mutex_lock(&db_lock);
-	rows = db_rows("SELECT i.name, " VERSIONS_JSON " FROM images i"
+	return db_select("SELECT i.name, " VERSIONS_JSON " FROM images i"
 	    " GROUP BY i.name ORDER BY i.name", "");
-	pthread_mutex_unlock(&db_lock);
-	return rows;
 }
 
 json_t *
 db_image_get(const char *name)
 {
-	json_t *rows, *o = NULL;
-
-	pthread_mutex_lock(&db_lock);
-	rows = db_rows("SELECT i.name, " VERSIONS_JSON " FROM images i"
+	return db_select_one("SELECT i.name, " VERSIONS_JSON " FROM images i"
 	    " WHERE i.name = ? GROUP BY i.name", "s", name);
-	pthread_mutex_unlock(&db_lock);
-	if (rows != NULL && json_array_size(rows) == 1)
-		o = json_incref(json_array_get(rows, 0));
-	json_decref(rows);
-	return o;
 }

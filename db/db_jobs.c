@@ -88,47 +88,16 @@ job_from_row(sqlite3_stmt *st, void *item)
 int
 db_job_get(int64_t id, struct db_job *out)
 {
-	sqlite3_stmt *st;
-	int rc = DB_ERROR;
-
-	pthread_mutex_lock(&db_lock);
-	if ((st = db_prep(JOB_ROW " WHERE id = ?", "i", id)) != NULL) {
-		int r = sqlite3_step(st);
-		if (r == SQLITE_ROW) {
-			job_from_row(st, out);
-			rc = DB_OK;
-		} else if (r == SQLITE_DONE)
-			rc = DB_NOTFOUND;
-		else
-			db_fail("job get");
-		sqlite3_finalize(st);
-	}
-	pthread_mutex_unlock(&db_lock);
-	return rc;
+	return db_one("job get", job_from_row, out, JOB_ROW " WHERE id = ?",
+	    "i", id);
 }
 
 int
 db_job_active(const char *slot, struct db_job *out)
 {
-	sqlite3_stmt *st;
-	int rc = DB_ERROR;
-
-	pthread_mutex_lock(&db_lock);
-	st = db_prep(JOB_ROW " WHERE slot = ? AND state NOT IN ('done', 'failed')",
+	return db_one("active job", job_from_row, out,
+	    JOB_ROW " WHERE slot = ? AND state NOT IN ('done', 'failed')",
 	    "s", slot);
-	if (st != NULL) {
-		int r = sqlite3_step(st);
-		if (r == SQLITE_ROW) {
-			job_from_row(st, out);
-			rc = DB_OK;
-		} else if (r == SQLITE_DONE)
-			rc = DB_NOTFOUND;
-		else
-			db_fail("active job");
-		sqlite3_finalize(st);
-	}
-	pthread_mutex_unlock(&db_lock);
-	return rc;
 }
 
 int
@@ -154,10 +123,7 @@ db_job_set_state(int64_t id, const char *from, const char *to,
 		rc = db_exec("UPDATE nodes SET last_result = ?, updated = ?"
 		    " WHERE slot = (SELECT slot FROM jobs WHERE id = ?)", "sii",
 		    reason ? reason : to, now, id);
-	if (rc == DB_OK)
-		rc = db_commit();
-	if (rc != DB_OK)
-		db_rollback();
+	rc = db_finish(rc);
 out:
 	pthread_mutex_unlock(&db_lock);
 	return rc;
@@ -222,32 +188,19 @@ db_jobs_active(int (*fn)(const struct db_job *, void *), void *arg)
 json_t *
 db_job_json(int64_t id)
 {
-	json_t *rows, *o = NULL;
-
-	pthread_mutex_lock(&db_lock);
-	rows = db_rows("SELECT " JOB_COLUMNS ", (SELECT json_group_array("
+	return db_select_one("SELECT " JOB_COLUMNS ", (SELECT json_group_array("
 	    "json_object('at', " ISO("e.at") ", 'state', e.state, 'message',"
 	    " e.message, 'bytes_done', e.bytes_done)) FROM (SELECT * FROM"
 	    " job_events WHERE job_id = j.id ORDER BY id) e) AS events_json"
 	    " FROM jobs j WHERE j.id = ?", "i", id);
-	pthread_mutex_unlock(&db_lock);
-	if (rows != NULL && json_array_size(rows) == 1)
-		o = json_incref(json_array_get(rows, 0));
-	json_decref(rows);
-	return o;
 }
 
 json_t *
 db_jobs_list(const char *slot, const char *state, int limit)
 {
-	json_t *rows;
-
-	pthread_mutex_lock(&db_lock);
-	rows = db_rows("SELECT " JOB_COLUMNS " FROM jobs j"
+	return db_select("SELECT " JOB_COLUMNS " FROM jobs j"
 	    " WHERE (?1 IS NULL OR j.slot = ?1) AND (?2 IS NULL OR j.state = ?2)"
 	    " ORDER BY j.id DESC LIMIT ?3", "ssi", slot, state, (int64_t)limit);
-	pthread_mutex_unlock(&db_lock);
-	return rows;
 }
 
 json_t *
@@ -257,13 +210,11 @@ db_job_counts(void)
 	size_t i;
 	json_t *row;
 
-	pthread_mutex_lock(&db_lock);
-	rows = db_rows("SELECT s.state, (SELECT count(*) FROM jobs j"
+	rows = db_select("SELECT s.state, (SELECT count(*) FROM jobs j"
 	    " WHERE j.state = s.state) AS n FROM (SELECT 'queued' AS state"
 	    " UNION ALL SELECT 'booting' UNION ALL SELECT 'streaming'"
 	    " UNION ALL SELECT 'verifying' UNION ALL SELECT 'done'"
 	    " UNION ALL SELECT 'failed') s", "");
-	pthread_mutex_unlock(&db_lock);
 	if (rows == NULL)
 		return NULL;
 	o = json_object();

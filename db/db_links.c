@@ -29,23 +29,8 @@ link_from_row(sqlite3_stmt *st, void *item)
 int
 db_link_get(const char *slot, struct db_link *out)
 {
-	sqlite3_stmt *st;
-	int rc = DB_ERROR;
-
-	pthread_mutex_lock(&db_lock);
-	if ((st = db_prep(LINK_ROW " WHERE slot = ?", "s", slot)) != NULL) {
-		int r = sqlite3_step(st);
-		if (r == SQLITE_ROW) {
-			link_from_row(st, out);
-			rc = DB_OK;
-		} else if (r == SQLITE_DONE)
-			rc = DB_NOTFOUND;
-		else
-			db_fail("link get");
-		sqlite3_finalize(st);
-	}
-	pthread_mutex_unlock(&db_lock);
-	return rc;
+	return db_one("link get", link_from_row, out, LINK_ROW " WHERE slot = ?",
+	    "s", slot);
 }
 
 int
@@ -68,10 +53,7 @@ db_link_save(const struct db_link *l)
 		    "ssssssii", l->slot, l->ifname, l->kind,
 		    l->state[0] ? l->state : "down", l->board_addr,
 		    l->node_addr, (int64_t)l->prefix, now);
-	if (rc == DB_OK)
-		rc = db_commit();
-	if (rc != DB_OK)
-		db_rollback();
+	rc = db_finish(rc);
 out:
 	pthread_mutex_unlock(&db_lock);
 	return rc;
@@ -81,20 +63,19 @@ int
 db_link_set_state(const char *slot, const char *state)
 {
 	int64_t now = db_now_ms();
-	int rc, changed = 0;
+	int rc, changed = DB_UNCHANGED;
 
 	pthread_mutex_lock(&db_lock);
 	if ((rc = db_begin()) != DB_OK)
 		goto out;
 	rc = db_exec("UPDATE links SET state = ?, changed = ? WHERE slot = ?"
 	    " AND state IS NOT ?", "siss", state, now, slot, state);
-	if (rc == DB_OK && (changed = sqlite3_changes(db_conn) > 0))
+	if (rc == DB_OK && sqlite3_changes(db_conn) > 0) {
+		changed = DB_CHANGED;
 		rc = db_exec("INSERT INTO link_events (slot, state, at)"
 		    " VALUES (?, ?, ?)", "ssi", slot, state, now);
-	if (rc == DB_OK)
-		rc = db_commit();
-	if (rc != DB_OK)
-		db_rollback();
+	}
+	rc = db_finish(rc);
 out:
 	pthread_mutex_unlock(&db_lock);
 	return rc == DB_OK ? changed : rc;
@@ -125,12 +106,7 @@ db_links_each(int (*fn)(const struct db_link *, void *), void *arg)
 json_t *
 db_link_history(const char *slot, int limit)
 {
-	json_t *rows;
-
-	pthread_mutex_lock(&db_lock);
-	rows = db_rows("SELECT state, " ISO("at") " AS at FROM link_events"
+	return db_select("SELECT state, " ISO("at") " AS at FROM link_events"
 	    " WHERE slot = ? ORDER BY id DESC LIMIT ?", "si", slot,
 	    (int64_t)limit);
-	pthread_mutex_unlock(&db_lock);
-	return rows;
 }

@@ -32,7 +32,7 @@ db_node_ensure(const char *slot)
 	rc = db_exec("INSERT INTO nodes (slot, created, updated) VALUES (?, ?, ?)"
 	    " ON CONFLICT (slot) DO NOTHING", "sii", slot, now, now);
 	if (rc == DB_OK)
-		rc = sqlite3_changes(db_conn) > 0 ? 1 : 0;
+		rc = sqlite3_changes(db_conn) > 0 ? DB_CHANGED : DB_UNCHANGED;
 	pthread_mutex_unlock(&db_lock);
 	return rc;
 }
@@ -40,45 +40,22 @@ db_node_ensure(const char *slot)
 int
 db_node_exists(const char *slot)
 {
-	sqlite3_stmt *st;
-	int rc = DB_ERROR;
+	int rc = db_one("node exists", NULL, NULL,
+	    "SELECT 1 FROM nodes WHERE slot = ?", "s", slot);
 
-	pthread_mutex_lock(&db_lock);
-	st = db_prep("SELECT 1 FROM nodes WHERE slot = ?", "s", slot);
-	if (st != NULL) {
-		int r = sqlite3_step(st);
-		rc = r == SQLITE_ROW ? 1 : r == SQLITE_DONE ? 0 : DB_ERROR;
-		if (rc == DB_ERROR)
-			db_fail("node exists");
-		sqlite3_finalize(st);
-	}
-	pthread_mutex_unlock(&db_lock);
-	return rc;
+	return rc == DB_OK ? DB_YES : rc == DB_NOTFOUND ? DB_NO : rc;
 }
 
 json_t *
 db_node_get(const char *slot)
 {
-	json_t *rows, *o = NULL;
-
-	pthread_mutex_lock(&db_lock);
-	rows = db_rows(NODE_SELECT " WHERE n.slot = ?", "s", slot);
-	pthread_mutex_unlock(&db_lock);
-	if (rows != NULL && json_array_size(rows) == 1)
-		o = json_incref(json_array_get(rows, 0));
-	json_decref(rows);
-	return o;
+	return db_select_one(NODE_SELECT " WHERE n.slot = ?", "s", slot);
 }
 
 json_t *
 db_nodes_list(void)
 {
-	json_t *rows;
-
-	pthread_mutex_lock(&db_lock);
-	rows = db_rows(NODE_SELECT " ORDER BY n.slot", "");
-	pthread_mutex_unlock(&db_lock);
-	return rows;
+	return db_select(NODE_SELECT " ORDER BY n.slot", "");
 }
 
 int
@@ -110,19 +87,11 @@ db_node_set_result(const char *slot, const char *result)
 int
 db_links_up(void)
 {
-	sqlite3_stmt *st;
-	int n = DB_ERROR;
+	int n;
 
-	pthread_mutex_lock(&db_lock);
-	st = db_prep("SELECT count(*) FROM links WHERE state = 'up'", "");
-	if (st != NULL) {
-		if (sqlite3_step(st) == SQLITE_ROW)
-			n = sqlite3_column_int(st, 0);
-		else
-			db_fail("links up");
-		sqlite3_finalize(st);
-	}
-	pthread_mutex_unlock(&db_lock);
+	if (db_one("links up", db_fill_int, &n,
+	    "SELECT count(*) FROM links WHERE state = 'up'", "") != DB_OK)
+		return DB_ERROR;
 	return n;
 }
 
@@ -135,7 +104,7 @@ db_node_set_mac(const char *slot, const char *mac)
 	rc = db_exec("UPDATE nodes SET mac = ?, updated = ? WHERE slot = ?"
 	    " AND mac IS NOT ?", "siss", mac, db_now_ms(), slot, mac);
 	if (rc == DB_OK)
-		rc = sqlite3_changes(db_conn) > 0 ? 1 : 0;
+		rc = sqlite3_changes(db_conn) > 0 ? DB_CHANGED : DB_UNCHANGED;
 	pthread_mutex_unlock(&db_lock);
 	return rc;
 }

@@ -29,10 +29,7 @@ db_session_add(const char *id, const char *csrf, int64_t created,
 	if (rc == DB_OK)
 		rc = db_exec("INSERT INTO sessions (id, csrf, created, expires)"
 		    " VALUES (?, ?, ?, ?)", "ssii", id, csrf, created, expires);
-	if (rc == DB_OK)
-		rc = db_commit();
-	if (rc != DB_OK)
-		db_rollback();
+	rc = db_finish(rc);
 out:
 	pthread_mutex_unlock(&db_lock);
 	return rc;
@@ -42,29 +39,11 @@ int
 db_session_get(const char *id, int64_t now, char *csrf, size_t len,
     int64_t *expires)
 {
-	sqlite3_stmt *st;
-	int rc = DB_ERROR;
+	struct db_text_num s = { csrf, len, expires };
 
-	pthread_mutex_lock(&db_lock);
-	st = db_prep("SELECT csrf, expires FROM sessions WHERE id = ?"
-	    " AND expires > ?", "si", id, now);
-	if (st != NULL) {
-		int r = sqlite3_step(st);
-		if (r == SQLITE_ROW) {
-			const unsigned char *c = sqlite3_column_text(st, 0);
-			if (csrf != NULL)
-				snprintf(csrf, len, "%s", c ? (const char *)c : "");
-			if (expires != NULL)
-				*expires = sqlite3_column_int64(st, 1);
-			rc = DB_OK;
-		} else if (r == SQLITE_DONE)
-			rc = DB_NOTFOUND;
-		else
-			db_fail("session get");
-		sqlite3_finalize(st);
-	}
-	pthread_mutex_unlock(&db_lock);
-	return rc;
+	return db_one("session get", db_fill_text_num, &s,
+	    "SELECT csrf, expires FROM sessions WHERE id = ? AND expires > ?",
+	    "si", id, now);
 }
 
 int
@@ -87,18 +66,10 @@ db_sessions_clear(void)
 int
 db_sessions_count(int64_t now)
 {
-	sqlite3_stmt *st;
-	int n = DB_ERROR;
+	int n;
 
-	pthread_mutex_lock(&db_lock);
-	st = db_prep("SELECT count(*) FROM sessions WHERE expires > ?", "i", now);
-	if (st != NULL) {
-		if (sqlite3_step(st) == SQLITE_ROW)
-			n = sqlite3_column_int(st, 0);
-		else
-			db_fail("sessions count");
-		sqlite3_finalize(st);
-	}
-	pthread_mutex_unlock(&db_lock);
+	if (db_one("sessions count", db_fill_int, &n,
+	    "SELECT count(*) FROM sessions WHERE expires > ?", "i", now) != DB_OK)
+		return DB_ERROR;
 	return n;
 }

@@ -116,6 +116,128 @@ check_eq() {	# GOT WANT WHAT
 	if [ "$1" = "$2" ]; then ok "$3"; else fail "$3: got '$1', want '$2'"; fi
 }
 
+# check_jq FILTER WHAT: the last body ($BODY) satisfies the jq filter.
+check_jq() {
+	if printf '%s' "$BODY" | jq -e "$1" >/dev/null 2>&1; then ok "$2"
+	else fail "$2: $1 is false for ${BODY:0:300}"; fi
+}
+
+# check_error STATUS WHAT: the status, and a JSON body {"error": "..."}.
+check_error() {
+	check_status "$1" "$2"
+	if ! printf '%s' "$BODY" | jq -e '.error | type == "string" and length > 0' >/dev/null 2>&1; then
+		fail "$2: not a JSON error body: ${BODY:0:200}"
+	fi
+}
+
+# raw METHOD PATH [curl args]: no token; the head to $H, the body to $B
+# (and its first 4 KiB to $BODY), the status to $STATUS.
+H=$TMP/headers
+B=$TMP/body
+raw() {
+	local m=$1 p=$2
+	shift 2
+	rm -f "$H" "$B"
+	STATUS=$("${WRAP[@]}" curl -s -X "$m" -D "$H" -o "$B" -w '%{http_code}' \
+		--max-time 10 "$@" "$URL$p")
+	touch "$H" "$B"	# curl writes no file for an empty body
+	BODY=$(head -c 4096 "$B" | tr -d '\0')
+}
+# hdr NAME: the last value of header NAME in $H.
+hdr() { grep -i "^$1:" "$H" | tail -n 1 | cut -d' ' -f2- | tr -d '\r'; }
+
+# metric NAME [URL]: the value of one /metrics line, given its name and
+# labels (empty if there is none); rackd at $URL unless given.
+metric() {
+	"${WRAP[@]}" curl -s --max-time 5 "${2:-$URL}/metrics" | awk -v k="$1" '$1 == k { print $2 }'
+}
+
+# wait_for TRIES CMD...: run CMD every 0.1 s until it succeeds.
+wait_for() {
+	local n=$1 i
+	shift
+	for ((i = 0; i < n; i++)); do "$@" && return 0; sleep 0.1; done
+	return 1
+}
+
+# ---- jobs and images on the rackd of rackd_start ---------------------------
+# sql QUERY: a query on rackd's database (waiting out its lock).
+sql() { sqlite3 -cmd '.timeout 5000' "$STATE/rackd.db" "$1"; }
+# job_token ID: the agent token of job ID (handed out by the boot script).
+job_token() { sql "SELECT token FROM jobs WHERE id = $1"; }
+# job_field ID FILTER: a field of GET /api/v1/jobs/ID.
+job_field() {
+	api GET "/api/v1/jobs/$1" >/dev/null
+	printf '%s' "$BODY" | jq -r "$2"
+}
+# reimage SLOT IMAGE: queues a job (a check); sets JOB and JOB_TOKEN.
+reimage() {
+	api POST "/api/v1/nodes/$1/reimage" -d "{\"image\":\"$2\"}" >/dev/null
+	check_status 202 "reimage $1 with $2 queued"
+	JOB=$(printf '%s' "$BODY" | jq -r .id)
+	JOB_TOKEN=$(job_token "$JOB")
+	[ -n "$JOB_TOKEN" ] || fail "no token for job $JOB in the database"
+}
+# wait_image NAME VERSION: until rackd lists it (after SIGHUP), 10 s.
+wait_image() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		api GET "/api/v1/images/$1" >/dev/null
+		if printf '%s' "$BODY" | jq -e --arg v "$2" \
+		    '[.. | objects | select(.version? == $v)] | length > 0' >/dev/null 2>&1; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+# image_import FILE NAME:VERSION [rackctl args]: rackctl image import into
+# rackd's store (a failure is a failed check).
+image_import() {
+	local f=$1 ref=$2
+	shift 2
+	"$RACKCTL" image import "$f" --name "$ref" --store "$STATE/store" -q "$@" >/dev/null ||
+		fail "rackctl image import $ref"
+}
+
+# test_images: test:1 (random, a zero slot, random: 427680 bytes) and
+# test:2 (random) in 64 KiB chunks, indexed by SIGHUP (a check); sets
+# MANIFEST (test:1's), HASH, CHUNK and SIZE (its first chunk's file).
+test_images() {
+	{ head -c 262144 /dev/urandom; head -c 65536 /dev/zero; head -c 100000 /dev/urandom; } >"$TMP/disk1.img"
+	head -c 200000 /dev/urandom >"$TMP/disk2.img"
+	image_import "$TMP/disk1.img" test:1 --chunk-size 64K
+	image_import "$TMP/disk2.img" test:2 --chunk-size 64K
+	kill -HUP "$RACKD_PID"
+	wait_for 50 test_images_in && ok "SIGHUP indexes the imported images" ||
+		fail "images not indexed: $BODY"
+	MANIFEST=$STATE/store/manifests/test/1.json
+	HASH=$(jq -r '.chunks[0].hash' "$MANIFEST")
+	CHUNK=$STATE/store/chunks/${HASH:0:2}/$HASH
+	SIZE=$(stat -c %s "$CHUNK")
+}
+test_images_in() { api GET /api/v1/images/test >/dev/null; [ "$STATUS" = 200 ] &&
+	[ "$(printf '%s' "$BODY" | jq '.versions | length')" = 2 ]; }
+
+# ---- rack-agent --------------------------------------------------------------
+AGENT=${AGENT:-$TOP/build/rack-agent}	# AGENT=... runs another build (sanitizers)
+AGENT_TIMEOUT=120			# seconds, any one agent run
+# run_agent LOG [args...]: the agent on $DISK, bounded in time; sets RC.
+run_agent() {
+	local log=$1
+	shift
+	timeout -k 5 "$AGENT_TIMEOUT" "$AGENT" --no-reboot --cmdline /dev/null \
+		--disk "dev:$DISK" "$@" >"$log" 2>&1
+	RC=$?
+	if [ "$RC" -eq 124 ] || [ "$RC" -eq 137 ]; then
+		fail "the agent ran longer than $AGENT_TIMEOUT s"
+	fi
+}
+show_log() {	# LOG: on failure, the agent's console
+	echo "--- $1"
+	tail -n 30 "$1"
+}
+
 # ---- network namespaces (root only) --------------------------------------
 # ns_add NAME: a new namespace "$NS-NAME" with lo up, removed on exit.
 NS="rt$$"

@@ -12,15 +12,11 @@
 #     the job fails with a hash-mismatch reason, never done, and the bad
 #     data never reaches the disk;
 #   - another job's token: 401, the agent exits non-zero saying so;
-#   - rackd killed (SIGKILL) mid-stream and restarted: the agent retries,
-#     resumes, and the job ends done with a correct disk;
-#   - the job cancelled mid-stream: the agent stops with status 3;
 #   - rackd unreachable: the agent gives up after its deadline.
+# rackd killed or the job cancelled mid-stream: agent_restart.sh.
 # Traffic goes to 127.0.0.1 only; everything is removed on exit.
-# VERBOSE=1 shows the agent's console of the rackd restart case.
 source "$(dirname "$0")/../lib.sh"
 
-AGENT=${AGENT:-$TOP/build/rack-agent}	# AGENT=... runs another build (sanitizers)
 for p in "$RACKD" "$RACKCTL" "$AGENT"; do
 	[ -x "$p" ] || { echo "$p missing: run make"; exit 1; }
 done
@@ -31,7 +27,6 @@ done
 MiB=1048576
 SIZE=$((24 * MiB + 12345))	# 24 chunk slots and an unaligned tail
 DISK=$TMP/disk.img
-AGENT_TIMEOUT=120		# seconds, any one agent run
 
 # make_image VERSION FILE: deterministic test images. Version 1: random,
 # compressible and zero slots, a half-zero slot, a random tail. Version 2:
@@ -69,58 +64,12 @@ with open(path, "wb") as f:
 EOF
 }
 
-# job_field ID FILTER: a field of GET /api/v1/jobs/ID.
-job_field() {
-	api GET "/api/v1/jobs/$1" >/dev/null
-	printf '%s' "$BODY" | jq -r "$2"
-}
-
-# reimage SLOT IMAGE: queues a job; sets JOB and JOB_TOKEN.
-reimage() {
-	api POST "/api/v1/nodes/$1/reimage" -d "{\"image\":\"$2\"}" >/dev/null
-	check_status 202 "reimage $1 with $2 queued"
-	JOB=$(printf '%s' "$BODY" | jq -r .id)
-	JOB_TOKEN=$(sqlite3 "$STATE/rackd.db" "select token from jobs where id=$JOB")
-	[ -n "$JOB_TOKEN" ] || fail "no token for job $JOB in the database"
-}
-
-# run_agent LOG [args...]: the agent on $DISK, bounded in time; sets RC.
-run_agent() {
-	local log=$1
-	shift
-	timeout -k 5 "$AGENT_TIMEOUT" "$AGENT" --no-reboot --cmdline /dev/null \
-		--disk "dev:$DISK" "$@" >"$log" 2>&1
-	RC=$?
-	if [ "$RC" -eq 124 ] || [ "$RC" -eq 137 ]; then
-		fail "the agent ran longer than $AGENT_TIMEOUT s"
-	fi
-}
-
-# wait_image NAME VERSION: until rackd lists it (after SIGHUP), 10 s.
-wait_image() {
-	local i
-	for ((i = 0; i < 100; i++)); do
-		api GET "/api/v1/images/$1" >/dev/null
-		if printf '%s' "$BODY" | jq -e --arg v "$2" \
-		    '[.. | objects | select(.version? == $v)] | length > 0' >/dev/null 2>&1; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	return 1
-}
-
 # stored_delta OLD NEW: stored bytes of NEW's chunks that OLD does not have
 # at the same offset with the same hash.
 stored_delta() {
 	jq -n --slurpfile a "$1" --slurpfile b "$2" '
 	    ($a[0].chunks | map({key: "\(.offset)", value: .hash}) | from_entries) as $old
 	    | [$b[0].chunks[] | select($old["\(.offset)"] != .hash) | .stored] | add // 0'
-}
-
-show_log() {	# on failure, the agent's console
-	echo "--- $1"
-	tail -n 30 "$1"
 }
 
 # ---- images and rackd ----
@@ -238,77 +187,6 @@ grep -q "refused the token.*HTTP 401" "$TMP/agent5.log" && ok "wrong token: says
 	|| { fail "wrong token: no clear message"; show_log "$TMP/agent5.log"; }
 check_eq "$(job_field "$job_a" .state)" queued "wrong token: the job is untouched"
 
-# ---- rackd killed mid-stream and restarted on the same port ----
-# The agent retries, resumes, and the job still ends done with a correct
-# disk (or failed with a reason: never done with a wrong disk).
-BIG=$TMP/big.img
-head -c $((160 * MiB)) /dev/urandom >"$BIG"
-"$RACKCTL" image import "$BIG" --name big:1 --store "$STATE/store" -l 1 -q \
-	|| fail "import of big:1"
-kill -HUP "$RACKD_PID"
-wait_image big 1 || fail "big:1 not indexed"
-api POST /api/v1/jobs/"$job_a"/cancel -d '{}' >/dev/null
-reimage n1 big:1
-truncate -s $((160 * MiB)) "$DISK"
-timeout -k 5 "$AGENT_TIMEOUT" "$AGENT" --no-reboot --cmdline /dev/null \
-	--disk "dev:$DISK" --url "$URL" --job "$JOB" --token "$JOB_TOKEN" \
-	>"$TMP/agent7.log" 2>&1 &
-agent_pid=$!
-on_exit "kill -9 $agent_pid"
-for ((i = 0; i < 200; i++)); do
-	[ "$(sqlite3 "$STATE/rackd.db" "select state from jobs where id=$JOB")" = streaming ] && break
-	sleep 0.02
-done
-kill -9 "$RACKD_PID"
-wait "$RACKD_PID" 2>/dev/null
-sleep 2
-rackd_start --slots n1,n2 --manage-links=no
-wait "$agent_pid"
-RC=$?
-[ -n "${VERBOSE:-}" ] && show_log "$TMP/agent7.log"
-state=$(job_field "$JOB" .state)
-if [ "$RC" -eq 0 ] && [ "$state" = done ]; then
-	ok "rackd restarted mid-stream: job done"
-	cmp -s "$BIG" "$DISK" && ok "rackd restarted mid-stream: disk holds the image" \
-		|| fail "rackd restarted mid-stream: done, but the disk differs"
-elif [ "$state" = failed ] && [ -n "$(job_field "$JOB" .reason)" ]; then
-	ok "rackd restarted mid-stream: failed with reason $(job_field "$JOB" .reason)"
-else
-	fail "rackd restarted mid-stream: agent $RC, job $state"
-	show_log "$TMP/agent7.log"
-fi
-grep -q "again in" "$TMP/agent7.log" && ok "rackd restarted mid-stream: the agent retried" \
-	|| echo "note: the agent finished before rackd went down"
-
-# ---- the job cancelled while the agent streams ----
-# The agent hears it on its next report (within REPORT_INTERVAL_MS), or at
-# the latest on done, and stops with status 3; the job stays failed.
-reimage n1 big:1
-head -c $((160 * MiB)) /dev/urandom >"$DISK"
-timeout -k 5 "$AGENT_TIMEOUT" "$AGENT" --no-reboot --cmdline /dev/null \
-	--disk "dev:$DISK" --url "$URL" --job "$JOB" --token "$JOB_TOKEN" \
-	>"$TMP/agent8.log" 2>&1 &
-agent_pid=$!
-on_exit "kill -9 $agent_pid"
-for ((i = 0; i < 200; i++)); do
-	[ "$(sqlite3 "$STATE/rackd.db" "select state from jobs where id=$JOB")" = streaming ] && break
-	sleep 0.02
-done
-api POST "/api/v1/jobs/$JOB/cancel" -d '{}' >/dev/null
-cancel_status=$STATUS
-wait "$agent_pid"
-RC=$?
-state=$(job_field "$JOB" .state)
-if [ "$cancel_status" = 200 ]; then
-	check_eq "$RC" 3 "cancelled mid-stream: the agent stops with status 3"
-	check_eq "$state" failed "cancelled mid-stream: the job stays failed"
-	grep -q "no longer active" "$TMP/agent8.log" && ok "cancelled mid-stream: the agent says why" \
-		|| { fail "cancelled mid-stream: no message"; show_log "$TMP/agent8.log"; }
-else
-	echo "note: the agent finished before the cancel (cancel: $cancel_status)"
-	check_eq "$state" done "cancel too late: the job is done"
-fi
-
 # ---- rackd unreachable ----
 dead=$(free_port)
 start=$(date +%s)
@@ -320,3 +198,4 @@ grep -q "cannot get job 1" "$TMP/agent6.log" && ok "no rackd: says so" \
 	|| { fail "no rackd: no clear message"; show_log "$TMP/agent6.log"; }
 
 finish
+

@@ -71,11 +71,7 @@ python3 -c 'import random, sys; r = random.Random(6); sys.stdout.buffer.write(r.
 "$RACKCTL" image import "$TMP/demo.img" --name demo:1 --store "$STATE/store" \
 	--chunk-size 1M -q >/dev/null || { fail "rackctl image import"; finish; }
 kill -HUP "$RACKD_PID"
-for ((i = 0; i < 50; i++)); do
-	api GET /api/v1/images/demo >/dev/null
-	[ "$STATUS" = 200 ] && break
-	sleep 0.1
-done
+wait_image demo 1
 check_status 200 "the image is indexed"
 
 # ---- the browser tests ------------------------------------------------------------

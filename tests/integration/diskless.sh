@@ -14,13 +14,6 @@ source "$(dirname "$0")/../lib.sh"
 DISKLESS="$TOP/build/rack-diskless"
 [ -x "$DISKLESS" ] || { echo "no $DISKLESS: make"; exit 1; }
 
-wait_for() {	# TRIES COMMAND...: every 0.1 s
-	local n=$1 i
-	shift
-	for ((i = 0; i < n; i++)); do "$@" && return 0; sleep 0.1; done
-	return 1
-}
-
 # ---- images: a busybox root, the same with cloud-init, one whose etc is
 # an absolute symlink, and a disk image -------------------------------------
 sh "$TOP/tests/images/make-rootfs.sh" "$TMP/tiny.tar.gz" tiny-1

@@ -17,11 +17,7 @@ head -c 48M /dev/urandom >"$TMP/image.img"
 "$RACKCTL" image import "$TMP/image.img" --name flaky:1 --level 1 \
 	--store "$STATE/store" >/dev/null || { fail "import"; finish; }
 kill -HUP "$RACKD_PID"
-for ((i = 0; i < 50; i++)); do
-	api GET /api/v1/images/flaky >/dev/null
-	[ "$STATUS" = 200 ] && break
-	sleep 0.2
-done
+wait_image flaky 1
 got=$(dhcp n1)
 board=$(api GET /api/v1/nodes/usb1 | jq -r .link.board_addr)
 check_eq "${got%% *}" "$(api GET /api/v1/nodes/usb1 | jq -r .link.node_addr)" "n1 has its address"

@@ -13,29 +13,6 @@ source "$(dirname "$0")/../lib.sh"
 [ -x "$RACKCTL" ] || { echo "build/rackctl missing: run make"; exit 1; }
 
 CONF=$TMP/rackd.conf
-B=$TMP/body
-
-check_jq() {
-	if printf '%s' "$BODY" | jq -e "$1" >/dev/null 2>&1; then ok "$2"
-	else fail "$2: $1 is false for ${BODY:0:300}"; fi
-}
-raw() {	# METHOD PATH [curl args]: no token
-	local m=$1 p=$2
-	shift 2
-	rm -f "$B"
-	STATUS=$(curl -s -X "$m" -o "$B" -w '%{http_code}' --max-time 10 "$@" "$URL$p")
-	touch "$B"
-	BODY=$(head -c 4096 "$B" | tr -d '\0')
-}
-wait_for() {	# TRIES CMD...: every 0.1 s until CMD succeeds
-	local n=$1 i
-	shift
-	for ((i = 0; i < n; i++)); do "$@" && return 0; sleep 0.1; done
-	return 1
-}
-job_token() {
-	sqlite3 -cmd '.timeout 5000' "$STATE/rackd.db" "SELECT token FROM jobs WHERE id = $1"
-}
 # run_rackd OUT ARGS...: a short-lived rackd (bounded); status in $RC
 run_rackd() {
 	local out=$1

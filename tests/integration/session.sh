@@ -19,12 +19,6 @@ done
 CONF=$TMP/rackd.conf
 : >"$CONF"
 rackd_start -c "$CONF" --slots usb1,usb2
-H=$TMP/headers
-
-check_jq() {	# FILTER WHAT
-	if printf '%s' "$BODY" | jq -e "$1" >/dev/null 2>&1; then ok "$2"
-	else fail "$2: $1 is false for ${BODY:0:300}"; fi
-}
 # web METHOD PATH JAR [curl args]: as a browser would, with a cookie jar
 # (read and written); headers to $H, status to $STATUS, body to $BODY.
 web() {
@@ -36,12 +30,10 @@ web() {
 	STATUS=${out##*$'\n'}
 	BODY=${out%$'\n'*}
 }
-hdr() { grep -i "^$1:" "$H" | tail -n 1 | cut -d' ' -f2- | tr -d '\r'; }
 signin() {	# JAR PASSWORD: sets CSRF
 	web POST /api/v1/session "$1" -d "$(jq -cn --arg p "$2" '{password: $p}')"
 	CSRF=$(printf '%s' "$BODY" | jq -r '.csrf // empty' 2>/dev/null)
 }
-sql() { sqlite3 -cmd '.timeout 5000' "$STATE/rackd.db" "$1"; }
 
 # ---- the password ----------------------------------------------------
 PWFILE=$STATE/dashboard.password

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "pxe/lib/pxe.h"
-#include "tests/unit/test_agent_util.h"
+#include "tests/unit/unit.h"
 
 static void
 test_schedule(void **state)

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "pxe/lib/pxe.h"
-#include "tests/unit/test_agent_util.h"
+#include "tests/unit/unit.h"
 
 #define TOK "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 

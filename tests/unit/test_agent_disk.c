@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "pxe/agent/agent.h"
-#include "tests/unit/test_agent_util.h"
+#include "tests/unit/unit.h"
 
 static void
 test_rule_parse(void **state)

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "pxe/agent/agent.h"
-#include "tests/unit/test_agent_util.h"
+#include "tests/unit/unit.h"
 
 #define CS	(64u * 1024)	/* CHUNK_SIZE_MIN */
 

@@ -16,7 +16,7 @@
 #include <jansson.h>
 
 #include "pxe/lib/pxe.h"
-#include "tests/unit/test_agent_util.h"
+#include "tests/unit/unit.h"
 
 #define BASE "http://10.213.0.1:8080"
 

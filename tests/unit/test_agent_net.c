@@ -25,7 +25,7 @@
 #include <jansson.h>
 
 #include "pxe/lib/pxe.h"
-#include "tests/unit/test_agent_util.h"
+#include "tests/unit/unit.h"
 
 #define REQ_MAX		16384
 #define REQS_MAX	64

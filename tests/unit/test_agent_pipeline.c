@@ -20,7 +20,7 @@
 
 #include "images/chunk.h"
 #include "pxe/agent/agent.h"
-#include "tests/unit/test_agent_util.h"
+#include "tests/unit/unit.h"
 
 #define CS	(64u * 1024)
 #define SLOTS	40

@@ -19,24 +19,16 @@
 #include <sqlite3.h>
 
 #include "db/db.h"
+#include "tests/unit/unit.h"
 
 static char tmpdir[] = "/tmp/rackd-db.XXXXXX";
 static char dbpath[600];
 static int dbcount;
 
-#define assert_contains(hay, needle) do {				\
-	const char *h_ = (hay), *n_ = (needle);				\
-	if (h_ == NULL || strstr(h_, n_) == NULL) {			\
-		print_error("'%s' does not contain '%s'\n",		\
-		    h_ ? h_ : "(null)", n_);				\
-		fail();							\
-	}								\
-} while (0)
 
-#define H(c) c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c \
-	c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c
-
-static const char *const hashes3[] = { H("a"), H("b"), H("c") };
+static const char *const hashes3[] = {
+	UNIT_HEX64("a"), UNIT_HEX64("b"), UNIT_HEX64("c"),
+};
 static const uint64_t offsets3[] = { 0, 1048576, 2097152 };
 static const uint64_t lengths3[] = { 1048576, 1048576, 4096 };
 
@@ -105,10 +97,8 @@ group_setup(void **state)
 static int
 group_teardown(void **state)
 {
-	char cmd[700];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
+	unit_rm_rf(tmpdir);
+	return 0;
 }
 
 /* A fresh database file name for each test; nothing open yet. */
@@ -123,7 +113,7 @@ fresh(void **state)
 static int
 fresh_open(void **state)
 {
-	char err[256];
+	char err[DB_ERR_MAX];
 
 	fresh(state);
 	if (db_open(dbpath, 0, err, sizeof(err)) != 0) {
@@ -143,7 +133,7 @@ close_db(void **state)
 static void
 open_ok(int version)
 {
-	char err[256] = "";
+	char err[DB_ERR_MAX] = "";
 	int rc = db_open(dbpath, version, err, sizeof(err));
 
 	if (rc != 0)
@@ -207,7 +197,7 @@ test_open_empty(void **state)
 		"nodes", "links", "link_events", "images", "image_chunks",
 		"jobs", "job_events", "sessions", "api_tokens",
 	};
-	char err[256];
+	char err[DB_ERR_MAX];
 	sqlite3 *c;
 	sqlite3_stmt *st;
 
@@ -313,7 +303,7 @@ test_migrate_stepwise(void **state)
 static void
 test_newer_refused(void **state)
 {
-	char err[256] = "", sql[64], want[64];
+	char err[DB_ERR_MAX] = "", sql[64], want[64];
 	int newer = db_schema_latest() + 5;
 
 	open_ok(0);
@@ -339,7 +329,7 @@ test_newer_refused(void **state)
 static void
 test_failed_migration_rolls_back(void **state)
 {
-	char err[256] = "";
+	char err[DB_ERR_MAX] = "";
 
 	if (db_schema_latest() < 2)
 		skip();
@@ -357,7 +347,7 @@ test_failed_migration_rolls_back(void **state)
 static void
 test_open_bad_files(void **state)
 {
-	char err[256] = "", path[700];
+	char err[DB_ERR_MAX] = "", path[700];
 	FILE *fp;
 
 	assert_int_equal(db_open("/nonexistent-rackd-dir/x.db", 0, err,

@@ -18,7 +18,7 @@
 
 #include "images/hash.h"
 #include "pxe/diskless/diskless.h"
-#include "tests/unit/test_images_util.h"
+#include "tests/unit/unit.h"
 
 /* ---- overlay_parse ---- */
 

@@ -18,7 +18,7 @@
 #include "images/chunk.h"
 #include "images/sign.h"
 #include "images/store.h"
-#include "tests/unit/test_images_util.h"
+#include "tests/unit/unit.h"
 
 #define LEN (64u * 1024)
 
@@ -37,7 +37,7 @@ static int setup(void **state)
 	struct fx *f = calloc(1, sizeof *f);
 	char err[256];
 	uint8_t h[HASH_LEN];
-	if (!f || !(f->dir = tu_mkdtemp())) {
+	if (!f || !(f->dir = unit_mkdtemp())) {
 		free(f);
 		return -1;
 	}
@@ -45,7 +45,7 @@ static int setup(void **state)
 	snprintf(f->tmpdir, sizeof f->tmpdir, "%s/tmp", f->storedir);
 	if (store_open(f->storedir, &f->st, err, sizeof err) < 0)
 		return -1;
-	tu_fill_random(f->data, LEN, 42);
+	unit_random(f->data, LEN, 42);
 	f->z = malloc(chunk_compress_bound(LEN));
 	if (!f->z || chunk_compress(NULL, f->data, LEN, 3, f->z, chunk_compress_bound(LEN), &f->zlen, err,
 				     sizeof err) < 0)
@@ -60,7 +60,7 @@ static int teardown(void **state)
 {
 	struct fx *f = *state;
 	store_close(f->st);
-	tu_rm_rf(f->dir);
+	unit_rm_rf(f->dir);
 	free(f->z);
 	free(f->dir);
 	free(f);
@@ -90,7 +90,7 @@ static void test_adopt_good(void **state)
 	assert_true(added);
 	assert_true(store_has_chunk(f->st, f->hex));
 	assert_int_equal(access(path, F_OK), -1);	/* renamed, not copied */
-	assert_int_equal(tu_count_dir(f->tmpdir), 0);
+	assert_int_equal(unit_count_dir(f->tmpdir), 0);
 	assert_int_equal(store_check_chunk(f->st, HASH_BLAKE2B_256, f->hex, LEN, err, sizeof err), 0);
 
 	/* Again: the store has it; the second file just goes. */
@@ -99,7 +99,7 @@ static void test_adopt_good(void **state)
 					   sizeof err), 0);
 	close(fd);
 	assert_false(added);
-	assert_int_equal(tu_count_dir(f->tmpdir), 0);
+	assert_int_equal(unit_count_dir(f->tmpdir), 0);
 
 	/* Removal (garbage collection), twice. */
 	assert_int_equal(store_remove_chunk(f->st, f->hex, err, sizeof err), 0);
@@ -163,7 +163,7 @@ static void test_adopt_bad(void **state)
 	close(fd);
 	unlink(path);
 	free(junk);
-	assert_int_equal(tu_count_dir(f->tmpdir), 0);
+	assert_int_equal(unit_count_dir(f->tmpdir), 0);
 }
 
 /* A writer killed mid-upload leaves its temporary file; the next
@@ -193,12 +193,12 @@ static void test_stale_tmp(void **state)
 	assert_int_equal(read(pipefd[0], &c, 1), 1);
 	close(pipefd[0]);
 	spool(f, f->z, f->zlen, livepath, &livefd);
-	assert_int_equal(tu_count_dir(f->tmpdir), 2);
+	assert_int_equal(unit_count_dir(f->tmpdir), 2);
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 	assert_int_equal(store_open(f->storedir, &st2, err, sizeof err), 0);
 	store_close(st2);
-	assert_int_equal(tu_count_dir(f->tmpdir), 1);	/* the live one */
+	assert_int_equal(unit_count_dir(f->tmpdir), 1);	/* the live one */
 	assert_int_equal(access(livepath, F_OK), 0);
 	assert_false(store_has_chunk(f->st, f->hex));
 	close(livefd);
@@ -234,7 +234,7 @@ static void test_replace_manifest(void **state)
 	assert_string_equal(back->signature, m->signature);
 	manifest_free(back);
 	manifest_free(m);
-	assert_int_equal(tu_count_dir(f->tmpdir), 0);
+	assert_int_equal(unit_count_dir(f->tmpdir), 0);
 }
 
 int main(void)

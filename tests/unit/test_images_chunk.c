@@ -12,7 +12,7 @@
 #include <zstd.h>
 
 #include "images/chunk.h"
-#include "tests/unit/test_images_util.h"
+#include "tests/unit/unit.h"
 
 #define N (256 * 1024)
 
@@ -22,7 +22,7 @@ static unsigned char *sample(void)
 	assert_non_null(b);
 	for (size_t i = 0; i < N; i++) /* half text-like, half random */
 		b[i] = i < N / 2 ? (unsigned char)("rackd chunk "[i % 12]) : 0;
-	tu_fill_random(b + N / 2, N / 2, 42);
+	unit_random(b + N / 2, N / 2, 42);
 	return b;
 }
 
@@ -161,7 +161,7 @@ static void test_patch(void **state)
 	struct chunk_codec *codec = chunk_codec_new();
 	assert_non_null(codec);
 	memcpy(src + N / 2 + 100, "v3v3v3v3", 8);
-	tu_fill_random(other + N / 2, N / 2, 7);
+	unit_random(other + N / 2, N / 2, 7);
 	for (int with = 0; with < 2; with++) {
 		struct chunk_codec *cc = with ? codec : NULL;
 		assert_int_equal(chunk_patch_make(cc, base, N, src, N, 3, p, cap, &plen, err, sizeof err), 0);

@@ -15,52 +15,21 @@
 #include "images/chunk.h"
 #include "images/import.h"
 #include "images/store.h"
-#include "tests/unit/test_images_util.h"
+#include "tests/unit/unit.h"
 
 #define CS 65536u /* chunk size used by most tests: the smallest allowed */
 
-struct fx {
-	char *dir;
-	char storedir[4200];
-	struct store *st;
-};
-
-static int setup(void **state)
-{
-	struct fx *f = calloc(1, sizeof *f);
-	char err[256];
-	if (!f || !(f->dir = tu_mkdtemp()))
-		return -1;
-	snprintf(f->storedir, sizeof f->storedir, "%s/store", f->dir);
-	if (store_open(f->storedir, &f->st, err, sizeof err) < 0) {
-		print_error("%s\n", err);
-		return -1;
-	}
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-	store_close(f->st);
-	tu_rm_rf(f->dir);
-	free(f->dir);
-	free(f);
-	return 0;
-}
-
-static const char *input(struct fx *f, const char *name, const void *data, size_t len)
+static const char *input(struct unit_store *f, const char *name, const void *data, size_t len)
 {
 	static char path[4300];
 	snprintf(path, sizeof path, "%s/%s", f->dir, name);
-	assert_int_equal(tu_write_file(path, data, len), 0);
+	assert_int_equal(unit_write_file(path, data, len), 0);
 	return path;
 }
 
 /* Rebuilds the image from the manifest and the store: every chunk read,
  * verified against its hash, holes zero. */
-static unsigned char *reassemble(struct fx *f, const struct manifest *m)
+static unsigned char *reassemble(struct unit_store *f, const struct manifest *m)
 {
 	unsigned char *img = calloc(1, m->size ? m->size : 1);
 	char hex[HASH_HEX_LEN + 1], err[256];
@@ -84,7 +53,7 @@ static unsigned char *reassemble(struct fx *f, const struct manifest *m)
 	return img;
 }
 
-static struct manifest *import_ok(struct fx *f, const char *path, const char *name, const char *version,
+static struct manifest *import_ok(struct unit_store *f, const char *path, const char *name, const char *version,
 				  const struct import_options *opt)
 {
 	struct manifest *m = NULL;
@@ -118,18 +87,18 @@ static unsigned char *holey_image(size_t *len)
 	*len = 5 * CS + CS / 2;
 	unsigned char *b = calloc(1, *len);
 	assert_non_null(b);
-	tu_fill_random(b, CS, 1);
+	unit_random(b, CS, 1);
 	for (size_t i = 0; i < CS; i++)
 		b[2 * CS + i] = (unsigned char)("all work and no play "[i % 21]);
-	tu_fill_random(b + 4 * CS, CS, 2);
-	tu_fill_random(b + 5 * CS, CS / 2, 3);
+	unit_random(b + 4 * CS, CS, 2);
+	unit_random(b + 5 * CS, CS / 2, 3);
 	b[3 * CS - 1] = 0; /* chunk 2 ends in zero but is data */
 	return b;
 }
 
 static void test_holes(void **state)
 {
-	struct fx *f = *state;
+	struct unit_store *f = *state;
 	struct import_options o;
 	size_t len;
 	unsigned char *img = holey_image(&len);
@@ -157,14 +126,14 @@ static void test_holes(void **state)
 
 static void test_unaligned_tail(void **state)
 {
-	struct fx *f = *state;
+	struct unit_store *f = *state;
 	struct import_options o;
 	const size_t sizes[] = { 3 * CS + 1234, 1, CS - 1, CS + 1 };
 	for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
 		size_t len = sizes[k];
 		unsigned char *img = malloc(len);
 		char version[16];
-		tu_fill_random(img, len, 10 + k);
+		unit_random(img, len, 10 + k);
 		opts(&o, CS);
 		snprintf(version, sizeof version, "%zu", k);
 		struct manifest *m = import_ok(f, input(f, "tail.img", img, len), "tail", version, &o);
@@ -180,7 +149,7 @@ static void test_unaligned_tail(void **state)
 	/* a tail that is all zero is a hole, and still counts in the size */
 	size_t len = 2 * CS + 100;
 	unsigned char *img = calloc(1, len);
-	tu_fill_random(img, CS, 7);
+	unit_random(img, CS, 7);
 	opts(&o, CS);
 	struct manifest *m = import_ok(f, input(f, "ztail.img", img, len), "ztail", "1", &o);
 	assert_int_equal(m->size, len);
@@ -194,7 +163,7 @@ static void test_unaligned_tail(void **state)
 
 static void test_empty_and_zero(void **state)
 {
-	struct fx *f = *state;
+	struct unit_store *f = *state;
 	struct import_options o;
 	opts(&o, CS);
 	struct manifest *m = import_ok(f, input(f, "empty.img", "", 0), "empty", "1", &o);
@@ -226,7 +195,7 @@ static int count_progress(const struct import_progress *p, void *arg)
 
 static void test_dedup_and_progress(void **state)
 {
-	struct fx *f = *state;
+	struct unit_store *f = *state;
 	struct import_options o;
 	size_t len;
 	char err[256];
@@ -266,7 +235,7 @@ static void test_dedup_and_progress(void **state)
 
 static void test_options(void **state)
 {
-	struct fx *f = *state;
+	struct unit_store *f = *state;
 	struct import_options o;
 	char err[256];
 	struct manifest *m;
@@ -336,7 +305,7 @@ static void compress_with(const char *tool, const char *raw)
 
 static void test_compressed(void **state)
 {
-	struct fx *f = *state;
+	struct unit_store *f = *state;
 	struct import_options o;
 	size_t len;
 	unsigned char *img = holey_image(&len);
@@ -377,7 +346,7 @@ static void test_compressed(void **state)
 }
 
 /* A failed import leaves no manifest and no temporary file. */
-static void expect_fail(struct fx *f, const char *path, const char *version, const char *want)
+static void expect_fail(struct unit_store *f, const char *path, const char *version, const char *want)
 {
 	struct import_options o;
 	struct manifest *m = (struct manifest *)1;
@@ -391,22 +360,22 @@ static void expect_fail(struct fx *f, const char *path, const char *version, con
 	assert_non_null(strstr(err, want));
 	assert_false(store_has_manifest(f->st, "bad", version));
 	snprintf(tmp, sizeof tmp, "%s/tmp", f->storedir);
-	assert_int_equal(tu_count_dir(tmp), 0);
+	assert_int_equal(unit_count_dir(tmp), 0);
 }
 
 static void test_truncated_and_corrupt(void **state)
 {
-	struct fx *f = *state;
+	struct unit_store *f = *state;
 	size_t len = 40 * CS, glen = 0;
 	unsigned char *img = malloc(len);
 	char raw[4300], gz[4400], cmd[9000];
-	tu_fill_random(img, len, 99);
+	unit_random(img, len, 99);
 	for (size_t i = 0; i < len / 2; i++) /* compressible first half */
 		img[i] = (unsigned char)('a' + i % 7);
 	snprintf(raw, sizeof raw, "%s", input(f, "t.img", img, len));
 	compress_with("gzip", raw);
 	snprintf(gz, sizeof gz, "%s.gz", raw);
-	char *data = tu_read_file(gz, &glen);
+	char *data = unit_read_file(gz, &glen);
 	assert_non_null(data);
 
 	/* cut in the middle, just before the trailer, inside the header */
@@ -433,7 +402,7 @@ static void test_truncated_and_corrupt(void **state)
 	if (have_tool("xz")) {
 		compress_with("xz", raw);
 		snprintf(gz, sizeof gz, "%s.xz", raw);
-		char *x = tu_read_file(gz, &glen);
+		char *x = unit_read_file(gz, &glen);
 		assert_non_null(x);
 		input(f, "cut.img.xz", x, glen * 2 / 3);
 		snprintf(cmd, sizeof cmd, "%s/cut.img.xz", f->dir);
@@ -443,7 +412,7 @@ static void test_truncated_and_corrupt(void **state)
 	if (have_tool("zstd")) {
 		compress_with("zstd", raw);
 		snprintf(gz, sizeof gz, "%s.zst", raw);
-		char *x = tu_read_file(gz, &glen);
+		char *x = unit_read_file(gz, &glen);
 		assert_non_null(x);
 		input(f, "cut.img.zst", x, glen * 2 / 3);
 		snprintf(cmd, sizeof cmd, "%s/cut.img.zst", f->dir);
@@ -459,13 +428,13 @@ static void test_truncated_and_corrupt(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_holes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unaligned_tail, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_empty_and_zero, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_dedup_and_progress, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_options, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_compressed, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_truncated_and_corrupt, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_holes, unit_store_setup, unit_store_teardown),
+		cmocka_unit_test_setup_teardown(test_unaligned_tail, unit_store_setup, unit_store_teardown),
+		cmocka_unit_test_setup_teardown(test_empty_and_zero, unit_store_setup, unit_store_teardown),
+		cmocka_unit_test_setup_teardown(test_dedup_and_progress, unit_store_setup, unit_store_teardown),
+		cmocka_unit_test_setup_teardown(test_options, unit_store_setup, unit_store_teardown),
+		cmocka_unit_test_setup_teardown(test_compressed, unit_store_setup, unit_store_teardown),
+		cmocka_unit_test_setup_teardown(test_truncated_and_corrupt, unit_store_setup, unit_store_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,7 +12,7 @@
 
 #include "images/chunk.h"
 #include "images/manifest.h"
-#include "tests/unit/test_images_util.h"
+#include "tests/unit/unit.h"
 
 #define H1 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define H2 "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
@@ -447,17 +447,17 @@ static void test_too_many_chunks(void **state)
 static void test_load(void **state)
 {
 	(void)state;
-	char *dir = tu_mkdtemp(), path[4200], err[512];
+	char *dir = unit_mkdtemp(), path[4200], err[512];
 	assert_non_null(dir);
 	char *json = doc(NULL, NULL, NULL);
 	snprintf(path, sizeof path, "%s/m.json", dir);
-	assert_int_equal(tu_write_file(path, json, strlen(json)), 0);
+	assert_int_equal(unit_write_file(path, json, strlen(json)), 0);
 	struct manifest *m;
 	assert_int_equal(manifest_load(path, &m, err, sizeof err), 0);
 	assert_string_equal(m->name, "debian");
 	manifest_free(m);
 	/* errors name the file */
-	assert_int_equal(tu_write_file(path, "{", 1), 0);
+	assert_int_equal(unit_write_file(path, "{", 1), 0);
 	assert_int_equal(manifest_load(path, &m, err, sizeof err), -1);
 	assert_non_null(strstr(err, path));
 	assert_non_null(strstr(err, "not valid JSON"));
@@ -466,7 +466,7 @@ static void test_load(void **state)
 	assert_non_null(strstr(err, "No such file"));
 	assert_int_equal(manifest_load(dir, &m, err, sizeof err), -1);
 	free(json);
-	tu_rm_rf(dir);
+	unit_rm_rf(dir);
 	free(dir);
 }
 

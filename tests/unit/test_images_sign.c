@@ -15,7 +15,7 @@
 
 #include "images/manifest.h"
 #include "images/sign.h"
-#include "tests/unit/test_images_util.h"
+#include "tests/unit/unit.h"
 
 struct fx {
 	char *dir;
@@ -27,7 +27,7 @@ static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof *f);
 	char err[256];
-	if (!f || !(f->dir = tu_mkdtemp())) {
+	if (!f || !(f->dir = unit_mkdtemp())) {
 		free(f);
 		return -1;
 	}
@@ -35,7 +35,7 @@ static int setup(void **state)
 	snprintf(f->pub, sizeof f->pub, "%s/k.pub", f->dir);
 	if (sign_keygen(f->pk, f->sk) < 0 || sign_write_keypair(f->key, f->pk, f->sk, err, sizeof err) < 0) {
 		print_error("%s\n", err);
-		tu_rm_rf(f->dir);
+		unit_rm_rf(f->dir);
 		free(f->dir);
 		free(f);
 		return -1;
@@ -47,7 +47,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	tu_rm_rf(f->dir);
+	unit_rm_rf(f->dir);
 	free(f->dir);
 	free(f);
 	return 0;
@@ -65,7 +65,7 @@ static struct manifest *sample(void)
 	for (int i = 0; i < 3; i++) {
 		struct manifest_chunk c = { .offset = (uint64_t)(i == 2 ? 3 : i) * 65536, .length = 65536,
 					    .stored = 1000 };
-		tu_fill_random(c.hash, HASH_LEN, (uint64_t)i + 1);
+		unit_random(c.hash, HASH_LEN, (uint64_t)i + 1);
 		assert_int_equal(manifest_add_chunk(m, &c), 0);
 	}
 	return m;
@@ -82,7 +82,7 @@ static void test_keygen_files(void **state)
 	assert_int_equal(st.st_mode & 0777, 0600);
 	assert_int_equal(stat(f->pub, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0644);
-	char *text = tu_read_file(f->pub, &len);
+	char *text = unit_read_file(f->pub, &len);
 	assert_non_null(text);
 	assert_int_equal(len, SIGN_PUBLIC_B64 + 1);	/* one line */
 	free(text);
@@ -90,7 +90,7 @@ static void test_keygen_files(void **state)
 	assert_int_equal(sign_write_keypair(f->key, f->pk, f->sk, err, sizeof err), -1);
 	assert_non_null(strstr(err, "already exists"));
 	/* No temporary files left. */
-	assert_int_equal(tu_count_dir(f->dir), 2);
+	assert_int_equal(unit_count_dir(f->dir), 2);
 }
 
 static void test_load_keys(void **state)
@@ -116,7 +116,7 @@ static void test_load_keys(void **state)
 	b64[10] = '!';
 	assert_int_equal(sign_load_public(b64, pk, err, sizeof err), -1);
 	snprintf(path, sizeof path, "%s/garbage", f->dir);
-	assert_int_equal(tu_write_file(path, "hello\n", 6), 0);
+	assert_int_equal(unit_write_file(path, "hello\n", 6), 0);
 	assert_int_equal(sign_load_public(path, pk, err, sizeof err), -1);
 	assert_non_null(strstr(err, "not an ed25519 public key"));
 	chmod(path, 0600);
@@ -230,10 +230,10 @@ static void test_keys_limit(void **state)
 
 	(void)state;
 	for (int i = 0; i < SIGN_KEYS_MAX; i++) {
-		tu_fill_random(pk, sizeof pk, (uint64_t)i + 7);
+		unit_random(pk, sizeof pk, (uint64_t)i + 7);
 		assert_int_equal(sign_keys_add(&keys, pk), 0);
 	}
-	tu_fill_random(pk, sizeof pk, 999);
+	unit_random(pk, sizeof pk, 999);
 	assert_int_equal(sign_keys_add(&keys, pk), -1);
 	assert_int_equal(keys.n, SIGN_KEYS_MAX);
 }

@@ -19,45 +19,14 @@
 
 #include "images/chunk.h"
 #include "images/store.h"
-#include "tests/unit/test_images_util.h"
+#include "tests/unit/unit.h"
 
 #define KILL_TRIES      40      /* bounded kill -9 attempts */
 #define KILL_HITS       5       /* stop after this many mid-write kills */
 #define BIG             (8u << 20)
 
-struct fx {
-	char *dir;
-	char storedir[4200];
-	struct store *st;
-};
-
-static int setup(void **state)
-{
-	struct fx *f = calloc(1, sizeof *f);
-	char err[256];
-	if (!f || !(f->dir = tu_mkdtemp()))
-		return -1;
-	snprintf(f->storedir, sizeof f->storedir, "%s/store", f->dir);
-	if (store_open(f->storedir, &f->st, err, sizeof err) < 0) {
-		print_error("%s\n", err);
-		return -1;
-	}
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-	store_close(f->st);
-	tu_rm_rf(f->dir);
-	free(f->dir);
-	free(f);
-	return 0;
-}
-
 /* Compresses data and stores it; the hex name goes to hex. */
-static void put(struct fx *f, const void *data, size_t len, char *hex, bool *added)
+static void put(struct unit_store *f, const void *data, size_t len, char *hex, bool *added)
 {
 	uint8_t h[HASH_LEN];
 	size_t cap = chunk_compress_bound(len), clen;
@@ -88,12 +57,12 @@ static struct manifest *one_chunk_manifest(const char *name, const char *version
 
 static void test_layout_and_paths(void **state)
 {
-	struct fx *f = *state;
+	struct unit_store *f = *state;
 	char path[4400], want[4400], sub[4400];
 	static const char *const subs[] = { "chunks", "manifests", "tmp" };
 	for (size_t i = 0; i < 3; i++) {
 		snprintf(sub, sizeof sub, "%s/%s", f->storedir, subs[i]);
-		assert_int_equal(tu_count_dir(sub), 0);
+		assert_int_equal(unit_count_dir(sub), 0);
 	}
 	const char *hex = "ab0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd";
 	assert_int_equal(store_chunk_path(f->st, hex, path, sizeof path), 0);
@@ -123,7 +92,7 @@ static void test_layout_and_paths(void **state)
 	struct store *st2;
 	char err[256];
 	snprintf(path, sizeof path, "%s/file", f->dir);
-	assert_int_equal(tu_write_file(path, "x", 1), 0);
+	assert_int_equal(unit_write_file(path, "x", 1), 0);
 	assert_int_equal(store_open(path, &st2, err, sizeof err), -1);
 	assert_null(st2);
 	assert_true(err[0] != '\0');
@@ -131,11 +100,11 @@ static void test_layout_and_paths(void **state)
 
 static void test_chunks(void **state)
 {
-	struct fx *f = *state;
+	struct unit_store *f = *state;
 	char hex[HASH_HEX_LEN + 1], err[256];
 	bool added;
 	unsigned char data[5000];
-	tu_fill_random(data, sizeof data, 5);
+	unit_random(data, sizeof data, 5);
 	put(f, data, sizeof data, hex, &added);
 	assert_true(added);
 	assert_true(store_has_chunk(f->st, hex));
@@ -165,7 +134,7 @@ static void test_chunks(void **state)
 	/* a damaged chunk on disk is caught by the check */
 	char path[4400];
 	store_chunk_path(f->st, hex, path, sizeof path);
-	assert_int_equal(tu_write_file(path, "garbage", 7), 0);
+	assert_int_equal(unit_write_file(path, "garbage", 7), 0);
 	assert_int_equal(store_check_chunk(f->st, HASH_BLAKE2B_256, hex, sizeof data, err, sizeof err), -1);
 	assert_int_equal(store_read_content(f->st, hex, &back, &blen, err, sizeof err), -1);
 	/* invalid put */
@@ -194,12 +163,12 @@ static int stop_early(const char *name, const char *version, void *arg)
 
 static void test_manifests(void **state)
 {
-	struct fx *f = *state;
+	struct unit_store *f = *state;
 	char hex[HASH_HEX_LEN + 1], err[512], list[1024] = "";
 	bool added;
 	unsigned char data[3000];
 	uint64_t stored;
-	tu_fill_random(data, sizeof data, 6);
+	unit_random(data, sizeof data, 6);
 
 	/* a manifest whose chunk is missing is refused */
 	uint8_t h[HASH_LEN];
@@ -238,7 +207,7 @@ static void test_manifests(void **state)
 	/* junk in the manifests tree is skipped by the listing */
 	char junk[4400];
 	snprintf(junk, sizeof junk, "%s/manifests/deb/notes.txt", f->storedir);
-	assert_int_equal(tu_write_file(junk, "x", 1), 0);
+	assert_int_equal(unit_write_file(junk, "x", 1), 0);
 	snprintf(junk, sizeof junk, "%s/manifests/.hidden", f->storedir);
 	assert_int_equal(mkdir(junk, 0755), 0);
 
@@ -275,7 +244,7 @@ static void test_manifests(void **state)
 	assert_int_equal(store_remove_manifest(f->st, "alpine", "3", err, sizeof err), 0);
 	assert_false(store_has_manifest(f->st, "alpine", "3"));
 	snprintf(junk, sizeof junk, "%s/manifests/alpine", f->storedir);
-	assert_int_equal(tu_count_dir(junk), -1); /* the empty name directory went too */
+	assert_int_equal(unit_count_dir(junk), -1); /* the empty name directory went too */
 	assert_true(store_has_chunk(f->st, hex)); /* chunks stay */
 	list[0] = '\0';
 	assert_int_equal(store_list_manifests(f->st, collect, list, err, sizeof err), 0);
@@ -285,12 +254,12 @@ static void test_manifests(void **state)
 
 static void test_open_cleans_tmp(void **state)
 {
-	struct fx *f = *state;
+	struct unit_store *f = *state;
 	char path[4500], tmp[4400], err[256];
 	snprintf(tmp, sizeof tmp, "%s/tmp", f->storedir);
 	for (int i = 0; i < 3; i++) {
 		snprintf(path, sizeof path, "%s/chunk.stale%d", tmp, i);
-		assert_int_equal(tu_write_file(path, "partial", 7), 0);
+		assert_int_equal(unit_write_file(path, "partial", 7), 0);
 	}
 	/* a live writer's file: held with an flock by another process */
 	int pipefd[2];
@@ -312,7 +281,7 @@ static void test_open_cleans_tmp(void **state)
 	struct store *st2;
 	assert_int_equal(store_open(f->storedir, &st2, err, sizeof err), 0);
 	store_close(st2);
-	assert_int_equal(tu_count_dir(tmp), 1);
+	assert_int_equal(unit_count_dir(tmp), 1);
 	assert_int_equal(access(path, F_OK), 0);
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
@@ -320,7 +289,7 @@ static void test_open_cleans_tmp(void **state)
 	close(pipefd[1]);
 	assert_int_equal(store_open(f->storedir, &st2, err, sizeof err), 0);
 	store_close(st2);
-	assert_int_equal(tu_count_dir(tmp), 0);
+	assert_int_equal(unit_count_dir(tmp), 0);
 }
 
 /* Chunks the writer stores over and over: prepared once by the parent
@@ -341,7 +310,7 @@ static void prepare(void)
 	unsigned char *raw = malloc(BIG);
 	assert_non_null(raw);
 	for (int i = 0; i < NPREP; i++) {
-		tu_fill_random(raw, BIG, 1000 + (uint64_t)i);
+		unit_random(raw, BIG, 1000 + (uint64_t)i);
 		hash_buffer(HASH_BLAKE2B_256, raw, BIG, prep[i].hash);
 		hash_to_hex(prep[i].hash, prep[i].hex);
 		size_t cap = chunk_compress_bound(BIG);
@@ -401,7 +370,7 @@ static void writer(const char *storedir, int ready)
 
 /* Every visible chunk decompresses and hashes to its name; every visible
  * manifest parses and its chunks are present. Returns the chunk count. */
-static int check_visible(struct fx *f)
+static int check_visible(struct unit_store *f)
 {
 	char path[4400], err[256];
 	int chunks = 0;
@@ -472,7 +441,7 @@ static double now(void)
 
 static void test_kill_atomicity(void **state)
 {
-	struct fx *f = *state;
+	struct unit_store *f = *state;
 	char tmp[4400], err[256];
 	unsigned seed = 12345;
 	int hits = 0, tries = 0;
@@ -511,7 +480,7 @@ static void test_kill_atomicity(void **state)
 			print_error("writer exited with %d\n", WEXITSTATUS(status));
 		assert_true(WIFSIGNALED(status));
 		assert_true(ready);
-		if (tu_count_dir(tmp) > 0)
+		if (unit_count_dir(tmp) > 0)
 			hits++; /* killed mid-write: a temporary file is left */
 		check_visible(f);
 		/* Start the next writer on an empty store: its "collector" step
@@ -528,18 +497,18 @@ static void test_kill_atomicity(void **state)
 	struct store *st2;
 	assert_int_equal(store_open(f->storedir, &st2, err, sizeof err), 0);
 	store_close(st2);
-	assert_int_equal(tu_count_dir(tmp), 0);
+	assert_int_equal(unit_count_dir(tmp), 0);
 	check_visible(f);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_layout_and_paths, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_chunks, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_manifests, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_open_cleans_tmp, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_kill_atomicity, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_layout_and_paths, unit_store_setup, unit_store_teardown),
+		cmocka_unit_test_setup_teardown(test_chunks, unit_store_setup, unit_store_teardown),
+		cmocka_unit_test_setup_teardown(test_manifests, unit_store_setup, unit_store_teardown),
+		cmocka_unit_test_setup_teardown(test_open_cleans_tmp, unit_store_setup, unit_store_teardown),
+		cmocka_unit_test_setup_teardown(test_kill_atomicity, unit_store_setup, unit_store_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

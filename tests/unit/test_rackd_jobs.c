@@ -18,6 +18,7 @@
 
 #include "appliance/rackd.h"
 #include "db/db.h"
+#include "tests/unit/unit.h"
 
 static char tmpdir[] = "/tmp/rackd-jobs.XXXXXX";
 static int dbcount;
@@ -28,18 +29,7 @@ static const char *const S[] = {
 #define NS 6
 enum { Q, B, ST, V, D, F };
 
-#define assert_contains(hay, needle) do {				\
-	const char *h_ = (hay), *n_ = (needle);				\
-	if (h_ == NULL || strstr(h_, n_) == NULL) {			\
-		print_error("'%s' does not contain '%s'\n",		\
-		    h_ ? h_ : "(null)", n_);				\
-		fail();							\
-	}								\
-} while (0)
-
-#define H(c) c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c \
-	c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c
-static const char *const hashes2[] = { H("1"), H("2") };
+static const char *const hashes2[] = { UNIT_HEX64("1"), UNIT_HEX64("2") };
 static const uint64_t offsets2[] = { 0, 1048576 };
 static const uint64_t lengths2[] = { 1048576, 1048576 };
 

@@ -16,15 +16,8 @@
 #include <string.h>
 
 #include "appliance/rackd.h"
+#include "tests/unit/unit.h"
 
-#define assert_contains(hay, needle) do {				\
-	const char *h_ = (hay), *n_ = (needle);				\
-	if (h_ == NULL || strstr(h_, n_) == NULL) {			\
-		print_error("'%s' does not contain '%s'\n",		\
-		    h_ ? h_ : "(null)", n_);				\
-		fail();							\
-	}								\
-} while (0)
 
 /* ---- PATCH /api/v1/nodes/{slot} ----------------------------------- */
 

@@ -19,21 +19,13 @@
 #include <unistd.h>
 
 #include "appliance/rackd.h"
+#include "tests/unit/unit.h"
 
 #define ARGV_MAX 32
 
 static char tmpdir[] = "/tmp/rackd-options.XXXXXX";
 
 /* ---- helpers ------------------------------------------------------- */
-
-#define assert_contains(hay, needle) do {				\
-	const char *h_ = (hay), *n_ = (needle);				\
-	if (h_ == NULL || strstr(h_, n_) == NULL) {			\
-		print_error("'%s' does not contain '%s'\n",		\
-		    h_ ? h_ : "(null)", n_);				\
-		fail();							\
-	}								\
-} while (0)
 
 /* Write TEXT to a file named NAME in the temporary directory. */
 static const char *

@@ -3,13 +3,15 @@
 
 #include <string.h>
 
-int hash_lib_init(void)
+int
+hash_lib_init(void)
 {
 	/* sodium_init() is thread-safe; 1 means it was already done. */
 	return sodium_init() < 0 ? -1 : 0;
 }
 
-const char *hash_alg_name(enum hash_alg alg)
+const char *
+hash_alg_name(enum hash_alg alg)
 {
 	switch (alg) {
 	case HASH_SHA256:
@@ -20,12 +22,14 @@ const char *hash_alg_name(enum hash_alg alg)
 	return NULL;
 }
 
-bool hash_alg_valid(int alg)
+bool
+hash_alg_valid(int alg)
 {
 	return alg == HASH_SHA256 || alg == HASH_BLAKE2B_256;
 }
 
-int hash_alg_from_name(const char *name, enum hash_alg *out)
+int
+hash_alg_from_name(const char *name, enum hash_alg *out)
 {
 	if (!name)
 		return -1;
@@ -40,7 +44,8 @@ int hash_alg_from_name(const char *name, enum hash_alg *out)
 	return -1;
 }
 
-int hash_init(struct hash_ctx *ctx, enum hash_alg alg)
+int
+hash_init(struct hash_ctx *ctx, enum hash_alg alg)
 {
 	if (hash_lib_init() < 0)
 		return -1;
@@ -56,7 +61,8 @@ int hash_init(struct hash_ctx *ctx, enum hash_alg alg)
 	return -1;
 }
 
-void hash_update(struct hash_ctx *ctx, const void *data, size_t len)
+void
+hash_update(struct hash_ctx *ctx, const void *data, size_t len)
 {
 	if (ctx->alg == HASH_SHA256)
 		crypto_hash_sha256_update(&ctx->u.sha256, data, len);
@@ -64,7 +70,8 @@ void hash_update(struct hash_ctx *ctx, const void *data, size_t len)
 		crypto_generichash_update(&ctx->u.blake2b, data, len);
 }
 
-void hash_final(struct hash_ctx *ctx, uint8_t out[HASH_LEN])
+void
+hash_final(struct hash_ctx *ctx, uint8_t out[HASH_LEN])
 {
 	if (ctx->alg == HASH_SHA256)
 		crypto_hash_sha256_final(&ctx->u.sha256, out);
@@ -73,7 +80,9 @@ void hash_final(struct hash_ctx *ctx, uint8_t out[HASH_LEN])
 	sodium_memzero(&ctx->u, sizeof ctx->u);
 }
 
-int hash_buffer(enum hash_alg alg, const void *data, size_t len, uint8_t out[HASH_LEN])
+int
+hash_buffer(
+    enum hash_alg alg, const void *data, size_t len, uint8_t out[HASH_LEN])
 {
 	if (hash_lib_init() < 0)
 		return -1;
@@ -88,7 +97,8 @@ int hash_buffer(enum hash_alg alg, const void *data, size_t len, uint8_t out[HAS
 	return -1;
 }
 
-void hash_to_hex(const uint8_t digest[HASH_LEN], char hex[HASH_HEX_LEN + 1])
+void
+hash_to_hex(const uint8_t digest[HASH_LEN], char hex[HASH_HEX_LEN + 1])
 {
 	static const char digits[] = "0123456789abcdef";
 
@@ -99,7 +109,8 @@ void hash_to_hex(const uint8_t digest[HASH_LEN], char hex[HASH_HEX_LEN + 1])
 	hex[HASH_HEX_LEN] = '\0';
 }
 
-static int hexval(char c)
+static int
+hexval(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -108,7 +119,8 @@ static int hexval(char c)
 	return -1; /* uppercase is not accepted: one name per chunk */
 }
 
-bool hash_hex_valid_n(const char *s, size_t len)
+bool
+hash_hex_valid_n(const char *s, size_t len)
 {
 	if (!s || len != HASH_HEX_LEN)
 		return false;
@@ -118,19 +130,23 @@ bool hash_hex_valid_n(const char *s, size_t len)
 	return true;
 }
 
-bool hash_hex_valid(const char *s)
+bool
+hash_hex_valid(const char *s)
 {
 	if (!s)
 		return false;
 	/* strnlen bounds the scan of a possibly long untrusted string. */
-	return strnlen(s, HASH_HEX_LEN + 1) == HASH_HEX_LEN && hash_hex_valid_n(s, HASH_HEX_LEN);
+	return strnlen(s, HASH_HEX_LEN + 1) == HASH_HEX_LEN &&
+	    hash_hex_valid_n(s, HASH_HEX_LEN);
 }
 
-int hash_from_hex(const char *hex, uint8_t digest[HASH_LEN])
+int
+hash_from_hex(const char *hex, uint8_t digest[HASH_LEN])
 {
 	if (!hash_hex_valid(hex))
 		return -1;
 	for (size_t i = 0; i < HASH_LEN; i++)
-		digest[i] = (uint8_t)(hexval(hex[2 * i]) << 4 | hexval(hex[2 * i + 1]));
+		digest[i] =
+		    (uint8_t)(hexval(hex[2 * i]) << 4 | hexval(hex[2 * i + 1]));
 	return 0;
 }

@@ -51,22 +51,26 @@
 #include "images/import.h"
 #include "images/store.h"
 
-#define ROOTFS_PATH_MAX      4095                 /* bytes of a normalised name */
-#define ROOTFS_NAME_MAX      255                  /* bytes of one component */
-#define ROOTFS_LINK_MAX      4095                 /* bytes of a symlink target */
-#define ROOTFS_ENTRIES_MAX   (1u << 20)           /* members of a tarball */
-#define ROOTFS_STRINGS_MAX   (256u * 1024 * 1024) /* names and targets kept in memory */
-#define ROOTFS_FILE_MAX      UINT64_C(0xffffffff) /* the newc size field */
-#define ROOTFS_MAX_SIZE_DEFAULT (UINT64_C(4) << 30) /* 4 GiB */
-#define ROOTFS_WHY_MAX       512                  /* one warning or error */
-#define ROOTFS_TREE_ENTRIES_MAX (2u * ROOTFS_ENTRIES_MAX) /* members and added directories */
-#define ROOTFS_RULE_MAX      160                  /* why a rule drops a member */
-#define ROOTFS_SHOWN_MAX     160                  /* a name as shown in a message */
-#define ROOTFS_READ_BLOCK    (1024 * 1024)        /* libarchive's read size from the file */
-#define ROOTFS_COPY_BLOCK    (1024 * 1024)        /* member data copied at a time */
-#define ROOTFS_PROGRESS_MEMBERS 256               /* first read: progress every N members */
-#define ROOTFS_ID_NOBODY     65534u               /* uid/gid beyond the cpio field */
-#define ROOTFS_NEWC_FIELD_MAX UINT64_C(0xffffffff) /* largest value of a newc header field */
+#define ROOTFS_PATH_MAX		4095	/* bytes of a normalised name */
+#define ROOTFS_NAME_MAX		255	/* bytes of one component */
+#define ROOTFS_LINK_MAX		4095	/* bytes of a symlink target */
+#define ROOTFS_ENTRIES_MAX	(1u << 20)	/* members of a tarball */
+/* names and targets kept in memory */
+#define ROOTFS_STRINGS_MAX	(256u * 1024 * 1024)
+#define ROOTFS_FILE_MAX		UINT64_C(0xffffffff) /* the newc size field */
+#define ROOTFS_MAX_SIZE_DEFAULT	(UINT64_C(4) << 30)	/* 4 GiB */
+#define ROOTFS_WHY_MAX		512	/* one warning or error */
+/* members and added directories */
+#define ROOTFS_TREE_ENTRIES_MAX	(2u * ROOTFS_ENTRIES_MAX)
+#define ROOTFS_RULE_MAX		160	/* why a rule drops a member */
+#define ROOTFS_SHOWN_MAX	160	/* a name as shown in a message */
+/* libarchive's read size from the file */
+#define ROOTFS_READ_BLOCK	(1024 * 1024)
+#define ROOTFS_COPY_BLOCK	(1024 * 1024) /* member data copied at a time */
+#define ROOTFS_PROGRESS_MEMBERS	256 /* first read: progress every N members */
+#define ROOTFS_ID_NOBODY	65534u	/* uid/gid beyond the cpio field */
+/* largest value of a newc header field */
+#define ROOTFS_NEWC_FIELD_MAX	UINT64_C(0xffffffff)
 
 /* ---- the rules on single names (rootfs_path.c) ---- */
 
@@ -84,16 +88,17 @@ enum rootfs_name {
 /* Normalises a member name into out ("a/b/c": no leading or trailing '/',
  * no "." or empty components); *notes (may be NULL) gets ROOTFS_NOTE_*
  * flags. */
-enum rootfs_name rootfs_path_normalise(const char *name, char *out, size_t outlen, unsigned *notes,
-				       char *why, size_t whylen);
+enum rootfs_name rootfs_path_normalise(const char *name, char *out,
+	    size_t outlen, unsigned *notes, char *why, size_t whylen);
 
 /* Checks a symlink at normalised path whose target is target. 0 keep, -1
  * drop with why. */
-int rootfs_symlink_check(const char *path, const char *target, char *why, size_t whylen);
+int	 rootfs_symlink_check(const char *path, const char *target, char *why,
+	    size_t whylen);
 
 /* Length of the i-th shortest proper prefix of a normalised path ("a/b/c":
  * 1 -> "a", 2 -> "a/b"); 0 when there is no such prefix. */
-size_t rootfs_path_prefix(const char *path, size_t len, size_t i);
+size_t	 rootfs_path_prefix(const char *path, size_t len, size_t i);
 
 /* Copies s into out (outlen >= 1) for messages: control characters and
  * bytes over 0x7e become '?', long names are cut with "...". */
@@ -107,30 +112,30 @@ enum rootfs_type {
 	ROOTFS_SYMLINK,
 	ROOTFS_HARDLINK, /* a tar hard link member */
 	ROOTFS_FIFO,
-	ROOTFS_DEVICE,   /* character or block device */
-	ROOTFS_OTHER,    /* socket, unknown */
+	ROOTFS_DEVICE, /* character or block device */
+	ROOTFS_OTHER,  /* socket, unknown */
 };
 
 struct rootfs_meta {
 	enum rootfs_type type;
-	uint32_t perm;  /* permission bits, & 07777 */
+	uint32_t perm; /* permission bits, & 07777 */
 	uint32_t uid, gid;
 	int64_t mtime;
-	uint64_t size;  /* regular files */
+	uint64_t size; /* regular files */
 };
 
 /* One entry of the cpio stream. */
 struct rootfs_emit {
-	const char *path;       /* normalised */
+	const char *path;	 /* normalised */
 	struct rootfs_meta meta; /* type REG, DIR, SYMLINK or FIFO */
-	const char *symlink;    /* target, for SYMLINK */
-	uint32_t ino, nlink;    /* nlink > 1: a hard link group */
-	bool data;              /* copy size bytes from the archive member */
+	const char *symlink;	 /* target, for SYMLINK */
+	uint32_t ino, nlink;	 /* nlink > 1: a hard link group */
+	bool data;		 /* copy size bytes from the archive member */
 };
 
 struct rootfs_stats {
 	uint64_t members;    /* tarball members read */
-	uint64_t kept;       /* members in the image */
+	uint64_t kept;	     /* members in the image */
 	uint64_t dropped;    /* members left out, each with a warning */
 	uint64_t normalised; /* absolute names made relative */
 	uint64_t dirs_added; /* parent directories the tarball did not list */
@@ -144,50 +149,53 @@ struct rootfs_tree;
 
 /* A new empty tree; warnings go to warn (may be NULL). */
 struct rootfs_tree *rootfs_tree_new(rootfs_warn_fn warn, void *arg);
-void rootfs_tree_free(struct rootfs_tree *t);
+void	 rootfs_tree_free(struct rootfs_tree *t);
 /* Records the next member (in archive order). link is the symlink target
  * or the hard link's target name (else NULL). Rule breaks drop the member
  * with a warning and return 0; -1 with err only when a limit is crossed
  * (the import must stop) or memory runs out. */
-int rootfs_tree_add(struct rootfs_tree *t, const char *name, const struct rootfs_meta *m,
-		    const char *link, char *err, size_t errlen);
+int	 rootfs_tree_add(struct rootfs_tree *t, const char *name,
+	    const struct rootfs_meta *m, const char *link, char *err,
+	    size_t errlen);
 /* Applies the rules that need the whole archive (parents, hard links,
  * added directories, inode numbers). Once, after the last add. */
-int rootfs_tree_resolve(struct rootfs_tree *t, char *err, size_t errlen);
+int	 rootfs_tree_resolve(struct rootfs_tree *t, char *err, size_t errlen);
 /* For member i (0-based, archive order): calls fn for every entry to write
  * now, missing parents first, then the member itself; nothing for a
  * dropped or replaced member. fn returns 0 to go on; anything else stops
  * and is returned. */
-int rootfs_tree_plan(struct rootfs_tree *t, size_t i,
-		     int (*fn)(const struct rootfs_emit *e, void *arg), void *arg);
+int	 rootfs_tree_plan(struct rootfs_tree *t, size_t i,
+	    int (*fn)(const struct rootfs_emit *e, void *arg), void *arg);
 /* The member's recorded type and size (to check the second read sees the
  * same archive). -1 if i is out of range. */
-int rootfs_tree_member(const struct rootfs_tree *t, size_t i, enum rootfs_type *type, uint64_t *size);
-size_t rootfs_tree_members(const struct rootfs_tree *t);
+int	 rootfs_tree_member(const struct rootfs_tree *t, size_t i,
+	    enum rootfs_type *type, uint64_t *size);
+size_t	 rootfs_tree_members(const struct rootfs_tree *t);
 const struct rootfs_stats *rootfs_tree_stats(const struct rootfs_tree *t);
 /* Every dropped member was warned about; strict: the first drop is an
  * error (rootfs_tree_add returns -1 with its reason). */
-void rootfs_tree_set_strict(struct rootfs_tree *t, bool strict);
+void	 rootfs_tree_set_strict(struct rootfs_tree *t, bool strict);
 
 /* ---- import (rootfs_import.c, libarchive) ---- */
 
 struct rootfs_options {
 	uint64_t max_size;   /* 0: ROOTFS_MAX_SIZE_DEFAULT */
-	bool strict;         /* refuse instead of dropping members */
+	bool strict;	     /* refuse instead of dropping members */
 	rootfs_warn_fn warn; /* each dropped or changed member; may be NULL */
 	void *warn_arg;
 };
 
-void rootfs_options_init(struct rootfs_options *ro);
+void	 rootfs_options_init(struct rootfs_options *ro);
 
 /* Imports the tarball at path (a file: it is read twice; not "-") as the
  * rootfs image name:version. opt gives chunk size, level and hash (its
  * kind is ignored). progress may be NULL; input_size and input_read cover
  * both reads (twice the file's size). stats may be NULL. On success 0 and
  * *out (may be NULL); on failure -1 with err and no manifest stored. */
-int import_rootfs(struct store *st, const char *path, const char *name, const char *version,
-		  const struct import_options *opt, const struct rootfs_options *ro,
-		  import_progress_fn progress, void *arg, struct rootfs_stats *stats,
-		  struct manifest **out, char *err, size_t errlen);
+int	 import_rootfs(struct store *st, const char *path, const char *name,
+	    const char *version, const struct import_options *opt,
+	    const struct rootfs_options *ro, import_progress_fn progress,
+	    void *arg, struct rootfs_stats *stats, struct manifest **out,
+	    char *err, size_t errlen);
 
 #endif

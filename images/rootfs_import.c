@@ -21,9 +21,14 @@
 #include "images/chunk.h"
 #include "images/sink.h"
 
-#define FAIL(...) do { snprintf(err, errlen, __VA_ARGS__); return -1; } while (0)
+#define FAIL(...)                                   \
+	do {                                        \
+		snprintf(err, errlen, __VA_ARGS__); \
+		return -1;                          \
+	} while (0)
 
-void rootfs_options_init(struct rootfs_options *ro)
+void
+rootfs_options_init(struct rootfs_options *ro)
 {
 	memset(ro, 0, sizeof *ro);
 	ro->max_size = ROOTFS_MAX_SIZE_DEFAULT;
@@ -42,16 +47,19 @@ struct rimport {
 	struct archive *w; /* the cpio stream being written */
 	struct archive_entry *out;
 	unsigned char *buf;
-	char werr[ROOTFS_WHY_MAX]; /* the sink's error, from the write callback */
+	char werr
+	    [ROOTFS_WHY_MAX]; /* the sink's error, from the write callback */
 };
 
-static const char *aerr(struct archive *a)
+static const char *
+aerr(struct archive *a)
 {
 	const char *s = archive_error_string(a);
 	return s ? s : "unknown error";
 }
 
-static int open_read(struct rimport *im, char *err, size_t errlen)
+static int
+open_read(struct rimport *im, char *err, size_t errlen)
 {
 	if (im->a)
 		archive_read_free(im->a);
@@ -61,27 +69,33 @@ static int open_read(struct rimport *im, char *err, size_t errlen)
 		FAIL("out of memory");
 	archive_read_support_filter_all(im->a);
 	archive_read_support_format_tar(im->a);
-	if (archive_read_open_fd(im->a, im->fd, ROOTFS_READ_BLOCK) != ARCHIVE_OK)
+	if (archive_read_open_fd(im->a, im->fd, ROOTFS_READ_BLOCK) !=
+	    ARCHIVE_OK)
 		FAIL("%s: %s", im->path, aerr(im->a));
 	return 0;
 }
 
 /* Decompressed bytes so far within the limit. */
-static int check_unpacked(struct rimport *im, char *err, size_t errlen)
+static int
+check_unpacked(struct rimport *im, char *err, size_t errlen)
 {
 	uint64_t n = (uint64_t)archive_filter_bytes(im->a, 0);
 	if (n > im->max_size)
-		FAIL("%s: the tarball unpacks to more than the limit of %llu bytes (max size)", im->path,
-		     (unsigned long long)im->max_size);
+		FAIL("%s: the tarball unpacks to more than the limit of %llu "
+		     "bytes (max size)",
+		    im->path, (unsigned long long)im->max_size);
 	return 0;
 }
 
-static uint32_t id32(la_int64_t v)
+static uint32_t
+id32(la_int64_t v)
 {
-	return v < 0 || (uint64_t)v > ROOTFS_NEWC_FIELD_MAX ? ROOTFS_ID_NOBODY : (uint32_t)v;
+	return v < 0 || (uint64_t)v > ROOTFS_NEWC_FIELD_MAX ? ROOTFS_ID_NOBODY
+							    : (uint32_t)v;
 }
 
-static void entry_meta(struct archive_entry *e, struct rootfs_meta *m, const char **link)
+static void
+entry_meta(struct archive_entry *e, struct rootfs_meta *m, const char **link)
 {
 	const char *hl = archive_entry_hardlink(e);
 	la_int64_t t = archive_entry_mtime(e), sz = archive_entry_size(e);
@@ -118,11 +132,16 @@ static void entry_meta(struct archive_entry *e, struct rootfs_meta *m, const cha
 	m->perm = (uint32_t)archive_entry_perm(e) & 07777;
 	m->uid = id32(archive_entry_uid(e));
 	m->gid = id32(archive_entry_gid(e));
-	m->mtime = t < 0 ? 0 : (uint64_t)t > ROOTFS_NEWC_FIELD_MAX ? (int64_t)ROOTFS_NEWC_FIELD_MAX : t;
-	m->size = m->type == ROOTFS_REG && archive_entry_size_is_set(e) && sz > 0 ? (uint64_t)sz : 0;
+	m->mtime = t < 0 ? 0
+	    : (uint64_t)t > ROOTFS_NEWC_FIELD_MAX
+	    ? (int64_t)ROOTFS_NEWC_FIELD_MAX : t;
+	m->size =
+	    m->type == ROOTFS_REG && archive_entry_size_is_set(e) && sz > 0
+	    ? (uint64_t)sz : 0;
 }
 
-static void report(struct rimport *im, uint64_t base)
+static void
+report(struct rimport *im, uint64_t base)
 {
 	struct import_progress *p = sink_progress(im->sink);
 	p->input_size = 2 * im->file_size;
@@ -132,7 +151,8 @@ static void report(struct rimport *im, uint64_t base)
 }
 
 /* First read: the tree. */
-static int scan(struct rimport *im, char *err, size_t errlen)
+static int
+scan(struct rimport *im, char *err, size_t errlen)
 {
 	struct archive_entry *e;
 	uint64_t data = 0;
@@ -140,20 +160,25 @@ static int scan(struct rimport *im, char *err, size_t errlen)
 
 	if (open_read(im, err, errlen) < 0)
 		return -1;
-	while ((r = archive_read_next_header(im->a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
+	while ((r = archive_read_next_header(im->a, &e)) == ARCHIVE_OK ||
+	    r == ARCHIVE_WARN) {
 		struct rootfs_meta m;
 		const char *link, *name = archive_entry_pathname(e);
 
 		entry_meta(e, &m, &link);
-		if (rootfs_tree_add(im->tree, name ? name : "", &m, link, err, errlen) < 0)
+		if (rootfs_tree_add(
+			im->tree, name ? name : "", &m, link, err, errlen) < 0)
 			return -1;
 		if (m.size > im->max_size - data)
-			FAIL("%s: the files of the tarball hold more than the limit of %llu bytes (max size)",
-			     im->path, (unsigned long long)im->max_size);
+			FAIL("%s: the files of the tarball hold more than the "
+			     "limit of %llu bytes (max size)",
+			    im->path, (unsigned long long)im->max_size);
 		data += m.size;
 		if (check_unpacked(im, err, errlen) < 0)
 			return -1;
-		if (rootfs_tree_members(im->tree) % ROOTFS_PROGRESS_MEMBERS == 0 && im->progress) {
+		if (rootfs_tree_members(im->tree) % ROOTFS_PROGRESS_MEMBERS ==
+			0 &&
+		    im->progress) {
 			report(im, 0);
 			if (im->progress(sink_progress(im->sink), im->arg) != 0)
 				FAIL("import cancelled");
@@ -168,7 +193,8 @@ static int scan(struct rimport *im, char *err, size_t errlen)
 	return rootfs_tree_resolve(im->tree, err, errlen);
 }
 
-static la_ssize_t write_cb(struct archive *w, void *arg, const void *buf, size_t len)
+static la_ssize_t
+write_cb(struct archive *w, void *arg, const void *buf, size_t len)
 {
 	struct rimport *im = arg;
 	(void)w;
@@ -178,12 +204,14 @@ static la_ssize_t write_cb(struct archive *w, void *arg, const void *buf, size_t
 }
 
 /* The writer's error: the sink's if it failed, else libarchive's. */
-static int werror(struct rimport *im, const char *what, char *err, size_t errlen)
+static int
+werror(struct rimport *im, const char *what, char *err, size_t errlen)
 {
 	char pn[160];
 	if (im->werr[0])
 		FAIL("%s", im->werr);
-	FAIL("cannot write '%s' to the image: %s", rootfs_printable(what, pn, sizeof pn), aerr(im->w));
+	FAIL("cannot write '%s' to the image: %s",
+	    rootfs_printable(what, pn, sizeof pn), aerr(im->w));
 }
 
 struct emit_ctx {
@@ -192,7 +220,8 @@ struct emit_ctx {
 	size_t errlen;
 };
 
-static int emit_cb(const struct rootfs_emit *x, void *arg)
+static int
+emit_cb(const struct rootfs_emit *x, void *arg)
 {
 	struct emit_ctx *c = arg;
 	struct rimport *im = c->im;
@@ -221,7 +250,8 @@ static int emit_cb(const struct rootfs_emit *x, void *arg)
 		archive_entry_set_size(o, (la_int64_t)x->meta.size);
 		break;
 	}
-	archive_entry_set_perm(o, x->meta.type == ROOTFS_SYMLINK ? 0777 : (mode_t)x->meta.perm);
+	archive_entry_set_perm(
+	    o, x->meta.type == ROOTFS_SYMLINK ? 0777 : (mode_t)x->meta.perm);
 	archive_entry_set_uid(o, x->meta.uid);
 	archive_entry_set_gid(o, x->meta.gid);
 	archive_entry_set_mtime(o, (time_t)x->meta.mtime, 0);
@@ -233,14 +263,18 @@ static int emit_cb(const struct rootfs_emit *x, void *arg)
 		return 0;
 	uint64_t left = x->meta.size;
 	while (left) {
-		size_t want = left < ROOTFS_COPY_BLOCK ? (size_t)left : ROOTFS_COPY_BLOCK;
+		size_t want =
+		    left < ROOTFS_COPY_BLOCK ? (size_t)left : ROOTFS_COPY_BLOCK;
 		la_ssize_t n = archive_read_data(im->a, im->buf, want);
 		if (n < 0)
-			FAIL("%s: reading '%s': %s", im->path, rootfs_printable(x->path, pn, sizeof pn),
-			     aerr(im->a));
+			FAIL("%s: reading '%s': %s", im->path,
+			    rootfs_printable(x->path, pn, sizeof pn),
+			    aerr(im->a));
 		if (n == 0)
-			FAIL("%s: '%s' ends %llu bytes early (truncated tarball?)", im->path,
-			     rootfs_printable(x->path, pn, sizeof pn), (unsigned long long)left);
+			FAIL("%s: '%s' ends %llu bytes early (truncated "
+			     "tarball?)",
+			    im->path, rootfs_printable(x->path, pn, sizeof pn),
+			    (unsigned long long)left);
 		if (archive_write_data(im->w, im->buf, (size_t)n) != n)
 			return werror(im, x->path, err, errlen);
 		left -= (uint64_t)n;
@@ -249,7 +283,8 @@ static int emit_cb(const struct rootfs_emit *x, void *arg)
 }
 
 /* Second read: the cpio stream. */
-static int copy(struct rimport *im, char *err, size_t errlen)
+static int
+copy(struct rimport *im, char *err, size_t errlen)
 {
 	struct archive_entry *e;
 	struct emit_ctx c = { im, err, errlen };
@@ -258,22 +293,27 @@ static int copy(struct rimport *im, char *err, size_t errlen)
 
 	if (open_read(im, err, errlen) < 0)
 		return -1;
-	if (!(im->w = archive_write_new()) || !(im->out = archive_entry_new()) ||
+	if (!(im->w = archive_write_new()) ||
+	    !(im->out = archive_entry_new()) ||
 	    !(im->buf = malloc(ROOTFS_COPY_BLOCK)))
 		FAIL("out of memory");
 	if (archive_write_set_format_cpio_newc(im->w) != ARCHIVE_OK ||
 	    archive_write_set_bytes_per_block(im->w, 0) != ARCHIVE_OK ||
-	    archive_write_open2(im->w, im, NULL, write_cb, NULL, NULL) != ARCHIVE_OK)
+	    archive_write_open2(im->w, im, NULL, write_cb, NULL, NULL) !=
+		ARCHIVE_OK)
 		FAIL("cannot start the cpio stream: %s", aerr(im->w));
-	while ((r = archive_read_next_header(im->a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
+	while ((r = archive_read_next_header(im->a, &e)) == ARCHIVE_OK ||
+	    r == ARCHIVE_WARN) {
 		struct rootfs_meta m;
 		enum rootfs_type type;
 		uint64_t size;
 		const char *link;
 
 		entry_meta(e, &m, &link);
-		if (rootfs_tree_member(im->tree, i, &type, &size) < 0 || type != m.type || size != m.size)
-			FAIL("%s: the tarball changed between its two reads", im->path);
+		if (rootfs_tree_member(im->tree, i, &type, &size) < 0 ||
+		    type != m.type || size != m.size)
+			FAIL("%s: the tarball changed between its two reads",
+			    im->path);
 		if ((r = rootfs_tree_plan(im->tree, i, emit_cb, &c)) != 0)
 			return r < 0 ? -1 : r;
 		i++;
@@ -290,7 +330,8 @@ static int copy(struct rimport *im, char *err, size_t errlen)
 	return 0;
 }
 
-static void rimport_free(struct rimport *im)
+static void
+rimport_free(struct rimport *im)
 {
 	if (im->a)
 		archive_read_free(im->a);
@@ -305,10 +346,11 @@ static void rimport_free(struct rimport *im)
 		close(im->fd);
 }
 
-int import_rootfs(struct store *st, const char *path, const char *name, const char *version,
-		  const struct import_options *opt, const struct rootfs_options *ro,
-		  import_progress_fn progress, void *arg, struct rootfs_stats *stats,
-		  struct manifest **out, char *err, size_t errlen)
+int
+import_rootfs(struct store *st, const char *path, const char *name,
+    const char *version, const struct import_options *opt,
+    const struct rootfs_options *ro, import_progress_fn progress, void *arg,
+    struct rootfs_stats *stats, struct manifest **out, char *err, size_t errlen)
 {
 	struct import_options dopt;
 	struct rootfs_options dro;
@@ -332,23 +374,32 @@ int import_rootfs(struct store *st, const char *path, const char *name, const ch
 	if (!path || !*path)
 		FAIL("no input file");
 	if (strcmp(path, "-") == 0)
-		FAIL("a root file system tarball is read twice: give a file, not standard input");
+		FAIL("a root file system tarball is read twice: give a file, "
+		     "not standard input");
 	if (!image_name_valid(name))
-		FAIL("image name \"%.64s\" must match [A-Za-z0-9][A-Za-z0-9._+-]{0,63}", name ? name : "");
+		FAIL("image name \"%.64s\" must match "
+		     "[A-Za-z0-9][A-Za-z0-9._+-]{0,63}",
+		    name ? name : "");
 	if (!image_version_valid(version))
-		FAIL("image version \"%.64s\" must match [A-Za-z0-9][A-Za-z0-9._+-]{0,63}",
-		     version ? version : "");
+		FAIL("image version \"%.64s\" must match "
+		     "[A-Za-z0-9][A-Za-z0-9._+-]{0,63}",
+		    version ? version : "");
 	if (!chunk_size_valid(opt->chunk_size))
-		FAIL("chunk size %u is not a power of two between %u and %u", opt->chunk_size,
-		     CHUNK_SIZE_MIN, CHUNK_SIZE_MAX);
+		FAIL("chunk size %u is not a power of two between %u and %u",
+		    opt->chunk_size, CHUNK_SIZE_MIN, CHUNK_SIZE_MAX);
 	if (!chunk_level_valid(opt->level))
-		FAIL("compression level %d is outside %d..%d", opt->level, CHUNK_LEVEL_MIN, CHUNK_LEVEL_MAX);
+		FAIL("compression level %d is outside %d..%d", opt->level,
+		    CHUNK_LEVEL_MIN, CHUNK_LEVEL_MAX);
 	if (!hash_alg_valid((int)opt->hash))
 		FAIL("unknown hash algorithm");
 	if (store_has_manifest(st, name, version))
 		FAIL("image %s:%s already exists in the store", name, version);
 
-	struct rimport im = { .st = st, .path = path, .fd = -1, .progress = progress, .arg = arg };
+	struct rimport im = { .st = st,
+		.path = path,
+		.fd = -1,
+		.progress = progress,
+		.arg = arg };
 	im.max_size = ro->max_size ? ro->max_size : ROOTFS_MAX_SIZE_DEFAULT;
 	im.fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (im.fd < 0) {
@@ -356,14 +407,18 @@ int import_rootfs(struct store *st, const char *path, const char *name, const ch
 		return -1;
 	}
 	if (fstat(im.fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file (a tarball is read twice)", path);
+		snprintf(err, errlen,
+		    "%s: not a regular file (a tarball is read twice)", path);
 		rimport_free(&im);
 		return -1;
 	}
 	im.file_size = (uint64_t)sb.st_size;
 	if (im.file_size > im.max_size) {
-		snprintf(err, errlen, "%s: %llu bytes, larger than the limit of %llu bytes (max size)", path,
-			 (unsigned long long)im.file_size, (unsigned long long)im.max_size);
+		snprintf(err, errlen,
+		    "%s: %llu bytes, larger than the limit of %llu bytes (max "
+		    "size)",
+		    path, (unsigned long long)im.file_size,
+		    (unsigned long long)im.max_size);
 		rimport_free(&im);
 		return -1;
 	}
@@ -374,8 +429,8 @@ int import_rootfs(struct store *st, const char *path, const char *name, const ch
 		return -1;
 	}
 	rootfs_tree_set_strict(im.tree, ro->strict);
-	r = sink_new(st, opt, IMAGE_KIND_ROOTFS, name, version, im.max_size, progress, arg, &im.sink, err,
-		     errlen);
+	r = sink_new(st, opt, IMAGE_KIND_ROOTFS, name, version, im.max_size,
+	    progress, arg, &im.sink, err, errlen);
 	if (r == 0)
 		r = scan(&im, err, errlen);
 	if (r == 0)
@@ -383,7 +438,8 @@ int import_rootfs(struct store *st, const char *path, const char *name, const ch
 	if (r == 0)
 		r = sink_finish(im.sink, out, err, errlen);
 	if (r != 0 && errlen && !err[0])
-		snprintf(err, errlen, "%s: internal error while writing the image", path);
+		snprintf(err, errlen,
+		    "%s: internal error while writing the image", path);
 	if (stats)
 		*stats = *rootfs_tree_stats(im.tree);
 	rimport_free(&im);

@@ -5,10 +5,19 @@
 #include <stdio.h>
 #include <string.h>
 
-#define FAIL(...) do { snprintf(why, whylen, __VA_ARGS__); return -1; } while (0)
-#define DROP(...) do { snprintf(why, whylen, __VA_ARGS__); return ROOTFS_NAME_DROP; } while (0)
+#define FAIL(...)                                   \
+	do {                                        \
+		snprintf(why, whylen, __VA_ARGS__); \
+		return -1;                          \
+	} while (0)
+#define DROP(...)                                   \
+	do {                                        \
+		snprintf(why, whylen, __VA_ARGS__); \
+		return ROOTFS_NAME_DROP;            \
+	} while (0)
 
-static bool has_control(const char *s, size_t n)
+static bool
+has_control(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
@@ -16,8 +25,9 @@ static bool has_control(const char *s, size_t n)
 	return false;
 }
 
-enum rootfs_name rootfs_path_normalise(const char *name, char *out, size_t outlen, unsigned *notes,
-				       char *why, size_t whylen)
+enum rootfs_name
+rootfs_path_normalise(const char *name, char *out, size_t outlen,
+    unsigned *notes, char *why, size_t whylen)
 {
 	size_t used = 0;
 	const char *p;
@@ -46,12 +56,14 @@ enum rootfs_name rootfs_path_normalise(const char *name, char *out, size_t outle
 			DROP("has a '..' component");
 		} else {
 			if (n > ROOTFS_NAME_MAX)
-				DROP("has a component longer than %d bytes", ROOTFS_NAME_MAX);
+				DROP("has a component longer than %d bytes",
+				    ROOTFS_NAME_MAX);
 			if (has_control(p, n))
 				DROP("has a control character");
 			size_t need = used + (used ? 1 : 0) + n;
 			if (need > ROOTFS_PATH_MAX || need >= outlen)
-				DROP("is longer than %d bytes", ROOTFS_PATH_MAX);
+				DROP(
+				    "is longer than %d bytes", ROOTFS_PATH_MAX);
 			if (used)
 				out[used++] = '/';
 			memcpy(out + used, p, n);
@@ -65,7 +77,9 @@ enum rootfs_name rootfs_path_normalise(const char *name, char *out, size_t outle
 	return used == 0 ? ROOTFS_NAME_ROOT : ROOTFS_NAME_OK;
 }
 
-int rootfs_symlink_check(const char *path, const char *target, char *why, size_t whylen)
+int
+rootfs_symlink_check(
+    const char *path, const char *target, char *why, size_t whylen)
 {
 	size_t tlen;
 	long depth = 0;
@@ -101,7 +115,8 @@ int rootfs_symlink_check(const char *path, const char *target, char *why, size_t
 	return 0;
 }
 
-size_t rootfs_path_prefix(const char *path, size_t len, size_t i)
+size_t
+rootfs_path_prefix(const char *path, size_t len, size_t i)
 {
 	size_t seen = 0;
 
@@ -111,7 +126,8 @@ size_t rootfs_path_prefix(const char *path, size_t len, size_t i)
 	return 0;
 }
 
-const char *rootfs_printable(const char *s, char *out, size_t outlen)
+const char *
+rootfs_printable(const char *s, char *out, size_t outlen)
 {
 	size_t n = 0, max;
 
@@ -121,7 +137,9 @@ const char *rootfs_printable(const char *s, char *out, size_t outlen)
 		s = "(none)";
 	max = outlen - 1;
 	for (; *s && n < max; s++)
-		out[n++] = (unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e ? '?' : *s;
+		out[n++] = (unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e
+		    ? '?'
+		    : *s;
 	if (*s && max >= 3)
 		memcpy(out + max - 3, "...", 3);
 	out[n] = '\0';

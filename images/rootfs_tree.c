@@ -14,19 +14,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NONE        UINT32_MAX
+#define NONE UINT32_MAX
 
 enum {
-	F_DROPPED = 1,  /* left out (warned), or the root itself */
+	F_DROPPED = 1,	/* left out (warned), or the root itself */
 	F_REPLACED = 2, /* a later member has the same name */
-	F_ADDED = 4,    /* a parent directory the archive does not list */
-	F_EMITTED = 8,  /* written to the cpio stream */
+	F_ADDED = 4,	/* a parent directory the archive does not list */
+	F_EMITTED = 8,	/* written to the cpio stream */
 };
 
 struct ent {
-	uint32_t path, path_len; /* arena offset, NONE if the name was dropped */
-	uint32_t link;           /* symlink target, NONE */
-	uint32_t target;         /* hard link: the regular file's entry, NONE */
+	/* arena offset, NONE if the name was dropped */
+	uint32_t path, path_len;
+	uint32_t link;	 /* symlink target, NONE */
+	uint32_t target; /* hard link: the regular file's entry, NONE */
 	uint32_t nlink;
 	uint32_t flags;
 	struct rootfs_meta meta;
@@ -46,7 +47,8 @@ struct rootfs_tree {
 	struct rootfs_stats st;
 };
 
-static uint64_t fnv(const char *s, size_t n)
+static uint64_t
+fnv(const char *s, size_t n)
 {
 	uint64_t h = 1469598103934665603u;
 	for (size_t i = 0; i < n; i++) {
@@ -56,13 +58,15 @@ static uint64_t fnv(const char *s, size_t n)
 	return h;
 }
 
-static const char *str(const struct rootfs_tree *t, uint32_t off)
+static const char *
+str(const struct rootfs_tree *t, uint32_t off)
 {
 	return off == NONE ? NULL : t->s + off;
 }
 
 /* Slot of name: the entry's slot, or the empty slot where it would go. */
-static size_t find_slot(const struct rootfs_tree *t, const char *name, size_t n)
+static size_t
+find_slot(const struct rootfs_tree *t, const char *name, size_t n)
 {
 	size_t mask = t->nslots - 1, i = (size_t)fnv(name, n) & mask;
 	for (;;) {
@@ -76,13 +80,15 @@ static size_t find_slot(const struct rootfs_tree *t, const char *name, size_t n)
 	}
 }
 
-static long lookup(const struct rootfs_tree *t, const char *name, size_t n)
+static long
+lookup(const struct rootfs_tree *t, const char *name, size_t n)
 {
 	uint32_t v = t->slots[find_slot(t, name, n)];
 	return v ? (long)v - 1 : -1;
 }
 
-static int grow_slots(struct rootfs_tree *t)
+static int
+grow_slots(struct rootfs_tree *t)
 {
 	size_t n = t->nslots * 2;
 	uint32_t *old = t->slots, *s = calloc(n, sizeof *s);
@@ -94,14 +100,16 @@ static int grow_slots(struct rootfs_tree *t)
 	for (size_t i = 0; i < oldn; i++)
 		if (old[i]) {
 			const struct ent *e = &t->e[old[i] - 1];
-			t->slots[find_slot(t, t->s + e->path, e->path_len)] = old[i];
+			t->slots[find_slot(t, t->s + e->path, e->path_len)] =
+			    old[i];
 		}
 	free(old);
 	return 0;
 }
 
 /* Points name at entry idx (replacing what it pointed at). */
-static int map_set(struct rootfs_tree *t, uint32_t idx)
+static int
+map_set(struct rootfs_tree *t, uint32_t idx)
 {
 	const struct ent *e = &t->e[idx];
 	size_t i;
@@ -115,7 +123,8 @@ static int map_set(struct rootfs_tree *t, uint32_t idx)
 	return 0;
 }
 
-static uint32_t arena_add(struct rootfs_tree *t, const char *s, size_t n)
+static uint32_t
+arena_add(struct rootfs_tree *t, const char *s, size_t n)
 {
 	if (n + 1 > ROOTFS_STRINGS_MAX - t->slen)
 		return NONE;
@@ -143,7 +152,8 @@ static uint32_t arena_add(struct rootfs_tree *t, const char *s, size_t n)
 	return off;
 }
 
-static struct ent *new_ent(struct rootfs_tree *t)
+static struct ent *
+new_ent(struct rootfs_tree *t)
 {
 	if (t->n >= ROOTFS_TREE_ENTRIES_MAX)
 		return NULL;
@@ -162,9 +172,11 @@ static struct ent *new_ent(struct rootfs_tree *t)
 	return e;
 }
 
-static void warnf(struct rootfs_tree *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
 static void warnf(struct rootfs_tree *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+warnf(struct rootfs_tree *t, const char *fmt, ...)
 {
 	char msg[ROOTFS_WHY_MAX];
 	va_list ap;
@@ -177,18 +189,21 @@ static void warnf(struct rootfs_tree *t, const char *fmt, ...)
 }
 
 /* Leaves entry idx out, saying why. */
-static void drop(struct rootfs_tree *t, struct ent *e, const char *name, const char *why)
+static void
+drop(struct rootfs_tree *t, struct ent *e, const char *name, const char *why)
 {
 	char pn[ROOTFS_SHOWN_MAX];
 	e->flags |= F_DROPPED;
 	t->st.dropped++;
 	rootfs_printable(name, pn, sizeof pn);
 	if (t->strict && !t->strict_err[0])
-		snprintf(t->strict_err, sizeof t->strict_err, "'%s': %s", pn, why);
+		snprintf(
+		    t->strict_err, sizeof t->strict_err, "'%s': %s", pn, why);
 	warnf(t, "'%s' left out: %s", pn, why);
 }
 
-struct rootfs_tree *rootfs_tree_new(rootfs_warn_fn warn, void *arg)
+struct rootfs_tree *
+rootfs_tree_new(rootfs_warn_fn warn, void *arg)
 {
 	struct rootfs_tree *t = calloc(1, sizeof *t);
 	if (!t)
@@ -204,7 +219,8 @@ struct rootfs_tree *rootfs_tree_new(rootfs_warn_fn warn, void *arg)
 	return t;
 }
 
-void rootfs_tree_free(struct rootfs_tree *t)
+void
+rootfs_tree_free(struct rootfs_tree *t)
 {
 	if (!t)
 		return;
@@ -214,22 +230,27 @@ void rootfs_tree_free(struct rootfs_tree *t)
 	free(t);
 }
 
-void rootfs_tree_set_strict(struct rootfs_tree *t, bool strict)
+void
+rootfs_tree_set_strict(struct rootfs_tree *t, bool strict)
 {
 	t->strict = strict;
 }
 
-size_t rootfs_tree_members(const struct rootfs_tree *t)
+size_t
+rootfs_tree_members(const struct rootfs_tree *t)
 {
 	return t->members;
 }
 
-const struct rootfs_stats *rootfs_tree_stats(const struct rootfs_tree *t)
+const struct rootfs_stats *
+rootfs_tree_stats(const struct rootfs_tree *t)
 {
 	return &t->st;
 }
 
-int rootfs_tree_member(const struct rootfs_tree *t, size_t i, enum rootfs_type *type, uint64_t *size)
+int
+rootfs_tree_member(const struct rootfs_tree *t, size_t i,
+    enum rootfs_type *type, uint64_t *size)
 {
 	if (i >= t->members)
 		return -1;
@@ -238,7 +259,8 @@ int rootfs_tree_member(const struct rootfs_tree *t, size_t i, enum rootfs_type *
 	return 0;
 }
 
-static const char *type_name(enum rootfs_type type)
+static const char *
+type_name(enum rootfs_type type)
 {
 	switch (type) {
 	case ROOTFS_REG:
@@ -258,12 +280,18 @@ static const char *type_name(enum rootfs_type type)
 	}
 }
 
-#define FAIL(...) do { snprintf(err, errlen, __VA_ARGS__); return -1; } while (0)
+#define FAIL(...)                                   \
+	do {                                        \
+		snprintf(err, errlen, __VA_ARGS__); \
+		return -1;                          \
+	} while (0)
 
-int rootfs_tree_add(struct rootfs_tree *t, const char *name, const struct rootfs_meta *m,
-		    const char *link, char *err, size_t errlen)
+int
+rootfs_tree_add(struct rootfs_tree *t, const char *name,
+    const struct rootfs_meta *m, const char *link, char *err, size_t errlen)
 {
-	char path[ROOTFS_PATH_MAX + 1], why[ROOTFS_RULE_MAX], pn[ROOTFS_SHOWN_MAX];
+	char path[ROOTFS_PATH_MAX + 1], why[ROOTFS_RULE_MAX],
+	    pn[ROOTFS_SHOWN_MAX];
 	unsigned notes;
 	struct ent *e;
 	enum rootfs_name rc;
@@ -283,9 +311,11 @@ int rootfs_tree_add(struct rootfs_tree *t, const char *name, const struct rootfs
 	if (m->type != ROOTFS_REG)
 		e->meta.size = 0;
 
-	rc = rootfs_path_normalise(name, path, sizeof path, &notes, why, sizeof why);
+	rc = rootfs_path_normalise(
+	    name, path, sizeof path, &notes, why, sizeof why);
 	if (rc == ROOTFS_NAME_ROOT) {
-		e->flags |= F_DROPPED; /* the root itself: the tmpfs is the root */
+		/* the root itself: the tmpfs is the root */
+		e->flags |= F_DROPPED;
 		return 0;
 	}
 	if (rc == ROOTFS_NAME_DROP) {
@@ -293,15 +323,19 @@ int rootfs_tree_add(struct rootfs_tree *t, const char *name, const struct rootfs
 		goto strict;
 	}
 	if (m->type == ROOTFS_REG && m->size > ROOTFS_FILE_MAX)
-		FAIL("'%s' is larger than %llu bytes, the most one file of an image can hold",
-		     rootfs_printable(name, pn, sizeof pn), (unsigned long long)ROOTFS_FILE_MAX);
+		FAIL("'%s' is larger than %llu bytes, the most one file of an "
+		     "image can hold",
+		    rootfs_printable(name, pn, sizeof pn),
+		    (unsigned long long)ROOTFS_FILE_MAX);
 	e->path_len = (uint32_t)strlen(path);
 	if ((e->path = arena_add(t, path, e->path_len)) == NONE)
-		FAIL("names of the tarball use more than %u bytes", ROOTFS_STRINGS_MAX);
+		FAIL("names of the tarball use more than %u bytes",
+		    ROOTFS_STRINGS_MAX);
 	if (notes & ROOTFS_NOTE_ABSOLUTE) {
 		t->st.normalised++;
-		warnf(t, "'%s' is an absolute name: stored as '%s'", rootfs_printable(name, pn, sizeof pn),
-		      rootfs_printable(path, why, sizeof why));
+		warnf(t, "'%s' is an absolute name: stored as '%s'",
+		    rootfs_printable(name, pn, sizeof pn),
+		    rootfs_printable(path, why, sizeof why));
 	}
 
 	switch (m->type) {
@@ -314,34 +348,40 @@ int rootfs_tree_add(struct rootfs_tree *t, const char *name, const struct rootfs
 			char pt[ROOTFS_SHOWN_MAX];
 			char full[ROOTFS_RULE_MAX + ROOTFS_SHOWN_MAX];
 			snprintf(full, sizeof full, "%s (-> '%s')", why,
-				 rootfs_printable(link, pt, sizeof pt));
+			    rootfs_printable(link, pt, sizeof pt));
 			drop(t, e, name, full);
 			break;
 		}
 		if ((e->link = arena_add(t, link, strlen(link))) == NONE)
-			FAIL("names of the tarball use more than %u bytes", ROOTFS_STRINGS_MAX);
+			FAIL("names of the tarball use more than %u bytes",
+			    ROOTFS_STRINGS_MAX);
 		break;
 	case ROOTFS_HARDLINK: {
 		char target[ROOTFS_PATH_MAX + 1], pt[ROOTFS_SHOWN_MAX];
 		long k;
-		rc = rootfs_path_normalise(link, target, sizeof target, NULL, why, sizeof why);
+		rc = rootfs_path_normalise(
+		    link, target, sizeof target, NULL, why, sizeof why);
 		if (rc != ROOTFS_NAME_OK) {
 			char full[ROOTFS_RULE_MAX + ROOTFS_SHOWN_MAX];
-			snprintf(full, sizeof full, "is a hard link out of the root (to '%s')",
-				 rootfs_printable(link, pt, sizeof pt));
+			snprintf(full, sizeof full,
+			    "is a hard link out of the root (to '%s')",
+			    rootfs_printable(link, pt, sizeof pt));
 			drop(t, e, name, full);
 			break;
 		}
 		k = lookup(t, target, strlen(target));
-		if (k >= 0 && t->e[k].meta.type == ROOTFS_HARDLINK && !(t->e[k].flags & F_DROPPED))
+		if (k >= 0 && t->e[k].meta.type == ROOTFS_HARDLINK &&
+		    !(t->e[k].flags & F_DROPPED))
 			k = t->e[k].target;
-		if (k < 0 || (t->e[k].flags & F_DROPPED) || t->e[k].meta.type != ROOTFS_REG) {
+		if (k < 0 || (t->e[k].flags & F_DROPPED) ||
+		    t->e[k].meta.type != ROOTFS_REG) {
 			char full[ROOTFS_RULE_MAX + ROOTFS_SHOWN_MAX];
-			snprintf(full, sizeof full, "is a hard link to '%s', which %s",
-				 rootfs_printable(link, pt, sizeof pt),
-				 k < 0 ? "is not earlier in the archive"
-				       : (t->e[k].flags & F_DROPPED) ? "is left out"
-								     : type_name(t->e[k].meta.type));
+			snprintf(full, sizeof full,
+			    "is a hard link to '%s', which %s",
+			    rootfs_printable(link, pt, sizeof pt),
+			    k < 0 ? "is not earlier in the archive"
+				: (t->e[k].flags & F_DROPPED)
+				? "is left out" : type_name(t->e[k].meta.type));
 			drop(t, e, name, full);
 			break;
 		}
@@ -349,7 +389,10 @@ int rootfs_tree_add(struct rootfs_tree *t, const char *name, const struct rootfs
 		break;
 	}
 	default:
-		drop(t, e, name, m->type == ROOTFS_DEVICE ? "is a device node" : "is a socket or of an unknown type");
+		drop(t, e, name,
+		    m->type == ROOTFS_DEVICE
+			? "is a device node"
+			: "is a socket or of an unknown type");
 		break;
 	}
 
@@ -361,9 +404,12 @@ int rootfs_tree_add(struct rootfs_tree *t, const char *name, const struct rootfs
 		if (!(p->flags & F_REPLACED)) {
 			p->flags |= F_REPLACED;
 			t->st.replaced++;
-			if (p->meta.type != ROOTFS_DIR || m->type != ROOTFS_DIR || (e->flags & F_DROPPED))
-				warnf(t, "'%s' appears again in the archive: the later member wins",
-				      rootfs_printable(path, pn, sizeof pn));
+			if (p->meta.type != ROOTFS_DIR ||
+			    m->type != ROOTFS_DIR || (e->flags & F_DROPPED))
+				warnf(t,
+				    "'%s' appears again in the archive: the "
+				    "later member wins",
+				    rootfs_printable(path, pn, sizeof pn));
 		}
 	}
 	if (map_set(t, idx) < 0)
@@ -376,9 +422,11 @@ strict:
 	return 0;
 }
 
-int rootfs_tree_resolve(struct rootfs_tree *t, char *err, size_t errlen)
+int
+rootfs_tree_resolve(struct rootfs_tree *t, char *err, size_t errlen)
 {
-	char pn[ROOTFS_SHOWN_MAX], pp[ROOTFS_SHOWN_MAX], why[ROOTFS_RULE_MAX + ROOTFS_SHOWN_MAX];
+	char pn[ROOTFS_SHOWN_MAX], pp[ROOTFS_SHOWN_MAX],
+	    why[ROOTFS_RULE_MAX + ROOTFS_SHOWN_MAX];
 
 	if (t->resolved)
 		FAIL("the tree is already resolved");
@@ -390,18 +438,26 @@ int rootfs_tree_resolve(struct rootfs_tree *t, char *err, size_t errlen)
 			continue;
 		for (size_t j = 1;; j++) {
 			const char *path = t->s + t->e[i].path;
-			size_t plen = rootfs_path_prefix(path, t->e[i].path_len, j);
+			size_t plen =
+			    rootfs_path_prefix(path, t->e[i].path_len, j);
 			if (plen == 0)
 				break;
 			long k = lookup(t, path, plen);
-			if (k >= 0 && (t->e[k].meta.type != ROOTFS_DIR || (t->e[k].flags & F_DROPPED))) {
-				snprintf(why, sizeof why, "is under '%s', which %s",
-					 rootfs_printable(str(t, t->e[k].path), pp, sizeof pp),
-					 t->e[k].meta.type != ROOTFS_DIR ? type_name(t->e[k].meta.type) : "is left out");
+			if (k >= 0 &&
+			    (t->e[k].meta.type != ROOTFS_DIR ||
+				(t->e[k].flags & F_DROPPED))) {
+				snprintf(why, sizeof why,
+				    "is under '%s', which %s",
+				    rootfs_printable(
+					str(t, t->e[k].path), pp, sizeof pp),
+				    t->e[k].meta.type != ROOTFS_DIR
+					? type_name(t->e[k].meta.type)
+					: "is left out");
 				rootfs_printable(path, pn, sizeof pn);
 				drop(t, &t->e[i], pn, why);
 				if (t->strict)
-					FAIL("refused (strict): %s", t->strict_err);
+					FAIL("refused (strict): %s",
+					    t->strict_err);
 				break;
 			}
 		}
@@ -409,21 +465,28 @@ int rootfs_tree_resolve(struct rootfs_tree *t, char *err, size_t errlen)
 			continue;
 		for (size_t j = 1;; j++) {
 			const char *path = t->s + t->e[i].path;
-			size_t plen = rootfs_path_prefix(path, t->e[i].path_len, j);
+			size_t plen =
+			    rootfs_path_prefix(path, t->e[i].path_len, j);
 			if (plen == 0)
 				break;
 			if (lookup(t, path, plen) >= 0)
 				continue;
 			struct ent *d = new_ent(t);
 			if (!d)
-				FAIL("more than %u entries with the parent directories", ROOTFS_TREE_ENTRIES_MAX);
+				FAIL("more than %u entries with the parent "
+				     "directories",
+				    ROOTFS_TREE_ENTRIES_MAX);
 			/* new_ent may move the array: path is read again */
 			path = t->s + t->e[i].path;
 			d->flags = F_ADDED;
-			d->meta = (struct rootfs_meta){ .type = ROOTFS_DIR, .perm = 0755, .mtime = t->e[i].meta.mtime };
+			d->meta = (struct rootfs_meta){ .type = ROOTFS_DIR,
+				.perm = 0755,
+				.mtime = t->e[i].meta.mtime };
 			d->path_len = (uint32_t)plen;
 			if ((d->path = arena_add(t, path, plen)) == NONE)
-				FAIL("names of the tarball use more than %u bytes", ROOTFS_STRINGS_MAX);
+				FAIL("names of the tarball use more than %u "
+				     "bytes",
+				    ROOTFS_STRINGS_MAX);
 			if (map_set(t, (uint32_t)(d - t->e)) < 0)
 				FAIL("out of memory");
 			t->st.dirs_added++;
@@ -432,14 +495,20 @@ int rootfs_tree_resolve(struct rootfs_tree *t, char *err, size_t errlen)
 	/* Hard links: their file must still be in the image. */
 	for (size_t i = 0; i < t->members; i++) {
 		struct ent *e = &t->e[i];
-		if (e->meta.type != ROOTFS_HARDLINK || (e->flags & (F_DROPPED | F_REPLACED)))
+		if (e->meta.type != ROOTFS_HARDLINK ||
+		    (e->flags & (F_DROPPED | F_REPLACED)))
 			continue;
 		struct ent *f = &t->e[e->target];
 		if (f->flags & (F_DROPPED | F_REPLACED)) {
-			snprintf(why, sizeof why, "is a hard link to '%s', which %s",
-				 rootfs_printable(str(t, f->path), pp, sizeof pp),
-				 (f->flags & F_DROPPED) ? "is left out" : "is replaced later in the archive");
-			drop(t, e, rootfs_printable(str(t, e->path), pn, sizeof pn), why);
+			snprintf(why, sizeof why,
+			    "is a hard link to '%s', which %s",
+			    rootfs_printable(str(t, f->path), pp, sizeof pp),
+			    (f->flags & F_DROPPED)
+				? "is left out"
+				: "is replaced later in the archive");
+			drop(t, e,
+			    rootfs_printable(str(t, e->path), pn, sizeof pn),
+			    why);
 			if (t->strict)
 				FAIL("refused (strict): %s", t->strict_err);
 			continue;
@@ -453,7 +522,9 @@ int rootfs_tree_resolve(struct rootfs_tree *t, char *err, size_t errlen)
 	return 0;
 }
 
-static int emit(struct rootfs_tree *t, size_t idx, int (*fn)(const struct rootfs_emit *, void *), void *arg)
+static int
+emit(struct rootfs_tree *t, size_t idx,
+    int (*fn)(const struct rootfs_emit *, void *), void *arg)
 {
 	struct ent *e = &t->e[idx];
 	struct rootfs_emit out = {
@@ -476,7 +547,9 @@ static int emit(struct rootfs_tree *t, size_t idx, int (*fn)(const struct rootfs
 	return fn(&out, arg);
 }
 
-int rootfs_tree_plan(struct rootfs_tree *t, size_t i, int (*fn)(const struct rootfs_emit *e, void *arg), void *arg)
+int
+rootfs_tree_plan(struct rootfs_tree *t, size_t i,
+    int (*fn)(const struct rootfs_emit *e, void *arg), void *arg)
 {
 	int rc;
 
@@ -492,7 +565,8 @@ int rootfs_tree_plan(struct rootfs_tree *t, size_t i, int (*fn)(const struct roo
 		long k = lookup(t, path, plen);
 		if (k < 0)
 			return -1; /* resolve added every parent */
-		if (!(t->e[k].flags & F_EMITTED) && (rc = emit(t, (size_t)k, fn, arg)) != 0)
+		if (!(t->e[k].flags & F_EMITTED) &&
+		    (rc = emit(t, (size_t)k, fn, arg)) != 0)
 			return rc;
 	}
 	return emit(t, i, fn, arg);

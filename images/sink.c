@@ -8,7 +8,11 @@
 
 #include "images/chunk.h"
 
-#define FAIL(...) do { snprintf(err, errlen, __VA_ARGS__); return -1; } while (0)
+#define FAIL(...)                                   \
+	do {                                        \
+		snprintf(err, errlen, __VA_ARGS__); \
+		return -1;                          \
+	} while (0)
 
 struct sink {
 	struct store *st;
@@ -16,7 +20,7 @@ struct sink {
 	uint64_t max_size;
 	import_progress_fn progress;
 	void *arg;
-	unsigned char *buf;  /* the chunk being filled */
+	unsigned char *buf; /* the chunk being filled */
 	size_t fill;
 	unsigned char *cbuf; /* its compressed form */
 	size_t cbufcap;
@@ -25,9 +29,11 @@ struct sink {
 	struct import_progress p;
 };
 
-int sink_new(struct store *st, const struct import_options *opt, enum image_kind kind,
-	     const char *name, const char *version, uint64_t max_size, import_progress_fn progress,
-	     void *arg, struct sink **out, char *err, size_t errlen)
+int
+sink_new(struct store *st, const struct import_options *opt,
+    enum image_kind kind, const char *name, const char *version,
+    uint64_t max_size, import_progress_fn progress, void *arg,
+    struct sink **out, char *err, size_t errlen)
 {
 	struct sink *s = calloc(1, sizeof *s);
 
@@ -36,7 +42,8 @@ int sink_new(struct store *st, const struct import_options *opt, enum image_kind
 		FAIL("out of memory");
 	s->st = st;
 	s->opt = *opt;
-	s->max_size = max_size && max_size < MANIFEST_MAX_SIZE ? max_size : MANIFEST_MAX_SIZE;
+	s->max_size = max_size && max_size < MANIFEST_MAX_SIZE
+	    ? max_size : MANIFEST_MAX_SIZE;
 	s->progress = progress;
 	s->arg = arg;
 	s->buf = malloc(opt->chunk_size);
@@ -54,12 +61,14 @@ int sink_new(struct store *st, const struct import_options *opt, enum image_kind
 	s->m->chunk_size = opt->chunk_size;
 	s->m->hash = opt->hash;
 	if (opt->created)
-		manifest_format_time(opt->created, s->m->created, sizeof s->m->created);
+		manifest_format_time(
+		    opt->created, s->m->created, sizeof s->m->created);
 	*out = s;
 	return 0;
 }
 
-void sink_free(struct sink *s)
+void
+sink_free(struct sink *s)
 {
 	if (!s)
 		return;
@@ -70,18 +79,21 @@ void sink_free(struct sink *s)
 	free(s);
 }
 
-struct import_progress *sink_progress(struct sink *s)
+struct import_progress *
+sink_progress(struct sink *s)
 {
 	return &s->p;
 }
 
-uint64_t sink_bytes(const struct sink *s)
+uint64_t
+sink_bytes(const struct sink *s)
 {
 	return s->p.bytes_read + s->fill;
 }
 
 /* The filled chunk: a hole, or hashed, compressed and stored. */
-static int flush_chunk(struct sink *s, char *err, size_t errlen)
+static int
+flush_chunk(struct sink *s, char *err, size_t errlen)
 {
 	uint64_t offset = s->p.bytes_read;
 	size_t n = s->fill;
@@ -101,16 +113,19 @@ static int flush_chunk(struct sink *s, char *err, size_t errlen)
 		hash_to_hex(c.hash, hex);
 		if (store_chunk_size(s->st, hex, &have) == 0) {
 			if (have == 0 || have > chunk_compress_bound(n))
-				FAIL("chunk %s in the store is damaged (%llu bytes); remove it and import again",
-				     hex, (unsigned long long)have);
+				FAIL("chunk %s in the store is damaged (%llu "
+				     "bytes); remove it and import again",
+				    hex, (unsigned long long)have);
 			c.stored = (uint32_t)have;
 		} else {
 			size_t clen;
 			bool added;
-			if (chunk_compress(s->codec, s->buf, n, s->opt.level, s->cbuf, s->cbufcap, &clen, e2,
-					   sizeof e2) < 0)
-				FAIL("chunk at offset %llu: %s", (unsigned long long)offset, e2);
-			if (store_put_chunk(s->st, hex, s->cbuf, clen, &added, err, errlen) < 0)
+			if (chunk_compress(s->codec, s->buf, n, s->opt.level,
+				s->cbuf, s->cbufcap, &clen, e2, sizeof e2) < 0)
+				FAIL("chunk at offset %llu: %s",
+				    (unsigned long long)offset, e2);
+			if (store_put_chunk(s->st, hex, s->cbuf, clen, &added,
+				err, errlen) < 0)
 				return -1;
 			c.stored = (uint32_t)clen;
 			if (added) {
@@ -120,7 +135,9 @@ static int flush_chunk(struct sink *s, char *err, size_t errlen)
 		}
 		if (manifest_add_chunk(s->m, &c) < 0) {
 			if (errno == E2BIG)
-				FAIL("more than %u data chunks; use a larger chunk size", MANIFEST_MAX_CHUNKS);
+				FAIL("more than %u data chunks; use a larger "
+				     "chunk size",
+				    MANIFEST_MAX_CHUNKS);
 			FAIL("out of memory");
 		}
 		s->p.chunks++;
@@ -131,13 +148,15 @@ static int flush_chunk(struct sink *s, char *err, size_t errlen)
 	return 0;
 }
 
-int sink_write(struct sink *s, const void *data, size_t len, char *err, size_t errlen)
+int
+sink_write(
+    struct sink *s, const void *data, size_t len, char *err, size_t errlen)
 {
 	const unsigned char *p = data;
 
 	if (len > s->max_size - sink_bytes(s))
 		FAIL("the image would be larger than the limit of %llu bytes",
-		     (unsigned long long)s->max_size);
+		    (unsigned long long)s->max_size);
 	while (len) {
 		size_t n = s->opt.chunk_size - s->fill;
 		if (n > len)
@@ -146,13 +165,15 @@ int sink_write(struct sink *s, const void *data, size_t len, char *err, size_t e
 		s->fill += n;
 		p += n;
 		len -= n;
-		if (s->fill == s->opt.chunk_size && flush_chunk(s, err, errlen) < 0)
+		if (s->fill == s->opt.chunk_size &&
+		    flush_chunk(s, err, errlen) < 0)
 			return -1;
 	}
 	return 0;
 }
 
-int sink_finish(struct sink *s, struct manifest **out, char *err, size_t errlen)
+int
+sink_finish(struct sink *s, struct manifest **out, char *err, size_t errlen)
 {
 	if (out)
 		*out = NULL;

@@ -20,18 +20,21 @@ struct sink;
  * (already checked by the caller), max_size the largest image (bytes).
  * progress (may be NULL) is called after every chunk. 0 and *out, or -1
  * with err. */
-int sink_new(struct store *st, const struct import_options *opt, enum image_kind kind,
-	     const char *name, const char *version, uint64_t max_size, import_progress_fn progress,
-	     void *arg, struct sink **out, char *err, size_t errlen);
+int	 sink_new(struct store *st, const struct import_options *opt,
+	    enum image_kind kind, const char *name, const char *version,
+	    uint64_t max_size, import_progress_fn progress, void *arg,
+	    struct sink **out, char *err, size_t errlen);
 /* Appends bytes. 0, or -1 with err (store error, over max_size, cancelled
  * by the progress callback). */
-int sink_write(struct sink *s, const void *data, size_t len, char *err, size_t errlen);
+int	 sink_write(struct sink *s, const void *data, size_t len, char *err,
+	    size_t errlen);
 /* Counters the caller keeps up to date (input_read, input_size). */
 struct import_progress *sink_progress(struct sink *s);
 uint64_t sink_bytes(const struct sink *s);
 /* Stores the last partial chunk and the manifest. 0 and *out (may be NULL;
  * free with manifest_free), or -1 with err. */
-int sink_finish(struct sink *s, struct manifest **out, char *err, size_t errlen);
-void sink_free(struct sink *s);
+int	 sink_finish(struct sink *s, struct manifest **out, char *err,
+	    size_t errlen);
+void	 sink_free(struct sink *s);
 
 #endif

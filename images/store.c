@@ -20,12 +20,17 @@ struct store {
 	char *dir;
 };
 
-#define FAIL(...) do { snprintf(err, errlen, __VA_ARGS__); return -1; } while (0)
+#define FAIL(...)                                   \
+	do {                                        \
+		snprintf(err, errlen, __VA_ARGS__); \
+		return -1;                          \
+	} while (0)
 
 static int fmt_path(char *buf, size_t buflen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
-static int fmt_path(char *buf, size_t buflen, const char *fmt, ...)
+static int
+fmt_path(char *buf, size_t buflen, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -38,7 +43,8 @@ static int fmt_path(char *buf, size_t buflen, const char *fmt, ...)
 	return 0;
 }
 
-static int fsync_dir(const char *path)
+static int
+fsync_dir(const char *path)
 {
 	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
@@ -52,7 +58,8 @@ static int fsync_dir(const char *path)
 
 /* mkdir that is fine with an existing directory; fsyncs the parent when it
  * created one, so the new entry survives a crash. */
-static int ensure_dir(const char *path, const char *parent)
+static int
+ensure_dir(const char *path, const char *parent)
 {
 	if (mkdir(path, 0755) == 0)
 		return parent ? fsync_dir(parent) : 0;
@@ -68,7 +75,8 @@ static int ensure_dir(const char *path, const char *parent)
 	return 0;
 }
 
-static void clean_tmp(const char *tmpdir)
+static void
+clean_tmp(const char *tmpdir)
 {
 	DIR *d = opendir(tmpdir);
 	if (!d)
@@ -78,7 +86,8 @@ static void clean_tmp(const char *tmpdir)
 	while ((e = readdir(d)) != NULL) {
 		if (e->d_name[0] == '.')
 			continue;
-		int fd = openat(dfd, e->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		int fd = openat(dfd, e->d_name,
+		    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 		if (fd < 0) {
 			/* a symlink or something unreadable: not ours to keep */
 			if (errno == ELOOP)
@@ -87,14 +96,16 @@ static void clean_tmp(const char *tmpdir)
 		}
 		struct stat st;
 		/* A live writer holds an flock; only a dead one's file is free. */
-		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && flock(fd, LOCK_EX | LOCK_NB) == 0)
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+		    flock(fd, LOCK_EX | LOCK_NB) == 0)
 			unlinkat(dfd, e->d_name, 0);
 		close(fd);
 	}
 	closedir(d);
 }
 
-int store_open(const char *dir, struct store **out, char *err, size_t errlen)
+int
+store_open(const char *dir, struct store **out, char *err, size_t errlen)
 {
 	char path[STORE_PATH_MAX];
 	static const char *const sub[] = { "chunks", "manifests", "tmp" };
@@ -123,7 +134,8 @@ int store_open(const char *dir, struct store **out, char *err, size_t errlen)
 	return 0;
 }
 
-void store_close(struct store *st)
+void
+store_close(struct store *st)
 {
 	if (!st)
 		return;
@@ -131,14 +143,16 @@ void store_close(struct store *st)
 	free(st);
 }
 
-const char *store_dir(const struct store *st)
+const char *
+store_dir(const struct store *st)
 {
 	return st->dir;
 }
 
 /* ---- atomic writes ---- */
 
-static int write_all(int fd, const void *data, size_t len)
+static int
+write_all(int fd, const void *data, size_t len)
 {
 	const char *p = data;
 	while (len) {
@@ -155,10 +169,13 @@ static int write_all(int fd, const void *data, size_t len)
 
 /* A locked temporary file in DIR/tmp that store_open of another process
  * will not remove: *fd open and flock'ed, tmp holds its path. */
-static int make_tmp(const struct store *st, const char *prefix, char *tmp, size_t tmplen, int *fd)
+static int
+make_tmp(const struct store *st, const char *prefix, char *tmp, size_t tmplen,
+    int *fd)
 {
 	for (int tries = 0; tries < STORE_TMP_TRIES; tries++) {
-		if (fmt_path(tmp, tmplen, "%s/tmp/%s.XXXXXX", st->dir, prefix) < 0)
+		if (fmt_path(tmp, tmplen, "%s/tmp/%s.XXXXXX", st->dir, prefix) <
+		    0)
 			return -1;
 		int f = mkostemp(tmp, O_CLOEXEC);
 		if (f < 0)
@@ -173,7 +190,8 @@ static int make_tmp(const struct store *st, const char *prefix, char *tmp, size_
 		/* A cleaner may have locked and removed it between mkostemp and
 		 * flock; if the name no longer leads to our file, start again. */
 		struct stat a, b;
-		if (fstat(f, &a) == 0 && stat(tmp, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev) {
+		if (fstat(f, &a) == 0 && stat(tmp, &b) == 0 &&
+		    a.st_ino == b.st_ino && a.st_dev == b.st_dev) {
 			*fd = f;
 			return 0;
 		}
@@ -185,18 +203,21 @@ static int make_tmp(const struct store *st, const char *prefix, char *tmp, size_
 
 /* Writes data to final (inside dir) through a temporary file. With
  * noreplace, an existing final is left alone and errno is EEXIST. */
-static int write_atomic(const struct store *st, const char *prefix, const char *dir,
-			const char *final, const void *data, size_t len, bool noreplace)
+static int
+write_atomic(const struct store *st, const char *prefix, const char *dir,
+    const char *final, const void *data, size_t len, bool noreplace)
 {
 	char tmp[STORE_PATH_MAX];
 	int fd, e;
 
 	if (make_tmp(st, prefix, tmp, sizeof tmp, &fd) < 0)
 		return -1;
-	if (write_all(fd, data, len) < 0 || fchmod(fd, 0644) < 0 || fsync(fd) < 0)
+	if (write_all(fd, data, len) < 0 || fchmod(fd, 0644) < 0 ||
+	    fsync(fd) < 0)
 		goto fail;
 	if (noreplace) {
-		if (renameat2(AT_FDCWD, tmp, AT_FDCWD, final, RENAME_NOREPLACE) < 0) {
+		if (renameat2(
+			AT_FDCWD, tmp, AT_FDCWD, final, RENAME_NOREPLACE) < 0) {
 			if (errno != EINVAL && errno != ENOSYS)
 				goto fail;
 			/* File systems without RENAME_NOREPLACE: link is just as
@@ -227,27 +248,33 @@ fail_placed:
 
 /* ---- chunks ---- */
 
-int store_chunk_path(const struct store *st, const char *hash_hex, char *buf, size_t buflen)
+int
+store_chunk_path(
+    const struct store *st, const char *hash_hex, char *buf, size_t buflen)
 {
 	if (!hash_hex_valid(hash_hex)) {
 		errno = EINVAL;
 		return -1;
 	}
-	return fmt_path(buf, buflen, "%s/chunks/%.2s/%s", st->dir, hash_hex, hash_hex);
+	return fmt_path(
+	    buf, buflen, "%s/chunks/%.2s/%s", st->dir, hash_hex, hash_hex);
 }
 
-bool store_has_chunk(const struct store *st, const char *hash_hex)
+bool
+store_has_chunk(const struct store *st, const char *hash_hex)
 {
 	uint64_t size;
 	return store_chunk_size(st, hash_hex, &size) == 0;
 }
 
-int store_chunk_size(const struct store *st, const char *hash_hex, uint64_t *size)
+int
+store_chunk_size(const struct store *st, const char *hash_hex, uint64_t *size)
 {
 	char path[STORE_PATH_MAX];
 	struct stat sb;
 
-	if (store_chunk_path(st, hash_hex, path, sizeof path) < 0 || stat(path, &sb) < 0)
+	if (store_chunk_path(st, hash_hex, path, sizeof path) < 0 ||
+	    stat(path, &sb) < 0)
 		return -1;
 	if (!S_ISREG(sb.st_mode)) {
 		errno = EINVAL;
@@ -257,17 +284,20 @@ int store_chunk_size(const struct store *st, const char *hash_hex, uint64_t *siz
 	return 0;
 }
 
-int store_put_chunk(struct store *st, const char *hash_hex, const void *compressed, size_t len,
-		    bool *added, char *err, size_t errlen)
+int
+store_put_chunk(struct store *st, const char *hash_hex, const void *compressed,
+    size_t len, bool *added, char *err, size_t errlen)
 {
 	char path[STORE_PATH_MAX], dir[STORE_PATH_MAX], top[STORE_PATH_MAX];
 
 	if (added)
 		*added = false;
 	if (store_chunk_path(st, hash_hex, path, sizeof path) < 0)
-		FAIL("chunk \"%.64s\": not a valid hash", hash_hex ? hash_hex : "");
+		FAIL("chunk \"%.64s\": not a valid hash",
+		    hash_hex ? hash_hex : "");
 	if (len == 0 || len > chunk_compress_bound(CHUNK_SIZE_MAX))
-		FAIL("chunk %s: %zu bytes is not a valid stored chunk size", hash_hex, len);
+		FAIL("chunk %s: %zu bytes is not a valid stored chunk size",
+		    hash_hex, len);
 	if (access(path, F_OK) == 0)
 		return 0;
 	fmt_path(top, sizeof top, "%s/chunks", st->dir);
@@ -276,42 +306,54 @@ int store_put_chunk(struct store *st, const char *hash_hex, const void *compress
 		FAIL("store %s: %s", dir, strerror(errno));
 	/* Replacing is harmless: a same-named chunk has the same content. */
 	if (write_atomic(st, "chunk", dir, path, compressed, len, false) < 0)
-		FAIL("chunk %s: writing the store failed: %s", hash_hex, strerror(errno));
+		FAIL("chunk %s: writing the store failed: %s", hash_hex,
+		    strerror(errno));
 	if (added)
 		*added = true;
 	return 0;
 }
 
-int store_tmp_create(const struct store *st, const char *prefix, char *path, size_t pathlen, int *fd,
-		     char *err, size_t errlen)
+int
+store_tmp_create(const struct store *st, const char *prefix, char *path,
+    size_t pathlen, int *fd, char *err, size_t errlen)
 {
 	if (make_tmp(st, prefix, path, pathlen, fd) < 0)
-		FAIL("store %s: cannot make a temporary file: %s", st->dir, strerror(errno));
+		FAIL("store %s: cannot make a temporary file: %s", st->dir,
+		    strerror(errno));
 	return 0;
 }
 
-int store_adopt_chunk(struct store *st, enum hash_alg alg, const char *hash_hex, uint64_t expected_len,
-		      const char *tmp, int fd, bool *added, char *err, size_t errlen)
+int
+store_adopt_chunk(struct store *st, enum hash_alg alg, const char *hash_hex,
+    uint64_t expected_len, const char *tmp, int fd, bool *added, char *err,
+    size_t errlen)
 {
-	char path[STORE_PATH_MAX], dir[STORE_PATH_MAX], top[STORE_PATH_MAX], e2[200];
+	char path[STORE_PATH_MAX], dir[STORE_PATH_MAX], top[STORE_PATH_MAX],
+	    e2[200];
 	uint8_t want[HASH_LEN];
 	struct stat sb;
 
 	if (added)
 		*added = false;
-	if (hash_from_hex(hash_hex, want) < 0 || store_chunk_path(st, hash_hex, path, sizeof path) < 0)
-		FAIL("chunk \"%.64s\": not a valid hash", hash_hex ? hash_hex : "");
+	if (hash_from_hex(hash_hex, want) < 0 ||
+	    store_chunk_path(st, hash_hex, path, sizeof path) < 0)
+		FAIL("chunk \"%.64s\": not a valid hash",
+		    hash_hex ? hash_hex : "");
 	if (expected_len == 0 || expected_len > CHUNK_SIZE_MAX)
 		FAIL("chunk %s: expected length %llu is out of range", hash_hex,
-		     (unsigned long long)expected_len);
+		    (unsigned long long)expected_len);
 	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode))
 		FAIL("chunk %s: %s: not a regular file", hash_hex, tmp);
-	if (sb.st_size <= 0 || (uint64_t)sb.st_size > chunk_compress_bound((size_t)expected_len)) {
+	if (sb.st_size <= 0 ||
+	    (uint64_t)sb.st_size > chunk_compress_bound((size_t)expected_len)) {
 		errno = EBADMSG;
-		FAIL("chunk %s: %lld bytes cannot be a compressed chunk of %llu bytes", hash_hex,
-		     (long long)sb.st_size, (unsigned long long)expected_len);
+		FAIL("chunk %s: %lld bytes cannot be a compressed chunk of "
+		     "%llu bytes",
+		    hash_hex, (long long)sb.st_size,
+		    (unsigned long long)expected_len);
 	}
-	void *map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	void *map =
+	    mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	if (map == MAP_FAILED)
 		FAIL("chunk %s: %s: %s", hash_hex, tmp, strerror(errno));
 	void *scratch = malloc((size_t)expected_len);
@@ -319,8 +361,8 @@ int store_adopt_chunk(struct store *st, enum hash_alg alg, const char *hash_hex,
 		munmap(map, (size_t)sb.st_size);
 		FAIL("chunk %s: out of memory", hash_hex);
 	}
-	int r = chunk_verify(NULL, alg, want, expected_len, map, (size_t)sb.st_size, scratch,
-			     (size_t)expected_len, e2, sizeof e2);
+	int r = chunk_verify(NULL, alg, want, expected_len, map,
+	    (size_t)sb.st_size, scratch, (size_t)expected_len, e2, sizeof e2);
 	free(scratch);
 	munmap(map, (size_t)sb.st_size);
 	if (r < 0) {
@@ -328,7 +370,7 @@ int store_adopt_chunk(struct store *st, enum hash_alg alg, const char *hash_hex,
 		FAIL("chunk %s: %s", hash_hex, e2);
 	}
 	if (access(path, F_OK) == 0) {
-		unlink(tmp);	/* the same content is there already */
+		unlink(tmp); /* the same content is there already */
 		return 0;
 	}
 	fmt_path(top, sizeof top, "%s/chunks", st->dir);
@@ -336,20 +378,25 @@ int store_adopt_chunk(struct store *st, enum hash_alg alg, const char *hash_hex,
 	if (ensure_dir(dir, top) < 0)
 		FAIL("store %s: %s", dir, strerror(errno));
 	if (fchmod(fd, 0644) < 0 || fsync(fd) < 0 || rename(tmp, path) < 0)
-		FAIL("chunk %s: writing the store failed: %s", hash_hex, strerror(errno));
+		FAIL("chunk %s: writing the store failed: %s", hash_hex,
+		    strerror(errno));
 	if (fsync_dir(dir) < 0)
-		FAIL("chunk %s: syncing %s failed: %s", hash_hex, dir, strerror(errno));
+		FAIL("chunk %s: syncing %s failed: %s", hash_hex, dir,
+		    strerror(errno));
 	if (added)
 		*added = true;
 	return 0;
 }
 
-int store_remove_chunk(struct store *st, const char *hash_hex, char *err, size_t errlen)
+int
+store_remove_chunk(
+    struct store *st, const char *hash_hex, char *err, size_t errlen)
 {
 	char path[STORE_PATH_MAX], dir[STORE_PATH_MAX];
 
 	if (store_chunk_path(st, hash_hex, path, sizeof path) < 0)
-		FAIL("chunk \"%.64s\": not a valid hash", hash_hex ? hash_hex : "");
+		FAIL("chunk \"%.64s\": not a valid hash",
+		    hash_hex ? hash_hex : "");
 	if (unlink(path) < 0) {
 		if (errno == ENOENT)
 			return 0;
@@ -360,15 +407,19 @@ int store_remove_chunk(struct store *st, const char *hash_hex, char *err, size_t
 	return 0;
 }
 
-static int read_file(const char *path, size_t max_len, void **data, size_t *len, char *err, size_t errlen)
+static int
+read_file(const char *path, size_t max_len, void **data, size_t *len, char *err,
+    size_t errlen)
 {
 	struct stat sb;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		FAIL("%s: %s", path, strerror(errno));
-	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || (uint64_t)sb.st_size > max_len) {
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) ||
+	    (uint64_t)sb.st_size > max_len) {
 		close(fd);
-		FAIL("%s: not a regular file of at most %zu bytes", path, max_len);
+		FAIL("%s: not a regular file of at most %zu bytes", path,
+		    max_len);
 	}
 	size_t n = (size_t)sb.st_size, got = 0;
 	char *buf = malloc(n ? n : 1);
@@ -394,36 +445,41 @@ static int read_file(const char *path, size_t max_len, void **data, size_t *len,
 	return 0;
 }
 
-int store_read_chunk(const struct store *st, const char *hash_hex, size_t max_len,
-		     void **data, size_t *len, char *err, size_t errlen)
+int
+store_read_chunk(const struct store *st, const char *hash_hex, size_t max_len,
+    void **data, size_t *len, char *err, size_t errlen)
 {
 	char path[STORE_PATH_MAX];
 
 	if (store_chunk_path(st, hash_hex, path, sizeof path) < 0)
-		FAIL("chunk \"%.64s\": not a valid hash", hash_hex ? hash_hex : "");
+		FAIL("chunk \"%.64s\": not a valid hash",
+		    hash_hex ? hash_hex : "");
 	return read_file(path, max_len, data, len, err, errlen);
 }
 
-int store_read_content(const struct store *st, const char *hash_hex, void **data, size_t *len,
-		       char *err, size_t errlen)
+int
+store_read_content(const struct store *st, const char *hash_hex, void **data,
+    size_t *len, char *err, size_t errlen)
 {
 	void *z, *raw;
 	size_t zlen;
 	int64_t n;
 	char e2[200];
 
-	if (store_read_chunk(st, hash_hex, chunk_compress_bound(CHUNK_SIZE_MAX), &z, &zlen, err,
-			     errlen) < 0)
+	if (store_read_chunk(st, hash_hex, chunk_compress_bound(CHUNK_SIZE_MAX),
+		&z, &zlen, err, errlen) < 0)
 		return -1;
 	if ((n = chunk_content_size(z, zlen)) <= 0 || n > CHUNK_SIZE_MAX) {
 		free(z);
-		FAIL("chunk %s: not a zstd frame of at most %u bytes", hash_hex, CHUNK_SIZE_MAX);
+		FAIL("chunk %s: not a zstd frame of at most %u bytes", hash_hex,
+		    CHUNK_SIZE_MAX);
 	}
 	if (!(raw = malloc((size_t)n))) {
 		free(z);
 		FAIL("chunk %s: out of memory", hash_hex);
 	}
-	if (chunk_decompress(NULL, z, zlen, raw, (size_t)n, (uint64_t)n, len, e2, sizeof e2) < 0) {
+	if (chunk_decompress(NULL, z, zlen, raw, (size_t)n, (uint64_t)n, len,
+		e2, sizeof e2) < 0) {
 		free(z);
 		free(raw);
 		FAIL("chunk %s: %s", hash_hex, e2);
@@ -433,8 +489,9 @@ int store_read_content(const struct store *st, const char *hash_hex, void **data
 	return 0;
 }
 
-int store_check_chunk(const struct store *st, enum hash_alg alg, const char *hash_hex,
-		      uint64_t expected_len, char *err, size_t errlen)
+int
+store_check_chunk(const struct store *st, enum hash_alg alg,
+    const char *hash_hex, uint64_t expected_len, char *err, size_t errlen)
 {
 	uint8_t want[HASH_LEN];
 	void *data, *scratch;
@@ -442,20 +499,22 @@ int store_check_chunk(const struct store *st, enum hash_alg alg, const char *has
 	char e2[200];
 
 	if (hash_from_hex(hash_hex, want) < 0)
-		FAIL("chunk \"%.64s\": not a valid hash", hash_hex ? hash_hex : "");
+		FAIL("chunk \"%.64s\": not a valid hash",
+		    hash_hex ? hash_hex : "");
 	if (expected_len == 0 || expected_len > CHUNK_SIZE_MAX)
 		FAIL("chunk %s: expected length %llu is out of range", hash_hex,
-		     (unsigned long long)expected_len);
-	if (store_read_chunk(st, hash_hex, chunk_compress_bound((size_t)expected_len), &data, &len,
-			     err, errlen) < 0)
+		    (unsigned long long)expected_len);
+	if (store_read_chunk(st, hash_hex,
+		chunk_compress_bound((size_t)expected_len), &data, &len, err,
+		errlen) < 0)
 		return -1;
 	scratch = malloc((size_t)expected_len);
 	if (!scratch) {
 		free(data);
 		FAIL("chunk %s: out of memory", hash_hex);
 	}
-	int r = chunk_verify(NULL, alg, want, expected_len, data, len, scratch, (size_t)expected_len,
-			     e2, sizeof e2);
+	int r = chunk_verify(NULL, alg, want, expected_len, data, len, scratch,
+	    (size_t)expected_len, e2, sizeof e2);
 	free(data);
 	free(scratch);
 	if (r < 0)
@@ -465,25 +524,33 @@ int store_check_chunk(const struct store *st, enum hash_alg alg, const char *has
 
 /* ---- manifests ---- */
 
-int store_manifest_path(const struct store *st, const char *name, const char *version,
-			char *buf, size_t buflen)
+int
+store_manifest_path(const struct store *st, const char *name,
+    const char *version, char *buf, size_t buflen)
 {
 	if (!image_name_valid(name) || !image_version_valid(version)) {
 		errno = EINVAL;
 		return -1;
 	}
-	return fmt_path(buf, buflen, "%s/manifests/%s/%s.json", st->dir, name, version);
+	return fmt_path(
+	    buf, buflen, "%s/manifests/%s/%s.json", st->dir, name, version);
 }
 
-bool store_has_manifest(const struct store *st, const char *name, const char *version)
+bool
+store_has_manifest(
+    const struct store *st, const char *name, const char *version)
 {
 	char path[STORE_PATH_MAX];
-	return store_manifest_path(st, name, version, path, sizeof path) == 0 && access(path, F_OK) == 0;
+	return store_manifest_path(st, name, version, path, sizeof path) == 0 &&
+	    access(path, F_OK) == 0;
 }
 
-int store_put_manifest(struct store *st, const struct manifest *m, char *err, size_t errlen)
+int
+store_put_manifest(
+    struct store *st, const struct manifest *m, char *err, size_t errlen)
 {
-	char path[STORE_PATH_MAX], dir[STORE_PATH_MAX], top[STORE_PATH_MAX], hex[HASH_HEX_LEN + 1];
+	char path[STORE_PATH_MAX], dir[STORE_PATH_MAX], top[STORE_PATH_MAX],
+	    hex[HASH_HEX_LEN + 1];
 	char verr[IMG_ERR_MAX];
 
 	if (manifest_validate(m, verr, sizeof verr) < 0)
@@ -491,8 +558,9 @@ int store_put_manifest(struct store *st, const struct manifest *m, char *err, si
 	for (size_t i = 0; i < m->nchunks; i++) {
 		hash_to_hex(m->chunks[i].hash, hex);
 		if (!store_has_chunk(st, hex))
-			FAIL("manifest %s:%s: chunks[%zu] (%s) is missing from the store", m->name,
-			     m->version, i, hex);
+			FAIL("manifest %s:%s: chunks[%zu] (%s) is missing from "
+			     "the store",
+			    m->name, m->version, i, hex);
 	}
 	char *json = manifest_to_json(m);
 	if (!json)
@@ -513,29 +581,34 @@ int store_put_manifest(struct store *st, const struct manifest *m, char *err, si
 	if (e == EEXIST) {
 		void *old = NULL;
 		size_t oldlen = 0;
-		bool same = read_file(path, MANIFEST_MAX_BYTES, &old, &oldlen, verr, sizeof verr) == 0 &&
-			    oldlen == len && memcmp(old, json, len) == 0;
+		bool same = read_file(path, MANIFEST_MAX_BYTES, &old, &oldlen,
+				verr, sizeof verr) == 0 &&
+		    oldlen == len && memcmp(old, json, len) == 0;
 		free(old);
 		free(json);
 		if (same)
 			return 0;
 		errno = EEXIST;
-		FAIL("image %s:%s already exists in the store with different content", m->name, m->version);
+		FAIL("image %s:%s already exists in the store with different "
+		     "content",
+		    m->name, m->version);
 	}
 	free(json);
 	errno = e;
-	FAIL("manifest %s:%s: writing the store failed: %s", m->name, m->version, strerror(e));
+	FAIL("manifest %s:%s: writing the store failed: %s", m->name,
+	    m->version, strerror(e));
 }
 
-int store_load_manifest(const struct store *st, const char *name, const char *version,
-			struct manifest **out, char *err, size_t errlen)
+int
+store_load_manifest(const struct store *st, const char *name,
+    const char *version, struct manifest **out, char *err, size_t errlen)
 {
 	char path[STORE_PATH_MAX];
 
 	*out = NULL;
 	if (store_manifest_path(st, name, version, path, sizeof path) < 0)
-		FAIL("image \"%.64s:%.64s\": not a valid name and version", name ? name : "",
-		     version ? version : "");
+		FAIL("image \"%.64s:%.64s\": not a valid name and version",
+		    name ? name : "", version ? version : "");
 	if (access(path, F_OK) < 0) {
 		int e = errno;
 		if (e == ENOENT)
@@ -546,8 +619,8 @@ int store_load_manifest(const struct store *st, const char *name, const char *ve
 	if (manifest_load(path, &m, err, errlen) < 0)
 		return -1;
 	if (strcmp(m->name, name) != 0 || strcmp(m->version, version) != 0) {
-		snprintf(err, errlen, "%s: names image %s:%s, not %s:%s", path, m->name, m->version, name,
-			 version);
+		snprintf(err, errlen, "%s: names image %s:%s, not %s:%s", path,
+		    m->name, m->version, name, version);
 		manifest_free(m);
 		return -1;
 	}
@@ -555,7 +628,9 @@ int store_load_manifest(const struct store *st, const char *name, const char *ve
 	return 0;
 }
 
-int store_replace_manifest(struct store *st, const struct manifest *m, char *err, size_t errlen)
+int
+store_replace_manifest(
+    struct store *st, const struct manifest *m, char *err, size_t errlen)
 {
 	char path[STORE_PATH_MAX], dir[STORE_PATH_MAX], verr[IMG_ERR_MAX];
 
@@ -568,22 +643,25 @@ int store_replace_manifest(struct store *st, const struct manifest *m, char *err
 		FAIL("manifest %s:%s: out of memory", m->name, m->version);
 	store_manifest_path(st, m->name, m->version, path, sizeof path);
 	fmt_path(dir, sizeof dir, "%s/manifests/%s", st->dir, m->name);
-	int r = write_atomic(st, "manifest", dir, path, json, strlen(json), false);
+	int r =
+	    write_atomic(st, "manifest", dir, path, json, strlen(json), false);
 	int e = errno;
 	free(json);
 	if (r < 0)
-		FAIL("manifest %s:%s: writing the store failed: %s", m->name, m->version, strerror(e));
+		FAIL("manifest %s:%s: writing the store failed: %s", m->name,
+		    m->version, strerror(e));
 	return 0;
 }
 
-int store_remove_manifest(struct store *st, const char *name, const char *version,
-			  char *err, size_t errlen)
+int
+store_remove_manifest(struct store *st, const char *name, const char *version,
+    char *err, size_t errlen)
 {
 	char path[STORE_PATH_MAX], dir[STORE_PATH_MAX], top[STORE_PATH_MAX];
 
 	if (store_manifest_path(st, name, version, path, sizeof path) < 0)
-		FAIL("image \"%.64s:%.64s\": not a valid name and version", name ? name : "",
-		     version ? version : "");
+		FAIL("image \"%.64s:%.64s\": not a valid name and version",
+		    name ? name : "", version ? version : "");
 	if (unlink(path) < 0) {
 		if (errno == ENOENT)
 			FAIL("image %s:%s is not in the store", name, version);
@@ -604,7 +682,8 @@ struct names {
 	size_t n, cap;
 };
 
-static void names_free(struct names *ns)
+static void
+names_free(struct names *ns)
 {
 	for (size_t i = 0; i < ns->n; i++)
 		free(ns->v[i]);
@@ -613,7 +692,8 @@ static void names_free(struct names *ns)
 	ns->n = ns->cap = 0;
 }
 
-static int names_add(struct names *ns, const char *s, size_t len)
+static int
+names_add(struct names *ns, const char *s, size_t len)
 {
 	if (ns->n == ns->cap) {
 		size_t ncap = ns->cap ? ns->cap * 2 : 16;
@@ -630,19 +710,22 @@ static int names_add(struct names *ns, const char *s, size_t len)
 	return 0;
 }
 
-static int cmp_name(const void *a, const void *b)
+static int
+cmp_name(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int cmp_version(const void *a, const void *b)
+static int
+cmp_version(const void *a, const void *b)
 {
 	return strverscmp(*(char *const *)a, *(char *const *)b);
 }
 
 /* Image names in DIR/manifests (dirs = true) or versions in one name's
  * directory (files "<version>.json"). */
-static int scan(const char *path, bool dirs, struct names *ns, char *err, size_t errlen)
+static int
+scan(const char *path, bool dirs, struct names *ns, char *err, size_t errlen)
 {
 	DIR *d = opendir(path);
 	if (!d) {
@@ -657,7 +740,9 @@ static int scan(const char *path, bool dirs, struct names *ns, char *err, size_t
 		size_t len = strlen(n);
 		struct stat sb;
 		if (dirs) {
-			if (!image_name_valid(n) || fstatat(dirfd(d), n, &sb, 0) < 0 || !S_ISDIR(sb.st_mode))
+			if (!image_name_valid(n) ||
+			    fstatat(dirfd(d), n, &sb, 0) < 0 ||
+			    !S_ISDIR(sb.st_mode))
 				continue;
 		} else {
 			if (len <= 5 || strcmp(n + len - 5, ".json") != 0)
@@ -668,7 +753,9 @@ static int scan(const char *path, bool dirs, struct names *ns, char *err, size_t
 				continue;
 			memcpy(v, n, len);
 			v[len] = '\0';
-			if (!image_version_valid(v) || fstatat(dirfd(d), n, &sb, 0) < 0 || !S_ISREG(sb.st_mode))
+			if (!image_version_valid(v) ||
+			    fstatat(dirfd(d), n, &sb, 0) < 0 ||
+			    !S_ISREG(sb.st_mode))
 				continue;
 		}
 		if (names_add(ns, n, len) < 0) {
@@ -679,12 +766,14 @@ static int scan(const char *path, bool dirs, struct names *ns, char *err, size_t
 	}
 	closedir(d);
 	if (r == 0 && ns->n)
-		qsort(ns->v, ns->n, sizeof ns->v[0], dirs ? cmp_name : cmp_version);
+		qsort(ns->v, ns->n, sizeof ns->v[0],
+		    dirs ? cmp_name : cmp_version);
 	return r;
 }
 
-int store_list_manifests(const struct store *st, store_manifest_fn fn, void *arg,
-			 char *err, size_t errlen)
+int
+store_list_manifests(const struct store *st, store_manifest_fn fn, void *arg,
+    char *err, size_t errlen)
 {
 	char path[STORE_PATH_MAX];
 	struct names names = { 0 };
@@ -695,7 +784,8 @@ int store_list_manifests(const struct store *st, store_manifest_fn fn, void *arg
 		return -1;
 	for (size_t i = 0; i < names.n && r == 0; i++) {
 		struct names versions = { 0 };
-		fmt_path(path, sizeof path, "%s/manifests/%s", st->dir, names.v[i]);
+		fmt_path(
+		    path, sizeof path, "%s/manifests/%s", st->dir, names.v[i]);
 		if (scan(path, false, &versions, err, errlen) < 0) {
 			r = -1;
 			break;
@@ -708,8 +798,9 @@ int store_list_manifests(const struct store *st, store_manifest_fn fn, void *arg
 	return r;
 }
 
-int store_latest_version(const struct store *st, const char *name, char *version,
-			 char *err, size_t errlen)
+int
+store_latest_version(const struct store *st, const char *name, char *version,
+    char *err, size_t errlen)
 {
 	char path[STORE_PATH_MAX];
 	struct names versions = { 0 };

@@ -11,39 +11,47 @@
 static int cmd_help(int argc, char **argv);
 
 static const struct rackctl_cmd commands[] = {
-	{ "image", rackctl_cmd_image, "manage images in a local store (import, list, show, verify, sign)" },
-	{ "keygen", rackctl_cmd_keygen, "make an ed25519 key pair for signing images" },
-	{ "push", rackctl_cmd_push, "push an image to racks (only the chunks each lacks)" },
+	{ "image", rackctl_cmd_image,
+	    "manage images in a local store (import, list, show, verify, "
+	    "sign)" },
+	{ "keygen", rackctl_cmd_keygen,
+	    "make an ed25519 key pair for signing images" },
+	{ "push", rackctl_cmd_push,
+	    "push an image to racks (only the chunks each lacks)" },
 	{ "nodes", rackctl_cmd_nodes, "list a rack's nodes" },
 	{ "images", rackctl_cmd_images, "list a rack's images" },
 	{ "jobs", rackctl_cmd_jobs, "list a rack's jobs" },
-	{ "reimage", rackctl_cmd_reimage, "reimage a node of a rack (--wait: follow it)" },
+	{ "reimage", rackctl_cmd_reimage,
+	    "reimage a node of a rack (--wait: follow it)" },
 	{ "help", cmd_help, "show this help" },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
-static void usage(FILE *f)
+static void
+usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: rackctl COMMAND [ARGS...]\n"
-		"       rackctl --help | --version\n"
-		"\n"
-		"rackctl builds, signs and pushes images for rackd, the rack controller,\n"
-		"and drives racks from a shell.\n"
-		"\n"
-		"Commands:\n");
+	    "Usage: rackctl COMMAND [ARGS...]\n"
+	    "       rackctl --help | --version\n"
+	    "\n"
+	    "rackctl builds, signs and pushes images for rackd, the rack "
+	    "controller,\n"
+	    "and drives racks from a shell.\n"
+	    "\n"
+	    "Commands:\n");
 	rackctl_print_commands(f, commands, NCOMMANDS);
 	fprintf(f,
-		"\n"
-		"Options:\n"
-		"  -h, --help     show this help and exit\n"
-		"  -V, --version  show the version and exit\n"
-		"\n"
-		"Run 'rackctl COMMAND --help' for a command's arguments.\n"
-		"Exit status: 0 success, 1 failure, 2 usage error.\n");
+	    "\n"
+	    "Options:\n"
+	    "  -h, --help     show this help and exit\n"
+	    "  -V, --version  show the version and exit\n"
+	    "\n"
+	    "Run 'rackctl COMMAND --help' for a command's arguments.\n"
+	    "Exit status: 0 success, 1 failure, 2 usage error.\n");
 }
 
-static int cmd_help(int argc, char **argv)
+static int
+cmd_help(int argc, char **argv)
 {
 	if (argc > 1) {
 		char *args[] = { argv[1], (char *)"--help", NULL };
@@ -53,7 +61,8 @@ static int cmd_help(int argc, char **argv)
 	return RACKCTL_OK;
 }
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
 	if (argc < 2) {
 		usage(stderr);

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define CLEAR_LINE "\r\033[K"	/* back to the line's start, erase it */
+#define CLEAR_LINE "\r\033[K" /* back to the line's start, erase it */
 
 enum progress_mode
 progress_mode_for(bool quiet, bool json)
@@ -33,8 +33,9 @@ progress_init(struct progress *pg, enum progress_mode mode, int width,
 {
 	memset(pg, 0, sizeof(*pg));
 	pg->mode = mode;
-	pg->width = width < 1 ? 1 : width > PROGRESS_BAR_MAX ?
-	    PROGRESS_BAR_MAX : width;
+	pg->width = width < 1	       ? 1
+	    : width > PROGRESS_BAR_MAX ? PROGRESS_BAR_MAX
+				       : width;
 	pg->label_width = label_width;
 	pg->interval = interval;
 	pg->last = -1;
@@ -60,8 +61,8 @@ progress_pct(uint64_t done, uint64_t total)
 }
 
 const char *
-progress_sizes(uint64_t done, uint64_t total, double rate, char *buf,
-    size_t len)
+progress_sizes(
+    uint64_t done, uint64_t total, double rate, char *buf, size_t len)
 {
 	char h1[HUMAN_MAX], h2[HUMAN_MAX], h3[HUMAN_MAX];
 
@@ -82,8 +83,8 @@ draw(struct progress *pg, const char *label, int pct, const char *fmt,
 
 	fputs(CLEAR_LINE, stderr);
 	if (label && pg->label_width > 0)
-		fprintf(stderr, "%-*.*s ", pg->label_width, pg->label_width,
-		    label);
+		fprintf(
+		    stderr, "%-*.*s ", pg->label_width, pg->label_width, label);
 	else if (label)
 		fprintf(stderr, "%s ", label);
 	if (pct >= 0) {
@@ -101,8 +102,8 @@ draw(struct progress *pg, const char *label, int pct, const char *fmt,
 }
 
 void
-progress_bar(struct progress *pg, const char *label, int pct,
-    const char *fmt, ...)
+progress_bar(
+    struct progress *pg, const char *label, int pct, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -126,8 +127,8 @@ progress_rows_begin(struct progress *pg)
 }
 
 void
-progress_row(struct progress *pg, const char *label, int pct,
-    const char *fmt, ...)
+progress_row(
+    struct progress *pg, const char *label, int pct, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -177,7 +178,7 @@ progress_note(struct progress *pg, const char *fmt, ...)
 	va_list ap;
 
 	if (pg->open)
-		fputs(CLEAR_LINE, stderr);	/* the bar comes back below */
+		fputs(CLEAR_LINE, stderr); /* the bar comes back below */
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);

@@ -24,53 +24,75 @@
 #include "images/manifest.h"
 #include "images/store.h"
 
-static void push_usage(FILE *f)
+static void
+push_usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: rackctl push NAME[:VERSION] RACK... --store DIR [OPTIONS]\n"
-		"       rackctl push NAME[:VERSION] --racks FILE --store DIR [OPTIONS]\n"
-		"\n"
-		"Push an image of the local store to racks. RACK is a rackd URL\n"
-		"(http://rack12:8080); its API token comes from RACKD_TOKEN or --token-file.\n"
-		"A racks FILE has one \"URL TOKEN\" per line (# comments), each rack its own token.\n"
-		"Each rack gets the manifest, answers the chunks it lacks, gets only those,\n"
-		"checks each against its hash, and commits the image. Running the same push\n"
-		"again after an interruption sends nothing the rack already has.\n"
-		"\n"
-		"  -s, --store DIR       the local image store\n"
-		"  -r, --racks FILE      racks and their tokens, one \"URL TOKEN\" per line\n"
-		"  -t, --token-file FILE the token of the racks given as arguments\n"
-		"  -j, --jobs N          racks pushed at once (1..%d, default %d)\n"
-		"  -S, --streams N       chunk uploads at once per rack (1..%d, default %d)\n"
-		"      --retries N       retries of a request after a network error, with\n"
-		"                        growing delays (0..%d, default %d)\n"
-		"      --no-patch        send every chunk whole (by default a chunk that is a\n"
-		"                        version the rack holds with a few bytes edited goes\n"
-		"                        as a patch against it)\n"
-		"      --level N         the zstd level the image was imported with, at which\n"
-		"                        the rack compresses a patched chunk again (%d..%d;\n"
-		"                        by default found from the chunks, %d first)\n"
-		"      --json            the result as JSON on standard output\n"
-		"  -q, --quiet           no progress (a bar per rack on a terminal, plain\n"
-		"                        lines otherwise)\n"
-		"\n"
-		"At the end a table: rack, result, bytes sent, time. Without VERSION the\n"
-		"highest version in the store. Exit status: 0 every rack has the image,\n"
-		"1 a rack failed, 2 usage error.\n",
-		PUSH_JOBS_MAX, PUSH_JOBS_DEFAULT, PUSH_STREAMS_MAX, PUSH_STREAMS_DEFAULT, PUSH_RETRIES_MAX,
-		RACKCTL_RETRIES_DEFAULT, CHUNK_LEVEL_MIN, CHUNK_LEVEL_MAX, CHUNK_LEVEL_DEFAULT);
+	    "Usage: rackctl push NAME[:VERSION] RACK... --store DIR [OPTIONS]\n"
+	    "       rackctl push NAME[:VERSION] --racks FILE --store DIR "
+	    "[OPTIONS]\n"
+	    "\n"
+	    "Push an image of the local store to racks. RACK is a rackd URL\n"
+	    "(http://rack12:8080); its API token comes from RACKD_TOKEN or "
+	    "--token-file.\n"
+	    "A racks FILE has one \"URL TOKEN\" per line (# comments), each "
+	    "rack its own token.\n"
+	    "Each rack gets the manifest, answers the chunks it lacks, gets "
+	    "only those,\n"
+	    "checks each against its hash, and commits the image. Running the "
+	    "same push\n"
+	    "again after an interruption sends nothing the rack already has.\n"
+	    "\n"
+	    "  -s, --store DIR       the local image store\n"
+	    "  -r, --racks FILE      racks and their tokens, one \"URL TOKEN\" "
+	    "per line\n"
+	    "  -t, --token-file FILE the token of the racks given as "
+	    "arguments\n"
+	    "  -j, --jobs N          racks pushed at once (1..%d, default %d)\n"
+	    "  -S, --streams N       chunk uploads at once per rack (1..%d, "
+	    "default %d)\n"
+	    "      --retries N       retries of a request after a network "
+	    "error, with\n"
+	    "                        growing delays (0..%d, default %d)\n"
+	    "      --no-patch        send every chunk whole (by default a "
+	    "chunk that is a\n"
+	    "                        version the rack holds with a few bytes "
+	    "edited goes\n"
+	    "                        as a patch against it)\n"
+	    "      --level N         the zstd level the image was imported "
+	    "with, at which\n"
+	    "                        the rack compresses a patched chunk again "
+	    "(%d..%d;\n"
+	    "                        by default found from the chunks, %d "
+	    "first)\n"
+	    "      --json            the result as JSON on standard output\n"
+	    "  -q, --quiet           no progress (a bar per rack on a "
+	    "terminal, plain\n"
+	    "                        lines otherwise)\n"
+	    "\n"
+	    "At the end a table: rack, result, bytes sent, time. Without "
+	    "VERSION the\n"
+	    "highest version in the store. Exit status: 0 every rack has the "
+	    "image,\n"
+	    "1 a rack failed, 2 usage error.\n",
+	    PUSH_JOBS_MAX, PUSH_JOBS_DEFAULT, PUSH_STREAMS_MAX,
+	    PUSH_STREAMS_DEFAULT, PUSH_RETRIES_MAX, RACKCTL_RETRIES_DEFAULT,
+	    CHUNK_LEVEL_MIN, CHUNK_LEVEL_MAX, CHUNK_LEVEL_DEFAULT);
 }
 
-static int cmp_hash(const void *a, const void *b)
+static int
+cmp_hash(const void *a, const void *b)
 {
 	return memcmp(a, b, HASH_LEN);
 }
 
 /* Every chunk of the image is in the local store; counts the distinct. */
-static int check_local(struct push *p)
+static int
+check_local(struct push *p)
 {
 	char hex[HASH_HEX_LEN + 1];
-	uint8_t (*h)[HASH_LEN] = calloc(p->m->nchunks ? p->m->nchunks : 1, HASH_LEN);
+	uint8_t(*h)[HASH_LEN] =
+	    calloc(p->m->nchunks ? p->m->nchunks : 1, HASH_LEN);
 
 	if (!h) {
 		rackctl_error("out of memory");
@@ -86,15 +108,17 @@ static int check_local(struct push *p)
 	for (size_t i = 0; i < p->m->nchunks; i++) {
 		hash_to_hex(p->m->chunks[i].hash, hex);
 		if (!store_has_chunk(p->st, hex)) {
-			rackctl_error("%s:%s: chunks[%zu] (%s) is missing from the local store", p->m->name,
-				      p->m->version, i, hex);
+			rackctl_error("%s:%s: chunks[%zu] (%s) is missing from "
+				      "the local store",
+			    p->m->name, p->m->version, i, hex);
 			return -1;
 		}
 	}
 	return 0;
 }
 
-int rackctl_cmd_push(int argc, char **argv)
+int
+rackctl_cmd_push(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "store", required_argument, NULL, 's' },
@@ -113,17 +137,19 @@ int rackctl_cmd_push(int argc, char **argv)
 	struct push p = { 0 };
 	const char *storedir = NULL, *racksfile = NULL, *tokfile = NULL, *ref;
 	long jobs = PUSH_JOBS_DEFAULT, l;
-	char name[IMAGE_NAME_MAX + 1], version[IMAGE_NAME_MAX + 1], err[RACKCTL_ERR_MAX];
+	char name[IMAGE_NAME_MAX + 1], version[IMAGE_NAME_MAX + 1],
+	    err[RACKCTL_ERR_MAX];
 	int o, rc = RACKCTL_FAIL;
 	bool quiet = false;
 
 	p.streams = PUSH_STREAMS_DEFAULT;
 	p.retries = RACKCTL_RETRIES_DEFAULT;
-	p.level = 0;	/* found from the chunks */
+	p.level = 0; /* found from the chunks */
 	p.patch = true;
 	optind = 0;
 	opterr = 0;
-	while ((o = getopt_long(argc, argv, ":s:r:t:j:S:qh", opts, NULL)) != -1) {
+	while (
+	    (o = getopt_long(argc, argv, ":s:r:t:j:S:qh", opts, NULL)) != -1) {
 		switch (o) {
 		case 's':
 			storedir = optarg;
@@ -135,19 +161,26 @@ int rackctl_cmd_push(int argc, char **argv)
 			tokfile = optarg;
 			break;
 		case 'j':
-			if (!rackctl_parse_long(optarg, 1, PUSH_JOBS_MAX, &jobs))
-				return rackctl_usage("push", "--jobs %s: a number from 1 to %d", optarg, PUSH_JOBS_MAX);
+			if (!rackctl_parse_long(
+				optarg, 1, PUSH_JOBS_MAX, &jobs))
+				return rackctl_usage("push",
+				    "--jobs %s: a number from 1 to %d", optarg,
+				    PUSH_JOBS_MAX);
 			break;
 		case 'S':
-			if (!rackctl_parse_long(optarg, 1, PUSH_STREAMS_MAX, &l))
-				return rackctl_usage("push", "--streams %s: a number from 1 to %d", optarg,
-						     PUSH_STREAMS_MAX);
+			if (!rackctl_parse_long(
+				optarg, 1, PUSH_STREAMS_MAX, &l))
+				return rackctl_usage("push",
+				    "--streams %s: a number from 1 to %d",
+				    optarg, PUSH_STREAMS_MAX);
 			p.streams = (int)l;
 			break;
 		case 'R':
-			if (!rackctl_parse_long(optarg, 0, PUSH_RETRIES_MAX, &l))
-				return rackctl_usage("push", "--retries %s: a number from 0 to %d", optarg,
-						     PUSH_RETRIES_MAX);
+			if (!rackctl_parse_long(
+				optarg, 0, PUSH_RETRIES_MAX, &l))
+				return rackctl_usage("push",
+				    "--retries %s: a number from 0 to %d",
+				    optarg, PUSH_RETRIES_MAX);
 			p.retries = (int)l;
 			break;
 		case 'J':
@@ -157,9 +190,11 @@ int rackctl_cmd_push(int argc, char **argv)
 			p.patch = false;
 			break;
 		case 'L':
-			if (!rackctl_parse_long(optarg, CHUNK_LEVEL_MIN, CHUNK_LEVEL_MAX, &l))
-				return rackctl_usage("push", "--level %s: a number from %d to %d", optarg,
-						     CHUNK_LEVEL_MIN, CHUNK_LEVEL_MAX);
+			if (!rackctl_parse_long(
+				optarg, CHUNK_LEVEL_MIN, CHUNK_LEVEL_MAX, &l))
+				return rackctl_usage("push",
+				    "--level %s: a number from %d to %d",
+				    optarg, CHUNK_LEVEL_MIN, CHUNK_LEVEL_MAX);
 			p.level = (int)l;
 			break;
 		case 'q':
@@ -169,9 +204,12 @@ int rackctl_cmd_push(int argc, char **argv)
 			push_usage(stdout);
 			return RACKCTL_OK;
 		case ':':
-			return rackctl_usage("push", "push: option '%s' needs a value", argv[optind - 1]);
+			return rackctl_usage("push",
+			    "push: option '%s' needs a value",
+			    argv[optind - 1]);
 		default:
-			return rackctl_usage("push", "push: unknown option '%s'", argv[optind - 1]);
+			return rackctl_usage("push",
+			    "push: unknown option '%s'", argv[optind - 1]);
 		}
 	}
 	if (optind >= argc)
@@ -182,18 +220,23 @@ int rackctl_cmd_push(int argc, char **argv)
 	if (image_ref_parse(ref, name, version, err, sizeof err) < 0)
 		return rackctl_usage("push", "%s", err);
 	if (racksfile && optind < argc)
-		return rackctl_usage("push", "push: racks come from --racks FILE or the arguments, not both");
+		return rackctl_usage("push",
+		    "push: racks come from --racks FILE or the arguments, not "
+		    "both");
 	if (!racksfile && optind >= argc)
-		return rackctl_usage("push", "push: no racks (RACK... or --racks FILE)");
+		return rackctl_usage(
+		    "push", "push: no racks (RACK... or --racks FILE)");
 	if (!racksfile && argc - optind > RACKS_MAX)
-		return rackctl_usage("push", "push: more than %d racks", RACKS_MAX);
+		return rackctl_usage(
+		    "push", "push: more than %d racks", RACKS_MAX);
 	if (rackctl_http_init() < 0) {
 		rackctl_error("libcurl failed to start");
 		return RACKCTL_FAIL;
 	}
 	if (racksfile) {
 		struct rack *rs;
-		if (rackctl_racks_file(racksfile, &rs, &p.n, err, sizeof err) < 0) {
+		if (rackctl_racks_file(racksfile, &rs, &p.n, err, sizeof err) <
+		    0) {
 			rackctl_error("%s", err);
 			return RACKCTL_FAIL;
 		}
@@ -205,7 +248,8 @@ int rackctl_cmd_push(int argc, char **argv)
 		p.n = (size_t)(argc - optind);
 		p.t = calloc(p.n, sizeof *p.t);
 		for (size_t i = 0; p.t && i < p.n; i++)
-			if ((o = rackctl_rack_arg(argv[optind + (int)i], tokfile, &p.t[i].rack)) != RACKCTL_OK) {
+			if ((o = rackctl_rack_arg(argv[optind + (int)i],
+				 tokfile, &p.t[i].rack)) != RACKCTL_OK) {
 				free(p.t);
 				return o;
 			}
@@ -218,15 +262,20 @@ int rackctl_cmd_push(int argc, char **argv)
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(p.t[i].rack.url, p.t[j].rack.url) == 0) {
 				free(p.t);
-				return rackctl_usage("push", "push: rack %s is named twice", p.t[i].rack.url);
+				return rackctl_usage("push",
+				    "push: rack %s is named twice",
+				    p.t[i].rack.url);
 			}
 
 	if (store_open(storedir, &p.st, err, sizeof err) < 0) {
 		rackctl_error("%s", err);
 		goto out;
 	}
-	if ((!version[0] && store_latest_version(p.st, name, version, err, sizeof err) < 0) ||
-	    store_load_manifest(p.st, name, version, &p.m, err, sizeof err) < 0) {
+	if ((!version[0] &&
+		store_latest_version(p.st, name, version, err, sizeof err) <
+		    0) ||
+	    store_load_manifest(p.st, name, version, &p.m, err, sizeof err) <
+		0) {
 		rackctl_error("%s", err);
 		goto out;
 	}
@@ -237,8 +286,10 @@ int rackctl_cmd_push(int argc, char **argv)
 		goto out;
 	}
 	p.manifest_len = strlen(p.manifest_json);
-	snprintf(p.api_path, sizeof p.api_path, "/api/v1/images/%s/versions/%s", name, version);
-	progress_init(&p.pg, progress_mode_for(quiet, p.json), PUSH_BAR, PUSH_LABEL, 0);
+	snprintf(p.api_path, sizeof p.api_path, "/api/v1/images/%s/versions/%s",
+	    name, version);
+	progress_init(
+	    &p.pg, progress_mode_for(quiet, p.json), PUSH_BAR, PUSH_LABEL, 0);
 	for (size_t i = 0; i < p.n; i++)
 		p.t[i].chunks = p.distinct;
 	pthread_mutex_init(&p.lock, NULL);
@@ -260,7 +311,7 @@ out:
 	if (p.st)
 		store_close(p.st);
 	if (p.t)
-		memset(p.t, 0, p.n * sizeof *p.t);	/* tokens */
+		memset(p.t, 0, p.n * sizeof *p.t); /* tokens */
 	free(p.t);
 	return rc;
 }

@@ -11,14 +11,16 @@
 #include <stdlib.h>
 #include <time.h>
 
-void push_set_state(struct push *p, struct push_target *t, enum push_state s)
+void
+push_set_state(struct push *p, struct push_target *t, enum push_state s)
 {
 	pthread_mutex_lock(&p->lock);
 	t->state = s;
 	pthread_mutex_unlock(&p->lock);
 }
 
-enum push_step push_fail(struct push *p, struct push_target *t, const char *fmt, ...)
+enum push_step
+push_fail(struct push *p, struct push_target *t, const char *fmt, ...)
 {
 	va_list ap;
 	pthread_mutex_lock(&p->lock);
@@ -33,7 +35,8 @@ enum push_step push_fail(struct push *p, struct push_target *t, const char *fmt,
 	return PUSH_STEP_FAILED;
 }
 
-static void *worker(void *arg)
+static void *
+worker(void *arg)
 {
 	struct push *p = arg;
 	for (;;) {

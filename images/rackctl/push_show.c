@@ -39,9 +39,8 @@ result_name(const struct push_target *t)
 
 /* One rack's bar (or all racks'), the lock held. */
 static void
-bar_row(struct progress *pg, const char *label, enum push_state s,
-    bool already, uint64_t done, uint64_t total, double secs,
-    const char *error)
+bar_row(struct progress *pg, const char *label, enum push_state s, bool already,
+    uint64_t done, uint64_t total, double secs, const char *error)
 {
 	char sizes[3 * HUMAN_MAX + 16];
 	int pc = s == PUSH_DONE ? 100 : progress_pct(done, total);
@@ -64,8 +63,7 @@ draw_bars(struct push *p)
 	for (size_t i = 0; i < p->n; i++) {
 		struct push_target *t = &p->t[i];
 		uint64_t d = t->bytes_done + t->bytes_flight;
-		double secs = t->start ?
-		    (t->end ? t->end : now) - t->start : 0;
+		double secs = t->start ? (t->end ? t->end : now) - t->start : 0;
 
 		bar_row(&p->pg, t->rack.url, t->state, t->already, d,
 		    t->bytes_total, secs,
@@ -94,9 +92,10 @@ plain_lines(struct push *p)
 		bool changed = t->state != t->shown;
 
 		if (t->state == PUSH_UPLOAD && t->shown < PUSH_UPLOAD) {
-			progress_line(&p->pg, "%s: %" PRIu64 " of %" PRIu64
-			    " chunks missing (%s)", t->rack.url, t->missing,
-			    t->chunks,
+			progress_line(&p->pg,
+			    "%s: %" PRIu64 " of %" PRIu64
+			    " chunks missing (%s)",
+			    t->rack.url, t->missing, t->chunks,
 			    rackctl_human(t->bytes_total, h1, sizeof(h1)));
 			t->plain_pct = 0;
 		}
@@ -107,21 +106,21 @@ plain_lines(struct push *p)
 				t->plain_pct = pc - pc % PUSH_PLAIN_STEP;
 				progress_line(&p->pg, "%s: %d%% (%s of %s)",
 				    t->rack.url, pc,
-				    rackctl_human(t->bytes_done, h1,
-				    sizeof(h1)),
-				    rackctl_human(t->bytes_total, h2,
-				    sizeof(h2)));
+				    rackctl_human(
+					t->bytes_done, h1, sizeof(h1)),
+				    rackctl_human(
+					t->bytes_total, h2, sizeof(h2)));
 			}
 		}
 		if (changed && t->state == PUSH_DONE)
 			progress_line(&p->pg, "%s: %s (%s sent in %.1f s)",
-			    t->rack.url, t->already ?
-			    "had the image already" : "committed",
+			    t->rack.url,
+			    t->already ? "had the image already" : "committed",
 			    rackctl_human(t->bytes_sent, h1, sizeof(h1)),
 			    t->end - t->start);
 		if (changed && t->state == PUSH_FAILED)
-			progress_line(&p->pg, "%s: failed: %s", t->rack.url,
-			    t->error);
+			progress_line(
+			    &p->pg, "%s: failed: %s", t->rack.url, t->error);
 		t->shown = t->state;
 	}
 	pthread_mutex_unlock(&p->lock);
@@ -156,8 +155,8 @@ print_table(struct push *p)
 		snprintf(secs, sizeof(secs), "%.1fs", t->end - t->start);
 		cells[0] = t->rack.url;
 		cells[1] = result_name(t);
-		cells[2] = rackctl_human(t->bytes_sent + t->manifest_bytes,
-		    sent, sizeof(sent));
+		cells[2] = rackctl_human(
+		    t->bytes_sent + t->manifest_bytes, sent, sizeof(sent));
 		cells[3] = secs;
 		cells[4] = t->state == PUSH_FAILED ? t->error : "";
 		progress_table_row(stdout, cols, 5, cells);
@@ -173,20 +172,19 @@ print_json(struct push *p, bool ok)
 	for (size_t i = 0; i < p->n; i++) {
 		struct push_target *t = &p->t[i];
 
-		json_array_append_new(a, json_pack(
-		    "{s:s,s:s,s:s?,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:f}",
-		    "rack", t->rack.url,
-		    "result", result_name(t),
-		    "error", t->state == PUSH_FAILED ? t->error : NULL,
-		    "chunks", (json_int_t)t->chunks,
-		    "missing", (json_int_t)t->missing,
-		    "chunks_sent", (json_int_t)t->chunks_sent,
-		    "chunks_patched", (json_int_t)t->chunks_patched,
-		    "bytes_sent", (json_int_t)t->bytes_sent,
-		    "manifest_bytes", (json_int_t)t->manifest_bytes,
-		    "bytes_missing", (json_int_t)t->bytes_total,
-		    "retries", (json_int_t)t->retries,
-		    "seconds", t->end - t->start));
+		json_array_append_new(a,
+		    json_pack(
+			"{s:s,s:s,s:s?,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:f}",
+			"rack", t->rack.url, "result", result_name(t), "error",
+			t->state == PUSH_FAILED ? t->error : NULL, "chunks",
+			(json_int_t)t->chunks, "missing",
+			(json_int_t)t->missing, "chunks_sent",
+			(json_int_t)t->chunks_sent, "chunks_patched",
+			(json_int_t)t->chunks_patched, "bytes_sent",
+			(json_int_t)t->bytes_sent, "manifest_bytes",
+			(json_int_t)t->manifest_bytes, "bytes_missing",
+			(json_int_t)t->bytes_total, "retries",
+			(json_int_t)t->retries, "seconds", t->end - t->start));
 	}
 	snprintf(ref, sizeof(ref), "%s:%s", p->m->name, p->m->version);
 	o = json_pack("{s:s,s:b,s:o}", "image", ref, "ok", ok, "racks", a);

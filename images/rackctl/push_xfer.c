@@ -23,9 +23,9 @@ struct xfer {
 	CURL *easy;
 	struct curl_slist *hdrs;
 	FILE *f;
-	void *patch;             /* the body, when a patch */
+	void *patch; /* the body, when a patch */
 	size_t item;
-	curl_off_t shown;        /* bytes counted into bytes_flight */
+	curl_off_t shown; /* bytes counted into bytes_flight */
 	struct http_reply reply;
 	char ebuf[CURL_ERROR_SIZE];
 	struct push *p;
@@ -33,7 +33,9 @@ struct xfer {
 	bool busy;
 };
 
-static int xferinfo(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+static int
+xferinfo(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+    curl_off_t ulnow)
 {
 	struct xfer *x = arg;
 	if (ulnow > x->shown) {
@@ -46,34 +48,42 @@ static int xferinfo(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t 
 }
 
 /* Starts uploading items[i] on x. 0, or -1 (the target failed). */
-static int xfer_start(struct push *p, struct push_target *t, CURLM *multi, struct xfer *x, struct push_item *items,
-		      size_t i)
+static int
+xfer_start(struct push *p, struct push_target *t, CURLM *multi, struct xfer *x,
+    struct push_item *items, size_t i)
 {
-	char url[RACK_URL_MAX + URL_PATH_MAX + 100], path[STORE_PATH_MAX], base[HASH_HEX_LEN + 1];
+	char url[RACK_URL_MAX + URL_PATH_MAX + 100], path[STORE_PATH_MAX],
+	    base[HASH_HEX_LEN + 1];
 	struct push_item *it = &items[i];
 	uint64_t size = it->size;
 	size_t plen = 0;
 
 	x->f = NULL;
 	x->patch = NULL;
-	if (t->base && !it->whole && t->patch_refused < PUSH_PATCH_REFUSED_MAX &&
-	    patch_make(t->base, p->st, it->hash, it->size, &x->patch, &plen, base) == PATCH_MADE) {
+	if (t->base && !it->whole &&
+	    t->patch_refused < PUSH_PATCH_REFUSED_MAX &&
+	    patch_make(t->base, p->st, it->hash, it->size, &x->patch, &plen,
+		base) == PATCH_MADE) {
 		if ((x->f = fmemopen(x->patch, plen, "rb")) != NULL) {
 			size = plen;
-			snprintf(url, sizeof url, "%s/api/v1/chunks/%s?base=%s&level=%d", t->rack.url, it->hash,
-				 base, patch_base_level(t->base));
+			snprintf(url, sizeof url,
+			    "%s/api/v1/chunks/%s?base=%s&level=%d", t->rack.url,
+			    it->hash, base, patch_base_level(t->base));
 		} else {
 			free(x->patch);
 			x->patch = NULL;
 		}
 	}
 	if (!x->f) {
-		if (store_chunk_path(p->st, it->hash, path, sizeof path) < 0 || !(x->f = fopen(path, "rbe"))) {
-			push_fail(p, t, "chunk %s: cannot read it from the local store: %s", it->hash,
-				  strerror(errno));
+		if (store_chunk_path(p->st, it->hash, path, sizeof path) < 0 ||
+		    !(x->f = fopen(path, "rbe"))) {
+			push_fail(p, t,
+			    "chunk %s: cannot read it from the local store: %s",
+			    it->hash, strerror(errno));
 			return -1;
 		}
-		snprintf(url, sizeof url, "%s/api/v1/chunks/%s", t->rack.url, it->hash);
+		snprintf(url, sizeof url, "%s/api/v1/chunks/%s", t->rack.url,
+		    it->hash);
 	}
 	curl_easy_reset(x->easy);
 	rackctl_curl_common(x->easy);
@@ -109,10 +119,17 @@ static int xfer_start(struct push *p, struct push_target *t, CURLM *multi, struc
 }
 
 /* What became of an upload. */
-enum outcome { UP_OK, UP_RETRY, UP_WHOLE, UP_RESTART, UP_FATAL };
+enum outcome {
+	UP_OK,
+	UP_RETRY,
+	UP_WHOLE,
+	UP_RESTART,
+	UP_FATAL
+};
 
-static enum outcome xfer_end(struct push *p, struct push_target *t, CURLM *multi, struct xfer *x, CURLcode cr,
-			     struct push_item *it, char *why, size_t whylen)
+static enum outcome
+xfer_end(struct push *p, struct push_target *t, CURLM *multi, struct xfer *x,
+    CURLcode cr, struct push_item *it, char *why, size_t whylen)
 {
 	curl_off_t ul = 0;
 	long st = 0;
@@ -132,7 +149,8 @@ static enum outcome xfer_end(struct push *p, struct push_target *t, CURLM *multi
 	pthread_mutex_unlock(&p->lock);
 	x->reply.status = cr == CURLE_OK ? st : 0;
 	if (cr != CURLE_OK) {
-		snprintf(why, whylen, "chunk %.16s: %s", it->hash, x->ebuf[0] ? x->ebuf : curl_easy_strerror(cr));
+		snprintf(why, whylen, "chunk %.16s: %s", it->hash,
+		    x->ebuf[0] ? x->ebuf : curl_easy_strerror(cr));
 		return UP_RETRY;
 	}
 	if (st == 200 || st == 201) {
@@ -157,16 +175,19 @@ static enum outcome xfer_end(struct push *p, struct push_target *t, CURLM *multi
 		return UP_WHOLE;
 	}
 	if (st == 409)
-		return UP_RESTART;	/* the rack no longer waits for it: post again */
+		return UP_RESTART; /* the rack no longer waits for it: post again */
 	if (st == 500 || st == 502 || st == 503 || st == 504)
 		return UP_RETRY;
 	return UP_FATAL;
 }
 
-enum push_step push_upload(struct push *p, struct push_target *t, struct push_item *items, size_t n)
+enum push_step
+push_upload(
+    struct push *p, struct push_target *t, struct push_item *items, size_t n)
 {
 	struct xfer *xs = calloc((size_t)p->streams, sizeof *xs);
-	size_t *queue = calloc(n ? n : 1, sizeof *queue), head = 0, tail = 0, done = 0;
+	size_t *queue = calloc(n ? n : 1, sizeof *queue), head = 0, tail = 0,
+	       done = 0;
 	CURLM *multi = curl_multi_init();
 	enum push_step rc = PUSH_STEP_FAILED;
 	int active = 0;
@@ -180,8 +201,9 @@ enum push_step push_upload(struct push *p, struct push_target *t, struct push_it
 	for (int i = 0; i < p->streams; i++) {
 		xs[i].p = p;
 		xs[i].t = t;
-		if (!(xs[i].easy = curl_easy_init()) || !(xs[i].hdrs = rackctl_auth_headers(&t->rack,
-											     "application/zstd"))) {
+		if (!(xs[i].easy = curl_easy_init()) ||
+		    !(xs[i].hdrs = rackctl_auth_headers(
+			  &t->rack, "application/zstd"))) {
 			push_fail(p, t, "out of memory");
 			goto out;
 		}
@@ -197,7 +219,8 @@ enum push_step push_upload(struct push *p, struct push_target *t, struct push_it
 		while (active < p->streams && head != tail) {
 			struct push_item *it = &items[queue[head % n]];
 			if (it->not_before > now) {
-				long ms = (long)((it->not_before - now) * 1000) + 1;
+				long ms =
+				    (long)((it->not_before - now) * 1000) + 1;
 				if (ms < wait)
 					wait = ms;
 				break;
@@ -206,7 +229,8 @@ enum push_step push_upload(struct push *p, struct push_target *t, struct push_it
 			for (int i = 0; i < p->streams && !x; i++)
 				if (!xs[i].busy)
 					x = &xs[i];
-			if (xfer_start(p, t, multi, x, items, queue[head % n]) < 0)
+			if (xfer_start(p, t, multi, x, items, queue[head % n]) <
+			    0)
 				goto out;
 			head++;
 			active++;
@@ -220,20 +244,25 @@ enum push_step push_upload(struct push *p, struct push_target *t, struct push_it
 			if (msg->msg != CURLMSG_DONE)
 				continue;
 			struct xfer *x;
-			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+			curl_easy_getinfo(
+			    msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
 			struct push_item *it = &items[x->item];
 			CURLcode cr = msg->data.result;
 			active--;
-			switch (xfer_end(p, t, multi, x, cr, it, why, sizeof why)) {
+			switch (
+			    xfer_end(p, t, multi, x, cr, it, why, sizeof why)) {
 			case UP_OK:
 				done++;
 				break;
 			case UP_RETRY:
 				if (it->attempts >= p->retries) {
-					push_fail(p, t, "%s (after %d retries)", why, it->attempts);
+					push_fail(p, t, "%s (after %d retries)",
+					    why, it->attempts);
 					goto out;
 				}
-				it->not_before = rackctl_now() + (double)rackctl_backoff_ms(it->attempts) / 1000;
+				it->not_before = rackctl_now() +
+				    (double)rackctl_backoff_ms(it->attempts) /
+					1000;
 				it->attempts++;
 				pthread_mutex_lock(&p->lock);
 				t->retries++;

@@ -19,46 +19,58 @@
 struct rack_opts {
 	const char *token_file;
 	bool json;
-	const char *node, *state;        /* jobs */
-	long limit;                      /* jobs */
-	bool wait;                       /* reimage */
-	long timeout;                    /* reimage --wait, seconds, 0 none */
+	const char *node, *state; /* jobs */
+	long limit;		  /* jobs */
+	bool wait;		  /* reimage */
+	long timeout;		  /* reimage --wait, seconds, 0 none */
 };
 
-static void rack_usage(FILE *f)
+static void
+rack_usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: rackctl nodes RACK [--json]\n"
-		"       rackctl images RACK [--json]\n"
-		"       rackctl jobs RACK [--node SLOT] [--state STATE] [--limit N] [--json]\n"
-		"       rackctl reimage RACK SLOT IMAGE [--wait [--timeout SECONDS]] [--json]\n"
-		"\n"
-		"Drive a rack through its rackd API. RACK is its URL (http://rack12:8080);\n"
-		"the API token comes from RACKD_TOKEN or --token-file FILE.\n"
-		"\n"
-		"nodes    the rack's nodes: slot, label, state, link, address, image, job\n"
-		"images   the rack's images and their versions\n"
-		"jobs     recent jobs, newest first\n"
-		"reimage  queue a reimage of the node in SLOT with IMAGE (NAME[:VERSION]);\n"
-		"         prints the job. With --wait, follows the job live (a progress bar\n"
-		"         on a terminal, a line per step otherwise) and exits 0 when it is\n"
-		"         done, 1 when it failed or --timeout passed first.\n"
-		"\n"
-		"  -t, --token-file FILE  the API token (first line of FILE)\n"
-		"      --json             JSON as the rack sends it\n"
-		"  -n, --node SLOT        (jobs) only this node's\n"
-		"      --state STATE      (jobs) queued, booting, streaming, verifying, done, failed\n"
-		"      --limit N          (jobs) at most N (1..%d, default %d)\n"
-		"  -w, --wait             (reimage) follow the job to its end\n"
-		"      --timeout SECONDS  (reimage --wait) give up waiting after this long\n"
-		"\n"
-		"Exit status: 0 success, 1 failure, 2 usage error.\n",
-		JOBS_LIMIT_MAX, JOBS_LIMIT_DEFAULT);
+	    "Usage: rackctl nodes RACK [--json]\n"
+	    "       rackctl images RACK [--json]\n"
+	    "       rackctl jobs RACK [--node SLOT] [--state STATE] [--limit "
+	    "N] [--json]\n"
+	    "       rackctl reimage RACK SLOT IMAGE [--wait [--timeout "
+	    "SECONDS]] [--json]\n"
+	    "\n"
+	    "Drive a rack through its rackd API. RACK is its URL "
+	    "(http://rack12:8080);\n"
+	    "the API token comes from RACKD_TOKEN or --token-file FILE.\n"
+	    "\n"
+	    "nodes    the rack's nodes: slot, label, state, link, address, "
+	    "image, job\n"
+	    "images   the rack's images and their versions\n"
+	    "jobs     recent jobs, newest first\n"
+	    "reimage  queue a reimage of the node in SLOT with IMAGE "
+	    "(NAME[:VERSION]);\n"
+	    "         prints the job. With --wait, follows the job live (a "
+	    "progress bar\n"
+	    "         on a terminal, a line per step otherwise) and exits 0 "
+	    "when it is\n"
+	    "         done, 1 when it failed or --timeout passed first.\n"
+	    "\n"
+	    "  -t, --token-file FILE  the API token (first line of FILE)\n"
+	    "      --json             JSON as the rack sends it\n"
+	    "  -n, --node SLOT        (jobs) only this node's\n"
+	    "      --state STATE      (jobs) queued, booting, streaming, "
+	    "verifying, done, failed\n"
+	    "      --limit N          (jobs) at most N (1..%d, default %d)\n"
+	    "  -w, --wait             (reimage) follow the job to its end\n"
+	    "      --timeout SECONDS  (reimage --wait) give up waiting after "
+	    "this long\n"
+	    "\n"
+	    "Exit status: 0 success, 1 failure, 2 usage error.\n",
+	    JOBS_LIMIT_MAX, JOBS_LIMIT_DEFAULT);
 }
 
 /* Parses the options and the positional arguments (want of them): 0,
  * RACKCTL_HELP (--help printed) or RACKCTL_USAGE (the error printed). */
-static int parse(int argc, char **argv, const char *cmd, int want, const char **pos, struct rack_opts *ro)
+static int
+parse(int argc, char **argv, const char *cmd, int want, const char **pos,
+    struct rack_opts *ro)
 {
 	static const struct option opts[] = {
 		{ "token-file", required_argument, NULL, 't' },
@@ -72,7 +84,8 @@ static int parse(int argc, char **argv, const char *cmd, int want, const char **
 		{ NULL, 0, NULL, 0 },
 	};
 	int o, npos = 0;
-	bool jobs = strcmp(cmd, "jobs") == 0, reimage = strcmp(cmd, "reimage") == 0;
+	bool jobs = strcmp(cmd, "jobs") == 0,
+	     reimage = strcmp(cmd, "reimage") == 0;
 
 	memset(ro, 0, sizeof *ro);
 	ro->limit = JOBS_LIMIT_DEFAULT;
@@ -83,7 +96,9 @@ static int parse(int argc, char **argv, const char *cmd, int want, const char **
 		switch (o) {
 		case 1:
 			if (npos == want)
-				return rackctl_usage(cmd, "%s: unexpected argument '%s'", cmd, optarg);
+				return rackctl_usage(cmd,
+				    "%s: unexpected argument '%s'", cmd,
+				    optarg);
 			pos[npos++] = optarg;
 			break;
 		case 't':
@@ -96,61 +111,81 @@ static int parse(int argc, char **argv, const char *cmd, int want, const char **
 		case 'S':
 		case 'L':
 			if (!jobs)
-				return rackctl_usage(cmd, "%s: unknown option '%s'", cmd, argv[optind - 1]);
+				return rackctl_usage(cmd,
+				    "%s: unknown option '%s'", cmd,
+				    argv[optind - 1]);
 			if (o == 'n')
 				ro->node = optarg;
 			else if (o == 'S')
 				ro->state = optarg;
-			else if (!rackctl_parse_long(optarg, 1, JOBS_LIMIT_MAX, &ro->limit))
-				return rackctl_usage(cmd, "--limit %s: a number from 1 to %d", optarg, JOBS_LIMIT_MAX);
+			else if (!rackctl_parse_long(
+				     optarg, 1, JOBS_LIMIT_MAX, &ro->limit))
+				return rackctl_usage(cmd,
+				    "--limit %s: a number from 1 to %d", optarg,
+				    JOBS_LIMIT_MAX);
 			break;
 		case 'w':
 		case 'T':
 			if (!reimage)
-				return rackctl_usage(cmd, "%s: unknown option '%s'", cmd, argv[optind - 1]);
+				return rackctl_usage(cmd,
+				    "%s: unknown option '%s'", cmd,
+				    argv[optind - 1]);
 			if (o == 'w')
 				ro->wait = true;
-			else if (!rackctl_parse_long(optarg, 0, WAIT_TIMEOUT_MAX, &ro->timeout))
-				return rackctl_usage(cmd, "--timeout %s: seconds, 0 to %d", optarg, WAIT_TIMEOUT_MAX);
+			else if (!rackctl_parse_long(
+				     optarg, 0, WAIT_TIMEOUT_MAX, &ro->timeout))
+				return rackctl_usage(cmd,
+				    "--timeout %s: seconds, 0 to %d", optarg,
+				    WAIT_TIMEOUT_MAX);
 			break;
 		case 'h':
 			rack_usage(stdout);
 			return RACKCTL_HELP;
 		case ':':
-			return rackctl_usage(cmd, "%s: option '%s' needs a value", cmd, argv[optind - 1]);
+			return rackctl_usage(cmd,
+			    "%s: option '%s' needs a value", cmd,
+			    argv[optind - 1]);
 		default:
-			return rackctl_usage(cmd, "%s: unknown option '%s'", cmd, argv[optind - 1]);
+			return rackctl_usage(cmd, "%s: unknown option '%s'",
+			    cmd, argv[optind - 1]);
 		}
 	}
 	if (npos < want)
 		return rackctl_usage(cmd, "%s: missing %s", cmd,
-				     npos == 0 ? "RACK" : npos == 1 ? "SLOT" : "IMAGE");
+		    npos == 0	    ? "RACK"
+			: npos == 1 ? "SLOT"
+				    : "IMAGE");
 	return 0;
 }
 
 /* GET path; the JSON reply or NULL (error printed). */
-static json_t *get_json(const struct rack *rk, const char *path)
+static json_t *
+get_json(const struct rack *rk, const char *path)
 {
 	struct http_reply r;
 	char e[RACKCTL_ERR_MAX];
 	json_t *o = NULL;
 
-	if (rackctl_request(rk, "GET", path, NULL, NULL, 0, RACKCTL_RETRIES_DEFAULT, &r) < 0 ||
+	if (rackctl_request(rk, "GET", path, NULL, NULL, 0,
+		RACKCTL_RETRIES_DEFAULT, &r) < 0 ||
 	    r.status != 200)
-		rackctl_error("%s%s: %s", rk->url, path, rackctl_reply_error(&r, e, sizeof e));
+		rackctl_error("%s%s: %s", rk->url, path,
+		    rackctl_reply_error(&r, e, sizeof e));
 	else if (!(o = rackctl_reply_json(&r)))
 		rackctl_error("%s%s: the reply is not JSON", rk->url, path);
 	rackctl_reply_free(&r);
 	return o;
 }
 
-static void print_json(json_t *o)
+static void
+print_json(json_t *o)
 {
 	progress_json(stdout, o, 2);
 }
 
 /* A string field, or "-". */
-static const char *str(json_t *o, const char *key)
+static const char *
+str(json_t *o, const char *key)
 {
 	const char *s = json_string_value(json_object_get(o, key));
 	return s && *s ? s : "-";
@@ -158,8 +193,9 @@ static const char *str(json_t *o, const char *key)
 
 /* Common start of the listing commands: the rack and the options. 0,
  * RACKCTL_HELP, or an exit status (the error printed). */
-static int start(int argc, char **argv, const char *cmd, int want, const char **pos, struct rack_opts *ro,
-		 struct rack *rk)
+static int
+start(int argc, char **argv, const char *cmd, int want, const char **pos,
+    struct rack_opts *ro, struct rack *rk)
 {
 	int r = parse(argc, argv, cmd, want, pos, ro);
 	if (r)
@@ -171,16 +207,17 @@ static int start(int argc, char **argv, const char *cmd, int want, const char **
 	return rackctl_rack_arg(pos[0], ro->token_file, rk);
 }
 
-#define START(cmd, want)                                                   \
-	do {                                                               \
-		int r_ = start(argc, argv, cmd, want, pos, &ro, &rk);      \
-		if (r_)                                                    \
-			return r_ == RACKCTL_HELP ? RACKCTL_OK : r_;       \
+#define START(cmd, want)                                              \
+	do {                                                          \
+		int r_ = start(argc, argv, cmd, want, pos, &ro, &rk); \
+		if (r_)                                               \
+			return r_ == RACKCTL_HELP ? RACKCTL_OK : r_;  \
 	} while (0)
 
 /* ---- nodes, images, jobs -------------------------------------------- */
 
-int rackctl_cmd_nodes(int argc, char **argv)
+int
+rackctl_cmd_nodes(int argc, char **argv)
 {
 	const char *pos[1];
 	struct rack_opts ro;
@@ -194,27 +231,40 @@ int rackctl_cmd_nodes(int argc, char **argv)
 	if (ro.json) {
 		print_json(a);
 	} else {
-		printf("%-12s %-12s %-10s %-5s %-15s %-24s %-8s %s\n", "SLOT", "LABEL", "STATE", "LINK", "ADDRESS",
-		       "IMAGE", "BOOT", "LAST JOB");
-		json_array_foreach(a, i, n) {
+		printf("%-12s %-12s %-10s %-5s %-15s %-24s %-8s %s\n", "SLOT",
+		    "LABEL", "STATE", "LINK", "ADDRESS", "IMAGE", "BOOT",
+		    "LAST JOB");
+		json_array_foreach(a, i, n)
+		{
 			json_t *job = json_object_get(n, "job");
 			char last[160] = "-";
 			if (json_is_object(job))
-				snprintf(last, sizeof last, "%" JSON_INTEGER_FORMAT " %s%s%s",
-					 json_integer_value(json_object_get(job, "id")), str(job, "state"),
-					 json_string_value(json_object_get(job, "reason")) ? ": " : "",
-					 json_string_value(json_object_get(job, "reason")) ?
-					 json_string_value(json_object_get(job, "reason")) : "");
-			printf("%-12s %-12s %-10s %-5s %-15s %-24s %-8s %s\n", str(n, "slot"), str(n, "label"),
-			       str(n, "state"), str(json_object_get(n, "link"), "state"), str(n, "address"),
-			       str(n, "image"), str(n, "boot_mode"), last);
+				snprintf(last, sizeof last,
+				    "%" JSON_INTEGER_FORMAT " %s%s%s",
+				    json_integer_value(
+					json_object_get(job, "id")),
+				    str(job, "state"),
+				    json_string_value(
+					json_object_get(job, "reason"))
+					? ": " : "",
+				    json_string_value(
+					json_object_get(job, "reason"))
+					? json_string_value(
+					      json_object_get(job, "reason"))
+					: "");
+			printf("%-12s %-12s %-10s %-5s %-15s %-24s %-8s %s\n",
+			    str(n, "slot"), str(n, "label"), str(n, "state"),
+			    str(json_object_get(n, "link"), "state"),
+			    str(n, "address"), str(n, "image"),
+			    str(n, "boot_mode"), last);
 		}
 	}
 	json_decref(a);
 	return RACKCTL_OK;
 }
 
-int rackctl_cmd_images(int argc, char **argv)
+int
+rackctl_cmd_images(int argc, char **argv)
 {
 	const char *pos[1];
 	struct rack_opts ro;
@@ -229,18 +279,32 @@ int rackctl_cmd_images(int argc, char **argv)
 	if (ro.json) {
 		print_json(a);
 	} else {
-		printf("%-24s %-20s %-6s %10s %8s %10s %-6s %s\n", "NAME", "VERSION", "KIND", "SIZE", "CHUNKS",
-		       "STORED", "SIGNED", "CREATED");
-		json_array_foreach(a, i, img) {
-			json_array_foreach(json_object_get(img, "versions"), j, v) {
-				printf("%-24s %-20s %-6s %10s %8" JSON_INTEGER_FORMAT " %10s %-6s %s\n",
-				       str(img, "name"), str(v, "version"), str(v, "kind"),
-				       rackctl_human((uint64_t)json_integer_value(json_object_get(v, "size")), h1,
-						     sizeof h1),
-				       json_integer_value(json_object_get(v, "chunk_count")),
-				       rackctl_human((uint64_t)json_integer_value(json_object_get(v, "stored")), h2,
-						     sizeof h2),
-				       json_is_true(json_object_get(v, "signed")) ? "yes" : "no", str(v, "created"));
+		printf("%-24s %-20s %-6s %10s %8s %10s %-6s %s\n", "NAME",
+		    "VERSION", "KIND", "SIZE", "CHUNKS", "STORED", "SIGNED",
+		    "CREATED");
+		json_array_foreach(a, i, img)
+		{
+			json_array_foreach(
+			    json_object_get(img, "versions"), j, v)
+			{
+				printf("%-24s %-20s %-6s %10s "
+				       "%8" JSON_INTEGER_FORMAT
+				       " %10s %-6s %s\n",
+				    str(img, "name"), str(v, "version"),
+				    str(v, "kind"),
+				    rackctl_human(
+					(uint64_t)json_integer_value(
+					    json_object_get(v, "size")),
+					h1, sizeof h1),
+				    json_integer_value(
+					json_object_get(v, "chunk_count")),
+				    rackctl_human(
+					(uint64_t)json_integer_value(
+					    json_object_get(v, "stored")),
+					h2, sizeof h2),
+				    json_is_true(json_object_get(v, "signed"))
+					? "yes" : "no",
+				    str(v, "created"));
 			}
 		}
 	}
@@ -249,16 +313,19 @@ int rackctl_cmd_images(int argc, char **argv)
 }
 
 /* Query values: only characters that need no escaping. */
-static bool query_safe(const char *s)
+static bool
+query_safe(const char *s)
 {
 	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-		      *s == '.' || *s == '_' || *s == '-'))
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+			(*s >= '0' && *s <= '9') || *s == '.' || *s == '_' ||
+			*s == '-'))
 			return false;
 	return true;
 }
 
-int rackctl_cmd_jobs(int argc, char **argv)
+int
+rackctl_cmd_jobs(int argc, char **argv)
 {
 	const char *pos[1];
 	struct rack_opts ro;
@@ -268,27 +335,39 @@ int rackctl_cmd_jobs(int argc, char **argv)
 	size_t i;
 
 	START("jobs", 1);
-	if ((ro.node && !query_safe(ro.node)) || (ro.state && !query_safe(ro.state)))
-		return rackctl_usage("jobs", "jobs: --node and --state take letters, digits, '.', '_', '-'");
-	snprintf(path, sizeof path, "/api/v1/jobs?limit=%ld%s%s%s%s", ro.limit, ro.node ? "&node=" : "",
-		 ro.node ? ro.node : "", ro.state ? "&state=" : "", ro.state ? ro.state : "");
+	if ((ro.node && !query_safe(ro.node)) ||
+	    (ro.state && !query_safe(ro.state)))
+		return rackctl_usage("jobs",
+		    "jobs: --node and --state take letters, digits, '.', '_', "
+		    "'-'");
+	snprintf(path, sizeof path, "/api/v1/jobs?limit=%ld%s%s%s%s", ro.limit,
+	    ro.node ? "&node=" : "", ro.node ? ro.node : "",
+	    ro.state ? "&state=" : "", ro.state ? ro.state : "");
 	if (!(a = get_json(&rk, path)))
 		return RACKCTL_FAIL;
 	if (ro.json) {
 		print_json(a);
 	} else {
-		printf("%-6s %-12s %-8s %-28s %-10s %21s  %-24s %s\n", "ID", "SLOT", "ACTION", "IMAGE", "STATE",
-		       "PROGRESS", "CREATED", "REASON");
-		json_array_foreach(a, i, j) {
+		printf("%-6s %-12s %-8s %-28s %-10s %21s  %-24s %s\n", "ID",
+		    "SLOT", "ACTION", "IMAGE", "STATE", "PROGRESS", "CREATED",
+		    "REASON");
+		json_array_foreach(a, i, j)
+		{
 			char prog[48];
 			snprintf(prog, sizeof prog, "%s/%s",
-				 rackctl_human((uint64_t)json_integer_value(json_object_get(j, "bytes_done")), h1,
-					       sizeof h1),
-				 rackctl_human((uint64_t)json_integer_value(json_object_get(j, "bytes_total")), h2,
-					       sizeof h2));
-			printf("%-6" JSON_INTEGER_FORMAT " %-12s %-8s %-28s %-10s %21s  %-24s %s\n",
-			       json_integer_value(json_object_get(j, "id")), str(j, "slot"), str(j, "action"),
-			       str(j, "image"), str(j, "state"), prog, str(j, "created"), str(j, "reason"));
+			    rackctl_human((uint64_t)json_integer_value(
+					      json_object_get(j, "bytes_done")),
+				h1, sizeof h1),
+			    rackctl_human(
+				(uint64_t)json_integer_value(
+				    json_object_get(j, "bytes_total")),
+				h2, sizeof h2));
+			printf("%-6" JSON_INTEGER_FORMAT
+			       " %-12s %-8s %-28s %-10s %21s  %-24s %s\n",
+			    json_integer_value(json_object_get(j, "id")),
+			    str(j, "slot"), str(j, "action"), str(j, "image"),
+			    str(j, "state"), prog, str(j, "created"),
+			    str(j, "reason"));
 		}
 	}
 	json_decref(a);
@@ -298,23 +377,23 @@ int rackctl_cmd_jobs(int argc, char **argv)
 /* ---- reimage, --wait ------------------------------------------------ */
 
 struct waiter {
-	json_int_t job;          /* 0 until the job is known */
+	json_int_t job; /* 0 until the job is known */
 	char line[SSE_LINE_MAX];
 	size_t linelen;
 	bool overlong;
 	char event[32];
-	char *data;              /* the event's data lines */
+	char *data; /* the event's data lines */
 	size_t datalen;
 	char last_id[32];
-	bool connected;          /* bytes came on this connection */
+	bool connected; /* bytes came on this connection */
 	double last_byte;
-	json_t *early;           /* job events before the job was known */
+	json_t *early; /* job events before the job was known */
 	/* the job as last seen */
 	char state[16];
 	char reason[RACKCTL_REASON_MAX];
 	json_int_t done, total, rate;
 	bool ended;
-	struct progress pg;      /* a bar on a terminal, else a line per step */
+	struct progress pg; /* a bar on a terminal, else a line per step */
 	char shown_state[16];
 };
 
@@ -336,18 +415,19 @@ show(struct waiter *w)
 	    progress_sizes(done, total, (double)w->rate, sizes, sizeof(sizes)));
 	if (w->pg.mode == PROGRESS_LINES &&
 	    strcmp(w->state, w->shown_state) != 0) {
-		progress_line(&w->pg, "job %" JSON_INTEGER_FORMAT
-		    ": %s%s%s (%s of %s)", w->job, w->state,
-		    w->reason[0] ? ": " : "", w->reason,
+		progress_line(&w->pg,
+		    "job %" JSON_INTEGER_FORMAT ": %s%s%s (%s of %s)", w->job,
+		    w->state, w->reason[0] ? ": " : "", w->reason,
 		    rackctl_human(done, h1, sizeof(h1)),
 		    rackctl_human(total, h2, sizeof(h2)));
-		snprintf(w->shown_state, sizeof(w->shown_state), "%s",
-		    w->state);
+		snprintf(
+		    w->shown_state, sizeof(w->shown_state), "%s", w->state);
 	}
 }
 
 /* A job object (from an event or GET /api/v1/jobs/ID). */
-static void job_seen(struct waiter *w, json_t *j)
+static void
+job_seen(struct waiter *w, json_t *j)
 {
 	const char *s = json_string_value(json_object_get(j, "state"));
 	const char *reason = json_string_value(json_object_get(j, "reason"));
@@ -363,7 +443,8 @@ static void job_seen(struct waiter *w, json_t *j)
 	show(w);
 }
 
-static void dispatch(struct waiter *w)
+static void
+dispatch(struct waiter *w)
 {
 	if (strcmp(w->event, "job") == 0 && w->data) {
 		json_t *j = json_loadb(w->data, w->datalen, 0, NULL);
@@ -381,7 +462,8 @@ static void dispatch(struct waiter *w)
 	w->datalen = 0;
 }
 
-static void sse_line(struct waiter *w, const char *l, size_t n)
+static void
+sse_line(struct waiter *w, const char *l, size_t n)
 {
 	if (n == 0) {
 		dispatch(w);
@@ -409,12 +491,14 @@ static void sse_line(struct waiter *w, const char *l, size_t n)
 		memcpy(w->data + w->datalen, v, vl);
 		w->datalen += vl;
 		w->data[w->datalen] = '\0';
-	} else if (fl == 2 && memcmp(l, "id", 2) == 0 && vl < sizeof w->last_id) {
+	} else if (fl == 2 && memcmp(l, "id", 2) == 0 &&
+	    vl < sizeof w->last_id) {
 		snprintf(w->last_id, sizeof w->last_id, "%.*s", (int)vl, v);
 	}
 }
 
-static size_t sse_cb(char *data, size_t size, size_t nmemb, void *arg)
+static size_t
+sse_cb(char *data, size_t size, size_t nmemb, void *arg)
 {
 	struct waiter *w = arg;
 	size_t n = size * nmemb;
@@ -435,14 +519,15 @@ static size_t sse_cb(char *data, size_t size, size_t nmemb, void *arg)
 		} else if (w->linelen + 1 < sizeof w->line) {
 			w->line[w->linelen++] = c;
 		} else {
-			w->overlong = true;	/* dropped, not cut */
+			w->overlong = true; /* dropped, not cut */
 		}
 	}
 	return n;
 }
 
 /* The SSE connection, made (again). */
-static CURL *sse_open(const struct rack *rk, struct waiter *w, struct curl_slist **hdrs)
+static CURL *
+sse_open(const struct rack *rk, struct waiter *w, struct curl_slist **hdrs)
 {
 	char url[RACK_URL_MAX + 32], h[64];
 	CURL *c = curl_easy_init();
@@ -476,10 +561,12 @@ static CURL *sse_open(const struct rack *rk, struct waiter *w, struct curl_slist
 }
 
 /* GET the job (catching up after a (re)connection). */
-static void job_refresh(const struct rack *rk, struct waiter *w)
+static void
+job_refresh(const struct rack *rk, struct waiter *w)
 {
 	char path[64];
-	snprintf(path, sizeof path, "/api/v1/jobs/%" JSON_INTEGER_FORMAT, w->job);
+	snprintf(
+	    path, sizeof path, "/api/v1/jobs/%" JSON_INTEGER_FORMAT, w->job);
 	json_t *j = get_json(rk, path);
 	if (j)
 		job_seen(w, j);
@@ -487,7 +574,8 @@ static void job_refresh(const struct rack *rk, struct waiter *w)
 }
 
 /* POST the reimage. The job's JSON, or NULL (error printed). */
-static json_t *post_reimage(const struct rack *rk, const char *slot, const char *image)
+static json_t *
+post_reimage(const struct rack *rk, const char *slot, const char *image)
 {
 	struct http_reply r;
 	char path[URL_PATH_MAX], e[RACKCTL_ERR_MAX];
@@ -497,9 +585,12 @@ static json_t *post_reimage(const struct rack *rk, const char *slot, const char 
 	json_decref(body);
 	snprintf(path, sizeof path, "/api/v1/nodes/%s/reimage", slot);
 	/* Not retried: a lost reply must not queue a second job. */
-	if (!text || rackctl_request(rk, "POST", path, "application/json", text, strlen(text), 0, &r) < 0 ||
+	if (!text ||
+	    rackctl_request(rk, "POST", path, "application/json", text,
+		strlen(text), 0, &r) < 0 ||
 	    r.status != 202)
-		rackctl_error("reimage %s with %s: %s", slot, image, rackctl_reply_error(&r, e, sizeof e));
+		rackctl_error("reimage %s with %s: %s", slot, image,
+		    rackctl_reply_error(&r, e, sizeof e));
 	else if (!(o = rackctl_reply_json(&r)))
 		rackctl_error("reimage: the reply is not JSON");
 	free(text);
@@ -507,7 +598,9 @@ static json_t *post_reimage(const struct rack *rk, const char *slot, const char 
 	return o;
 }
 
-static int wait_job(const struct rack *rk, const char *slot, const char *image, struct rack_opts *ro)
+static int
+wait_job(const struct rack *rk, const char *slot, const char *image,
+    struct rack_opts *ro)
 {
 	struct waiter *w = calloc(1, sizeof *w);
 	struct curl_slist *hdrs = NULL;
@@ -521,9 +614,11 @@ static int wait_job(const struct rack *rk, const char *slot, const char *image, 
 		rackctl_error("out of memory");
 		goto out;
 	}
-	progress_init(&w->pg, progress_mode_for(false, ro->json), WAIT_BAR, 0, 0);
+	progress_init(
+	    &w->pg, progress_mode_for(false, ro->json), WAIT_BAR, 0, 0);
 	/* Listen first, then ask: no event of the job can be missed. */
-	if (!(sse = sse_open(rk, w, &hdrs)) || curl_multi_add_handle(multi, sse) != CURLM_OK) {
+	if (!(sse = sse_open(rk, w, &hdrs)) ||
+	    curl_multi_add_handle(multi, sse) != CURLM_OK) {
 		rackctl_error("out of memory");
 		goto out;
 	}
@@ -542,13 +637,17 @@ static int wait_job(const struct rack *rk, const char *slot, const char *image, 
 			dropped = true;
 		if (dropped) {
 			if (w->job == 0 || ++reconnects > SSE_RECONNECTS) {
-				rackctl_error("%s/api/v1/events: the event stream ended", rk->url);
+				rackctl_error(
+				    "%s/api/v1/events: the event stream ended",
+				    rk->url);
 				goto out;
 			}
 			curl_multi_remove_handle(multi, sse);
 			curl_easy_cleanup(sse);
-			rackctl_sleep_ms(rackctl_backoff_ms(reconnects < 5 ? reconnects : 5));
-			if (!(sse = sse_open(rk, w, &hdrs)) || curl_multi_add_handle(multi, sse) != CURLM_OK) {
+			rackctl_sleep_ms(rackctl_backoff_ms(
+			    reconnects < 5 ? reconnects : 5));
+			if (!(sse = sse_open(rk, w, &hdrs)) ||
+			    curl_multi_add_handle(multi, sse) != CURLM_OK) {
 				rackctl_error("out of memory");
 				goto out;
 			}
@@ -560,25 +659,29 @@ static int wait_job(const struct rack *rk, const char *slot, const char *image, 
 				goto out;
 			w->job = json_integer_value(json_object_get(job, "id"));
 			if (!ro->json)
-				fprintf(stderr, "job %" JSON_INTEGER_FORMAT ": reimage %s with %s\n", w->job, slot,
-					str(job, "image"));
+				fprintf(stderr,
+				    "job %" JSON_INTEGER_FORMAT
+				    ": reimage %s with %s\n",
+				    w->job, slot, str(job, "image"));
 			job_seen(w, job);
 			size_t i;
 			json_t *e;
-			json_array_foreach(w->early, i, e)
-				job_seen(w, e);
+			json_array_foreach(w->early, i, e) job_seen(w, e);
 		}
 		if (ro->timeout > 0 && now - t0 > (double)ro->timeout) {
 			progress_end(&w->pg, true);
-			rackctl_error("job %" JSON_INTEGER_FORMAT " is still %s after %ld s; it goes on", w->job,
-				      w->state[0] ? w->state : "queued", ro->timeout);
+			rackctl_error("job %" JSON_INTEGER_FORMAT
+				      " is still %s after %ld s; it goes on",
+			    w->job, w->state[0] ? w->state : "queued",
+			    ro->timeout);
 			goto out;
 		}
 	}
 	progress_end(&w->pg, true);
 	if (ro->json) {
 		char path[64];
-		snprintf(path, sizeof path, "/api/v1/jobs/%" JSON_INTEGER_FORMAT, w->job);
+		snprintf(path, sizeof path,
+		    "/api/v1/jobs/%" JSON_INTEGER_FORMAT, w->job);
 		json_t *j = get_json(rk, path);
 		if (j)
 			print_json(j);
@@ -586,10 +689,12 @@ static int wait_job(const struct rack *rk, const char *slot, const char *image, 
 	}
 	if (strcmp(w->state, "done") == 0) {
 		if (!ro->json)
-			printf("job %" JSON_INTEGER_FORMAT ": done in %.0f s\n", w->job, rackctl_now() - t0);
+			printf("job %" JSON_INTEGER_FORMAT ": done in %.0f s\n",
+			    w->job, rackctl_now() - t0);
 		rc = RACKCTL_OK;
 	} else {
-		rackctl_error("job %" JSON_INTEGER_FORMAT " failed: %s", w->job, w->reason[0] ? w->reason : "?");
+		rackctl_error("job %" JSON_INTEGER_FORMAT " failed: %s", w->job,
+		    w->reason[0] ? w->reason : "?");
 	}
 out:
 	if (sse) {
@@ -608,16 +713,19 @@ out:
 	return rc;
 }
 
-int rackctl_cmd_reimage(int argc, char **argv)
+int
+rackctl_cmd_reimage(int argc, char **argv)
 {
 	const char *pos[3];
 	struct rack_opts ro;
 	struct rack rk;
-	char name[IMAGE_NAME_MAX + 1], version[IMAGE_NAME_MAX + 1], err[RACKCTL_ERR_MAX];
+	char name[IMAGE_NAME_MAX + 1], version[IMAGE_NAME_MAX + 1],
+	    err[RACKCTL_ERR_MAX];
 
 	START("reimage", 3);
 	if (!query_safe(pos[1]))
-		return rackctl_usage("reimage", "reimage: '%s' is not a slot name", pos[1]);
+		return rackctl_usage(
+		    "reimage", "reimage: '%s' is not a slot name", pos[1]);
 	if (image_ref_parse(pos[2], name, version, err, sizeof err) < 0)
 		return rackctl_usage("reimage", "%s", err);
 	if (ro.wait)
@@ -629,7 +737,8 @@ int rackctl_cmd_reimage(int argc, char **argv)
 		print_json(job);
 	else
 		printf("job %" JSON_INTEGER_FORMAT ": reimage %s with %s: %s\n",
-		       json_integer_value(json_object_get(job, "id")), pos[1], str(job, "image"), str(job, "state"));
+		    json_integer_value(json_object_get(job, "id")), pos[1],
+		    str(job, "image"), str(job, "state"));
 	json_decref(job);
 	return RACKCTL_OK;
 }

@@ -11,22 +11,27 @@
 #include "images/sign.h"
 #include "images/store.h"
 
-static void keygen_usage(FILE *f)
+static void
+keygen_usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: rackctl keygen --out FILE\n"
-		"\n"
-		"Make an ed25519 key pair for signing images: FILE holds the secret key\n"
-		"(mode 0600; keep it on the central host), FILE.pub the public key, which\n"
-		"racks list in their trusted_keys option. Each is one line of base64.\n"
-		"Existing files are never replaced.\n"
-		"\n"
-		"  -o, --out FILE   where to write the key pair\n"
-		"\n"
-		"Exit status: 0 success, 1 failure, 2 usage error.\n");
+	    "Usage: rackctl keygen --out FILE\n"
+	    "\n"
+	    "Make an ed25519 key pair for signing images: FILE holds the "
+	    "secret key\n"
+	    "(mode 0600; keep it on the central host), FILE.pub the public "
+	    "key, which\n"
+	    "racks list in their trusted_keys option. Each is one line of "
+	    "base64.\n"
+	    "Existing files are never replaced.\n"
+	    "\n"
+	    "  -o, --out FILE   where to write the key pair\n"
+	    "\n"
+	    "Exit status: 0 success, 1 failure, 2 usage error.\n");
 }
 
-int rackctl_cmd_keygen(int argc, char **argv)
+int
+rackctl_cmd_keygen(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "out", required_argument, NULL, 'o' },
@@ -49,15 +54,20 @@ int rackctl_cmd_keygen(int argc, char **argv)
 			keygen_usage(stdout);
 			return RACKCTL_OK;
 		case ':':
-			return rackctl_usage("keygen", "keygen: option '%s' needs a value", argv[optind - 1]);
+			return rackctl_usage("keygen",
+			    "keygen: option '%s' needs a value",
+			    argv[optind - 1]);
 		default:
-			return rackctl_usage("keygen", "keygen: unknown option '%s'", argv[optind - 1]);
+			return rackctl_usage("keygen",
+			    "keygen: unknown option '%s'", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
-		return rackctl_usage("keygen", "keygen: unexpected argument '%s'", argv[optind]);
+		return rackctl_usage(
+		    "keygen", "keygen: unexpected argument '%s'", argv[optind]);
 	if (!out)
-		return rackctl_usage("keygen", "keygen: --out FILE is required");
+		return rackctl_usage(
+		    "keygen", "keygen: --out FILE is required");
 	if (sign_keygen(pk, sk) < 0) {
 		rackctl_error("libsodium failed to start");
 		return RACKCTL_FAIL;
@@ -73,7 +83,8 @@ int rackctl_cmd_keygen(int argc, char **argv)
 	return RACKCTL_OK;
 }
 
-int rackctl_cmd_image_sign(int argc, char **argv)
+int
+rackctl_cmd_image_sign(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "key", required_argument, NULL, 'k' },
@@ -82,7 +93,8 @@ int rackctl_cmd_image_sign(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *key = NULL, *storedir = NULL, *ref;
-	char name[IMAGE_NAME_MAX + 1], version[IMAGE_NAME_MAX + 1], err[RACKCTL_ERR_MAX];
+	char name[IMAGE_NAME_MAX + 1], version[IMAGE_NAME_MAX + 1],
+	    err[RACKCTL_ERR_MAX];
 	char pk64[SIGN_PUBLIC_B64 + 1];
 	uint8_t sk[SIGN_SECRET_LEN];
 	struct store *st = NULL;
@@ -100,30 +112,42 @@ int rackctl_cmd_image_sign(int argc, char **argv)
 			storedir = optarg;
 			break;
 		case 'h':
-			printf("Usage: rackctl image sign NAME[:VERSION] --key FILE --store DIR\n"
+			printf("Usage: rackctl image sign NAME[:VERSION] --key "
+			       "FILE --store DIR\n"
 			       "\n"
-			       "Sign an image's manifest with the secret key FILE (rackctl keygen),\n"
-			       "replacing any signature it had. A rack with trusted_keys takes only\n"
-			       "images signed by one of its keys. Without VERSION the highest version.\n"
+			       "Sign an image's manifest with the secret key "
+			       "FILE (rackctl keygen),\n"
+			       "replacing any signature it had. A rack with "
+			       "trusted_keys takes only\n"
+			       "images signed by one of its keys. Without "
+			       "VERSION the highest version.\n"
 			       "\n"
 			       "  -k, --key FILE   the secret key (mode 0600)\n"
 			       "  -s, --store DIR  the image store\n");
 			return RACKCTL_OK;
 		case ':':
-			return rackctl_usage("image", "image sign: option '%s' needs a value", argv[optind - 1]);
+			return rackctl_usage("image",
+			    "image sign: option '%s' needs a value",
+			    argv[optind - 1]);
 		default:
-			return rackctl_usage("image", "image sign: unknown option '%s'", argv[optind - 1]);
+			return rackctl_usage("image",
+			    "image sign: unknown option '%s'",
+			    argv[optind - 1]);
 		}
 	}
 	if (optind >= argc)
-		return rackctl_usage("image", "image sign: missing NAME[:VERSION]");
+		return rackctl_usage(
+		    "image", "image sign: missing NAME[:VERSION]");
 	ref = argv[optind++];
 	if (optind < argc)
-		return rackctl_usage("image", "image sign: unexpected argument '%s'", argv[optind]);
+		return rackctl_usage("image",
+		    "image sign: unexpected argument '%s'", argv[optind]);
 	if (!key)
-		return rackctl_usage("image", "image sign: --key FILE is required");
+		return rackctl_usage(
+		    "image", "image sign: --key FILE is required");
 	if (!storedir)
-		return rackctl_usage("image", "image sign: --store DIR is required");
+		return rackctl_usage(
+		    "image", "image sign: --store DIR is required");
 	if (image_ref_parse(ref, name, version, err, sizeof err) < 0)
 		return rackctl_usage("image", "%s", err);
 	if (sign_load_secret(key, sk, err, sizeof err) < 0) {
@@ -131,7 +155,8 @@ int rackctl_cmd_image_sign(int argc, char **argv)
 		return RACKCTL_FAIL;
 	}
 	if (store_open(storedir, &st, err, sizeof err) < 0 ||
-	    (!version[0] && store_latest_version(st, name, version, err, sizeof err) < 0) ||
+	    (!version[0] &&
+		store_latest_version(st, name, version, err, sizeof err) < 0) ||
 	    store_load_manifest(st, name, version, &m, err, sizeof err) < 0 ||
 	    sign_manifest(m, sk, err, sizeof err) < 0 ||
 	    store_replace_manifest(st, m, err, sizeof err) < 0) {

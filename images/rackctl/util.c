@@ -11,7 +11,8 @@
 #include <string.h>
 #include <strings.h>
 
-void rackctl_error(const char *fmt, ...)
+void
+rackctl_error(const char *fmt, ...)
 {
 	va_list ap;
 	fflush(stdout);
@@ -22,7 +23,8 @@ void rackctl_error(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-int rackctl_usage(const char *help_for, const char *fmt, ...)
+int
+rackctl_usage(const char *help_for, const char *fmt, ...)
 {
 	va_list ap;
 	fflush(stdout);
@@ -30,17 +32,21 @@ int rackctl_usage(const char *help_for, const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nTry 'rackctl %s%s--help'.\n", help_for ? help_for : "", help_for ? " " : "");
+	fprintf(stderr, "\nTry 'rackctl %s%s--help'.\n",
+	    help_for ? help_for : "", help_for ? " " : "");
 	return RACKCTL_USAGE;
 }
 
-void rackctl_print_commands(FILE *f, const struct rackctl_cmd *table, size_t n)
+void
+rackctl_print_commands(FILE *f, const struct rackctl_cmd *table, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		fprintf(f, "  %-8s %s\n", table[i].name, table[i].summary);
 }
 
-int rackctl_dispatch(const char *where, const struct rackctl_cmd *table, size_t n, int argc, char **argv)
+int
+rackctl_dispatch(const char *where, const struct rackctl_cmd *table, size_t n,
+    int argc, char **argv)
 {
 	if (argc < 1 || !argv[0])
 		return rackctl_usage(where, "missing command");
@@ -50,7 +56,8 @@ int rackctl_dispatch(const char *where, const struct rackctl_cmd *table, size_t 
 	return rackctl_usage(where, "unknown command '%s'", argv[0]);
 }
 
-bool rackctl_parse_long(const char *s, long min, long max, long *out)
+bool
+rackctl_parse_long(const char *s, long min, long max, long *out)
 {
 	char *end;
 	if (!s || !*s)
@@ -63,7 +70,8 @@ bool rackctl_parse_long(const char *s, long min, long max, long *out)
 	return true;
 }
 
-bool rackctl_parse_size(const char *s, uint64_t *out)
+bool
+rackctl_parse_size(const char *s, uint64_t *out)
 {
 	char *end;
 	if (!s || *s < '0' || *s > '9')
@@ -84,7 +92,8 @@ bool rackctl_parse_size(const char *s, uint64_t *out)
 			shift = 30;
 		else
 			return false;
-		if (*rest && strcasecmp(rest, "iB") != 0 && strcasecmp(rest, "B") != 0)
+		if (*rest && strcasecmp(rest, "iB") != 0 &&
+		    strcasecmp(rest, "B") != 0)
 			return false;
 	}
 	if (shift && v > (ULLONG_MAX >> shift))
@@ -93,9 +102,11 @@ bool rackctl_parse_size(const char *s, uint64_t *out)
 	return true;
 }
 
-const char *rackctl_human(uint64_t bytes, char *buf, size_t buflen)
+const char *
+rackctl_human(uint64_t bytes, char *buf, size_t buflen)
 {
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB",
+		"PiB" };
 	double v = (double)bytes;
 	size_t u = 0;
 	while (v >= 1024 && u + 1 < sizeof units / sizeof units[0]) {

@@ -22,19 +22,26 @@
 
 /* ---- overlay_parse ---- */
 
-static int parse(const char *json, struct overlay *o, char *err, size_t errlen)
+static int
+parse(const char *json, struct overlay *o, char *err, size_t errlen)
 {
 	return overlay_parse(json, strlen(json), o, err, errlen);
 }
 
-static void test_overlay_parse_ok(void **state)
+static void
+test_overlay_parse_ok(void **state)
 {
 	struct overlay o;
 	char err[256];
 	(void)state;
-	assert_int_equal(parse("{\"hostname\":\"U12\",\"files\":["
-			       "{\"path\":\"etc/hostname\",\"type\":\"file\",\"mode\":420,\"content\":\"U12\\n\"},"
-			       "{\"path\":\"root/.ssh\",\"type\":\"dir\",\"mode\":448}]}", &o, err, sizeof err), 0);
+	assert_int_equal(
+	    parse("{\"hostname\":\"U12\",\"files\":["
+		  "{\"path\":\"etc/"
+		  "hostname\",\"type\":\"file\",\"mode\":420,\"content\":"
+		  "\"U12\\n\"},"
+		  "{\"path\":\"root/.ssh\",\"type\":\"dir\",\"mode\":448}]}",
+		&o, err, sizeof err),
+	    0);
 	assert_string_equal(o.hostname, "U12");
 	assert_int_equal(o.nfiles, 2);
 	assert_string_equal(o.files[0].path, "etc/hostname");
@@ -46,28 +53,52 @@ static void test_overlay_parse_ok(void **state)
 	overlay_free(&o);
 }
 
-static void test_overlay_parse_bad(void **state)
+static void
+test_overlay_parse_bad(void **state)
 {
-	static const char *const bad[] = {
-		"not json",
-		"{\"files\":[]}",                                   /* no hostname */
-		"{\"hostname\":\"\",\"files\":[]}",
-		"{\"hostname\":\"a.b\",\"files\":[]}",              /* not one label */
-		"{\"hostname\":\"a b\",\"files\":[]}",
-		"{\"hostname\":\"h\"}",                             /* no files */
-		"{\"hostname\":\"h\",\"files\":[{\"path\":\"../etc/x\",\"type\":\"file\",\"mode\":420,\"content\":\"\"}]}",
-		"{\"hostname\":\"h\",\"files\":[{\"path\":\"/etc/x\",\"type\":\"file\",\"mode\":420,\"content\":\"\"}]}",
-		"{\"hostname\":\"h\",\"files\":[{\"path\":\"etc/../x\",\"type\":\"file\",\"mode\":420,\"content\":\"\"}]}",
-		"{\"hostname\":\"h\",\"files\":[{\"path\":\"etc//x\",\"type\":\"file\",\"mode\":420,\"content\":\"\"}]}",
-		"{\"hostname\":\"h\",\"files\":[{\"path\":\"etc/./x\",\"type\":\"file\",\"mode\":420,\"content\":\"\"}]}",
-		"{\"hostname\":\"h\",\"files\":[{\"path\":\"etc/x/\",\"type\":\"file\",\"mode\":420,\"content\":\"\"}]}",
-		"{\"hostname\":\"h\",\"files\":[{\"path\":\"etc/x\",\"type\":\"file\",\"mode\":420}]}",
-		"{\"hostname\":\"h\",\"files\":[{\"path\":\"etc/x\",\"type\":\"link\",\"mode\":420,\"content\":\"\"}]}",
-		"{\"hostname\":\"h\",\"files\":[{\"path\":\"etc/x\",\"type\":\"file\",\"mode\":4096,\"content\":\"\"}]}",
-		"{\"hostname\":\"h\",\"files\":[{\"path\":\"etc/x\",\"type\":\"file\",\"mode\":-1,\"content\":\"\"}]}",
-		"{\"hostname\":\"h\",\"files\":[{\"path\":\"e\\ntc\",\"type\":\"dir\",\"mode\":493}]}",
-		"{\"hostname\":\"h\",\"hostname\":\"i\",\"files\":[]}", /* duplicate key */
-	};
+	static const char
+	    *const
+		bad
+		    [] = {
+			    "not json", "{\"files\":[]}", /* no hostname */
+			    "{\"hostname\":\"\",\"files\":[]}",
+			    "{\"hostname\":\"a.b\",\"files\":[]}", /* not one label */
+			    "{\"hostname\":\"a b\",\"files\":[]}",
+			    "{\"hostname\":\"h\"}", /* no files */
+			    "{\"hostname\":\"h\",\"files\":[{\"path\":\"../etc/"
+			    "x\",\"type\":\"file\",\"mode\":420,\"content\":"
+			    "\"\"}]}",
+			    "{\"hostname\":\"h\",\"files\":[{\"path\":\"/etc/"
+			    "x\",\"type\":\"file\",\"mode\":420,\"content\":"
+			    "\"\"}]}",
+			    "{\"hostname\":\"h\",\"files\":[{\"path\":\"etc/../"
+			    "x\",\"type\":\"file\",\"mode\":420,\"content\":"
+			    "\"\"}]}",
+			    "{\"hostname\":\"h\",\"files\":[{\"path\":\"etc//"
+			    "x\",\"type\":\"file\",\"mode\":420,\"content\":"
+			    "\"\"}]}",
+			    "{\"hostname\":\"h\",\"files\":[{\"path\":\"etc/./"
+			    "x\",\"type\":\"file\",\"mode\":420,\"content\":"
+			    "\"\"}]}",
+			    "{\"hostname\":\"h\",\"files\":[{\"path\":\"etc/x/"
+			    "\",\"type\":\"file\",\"mode\":420,\"content\":"
+			    "\"\"}]}",
+			    "{\"hostname\":\"h\",\"files\":[{\"path\":\"etc/"
+			    "x\",\"type\":\"file\",\"mode\":420}]}",
+			    "{\"hostname\":\"h\",\"files\":[{\"path\":\"etc/"
+			    "x\",\"type\":\"link\",\"mode\":420,\"content\":"
+			    "\"\"}]}",
+			    "{\"hostname\":\"h\",\"files\":[{\"path\":\"etc/"
+			    "x\",\"type\":\"file\",\"mode\":4096,\"content\":"
+			    "\"\"}]}",
+			    "{\"hostname\":\"h\",\"files\":[{\"path\":\"etc/"
+			    "x\",\"type\":\"file\",\"mode\":-1,\"content\":"
+			    "\"\"}]}",
+			    "{\"hostname\":\"h\",\"files\":[{\"path\":"
+			    "\"e\\ntc\",\"type\":\"dir\",\"mode\":493}]}",
+			    "{\"hostname\":\"h\",\"hostname\":\"i\",\"files\":["
+			    "]}", /* duplicate key */
+		    };
 	char err[256];
 	(void)state;
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -79,8 +110,9 @@ static void test_overlay_parse_bad(void **state)
 	/* more files than the limit */
 	char big[8192] = "{\"hostname\":\"h\",\"files\":[";
 	for (int i = 0; i <= DL_OVERLAY_FILES_MAX; i++)
-		strcat(big, i ? ",{\"path\":\"d\",\"type\":\"dir\",\"mode\":493}" :
-				"{\"path\":\"d\",\"type\":\"dir\",\"mode\":493}");
+		strcat(big,
+		    i ? ",{\"path\":\"d\",\"type\":\"dir\",\"mode\":493}"
+		      : "{\"path\":\"d\",\"type\":\"dir\",\"mode\":493}");
 	strcat(big, "]}");
 	struct overlay o;
 	assert_int_equal(parse(big, &o, err, sizeof err), -1);
@@ -89,7 +121,8 @@ static void test_overlay_parse_bad(void **state)
 
 /* ---- overlay_apply inside a hostile root ---- */
 
-static void test_overlay_apply_in_root(void **state)
+static void
+test_overlay_apply_in_root(void **state)
 {
 	char *dir = tu_mkdtemp(), root[2048], outside[2048], p[4400], err[256];
 	struct overlay o;
@@ -122,18 +155,26 @@ static void test_overlay_apply_in_root(void **state)
 	assert_int_equal(symlink(victim, p), 0);
 
 	assert_int_equal(parse("{\"hostname\":\"n1\",\"files\":["
-			       "{\"path\":\"etc/hostname\",\"type\":\"file\",\"mode\":420,\"content\":\"n1\\n\"},"
-			       "{\"path\":\"root/.ssh/authorized_keys\",\"type\":\"file\",\"mode\":384,\"content\":\"k\\n\"},"
-			       "{\"path\":\"var/lib/cloud/seed\",\"type\":\"dir\",\"mode\":493},"
-			       "{\"path\":\"motd\",\"type\":\"file\",\"mode\":420,\"content\":\"hi\\n\"}]}",
-			       &o, err, sizeof err), 0);
+			       "{\"path\":\"etc/"
+			       "hostname\",\"type\":\"file\",\"mode\":420,"
+			       "\"content\":\"n1\\n\"},"
+			       "{\"path\":\"root/.ssh/"
+			       "authorized_keys\",\"type\":\"file\",\"mode\":"
+			       "384,\"content\":\"k\\n\"},"
+			       "{\"path\":\"var/lib/cloud/"
+			       "seed\",\"type\":\"dir\",\"mode\":493},"
+			       "{\"path\":\"motd\",\"type\":\"file\",\"mode\":"
+			       "420,\"content\":\"hi\\n\"}]}",
+			     &o, err, sizeof err),
+	    0);
 	if (overlay_apply(root, &o, err, sizeof err) != 0)
 		fail_msg("apply: %s", err);
 	overlay_free(&o);
 
 	size_t n;
 	char *got;
-	snprintf(p, sizeof p, "%s/target/hostname", root); /* etc -> /target, inside */
+	/* etc -> /target, inside */
+	snprintf(p, sizeof p, "%s/target/hostname", root);
 	assert_non_null(got = tu_read_file(p, &n));
 	assert_string_equal(got, "n1\n");
 	free(got);
@@ -183,7 +224,8 @@ struct fixture {
 };
 
 /* A manifest of 4 chunk slots: data, hole, data, short data tail. */
-static int setup(void **state)
+static int
+setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof *f);
 	static const size_t lens[3] = { CS, CS, 1000 };
@@ -195,7 +237,9 @@ static int setup(void **state)
 	f->m->chunk_size = CS;
 	f->m->size = 3 * CS + 1000;
 	for (int i = 0; i < 3; i++) {
-		struct manifest_chunk c = { .offset = offs[i], .length = (uint32_t)lens[i], .stored = 10 };
+		struct manifest_chunk c = { .offset = offs[i],
+			.length = (uint32_t)lens[i],
+			.stored = 10 };
 		f->data[i] = malloc(lens[i]);
 		memset(f->data[i], 'a' + i, lens[i]);
 		hash_buffer(f->m->hash, f->data[i], lens[i], c.hash);
@@ -209,7 +253,8 @@ static int setup(void **state)
 	return f->outfd >= 0 ? 0 : -1;
 }
 
-static int teardown(void **state)
+static int
+teardown(void **state)
 {
 	struct fixture *f = *state;
 	for (int i = 0; i < 3; i++)
@@ -223,7 +268,8 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void test_feed_in_order(void **state)
+static void
+test_feed_in_order(void **state)
 {
 	struct fixture *f = *state;
 	struct feed fd;
@@ -240,14 +286,18 @@ static void test_feed_in_order(void **state)
 	assert_non_null(got);
 	assert_int_equal(n, 3 * CS + 1000);
 	for (size_t i = 0; i < n; i++) {
-		char want = i < CS ? 'a' : i < 2 * CS ? 0 : i < 3 * CS ? 'b' : 'c';
+		char want = i < CS ? 'a'
+		    : i < 2 * CS   ? 0
+		    : i < 3 * CS   ? 'b'
+				   : 'c';
 		if (got[i] != want)
 			fail_msg("byte %zu: %d, want %d", i, got[i], want);
 	}
 	free(got);
 }
 
-static void test_feed_refuses(void **state)
+static void
+test_feed_refuses(void **state)
 {
 	struct fixture *f = *state;
 	struct feed fd;
@@ -258,7 +308,8 @@ static void test_feed_refuses(void **state)
 	assert_non_null(strstr(err, "hash mismatch"));
 	assert_int_equal(fd.written, 0);
 	/* a wrong length */
-	assert_int_equal(feed_chunk(&fd, f->data[0], CS - 1, err, sizeof err), -1);
+	assert_int_equal(
+	    feed_chunk(&fd, f->data[0], CS - 1, err, sizeof err), -1);
 	assert_non_null(strstr(err, "bytes, the manifest says"));
 	/* the end before the last chunk */
 	assert_int_equal(feed_chunk(&fd, f->data[0], CS, err, sizeof err), 0);
@@ -267,12 +318,14 @@ static void test_feed_refuses(void **state)
 	assert_int_equal(feed_chunk(&fd, f->data[1], CS, err, sizeof err), 0);
 	assert_int_equal(feed_chunk(&fd, f->data[2], 1000, err, sizeof err), 0);
 	/* one more than the manifest lists */
-	assert_int_equal(feed_chunk(&fd, f->data[2], 1000, err, sizeof err), -1);
+	assert_int_equal(
+	    feed_chunk(&fd, f->data[2], 1000, err, sizeof err), -1);
 	assert_non_null(strstr(err, "more chunks"));
 	feed_free(&fd);
 }
 
-static void test_feed_dead_reader(void **state)
+static void
+test_feed_dead_reader(void **state)
 {
 	struct fixture *f = *state;
 	struct feed fd;
@@ -280,7 +333,7 @@ static void test_feed_dead_reader(void **state)
 	int p[2];
 	(void)f;
 	assert_int_equal(pipe(p), 0);
-	close(p[0]);	/* cpio is gone */
+	close(p[0]); /* cpio is gone */
 	signal(SIGPIPE, SIG_IGN);
 	assert_int_equal(feed_init(&fd, f->m, p[1], err, sizeof err), 0);
 	assert_int_equal(feed_chunk(&fd, f->data[0], CS, err, sizeof err), -1);
@@ -289,15 +342,19 @@ static void test_feed_dead_reader(void **state)
 	close(p[1]);
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_overlay_parse_ok),
 		cmocka_unit_test(test_overlay_parse_bad),
 		cmocka_unit_test(test_overlay_apply_in_root),
-		cmocka_unit_test_setup_teardown(test_feed_in_order, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_feed_refuses, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_feed_dead_reader, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_feed_in_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_feed_refuses, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_feed_dead_reader, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -32,7 +32,8 @@ struct fx {
 	char hex[HASH_HEX_LEN + 1];
 };
 
-static int setup(void **state)
+static int
+setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof *f);
 	char err[256];
@@ -47,8 +48,9 @@ static int setup(void **state)
 		return -1;
 	unit_random(f->data, LEN, 42);
 	f->z = malloc(chunk_compress_bound(LEN));
-	if (!f->z || chunk_compress(NULL, f->data, LEN, 3, f->z, chunk_compress_bound(LEN), &f->zlen, err,
-				     sizeof err) < 0)
+	if (!f->z ||
+	    chunk_compress(NULL, f->data, LEN, 3, f->z,
+		chunk_compress_bound(LEN), &f->zlen, err, sizeof err) < 0)
 		return -1;
 	hash_buffer(HASH_BLAKE2B_256, f->data, LEN, h);
 	hash_to_hex(h, f->hex);
@@ -56,7 +58,8 @@ static int setup(void **state)
 	return 0;
 }
 
-static int teardown(void **state)
+static int
+teardown(void **state)
 {
 	struct fx *f = *state;
 	store_close(f->st);
@@ -68,14 +71,18 @@ static int teardown(void **state)
 }
 
 /* A temporary file holding buf; its path and fd. */
-static void spool(struct fx *f, const void *buf, size_t len, char *path, int *fd)
+static void
+spool(struct fx *f, const void *buf, size_t len, char *path, int *fd)
 {
 	char err[256];
-	assert_int_equal(store_tmp_create(f->st, "push", path, STORE_PATH_MAX, fd, err, sizeof err), 0);
+	assert_int_equal(store_tmp_create(f->st, "push", path, STORE_PATH_MAX,
+			     fd, err, sizeof err),
+	    0);
 	assert_int_equal(write(*fd, buf, len), (ssize_t)len);
 }
 
-static void test_adopt_good(void **state)
+static void
+test_adopt_good(void **state)
 {
 	struct fx *f = *state;
 	char path[STORE_PATH_MAX], err[256];
@@ -84,19 +91,23 @@ static void test_adopt_good(void **state)
 
 	spool(f, f->z, f->zlen, path, &fd);
 	assert_false(store_has_chunk(f->st, f->hex));
-	assert_int_equal(store_adopt_chunk(f->st, HASH_BLAKE2B_256, f->hex, LEN, path, fd, &added, err,
-					   sizeof err), 0);
+	assert_int_equal(store_adopt_chunk(f->st, HASH_BLAKE2B_256, f->hex, LEN,
+			     path, fd, &added, err, sizeof err),
+	    0);
 	close(fd);
 	assert_true(added);
 	assert_true(store_has_chunk(f->st, f->hex));
-	assert_int_equal(access(path, F_OK), -1);	/* renamed, not copied */
+	assert_int_equal(access(path, F_OK), -1); /* renamed, not copied */
 	assert_int_equal(unit_count_dir(f->tmpdir), 0);
-	assert_int_equal(store_check_chunk(f->st, HASH_BLAKE2B_256, f->hex, LEN, err, sizeof err), 0);
+	assert_int_equal(store_check_chunk(f->st, HASH_BLAKE2B_256, f->hex, LEN,
+			     err, sizeof err),
+	    0);
 
 	/* Again: the store has it; the second file just goes. */
 	spool(f, f->z, f->zlen, path, &fd);
-	assert_int_equal(store_adopt_chunk(f->st, HASH_BLAKE2B_256, f->hex, LEN, path, fd, &added, err,
-					   sizeof err), 0);
+	assert_int_equal(store_adopt_chunk(f->st, HASH_BLAKE2B_256, f->hex, LEN,
+			     path, fd, &added, err, sizeof err),
+	    0);
 	close(fd);
 	assert_false(added);
 	assert_int_equal(unit_count_dir(f->tmpdir), 0);
@@ -105,10 +116,12 @@ static void test_adopt_good(void **state)
 	assert_int_equal(store_remove_chunk(f->st, f->hex, err, sizeof err), 0);
 	assert_false(store_has_chunk(f->st, f->hex));
 	assert_int_equal(store_remove_chunk(f->st, f->hex, err, sizeof err), 0);
-	assert_int_equal(store_remove_chunk(f->st, "../../etc/passwd", err, sizeof err), -1);
+	assert_int_equal(
+	    store_remove_chunk(f->st, "../../etc/passwd", err, sizeof err), -1);
 }
 
-static void test_adopt_bad(void **state)
+static void
+test_adopt_bad(void **state)
 {
 	struct fx *f = *state;
 	char path[STORE_PATH_MAX], err[256], other[HASH_HEX_LEN + 1];
@@ -121,12 +134,13 @@ static void test_adopt_bad(void **state)
 	hash_to_hex(h, other);
 	spool(f, f->z, f->zlen, path, &fd);
 	errno = 0;
-	assert_int_equal(store_adopt_chunk(f->st, HASH_BLAKE2B_256, other, LEN, path, fd, &added, err,
-					   sizeof err), -1);
+	assert_int_equal(store_adopt_chunk(f->st, HASH_BLAKE2B_256, other, LEN,
+			     path, fd, &added, err, sizeof err),
+	    -1);
 	assert_int_equal(errno, EBADMSG);
 	assert_non_null(strstr(err, "not to its name"));
 	assert_false(store_has_chunk(f->st, other));
-	assert_int_equal(access(path, F_OK), 0);	/* the caller removes it */
+	assert_int_equal(access(path, F_OK), 0); /* the caller removes it */
 	close(fd);
 	unlink(path);
 
@@ -146,8 +160,10 @@ static void test_adopt_bad(void **state)
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		spool(f, cases[i].buf, cases[i].len, path, &fd);
 		errno = 0;
-		assert_int_equal(store_adopt_chunk(f->st, cases[i].alg, f->hex, cases[i].want, path, fd,
-						   &added, err, sizeof err), -1);
+		assert_int_equal(
+		    store_adopt_chunk(f->st, cases[i].alg, f->hex,
+			cases[i].want, path, fd, &added, err, sizeof err),
+		    -1);
 		assert_int_equal(errno, EBADMSG);
 		assert_false(store_has_chunk(f->st, f->hex));
 		close(fd);
@@ -157,8 +173,9 @@ static void test_adopt_bad(void **state)
 	size_t big = chunk_compress_bound(LEN) + 1;
 	uint8_t *junk = calloc(1, big);
 	spool(f, junk, big, path, &fd);
-	assert_int_equal(store_adopt_chunk(f->st, HASH_BLAKE2B_256, f->hex, LEN, path, fd, &added, err,
-					   sizeof err), -1);
+	assert_int_equal(store_adopt_chunk(f->st, HASH_BLAKE2B_256, f->hex, LEN,
+			     path, fd, &added, err, sizeof err),
+	    -1);
 	assert_non_null(strstr(err, "cannot be a compressed chunk"));
 	close(fd);
 	unlink(path);
@@ -168,7 +185,8 @@ static void test_adopt_bad(void **state)
 
 /* A writer killed mid-upload leaves its temporary file; the next
  * store_open removes it, a live writer's stays. */
-static void test_stale_tmp(void **state)
+static void
+test_stale_tmp(void **state)
 {
 	struct fx *f = *state;
 	char path[STORE_PATH_MAX], livepath[STORE_PATH_MAX], err[256];
@@ -180,7 +198,8 @@ static void test_stale_tmp(void **state)
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		close(pipefd[0]);
-		if (store_tmp_create(f->st, "push", path, sizeof path, &fd, err, sizeof err) < 0 ||
+		if (store_tmp_create(f->st, "push", path, sizeof path, &fd, err,
+			sizeof err) < 0 ||
 		    write(fd, f->z, f->zlen / 2) < 0)
 			_exit(1);
 		ssize_t w = write(pipefd[1], "x", 1);
@@ -198,14 +217,15 @@ static void test_stale_tmp(void **state)
 	waitpid(pid, NULL, 0);
 	assert_int_equal(store_open(f->storedir, &st2, err, sizeof err), 0);
 	store_close(st2);
-	assert_int_equal(unit_count_dir(f->tmpdir), 1);	/* the live one */
+	assert_int_equal(unit_count_dir(f->tmpdir), 1); /* the live one */
 	assert_int_equal(access(livepath, F_OK), 0);
 	assert_false(store_has_chunk(f->st, f->hex));
 	close(livefd);
 	unlink(livepath);
 }
 
-static void test_replace_manifest(void **state)
+static void
+test_replace_manifest(void **state)
 {
 	struct fx *f = *state;
 	char err[256];
@@ -217,19 +237,24 @@ static void test_replace_manifest(void **state)
 	snprintf(m->version, sizeof m->version, "1");
 	m->chunk_size = LEN;
 	m->size = LEN;
-	struct manifest_chunk c = { .offset = 0, .length = LEN, .stored = (uint32_t)f->zlen };
+	struct manifest_chunk c = {
+		.offset = 0, .length = LEN, .stored = (uint32_t)f->zlen
+	};
 	hash_from_hex(f->hex, c.hash);
 	manifest_add_chunk(m, &c);
 	/* Not there yet: nothing to replace. */
 	assert_int_equal(store_replace_manifest(f->st, m, err, sizeof err), -1);
-	assert_int_equal(store_put_chunk(f->st, f->hex, f->z, f->zlen, &added, err, sizeof err), 0);
+	assert_int_equal(store_put_chunk(f->st, f->hex, f->z, f->zlen, &added,
+			     err, sizeof err),
+	    0);
 	assert_int_equal(store_put_manifest(f->st, m, err, sizeof err), 0);
 	assert_int_equal(sign_keygen(pk, sk), 0);
 	assert_int_equal(sign_manifest(m, sk, err, sizeof err), 0);
 	/* put refuses different content; replace takes it. */
 	assert_int_equal(store_put_manifest(f->st, m, err, sizeof err), -1);
 	assert_int_equal(store_replace_manifest(f->st, m, err, sizeof err), 0);
-	assert_int_equal(store_load_manifest(f->st, "img", "1", &back, err, sizeof err), 0);
+	assert_int_equal(
+	    store_load_manifest(f->st, "img", "1", &back, err, sizeof err), 0);
 	assert_non_null(back->signature);
 	assert_string_equal(back->signature, m->signature);
 	manifest_free(back);
@@ -237,13 +262,18 @@ static void test_replace_manifest(void **state)
 	assert_int_equal(unit_count_dir(f->tmpdir), 0);
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_adopt_good, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_adopt_bad, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stale_tmp, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_replace_manifest, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_adopt_good, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_adopt_bad, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_stale_tmp, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_replace_manifest, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

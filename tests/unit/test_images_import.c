@@ -19,7 +19,8 @@
 
 #define CS 65536u /* chunk size used by most tests: the smallest allowed */
 
-static const char *input(struct unit_store *f, const char *name, const void *data, size_t len)
+static const char *
+input(struct unit_store *f, const char *name, const void *data, size_t len)
 {
 	static char path[4300];
 	snprintf(path, sizeof path, "%s/%s", f->dir, name);
@@ -29,7 +30,8 @@ static const char *input(struct unit_store *f, const char *name, const void *dat
 
 /* Rebuilds the image from the manifest and the store: every chunk read,
  * verified against its hash, holes zero. */
-static unsigned char *reassemble(struct unit_store *f, const struct manifest *m)
+static unsigned char *
+reassemble(struct unit_store *f, const struct manifest *m)
 {
 	unsigned char *img = calloc(1, m->size ? m->size : 1);
 	char hex[HASH_HEX_LEN + 1], err[256];
@@ -39,33 +41,45 @@ static unsigned char *reassemble(struct unit_store *f, const struct manifest *m)
 		void *data;
 		size_t len, n;
 		hash_to_hex(c->hash, hex);
-		assert_int_equal(store_read_chunk(f->st, hex, chunk_compress_bound(c->length), &data, &len,
-						  err, sizeof err), 0);
+		assert_int_equal(store_read_chunk(f->st, hex,
+				     chunk_compress_bound(c->length), &data,
+				     &len, err, sizeof err),
+		    0);
 		assert_int_equal(len, c->stored);
-		assert_int_equal(chunk_verify(NULL, m->hash, c->hash, c->length, data, len, img + c->offset,
-					      c->length, err, sizeof err), 0);
-		assert_int_equal(chunk_decompress(NULL, data, len, img + c->offset, c->length, c->length, &n,
-						  err, sizeof err), 0);
+		assert_int_equal(
+		    chunk_verify(NULL, m->hash, c->hash, c->length, data, len,
+			img + c->offset, c->length, err, sizeof err),
+		    0);
+		assert_int_equal(
+		    chunk_decompress(NULL, data, len, img + c->offset,
+			c->length, c->length, &n, err, sizeof err),
+		    0);
 		assert_int_equal(n, c->length);
-		assert_int_equal(store_check_chunk(f->st, m->hash, hex, c->length, err, sizeof err), 0);
+		assert_int_equal(store_check_chunk(f->st, m->hash, hex,
+				     c->length, err, sizeof err),
+		    0);
 		free(data);
 	}
 	return img;
 }
 
-static struct manifest *import_ok(struct unit_store *f, const char *path, const char *name, const char *version,
-				  const struct import_options *opt)
+static struct manifest *
+import_ok(struct unit_store *f, const char *path, const char *name,
+    const char *version, const struct import_options *opt)
 {
 	struct manifest *m = NULL;
 	char err[512] = "";
-	int r = import_disk_image(f->st, path, name, version, opt, NULL, NULL, &m, err, sizeof err);
+	int r = import_disk_image(
+	    f->st, path, name, version, opt, NULL, NULL, &m, err, sizeof err);
 	if (r != 0)
 		print_error("import %s: %s\n", path, err);
 	assert_int_equal(r, 0);
 	assert_non_null(m);
 	/* what is stored is what was returned */
 	struct manifest *back;
-	assert_int_equal(store_load_manifest(f->st, name, version, &back, err, sizeof err), 0);
+	assert_int_equal(
+	    store_load_manifest(f->st, name, version, &back, err, sizeof err),
+	    0);
 	char *a = manifest_to_json(m), *b = manifest_to_json(back);
 	assert_string_equal(a, b);
 	free(a);
@@ -74,7 +88,8 @@ static struct manifest *import_ok(struct unit_store *f, const char *path, const 
 	return m;
 }
 
-static void opts(struct import_options *o, uint32_t cs)
+static void
+opts(struct import_options *o, uint32_t cs)
 {
 	import_options_init(o);
 	o->chunk_size = cs;
@@ -82,28 +97,32 @@ static void opts(struct import_options *o, uint32_t cs)
 }
 
 /* 5 whole chunks and a half: data, hole, text, hole, data, half data. */
-static unsigned char *holey_image(size_t *len)
+static unsigned char *
+holey_image(size_t *len)
 {
 	*len = 5 * CS + CS / 2;
 	unsigned char *b = calloc(1, *len);
 	assert_non_null(b);
 	unit_random(b, CS, 1);
 	for (size_t i = 0; i < CS; i++)
-		b[2 * CS + i] = (unsigned char)("all work and no play "[i % 21]);
+		b[2 * CS + i] =
+		    (unsigned char)("all work and no play "[i % 21]);
 	unit_random(b + 4 * CS, CS, 2);
 	unit_random(b + 5 * CS, CS / 2, 3);
 	b[3 * CS - 1] = 0; /* chunk 2 ends in zero but is data */
 	return b;
 }
 
-static void test_holes(void **state)
+static void
+test_holes(void **state)
 {
 	struct unit_store *f = *state;
 	struct import_options o;
 	size_t len;
 	unsigned char *img = holey_image(&len);
 	opts(&o, CS);
-	struct manifest *m = import_ok(f, input(f, "holes.img", img, len), "holes", "1", &o);
+	struct manifest *m =
+	    import_ok(f, input(f, "holes.img", img, len), "holes", "1", &o);
 	assert_int_equal(m->size, len);
 	assert_int_equal(m->chunk_size, CS);
 	assert_int_equal(m->kind, IMAGE_KIND_DISK);
@@ -124,7 +143,8 @@ static void test_holes(void **state)
 	free(img);
 }
 
-static void test_unaligned_tail(void **state)
+static void
+test_unaligned_tail(void **state)
 {
 	struct unit_store *f = *state;
 	struct import_options o;
@@ -136,10 +156,12 @@ static void test_unaligned_tail(void **state)
 		unit_random(img, len, 10 + k);
 		opts(&o, CS);
 		snprintf(version, sizeof version, "%zu", k);
-		struct manifest *m = import_ok(f, input(f, "tail.img", img, len), "tail", version, &o);
+		struct manifest *m = import_ok(
+		    f, input(f, "tail.img", img, len), "tail", version, &o);
 		assert_int_equal(m->size, len);
 		assert_int_equal(m->nchunks, (len + CS - 1) / CS);
-		assert_int_equal(m->chunks[m->nchunks - 1].length, len % CS ? len % CS : CS);
+		assert_int_equal(
+		    m->chunks[m->nchunks - 1].length, len % CS ? len % CS : CS);
 		unsigned char *back = reassemble(f, m);
 		assert_memory_equal(back, img, len);
 		free(back);
@@ -151,7 +173,8 @@ static void test_unaligned_tail(void **state)
 	unsigned char *img = calloc(1, len);
 	unit_random(img, CS, 7);
 	opts(&o, CS);
-	struct manifest *m = import_ok(f, input(f, "ztail.img", img, len), "ztail", "1", &o);
+	struct manifest *m =
+	    import_ok(f, input(f, "ztail.img", img, len), "ztail", "1", &o);
 	assert_int_equal(m->size, len);
 	assert_int_equal(m->nchunks, 1);
 	unsigned char *back = reassemble(f, m);
@@ -161,12 +184,14 @@ static void test_unaligned_tail(void **state)
 	free(img);
 }
 
-static void test_empty_and_zero(void **state)
+static void
+test_empty_and_zero(void **state)
 {
 	struct unit_store *f = *state;
 	struct import_options o;
 	opts(&o, CS);
-	struct manifest *m = import_ok(f, input(f, "empty.img", "", 0), "empty", "1", &o);
+	struct manifest *m =
+	    import_ok(f, input(f, "empty.img", "", 0), "empty", "1", &o);
 	assert_int_equal(m->size, 0);
 	assert_int_equal(m->nchunks, 0);
 	manifest_free(m);
@@ -185,7 +210,8 @@ struct counter {
 	int cancel_at;
 };
 
-static int count_progress(const struct import_progress *p, void *arg)
+static int
+count_progress(const struct import_progress *p, void *arg)
 {
 	struct counter *c = arg;
 	c->last = *p;
@@ -193,7 +219,8 @@ static int count_progress(const struct import_progress *p, void *arg)
 	return c->cancel_at && c->calls >= c->cancel_at;
 }
 
-static void test_dedup_and_progress(void **state)
+static void
+test_dedup_and_progress(void **state)
 {
 	struct unit_store *f = *state;
 	struct import_options o;
@@ -204,7 +231,9 @@ static void test_dedup_and_progress(void **state)
 	opts(&o, CS);
 	struct counter c = { 0 };
 	struct manifest *m;
-	assert_int_equal(import_disk_image(f->st, path, "d", "1", &o, count_progress, &c, &m, err, sizeof err), 0);
+	assert_int_equal(import_disk_image(f->st, path, "d", "1", &o,
+			     count_progress, &c, &m, err, sizeof err),
+	    0);
 	assert_true(c.last.done);
 	assert_int_equal(c.calls, 6 + 1); /* per chunk slot, then done */
 	assert_int_equal(c.last.bytes_read, len);
@@ -215,25 +244,32 @@ static void test_dedup_and_progress(void **state)
 	manifest_free(m);
 	/* the same image again: nothing new is stored */
 	memset(&c, 0, sizeof c);
-	assert_int_equal(import_disk_image(f->st, path, "d", "2", &o, count_progress, &c, &m, err, sizeof err), 0);
+	assert_int_equal(import_disk_image(f->st, path, "d", "2", &o,
+			     count_progress, &c, &m, err, sizeof err),
+	    0);
 	assert_int_equal(c.last.new_chunks, 0);
 	assert_int_equal(c.last.new_bytes, 0);
 	assert_int_equal(c.last.chunks, 4);
 	manifest_free(m);
 	/* the same name and version again: refused */
-	assert_int_equal(import_disk_image(f->st, path, "d", "2", &o, NULL, NULL, &m, err, sizeof err), -1);
+	assert_int_equal(import_disk_image(f->st, path, "d", "2", &o, NULL,
+			     NULL, &m, err, sizeof err),
+	    -1);
 	assert_non_null(strstr(err, "already exists"));
 	assert_null(m);
 	/* cancelled by the callback: no manifest */
 	memset(&c, 0, sizeof c);
 	c.cancel_at = 2;
-	assert_int_equal(import_disk_image(f->st, path, "d", "3", &o, count_progress, &c, &m, err, sizeof err), -1);
+	assert_int_equal(import_disk_image(f->st, path, "d", "3", &o,
+			     count_progress, &c, &m, err, sizeof err),
+	    -1);
 	assert_non_null(strstr(err, "cancelled"));
 	assert_false(store_has_manifest(f->st, "d", "3"));
 	free(img);
 }
 
-static void test_options(void **state)
+static void
+test_options(void **state)
 {
 	struct unit_store *f = *state;
 	struct import_options o;
@@ -244,19 +280,30 @@ static void test_options(void **state)
 	const char *path = input(f, "o.img", img, len);
 
 	opts(&o, 3 * CS);
-	assert_int_equal(import_disk_image(f->st, path, "o", "1", &o, NULL, NULL, &m, err, sizeof err), -1);
+	assert_int_equal(import_disk_image(f->st, path, "o", "1", &o, NULL,
+			     NULL, &m, err, sizeof err),
+	    -1);
 	assert_non_null(strstr(err, "chunk size"));
 	opts(&o, CS);
 	o.level = 0;
-	assert_int_equal(import_disk_image(f->st, path, "o", "1", &o, NULL, NULL, &m, err, sizeof err), -1);
+	assert_int_equal(import_disk_image(f->st, path, "o", "1", &o, NULL,
+			     NULL, &m, err, sizeof err),
+	    -1);
 	opts(&o, CS);
 	o.kind = IMAGE_KIND_ROOTFS;
-	assert_int_equal(import_disk_image(f->st, path, "o", "1", &o, NULL, NULL, &m, err, sizeof err), -1);
+	assert_int_equal(import_disk_image(f->st, path, "o", "1", &o, NULL,
+			     NULL, &m, err, sizeof err),
+	    -1);
 	opts(&o, CS);
-	assert_int_equal(import_disk_image(f->st, path, "o/x", "1", &o, NULL, NULL, &m, err, sizeof err), -1);
-	assert_int_equal(import_disk_image(f->st, path, "o", "", &o, NULL, NULL, &m, err, sizeof err), -1);
-	assert_int_equal(import_disk_image(f->st, "/nonexistent/x.img", "o", "1", &o, NULL, NULL, &m, err,
-					   sizeof err), -1);
+	assert_int_equal(import_disk_image(f->st, path, "o/x", "1", &o, NULL,
+			     NULL, &m, err, sizeof err),
+	    -1);
+	assert_int_equal(import_disk_image(f->st, path, "o", "", &o, NULL, NULL,
+			     &m, err, sizeof err),
+	    -1);
+	assert_int_equal(import_disk_image(f->st, "/nonexistent/x.img", "o",
+			     "1", &o, NULL, NULL, &m, err, sizeof err),
+	    -1);
 	assert_non_null(strstr(err, "/nonexistent/x.img"));
 
 	/* sha256, a bigger chunk size, defaults */
@@ -277,14 +324,16 @@ static void test_options(void **state)
 	free(img);
 }
 
-static bool have_tool(const char *tool)
+static bool
+have_tool(const char *tool)
 {
 	char cmd[256];
 	snprintf(cmd, sizeof cmd, "command -v %s >/dev/null 2>&1", tool);
 	return system(cmd) == 0;
 }
 
-static void run(const char *cmd)
+static void
+run(const char *cmd)
 {
 	int r = system(cmd);
 	if (r != 0)
@@ -293,17 +342,20 @@ static void run(const char *cmd)
 }
 
 /* Compresses raw with tool into raw + suffix, keeping raw. */
-static void compress_with(const char *tool, const char *raw)
+static void
+compress_with(const char *tool, const char *raw)
 {
 	char cmd[9000];
 	if (strcmp(tool, "zstd") == 0)
-		snprintf(cmd, sizeof cmd, "zstd -qf '%s' -o '%s.zst'", raw, raw);
+		snprintf(
+		    cmd, sizeof cmd, "zstd -qf '%s' -o '%s.zst'", raw, raw);
 	else
 		snprintf(cmd, sizeof cmd, "%s -kf '%s'", tool, raw);
 	run(cmd);
 }
 
-static void test_compressed(void **state)
+static void
+test_compressed(void **state)
 {
 	struct unit_store *f = *state;
 	struct import_options o;
@@ -325,7 +377,9 @@ static void test_compressed(void **state)
 	int done = 0;
 	for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
 		if (!have_tool(kinds[k].tool)) {
-			print_message("skipping %s input: %s is not installed\n", kinds[k].suffix, kinds[k].tool);
+			print_message(
+			    "skipping %s input: %s is not installed\n",
+			    kinds[k].suffix, kinds[k].tool);
 			continue;
 		}
 		compress_with(kinds[k].tool, raw);
@@ -333,7 +387,8 @@ static void test_compressed(void **state)
 		struct manifest *m = import_ok(f, path, "c", kinds[k].tool, &o);
 		assert_int_equal(m->size, len);
 		assert_int_equal(m->nchunks, ref->nchunks);
-		assert_memory_equal(m->chunks, ref->chunks, ref->nchunks * sizeof ref->chunks[0]);
+		assert_memory_equal(m->chunks, ref->chunks,
+		    ref->nchunks * sizeof ref->chunks[0]);
 		unsigned char *back = reassemble(f, m);
 		assert_memory_equal(back, img, len);
 		free(back);
@@ -346,15 +401,19 @@ static void test_compressed(void **state)
 }
 
 /* A failed import leaves no manifest and no temporary file. */
-static void expect_fail(struct unit_store *f, const char *path, const char *version, const char *want)
+static void
+expect_fail(struct unit_store *f, const char *path, const char *version,
+    const char *want)
 {
 	struct import_options o;
 	struct manifest *m = (struct manifest *)1;
 	char err[512] = "", tmp[4300];
 	opts(&o, CS);
-	int r = import_disk_image(f->st, path, "bad", version, &o, NULL, NULL, &m, err, sizeof err);
+	int r = import_disk_image(
+	    f->st, path, "bad", version, &o, NULL, NULL, &m, err, sizeof err);
 	if (r != -1 || !strstr(err, want))
-		print_error("import %s: r=%d err=\"%s\" wanted \"%s\"\n", path, r, err, want);
+		print_error("import %s: r=%d err=\"%s\" wanted \"%s\"\n", path,
+		    r, err, want);
 	assert_int_equal(r, -1);
 	assert_null(m);
 	assert_non_null(strstr(err, want));
@@ -363,7 +422,8 @@ static void expect_fail(struct unit_store *f, const char *path, const char *vers
 	assert_int_equal(unit_count_dir(tmp), 0);
 }
 
-static void test_truncated_and_corrupt(void **state)
+static void
+test_truncated_and_corrupt(void **state)
 {
 	struct unit_store *f = *state;
 	size_t len = 40 * CS, glen = 0;
@@ -425,16 +485,24 @@ static void test_truncated_and_corrupt(void **state)
 	free(img);
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_holes, unit_store_setup, unit_store_teardown),
-		cmocka_unit_test_setup_teardown(test_unaligned_tail, unit_store_setup, unit_store_teardown),
-		cmocka_unit_test_setup_teardown(test_empty_and_zero, unit_store_setup, unit_store_teardown),
-		cmocka_unit_test_setup_teardown(test_dedup_and_progress, unit_store_setup, unit_store_teardown),
-		cmocka_unit_test_setup_teardown(test_options, unit_store_setup, unit_store_teardown),
-		cmocka_unit_test_setup_teardown(test_compressed, unit_store_setup, unit_store_teardown),
-		cmocka_unit_test_setup_teardown(test_truncated_and_corrupt, unit_store_setup, unit_store_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_holes, unit_store_setup, unit_store_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_unaligned_tail, unit_store_setup, unit_store_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_empty_and_zero, unit_store_setup, unit_store_teardown),
+		cmocka_unit_test_setup_teardown(test_dedup_and_progress,
+		    unit_store_setup, unit_store_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_options, unit_store_setup, unit_store_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_compressed, unit_store_setup, unit_store_teardown),
+		cmocka_unit_test_setup_teardown(test_truncated_and_corrupt,
+		    unit_store_setup, unit_store_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,12 +21,13 @@
 #include "images/store.h"
 #include "tests/unit/unit.h"
 
-#define KILL_TRIES      40      /* bounded kill -9 attempts */
-#define KILL_HITS       5       /* stop after this many mid-write kills */
-#define BIG             (8u << 20)
+#define KILL_TRIES 40 /* bounded kill -9 attempts */
+#define KILL_HITS  5  /* stop after this many mid-write kills */
+#define BIG	   (8u << 20)
 
 /* Compresses data and stores it; the hex name goes to hex. */
-static void put(struct unit_store *f, const void *data, size_t len, char *hex, bool *added)
+static void
+put(struct unit_store *f, const void *data, size_t len, char *hex, bool *added)
 {
 	uint8_t h[HASH_LEN];
 	size_t cap = chunk_compress_bound(len), clen;
@@ -35,13 +36,17 @@ static void put(struct unit_store *f, const void *data, size_t len, char *hex, b
 	assert_non_null(c);
 	hash_buffer(HASH_BLAKE2B_256, data, len, h);
 	hash_to_hex(h, hex);
-	assert_int_equal(chunk_compress(NULL, data, len, 1, c, cap, &clen, err, sizeof err), 0);
-	assert_int_equal(store_put_chunk(f->st, hex, c, clen, added, err, sizeof err), 0);
+	assert_int_equal(
+	    chunk_compress(NULL, data, len, 1, c, cap, &clen, err, sizeof err),
+	    0);
+	assert_int_equal(
+	    store_put_chunk(f->st, hex, c, clen, added, err, sizeof err), 0);
 	free(c);
 }
 
-static struct manifest *one_chunk_manifest(const char *name, const char *version, const char *hex,
-					   uint32_t len, uint32_t stored)
+static struct manifest *
+one_chunk_manifest(const char *name, const char *version, const char *hex,
+    uint32_t len, uint32_t stored)
 {
 	struct manifest *m = manifest_new();
 	assert_non_null(m);
@@ -49,13 +54,16 @@ static struct manifest *one_chunk_manifest(const char *name, const char *version
 	snprintf(m->version, sizeof m->version, "%s", version);
 	m->chunk_size = CHUNK_SIZE_MIN;
 	m->size = len;
-	struct manifest_chunk c = { .offset = 0, .length = len, .stored = stored };
+	struct manifest_chunk c = {
+		.offset = 0, .length = len, .stored = stored
+	};
 	assert_int_equal(hash_from_hex(hex, c.hash), 0);
 	assert_int_equal(manifest_add_chunk(m, &c), 0);
 	return m;
 }
 
-static void test_layout_and_paths(void **state)
+static void
+test_layout_and_paths(void **state)
 {
 	struct unit_store *f = *state;
 	char path[4400], want[4400], sub[4400];
@@ -64,28 +72,41 @@ static void test_layout_and_paths(void **state)
 		snprintf(sub, sizeof sub, "%s/%s", f->storedir, subs[i]);
 		assert_int_equal(unit_count_dir(sub), 0);
 	}
-	const char *hex = "ab0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd";
+	const char *hex =
+	    "ab0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd";
 	assert_int_equal(store_chunk_path(f->st, hex, path, sizeof path), 0);
 	snprintf(want, sizeof want, "%s/chunks/ab/%s", f->storedir, hex);
 	assert_string_equal(path, want);
-	assert_int_equal(store_chunk_path(f->st, hex, path, 20), -1); /* too small */
+	/* too small */
+	assert_int_equal(store_chunk_path(f->st, hex, path, 20), -1);
 	static const char *const bad[] = {
-		"", "ab", "../../../../etc/passwd",
-		"AB0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd",
-		"ab0123456789abcdef0123456789abcdef0123456789abcdef0123456789abc",
-		"ab0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd0",
-		"ab/123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd",
+		"",
+		"ab",
+		"../../../../etc/passwd",
+		"AB0123456789abcdef0123456789abcdef0123456789abcdef0123456789ab"
+		"cd",
+		"ab0123456789abcdef0123456789abcdef0123456789abcdef0123456789ab"
+		"c",
+		"ab0123456789abcdef0123456789abcdef0123456789abcdef0123456789ab"
+		"cd0",
+		"ab/"
+		"123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		assert_int_equal(store_chunk_path(f->st, bad[i], path, sizeof path), -1);
+		assert_int_equal(
+		    store_chunk_path(f->st, bad[i], path, sizeof path), -1);
 		assert_false(store_has_chunk(f->st, bad[i]));
 	}
 	assert_int_equal(store_chunk_path(f->st, NULL, path, sizeof path), -1);
-	assert_int_equal(store_manifest_path(f->st, "debian", "12.5", path, sizeof path), 0);
-	snprintf(want, sizeof want, "%s/manifests/debian/12.5.json", f->storedir);
+	assert_int_equal(
+	    store_manifest_path(f->st, "debian", "12.5", path, sizeof path), 0);
+	snprintf(
+	    want, sizeof want, "%s/manifests/debian/12.5.json", f->storedir);
 	assert_string_equal(path, want);
-	assert_int_equal(store_manifest_path(f->st, "..", "1", path, sizeof path), -1);
-	assert_int_equal(store_manifest_path(f->st, "a", "../b", path, sizeof path), -1);
+	assert_int_equal(
+	    store_manifest_path(f->st, "..", "1", path, sizeof path), -1);
+	assert_int_equal(
+	    store_manifest_path(f->st, "a", "../b", path, sizeof path), -1);
 	assert_string_equal(store_dir(f->st), f->storedir);
 
 	/* opening a file as a store fails cleanly */
@@ -98,7 +119,8 @@ static void test_layout_and_paths(void **state)
 	assert_true(err[0] != '\0');
 }
 
-static void test_chunks(void **state)
+static void
+test_chunks(void **state)
 {
 	struct unit_store *f = *state;
 	char hex[HASH_HEX_LEN + 1], err[256];
@@ -113,39 +135,61 @@ static void test_chunks(void **state)
 	uint64_t size;
 	assert_int_equal(store_chunk_size(f->st, hex, &size), 0);
 	assert_true(size > 0);
-	assert_int_equal(store_check_chunk(f->st, HASH_BLAKE2B_256, hex, sizeof data, err, sizeof err), 0);
-	assert_int_equal(store_check_chunk(f->st, HASH_SHA256, hex, sizeof data, err, sizeof err), -1);
-	assert_int_equal(store_check_chunk(f->st, HASH_BLAKE2B_256, hex, sizeof data - 1, err, sizeof err), -1);
+	assert_int_equal(store_check_chunk(f->st, HASH_BLAKE2B_256, hex,
+			     sizeof data, err, sizeof err),
+	    0);
+	assert_int_equal(store_check_chunk(f->st, HASH_SHA256, hex, sizeof data,
+			     err, sizeof err),
+	    -1);
+	assert_int_equal(store_check_chunk(f->st, HASH_BLAKE2B_256, hex,
+			     sizeof data - 1, err, sizeof err),
+	    -1);
 	void *back;
 	size_t blen;
-	assert_int_equal(store_read_chunk(f->st, hex, 1 << 20, &back, &blen, err, sizeof err), 0);
+	assert_int_equal(store_read_chunk(f->st, hex, 1 << 20, &back, &blen,
+			     err, sizeof err),
+	    0);
 	assert_int_equal(blen, size);
 	free(back);
-	assert_int_equal(store_read_chunk(f->st, hex, 10, &back, &blen, err, sizeof err), -1);
+	assert_int_equal(
+	    store_read_chunk(f->st, hex, 10, &back, &blen, err, sizeof err),
+	    -1);
 	/* its content, in a buffer of its size */
-	assert_int_equal(store_read_content(f->st, hex, &back, &blen, err, sizeof err), 0);
+	assert_int_equal(
+	    store_read_content(f->st, hex, &back, &blen, err, sizeof err), 0);
 	assert_int_equal(blen, sizeof data);
 	assert_memory_equal(back, data, sizeof data);
 	free(back);
 	char absent[HASH_HEX_LEN + 1];
 	memset(absent, 'a', HASH_HEX_LEN);
 	absent[HASH_HEX_LEN] = '\0';
-	assert_int_equal(store_read_content(f->st, absent, &back, &blen, err, sizeof err), -1);
+	assert_int_equal(
+	    store_read_content(f->st, absent, &back, &blen, err, sizeof err),
+	    -1);
 	/* a damaged chunk on disk is caught by the check */
 	char path[4400];
 	store_chunk_path(f->st, hex, path, sizeof path);
 	assert_int_equal(unit_write_file(path, "garbage", 7), 0);
-	assert_int_equal(store_check_chunk(f->st, HASH_BLAKE2B_256, hex, sizeof data, err, sizeof err), -1);
-	assert_int_equal(store_read_content(f->st, hex, &back, &blen, err, sizeof err), -1);
+	assert_int_equal(store_check_chunk(f->st, HASH_BLAKE2B_256, hex,
+			     sizeof data, err, sizeof err),
+	    -1);
+	assert_int_equal(
+	    store_read_content(f->st, hex, &back, &blen, err, sizeof err), -1);
 	/* invalid put */
-	assert_int_equal(store_put_chunk(f->st, "xyz", "a", 1, &added, err, sizeof err), -1);
-	assert_int_equal(store_put_chunk(f->st, hex, "a", 0, &added, err, sizeof err), -1);
-	const char *missing = "0000000000000000000000000000000000000000000000000000000000000000";
+	assert_int_equal(
+	    store_put_chunk(f->st, "xyz", "a", 1, &added, err, sizeof err), -1);
+	assert_int_equal(
+	    store_put_chunk(f->st, hex, "a", 0, &added, err, sizeof err), -1);
+	const char *missing =
+	    "0000000000000000000000000000000000000000000000000000000000000000";
 	assert_false(store_has_chunk(f->st, missing));
-	assert_int_equal(store_check_chunk(f->st, HASH_BLAKE2B_256, missing, 10, err, sizeof err), -1);
+	assert_int_equal(store_check_chunk(f->st, HASH_BLAKE2B_256, missing, 10,
+			     err, sizeof err),
+	    -1);
 }
 
-static int collect(const char *name, const char *version, void *arg)
+static int
+collect(const char *name, const char *version, void *arg)
 {
 	char *out = arg;
 	size_t n = strlen(out);
@@ -153,7 +197,8 @@ static int collect(const char *name, const char *version, void *arg)
 	return 0;
 }
 
-static int stop_early(const char *name, const char *version, void *arg)
+static int
+stop_early(const char *name, const char *version, void *arg)
 {
 	(void)name;
 	(void)version;
@@ -161,7 +206,8 @@ static int stop_early(const char *name, const char *version, void *arg)
 	return 7;
 }
 
-static void test_manifests(void **state)
+static void
+test_manifests(void **state)
 {
 	struct unit_store *f = *state;
 	char hex[HASH_HEX_LEN + 1], err[512], list[1024] = "";
@@ -174,7 +220,8 @@ static void test_manifests(void **state)
 	uint8_t h[HASH_LEN];
 	hash_buffer(HASH_BLAKE2B_256, data, sizeof data, h);
 	hash_to_hex(h, hex);
-	struct manifest *m = one_chunk_manifest("deb", "1.2", hex, sizeof data, 100);
+	struct manifest *m =
+	    one_chunk_manifest("deb", "1.2", hex, sizeof data, 100);
 	assert_int_equal(store_put_manifest(f->st, m, err, sizeof err), -1);
 	assert_non_null(strstr(err, "missing from the store"));
 	assert_false(store_has_manifest(f->st, "deb", "1.2"));
@@ -184,8 +231,10 @@ static void test_manifests(void **state)
 	m->chunks[0].stored = (uint32_t)stored;
 	assert_int_equal(store_put_manifest(f->st, m, err, sizeof err), 0);
 	assert_true(store_has_manifest(f->st, "deb", "1.2"));
-	assert_int_equal(store_put_manifest(f->st, m, err, sizeof err), 0); /* same bytes: fine */
-	struct manifest *other = one_chunk_manifest("deb", "1.2", hex, sizeof data, (uint32_t)stored);
+	/* same bytes: fine */
+	assert_int_equal(store_put_manifest(f->st, m, err, sizeof err), 0);
+	struct manifest *other = one_chunk_manifest(
+	    "deb", "1.2", hex, sizeof data, (uint32_t)stored);
 	strcpy(other->created, "2001-01-01T00:00:00Z");
 	errno = 0;
 	assert_int_equal(store_put_manifest(f->st, other, err, sizeof err), -1);
@@ -199,7 +248,8 @@ static void test_manifests(void **state)
 	static const char *const versions[] = { "1.10", "1.9", "2", "1.2" };
 	for (size_t i = 0; i < 4; i++) {
 		snprintf(m->version, sizeof m->version, "%s", versions[i]);
-		assert_int_equal(store_put_manifest(f->st, m, err, sizeof err), 0);
+		assert_int_equal(
+		    store_put_manifest(f->st, m, err, sizeof err), 0);
 	}
 	strcpy(m->name, "alpine");
 	strcpy(m->version, "3");
@@ -211,24 +261,32 @@ static void test_manifests(void **state)
 	snprintf(junk, sizeof junk, "%s/manifests/.hidden", f->storedir);
 	assert_int_equal(mkdir(junk, 0755), 0);
 
-	assert_int_equal(store_list_manifests(f->st, collect, list, err, sizeof err), 0);
+	assert_int_equal(
+	    store_list_manifests(f->st, collect, list, err, sizeof err), 0);
 	assert_string_equal(list, "alpine:3 deb:1.2 deb:1.9 deb:1.10 deb:2 ");
 	int calls = 0;
-	assert_int_equal(store_list_manifests(f->st, stop_early, &calls, err, sizeof err), 7);
+	assert_int_equal(
+	    store_list_manifests(f->st, stop_early, &calls, err, sizeof err),
+	    7);
 	assert_int_equal(calls, 1);
 
 	char latest[IMAGE_NAME_MAX + 1];
-	assert_int_equal(store_latest_version(f->st, "deb", latest, err, sizeof err), 0);
+	assert_int_equal(
+	    store_latest_version(f->st, "deb", latest, err, sizeof err), 0);
 	assert_string_equal(latest, "2");
-	assert_int_equal(store_latest_version(f->st, "nope", latest, err, sizeof err), -1);
+	assert_int_equal(
+	    store_latest_version(f->st, "nope", latest, err, sizeof err), -1);
 	assert_non_null(strstr(err, "not in the store"));
 
 	struct manifest *back;
-	assert_int_equal(store_load_manifest(f->st, "deb", "1.10", &back, err, sizeof err), 0);
+	assert_int_equal(
+	    store_load_manifest(f->st, "deb", "1.10", &back, err, sizeof err),
+	    0);
 	assert_string_equal(back->version, "1.10");
 	assert_int_equal(back->nchunks, 1);
 	manifest_free(back);
-	assert_int_equal(store_load_manifest(f->st, "deb", "7", &back, err, sizeof err), -1);
+	assert_int_equal(
+	    store_load_manifest(f->st, "deb", "7", &back, err, sizeof err), -1);
 	assert_non_null(strstr(err, "not in the store"));
 	assert_null(back);
 	/* a manifest filed under the wrong name is refused */
@@ -236,23 +294,30 @@ static void test_manifests(void **state)
 	store_manifest_path(f->st, "deb", "2", src, sizeof src);
 	store_manifest_path(f->st, "deb", "9", dst, sizeof dst);
 	assert_int_equal(link(src, dst), 0);
-	assert_int_equal(store_load_manifest(f->st, "deb", "9", &back, err, sizeof err), -1);
+	assert_int_equal(
+	    store_load_manifest(f->st, "deb", "9", &back, err, sizeof err), -1);
 	assert_non_null(strstr(err, "names image deb:2"));
 
-	assert_int_equal(store_remove_manifest(f->st, "deb", "9", err, sizeof err), 0);
-	assert_int_equal(store_remove_manifest(f->st, "deb", "9", err, sizeof err), -1);
-	assert_int_equal(store_remove_manifest(f->st, "alpine", "3", err, sizeof err), 0);
+	assert_int_equal(
+	    store_remove_manifest(f->st, "deb", "9", err, sizeof err), 0);
+	assert_int_equal(
+	    store_remove_manifest(f->st, "deb", "9", err, sizeof err), -1);
+	assert_int_equal(
+	    store_remove_manifest(f->st, "alpine", "3", err, sizeof err), 0);
 	assert_false(store_has_manifest(f->st, "alpine", "3"));
 	snprintf(junk, sizeof junk, "%s/manifests/alpine", f->storedir);
-	assert_int_equal(unit_count_dir(junk), -1); /* the empty name directory went too */
+	/* the empty name directory went too */
+	assert_int_equal(unit_count_dir(junk), -1);
 	assert_true(store_has_chunk(f->st, hex)); /* chunks stay */
 	list[0] = '\0';
-	assert_int_equal(store_list_manifests(f->st, collect, list, err, sizeof err), 0);
+	assert_int_equal(
+	    store_list_manifests(f->st, collect, list, err, sizeof err), 0);
 	assert_string_equal(list, "deb:1.2 deb:1.9 deb:1.10 deb:2 ");
 	manifest_free(m);
 }
 
-static void test_open_cleans_tmp(void **state)
+static void
+test_open_cleans_tmp(void **state)
 {
 	struct unit_store *f = *state;
 	char path[4500], tmp[4400], err[256];
@@ -304,7 +369,8 @@ struct prepared {
 };
 static struct prepared prep[NPREP];
 
-static void prepare(void)
+static void
+prepare(void)
 {
 	char err[256];
 	unsigned char *raw = malloc(BIG);
@@ -316,13 +382,15 @@ static void prepare(void)
 		size_t cap = chunk_compress_bound(BIG);
 		prep[i].data = malloc(cap);
 		assert_non_null(prep[i].data);
-		assert_int_equal(chunk_compress(NULL, raw, BIG, 1, prep[i].data, cap, &prep[i].len, err,
-						sizeof err), 0);
+		assert_int_equal(chunk_compress(NULL, raw, BIG, 1, prep[i].data,
+				     cap, &prep[i].len, err, sizeof err),
+		    0);
 	}
 	free(raw);
 }
 
-static void unprepare(void)
+static void
+unprepare(void)
 {
 	for (int i = 0; i < NPREP; i++) {
 		free(prep[i].data);
@@ -333,7 +401,8 @@ static void unprepare(void)
 /* The child: stores a chunk, then a manifest naming it, then removes both
  * (manifest first), round and round until killed. One byte on ready after
  * the first round. */
-static void writer(const char *storedir, int ready)
+static void
+writer(const char *storedir, int ready)
 {
 	struct store *st;
 	char err[256], path[4400], name[32], version[32];
@@ -343,7 +412,8 @@ static void writer(const char *storedir, int ready)
 	for (unsigned n = 0; n < 100000; n++) {
 		const struct prepared *p = &prep[n % NPREP];
 		snprintf(version, sizeof version, "%u", n);
-		if (store_put_chunk(st, p->hex, p->data, p->len, NULL, err, sizeof err) < 0)
+		if (store_put_chunk(
+			st, p->hex, p->data, p->len, NULL, err, sizeof err) < 0)
 			_exit(3);
 		struct manifest *m = manifest_new();
 		if (!m)
@@ -352,15 +422,20 @@ static void writer(const char *storedir, int ready)
 		snprintf(m->version, sizeof m->version, "%s", version);
 		m->chunk_size = BIG;
 		m->size = BIG;
-		struct manifest_chunk ch = { .offset = 0, .length = BIG, .stored = (uint32_t)p->len };
+		struct manifest_chunk ch = {
+			.offset = 0, .length = BIG, .stored = (uint32_t)p->len
+		};
 		memcpy(ch.hash, p->hash, HASH_LEN);
-		if (manifest_add_chunk(m, &ch) < 0 || store_put_manifest(st, m, err, sizeof err) < 0)
+		if (manifest_add_chunk(m, &ch) < 0 ||
+		    store_put_manifest(st, m, err, sizeof err) < 0)
 			_exit(5);
 		manifest_free(m);
 		/* take both away again (manifest first, as a collector would) so
 		 * the next round writes the chunk anew */
-		if (store_remove_manifest(st, name, version, err, sizeof err) < 0 ||
-		    store_chunk_path(st, p->hex, path, sizeof path) < 0 || unlink(path) < 0)
+		if (store_remove_manifest(st, name, version, err, sizeof err) <
+			0 ||
+		    store_chunk_path(st, p->hex, path, sizeof path) < 0 ||
+		    unlink(path) < 0)
 			_exit(6);
 		if (n == 0 && write(ready, "r", 1) != 1)
 			_exit(7);
@@ -370,7 +445,8 @@ static void writer(const char *storedir, int ready)
 
 /* Every visible chunk decompresses and hashes to its name; every visible
  * manifest parses and its chunks are present. Returns the chunk count. */
-static int check_visible(struct unit_store *f)
+static int
+check_visible(struct unit_store *f)
 {
 	char path[4400], err[256];
 	int chunks = 0;
@@ -391,7 +467,8 @@ static int check_visible(struct unit_store *f)
 				continue;
 			assert_true(hash_hex_valid(e2->d_name));
 			assert_int_equal(strncmp(e2->d_name, e->d_name, 2), 0);
-			int r = store_check_chunk(f->st, HASH_BLAKE2B_256, e2->d_name, BIG, err, sizeof err);
+			int r = store_check_chunk(f->st, HASH_BLAKE2B_256,
+			    e2->d_name, BIG, err, sizeof err);
 			if (r != 0)
 				print_error("chunk %s: %s\n", e2->d_name, err);
 			assert_int_equal(r, 0);
@@ -432,14 +509,16 @@ static int check_visible(struct unit_store *f)
 	return chunks;
 }
 
-static double now(void)
+static double
+now(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void test_kill_atomicity(void **state)
+static void
+test_kill_atomicity(void **state)
 {
 	struct unit_store *f = *state;
 	char tmp[4400], err[256];
@@ -468,7 +547,8 @@ static void test_kill_atomicity(void **state)
 		double round = now() - t0;
 		struct timespec ts = { 0, 0 };
 		if (ready) {
-			double d = round * 2.0 * (double)(rand_r(&seed) % 1000) / 1000.0;
+			double d = round * 2.0 *
+			    (double)(rand_r(&seed) % 1000) / 1000.0;
 			ts.tv_sec = (time_t)d;
 			ts.tv_nsec = (long)((d - (double)ts.tv_sec) * 1e9);
 		}
@@ -477,7 +557,8 @@ static void test_kill_atomicity(void **state)
 		int status;
 		assert_int_equal(waitpid(pid, &status, 0), pid);
 		if (!WIFSIGNALED(status))
-			print_error("writer exited with %d\n", WEXITSTATUS(status));
+			print_error(
+			    "writer exited with %d\n", WEXITSTATUS(status));
 		assert_true(WIFSIGNALED(status));
 		assert_true(ready);
 		if (unit_count_dir(tmp) > 0)
@@ -487,8 +568,9 @@ static void test_kill_atomicity(void **state)
 		 * would otherwise unlink a chunk that this writer's leftover
 		 * manifest still names (the chunks repeat across writers). */
 		char cmd[9000];
-		snprintf(cmd, sizeof cmd, "rm -rf '%s/manifests/'* '%s/chunks/'*",
-			 f->storedir, f->storedir);
+		snprintf(cmd, sizeof cmd,
+		    "rm -rf '%s/manifests/'* '%s/chunks/'*", f->storedir,
+		    f->storedir);
 		assert_int_equal(system(cmd), 0);
 	}
 	unprepare();
@@ -501,14 +583,20 @@ static void test_kill_atomicity(void **state)
 	check_visible(f);
 }
 
-int main(void)
+int
+main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_layout_and_paths, unit_store_setup, unit_store_teardown),
-		cmocka_unit_test_setup_teardown(test_chunks, unit_store_setup, unit_store_teardown),
-		cmocka_unit_test_setup_teardown(test_manifests, unit_store_setup, unit_store_teardown),
-		cmocka_unit_test_setup_teardown(test_open_cleans_tmp, unit_store_setup, unit_store_teardown),
-		cmocka_unit_test_setup_teardown(test_kill_atomicity, unit_store_setup, unit_store_teardown),
+		cmocka_unit_test_setup_teardown(test_layout_and_paths,
+		    unit_store_setup, unit_store_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_chunks, unit_store_setup, unit_store_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_manifests, unit_store_setup, unit_store_teardown),
+		cmocka_unit_test_setup_teardown(test_open_cleans_tmp,
+		    unit_store_setup, unit_store_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_kill_atomicity, unit_store_setup, unit_store_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

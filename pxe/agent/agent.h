@@ -28,7 +28,7 @@
 
 /* Limits. Every buffer and count has one; crossing it is a clean error. */
 #define AGENT_PATH_MAX		1024	/* device and sysfs paths */
-#define QUEUE_MAX_BYTES		(64u * 1024 * 1024)	/* fetched, not written */
+#define QUEUE_MAX_BYTES		(64u * 1024 * 1024) /* fetched, not written */
 #define QUEUE_MAX_ITEMS		256
 #define WORKERS_MAX		4	/* decompress+verify+write threads */
 #define WORKER_MEM_MAX		(64u * 1024 * 1024)	/* their buffers, all */

@@ -210,7 +210,8 @@ swapping(const char *swaps, const char *name)
 
 	for (const char *p = swaps; p != NULL && (p = strstr(p, name)) != NULL;
 	    p += nl)
-		if (p > swaps && p[-1] == '/' && (p[nl] == ' ' || p[nl] == '\t'))
+		if (p > swaps && p[-1] == '/' &&
+		    (p[nl] == ' ' || p[nl] == '\t'))
 			return 1;
 	return 0;
 }
@@ -466,11 +467,13 @@ disk_select(const struct disk_env *env, const struct disk_rule *r, char *path,
 		for (int i = 0; i < n; i++) {
 			if (!disks[i].has_device)
 				continue;	/* loop, ram, dm, md: quietly */
-			if ((bad = unfit(&disks[i], why, sizeof(why))) != NULL) {
+			if ((bad = unfit(&disks[i], why,
+			    sizeof(why))) != NULL) {
 				if (used < sizeof(skipped))
 					used += (size_t)snprintf(skipped + used,
 					    sizeof(skipped) - used, "%s%s %s",
-					    used ? ", " : "", disks[i].name, bad);
+					    used ? ", " : "", disks[i].name,
+					    bad);
 				continue;
 			}
 			if (found < 0 || disks[i].size > disks[found].size)
@@ -505,13 +508,14 @@ disk_select(const struct disk_env *env, const struct disk_rule *r, char *path,
 		snprintf(link, sizeof(link), "%s" DISK_BYPATH_DIR "%s",
 		    env->dev, r->arg);
 		if (realpath(link, real) != NULL) {
-			base = strrchr(real, '/') ? strrchr(real, '/') + 1 : real;
+			base = strrchr(real, '/') ?
+			    strrchr(real, '/') + 1 : real;
 			for (int i = 0; i < n; i++)
 				if (strcmp(disks[i].name, base) == 0)
 					found = i;
 			if (found < 0) {
-				snprintf(err, errlen, "%s is %s, which is not a "
-				    "whole disk", link, real);
+				snprintf(err, errlen, "%s is %s, which is "
+				    "not a whole disk", link, real);
 				goto out;
 			}
 		} else if (match_bypath(r->arg, disks, n, &found, err,
@@ -524,8 +528,8 @@ disk_select(const struct disk_env *env, const struct disk_rule *r, char *path,
 		goto out;
 	}
 	if ((bad = unfit(&disks[found], why, sizeof(why))) != NULL) {
-		snprintf(err, errlen, "disk %s is %s; name it with dev:%s/%s to "
-		    "write it anyway", disks[found].name, bad, env->dev,
+		snprintf(err, errlen, "disk %s is %s; name it with dev:%s/%s "
+		    "to write it anyway", disks[found].name, bad, env->dev,
 		    disks[found].name);
 		goto out;
 	}

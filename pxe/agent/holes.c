@@ -82,8 +82,9 @@ zero_piece(struct zeroer *z, uint64_t off, size_t len, char *err,
 		if (ioctl(z->fd, BLKZEROOUT, range) == 0)
 			return 0;
 		if (!unsupported(errno)) {
-			snprintf(err, errlen, "cannot zero the disk at byte %" PRIu64
-			    ": %s", off, strerror(errno));
+			snprintf(err, errlen,
+			    "cannot zero the disk at byte %" PRIu64 ": %s",
+			    off, strerror(errno));
 			return -1;
 		}
 		z->try_zeroout = false;
@@ -93,8 +94,9 @@ zero_piece(struct zeroer *z, uint64_t off, size_t len, char *err,
 		    (off_t)off, (off_t)len) == 0)
 			return 0;
 		if (!unsupported(errno)) {
-			snprintf(err, errlen, "cannot zero the disk at byte %" PRIu64
-			    ": %s", off, strerror(errno));
+			snprintf(err, errlen,
+			    "cannot zero the disk at byte %" PRIu64 ": %s",
+			    off, strerror(errno));
 			return -1;
 		}
 		z->try_punch = false;

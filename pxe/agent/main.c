@@ -106,15 +106,15 @@ report(struct agent *a, const char *state, const char *reason, int retry,
 			return REPORT_OK;
 		if (rc == 0 && (status == 409 || status == 401 ||
 		    status == 404)) {
-			log_error("rackd: the job is no longer active (HTTP %ld: "
-			    "%s)", status, err);
+			log_error("rackd: the job is no longer active "
+			    "(HTTP %ld: %s)", status, err);
 			a->gone = 1;
 			atomic_store(&a->stop, 1);
 			return REPORT_GONE;
 		}
 		if (rc == 0 && status >= 400 && status < 500) {
-			log_error("rackd refused the report \"%s\" (HTTP %ld: %s)",
-			    state, status, err);
+			log_error("rackd refused the report \"%s\" "
+			    "(HTTP %ld: %s)", state, status, err);
 			return REPORT_ERROR;
 		}
 		if (rc == 0)
@@ -125,11 +125,12 @@ report(struct agent *a, const char *state, const char *reason, int retry,
 			return REPORT_ERROR;
 		}
 		if (got_signal || !retry_next(&t, now_ms(), &delay)) {
-			log_error("cannot report \"%s\" to rackd: %s", state, err);
+			log_error("cannot report \"%s\" to rackd: %s", state,
+			    err);
 			return REPORT_ERROR;
 		}
-		log_warn("report \"%s\": %s; again in %" PRId64 " ms", state, err,
-		    delay);
+		log_warn("report \"%s\": %s; again in %" PRId64 " ms", state,
+		    err, delay);
 		retry_wait(delay, NULL);
 	}
 }
@@ -279,9 +280,9 @@ parse_flags(struct agent *a, int argc, char **argv, const char **cmdline)
 			v = strtol(optarg, &end, 10);
 			if (errno != 0 || *end != '\0' || v < 1 ||
 			    v > (ch == 'D' ? 86400 : WORKERS_MAX)) {
-				fprintf(stderr, "rack-agent: --%s: not a number "
-				    "in range\n", ch == 'D' ? "deadline" :
-				    "workers");
+				fprintf(stderr, "rack-agent: --%s: not a "
+				    "number in range\n",
+				    ch == 'D' ? "deadline" : "workers");
 				return AGENT_EXIT_USAGE;
 			}
 			if (ch == 'D')
@@ -376,7 +377,9 @@ static enum agent_exit
 stream(struct agent *a, const char *state, struct pipeline **pp)
 {
 	const struct manifest *m = a->job.manifest;
-	struct chunk_fetcher f = { .net = a->net, .deadline_ms = a->deadline_ms };
+	struct chunk_fetcher f = {
+		.net = a->net, .deadline_ms = a->deadline_ms,
+	};
 	struct pipeline_conf pc = {
 		.fd = a->fd, .is_blockdev = a->is_blockdev, .m = m,
 		.workers = a->workers, .fetch = net_fetch_chunk,
@@ -482,7 +485,8 @@ run(struct agent *a)
 		else
 			log_info("done: %s:%s is on %s (%.1f s)",
 			    a->job.manifest->name, a->job.manifest->version,
-			    a->disk_path, (double)(now_ms() - a->t_start) / 1000);
+			    a->disk_path,
+			    (double)(now_ms() - a->t_start) / 1000);
 	}
 	pipeline_free(p);
 	return rc;

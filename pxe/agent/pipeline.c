@@ -14,8 +14,8 @@
  *             and only if the hash matches write it with pwrite.
  *
  * Scanning, zeroing, fetching and writing overlap; chunks and holes are
- * disjoint, so everyone writes in any order. The first failure sets the stop flag and its reason;
- * everything else winds down.
+ * disjoint, so everyone writes in any order. The first failure sets the
+ * stop flag and its reason; everything else winds down.
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -272,8 +272,8 @@ worker(void *arg)
 			break;
 		}
 		if (n != c->length) {
-			fail(p, "hash mismatch for chunk %zu (%s): it holds %zu "
-			    "bytes, the manifest says %" PRIu32, k, hex, n,
+			fail(p, "hash mismatch for chunk %zu (%s): it holds "
+			    "%zu bytes, the manifest says %" PRIu32, k, hex, n,
 			    c->length);
 			break;
 		}
@@ -420,8 +420,8 @@ pipeline_join(struct pipeline *p, char *reason, size_t len)
 	for (size_t k = 0; k < p->m->nchunks; k++)
 		if (!(p->need[k] == NEED_SKIP ||
 		    (p->need[k] == NEED_FETCH && p->written[k]))) {
-			snprintf(reason, len, "chunk %zu was neither written nor "
-			    "found on the disk", k);
+			snprintf(reason, len, "chunk %zu was neither written "
+			    "nor found on the disk", k);
 			return -1;
 		}
 	return 0;

@@ -140,8 +140,8 @@ verify_thread(void *arg)
 		if (memcmp(d, c->hash, HASH_LEN) != 0) {
 			hash_to_hex(c->hash, hex);
 			snprintf(msg, sizeof(msg), "verify: chunk %zu (%s) at "
-			    "byte %" PRIu64 " reads back different from the disk",
-			    k, hex, c->offset);
+			    "byte %" PRIu64 " reads back different from the "
+			    "disk", k, hex, c->offset);
 			fail(v, msg);
 			break;
 		}

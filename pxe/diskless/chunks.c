@@ -94,8 +94,8 @@ chunks_fetch(struct net *n, const char *chunks_url, struct feed *f,
 		    f->m->chunk_size, c->length, &len, err, errlen) != 0 ||
 		    feed_chunk(f, out, len, err, errlen) != 0)) {
 			if (it->index != f->next)
-				snprintf(err, errlen, "chunk %zu came out of order",
-				    it->index);
+				snprintf(err, errlen,
+				    "chunk %zu came out of order", it->index);
 			rc = -1;
 			atomic_store(stop, 1);
 			queue_abort(x.q);

@@ -42,7 +42,8 @@
 #define DL_OVERLAY_FILES_MAX	32
 #define DL_HOSTNAME_MAX		63
 #define DL_PIPE_BYTES		(1024 * 1024)	/* pipe to cpio */
-#define DL_QUEUE_BYTES		(16u * 1024 * 1024)	/* chunks fetched, not used */
+/* chunks fetched, not used */
+#define DL_QUEUE_BYTES		(16u * 1024 * 1024)
 #define DL_QUEUE_ITEMS		64
 /* The stream received, not used: enough for the link to keep flowing
  * (40 MB/s for 100 ms) without holding RAM the new root needs. */
@@ -87,7 +88,8 @@ int	 feed_chunk(struct feed *f, const uint8_t *data, size_t len,
 /* After the last chunk: the trailing hole; checks the size. 0 or -1. */
 int	 feed_finish(struct feed *f, char *err, size_t errlen);
 /* Writes all of buf (EINTR, short writes). 0, or -1 with err. */
-int	 write_all(int fd, const void *buf, size_t len, char *err, size_t errlen);
+int	 write_all(int fd, const void *buf, size_t len, char *err,
+	    size_t errlen);
 
 /* stream.c: GET url/boot/SLOT/rootfs?from=K read by a receiver thread
  * into a bounded queue, decompressed here frame by frame (one frame is one
@@ -134,7 +136,8 @@ int	 overlay_fetch(const char *url, const char *slot, int cloud_init,
 int	 overlay_apply(const char *root, const struct overlay *o, char *err,
 	    size_t errlen);
 /* The system's hostname from the overlay. 0, or -1 with err. */
-int	 overlay_set_hostname(const struct overlay *o, char *err, size_t errlen);
+int	 overlay_set_hostname(const struct overlay *o, char *err,
+	    size_t errlen);
 /* Whether root holds cloud-init (etc/cloud/cloud.cfg or
  * usr/bin/cloud-init, resolved inside root). */
 bool	 root_has_cloud_init(const char *root);

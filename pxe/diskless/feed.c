@@ -23,7 +23,8 @@ write_all(int fd, const void *buf, size_t len, char *err, size_t errlen)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			snprintf(err, errlen, "unpacking stopped taking data: %s",
+			snprintf(err, errlen,
+			    "unpacking stopped taking data: %s",
 			    n < 0 ? strerror(errno) : "short write");
 			return -1;
 		}

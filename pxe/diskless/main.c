@@ -232,7 +232,8 @@ run(struct dl *d, char *err, size_t errlen)
 	    "%ld KiB (cpio %ld KiB); MemAvailable %" PRIu64 " KiB",
 	    fmt_bytes(d->feed.written, a, sizeof(a)),
 	    fmt_bytes(atomic_load(&d->feed.fetched), b, sizeof(b)),
-	    (double)(t_done - t_fetch) / 1000.0, fmt_bytes(d->bps, c, sizeof(c)),
+	    (double)(t_done - t_fetch) / 1000.0,
+	    fmt_bytes(d->bps, c, sizeof(c)),
 	    self.ru_maxrss, kids.ru_maxrss, mem_available_kib());
 	return 0;
 }
@@ -256,20 +257,23 @@ main(int argc, char **argv)
 	int o;
 
 	d.stream = 1;
-	while ((o = getopt_long(argc, argv, "u:j:t:s:r:f:hV", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "u:j:t:s:r:f:hV", opts,
+	    NULL)) != -1) {
 		const char *key = o == 'u' ? "url" : o == 'j' ? "job" :
 		    o == 't' ? "token" : NULL;
 		if (key != NULL) {
-			if (conf_set(&d.conf, key, optarg, why, sizeof(why)) != 0) {
-				fprintf(stderr, "rack-diskless: --%s: %s\n", key,
-				    why);
+			if (conf_set(&d.conf, key, optarg, why,
+			    sizeof(why)) != 0) {
+				fprintf(stderr, "rack-diskless: --%s: %s\n",
+				    key, why);
 				return DL_EXIT_USAGE;
 			}
 			continue;
 		}
 		switch (o) {
 		case 's':
-			if (strlen(optarg) == 0 || strlen(optarg) > DL_SLOT_MAX ||
+			if (strlen(optarg) == 0 ||
+			    strlen(optarg) > DL_SLOT_MAX ||
 			    strspn(optarg, "abcdefghijklmnopqrstuvwxyz"
 			    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
 			    strlen(optarg)) {
@@ -281,7 +285,8 @@ main(int argc, char **argv)
 			break;
 		case 'r':
 			if (strlen(optarg) >= sizeof(d.root)) {
-				fprintf(stderr, "rack-diskless: --root: too long\n");
+				fprintf(stderr,
+				    "rack-diskless: --root: too long\n");
 				return DL_EXIT_USAGE;
 			}
 			snprintf(d.root, sizeof(d.root), "%s", optarg);
@@ -292,8 +297,8 @@ main(int argc, char **argv)
 			else if (strcmp(optarg, "chunks") == 0)
 				d.stream = 0;
 			else {
-				fprintf(stderr, "rack-diskless: --fetch: stream "
-				    "or chunks\n");
+				fprintf(stderr, "rack-diskless: --fetch: "
+				    "stream or chunks\n");
 				return DL_EXIT_USAGE;
 			}
 			break;
@@ -311,8 +316,9 @@ main(int argc, char **argv)
 	if (optind < argc || conf_complete(&d.conf, why, sizeof(why)) != 0 ||
 	    d.slot[0] == '\0' || d.root[0] == '\0') {
 		fprintf(stderr, "rack-diskless: %s\n", optind < argc ?
-		    "unexpected argument" : d.slot[0] == '\0' ? "--slot is "
-		    "required" : d.root[0] == '\0' ? "--root is required" : why);
+		    "unexpected argument" :
+		    d.slot[0] == '\0' ? "--slot is required" :
+		    d.root[0] == '\0' ? "--root is required" : why);
 		usage(stderr);
 		return DL_EXIT_USAGE;
 	}
@@ -320,7 +326,8 @@ main(int argc, char **argv)
 	if (run(&d, err, sizeof(err)) == 0)
 		return DL_EXIT_DONE;
 	if (d.gone) {
-		log_error("rackd ended this boot: %s", err[0] ? err : "job over");
+		log_error("rackd ended this boot: %s",
+		    err[0] ? err : "job over");
 		return DL_EXIT_GONE;
 	}
 	log_error("%s", err[0] ? err : "failed");

@@ -61,8 +61,9 @@ hostname_ok(const char *h)
 	if (n == 0 || n > DL_HOSTNAME_MAX)
 		return 0;
 	for (size_t i = 0; i < n; i++)
-		if (!((h[i] >= 'a' && h[i] <= 'z') || (h[i] >= 'A' &&
-		    h[i] <= 'Z') || (h[i] >= '0' && h[i] <= '9') || h[i] == '-'))
+		if (!((h[i] >= 'a' && h[i] <= 'z') ||
+		    (h[i] >= 'A' && h[i] <= 'Z') ||
+		    (h[i] >= '0' && h[i] <= '9') || h[i] == '-'))
 			return 0;
 	return 1;
 }
@@ -100,14 +101,16 @@ overlay_parse(const char *text, size_t len, struct overlay *o, char *err,
 	snprintf(o->hostname, sizeof(o->hostname), "%s", host);
 	if (!json_is_array(files) || json_array_size(files) >
 	    DL_OVERLAY_FILES_MAX) {
-		snprintf(err, errlen, "overlay: files must be a list of at most "
-		    "%d", DL_OVERLAY_FILES_MAX);
+		snprintf(err, errlen, "overlay: files must be a list of at "
+		    "most %d", DL_OVERLAY_FILES_MAX);
 		goto out;
 	}
 	json_array_foreach(files, i, f) {
 		struct overlay_file *of = &o->files[o->nfiles];
-		const char *path = json_string_value(json_object_get(f, "path"));
-		const char *type = json_string_value(json_object_get(f, "type"));
+		const char *path = json_string_value(json_object_get(f,
+		    "path"));
+		const char *type = json_string_value(json_object_get(f,
+		    "type"));
 		const char *content = json_string_value(json_object_get(f,
 		    "content"));
 		json_t *mode = json_object_get(f, "mode");
@@ -261,9 +264,9 @@ apply_one(int rootfd, const struct overlay_file *of, char *err,
 		if (mkdirat(pfd, leaf, of->mode) != 0 && errno != EEXIST)
 			goto fail;
 		/* the image's own directory (or symlink) stays; mode on ours */
-		if ((fd = openat(pfd, leaf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-		    O_CLOEXEC)) >= 0 && (fchmod(fd, of->mode) != 0 ||
-		    fchown(fd, 0, 0) != 0))
+		if ((fd = openat(pfd, leaf, O_RDONLY | O_DIRECTORY |
+		    O_NOFOLLOW | O_CLOEXEC)) >= 0 &&
+		    (fchmod(fd, of->mode) != 0 || fchown(fd, 0, 0) != 0))
 			goto fail;
 		rc = 0;
 		goto out;
@@ -271,11 +274,13 @@ apply_one(int rootfd, const struct overlay_file *of, char *err,
 	fd = openat(pfd, leaf, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
 	    O_CLOEXEC, of->mode);
 	if (fd < 0 && (errno == ELOOP || errno == EISDIR)) {
-		/* a symlink or directory of the image there: ours replaces it */
-		if (unlinkat(pfd, leaf, errno == EISDIR ? AT_REMOVEDIR : 0) != 0)
+		/* a symlink or directory of the image there: ours
+		 * replaces it */
+		if (unlinkat(pfd, leaf,
+		    errno == EISDIR ? AT_REMOVEDIR : 0) != 0)
 			goto fail;
-		fd = openat(pfd, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-		    O_CLOEXEC, of->mode);
+		fd = openat(pfd, leaf, O_WRONLY | O_CREAT | O_EXCL |
+		    O_NOFOLLOW | O_CLOEXEC, of->mode);
 	}
 	if (fd < 0 || fchmod(fd, of->mode) != 0 || fchown(fd, 0, 0) != 0)
 		goto fail;

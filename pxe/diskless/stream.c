@@ -20,8 +20,8 @@
 
 #include "pxe/diskless/diskless.h"
 
-#define MARK_CUT		((size_t)-2)	/* queue item: the stream broke */
-#define MARK_END		((size_t)-1)	/* queue item: no more */
+#define MARK_CUT	((size_t)-2)	/* queue item: the stream broke */
+#define MARK_END	((size_t)-1)	/* queue item: no more */
 
 struct sx {
 	struct feed	*f;
@@ -171,17 +171,20 @@ receiver(void *arg)
 			break;			/* the whole rest was sent */
 		if (cr == CURLE_OK && s->status >= 400 && s->status < 500 &&
 		    s->status != 429) {
-			net_error_text(s->errbody, s->errlen, last, sizeof(last));
+			net_error_text(s->errbody, s->errlen, last,
+			    sizeof(last));
 			s->gone = s->status == 409;
-			snprintf(s->err, sizeof(s->err), "rootfs stream: HTTP %ld: "
-			    "%s", s->status, last);
+			snprintf(s->err, sizeof(s->err), "rootfs stream: "
+			    "HTTP %ld: %s", s->status, last);
 			s->failed = 1;
 			break;
 		}
 		if (cr == CURLE_OK) {
-			net_error_text(s->errbody, s->errlen, last, sizeof(last));
-			snprintf(last + strlen(last), sizeof(last) - strlen(last),
-			    " (HTTP %ld)", s->status);
+			net_error_text(s->errbody, s->errlen, last,
+			    sizeof(last));
+			snprintf(last + strlen(last),
+			    sizeof(last) - strlen(last), " (HTTP %ld)",
+			    s->status);
 		} else
 			snprintf(last, sizeof(last), "%s", curl_err[0] ?
 			    curl_err : curl_easy_strerror(cr));
@@ -193,7 +196,8 @@ receiver(void *arg)
 		if (from > before)
 			retry_progress(&t, now_ms());
 		if (!retry_next(&t, now_ms(), &delay)) {
-			snprintf(s->err, sizeof(s->err), "no progress for %d s: %s",
+			snprintf(s->err, sizeof(s->err),
+			    "no progress for %d s: %s",
 			    DL_STREAM_DEADLINE_MS / 1000, last);
 			s->failed = 1;
 			break;
@@ -254,8 +258,8 @@ stream_fetch(const char *url, const char *slot, struct feed *f,
 			ZSTD_outBuffer ob = { out, cap, len };
 			size_t r = ZSTD_decompressStream(dctx, &ob, &in);
 			if (ZSTD_isError(r)) {
-				snprintf(err, errlen, "chunk %zu: the stream does "
-				    "not decompress: %s", f->next,
+				snprintf(err, errlen, "chunk %zu: the stream "
+				    "does not decompress: %s", f->next,
 				    ZSTD_getErrorName(r));
 				rc = -1;
 				break;
@@ -266,8 +270,8 @@ stream_fetch(const char *url, const char *slot, struct feed *f,
 					rc = -1;
 				len = 0;
 			} else if (len == cap) {
-				snprintf(err, errlen, "chunk %zu: larger than a "
-				    "chunk", f->next);
+				snprintf(err, errlen, "chunk %zu: larger than "
+				    "a chunk", f->next);
 				rc = -1;
 			}
 		}

@@ -34,7 +34,8 @@ set_url(struct agent_conf *c, const char *v, char *err, size_t errlen)
 	else if (strncmp(v, "https://", 8) == 0)
 		host = v + 8;
 	else {
-		snprintf(err, errlen, "url must start with http:// or https://");
+		snprintf(err, errlen,
+		    "url must start with http:// or https://");
 		return -1;
 	}
 	if (*host == '\0' || *host == '/') {
@@ -63,13 +64,14 @@ set_job(struct agent_conf *c, const char *v, char *err, size_t errlen)
 	size_t n = strlen(v);
 
 	if (n == 0 || n > 18) {
-		snprintf(err, errlen, "job must be a number from 1 to 18 digits");
+		snprintf(err, errlen,
+		    "job must be a number from 1 to 18 digits");
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (!isdigit((unsigned char)v[i])) {
-			snprintf(err, errlen, "job must be a number, not \"%.20s\"",
-			    v);
+			snprintf(err, errlen,
+			    "job must be a number, not \"%.20s\"", v);
 			return -1;
 		}
 		id = id * 10 + (v[i] - '0');
@@ -94,7 +96,8 @@ set_token(struct agent_conf *c, const char *v, char *err, size_t errlen)
 	}
 	for (size_t i = 0; i < n; i++)
 		if (!isxdigit((unsigned char)v[i])) {
-			snprintf(err, errlen, "token must be hex characters only");
+			snprintf(err, errlen,
+			    "token must be hex characters only");
 			return -1;
 		}
 	memcpy(c->token, v, n + 1);
@@ -220,8 +223,8 @@ cmdline_parse(const char *text, size_t len, struct agent_conf *c, char *err,
 			    "has no value (rackd.%s=...)", key, key);
 			rc = -1;
 		} else if (conf_set(c, key, value, why, sizeof(why)) != 0) {
-			snprintf(err, errlen, "kernel command line: rackd.%s: %s",
-			    key, why);
+			snprintf(err, errlen,
+			    "kernel command line: rackd.%s: %s", key, why);
 			rc = -1;
 		}
 	}

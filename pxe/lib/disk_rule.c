@@ -38,8 +38,8 @@ disk_rule_parse(const char *s, struct disk_rule *r, char *err, size_t errlen)
 		r->kind = DISK_SERIAL;
 		arg = s + 7;
 		if (*arg == '\0' || strlen(arg) > SERIAL_MAX) {
-			snprintf(err, errlen, "serial: needs a serial number of "
-			    "1 to %d characters", SERIAL_MAX);
+			snprintf(err, errlen, "serial: needs a serial number "
+			    "of 1 to %d characters", SERIAL_MAX);
 			return -1;
 		}
 	} else if (strncmp(s, "path:", 5) == 0) {

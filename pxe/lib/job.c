@@ -41,7 +41,8 @@ job_parse(const char *body, size_t len, const char *base, struct job *j,
 		    JOB_JSON_MAX);
 		return -1;
 	}
-	if ((root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je)) == NULL) {
+	if ((root = json_loadb(body, len, JSON_REJECT_DUPLICATES,
+	    &je)) == NULL) {
 		snprintf(err, errlen, "job reply is not JSON: %s (line %d)",
 		    je.text, je.line);
 		return -1;
@@ -97,7 +98,8 @@ job_parse(const char *body, size_t len, const char *base, struct job *j,
 	n = manifest_parse(text, strlen(text), &j->manifest, why, sizeof(why));
 	free(text);
 	if (n != 0) {
-		snprintf(err, errlen, "the job's manifest is not valid: %s", why);
+		snprintf(err, errlen, "the job's manifest is not valid: %s",
+		    why);
 		goto fail;
 	}
 	json_decref(root);

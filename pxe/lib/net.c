@@ -187,7 +187,8 @@ api_call(struct net *n, const char *url, const char *post, long timeout_s,
 	if (post != NULL) {
 		curl_easy_setopt(n->api, CURLOPT_HTTPHEADER, n->json_headers);
 		curl_easy_setopt(n->api, CURLOPT_POSTFIELDS, post);
-		curl_easy_setopt(n->api, CURLOPT_POSTFIELDSIZE, (long)strlen(post));
+		curl_easy_setopt(n->api, CURLOPT_POSTFIELDSIZE,
+		    (long)strlen(post));
 	} else {
 		curl_easy_setopt(n->api, CURLOPT_HTTPHEADER, n->api_headers);
 		curl_easy_setopt(n->api, CURLOPT_HTTPGET, 1L);
@@ -302,7 +303,8 @@ rx_header(char *ptr, size_t size, size_t nmemb, void *arg)
 		const char *p = line + 14;
 		while (*p == ' ')
 			p++;
-		if (strncmp(p, "bytes ", 6) == 0 && isdigit((unsigned char)p[6]))
+		if (strncmp(p, "bytes ", 6) == 0 &&
+		    isdigit((unsigned char)p[6]))
 			r->range_start = strtoll(p + 6, NULL, 10);
 	}
 	return n;
@@ -419,7 +421,7 @@ net_fetch_chunk(void *ctx, size_t index, const struct manifest_chunk *c,
 				return -1;
 			}
 		} else if (rc == CURLE_OK && status == 416) {
-			r.len = 0;	/* our resume point is off: start over */
+			r.len = 0; /* our resume point is off: start over */
 			snprintf(last, sizeof(last), "HTTP 416");
 		} else if (rc == CURLE_OK && status >= 400 && status < 500) {
 			net_error_text(r.errbody, r.errlen, last, sizeof(last));
@@ -427,23 +429,25 @@ net_fetch_chunk(void *ctx, size_t index, const struct manifest_chunk *c,
 			return -1;
 		} else if (rc == CURLE_OK) {
 			net_error_text(r.errbody, r.errlen, last, sizeof(last));
-			snprintf(last + strlen(last), sizeof(last) - strlen(last),
-			    " (HTTP %ld)", status);
+			snprintf(last + strlen(last),
+			    sizeof(last) - strlen(last), " (HTTP %ld)", status);
 		} else {
 			if (r.bad_range)
 				r.len = 0;
-			snprintf(last, sizeof(last), "%s", f->net->chunks_err[0] ?
-			    f->net->chunks_err : curl_easy_strerror(rc));
+			snprintf(last, sizeof(last), "%s",
+			    f->net->chunks_err[0] ? f->net->chunks_err :
+			    curl_easy_strerror(rc));
 		}
 		if (r.len > before)
 			retry_progress(&t, now_ms());
 		if (!retry_next(&t, now_ms(), &delay)) {
-			snprintf(err, errlen, "no progress for %" PRId64 " s: %s",
+			snprintf(err, errlen,
+			    "no progress for %" PRId64 " s: %s",
 			    f->deadline_ms / 1000, last);
 			return -1;
 		}
-		log_warn("chunk %zu: %s; again in %" PRId64 " ms%s", index, last,
-		    delay, r.len ? " (resuming)" : "");
+		log_warn("chunk %zu: %s; again in %" PRId64 " ms%s", index,
+		    last, delay, r.len ? " (resuming)" : "");
 		retry_wait(delay, stop);
 	}
 }

@@ -205,10 +205,10 @@ struct chunk_fetcher {
 	char		 base[AGENT_URL_MAX];	/* chunks_url */
 	int64_t		 deadline_ms;
 };
-int	 net_fetch_chunk(void *ctx, size_t index, const struct manifest_chunk *c,
-	    const char *hex, uint8_t *buf, size_t cap, size_t *len,
-	    _Atomic uint64_t *fetched, const atomic_int *stop, char *err,
-	    size_t errlen);
+int	 net_fetch_chunk(void *ctx, size_t index,
+	    const struct manifest_chunk *c, const char *hex, uint8_t *buf,
+	    size_t cap, size_t *len, _Atomic uint64_t *fetched,
+	    const atomic_int *stop, char *err, size_t errlen);
 /* "error" of a JSON error body, else the start of the text, printable. */
 void	 net_error_text(const char *body, size_t len, char *out, size_t outlen);
 

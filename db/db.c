@@ -162,10 +162,12 @@ migrate(int target, char *err, size_t errlen)
 		if (sql == NULL ||
 		    sqlite3_exec(db_conn, "BEGIN IMMEDIATE", NULL, NULL,
 		    &emsg) != SQLITE_OK ||
-		    sqlite3_exec(db_conn, sql, NULL, NULL, &emsg) != SQLITE_OK ||
-		    sqlite3_exec(db_conn, pragma, NULL, NULL, &emsg) != SQLITE_OK ||
-		    sqlite3_exec(db_conn, "COMMIT", NULL, NULL, &emsg) !=
-		    SQLITE_OK) {
+		    sqlite3_exec(db_conn, sql, NULL, NULL,
+		    &emsg) != SQLITE_OK ||
+		    sqlite3_exec(db_conn, pragma, NULL, NULL,
+		    &emsg) != SQLITE_OK ||
+		    sqlite3_exec(db_conn, "COMMIT", NULL, NULL,
+		    &emsg) != SQLITE_OK) {
 			snprintf(err, errlen, "migration %d: %s", v,
 			    emsg ? emsg : "out of memory");
 			sqlite3_free(emsg);
@@ -249,8 +251,8 @@ db_vprep(const char *sql, const char *types, va_list ap)
 	for (const char *t = types; *t != '\0' && rc == SQLITE_OK; t++, i++) {
 		if (*t == 's') {
 			const char *s = va_arg(ap, const char *);
-			rc = s ? sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT)
-			    : sqlite3_bind_null(st, i);
+			rc = s ? sqlite3_bind_text(st, i, s, -1,
+			    SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);
 		} else if (*t == 'i')
 			rc = sqlite3_bind_int64(st, i, va_arg(ap, int64_t));
 		else
@@ -429,7 +431,8 @@ db_row_object(sqlite3_stmt *st)
 			v = json_null();
 			break;
 		default: {
-			const char *s = (const char *)sqlite3_column_text(st, i);
+			const char *s =
+			    (const char *)sqlite3_column_text(st, i);
 			if (is_json)
 				v = json_loads(s ? s : "null",
 				    JSON_DECODE_ANY, NULL);

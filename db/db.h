@@ -53,7 +53,8 @@ enum {
 #define DB_ERR_MAX	512
 
 /* db.c: connection, migrations, errors. */
-int	 db_open(const char *path, int target_version, char *err, size_t errlen);
+int	 db_open(const char *path, int target_version, char *err,
+	    size_t errlen);
 void	 db_close(void);
 int	 db_schema_version(void);
 int	 db_schema_latest(void);
@@ -101,7 +102,8 @@ struct db_image {
 	const uint64_t	*offsets, *lengths;
 	const char	*const *hashes;		/* 64 hex each */
 };
-int	 db_image_add(const struct db_image *im);	/* DB_CONFLICT: exists */
+/* DB_CONFLICT: exists */
+int	 db_image_add(const struct db_image *im);
 int	 db_image_exists(const char *name, const char *version);
 /* version NULL or "": newest. Fills version_out; DB_NOTFOUND if none. */
 int	 db_image_resolve(const char *name, const char *version,
@@ -165,8 +167,8 @@ int	 db_push_manifest(const char *name, const char *version,
 	    char **manifest);
 int	 db_push_remove(const char *name, const char *version);
 /* Length and hash algorithm of a chunk some pending push waits for. */
-int	 db_push_chunk_find(const char *hash, uint64_t *length, uint64_t *stored,
-	    char *alg, size_t alglen);
+int	 db_push_chunk_find(const char *hash, uint64_t *length,
+	    uint64_t *stored, char *alg, size_t alglen);
 json_t	*db_pushes_list(void);
 /* A chunk of these pushes arrived: they are in use (see db_push_expired);
  * written when the last note is older than every_ms. */

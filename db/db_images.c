@@ -32,8 +32,8 @@ db_image_add(const struct db_image *im)
 	pthread_mutex_lock(&db_lock);
 	if ((rc = db_begin()) != DB_OK)
 		goto out;
-	rc = db_exec("INSERT INTO images (name, version, kind, size, chunk_size,"
-	    " hash, chunk_count, stored, signed, created)"
+	rc = db_exec("INSERT INTO images (name, version, kind, size,"
+	    " chunk_size, hash, chunk_count, stored, signed, created)"
 	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", "sssiisiiii", im->name,
 	    im->version, im->kind, (int64_t)im->size, (int64_t)im->chunk_size,
 	    im->hash, (int64_t)im->nchunks, (int64_t)im->stored,
@@ -42,7 +42,8 @@ db_image_add(const struct db_image *im)
 		r.id = sqlite3_last_insert_rowid(db_conn);
 		rc = db_exec_rows("image chunk", "INSERT INTO image_chunks"
 		    " (image_id, idx, offset, length, hash)"
-		    " VALUES (?, ?, ?, ?, ?)", im->nchunks, bind_image_chunk, &r);
+		    " VALUES (?, ?, ?, ?, ?)", im->nchunks, bind_image_chunk,
+		    &r);
 	}
 	rc = db_finish(rc);
 out:
@@ -93,7 +94,9 @@ db_image_remove(const char *name, const char *version)
 	" FROM (SELECT * FROM images WHERE name = i.name" \
 	" ORDER BY created DESC, id DESC) v) AS versions_json," \
 	" (SELECT json_group_array(slot) FROM nodes" \
-	"  WHERE image = i.name OR substr(image, 1, length(i.name) + 1) = i.name || ':') AS used_by_json"
+	"  WHERE image = i.name" \
+	" OR substr(image, 1, length(i.name) + 1) = i.name || ':')" \
+	" AS used_by_json"
 
 json_t *
 db_images_list(void)

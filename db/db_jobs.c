@@ -8,9 +8,11 @@
 
 #define JOB_COLUMNS \
 	"j.id, j.slot, j.action, j.image, j.state, j.reason, j.bytes_total," \
-	" j.bytes_done, j.bytes_fetched, j.rate, " ISO("j.created") " AS created," \
+	" j.bytes_done, j.bytes_fetched, j.rate," \
+	" " ISO("j.created") " AS created," \
 	" " ISO("j.updated") " AS updated," \
-	" CASE WHEN j.seen IS NULL THEN NULL ELSE " ISO("j.seen") " END AS seen," \
+	" CASE WHEN j.seen IS NULL THEN NULL" \
+	" ELSE " ISO("j.seen") " END AS seen," \
 	" CASE WHEN j.finished IS NULL THEN NULL ELSE " ISO("j.finished") \
 	" END AS finished"
 
@@ -18,7 +20,8 @@ static int
 add_event(int64_t id, const char *state, const char *message, int64_t now)
 {
 	return db_exec("INSERT INTO job_events (job_id, at, state, message,"
-	    " bytes_done) SELECT id, ?, ?, ?, bytes_done FROM jobs WHERE id = ?",
+	    " bytes_done) SELECT id, ?, ?, ?, bytes_done FROM jobs"
+	    " WHERE id = ?",
 	    "issi", now, state, message, id);
 }
 
@@ -33,7 +36,8 @@ db_job_create(const char *slot, const char *action, const char *image,
 	if ((rc = db_begin()) != DB_OK)
 		goto out;
 	rc = db_exec("INSERT INTO jobs (slot, action, image, state, token,"
-	    " bytes_total, created, updated) VALUES (?, ?, ?, 'queued', ?, ?, ?, ?)",
+	    " bytes_total, created, updated)"
+	    " VALUES (?, ?, ?, 'queued', ?, ?, ?, ?)",
 	    "ssssiii", slot, action, image, token, bytes_total, now, now);
 	if (rc != DB_OK) {
 		db_rollback();
@@ -199,7 +203,8 @@ json_t *
 db_jobs_list(const char *slot, const char *state, int limit)
 {
 	return db_select("SELECT " JOB_COLUMNS " FROM jobs j"
-	    " WHERE (?1 IS NULL OR j.slot = ?1) AND (?2 IS NULL OR j.state = ?2)"
+	    " WHERE (?1 IS NULL OR j.slot = ?1)"
+	    " AND (?2 IS NULL OR j.state = ?2)"
 	    " ORDER BY j.id DESC LIMIT ?3", "ssi", slot, state, (int64_t)limit);
 }
 

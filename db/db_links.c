@@ -16,7 +16,8 @@ link_from_row(sqlite3_stmt *st, void *item)
 
 	memset(l, 0, sizeof(*l));
 	snprintf(l->slot, sizeof(l->slot), "%s", sqlite3_column_text(st, 0));
-	snprintf(l->ifname, sizeof(l->ifname), "%s", sqlite3_column_text(st, 1));
+	snprintf(l->ifname, sizeof(l->ifname), "%s",
+	    sqlite3_column_text(st, 1));
 	snprintf(l->kind, sizeof(l->kind), "%s", sqlite3_column_text(st, 2));
 	snprintf(l->state, sizeof(l->state), "%s", sqlite3_column_text(st, 3));
 	snprintf(l->board_addr, sizeof(l->board_addr), "%s",
@@ -29,8 +30,8 @@ link_from_row(sqlite3_stmt *st, void *item)
 int
 db_link_get(const char *slot, struct db_link *out)
 {
-	return db_one("link get", link_from_row, out, LINK_ROW " WHERE slot = ?",
-	    "s", slot);
+	return db_one("link get", link_from_row, out,
+	    LINK_ROW " WHERE slot = ?", "s", slot);
 }
 
 int
@@ -42,8 +43,9 @@ db_link_save(const struct db_link *l)
 	pthread_mutex_lock(&db_lock);
 	if ((rc = db_begin()) != DB_OK)
 		goto out;
-	rc = db_exec("INSERT INTO nodes (slot, created, updated) VALUES (?, ?, ?)"
-	    " ON CONFLICT (slot) DO NOTHING", "sii", l->slot, now, now);
+	rc = db_exec("INSERT INTO nodes (slot, created, updated)"
+	    " VALUES (?, ?, ?) ON CONFLICT (slot) DO NOTHING", "sii", l->slot,
+	    now, now);
 	if (rc == DB_OK)
 		rc = db_exec("INSERT INTO links (slot, ifname, kind, state,"
 		    " board_addr, node_addr, prefix, changed)"

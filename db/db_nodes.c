@@ -11,12 +11,16 @@
 	" CASE WHEN l.slot IS NULL THEN NULL ELSE json_object(" \
 	"  'state', l.state, 'ifname', l.ifname, 'kind', l.kind," \
 	"  'board_addr', l.board_addr, 'node_addr', l.node_addr," \
-	"  'prefix', l.prefix, 'changed', " ISO("l.changed") ") END AS link_json," \
-	" (SELECT json_object('id', j.id, 'action', j.action, 'image', j.image," \
-	"  'state', j.state, 'reason', j.reason, 'bytes_total', j.bytes_total," \
+	"  'prefix', l.prefix, 'changed', " ISO("l.changed") ")" \
+	" END AS link_json," \
+	" (SELECT json_object('id', j.id, 'action', j.action," \
+	" 'image', j.image," \
+	"  'state', j.state, 'reason', j.reason," \
+	" 'bytes_total', j.bytes_total," \
 	"  'bytes_done', j.bytes_done, 'bytes_fetched', j.bytes_fetched," \
 	"  'rate', j.rate, 'created', " ISO("j.created") ")" \
-	"  FROM jobs j WHERE j.slot = n.slot ORDER BY j.id DESC LIMIT 1) AS job_json," \
+	"  FROM jobs j WHERE j.slot = n.slot ORDER BY j.id DESC LIMIT 1)" \
+	" AS job_json," \
 	" COALESCE((SELECT j.state FROM jobs j WHERE j.slot = n.slot" \
 	"  AND j.state NOT IN ('done', 'failed')), 'idle') AS state," \
 	" " ISO("n.updated") " AS updated" \
@@ -29,8 +33,9 @@ db_node_ensure(const char *slot)
 	int rc;
 
 	pthread_mutex_lock(&db_lock);
-	rc = db_exec("INSERT INTO nodes (slot, created, updated) VALUES (?, ?, ?)"
-	    " ON CONFLICT (slot) DO NOTHING", "sii", slot, now, now);
+	rc = db_exec("INSERT INTO nodes (slot, created, updated)"
+	    " VALUES (?, ?, ?) ON CONFLICT (slot) DO NOTHING", "sii", slot,
+	    now, now);
 	if (rc == DB_OK)
 		rc = sqlite3_changes(db_conn) > 0 ? DB_CHANGED : DB_UNCHANGED;
 	pthread_mutex_unlock(&db_lock);

@@ -128,9 +128,9 @@ db_push_touch(const char *hash, int64_t every_ms)
 	int64_t now = db_now_ms();
 
 	/* At most one write per every_ms for a push that is busy anyway. */
-	return db_write("UPDATE pushes SET active = ? WHERE active < ? AND id IN"
-	    " (SELECT push_id FROM push_chunks WHERE hash = ?)", "iis", now,
-	    now - every_ms, hash);
+	return db_write("UPDATE pushes SET active = ? WHERE active < ?"
+	    " AND id IN (SELECT push_id FROM push_chunks WHERE hash = ?)",
+	    "iis", now, now - every_ms, hash);
 }
 
 int
@@ -147,7 +147,8 @@ json_t *
 db_pushes_list(void)
 {
 	return db_select("SELECT name, version, chunk_count,"
-	    " json(CASE signed WHEN 1 THEN 'true' ELSE 'false' END) AS signed_json,"
+	    " json(CASE signed WHEN 1 THEN 'true' ELSE 'false' END)"
+	    " AS signed_json,"
 	    " " ISO("created") " AS created, " ISO("active") " AS active"
 	    " FROM pushes ORDER BY name, version", "");
 }
@@ -160,7 +161,8 @@ db_image_unshared_chunks(const char *name, const char *version)
 	    " WHERE i.name = ? AND i.version = ?"
 	    " AND NOT EXISTS (SELECT 1 FROM image_chunks c2"
 	    "  WHERE c2.hash = c.hash AND c2.image_id <> c.image_id)"
-	    " AND NOT EXISTS (SELECT 1 FROM push_chunks p WHERE p.hash = c.hash)",
+	    " AND NOT EXISTS (SELECT 1 FROM push_chunks p"
+	    " WHERE p.hash = c.hash)",
 	    "ss", name, version);
 }
 
@@ -170,7 +172,8 @@ db_push_unshared_chunks(const char *name, const char *version)
 	return db_select_texts("SELECT pc.hash FROM push_chunks pc"
 	    " JOIN pushes p ON p.id = pc.push_id"
 	    " WHERE p.name = ? AND p.version = ?"
-	    " AND NOT EXISTS (SELECT 1 FROM image_chunks c WHERE c.hash = pc.hash)"
+	    " AND NOT EXISTS (SELECT 1 FROM image_chunks c"
+	    " WHERE c.hash = pc.hash)"
 	    " AND NOT EXISTS (SELECT 1 FROM push_chunks pc2"
 	    "  WHERE pc2.hash = pc.hash AND pc2.push_id <> pc.push_id)",
 	    "ss", name, version);

@@ -69,7 +69,8 @@ db_sessions_count(int64_t now)
 	int n;
 
 	if (db_one("sessions count", db_fill_int, &n,
-	    "SELECT count(*) FROM sessions WHERE expires > ?", "i", now) != DB_OK)
+	    "SELECT count(*) FROM sessions WHERE expires > ?", "i",
+	    now) != DB_OK)
 		return DB_ERROR;
 	return n;
 }

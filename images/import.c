@@ -221,7 +221,8 @@ run(struct importer *im, const char *name, const char *version,
 	int nfilters = archive_filter_count(im->a);
 	bool compressed = nfilters > 1 &&
 	    archive_filter_code(im->a, 0) != ARCHIVE_FILTER_NONE;
-	/* Only a single gzip stream over the file: its trailer covers it all. */
+	/* Only a single gzip stream over the file: its trailer covers it
+	 * all. */
 	im->gzip = !use_stdin && nfilters == 2 &&
 	    archive_filter_code(im->a, 0) == ARCHIVE_FILTER_GZIP;
 	if (im->gzip)

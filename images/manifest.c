@@ -50,8 +50,8 @@ image_version_valid(const char *version)
 	return image_name_valid(version); /* same rule, kept apart on purpose */
 }
 
-/* Copies at most MANIFEST_SHOW_MAX characters of s into out, printable ASCII only,
- * so a hostile value cannot break the one-line error. */
+/* Copies at most MANIFEST_SHOW_MAX characters of s into out, printable
+ * ASCII only, so a hostile value cannot break the one-line error. */
 static const char *
 show(const char *s, size_t len, char *out, size_t outlen)
 {
@@ -598,7 +598,8 @@ manifest_parse(const char *buf, size_t len, struct manifest **out, char *err,
 		    MANIFEST_MAX_BYTES);
 	json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
 	if (!root) {
-		/* jansson quotes the offending input: keep the error one line */
+		/* jansson quotes the offending input: keep the error one
+		 * line */
 		for (char *p = je.text; *p; p++)
 			if ((unsigned char)*p < 0x20 || *p == 0x7f)
 				*p = '?';

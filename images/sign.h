@@ -9,7 +9,8 @@
  * The signed payload is manifest_to_json() of the manifest without its
  * signature (manifest.h: the writer is deterministic). The signature is the
  * manifest's "signature" object:
- *   {"alg": "ed25519", "key": "<base64 public key>", "sig": "<base64 64 bytes>"}
+ *   {"alg": "ed25519", "key": "<base64 public key>",
+ *    "sig": "<base64 64 bytes>"}
  * "key" names the signer; a verifier trusts it only if it is one of its own
  * trusted keys, and checks the signature with that key.
  */

@@ -89,13 +89,15 @@ clean_tmp(const char *tmpdir)
 		int fd = openat(dfd, e->d_name,
 		    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 		if (fd < 0) {
-			/* a symlink or something unreadable: not ours to keep */
+			/* a symlink or something unreadable: not ours to
+			 * keep */
 			if (errno == ELOOP)
 				unlinkat(dfd, e->d_name, 0);
 			continue;
 		}
 		struct stat st;
-		/* A live writer holds an flock; only a dead one's file is free. */
+		/* A live writer holds an flock; only a dead one's file is
+		 * free. */
 		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
 		    flock(fd, LOCK_EX | LOCK_NB) == 0)
 			unlinkat(dfd, e->d_name, 0);
@@ -187,8 +189,9 @@ make_tmp(const struct store *st, const char *prefix, char *tmp, size_t tmplen,
 			errno = e;
 			return -1;
 		}
-		/* A cleaner may have locked and removed it between mkostemp and
-		 * flock; if the name no longer leads to our file, start again. */
+		/* A cleaner may have locked and removed it between mkostemp
+		 * and flock; if the name no longer leads to our file, start
+		 * again. */
 		struct stat a, b;
 		if (fstat(f, &a) == 0 && stat(tmp, &b) == 0 &&
 		    a.st_ino == b.st_ino && a.st_dev == b.st_dev) {
@@ -220,8 +223,8 @@ write_atomic(const struct store *st, const char *prefix, const char *dir,
 			AT_FDCWD, tmp, AT_FDCWD, final, RENAME_NOREPLACE) < 0) {
 			if (errno != EINVAL && errno != ENOSYS)
 				goto fail;
-			/* File systems without RENAME_NOREPLACE: link is just as
-			 * atomic and never replaces. */
+			/* File systems without RENAME_NOREPLACE: link is
+			 * just as atomic and never replaces. */
 			if (link(tmp, final) < 0)
 				goto fail;
 			unlink(tmp);

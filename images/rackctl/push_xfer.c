@@ -174,8 +174,9 @@ xfer_end(struct push *p, struct push_target *t, CURLM *multi, struct xfer *x,
 		pthread_mutex_unlock(&p->lock);
 		return UP_WHOLE;
 	}
+	/* 409: the rack no longer waits for it, post again. */
 	if (st == 409)
-		return UP_RESTART; /* the rack no longer waits for it: post again */
+		return UP_RESTART;
 	if (st == 500 || st == 502 || st == 503 || st == 504)
 		return UP_RETRY;
 	return UP_FATAL;

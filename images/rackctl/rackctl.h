@@ -37,7 +37,8 @@
 #include "images/hash.h"
 
 enum {
-	RACKCTL_HELP = -1,	/* not an exit status: --help was printed, exit 0 */
+	/* not an exit status: --help was printed, exit 0 */
+	RACKCTL_HELP = -1,
 	RACKCTL_OK = 0,
 	RACKCTL_FAIL = 1,
 	RACKCTL_USAGE = 2,
@@ -53,14 +54,14 @@ enum {
 #define REPLY_ERR_MAX		256	/* why a request had no reply */
 
 /* http.c: racks and requests. */
-#define RACK_URL_MAX             1024         /* a rack's URL and its NUL */
-#define RACK_TOKEN_MAX           256          /* an API token and its NUL */
-#define RACKS_MAX                1024         /* racks of one push */
-#define URL_PATH_MAX             512          /* the API path after the URL */
-#define RACKCTL_REPLY_MAX        (64u << 20)  /* largest reply body read */
-#define RACKCTL_CONNECT_TIMEOUT  10           /* seconds */
-#define RACKCTL_STALL_TIMEOUT    60           /* seconds without a byte */
-#define RACKCTL_RETRIES_DEFAULT  5            /* retries of a request */
+#define RACK_URL_MAX		1024	/* a rack's URL and its NUL */
+#define RACK_TOKEN_MAX		256	/* an API token and its NUL */
+#define RACKS_MAX		1024	/* racks of one push */
+#define URL_PATH_MAX		512	/* the API path after the URL */
+#define RACKCTL_REPLY_MAX	(64u << 20)	/* largest reply body read */
+#define RACKCTL_CONNECT_TIMEOUT	10	/* seconds */
+#define RACKCTL_STALL_TIMEOUT	60	/* seconds without a byte */
+#define RACKCTL_RETRIES_DEFAULT	5	/* retries of a request */
 #define BACKOFF_BASE_MS		250	/* delay before the first retry */
 #define BACKOFF_MAX_MS		8000	/* longest delay between retries */
 /* A line of a racks file: "URL TOKEN" and a comment's start. */
@@ -69,12 +70,14 @@ enum {
 /* image.c: import. */
 #define IMPORT_DRAW_INTERVAL	0.2	/* seconds between redraws of the bar */
 #define IMPORT_BAR		24	/* characters of the bar */
-#define WARNINGS_SHOWN		50	/* rootfs warnings printed, then a count */
+#define WARNINGS_SHOWN		50	/* rootfs warnings printed, then a
+					 * count */
 
 /* patch.c */
 #define PATCH_WORTH_PCT		50	/* a patch is sent only when it is at
 					 * most this share of the chunk */
-#define PATCH_LEVEL		3	/* fast; what a patch saves is the prefix */
+#define PATCH_LEVEL		3	/* fast; what a patch saves is the
+					 * prefix */
 #define PATCH_BASES_MAX		3	/* versions the rack holds tried, newest
 					 * first */
 /* Disks are edited in place: a chunk worth patching has many blocks equal
@@ -93,12 +96,15 @@ enum {
 					 * chunks go missing */
 #define PUSH_PATCH_REFUSED_MAX	3	/* patches sent back whole: then no
 					 * more patches to that rack */
-#define PUSH_POLL_MS		100	/* longest wait for the uploads' sockets */
+#define PUSH_POLL_MS		100	/* longest wait for the uploads'
+					 * sockets */
 #define PUSH_DRAW_INTERVAL_MS	200	/* between redraws of the bars */
 #define PUSH_BAR		20	/* characters of a rack's bar */
-#define PUSH_LABEL		32	/* characters of a rack's URL by its bar */
+#define PUSH_LABEL		32	/* characters of a rack's URL by its
+					 * bar */
 #define PUSH_ERROR_SHOWN	60	/* characters of an error by a bar */
-#define PUSH_PLAIN_STEP		25	/* percent between plain progress lines */
+#define PUSH_PLAIN_STEP		25	/* percent between plain progress
+					 * lines */
 
 /* rack.c */
 #define JOBS_LIMIT_DEFAULT	20	/* rackctl jobs --limit */
@@ -122,10 +128,13 @@ struct rackctl_cmd {
 
 /* util.c */
 void rackctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Prints the error and "Try 'rackctl HELP --help'." then returns RACKCTL_USAGE. */
-int rackctl_usage(const char *help_for, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prints the error and "Try 'rackctl HELP --help'." then returns
+ * RACKCTL_USAGE. */
+int rackctl_usage(const char *help_for, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* Runs the entry of table named argv[0]; unknown names are usage errors. */
-int rackctl_dispatch(const char *where, const struct rackctl_cmd *table, size_t n, int argc, char **argv);
+int rackctl_dispatch(const char *where, const struct rackctl_cmd *table,
+    size_t n, int argc, char **argv);
 /* Prints the table as "  name   summary" lines. */
 void rackctl_print_commands(FILE *f, const struct rackctl_cmd *table, size_t n);
 /* "1048576", "1024K", "1M", "1MiB" (binary units). true on success. */
@@ -155,24 +164,29 @@ struct http_reply {
 };
 int rackctl_http_init(void);
 /* A rack from a URL and its token. 0, or -1 with err. */
-int rackctl_rack_set(struct rack *rk, const char *url, const char *token, char *err, size_t errlen);
+int rackctl_rack_set(struct rack *rk, const char *url, const char *token,
+    char *err, size_t errlen);
 /* The rack of a command's RACK argument: token from token_file (may be
  * NULL) or RACKD_TOKEN. RACKCTL_OK, or an exit status (error printed). */
 int rackctl_rack_arg(const char *url, const char *token_file, struct rack *rk);
 /* The first line of a token file. */
-int rackctl_token_file(const char *path, char *token, size_t len, char *err, size_t errlen);
+int rackctl_token_file(const char *path, char *token, size_t len, char *err,
+    size_t errlen);
 /* A racks file: one "URL TOKEN" per line, # comments, blank lines. */
-int rackctl_racks_file(const char *path, struct rack **racks, size_t *n, char *err, size_t errlen);
+int rackctl_racks_file(const char *path, struct rack **racks, size_t *n,
+    char *err, size_t errlen);
 /* One request with the rack's token; network errors and 502/503/504 are
  * retried with backoff, at most retries times. 0 when a reply came (any
  * status: out->status), -1 when none did (out->err). Free with
  * rackctl_reply_free. */
-int rackctl_request(const struct rack *rk, const char *method, const char *path, const char *ctype,
-		    const void *body, size_t len, int retries, struct http_reply *out);
+int rackctl_request(const struct rack *rk, const char *method,
+    const char *path, const char *ctype, const void *body, size_t len,
+    int retries, struct http_reply *out);
 void rackctl_reply_free(struct http_reply *r);
 json_t *rackctl_reply_json(const struct http_reply *r);
 /* The reply's {"error"} (or status, or network error) as one line. */
-const char *rackctl_reply_error(const struct http_reply *r, char *buf, size_t len);
+const char *rackctl_reply_error(const struct http_reply *r, char *buf,
+    size_t len);
 /* Delay before retry number attempt (0, 1, ...): exponential with jitter. */
 long rackctl_backoff_ms(int attempt);
 void rackctl_sleep_ms(long ms);
@@ -180,7 +194,8 @@ double rackctl_now(void);                    /* monotonic seconds */
 /* libcurl glue shared by the commands (void * is a CURL *). */
 size_t rackctl_collect_cb(char *data, size_t size, size_t nmemb, void *reply);
 struct curl_slist;
-struct curl_slist *rackctl_auth_headers(const struct rack *rk, const char *ctype);
+struct curl_slist *rackctl_auth_headers(const struct rack *rk,
+    const char *ctype);
 void rackctl_curl_common(void *easy);
 
 
@@ -189,7 +204,8 @@ void rackctl_curl_common(void *easy);
 /* How a command shows its progress. */
 enum progress_mode {
 	PROGRESS_QUIET,		/* nothing while it runs */
-	PROGRESS_BAR,		/* bars redrawn in place on stderr, a terminal */
+	/* bars redrawn in place on stderr, a terminal */
+	PROGRESS_BAR,
 	PROGRESS_LINES,		/* a plain line per step on stderr, for logs */
 	PROGRESS_JSON,		/* nothing while it runs, JSON at the end */
 };
@@ -215,8 +231,8 @@ bool progress_due(struct progress *pg, bool force);
 /* done of total, 0 to 100 (total 0: 100 once anything is done). */
 int progress_pct(uint64_t done, uint64_t total);
 /* "  1.0 MiB of 4.0 MiB    512.0 KiB/s" into buf. */
-const char *progress_sizes(uint64_t done, uint64_t total, double rate, char *buf,
-    size_t len);
+const char *progress_sizes(uint64_t done, uint64_t total, double rate,
+    char *buf, size_t len);
 /* BAR mode only: "LABEL [####....] NN%  TEXT" on the current line, over
  * what was there (pct < 0: no bar; label may be NULL). progress_end ends
  * it: kept with a newline, or erased. */
@@ -257,8 +273,8 @@ struct patch_base;
 /* The newest versions of m's image the rack holds that the store has too
  * (NULL: none, nothing to patch against). level: the store's zstd level
  * (0: found from the first compressible chunk patched). */
-struct patch_base *patch_base_find(struct store *st, const struct rack *rack, const struct manifest *m,
-				   int level, int retries);
+struct patch_base *patch_base_find(struct store *st, const struct rack *rack,
+    const struct manifest *m, int level, int retries);
 void patch_base_free(struct patch_base *b);
 int patch_base_level(const struct patch_base *b);
 /* What patch_make made. */
@@ -269,9 +285,9 @@ enum patch_result {
 };
 /* A patch of chunk hex (stored bytes) if one is at most PATCH_WORTH_PCT
  * percent of its size: *body is malloc'd. */
-enum patch_result patch_make(struct patch_base *b, struct store *st, const char *hex,
-			     uint64_t stored, void **body, size_t *len,
-			     char base_hex[HASH_HEX_LEN + 1]);
+enum patch_result patch_make(struct patch_base *b, struct store *st,
+    const char *hex, uint64_t stored, void **body, size_t *len,
+    char base_hex[HASH_HEX_LEN + 1]);
 
 /* ---- push*.c: "rackctl push" ------------------------------------------ */
 
@@ -291,7 +307,8 @@ enum push_state {
 enum push_step {
 	PUSH_STEP_FAILED,	/* the rack failed (its error says why) */
 	PUSH_STEP_NEXT,		/* on to the next step */
-	PUSH_STEP_AGAIN,	/* post the manifest again: chunks went missing */
+	/* post the manifest again: chunks went missing */
+	PUSH_STEP_AGAIN,
 	PUSH_STEP_COMMITTED,	/* the rack has the image */
 };
 
@@ -353,8 +370,8 @@ struct push {
 int push_run(struct push *p, size_t jobs);
 void push_set_state(struct push *p, struct push_target *t, enum push_state s);
 /* Fails the rack with the message (one line); PUSH_STEP_FAILED. */
-enum push_step push_fail(struct push *p, struct push_target *t, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+enum push_step push_fail(struct push *p, struct push_target *t,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* push_proto.c */
 /* The whole push to one rack, in rounds of manifest, chunks and commit;
@@ -365,8 +382,8 @@ void push_rack(struct push *p, struct push_target *t);
 /* Uploads items over p->streams parallel uploads: PUSH_STEP_NEXT when
  * the rack took them all, PUSH_STEP_AGAIN when it stopped waiting for
  * one (post the manifest again), PUSH_STEP_FAILED. */
-enum push_step push_upload(struct push *p, struct push_target *t, struct push_item *items,
-			   size_t n);
+enum push_step push_upload(struct push *p, struct push_target *t,
+    struct push_item *items, size_t n);
 
 /* push_show.c */
 const char *push_state_name(enum push_state s);

@@ -68,13 +68,15 @@ test_deadline(void **state)
 	while (retry_next(&t, now, &delay)) {
 		assert_true(delay > 0);
 		if (tries < 6)
-			assert_int_equal(delay, backoff_delay_ms((unsigned)tries));
+			assert_int_equal(delay,
+			    backoff_delay_ms((unsigned)tries));
 		now += delay;
 		waited += delay;
 		tries++;
 		assert_true(tries < 100);
 	}
-	assert_int_equal(waited, 20000);	/* the last try at the deadline */
+	/* the last try at the deadline */
+	assert_int_equal(waited, 20000);
 	assert_int_equal(tries, 7);
 	assert_false(retry_next(&t, now, &delay));
 	/* progress starts the schedule and the deadline again */

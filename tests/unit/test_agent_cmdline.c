@@ -80,7 +80,8 @@ test_quotes(void **state)
 	assert_int_equal(parse("rackd.job=\"12\"", &c, err, sizeof(err)), 0);
 	assert_int_equal(c.job, 12);
 	/* an unterminated quote in another key is not ours to judge */
-	assert_int_equal(parse("rackd.job=5 foo=\"bar", &c, err, sizeof(err)), 0);
+	assert_int_equal(parse("rackd.job=5 foo=\"bar", &c, err,
+	    sizeof(err)), 0);
 	assert_int_equal(c.job, 5);
 	/* ... but in a rackd key it is an error */
 	assert_int_equal(parse("rackd.disk=\"serial:A B", &c, err, sizeof(err)),
@@ -88,8 +89,8 @@ test_quotes(void **state)
 	assert_non_null(strstr(err, "unterminated quote"));
 	assert_non_null(strstr(err, "rackd.disk"));
 	/* a quoted space does not split the word */
-	assert_int_equal(parse("rackd.url=\"http://a b\"", &c, err, sizeof(err)),
-	    -1);
+	assert_int_equal(parse("rackd.url=\"http://a b\"", &c, err,
+	    sizeof(err)), -1);
 	assert_non_null(strstr(err, "spaces"));
 }
 
@@ -210,7 +211,8 @@ test_flags_and_complete(void **state)
 	/* a flag overrides and completes */
 	assert_int_equal(conf_set(&c, "token", "ABCdef", err, sizeof(err)), 0);
 	assert_int_equal(conf_set(&c, "job", "6", err, sizeof(err)), 0);
-	assert_int_equal(conf_set(&c, "disk", "dev:/tmp/x", err, sizeof(err)), 0);
+	assert_int_equal(conf_set(&c, "disk", "dev:/tmp/x", err,
+	    sizeof(err)), 0);
 	assert_int_equal(conf_complete(&c, err, sizeof(err)), 0);
 	assert_int_equal(c.job, 6);
 	assert_string_equal(c.disk, "dev:/tmp/x");
@@ -267,7 +269,8 @@ main(void)
 		cmocka_unit_test(test_bad_values),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_flags_and_complete),
-		cmocka_unit_test_setup_teardown(test_load, ta_setup, ta_teardown),
+		cmocka_unit_test_setup_teardown(test_load, ta_setup,
+		    ta_teardown),
 	};
 	ta_watchdog(120);
 	return cmocka_run_group_tests(tests, NULL, NULL);

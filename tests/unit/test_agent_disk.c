@@ -20,7 +20,11 @@
 static void
 test_rule_parse(void **state)
 {
-	static const struct { const char *s; int kind; const char *arg; } good[] = {
+	static const struct {
+		const char *s;
+		int kind;
+		const char *arg;
+	} good[] = {
 		{ "", DISK_LARGEST, "" },
 		{ "largest", DISK_LARGEST, "" },
 		{ "serial:S3Z9NB0K123", DISK_SERIAL, "S3Z9NB0K123" },
@@ -150,7 +154,8 @@ partition(const char *devpath, const char *disk_name, const char *name,
 #define SATA4	"pci0000:00/0000:00:1f.2/ata4/host3/target3:0:0/3:0:0:0"
 #define SATA5	"pci0000:00/0000:00:1f.2/ata5/host4/target4:0:0/4:0:0:0"
 #define SATA6	"pci0000:00/0000:00:1f.2/ata6/host5/target5:0:0/5:0:0:0"
-#define USB	"pci0000:00/0000:00:14.0/usb2/2-1/2-1:1.0/host6/target6:0:0/6:0:0:0"
+#define USB	"pci0000:00/0000:00:14.0/usb2/2-1/2-1:1.0/host6/" \
+	"target6:0:0/6:0:0:0"
 #define VIRTIO	"pci0000:00/0000:00:05.0/virtio2"
 #define NVME	"pci0000:00/0000:00:04.0/nvme/nvme0"
 
@@ -452,7 +457,8 @@ main(void)
 		    ta_teardown),
 		cmocka_unit_test_setup_teardown(test_dev, machine_setup,
 		    ta_teardown),
-		cmocka_unit_test_setup_teardown(test_open, ta_setup, ta_teardown),
+		cmocka_unit_test_setup_teardown(test_open, ta_setup,
+		    ta_teardown),
 		cmocka_unit_test_setup_teardown(test_describe, ta_setup,
 		    ta_teardown),
 		cmocka_unit_test_setup_teardown(test_io, ta_setup, ta_teardown),

@@ -32,9 +32,12 @@ mk(uint64_t size, const uint64_t *offsets, size_t n)
 	snprintf(m->name, sizeof(m->name), "t");
 	snprintf(m->version, sizeof(m->version), "1");
 	for (size_t i = 0; i < n; i++) {
-		struct manifest_chunk c = { .offset = offsets[i], .stored = 10 };
-		c.length = (uint32_t)(size - offsets[i] < CS ? size - offsets[i] :
-		    CS);
+		struct manifest_chunk c = {
+			.offset = offsets[i],
+			.stored = 10
+		};
+		c.length = (uint32_t)(size - offsets[i] < CS ?
+		    size - offsets[i] : CS);
 		c.hash[0] = (uint8_t)(i + 1);
 		assert_int_equal(manifest_add_chunk(m, &c), 0);
 	}

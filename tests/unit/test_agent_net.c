@@ -30,7 +30,8 @@
 #define REQ_MAX		16384
 #define REQS_MAX	64
 #define BODY_LEN	100000
-#define HEX_A	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define HEX_A	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" \
+	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 
 /* What the server does with request number i (0-based): writes a reply on
  * fd; returns 1 to keep the connection, 0 to close it. */
@@ -95,11 +96,13 @@ reply_payload(int fd, long from, size_t send)
 	size_t len = BODY_LEN - (size_t)from;
 
 	if (from > 0)
-		sendf(fd, "HTTP/1.1 206 Partial Content\r\nContent-Length: %zu\r\n"
+		sendf(fd, "HTTP/1.1 206 Partial Content\r\n"
+		    "Content-Length: %zu\r\n"
 		    "Content-Range: bytes %ld-%d/%d\r\n\r\n", len, from,
 		    BODY_LEN - 1, BODY_LEN);
 	else
-		sendf(fd, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n", len);
+		sendf(fd, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n",
+		    len);
 	send_all(fd, payload + from, send < len ? send : len);
 	return send >= len;
 }
@@ -162,8 +165,8 @@ server(void *arg)
 			save = buf[used];
 			buf[used] = '\0';
 			if (i < REQS_MAX)
-				snprintf(srv.heads[i], sizeof(srv.heads[i]), "%.1000s",
-				    buf);
+				snprintf(srv.heads[i], sizeof(srv.heads[i]),
+				    "%.1000s", buf);
 			memcpy(srv.last_body, body, strlen(body) + 1);
 			*(body - 4) = '\0';
 			keep = srv.handler(i, buf, body, cfd);
@@ -567,7 +570,8 @@ test_api(void **state)
 	assert_int_equal(net_report(net, 7, "failed", 0, 0, 0,
 	    "hash mismatch\nfor chunk 1", &status, err, sizeof(err)), 0);
 	assert_int_equal(status, 409);
-	assert_string_equal(err, "job 7 cannot go to streaming from where it is");
+	assert_string_equal(err,
+	    "job 7 cannot go to streaming from where it is");
 	o = json_loads(srv.last_body, 0, NULL);
 	assert_non_null(o);
 	assert_string_equal(json_string_value(json_object_get(o, "reason")),

@@ -218,7 +218,8 @@ check_disk_is_image(void)
 	for (uint64_t off = 0; off < SIZE; off += CS)
 		if (memcmp(now + off, image + off,
 		    SIZE - off < CS ? SIZE - off : CS) != 0)
-			fail_msg("slot at %llu differs", (unsigned long long)off);
+			fail_msg("slot at %llu differs",
+			    (unsigned long long)off);
 	/* nothing past the image */
 	assert_memory_equal(now + SIZE, garbage + SIZE, EXTRA);
 	free(now);

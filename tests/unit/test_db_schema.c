@@ -781,8 +781,8 @@ main(void)
 		    close_db),
 		cmocka_unit_test_setup_teardown(test_newer_refused, fresh,
 		    close_db),
-		cmocka_unit_test_setup_teardown(test_failed_migration_rolls_back,
-		    fresh, close_db),
+		cmocka_unit_test_setup_teardown(
+		    test_failed_migration_rolls_back, fresh, close_db),
 		cmocka_unit_test_setup_teardown(test_open_bad_files, fresh,
 		    close_db),
 		cmocka_unit_test_setup_teardown(test_nodes, fresh_open,

@@ -56,49 +56,38 @@ test_overlay_parse_ok(void **state)
 static void
 test_overlay_parse_bad(void **state)
 {
-	static const char
-	    *const
-		bad
-		    [] = {
-			    "not json", "{\"files\":[]}", /* no hostname */
-			    "{\"hostname\":\"\",\"files\":[]}",
-			    "{\"hostname\":\"a.b\",\"files\":[]}", /* not one label */
-			    "{\"hostname\":\"a b\",\"files\":[]}",
-			    "{\"hostname\":\"h\"}", /* no files */
-			    "{\"hostname\":\"h\",\"files\":[{\"path\":\"../etc/"
-			    "x\",\"type\":\"file\",\"mode\":420,\"content\":"
-			    "\"\"}]}",
-			    "{\"hostname\":\"h\",\"files\":[{\"path\":\"/etc/"
-			    "x\",\"type\":\"file\",\"mode\":420,\"content\":"
-			    "\"\"}]}",
-			    "{\"hostname\":\"h\",\"files\":[{\"path\":\"etc/../"
-			    "x\",\"type\":\"file\",\"mode\":420,\"content\":"
-			    "\"\"}]}",
-			    "{\"hostname\":\"h\",\"files\":[{\"path\":\"etc//"
-			    "x\",\"type\":\"file\",\"mode\":420,\"content\":"
-			    "\"\"}]}",
-			    "{\"hostname\":\"h\",\"files\":[{\"path\":\"etc/./"
-			    "x\",\"type\":\"file\",\"mode\":420,\"content\":"
-			    "\"\"}]}",
-			    "{\"hostname\":\"h\",\"files\":[{\"path\":\"etc/x/"
-			    "\",\"type\":\"file\",\"mode\":420,\"content\":"
-			    "\"\"}]}",
-			    "{\"hostname\":\"h\",\"files\":[{\"path\":\"etc/"
-			    "x\",\"type\":\"file\",\"mode\":420}]}",
-			    "{\"hostname\":\"h\",\"files\":[{\"path\":\"etc/"
-			    "x\",\"type\":\"link\",\"mode\":420,\"content\":"
-			    "\"\"}]}",
-			    "{\"hostname\":\"h\",\"files\":[{\"path\":\"etc/"
-			    "x\",\"type\":\"file\",\"mode\":4096,\"content\":"
-			    "\"\"}]}",
-			    "{\"hostname\":\"h\",\"files\":[{\"path\":\"etc/"
-			    "x\",\"type\":\"file\",\"mode\":-1,\"content\":"
-			    "\"\"}]}",
-			    "{\"hostname\":\"h\",\"files\":[{\"path\":"
-			    "\"e\\ntc\",\"type\":\"dir\",\"mode\":493}]}",
-			    "{\"hostname\":\"h\",\"hostname\":\"i\",\"files\":["
-			    "]}", /* duplicate key */
-		    };
+	static const char *const bad[] = {
+		"not json",
+		"{\"files\":[]}",			/* no hostname */
+		"{\"hostname\":\"\",\"files\":[]}",
+		"{\"hostname\":\"a.b\",\"files\":[]}",	/* not one label */
+		"{\"hostname\":\"a b\",\"files\":[]}",
+		"{\"hostname\":\"h\"}",			/* no files */
+		"{\"hostname\":\"h\",\"files\":[{\"path\":\"../etc/x\","
+		    "\"type\":\"file\",\"mode\":420,\"content\":\"\"}]}",
+		"{\"hostname\":\"h\",\"files\":[{\"path\":\"/etc/x\","
+		    "\"type\":\"file\",\"mode\":420,\"content\":\"\"}]}",
+		"{\"hostname\":\"h\",\"files\":[{\"path\":\"etc/../x\","
+		    "\"type\":\"file\",\"mode\":420,\"content\":\"\"}]}",
+		"{\"hostname\":\"h\",\"files\":[{\"path\":\"etc//x\","
+		    "\"type\":\"file\",\"mode\":420,\"content\":\"\"}]}",
+		"{\"hostname\":\"h\",\"files\":[{\"path\":\"etc/./x\","
+		    "\"type\":\"file\",\"mode\":420,\"content\":\"\"}]}",
+		"{\"hostname\":\"h\",\"files\":[{\"path\":\"etc/x/\","
+		    "\"type\":\"file\",\"mode\":420,\"content\":\"\"}]}",
+		"{\"hostname\":\"h\",\"files\":[{\"path\":\"etc/x\","
+		    "\"type\":\"file\",\"mode\":420}]}",
+		"{\"hostname\":\"h\",\"files\":[{\"path\":\"etc/x\","
+		    "\"type\":\"link\",\"mode\":420,\"content\":\"\"}]}",
+		"{\"hostname\":\"h\",\"files\":[{\"path\":\"etc/x\","
+		    "\"type\":\"file\",\"mode\":4096,\"content\":\"\"}]}",
+		"{\"hostname\":\"h\",\"files\":[{\"path\":\"etc/x\","
+		    "\"type\":\"file\",\"mode\":-1,\"content\":\"\"}]}",
+		"{\"hostname\":\"h\",\"files\":[{\"path\":\"e\\ntc\","
+		    "\"type\":\"dir\",\"mode\":493}]}",
+		/* duplicate key */
+		"{\"hostname\":\"h\",\"hostname\":\"i\",\"files\":[]}",
+	};
 	char err[256];
 	(void)state;
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -303,7 +292,8 @@ test_feed_refuses(void **state)
 	struct feed fd;
 	char err[256];
 	assert_int_equal(feed_init(&fd, f->m, f->outfd, err, sizeof err), 0);
-	/* the second chunk's data as the first: hash mismatch, nothing written */
+	/* the second chunk's data as the first: hash mismatch, nothing
+	 * written */
 	assert_int_equal(feed_chunk(&fd, f->data[1], CS, err, sizeof err), -1);
 	assert_non_null(strstr(err, "hash mismatch"));
 	assert_int_equal(fd.written, 0);

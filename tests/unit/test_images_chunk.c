@@ -219,7 +219,8 @@ test_patch(void **state)
 		    0);
 		assert_int_equal(dlen, N);
 		assert_memory_equal(d, src, N);
-		/* another base: the random half comes out wrong (or not at all) */
+		/* another base: the random half comes out wrong (or not at
+		 * all) */
 		if (chunk_patch_apply(cc, other, N, p, plen, d, N, N, &dlen,
 			err, sizeof err) == 0)
 			assert_memory_not_equal(d, src, N);
@@ -235,7 +236,8 @@ test_patch(void **state)
 		assert_int_equal(chunk_patch_apply(cc, base, N, p, plen - 1, d,
 				     N, N, &dlen, err, sizeof err),
 		    -1);
-		/* the codec is clean after a patch: plain chunks still round trip */
+		/* the codec is clean after a patch: plain chunks still round
+		 * trip */
 		assert_int_equal(chunk_compress(cc, src, N, 3, c, cap, &clen,
 				     err, sizeof err),
 		    0);

@@ -133,7 +133,8 @@ test_load_keys(void **state)
 	chmod(path, 0600);
 	assert_int_equal(sign_load_secret(path, sk, err, sizeof err), -1);
 	assert_non_null(strstr(err, "not an ed25519 secret key"));
-	/* The public file is not a secret key, and a readable secret is refused. */
+	/* The public file is not a secret key, and a readable secret is
+	 * refused. */
 	assert_int_equal(sign_load_secret(f->pub, sk, err, sizeof err), -1);
 	chmod(f->key, 0644);
 	assert_int_equal(sign_load_secret(f->key, sk, err, sizeof err), -1);

@@ -430,10 +430,10 @@ writer(const char *storedir, int ready)
 		    store_put_manifest(st, m, err, sizeof err) < 0)
 			_exit(5);
 		manifest_free(m);
-		/* take both away again (manifest first, as a collector would) so
-		 * the next round writes the chunk anew */
-		if (store_remove_manifest(st, name, version, err, sizeof err) <
-			0 ||
+		/* take both away again (manifest first, as a collector
+		 * would) so the next round writes the chunk anew */
+		if (store_remove_manifest(st, name, version, err,
+		    sizeof err) < 0 ||
 		    store_chunk_path(st, p->hex, path, sizeof path) < 0 ||
 		    unlink(path) < 0)
 			_exit(6);

@@ -241,7 +241,8 @@ test_json(void **state)
 	assert_int_equal(progress_json(f, NULL, 1), -1);
 	assert_int_equal(progress_json(f, o, 1), 0);
 	fclose(f);
-	assert_string_equal(got, "{\n \"image\": \"app:1\",\n \"ok\": true\n}\n");
+	assert_string_equal(got,
+	    "{\n \"image\": \"app:1\",\n \"ok\": true\n}\n");
 	free(got);
 	json_decref(o);
 }

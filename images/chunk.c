@@ -100,7 +100,7 @@ chunk_content_size(const void *src, size_t srclen)
 	unsigned long long n = ZSTD_getFrameContentSize(src, srclen);
 
 	return n == ZSTD_CONTENTSIZE_ERROR || n == ZSTD_CONTENTSIZE_UNKNOWN ||
-		n > INT64_MAX ? -1 : (int64_t)n;
+	    n > INT64_MAX ? -1 : (int64_t)n;
 }
 
 /* One zstd frame of src into dst, with base (may be NULL) as its prefix. */
@@ -221,7 +221,7 @@ chunk_verify(struct chunk_codec *codec, enum hash_alg alg,
 	uint8_t d[HASH_LEN];
 
 	if (chunk_decompress(codec, src, srclen, scratch, scratchcap,
-		expected_len, &n, err, errlen) < 0)
+	    expected_len, &n, err, errlen) < 0)
 		return -1;
 	if (n != expected_len) {
 		snprintf(err, errlen, "chunk holds %zu bytes, expected %llu", n,

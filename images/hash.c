@@ -81,8 +81,8 @@ hash_final(struct hash_ctx *ctx, uint8_t out[HASH_LEN])
 }
 
 int
-hash_buffer(
-    enum hash_alg alg, const void *data, size_t len, uint8_t out[HASH_LEN])
+hash_buffer(enum hash_alg alg, const void *data, size_t len,
+    uint8_t out[HASH_LEN])
 {
 	if (hash_lib_init() < 0)
 		return -1;

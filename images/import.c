@@ -57,7 +57,7 @@ crc32_update(uint32_t crc, const unsigned char *p, size_t len)
 	while (len >= 8) {
 		uint32_t a = crc ^
 		    ((uint32_t)p[0] | (uint32_t)p[1] << 8 |
-			(uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
+		    (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
 		crc = crc_table[7][a & 0xff] ^ crc_table[6][(a >> 8) & 0xff] ^
 		    crc_table[5][(a >> 16) & 0xff] ^ crc_table[4][a >> 24] ^
 		    crc_table[3][p[4]] ^ crc_table[2][p[5]] ^
@@ -126,12 +126,12 @@ check_uncompressed(const char *path, const unsigned char *head, size_t n,
 		const struct magic *mg = &magics[i];
 		if (has_suffix(path, mg->suffix))
 			FAIL("%s: named like a %s file but it does not "
-			     "decompress (truncated or corrupt)",
+			    "decompress (truncated or corrupt)",
 			    path, mg->name);
 		if (n >= mg->len && memcmp(head, mg->bytes, mg->len) == 0 &&
 		    mg->len >= 3)
 			FAIL("%s: starts like a %s file but it does not "
-			     "decompress (truncated or corrupt)",
+			    "decompress (truncated or corrupt)",
 			    path, mg->name);
 	}
 	return 0;
@@ -172,9 +172,9 @@ read_chunk(struct importer *im, size_t *n, char *err, size_t errlen)
 		if (r < 0)
 			FAIL("%s: read error after %llu bytes: %s", im->path,
 			    (unsigned long long)(sink_bytes(im->sink) + got),
-			    archive_error_string(im->a)
-				? archive_error_string(im->a)
-				: "unknown error");
+			    archive_error_string(im->a) ?
+			    archive_error_string(im->a) :
+			    "unknown error");
 		if (r == 0)
 			break;
 		got += (size_t)r;
@@ -194,7 +194,7 @@ run(struct importer *im, const char *name, const char *version,
 	bool use_stdin = strcmp(im->path, "-") == 0;
 
 	if (sink_new(im->st, opt, IMAGE_KIND_DISK, name, version, 0, progress,
-		arg, &im->sink, err, errlen) < 0)
+	    arg, &im->sink, err, errlen) < 0)
 		return -1;
 	p = sink_progress(im->sink);
 	if (!use_stdin && stat(im->path, &sb) == 0 && S_ISREG(sb.st_mode))
@@ -208,16 +208,16 @@ run(struct importer *im, const char *name, const char *version,
 	archive_read_support_format_raw(im->a);
 	archive_read_support_format_empty(im->a); /* a 0-byte image */
 	if (archive_read_open_filename(im->a, use_stdin ? NULL : im->path,
-		IMPORT_READ_BLOCK) != ARCHIVE_OK)
+	    IMPORT_READ_BLOCK) != ARCHIVE_OK)
 		FAIL("%s: %s", im->path,
-		    archive_error_string(im->a) ? archive_error_string(im->a)
-						: strerror(errno));
+		    archive_error_string(im->a) ? archive_error_string(im->a) :
+		    strerror(errno));
 	int r = archive_read_next_header(im->a, &entry);
 	bool empty = r == ARCHIVE_EOF;
 	if (r != ARCHIVE_OK && r != ARCHIVE_EOF)
 		FAIL("%s: %s", im->path,
-		    archive_error_string(im->a) ? archive_error_string(im->a)
-						: "cannot read");
+		    archive_error_string(im->a) ? archive_error_string(im->a) :
+		    "cannot read");
 	int nfilters = archive_filter_count(im->a);
 	bool compressed = nfilters > 1 &&
 	    archive_filter_code(im->a, 0) != ARCHIVE_FILTER_NONE;
@@ -256,9 +256,9 @@ run(struct importer *im, const char *name, const char *version,
 			FAIL("%s: cannot read the gzip trailer", im->path);
 		if (crc != im->crc || isize != (uint32_t)sink_bytes(im->sink))
 			FAIL("%s: gzip check failed: the data does not match "
-			     "the file's CRC-32 and size "
-			     "(corrupt input; a multi-member gzip file is not "
-			     "supported, recompress it)",
+			    "the file's CRC-32 and size "
+			    "(corrupt input; a multi-member gzip file is not "
+			    "supported, recompress it)",
 			    im->path);
 	}
 	p->input_read = (uint64_t)archive_filter_bytes(im->a, -1);
@@ -283,11 +283,11 @@ import_disk_image(struct store *st, const char *path, const char *name,
 		FAIL("no input file");
 	if (!image_name_valid(name))
 		FAIL("image name \"%.64s\" must match "
-		     "[A-Za-z0-9][A-Za-z0-9._+-]{0,63}",
+		    "[A-Za-z0-9][A-Za-z0-9._+-]{0,63}",
 		    name ? name : "");
 	if (!image_version_valid(version))
 		FAIL("image version \"%.64s\" must match "
-		     "[A-Za-z0-9][A-Za-z0-9._+-]{0,63}",
+		    "[A-Za-z0-9][A-Za-z0-9._+-]{0,63}",
 		    version ? version : "");
 	if (!chunk_size_valid(opt->chunk_size))
 		FAIL("chunk size %u is not a power of two between %u and %u",

@@ -57,7 +57,7 @@ show(const char *s, size_t len, char *out, size_t outlen)
 {
 	size_t j = 0;
 	for (size_t i = 0; i < len && j + 4 < outlen && i < MANIFEST_SHOW_MAX;
-	     i++)
+	    i++)
 		out[j++] =
 		    (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '"') ? s[i] : '?';
 	if (len > MANIFEST_SHOW_MAX && j + 4 < outlen) {
@@ -69,8 +69,8 @@ show(const char *s, size_t len, char *out, size_t outlen)
 }
 
 int
-image_ref_parse(
-    const char *ref, char *name, char *version, char *err, size_t errlen)
+image_ref_parse(const char *ref, char *name, char *version, char *err,
+    size_t errlen)
 {
 	char shown[MANIFEST_SHOW_MAX + 8];
 	size_t len = ref ? strnlen(ref, IMAGE_REF_MAX + 1) : 0;
@@ -81,8 +81,8 @@ image_ref_parse(
 	}
 	show(ref, len, shown, sizeof shown);
 	if (len > IMAGE_REF_MAX) {
-		snprintf(
-		    err, errlen, "image reference \"%s\" is too long", shown);
+		snprintf(err, errlen, "image reference \"%s\" is too long",
+		    shown);
 		return -1;
 	}
 	const char *colon = memchr(ref, ':', len);
@@ -262,33 +262,33 @@ manifest_validate(const struct manifest *m, char *err, size_t errlen)
 		    m->format, MANIFEST_FORMAT);
 	if (!image_name_valid(m->name))
 		FAIL("name: \"%s\" is not a valid image name "
-		     "([A-Za-z0-9][A-Za-z0-9._+-]{0,63})",
+		    "([A-Za-z0-9][A-Za-z0-9._+-]{0,63})",
 		    show(m->name, strnlen(m->name, sizeof m->name), shown,
-			sizeof shown));
+		    sizeof shown));
 	if (!image_version_valid(m->version))
 		FAIL("version: \"%s\" is not a valid image version "
-		     "([A-Za-z0-9][A-Za-z0-9._+-]{0,63})",
+		    "([A-Za-z0-9][A-Za-z0-9._+-]{0,63})",
 		    show(m->version, strnlen(m->version, sizeof m->version),
-			shown, sizeof shown));
+		    shown, sizeof shown));
 	if (!image_kind_name(m->kind))
 		FAIL("kind: unknown kind (must be \"disk\" or \"rootfs\")");
 	if (m->compression != IMAGE_COMPRESSION_ZSTD)
 		FAIL("compression: unknown compression (must be \"zstd\")");
 	if (!hash_alg_valid((int)m->hash))
 		FAIL("hash: unknown algorithm (must be \"blake2b-256\" or "
-		     "\"sha256\")");
+		    "\"sha256\")");
 	if (!chunk_size_valid(m->chunk_size))
 		FAIL("chunk_size: %" PRIu32
-		     " is not a power of two between %u and %u",
+		    " is not a power of two between %u and %u",
 		    m->chunk_size, CHUNK_SIZE_MIN, CHUNK_SIZE_MAX);
 	if (m->size > MANIFEST_MAX_SIZE)
 		FAIL("size: %" PRIu64 " is larger than the limit of %" PRIu64,
 		    m->size, MANIFEST_MAX_SIZE);
 	if (!manifest_time_valid(m->created))
 		FAIL("created: \"%s\" is not a UTC time of the form "
-		     "YYYY-MM-DDTHH:MM:SSZ",
+		    "YYYY-MM-DDTHH:MM:SSZ",
 		    show(m->created, strnlen(m->created, sizeof m->created),
-			shown, sizeof shown));
+		    shown, sizeof shown));
 	if (m->nchunks > MANIFEST_MAX_CHUNKS)
 		FAIL("chunks: %zu entries, more than the limit of %u",
 		    m->nchunks, MANIFEST_MAX_CHUNKS);
@@ -299,50 +299,49 @@ manifest_validate(const struct manifest *m, char *err, size_t errlen)
 		const struct manifest_chunk *c = &m->chunks[i];
 		if (c->offset % m->chunk_size != 0)
 			FAIL("chunks[%zu].offset: %" PRIu64
-			     " is not a multiple of chunk_size %" PRIu32,
+			    " is not a multiple of chunk_size %" PRIu32,
 			    i, c->offset, m->chunk_size);
 		if (c->offset >= m->size)
 			FAIL("chunks[%zu].offset: %" PRIu64
-			     " is outside the image (size %" PRIu64 ")",
+			    " is outside the image (size %" PRIu64 ")",
 			    i, c->offset, m->size);
 		if (i > 0 && c->offset == m->chunks[i - 1].offset)
 			FAIL("chunks[%zu].offset: %" PRIu64
-			     " overlaps chunks[%zu]",
+			    " overlaps chunks[%zu]",
 			    i, c->offset, i - 1);
 		if (i > 0 && c->offset < m->chunks[i - 1].offset)
 			FAIL("chunks[%zu].offset: %" PRIu64
-			     " comes before chunks[%zu].offset %" PRIu64
-			     " (chunks must be ordered by offset)",
+			    " comes before chunks[%zu].offset %" PRIu64
+			    " (chunks must be ordered by offset)",
 			    i, c->offset, i - 1, m->chunks[i - 1].offset);
 		if (c->length == 0)
 			FAIL("chunks[%zu].length: must be at least 1", i);
 		if (c->length > m->chunk_size)
 			FAIL("chunks[%zu].length: %" PRIu32
-			     " is larger than chunk_size %" PRIu32,
+			    " is larger than chunk_size %" PRIu32,
 			    i, c->length, m->chunk_size);
 		uint64_t rest = m->size - c->offset;
 		uint64_t want = rest < m->chunk_size ? rest : m->chunk_size;
 		if (c->length > rest)
 			FAIL("chunks[%zu].length: %" PRIu32
-			     " runs past the end of the image (size %" PRIu64
-			     ")",
-			    i, c->length, m->size);
+			    " runs past the end of the image (size %" PRIu64
+			    ")", i, c->length, m->size);
 		if (c->length != want)
 			FAIL("chunks[%zu].length: %" PRIu32
-			     ", but the chunk at offset %" PRIu64
-			     " must be %" PRIu64 " bytes (a whole chunk slot)",
+			    ", but the chunk at offset %" PRIu64
+			    " must be %" PRIu64 " bytes (a whole chunk slot)",
 			    i, c->length, c->offset, want);
 		if (c->stored == 0)
 			FAIL("chunks[%zu].stored: must be at least 1", i);
 		if (c->stored > chunk_compress_bound(c->length))
 			FAIL("chunks[%zu].stored: %" PRIu32
-			     " is larger than a zstd frame of %" PRIu32
-			     " bytes can be",
+			    " is larger than a zstd frame of %" PRIu32
+			    " bytes can be",
 			    i, c->stored, c->length);
 	}
 	if (m->signature &&
 	    strnlen(m->signature, MANIFEST_MAX_SIGNATURE + 1) >
-		MANIFEST_MAX_SIGNATURE)
+	    MANIFEST_MAX_SIGNATURE)
 		FAIL("signature: larger than %u bytes", MANIFEST_MAX_SIGNATURE);
 	return 0;
 }
@@ -434,8 +433,8 @@ check_fields(json_t *obj, const char *where, const char *const *list, size_t n,
 }
 
 static int
-parse_chunk(
-    json_t *jc, size_t i, struct manifest_chunk *c, char *err, size_t errlen)
+parse_chunk(json_t *jc, size_t i, struct manifest_chunk *c, char *err,
+    size_t errlen)
 {
 	char where[48], field[64], hex[HASH_HEX_LEN + 2],
 	    shown[MANIFEST_SHOW_MAX + 8];
@@ -445,7 +444,7 @@ parse_chunk(
 	if (!json_is_object(jc))
 		FAIL("%s: must be an object", where);
 	if (check_fields(jc, where, chunk_fields,
-		sizeof chunk_fields / sizeof chunk_fields[0], err, errlen) < 0)
+	    sizeof chunk_fields / sizeof chunk_fields[0], err, errlen) < 0)
 		return -1;
 	snprintf(field, sizeof field, "%s.offset", where);
 	if (get_uint(jc, "offset", field, MANIFEST_MAX_SIZE, &v, err, errlen) <
@@ -466,7 +465,7 @@ parse_chunk(
 	    !hash_hex_valid(json_string_value(h)))
 		FAIL("%s: \"%s\" is not 64 lowercase hex characters", field,
 		    show(json_string_value(h), json_string_length(h), shown,
-			sizeof shown));
+		    sizeof shown));
 	memcpy(hex, json_string_value(h), HASH_HEX_LEN + 1);
 	hash_from_hex(hex, c->hash);
 	snprintf(field, sizeof field, "%s.stored", where);
@@ -496,59 +495,59 @@ parse_root(json_t *root, struct manifest *m, char *err, size_t errlen)
 		    (long long)json_integer_value(f), MANIFEST_FORMAT);
 	m->format = MANIFEST_FORMAT;
 	if (check_fields(root, "", top_fields,
-		sizeof top_fields / sizeof top_fields[0], err, errlen) < 0)
+	    sizeof top_fields / sizeof top_fields[0], err, errlen) < 0)
 		return -1;
 
 	if (get_string(root, "name", "name", IMAGE_NAME_MAX, m->name,
-		sizeof m->name, err, errlen) < 0)
+	    sizeof m->name, err, errlen) < 0)
 		return -1;
 	if (!image_name_valid(m->name))
 		FAIL("name: \"%s\" is not a valid image name "
-		     "([A-Za-z0-9][A-Za-z0-9._+-]{0,63})",
+		    "([A-Za-z0-9][A-Za-z0-9._+-]{0,63})",
 		    show(m->name, strlen(m->name), shown, sizeof shown));
 	if (get_string(root, "version", "version", IMAGE_NAME_MAX, m->version,
-		sizeof m->version, err, errlen) < 0)
+	    sizeof m->version, err, errlen) < 0)
 		return -1;
 	if (!image_version_valid(m->version))
 		FAIL("version: \"%s\" is not a valid image version "
-		     "([A-Za-z0-9][A-Za-z0-9._+-]{0,63})",
+		    "([A-Za-z0-9][A-Za-z0-9._+-]{0,63})",
 		    show(m->version, strlen(m->version), shown, sizeof shown));
 	if (get_string(root, "kind", "kind", IMAGE_NAME_MAX, s, sizeof s, err,
-		errlen) < 0)
+	    errlen) < 0)
 		return -1;
 	if (image_kind_from_name(s, &m->kind) < 0)
 		FAIL("kind: \"%s\" is not \"disk\" or \"rootfs\"",
 		    show(s, strlen(s), shown, sizeof shown));
 	if (get_uint(root, "size", "size", MANIFEST_MAX_SIZE, &m->size, err,
-		errlen) < 0)
+	    errlen) < 0)
 		return -1;
 	if (get_uint(root, "chunk_size", "chunk_size", CHUNK_SIZE_MAX, &v, err,
-		errlen) < 0)
+	    errlen) < 0)
 		return -1;
 	m->chunk_size = (uint32_t)v;
 	if (!chunk_size_valid(m->chunk_size))
 		FAIL("chunk_size: %" PRIu32
-		     " is not a power of two between %u and %u",
+		    " is not a power of two between %u and %u",
 		    m->chunk_size, CHUNK_SIZE_MIN, CHUNK_SIZE_MAX);
 	if (get_string(root, "hash", "hash", HASH_NAME_MAX, s, sizeof s, err,
-		errlen) < 0)
+	    errlen) < 0)
 		return -1;
 	if (hash_alg_from_name(s, &m->hash) < 0)
 		FAIL("hash: \"%s\" is not \"blake2b-256\" or \"sha256\"",
 		    show(s, strlen(s), shown, sizeof shown));
 	if (get_string(root, "compression", "compression", IMAGE_NAME_MAX, s,
-		sizeof s, err, errlen) < 0)
+	    sizeof s, err, errlen) < 0)
 		return -1;
 	if (strcmp(s, "zstd") != 0)
 		FAIL("compression: \"%s\" is not \"zstd\"",
 		    show(s, strlen(s), shown, sizeof shown));
 	m->compression = IMAGE_COMPRESSION_ZSTD;
 	if (get_string(root, "created", "created", MANIFEST_TIME_LEN + 8, s,
-		sizeof s, err, errlen) < 0)
+	    sizeof s, err, errlen) < 0)
 		return -1;
 	if (!manifest_time_valid(s))
 		FAIL("created: \"%s\" is not a UTC time of the form "
-		     "YYYY-MM-DDTHH:MM:SSZ",
+		    "YYYY-MM-DDTHH:MM:SSZ",
 		    show(s, strlen(s), shown, sizeof shown));
 	memcpy(m->created, s, MANIFEST_TIME_LEN + 1);
 
@@ -569,7 +568,7 @@ parse_root(json_t *root, struct manifest *m, char *err, size_t errlen)
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (parse_chunk(json_array_get(chunks, i), i, &m->chunks[i],
-			err, errlen) < 0)
+		    err, errlen) < 0)
 			return -1;
 		m->nchunks++;
 	}
@@ -578,8 +577,8 @@ parse_root(json_t *root, struct manifest *m, char *err, size_t errlen)
 	if (sig) {
 		if (!json_is_object(sig))
 			FAIL("signature: must be an object");
-		m->signature = json_dumps(
-		    sig, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
+		m->signature = json_dumps(sig, JSON_COMPACT | JSON_SORT_KEYS |
+		    JSON_ENSURE_ASCII);
 		if (!m->signature)
 			FAIL("signature: out of memory");
 	}

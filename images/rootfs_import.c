@@ -82,7 +82,7 @@ check_unpacked(struct rimport *im, char *err, size_t errlen)
 	uint64_t n = (uint64_t)archive_filter_bytes(im->a, 0);
 	if (n > im->max_size)
 		FAIL("%s: the tarball unpacks to more than the limit of %llu "
-		     "bytes (max size)",
+		    "bytes (max size)",
 		    im->path, (unsigned long long)im->max_size);
 	return 0;
 }
@@ -90,8 +90,8 @@ check_unpacked(struct rimport *im, char *err, size_t errlen)
 static uint32_t
 id32(la_int64_t v)
 {
-	return v < 0 || (uint64_t)v > ROOTFS_NEWC_FIELD_MAX ? ROOTFS_ID_NOBODY
-							    : (uint32_t)v;
+	return v < 0 || (uint64_t)v > ROOTFS_NEWC_FIELD_MAX ? ROOTFS_ID_NOBODY :
+	    (uint32_t)v;
 }
 
 static void
@@ -132,12 +132,11 @@ entry_meta(struct archive_entry *e, struct rootfs_meta *m, const char **link)
 	m->perm = (uint32_t)archive_entry_perm(e) & 07777;
 	m->uid = id32(archive_entry_uid(e));
 	m->gid = id32(archive_entry_gid(e));
-	m->mtime = t < 0 ? 0
-	    : (uint64_t)t > ROOTFS_NEWC_FIELD_MAX
-	    ? (int64_t)ROOTFS_NEWC_FIELD_MAX : t;
-	m->size =
-	    m->type == ROOTFS_REG && archive_entry_size_is_set(e) && sz > 0
-	    ? (uint64_t)sz : 0;
+	m->mtime = t < 0 ? 0 :
+	    (uint64_t)t > ROOTFS_NEWC_FIELD_MAX ?
+	    (int64_t)ROOTFS_NEWC_FIELD_MAX : t;
+	m->size = m->type == ROOTFS_REG && archive_entry_size_is_set(e) &&
+	    sz > 0 ? (uint64_t)sz : 0;
 }
 
 static void
@@ -166,19 +165,18 @@ scan(struct rimport *im, char *err, size_t errlen)
 		const char *link, *name = archive_entry_pathname(e);
 
 		entry_meta(e, &m, &link);
-		if (rootfs_tree_add(
-			im->tree, name ? name : "", &m, link, err, errlen) < 0)
+		if (rootfs_tree_add(im->tree, name ? name : "", &m, link, err,
+		    errlen) < 0)
 			return -1;
 		if (m.size > im->max_size - data)
 			FAIL("%s: the files of the tarball hold more than the "
-			     "limit of %llu bytes (max size)",
+			    "limit of %llu bytes (max size)",
 			    im->path, (unsigned long long)im->max_size);
 		data += m.size;
 		if (check_unpacked(im, err, errlen) < 0)
 			return -1;
 		if (rootfs_tree_members(im->tree) % ROOTFS_PROGRESS_MEMBERS ==
-			0 &&
-		    im->progress) {
+		    0 && im->progress) {
 			report(im, 0);
 			if (im->progress(sink_progress(im->sink), im->arg) != 0)
 				FAIL("import cancelled");
@@ -250,8 +248,8 @@ emit_cb(const struct rootfs_emit *x, void *arg)
 		archive_entry_set_size(o, (la_int64_t)x->meta.size);
 		break;
 	}
-	archive_entry_set_perm(
-	    o, x->meta.type == ROOTFS_SYMLINK ? 0777 : (mode_t)x->meta.perm);
+	archive_entry_set_perm(o, x->meta.type == ROOTFS_SYMLINK ? 0777 :
+	    (mode_t)x->meta.perm);
 	archive_entry_set_uid(o, x->meta.uid);
 	archive_entry_set_gid(o, x->meta.gid);
 	archive_entry_set_mtime(o, (time_t)x->meta.mtime, 0);
@@ -271,9 +269,9 @@ emit_cb(const struct rootfs_emit *x, void *arg)
 			    rootfs_printable(x->path, pn, sizeof pn),
 			    aerr(im->a));
 		if (n == 0)
-			FAIL("%s: '%s' ends %llu bytes early (truncated "
-			     "tarball?)",
-			    im->path, rootfs_printable(x->path, pn, sizeof pn),
+			FAIL("%s: '%s' ends %llu bytes early "
+			    "(truncated tarball?)", im->path,
+			    rootfs_printable(x->path, pn, sizeof pn),
 			    (unsigned long long)left);
 		if (archive_write_data(im->w, im->buf, (size_t)n) != n)
 			return werror(im, x->path, err, errlen);
@@ -300,7 +298,7 @@ copy(struct rimport *im, char *err, size_t errlen)
 	if (archive_write_set_format_cpio_newc(im->w) != ARCHIVE_OK ||
 	    archive_write_set_bytes_per_block(im->w, 0) != ARCHIVE_OK ||
 	    archive_write_open2(im->w, im, NULL, write_cb, NULL, NULL) !=
-		ARCHIVE_OK)
+	    ARCHIVE_OK)
 		FAIL("cannot start the cpio stream: %s", aerr(im->w));
 	while ((r = archive_read_next_header(im->a, &e)) == ARCHIVE_OK ||
 	    r == ARCHIVE_WARN) {
@@ -375,14 +373,14 @@ import_rootfs(struct store *st, const char *path, const char *name,
 		FAIL("no input file");
 	if (strcmp(path, "-") == 0)
 		FAIL("a root file system tarball is read twice: give a file, "
-		     "not standard input");
+		    "not standard input");
 	if (!image_name_valid(name))
 		FAIL("image name \"%.64s\" must match "
-		     "[A-Za-z0-9][A-Za-z0-9._+-]{0,63}",
+		    "[A-Za-z0-9][A-Za-z0-9._+-]{0,63}",
 		    name ? name : "");
 	if (!image_version_valid(version))
 		FAIL("image version \"%.64s\" must match "
-		     "[A-Za-z0-9][A-Za-z0-9._+-]{0,63}",
+		    "[A-Za-z0-9][A-Za-z0-9._+-]{0,63}",
 		    version ? version : "");
 	if (!chunk_size_valid(opt->chunk_size))
 		FAIL("chunk size %u is not a power of two between %u and %u",

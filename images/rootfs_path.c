@@ -62,8 +62,8 @@ rootfs_path_normalise(const char *name, char *out, size_t outlen,
 				DROP("has a control character");
 			size_t need = used + (used ? 1 : 0) + n;
 			if (need > ROOTFS_PATH_MAX || need >= outlen)
-				DROP(
-				    "is longer than %d bytes", ROOTFS_PATH_MAX);
+				DROP("is longer than %d bytes",
+				    ROOTFS_PATH_MAX);
 			if (used)
 				out[used++] = '/';
 			memcpy(out + used, p, n);
@@ -78,8 +78,8 @@ rootfs_path_normalise(const char *name, char *out, size_t outlen,
 }
 
 int
-rootfs_symlink_check(
-    const char *path, const char *target, char *why, size_t whylen)
+rootfs_symlink_check(const char *path, const char *target, char *why,
+    size_t whylen)
 {
 	size_t tlen;
 	long depth = 0;
@@ -137,9 +137,8 @@ rootfs_printable(const char *s, char *out, size_t outlen)
 		s = "(none)";
 	max = outlen - 1;
 	for (; *s && n < max; s++)
-		out[n++] = (unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e
-		    ? '?'
-		    : *s;
+		out[n++] = (unsigned char)*s < 0x20 || (unsigned char)*s >
+		    0x7e ? '?' : *s;
 	if (*s && max >= 3)
 		memcpy(out + max - 3, "...", 3);
 	out[n] = '\0';

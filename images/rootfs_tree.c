@@ -197,8 +197,8 @@ drop(struct rootfs_tree *t, struct ent *e, const char *name, const char *why)
 	t->st.dropped++;
 	rootfs_printable(name, pn, sizeof pn);
 	if (t->strict && !t->strict_err[0])
-		snprintf(
-		    t->strict_err, sizeof t->strict_err, "'%s': %s", pn, why);
+		snprintf(t->strict_err, sizeof t->strict_err, "'%s': %s", pn,
+		    why);
 	warnf(t, "'%s' left out: %s", pn, why);
 }
 
@@ -311,8 +311,8 @@ rootfs_tree_add(struct rootfs_tree *t, const char *name,
 	if (m->type != ROOTFS_REG)
 		e->meta.size = 0;
 
-	rc = rootfs_path_normalise(
-	    name, path, sizeof path, &notes, why, sizeof why);
+	rc = rootfs_path_normalise(name, path, sizeof path, &notes, why,
+	    sizeof why);
 	if (rc == ROOTFS_NAME_ROOT) {
 		/* the root itself: the tmpfs is the root */
 		e->flags |= F_DROPPED;
@@ -324,7 +324,7 @@ rootfs_tree_add(struct rootfs_tree *t, const char *name,
 	}
 	if (m->type == ROOTFS_REG && m->size > ROOTFS_FILE_MAX)
 		FAIL("'%s' is larger than %llu bytes, the most one file of an "
-		     "image can hold",
+		    "image can hold",
 		    rootfs_printable(name, pn, sizeof pn),
 		    (unsigned long long)ROOTFS_FILE_MAX);
 	e->path_len = (uint32_t)strlen(path);
@@ -359,8 +359,8 @@ rootfs_tree_add(struct rootfs_tree *t, const char *name,
 	case ROOTFS_HARDLINK: {
 		char target[ROOTFS_PATH_MAX + 1], pt[ROOTFS_SHOWN_MAX];
 		long k;
-		rc = rootfs_path_normalise(
-		    link, target, sizeof target, NULL, why, sizeof why);
+		rc = rootfs_path_normalise(link, target, sizeof target, NULL,
+		    why, sizeof why);
 		if (rc != ROOTFS_NAME_OK) {
 			char full[ROOTFS_RULE_MAX + ROOTFS_SHOWN_MAX];
 			snprintf(full, sizeof full,
@@ -379,9 +379,9 @@ rootfs_tree_add(struct rootfs_tree *t, const char *name,
 			snprintf(full, sizeof full,
 			    "is a hard link to '%s', which %s",
 			    rootfs_printable(link, pt, sizeof pt),
-			    k < 0 ? "is not earlier in the archive"
-				: (t->e[k].flags & F_DROPPED)
-				? "is left out" : type_name(t->e[k].meta.type));
+			    k < 0 ? "is not earlier in the archive" :
+			    (t->e[k].flags & F_DROPPED) ?
+			    "is left out" : type_name(t->e[k].meta.type));
 			drop(t, e, name, full);
 			break;
 		}
@@ -390,9 +390,9 @@ rootfs_tree_add(struct rootfs_tree *t, const char *name,
 	}
 	default:
 		drop(t, e, name,
-		    m->type == ROOTFS_DEVICE
-			? "is a device node"
-			: "is a socket or of an unknown type");
+		    m->type == ROOTFS_DEVICE ?
+		    "is a device node" :
+		    "is a socket or of an unknown type");
 		break;
 	}
 
@@ -443,16 +443,14 @@ rootfs_tree_resolve(struct rootfs_tree *t, char *err, size_t errlen)
 			if (plen == 0)
 				break;
 			long k = lookup(t, path, plen);
-			if (k >= 0 &&
-			    (t->e[k].meta.type != ROOTFS_DIR ||
-				(t->e[k].flags & F_DROPPED))) {
+			if (k >= 0 && (t->e[k].meta.type != ROOTFS_DIR ||
+			    (t->e[k].flags & F_DROPPED))) {
 				snprintf(why, sizeof why,
 				    "is under '%s', which %s",
-				    rootfs_printable(
-					str(t, t->e[k].path), pp, sizeof pp),
-				    t->e[k].meta.type != ROOTFS_DIR
-					? type_name(t->e[k].meta.type)
-					: "is left out");
+				    rootfs_printable(str(t, t->e[k].path), pp,
+				    sizeof pp), t->e[k].meta.type !=
+				    ROOTFS_DIR ? type_name(t->e[k].meta.type) :
+				    "is left out");
 				rootfs_printable(path, pn, sizeof pn);
 				drop(t, &t->e[i], pn, why);
 				if (t->strict)
@@ -473,8 +471,8 @@ rootfs_tree_resolve(struct rootfs_tree *t, char *err, size_t errlen)
 				continue;
 			struct ent *d = new_ent(t);
 			if (!d)
-				FAIL("more than %u entries with the parent "
-				     "directories",
+				FAIL("more than %u entries with the "
+				    "parent directories",
 				    ROOTFS_TREE_ENTRIES_MAX);
 			/* new_ent may move the array: path is read again */
 			path = t->s + t->e[i].path;
@@ -484,9 +482,8 @@ rootfs_tree_resolve(struct rootfs_tree *t, char *err, size_t errlen)
 				.mtime = t->e[i].meta.mtime };
 			d->path_len = (uint32_t)plen;
 			if ((d->path = arena_add(t, path, plen)) == NONE)
-				FAIL("names of the tarball use more than %u "
-				     "bytes",
-				    ROOTFS_STRINGS_MAX);
+				FAIL("names of the tarball use more "
+				    "than %u bytes", ROOTFS_STRINGS_MAX);
 			if (map_set(t, (uint32_t)(d - t->e)) < 0)
 				FAIL("out of memory");
 			t->st.dirs_added++;
@@ -500,12 +497,10 @@ rootfs_tree_resolve(struct rootfs_tree *t, char *err, size_t errlen)
 			continue;
 		struct ent *f = &t->e[e->target];
 		if (f->flags & (F_DROPPED | F_REPLACED)) {
-			snprintf(why, sizeof why,
-			    "is a hard link to '%s', which %s",
-			    rootfs_printable(str(t, f->path), pp, sizeof pp),
-			    (f->flags & F_DROPPED)
-				? "is left out"
-				: "is replaced later in the archive");
+			snprintf(why, sizeof why, "is a hard link to "
+			    "'%s', which %s", rootfs_printable(str(t, f->path),
+			    pp, sizeof pp), (f->flags & F_DROPPED) ?
+			    "is left out" : "is replaced later in the archive");
 			drop(t, e,
 			    rootfs_printable(str(t, e->path), pn, sizeof pn),
 			    why);

@@ -44,8 +44,8 @@ sign_to_base64(const uint8_t *bin, size_t len, char *out, size_t outlen)
 			out[0] = '\0';
 		return;
 	}
-	sodium_bin2base64(
-	    out, outlen, bin, len, sodium_base64_VARIANT_ORIGINAL);
+	sodium_bin2base64(out, outlen, bin, len,
+	    sodium_base64_VARIANT_ORIGINAL);
 }
 
 /* Exactly want bytes from base64 text[0..len), white space around allowed. */
@@ -61,18 +61,14 @@ from_base64(const char *text, size_t len, uint8_t *out, size_t want)
 		text++;
 		len--;
 	}
-	while (len &&
-	    (text[len - 1] == ' ' || text[len - 1] == '\t' ||
-		text[len - 1] == '\n' || text[len - 1] == '\r'))
+	while (len && (text[len - 1] == ' ' || text[len - 1] == '\t' ||
+	    text[len - 1] == '\n' || text[len - 1] == '\r'))
 		len--;
-	if (len == 0 || want > sizeof buf ||
-	    len !=
-		sodium_base64_ENCODED_LEN(
-		    want, sodium_base64_VARIANT_ORIGINAL) -
-		    1)
+	if (len == 0 || want > sizeof buf || len !=
+	    sodium_base64_ENCODED_LEN(want, sodium_base64_VARIANT_ORIGINAL) - 1)
 		return -1;
 	if (sodium_base642bin(buf, sizeof buf, text, len, NULL, &got, &end,
-		sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    sodium_base64_VARIANT_ORIGINAL) != 0 ||
 	    got != want || end != text + len) {
 		sodium_memzero(buf, sizeof buf);
 		return -1;
@@ -123,8 +119,8 @@ read_key_file(const char *path, char *buf, size_t buflen, size_t *len,
 }
 
 int
-sign_load_public(
-    const char *spec, uint8_t pk[SIGN_PUBLIC_LEN], char *err, size_t errlen)
+sign_load_public(const char *spec, uint8_t pk[SIGN_PUBLIC_LEN], char *err,
+    size_t errlen)
 {
 	char buf[SIGN_KEY_FILE_MAX + 1], e2[IMG_ERR_MAX];
 	size_t len;
@@ -137,22 +133,21 @@ sign_load_public(
 	    0) {
 		if (strchr(spec, '/') == NULL && access(spec, F_OK) < 0)
 			FAIL("'%.80s' is neither a base64 ed25519 public key "
-			     "(%d characters) nor a key file",
+			    "(%d characters) nor a key file",
 			    spec, SIGN_PUBLIC_B64);
 		FAIL("%s", e2);
 	}
 	if (sign_parse_public(buf, len, pk) < 0) {
 		sodium_memzero(buf, sizeof buf);
-		FAIL("%s: not an ed25519 public key (one line of %d base64 "
-		     "characters)",
-		    spec, SIGN_PUBLIC_B64);
+		FAIL("%s: not an ed25519 public key (one line of %d "
+		    "base64 characters)", spec, SIGN_PUBLIC_B64);
 	}
 	return 0;
 }
 
 int
-sign_load_secret(
-    const char *path, uint8_t sk[SIGN_SECRET_LEN], char *err, size_t errlen)
+sign_load_secret(const char *path, uint8_t sk[SIGN_SECRET_LEN], char *err,
+    size_t errlen)
 {
 	char buf[SIGN_KEY_FILE_MAX + 1];
 	size_t len;
@@ -164,21 +159,19 @@ sign_load_secret(
 		return -1;
 	if (mode & 077) {
 		sodium_memzero(buf, sizeof buf);
-		FAIL("%s: secret key readable by others (mode %03o); chmod 600 "
-		     "it",
-		    path, (unsigned)(mode & 0777));
+		FAIL("%s: secret key readable by others (mode %03o); "
+		    "chmod 600 it", path, (unsigned)(mode & 0777));
 	}
 	int r = from_base64(buf, len, sk, SIGN_SECRET_LEN);
 	sodium_memzero(buf, sizeof buf);
 	if (r < 0)
-		FAIL("%s: not an ed25519 secret key (one line of %d base64 "
-		     "characters)",
-		    path, SIGN_SECRET_B64);
+		FAIL("%s: not an ed25519 secret key (one line of %d "
+		    "base64 characters)", path, SIGN_SECRET_B64);
 	/* The public half is inside the secret key: check they belong. */
 	uint8_t pk[SIGN_PUBLIC_LEN];
 	if (crypto_sign_ed25519_sk_to_pk(pk, sk) != 0 ||
 	    memcmp(pk, sk + SIGN_SECRET_LEN - SIGN_PUBLIC_LEN,
-		SIGN_PUBLIC_LEN) != 0) {
+	    SIGN_PUBLIC_LEN) != 0) {
 		sodium_memzero(sk, SIGN_SECRET_LEN);
 		FAIL("%s: damaged secret key", path);
 	}
@@ -188,8 +181,8 @@ sign_load_secret(
 /* Writes text to path through path.tmp (exclusive) and a link, so an
  * existing path is never replaced and a failure leaves nothing. */
 static int
-write_new(
-    const char *path, const char *text, mode_t mode, char *err, size_t errlen)
+write_new(const char *path, const char *text, mode_t mode, char *err,
+    size_t errlen)
 {
 	char tmp[4096];
 	size_t len = strlen(text);
@@ -197,8 +190,8 @@ write_new(
 	if (snprintf(tmp, sizeof tmp, "%s" SIGN_TMP_SUFFIX, path) >=
 	    (int)sizeof tmp)
 		FAIL("%s: path too long", path);
-	int fd = open(
-	    tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+	    mode);
 	if (fd < 0)
 		FAIL("%s: %s", tmp, strerror(errno));
 	if (fchmod(fd, mode) < 0 || write(fd, text, len) != (ssize_t)len ||
@@ -213,8 +206,8 @@ write_new(
 		int e = errno;
 		unlink(tmp);
 		FAIL("%s: %s", path,
-		    e == EEXIST ? "already exists (not replaced)"
-				: strerror(e));
+		    e == EEXIST ? "already exists (not replaced)" :
+		    strerror(e));
 	}
 	unlink(tmp);
 	return 0;
@@ -283,17 +276,16 @@ sign_manifest(struct manifest *m, const uint8_t sk[SIGN_SECRET_LEN], char *err,
 	char *text = payload(m);
 	if (!text)
 		FAIL("out of memory");
-	crypto_sign_detached(
-	    sig, NULL, (const unsigned char *)text, strlen(text), sk);
+	crypto_sign_detached(sig, NULL, (const unsigned char *)text,
+	    strlen(text), sk);
 	free(text);
 	crypto_sign_ed25519_sk_to_pk(pk, sk);
 	sign_to_base64(sig, sizeof sig, sig64, sizeof sig64);
 	sign_to_base64(pk, sizeof pk, pk64, sizeof pk64);
-	json_t *o = json_pack(
-	    "{s:s,s:s,s:s}", "alg", SIGN_ALG, "key", pk64, "sig", sig64);
-	char *s = o
-	    ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII)
-	    : NULL;
+	json_t *o = json_pack("{s:s,s:s,s:s}", "alg", SIGN_ALG, "key", pk64,
+	    "sig", sig64);
+	char *s = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS |
+	    JSON_ENSURE_ASCII) : NULL;
 	json_decref(o);
 	if (!s)
 		FAIL("out of memory");
@@ -387,8 +379,8 @@ sign_verify_manifest(const struct manifest *m, const struct sign_keys *keys,
 		snprintf(err, errlen, "out of memory");
 		return SIGN_ERROR;
 	}
-	r = crypto_sign_verify_detached(
-	    sig, (const unsigned char *)text, strlen(text), pk);
+	r = crypto_sign_verify_detached(sig, (const unsigned char *)text,
+	    strlen(text), pk);
 	free(text);
 	if (r != 0) {
 		snprintf(err, errlen,

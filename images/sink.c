@@ -42,8 +42,8 @@ sink_new(struct store *st, const struct import_options *opt,
 		FAIL("out of memory");
 	s->st = st;
 	s->opt = *opt;
-	s->max_size = max_size && max_size < MANIFEST_MAX_SIZE
-	    ? max_size : MANIFEST_MAX_SIZE;
+	s->max_size = max_size && max_size < MANIFEST_MAX_SIZE ?
+	    max_size : MANIFEST_MAX_SIZE;
 	s->progress = progress;
 	s->arg = arg;
 	s->buf = malloc(opt->chunk_size);
@@ -61,8 +61,8 @@ sink_new(struct store *st, const struct import_options *opt,
 	s->m->chunk_size = opt->chunk_size;
 	s->m->hash = opt->hash;
 	if (opt->created)
-		manifest_format_time(
-		    opt->created, s->m->created, sizeof s->m->created);
+		manifest_format_time(opt->created, s->m->created,
+		    sizeof s->m->created);
 	*out = s;
 	return 0;
 }
@@ -114,18 +114,18 @@ flush_chunk(struct sink *s, char *err, size_t errlen)
 		if (store_chunk_size(s->st, hex, &have) == 0) {
 			if (have == 0 || have > chunk_compress_bound(n))
 				FAIL("chunk %s in the store is damaged (%llu "
-				     "bytes); remove it and import again",
+				    "bytes); remove it and import again",
 				    hex, (unsigned long long)have);
 			c.stored = (uint32_t)have;
 		} else {
 			size_t clen;
 			bool added;
 			if (chunk_compress(s->codec, s->buf, n, s->opt.level,
-				s->cbuf, s->cbufcap, &clen, e2, sizeof e2) < 0)
+			    s->cbuf, s->cbufcap, &clen, e2, sizeof e2) < 0)
 				FAIL("chunk at offset %llu: %s",
 				    (unsigned long long)offset, e2);
 			if (store_put_chunk(s->st, hex, s->cbuf, clen, &added,
-				err, errlen) < 0)
+			    err, errlen) < 0)
 				return -1;
 			c.stored = (uint32_t)clen;
 			if (added) {
@@ -135,9 +135,8 @@ flush_chunk(struct sink *s, char *err, size_t errlen)
 		}
 		if (manifest_add_chunk(s->m, &c) < 0) {
 			if (errno == E2BIG)
-				FAIL("more than %u data chunks; use a larger "
-				     "chunk size",
-				    MANIFEST_MAX_CHUNKS);
+				FAIL("more than %u data chunks; use a "
+				    "larger chunk size", MANIFEST_MAX_CHUNKS);
 			FAIL("out of memory");
 		}
 		s->p.chunks++;
@@ -149,8 +148,8 @@ flush_chunk(struct sink *s, char *err, size_t errlen)
 }
 
 int
-sink_write(
-    struct sink *s, const void *data, size_t len, char *err, size_t errlen)
+sink_write(struct sink *s, const void *data, size_t len, char *err,
+    size_t errlen)
 {
 	const unsigned char *p = data;
 

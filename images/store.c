@@ -219,8 +219,8 @@ write_atomic(const struct store *st, const char *prefix, const char *dir,
 	    fsync(fd) < 0)
 		goto fail;
 	if (noreplace) {
-		if (renameat2(
-			AT_FDCWD, tmp, AT_FDCWD, final, RENAME_NOREPLACE) < 0) {
+		if (renameat2(AT_FDCWD, tmp, AT_FDCWD, final,
+		    RENAME_NOREPLACE) < 0) {
 			if (errno != EINVAL && errno != ENOSYS)
 				goto fail;
 			/* File systems without RENAME_NOREPLACE: link is
@@ -252,15 +252,15 @@ fail_placed:
 /* ---- chunks ---- */
 
 int
-store_chunk_path(
-    const struct store *st, const char *hash_hex, char *buf, size_t buflen)
+store_chunk_path(const struct store *st, const char *hash_hex, char *buf,
+    size_t buflen)
 {
 	if (!hash_hex_valid(hash_hex)) {
 		errno = EINVAL;
 		return -1;
 	}
-	return fmt_path(
-	    buf, buflen, "%s/chunks/%.2s/%s", st->dir, hash_hex, hash_hex);
+	return fmt_path(buf, buflen, "%s/chunks/%.2s/%s", st->dir, hash_hex,
+	    hash_hex);
 }
 
 bool
@@ -350,9 +350,8 @@ store_adopt_chunk(struct store *st, enum hash_alg alg, const char *hash_hex,
 	if (sb.st_size <= 0 ||
 	    (uint64_t)sb.st_size > chunk_compress_bound((size_t)expected_len)) {
 		errno = EBADMSG;
-		FAIL("chunk %s: %lld bytes cannot be a compressed chunk of "
-		     "%llu bytes",
-		    hash_hex, (long long)sb.st_size,
+		FAIL("chunk %s: %lld bytes cannot be a compressed chunk "
+		    "of %llu bytes", hash_hex, (long long)sb.st_size,
 		    (unsigned long long)expected_len);
 	}
 	void *map =
@@ -392,8 +391,8 @@ store_adopt_chunk(struct store *st, enum hash_alg alg, const char *hash_hex,
 }
 
 int
-store_remove_chunk(
-    struct store *st, const char *hash_hex, char *err, size_t errlen)
+store_remove_chunk(struct store *st, const char *hash_hex, char *err,
+    size_t errlen)
 {
 	char path[STORE_PATH_MAX], dir[STORE_PATH_MAX];
 
@@ -470,7 +469,7 @@ store_read_content(const struct store *st, const char *hash_hex, void **data,
 	char e2[200];
 
 	if (store_read_chunk(st, hash_hex, chunk_compress_bound(CHUNK_SIZE_MAX),
-		&z, &zlen, err, errlen) < 0)
+	    &z, &zlen, err, errlen) < 0)
 		return -1;
 	if ((n = chunk_content_size(z, zlen)) <= 0 || n > CHUNK_SIZE_MAX) {
 		free(z);
@@ -482,7 +481,7 @@ store_read_content(const struct store *st, const char *hash_hex, void **data,
 		FAIL("chunk %s: out of memory", hash_hex);
 	}
 	if (chunk_decompress(NULL, z, zlen, raw, (size_t)n, (uint64_t)n, len,
-		e2, sizeof e2) < 0) {
+	    e2, sizeof e2) < 0) {
 		free(z);
 		free(raw);
 		FAIL("chunk %s: %s", hash_hex, e2);
@@ -508,8 +507,8 @@ store_check_chunk(const struct store *st, enum hash_alg alg,
 		FAIL("chunk %s: expected length %llu is out of range", hash_hex,
 		    (unsigned long long)expected_len);
 	if (store_read_chunk(st, hash_hex,
-		chunk_compress_bound((size_t)expected_len), &data, &len, err,
-		errlen) < 0)
+	    chunk_compress_bound((size_t)expected_len), &data, &len, err,
+	    errlen) < 0)
 		return -1;
 	scratch = malloc((size_t)expected_len);
 	if (!scratch) {
@@ -535,13 +534,13 @@ store_manifest_path(const struct store *st, const char *name,
 		errno = EINVAL;
 		return -1;
 	}
-	return fmt_path(
-	    buf, buflen, "%s/manifests/%s/%s.json", st->dir, name, version);
+	return fmt_path(buf, buflen, "%s/manifests/%s/%s.json", st->dir, name,
+	    version);
 }
 
 bool
-store_has_manifest(
-    const struct store *st, const char *name, const char *version)
+store_has_manifest(const struct store *st, const char *name,
+    const char *version)
 {
 	char path[STORE_PATH_MAX];
 	return store_manifest_path(st, name, version, path, sizeof path) == 0 &&
@@ -549,8 +548,8 @@ store_has_manifest(
 }
 
 int
-store_put_manifest(
-    struct store *st, const struct manifest *m, char *err, size_t errlen)
+store_put_manifest(struct store *st, const struct manifest *m, char *err,
+    size_t errlen)
 {
 	char path[STORE_PATH_MAX], dir[STORE_PATH_MAX], top[STORE_PATH_MAX],
 	    hex[HASH_HEX_LEN + 1];
@@ -561,9 +560,8 @@ store_put_manifest(
 	for (size_t i = 0; i < m->nchunks; i++) {
 		hash_to_hex(m->chunks[i].hash, hex);
 		if (!store_has_chunk(st, hex))
-			FAIL("manifest %s:%s: chunks[%zu] (%s) is missing from "
-			     "the store",
-			    m->name, m->version, i, hex);
+			FAIL("manifest %s:%s: chunks[%zu] (%s) is missing "
+			    "from the store", m->name, m->version, i, hex);
 	}
 	char *json = manifest_to_json(m);
 	if (!json)
@@ -585,16 +583,15 @@ store_put_manifest(
 		void *old = NULL;
 		size_t oldlen = 0;
 		bool same = read_file(path, MANIFEST_MAX_BYTES, &old, &oldlen,
-				verr, sizeof verr) == 0 &&
+		    verr, sizeof verr) == 0 &&
 		    oldlen == len && memcmp(old, json, len) == 0;
 		free(old);
 		free(json);
 		if (same)
 			return 0;
 		errno = EEXIST;
-		FAIL("image %s:%s already exists in the store with different "
-		     "content",
-		    m->name, m->version);
+		FAIL("image %s:%s already exists in the store with "
+		    "different content", m->name, m->version);
 	}
 	free(json);
 	errno = e;
@@ -632,8 +629,8 @@ store_load_manifest(const struct store *st, const char *name,
 }
 
 int
-store_replace_manifest(
-    struct store *st, const struct manifest *m, char *err, size_t errlen)
+store_replace_manifest(struct store *st, const struct manifest *m, char *err,
+    size_t errlen)
 {
 	char path[STORE_PATH_MAX], dir[STORE_PATH_MAX], verr[IMG_ERR_MAX];
 
@@ -787,8 +784,8 @@ store_list_manifests(const struct store *st, store_manifest_fn fn, void *arg,
 		return -1;
 	for (size_t i = 0; i < names.n && r == 0; i++) {
 		struct names versions = { 0 };
-		fmt_path(
-		    path, sizeof path, "%s/manifests/%s", st->dir, names.v[i]);
+		fmt_path(path, sizeof path, "%s/manifests/%s", st->dir,
+		    names.v[i]);
 		if (scan(path, false, &versions, err, errlen) < 0) {
 			r = -1;
 			break;

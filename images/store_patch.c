@@ -57,7 +57,7 @@ store_adopt_patch(struct store *st, enum hash_alg alg, const char *hash_hex,
 		FAIL(EBADMSG, "chunk %s: not a patch of a chunk of %llu bytes",
 		    hash_hex, (unsigned long long)expected_len);
 	if ((map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd,
-		 0)) == MAP_FAILED)
+	    0)) == MAP_FAILED)
 		FAIL(EIO, "chunk %s: %s", hash_hex, strerror(errno));
 	/* The base: a stored chunk, verified when it came in. */
 	if (store_read_content(st, base_hex, &base, &baselen, e2, sizeof e2) <
@@ -69,7 +69,7 @@ store_adopt_patch(struct store *st, enum hash_alg alg, const char *hash_hex,
 	    !(out = malloc(chunk_compress_bound((size_t)expected_len))))
 		FAIL(ENOMEM, "chunk %s: out of memory", hash_hex);
 	if (chunk_patch_apply(NULL, base, baselen, map, (size_t)sb.st_size, raw,
-		(size_t)expected_len, expected_len, &rawlen, e2, sizeof e2) < 0)
+	    (size_t)expected_len, expected_len, &rawlen, e2, sizeof e2) < 0)
 		FAIL(EBADMSG, "chunk %s: the patch: %s", hash_hex, e2);
 	if (rawlen != expected_len)
 		FAIL(EBADMSG, "chunk %s: the patch gives %zu bytes, not %llu",
@@ -80,7 +80,7 @@ store_adopt_patch(struct store *st, enum hash_alg alg, const char *hash_hex,
 		    "chunk %s: the patched content hashes to something else",
 		    hash_hex);
 	if (chunk_compress(NULL, raw, rawlen, level, out,
-		chunk_compress_bound(rawlen), &outlen, e2, sizeof e2) < 0)
+	    chunk_compress_bound(rawlen), &outlen, e2, sizeof e2) < 0)
 		FAIL(EIO, "chunk %s: %s", hash_hex, e2);
 	if (outlen != expected_stored)
 		FAIL(ERANGE,

@@ -173,8 +173,7 @@ read_chunk(struct importer *im, size_t *n, char *err, size_t errlen)
 			FAIL("%s: read error after %llu bytes: %s", im->path,
 			    (unsigned long long)(sink_bytes(im->sink) + got),
 			    archive_error_string(im->a) ?
-			    archive_error_string(im->a) :
-			    "unknown error");
+			    archive_error_string(im->a) : "unknown error");
 		if (r == 0)
 			break;
 		got += (size_t)r;

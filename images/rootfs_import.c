@@ -47,8 +47,8 @@ struct rimport {
 	struct archive *w; /* the cpio stream being written */
 	struct archive_entry *out;
 	unsigned char *buf;
-	char werr
-	    [ROOTFS_WHY_MAX]; /* the sink's error, from the write callback */
+	/* the sink's error, from the write callback */
+	char werr[ROOTFS_WHY_MAX];
 };
 
 static const char *
@@ -175,8 +175,8 @@ scan(struct rimport *im, char *err, size_t errlen)
 		data += m.size;
 		if (check_unpacked(im, err, errlen) < 0)
 			return -1;
-		if (rootfs_tree_members(im->tree) % ROOTFS_PROGRESS_MEMBERS ==
-		    0 && im->progress) {
+		if (rootfs_tree_members(im->tree) %
+		    ROOTFS_PROGRESS_MEMBERS == 0 && im->progress) {
 			report(im, 0);
 			if (im->progress(sink_progress(im->sink), im->arg) != 0)
 				FAIL("import cancelled");

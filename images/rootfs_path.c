@@ -137,8 +137,8 @@ rootfs_printable(const char *s, char *out, size_t outlen)
 		s = "(none)";
 	max = outlen - 1;
 	for (; *s && n < max; s++)
-		out[n++] = (unsigned char)*s < 0x20 || (unsigned char)*s >
-		    0x7e ? '?' : *s;
+		out[n++] = (unsigned char)*s < 0x20 ||
+		    (unsigned char)*s > 0x7e ? '?' : *s;
 	if (*s && max >= 3)
 		memcpy(out + max - 3, "...", 3);
 	out[n] = '\0';

@@ -380,8 +380,8 @@ rootfs_tree_add(struct rootfs_tree *t, const char *name,
 			    "is a hard link to '%s', which %s",
 			    rootfs_printable(link, pt, sizeof pt),
 			    k < 0 ? "is not earlier in the archive" :
-			    (t->e[k].flags & F_DROPPED) ?
-			    "is left out" : type_name(t->e[k].meta.type));
+			    (t->e[k].flags & F_DROPPED) ? "is left out" :
+			    type_name(t->e[k].meta.type));
 			drop(t, e, name, full);
 			break;
 		}
@@ -389,10 +389,8 @@ rootfs_tree_add(struct rootfs_tree *t, const char *name,
 		break;
 	}
 	default:
-		drop(t, e, name,
-		    m->type == ROOTFS_DEVICE ?
-		    "is a device node" :
-		    "is a socket or of an unknown type");
+		drop(t, e, name, m->type == ROOTFS_DEVICE ?
+		    "is a device node" : "is a socket or of an unknown type");
 		break;
 	}
 
@@ -447,9 +445,10 @@ rootfs_tree_resolve(struct rootfs_tree *t, char *err, size_t errlen)
 			    (t->e[k].flags & F_DROPPED))) {
 				snprintf(why, sizeof why,
 				    "is under '%s', which %s",
-				    rootfs_printable(str(t, t->e[k].path), pp,
-				    sizeof pp), t->e[k].meta.type !=
-				    ROOTFS_DIR ? type_name(t->e[k].meta.type) :
+				    rootfs_printable(str(t, t->e[k].path),
+				    pp, sizeof pp),
+				    t->e[k].meta.type != ROOTFS_DIR ?
+				    type_name(t->e[k].meta.type) :
 				    "is left out");
 				rootfs_printable(path, pn, sizeof pn);
 				drop(t, &t->e[i], pn, why);
@@ -497,10 +496,11 @@ rootfs_tree_resolve(struct rootfs_tree *t, char *err, size_t errlen)
 			continue;
 		struct ent *f = &t->e[e->target];
 		if (f->flags & (F_DROPPED | F_REPLACED)) {
-			snprintf(why, sizeof why, "is a hard link to "
-			    "'%s', which %s", rootfs_printable(str(t, f->path),
-			    pp, sizeof pp), (f->flags & F_DROPPED) ?
-			    "is left out" : "is replaced later in the archive");
+			snprintf(why, sizeof why,
+			    "is a hard link to '%s', which %s",
+			    rootfs_printable(str(t, f->path), pp, sizeof pp),
+			    (f->flags & F_DROPPED) ? "is left out" :
+			    "is replaced later in the archive");
 			drop(t, e,
 			    rootfs_printable(str(t, e->path), pn, sizeof pn),
 			    why);

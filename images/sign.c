@@ -64,8 +64,9 @@ from_base64(const char *text, size_t len, uint8_t *out, size_t want)
 	while (len && (text[len - 1] == ' ' || text[len - 1] == '\t' ||
 	    text[len - 1] == '\n' || text[len - 1] == '\r'))
 		len--;
-	if (len == 0 || want > sizeof buf || len !=
-	    sodium_base64_ENCODED_LEN(want, sodium_base64_VARIANT_ORIGINAL) - 1)
+	if (len == 0 || want > sizeof buf ||
+	    len != sodium_base64_ENCODED_LEN(want,
+	    sodium_base64_VARIANT_ORIGINAL) - 1)
 		return -1;
 	if (sodium_base642bin(buf, sizeof buf, text, len, NULL, &got, &end,
 	    sodium_base64_VARIANT_ORIGINAL) != 0 ||

@@ -72,7 +72,7 @@ deps:
 
 $(BUILD)/gen/schema_sql.c: db/schema.sql
 	@mkdir -p $(dir $@)
-	cd db && xxd -i schema.sql > ../$@.tmp && mv ../$@.tmp ../$@
+	cd db && xxd -i schema.sql > $(abspath $@).tmp && mv $(abspath $@).tmp $(abspath $@)
 
 $(BUILD)/obj/gen/schema_sql.o: $(BUILD)/gen/schema_sql.c
 	@mkdir -p $(dir $@)

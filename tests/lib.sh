@@ -4,8 +4,10 @@
 # also when it fails.
 set -u
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-RACKD="$TOP/build/rackd"
-RACKCTL="$TOP/build/rackctl"
+# RACKD_BUILD=build/asan tests another build of the programs (make asan).
+BUILD_DIR="$TOP/${RACKD_BUILD:-build}"
+RACKD="$BUILD_DIR/rackd"
+RACKCTL="$BUILD_DIR/rackctl"
 TMP=$(mktemp -d /tmp/rackd-test.XXXXXX)
 chmod 755 "$TMP"	# dnsmasq, as its own user, reads rackd's state dir
 FAILS=0

@@ -20,7 +20,7 @@
 # VERBOSE=1 shows the agent's console of the rackd restart case.
 source "$(dirname "$0")/../lib.sh"
 
-AGENT=${AGENT:-$TOP/build/rack-agent}	# AGENT=... runs another build (sanitizers)
+AGENT=${AGENT:-$BUILD_DIR/rack-agent}	# AGENT=... runs another build (sanitizers)
 for p in "$RACKD" "$RACKCTL" "$AGENT"; do
 	[ -x "$p" ] || { echo "$p missing: run make"; exit 1; }
 done

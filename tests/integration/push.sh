@@ -36,7 +36,7 @@
 # Traffic goes to 127.0.0.1 only; everything is removed on exit.
 source "$(dirname "$0")/../lib.sh"
 
-AGENT=$TOP/build/rack-agent
+AGENT=$BUILD_DIR/rack-agent
 for p in "$RACKD" "$RACKCTL" "$AGENT"; do
 	[ -x "$p" ] || { echo "$p missing: run make"; exit 1; }
 done

@@ -49,14 +49,15 @@ fuzz-build:
 	$(MAKE) BUILD=$(BUILD)/fuzz CC=$(FUZZ_CC) CFLAGS="$(FUZZ_CFLAGS)" \
 	    fuzz-drivers
 
-fuzz: fuzz-build
+# The harness's own test runs first: it takes a few seconds.
+fuzz: fuzz-selftest
 	@FUZZ_TIME=$(FUZZ_TIME) sh tests/fuzz/run.sh $(BUILD)/fuzz $(FUZZ_NAMES)
 
 # The harness's own test: a driver with a check that an input breaks must
 # make tests/fuzz/run.sh fail and keep that input (tests/fuzz/selftest.sh).
 fuzz-selftest: fuzz-build
 	$(MAKE) BUILD=$(BUILD)/fuzz CC=$(FUZZ_CC) CFLAGS="$(FUZZ_CFLAGS)" \
-	    $(BUILD)/fuzz/selftest/fuzz_images_manifest
+	    $(BUILD)/fuzz/selftest/bin/fuzz_images_manifest
 	@sh tests/fuzz/selftest.sh $(BUILD)/fuzz
 
 # Inside the sub-make (BUILD is build/fuzz, CC is clang).
@@ -77,8 +78,8 @@ $(BUILD)/bin/fuzz_rackd_%: tests/fuzz/fuzz_rackd_%.c tests/fuzz/fuzz.h \
 	@mkdir -p $(dir $@)
 	$(FUZZ_LINK) $(LIBS_APPL) $(LIBS_IMG) $(LIBS_DB)
 
-$(BUILD)/selftest/fuzz_images_manifest: FUZZ_DEF := -DFUZZ_SELFTEST
-$(BUILD)/selftest/fuzz_images_manifest: tests/fuzz/fuzz_images_manifest.c \
+$(BUILD)/selftest/bin/fuzz_images_manifest: FUZZ_DEF := -DFUZZ_SELFTEST
+$(BUILD)/selftest/bin/fuzz_images_manifest: tests/fuzz/fuzz_images_manifest.c \
 		tests/fuzz/fuzz.h $(LIBIMG)
 	@mkdir -p $(dir $@)
 	$(FUZZ_LINK) $(LIBS_IMG)

@@ -1,7 +1,8 @@
 #!/bin/sh
 # tests/fuzz/run.sh BUILD NAME...: runs each libFuzzer driver BUILD/bin/NAME
 # for FUZZ_TIME seconds (60 by default) from its seed corpus
-# tests/fuzz/corpus/NAME (not written to: what a run finds goes into
+# tests/fuzz/corpus/NAME (FUZZ_CORPUS names another folder of seed folders;
+# not written to: what a run finds goes into
 # BUILD/corpus/NAME, kept between runs). Prints one line per driver with
 # its executions from libFuzzer's final stats. A crash, a sanitizer
 # report, a leak, an input slower than FUZZ_TIMEOUT seconds or more than
@@ -20,7 +21,7 @@ mkdir -p "$build/logs"
 
 for name in "$@"; do
 	bin=$build/bin/$name
-	seeds=$top/tests/fuzz/corpus/${name#fuzz_}
+	seeds=${FUZZ_CORPUS:-$top/tests/fuzz/corpus}/${name#fuzz_}
 	work=$build/corpus/$name
 	crashes=$build/crashes/$name
 	log=$build/logs/$name.log

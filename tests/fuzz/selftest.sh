@@ -18,6 +18,7 @@ mkdir -p "$seeds/images_manifest"
     >"$seeds/images_manifest/selftest"
 rm -rf "$st/crashes" "$st/corpus" "$st/logs"
 
+echo "fuzz harness self-test: a driver built to fail on one input"
 out=$(FUZZ_TIME=5 FUZZ_CORPUS=$seeds sh "$top/tests/fuzz/run.sh" "$st" \
     fuzz_images_manifest 2>&1)
 rc=$?

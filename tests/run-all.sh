@@ -4,8 +4,9 @@
 # "N passed, M failed". Exit status 1 if anything failed.
 # TESTS="pattern..." runs only the tests whose name contains one of the
 # patterns; a pattern ending in / ends the name (integration/diskless/ is
-# not diskless_qemu). TEST_WRAP="command" runs each test through it (make asan:
-# tests/sanitize.sh); RACKD_BUILD names the build under test (logs go there).
+# not diskless_qemu). TEST_WRAP="command" runs each test through it
+# (make asan: tests/sanitize.sh); RACKD_BUILD names the build under test
+# (its test-logs/ gets the logs).
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 logdir="$top/${RACKD_BUILD:-build}/test-logs"

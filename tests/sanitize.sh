@@ -20,6 +20,12 @@ for f in "$dir"/*; do
 	cat "$f"
 	rc=1
 done
+# The gist of each report last, where a reader of the log's tail looks.
+for f in "$dir"/*; do
+	[ -e "$f" ] || continue
+	echo "--- $(basename "$f"):"
+	grep -E 'ERROR:|runtime error:|^ *#[0-3] ' "$f" | head -n 6
+done
 rm -rf "$dir"
 [ "$rc" -eq 0 ] || echo "exit status $rc"
 exit "$rc"

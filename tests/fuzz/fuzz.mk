@@ -3,7 +3,8 @@
 # make asan: every program and unit test built with AddressSanitizer and
 # UBSan into build/asan, then the unit tests and the fast integration
 # tests run on that build (tests/sanitize.sh collects the reports of every
-# process and fails the test on any).
+# process and fails the test on any; tests/sanitize_selftest.sh first shows
+# that it does).
 #
 # make fuzz: one libFuzzer driver per parser of hostile input
 # (tests/fuzz/fuzz_<folder>_<file>.c), each linked with the real library
@@ -41,6 +42,7 @@ asan-build:
 	    $(UNIT_BIN:$(BUILD)/%=$(BUILD)/asan/%)
 
 asan: asan-build
+	@sh tests/sanitize_selftest.sh $(CC) $(ASAN_CFLAGS)
 	@RACKD_BUILD=$(BUILD)/asan TEST_WRAP="sh tests/sanitize.sh" \
 	    TESTS="unit/ $(ASAN_TESTS:%=integration/%/)" \
 	    sh tests/run-all.sh $(UNIT_BIN:$(BUILD)/%=$(BUILD)/asan/%)

@@ -65,6 +65,8 @@ help:
 	@echo "make demo       start rackd with its defaults, print URL and token"
 	@echo "make unit       unit tests only; make integration: integration only"
 	@echo "make pxe        build the clone kernel and initramfs into build/pxe/"
+	@echo "make asan       build/asan with ASan and UBSan; unit and fast integration tests"
+	@echo "make fuzz       the libFuzzer drivers of tests/fuzz/, FUZZ_TIME s each (60)"
 	@echo "make clean      remove build/"
 
 deps:
@@ -201,5 +203,7 @@ $(BUILD)/pxe/initrd.img: $(BUILD)/rack-agent $(BUILD)/rack-diskless \
 
 clean:
 	rm -rf $(BUILD)
+
+include tests/fuzz/fuzz.mk
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

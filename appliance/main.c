@@ -173,10 +173,11 @@ main(int argc, char **argv)
 	catalog_scan();
 	ensure_slots();
 	jobs_recover();
-	if (http_start(&rackd_routes, err, sizeof(err)) != 0)
-		fatalx("%s", err);
+	/* The gadget before HTTP: once /healthz answers, it is bound. */
 	if (conf.gadget.n > 0 && priv_gadget_setup(err, sizeof(err)) != 0)
 		fatalx("gadget: %s", err);
+	if (http_start(&rackd_routes, err, sizeof(err)) != 0)
+		fatalx("%s", err);
 	if (dnsmasq_init(err, sizeof(err)) != 0 ||
 	    links_init(err, sizeof(err)) != 0)
 		fatalx("%s", err);

@@ -4,8 +4,10 @@
 # also when it fails.
 set -u
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-RACKD="$TOP/build/rackd"
-RACKCTL="$TOP/build/rackctl"
+# RACKD_BUILD=build/asan tests another build of the programs (make asan).
+BUILD_DIR="$TOP/${RACKD_BUILD:-build}"
+RACKD="$BUILD_DIR/rackd"
+RACKCTL="$BUILD_DIR/rackctl"
 TMP=$(mktemp -d /tmp/rackd-test.XXXXXX)
 chmod 755 "$TMP"	# dnsmasq, as its own user, reads rackd's state dir
 FAILS=0
@@ -220,7 +222,7 @@ test_images_in() { api GET /api/v1/images/test >/dev/null; [ "$STATUS" = 200 ] &
 	[ "$(printf '%s' "$BODY" | jq '.versions | length')" = 2 ]; }
 
 # ---- rack-agent --------------------------------------------------------------
-AGENT=${AGENT:-$TOP/build/rack-agent}	# AGENT=... runs another build (sanitizers)
+AGENT=${AGENT:-$BUILD_DIR/rack-agent}	# AGENT=... runs another build (sanitizers)
 AGENT_TIMEOUT=120			# seconds, any one agent run
 # run_agent LOG [args...]: the agent on $DISK, bounded in time; sets RC.
 run_agent() {

@@ -2,10 +2,14 @@
 # Runs every test: the unit test binaries given as arguments, then each
 # tests/integration/*.sh. Prints one line per test and, last, the summary
 # "N passed, M failed". Exit status 1 if anything failed.
-# TESTS="pattern" runs only the tests whose name contains pattern.
+# TESTS="pattern..." runs only the tests whose name contains one of the
+# patterns; a pattern ending in / ends the name (integration/diskless/ is
+# not diskless_qemu). TEST_WRAP="command" runs each test through it
+# (make asan: tests/sanitize.sh); RACKD_BUILD names the build under test
+# (its test-logs/ gets the logs).
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
-logdir="$top/build/test-logs"
+logdir="$top/${RACKD_BUILD:-build}/test-logs"
 mkdir -p "$logdir"
 pass=0
 fail=0
@@ -14,10 +18,16 @@ failed=""
 run() {	# name command...
 	name=$1
 	shift
-	case "$name" in *"${TESTS:-}"*) ;; *) return 0 ;; esac
+	if [ -n "${TESTS:-}" ]; then
+		want=0
+		for pat in $TESTS; do
+			case "$name/" in *"$pat"*) want=1 ;; esac
+		done
+		[ "$want" -eq 1 ] || return 0
+	fi
 	start=$(date +%s)
 	mkdir -p "$(dirname "$logdir/$name.log")"
-	if "$@" >"$logdir/$name.log" 2>&1; then
+	if ${TEST_WRAP:-} "$@" >"$logdir/$name.log" 2>&1; then
 		pass=$((pass + 1))
 		echo "PASS $name ($(( $(date +%s) - start ))s)"
 	else

@@ -18,14 +18,18 @@ syslinux-efi mtools dosfstools fdisk"
 # from npm (tests/browser).
 TEST="$TEST chromium nodejs"
 BENCH="nginx-light wrk rsync"
+# make asan (gcc's sanitizers come with build-essential) and make fuzz
+# (clang's libFuzzer and sanitizer runtimes; llvm-symbolizer for reports).
+FUZZ="clang libclang-rt-14-dev llvm"
 
 case "${1:-all}" in
 build) want="$BUILD $RUN" ;;
 pxe) want="$BUILD $PXE" ;;
 test) want="$BUILD $RUN $PXE $CHECK $TEST" ;;
 bench) want="$BUILD $RUN $PXE $TEST $BENCH" ;;
-all) want="$BUILD $RUN $PXE $CHECK $TEST $BENCH" ;;
-*) echo "usage: $0 [build|pxe|test|bench|all]" >&2; exit 2 ;;
+fuzz) want="$BUILD $RUN $PXE $TEST $FUZZ" ;;
+all) want="$BUILD $RUN $PXE $CHECK $TEST $BENCH $FUZZ" ;;
+*) echo "usage: $0 [build|pxe|test|bench|fuzz|all]" >&2; exit 2 ;;
 esac
 
 # rackd runs as its own user (its `user` option); a helper keeps root.

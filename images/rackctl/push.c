@@ -261,10 +261,11 @@ rackctl_cmd_push(int argc, char **argv)
 	for (size_t i = 0; i < p.n; i++)
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(p.t[i].rack.url, p.t[j].rack.url) == 0) {
-				free(p.t);
-				return rackctl_usage("push",
+				o = rackctl_usage("push",
 				    "push: rack %s is named twice",
 				    p.t[i].rack.url);
+				free(p.t);
+				return o;
 			}
 
 	if (store_open(storedir, &p.st, err, sizeof err) < 0) {

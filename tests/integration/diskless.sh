@@ -11,7 +11,7 @@
 # rules, and switching back to local.
 source "$(dirname "$0")/../lib.sh"
 [ "$(id -u)" -eq 0 ] || { echo "needs root (network namespaces)"; exit 1; }
-DISKLESS="$TOP/build/rack-diskless"
+DISKLESS="$BUILD_DIR/rack-diskless"
 [ -x "$DISKLESS" ] || { echo "no $DISKLESS: make"; exit 1; }
 
 # ---- images: a busybox root, the same with cloud-init, one whose etc is

@@ -23,8 +23,8 @@ check_options() {	# PROGRAM PAGE
 }
 
 check_options "$RACKD" "$TOP/man/rackd.8"
-[ -x "$TOP/build/rack-agent" ] && check_options "$TOP/build/rack-agent" "$TOP/man/rack-agent.8"
-[ -x "$TOP/build/rack-diskless" ] && check_options "$TOP/build/rack-diskless" "$TOP/man/rack-diskless.8"
+[ -x "$BUILD_DIR/rack-agent" ] && check_options "$BUILD_DIR/rack-agent" "$TOP/man/rack-agent.8"
+[ -x "$BUILD_DIR/rack-diskless" ] && check_options "$BUILD_DIR/rack-diskless" "$TOP/man/rack-diskless.8"
 if [ -x "$RACKCTL" ]; then
 	for cmd in $("$RACKCTL" --help 2>&1 | awk '/^Commands:/ {on=1; next} /^$/ {on=0} on && /^  [a-z]/ {print $1}'); do
 		grep -q "^\.B.*$cmd\|^\.SS.*$cmd\|$cmd" "$TOP/man/rackctl.1" &&

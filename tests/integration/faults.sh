@@ -27,7 +27,7 @@ check_status 202 "reimage queued"
 job=$(jq -r .id "$TMP/job.json")
 token=$(sqlite3 "$STATE/rackd.db" "select token from jobs where id=$job")
 truncate -s 64M "$TMP/disk.img"
-in_ns n1 "$TOP/build/rack-agent" --url "http://$board:$PORT" --job "$job" \
+in_ns n1 "$BUILD_DIR/rack-agent" --url "http://$board:$PORT" --job "$job" \
 	--token "$token" --disk "dev:$TMP/disk.img" --no-reboot >"$TMP/agent.log" 2>&1 &
 agent=$!
 on_exit "kill -9 $agent"

@@ -1,0 +1,143 @@
+#!/bin/sh
+# tests/fuzz/seeds.sh: writes the seed corpus of each fuzz driver into
+# tests/fuzz/corpus/NAME/ (committed; run again only to change them). A
+# few small inputs each, valid and near-valid, so that libFuzzer starts
+# from the formats' shapes instead of from nothing. Needs python3 and the
+# zstd command (for patches made with --patch-from, as rackctl makes them).
+set -eu
+top=$(cd "$(dirname "$0")/../.." && pwd)
+out=$top/tests/fuzz/corpus
+rm -rf "$out"
+mkdir -p "$out"
+cd "$out"
+python3 - <<'PY'
+import io, json, os, struct, subprocess, tarfile, tempfile
+
+def put(d, name, data):
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data if isinstance(data, bytes) else data.encode())
+
+H1 = "0" * 63 + "1"
+H2 = "ab" * 32
+def manifest(**kw):
+    m = {"format": 1, "name": "debian", "version": "12.5", "kind": "disk",
+         "size": 196608, "chunk_size": 65536, "hash": "blake2b-256",
+         "compression": "zstd", "created": "2024-03-01T12:00:00Z",
+         "chunks": [{"offset": 0, "length": 65536, "hash": H1, "stored": 100},
+                    {"offset": 131072, "length": 65536, "hash": H2,
+                     "stored": 2000}]}
+    m.update(kw)
+    return m
+
+# ---- the manifest ----
+d = "images_manifest"
+put(d, "valid", json.dumps(manifest(), indent=1))
+put(d, "rootfs-tail", json.dumps(manifest(kind="rootfs", size=140000,
+    chunks=[{"offset": 131072, "length": 8928, "hash": H2, "stored": 50}])))
+put(d, "signed", json.dumps(manifest(signature={"alg": "ed25519",
+    "key": "AAAA", "sig": "BBBB"})))
+put(d, "empty-image", json.dumps(manifest(size=0, chunks=[])))
+put(d, "bad-length", json.dumps(manifest(chunks=[{"offset": 0,
+    "length": 4096, "hash": H1, "stored": 1}])))
+put(d, "duplicate-key", '{"format": 1, "format": 1}')
+put(d, "bad-time", json.dumps(manifest(created="2024-02-30T25:00:00Z")))
+
+# ---- the agent's job reply ----
+d = "pxe_job"
+job = {"id": 7, "state": "streaming", "image": "debian:12.5",
+       "chunks_url": "/chunks/", "manifest": manifest()}
+put(d, "relative", json.dumps(job))
+put(d, "absolute", json.dumps(dict(job, chunks_url="http://10.200.0.1:8080/chunks")))
+put(d, "rootfs", json.dumps(dict(job, manifest=manifest(kind="rootfs"))))
+put(d, "dotdot", json.dumps(dict(job, chunks_url="/chunks/../etc/")))
+put(d, "long-url", json.dumps(dict(job, chunks_url="/" + "c" * 300)))
+put(d, "no-id", json.dumps(dict(job, id=0)))
+
+# ---- the Range header: 8 bytes of file size, then the header ----
+d = "appliance_chunks"
+for name, size, hdr in [("first", 1000, "bytes=0-99"), ("suffix", 1000, "bytes=-5"),
+                        ("open", 1000, "bytes=10-"), ("several", 1000, "bytes=0-1,3-4"),
+                        ("unit", 1000, "items=1-2"), ("past-end", 100, "bytes=100-200"),
+                        ("reversed", 1000, "bytes=9-3"), ("empty-file", 0, "bytes=-1"),
+                        ("huge", 2**64 - 1, "bytes=18446744073709551614-")]:
+    put(d, name, struct.pack("<Q", size) + hdr.encode())
+
+# ---- the node PATCH body ----
+d = "appliance_api"
+for name, body in [("label", {"label": "web 1"}), ("image", {"image": "debian:12.5"}),
+                   ("clear", {"image": None, "boot_mode": "diskless"}),
+                   ("all", {"label": "db", "image": "debian", "boot_mode": "local"}),
+                   ("unknown", {"power": "on"}), ("empty", {}),
+                   ("control", {"label": "a\tb"}), ("bad-image", {"image": "-x:1"})]:
+    put(d, name, json.dumps(body))
+
+# ---- the configuration file ----
+d = "appliance_config"
+put(d, "readme", """# /etc/rackd.conf
+state_dir = /var/lib/rackd
+listen = 0.0.0.0:8080
+links = usb*,enx*
+uplink = eth0
+link_slots = 1-1.1=U1,1-1.2=U2
+boot_timeout = 10m
+""")
+put(d, "lists", "links = usb*\nlinks = enx*\n  eth9\nlink_subnet_pool = 10.200.0.0/16\n")
+put(d, "types", "diskless_stream = yes\npush_expiry = 90s\nrootfs_max_size = 2G\n"
+    "session_ttl = 12h\nuser = root\n")
+put(d, "unknown", "no_such_option = 1\n")
+put(d, "syntax", "[section]\nlisten\n")
+put(d, "bad-value", "boot_timeout = forever\nlisten = 1.2.3.4:99999\n")
+
+# ---- zstd patches: flag byte, 2 bytes of base length, base, patch ----
+d = "images_chunk"
+tmp = tempfile.mkdtemp()
+base = bytes((i * 7) % 251 for i in range(4096))
+new = bytearray(base); new[100:110] = b"0123456789"; new = bytes(new)
+def zstd(data, patch_from=None):
+    src = os.path.join(tmp, "src"); open(src, "wb").write(data)
+    args = ["zstd", "-q", "-c", "-1", src]
+    if patch_from is not None:
+        bp = os.path.join(tmp, "base"); open(bp, "wb").write(patch_from)
+        args[1:1] = ["--patch-from=" + bp]
+    return subprocess.run(args, check=True, capture_output=True).stdout
+patch = zstd(new, base)
+def case(flag, b, p):
+    return bytes([flag]) + struct.pack("<H", len(b)) + b + p
+put(d, "patch", case(0, base, patch))
+put(d, "patch-roundtrip", case(1, base, patch))
+put(d, "patch-bounded", case(2 | (2 << 2), base, patch))
+put(d, "plain-chunk", case(0, b"", zstd(new)))
+put(d, "wrong-base", case(0, base[::-1], patch))
+put(d, "truncated", case(0, base, patch[: len(patch) // 2]))
+put(d, "trailing", case(0, base, patch + b"\0"))
+
+# ---- rootfs tarballs ----
+d = "images_rootfs_import"
+def tarball(members, mode="w"):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode=mode, format=tarfile.GNU_FORMAT) as t:
+        for m, data in members:
+            m.mtime = 1700000000
+            t.addfile(m, io.BytesIO(data) if data is not None else None)
+    return buf.getvalue()
+def ti(name, type=tarfile.REGTYPE, size=0, mode=0o644, linkname=""):
+    m = tarfile.TarInfo(name); m.type = type; m.size = size; m.mode = mode
+    m.linkname = linkname; return m
+hello = b"hello\n"
+tree = [(ti("etc", tarfile.DIRTYPE, mode=0o755), None),
+        (ti("etc/hostname", size=len(hello)), hello),
+        (ti("bin", tarfile.DIRTYPE, mode=0o755), None),
+        (ti("bin/sh", tarfile.SYMTYPE, linkname="busybox"), None),
+        (ti("bin/busybox", size=3, mode=0o755), b"\x7fEL"),
+        (ti("bin/ls", tarfile.LNKTYPE, linkname="bin/busybox"), None),
+        (ti("dev/null", tarfile.CHRTYPE, mode=0o666), None)]
+put(d, "tree.tar", tarball(tree))
+put(d, "tree.tar.gz", tarball(tree, "w:gz"))
+put(d, "dotdot.tar", tarball([(ti("../escape", size=1), b"x"),
+                              (ti("/abs/file", size=1), b"y")]))
+put(d, "self-link.tar", tarball([(ti("a", tarfile.LNKTYPE, linkname="a"), None)]))
+put(d, "truncated.tar", tarball(tree)[:700])
+put(d, "empty.tar", tarball([]))
+PY
+ls -R "$out" | head -80

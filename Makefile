@@ -151,6 +151,15 @@ check:
 	  -I. appliance db images pxe tests/unit
 	sh tools/layers.sh -o $(BUILD)/check/obj/appliance
 	$(MAKE) style
+	@# libcurl stays in rackctl and the node side; libmicrohttpd in http.c.
+	@! grep -ln 'curl' images/*.[ch] db/*.[ch] appliance/*.[ch] || \
+	  { echo "check: libcurl named outside images/rackctl/ and pxe/"; exit 1; }
+	@! grep -ln 'MHD_\|<microhttpd.h>' appliance/*.[ch] | grep -v '^appliance/http.c$$' || \
+	  { echo "check: libmicrohttpd named outside appliance/http.c"; exit 1; }
+	@! grep -ln '<sqlite3.h>' appliance/*.[ch] images/*.[ch] images/rackctl/*.[ch] pxe/*/*.[ch] || \
+	  { echo "check: sqlite3 included outside db/"; exit 1; }
+	@! grep -ln '<archive.h>' appliance/*.[ch] db/*.[ch] images/rackctl/*.[ch] pxe/*/*.[ch] || \
+	  { echo "check: libarchive included outside images/"; exit 1; }
 
 # appliance/'s files may use only their own layer or lower ones
 # (tools/layers.txt); the graph comes from the object files.

@@ -70,6 +70,8 @@ static const struct route routes[] = {
 	  "push_chunk" },
 	{ "GET", "/api/v1/jobs", AUTH_READ, BODY_NONE, api_jobs_list, "jobs" },
 	{ "GET", "/api/v1/jobs/*", AUTH_READ, BODY_NONE, api_job_get, "job" },
+	{ "GET", "/api/v1/job-states", AUTH_READ, BODY_NONE, api_job_states,
+	  "job_states" },
 	{ "POST", "/api/v1/jobs/*/cancel", AUTH_WRITE, BODY_JSON,
 	  api_job_cancel, "job_cancel" },
 	{ "GET", "/api/v1/events", AUTH_READ, BODY_NONE, events_stream,

@@ -47,7 +47,6 @@
 #define PRIV_OPTS_MAX	(64 * 1024)	/* its options file */
 #define STOP_WAIT_MS	3000
 #define RUN_ROOT	"/run/rackd"
-#define ULA_PREFIX	"fd72:6163:6b64:"	/* links.c's per-link prefixes */
 
 enum priv_op {
 	PRIV_LINK_UP = 1, PRIV_ADDR, PRIV_DNSMASQ_START, PRIV_DNSMASQ_HUP,
@@ -87,7 +86,7 @@ priv_link_allowed(const char *ifname)
 	const char *kind;
 
 	return ifname[0] != '\0' && strcmp(ifname, "lo") != 0 &&
-	    links_is_management(ifname, &kind);
+	    links_is_management(&conf, ifname, &kind);
 }
 
 /* An address rackd gives its side of a link: in link_subnet_pool, or in

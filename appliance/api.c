@@ -109,7 +109,7 @@ api_parse_node_patch(json_t *body, const char **label, const char **image,
 			*label = json_string_value(v);
 		} else if (strcmp(key, "image") == 0) {
 			char n[IMAGE_NAME_MAX + 1], ver[IMAGE_NAME_MAX + 1];
-			char why[128];
+			char why[ERR_MAX];
 			if (json_is_null(v)) {
 				*image = "";
 				continue;

@@ -470,14 +470,39 @@ int	 priv_dnsmasq_reap(int *status);	/* 1 it has exited */
 int	 priv_drop_lease(const char *addr);	/* dnsmasq stopped */
 int	 priv_gadget_setup(char *err, size_t errlen);
 void	 priv_gadget_teardown(void);
-/* dnsmasq's leases and options (root's: /run/rackd/DEV-INODE). */
-int	 priv_run_dir(char *buf, size_t len);
 /* The helper's checks, for the unit tests. */
 int	 priv_link_allowed(const char *ifname);
 int	 priv_addr_allowed(const char *addr, int prefix);
-int	 priv_conf_line_ok(const char *line, const char *run_dir,
+
+/* dnsmasq_priv.c: dnsmasq's root side, run by priv.c's helper (or by rackd
+ * without one): its checked configuration, its keeper, its leases. */
+#define DNSMASQ_CONF_MAX	(256 * 1024)	/* dnsmasq's configuration */
+#define DNSMASQ_OPTS_MAX	(64 * 1024)	/* its options file */
+#define DNSMASQ_LEASE_LINE_MAX	512	/* a line of its leases file */
+#define DNSMASQ_STOP_WAIT_MS	3000	/* SIGTERM, then SIGKILL */
+#define DNSMASQ_FORGET_MAX	64	/* leases to drop at its next stop */
+#define DNSMASQ_BACKOFF_MAX_MS	30000	/* between tries to start it */
+#define DNSMASQ_DEBOUNCE_MS	150	/* changes gathered into one rewrite */
+/* dnsmasq's leases and options (root's: /run/rackd/DEV-INODE). */
+int	 dnsmasq_run_dir(char *buf, size_t len);
+/* One line of the configuration as dnsmasq.c writes it: only its options,
+ * files only where they belong. 1 ok, 0 refused. */
+int	 dnsmasq_conf_line_ok(const char *line, const char *run_dir,
 	    const char *tftp_dir);
-int	 priv_opts_line_ok(const char *line);
+int	 dnsmasq_opts_line_ok(const char *line);	/* "tag:sN,12,NAME" */
+/* Start dnsmasq under its keeper with the checked configuration: 0 and
+ * *pid, or -errno with msg. */
+int	 dnsmasq_priv_start(pid_t *pid, char *msg, size_t msglen);
+/* Copy the checked options file again and SIGHUP dnsmasq: 0 or -errno. */
+int	 dnsmasq_priv_hup(char *msg, size_t msglen);
+/* Stop the keeper and wait (bounded): 1 and its status, 0 none ran. */
+int	 dnsmasq_priv_stop(int *status);
+/* 1 and *status when the keeper has exited, 0 while it runs (or none). */
+int	 dnsmasq_priv_reap(int *status);
+/* Drop addr's lease from the leases file (dnsmasq stopped): 0 or -1. */
+int	 dnsmasq_priv_drop_lease(const char *addr);
+/* At a clean stop: the run dir goes (a tmpfs; leases are not kept). */
+void	 dnsmasq_priv_cleanup(void);
 
 /* linkconf.c: the privileged part: link up, board address (rtnetlink). */
 int	 linkconf_up(int ifindex);

@@ -110,14 +110,16 @@ keys_load_locked(void)
 			continue;
 		if (sign_load_public(conf.trusted_keys.v[i], pk, err,
 		    sizeof(err)) != 0)
-			snprintf(keys_err, sizeof(keys_err), "trusted_keys: %.*s",
-			    (int)sizeof(keys_err) - 16, err);
+			snprintf(keys_err, sizeof(keys_err),
+			    "trusted_keys: %.*s", (int)sizeof(keys_err) - 16,
+			    err);
 		else if (sign_keys_add(&keys, pk) != 0)
-			snprintf(keys_err, sizeof(keys_err), "trusted_keys: more "
-			    "than %d keys", SIGN_KEYS_MAX);
+			snprintf(keys_err, sizeof(keys_err),
+			    "trusted_keys: more than %d keys", SIGN_KEYS_MAX);
 	}
 	if (keys_err[0] != '\0') {
-		log_warnx("%s; no image is trusted until it is fixed", keys_err);
+		log_warnx("%s; no image is trusted until it is fixed",
+		    keys_err);
 		return -1;
 	}
 	return 0;
@@ -164,8 +166,14 @@ catalog_trust(const struct manifest *m, char *why, size_t len)
 	}
 }
 
-/* Add one manifest to the index. 1 added, 0 already there, -1 error. */
-static int
+enum index_result {
+	INDEX_ADDED,
+	INDEX_PRESENT,		/* indexed already */
+	INDEX_FAILED,		/* unreadable, untrusted, database; logged */
+};
+
+/* Add one manifest to the index. */
+static enum index_result
 index_manifest(const char *name, const char *version)
 {
 	struct manifest *m;
@@ -175,19 +183,19 @@ index_manifest(const char *name, const char *version)
 	char (*hex)[HASH_HEX_LEN + 1] = NULL;
 	const char **hashes = NULL;
 	char err[ERR_MAX];
-	int rc = -1;
+	enum index_result rc = INDEX_FAILED;
 
 	if (db_image_exists(name, version))
-		return 0;
+		return INDEX_PRESENT;
 	if (store_load_manifest(store, name, version, &m, err,
 	    sizeof(err)) != 0) {
 		log_warnx("image %s:%s: %s; not indexed", name, version, err);
-		return -1;
+		return INDEX_FAILED;
 	}
 	if (catalog_trust(m, err, sizeof(err)) != CATALOG_OK) {
 		log_warnx("image %s:%s: %s; not indexed", name, version, err);
 		manifest_free(m);
-		return -1;
+		return INDEX_FAILED;
 	}
 	manifest_stats(m, &stats);
 	if (m->nchunks > 0) {
@@ -215,7 +223,7 @@ index_manifest(const char *name, const char *version)
 	if (db_image_add(&im) == DB_OK) {
 		log_info("image %s:%s indexed (%zu chunks)", name, version,
 		    m->nchunks);
-		rc = 1;
+		rc = INDEX_ADDED;
 	}
 out:
 	free(offsets);
@@ -229,14 +237,14 @@ out:
 int
 catalog_add(const char *name, const char *version)
 {
-	int rc;
+	enum index_result rc;
 
 	pthread_mutex_lock(&scan_lock);
 	rc = index_manifest(name, version);
 	pthread_mutex_unlock(&scan_lock);
-	if (rc == 1)
+	if (rc == INDEX_ADDED)
 		events_publish("image", db_image_get(name));
-	return rc < 0 ? -1 : 0;
+	return rc == INDEX_FAILED ? -1 : 0;
 }
 
 static int
@@ -244,7 +252,7 @@ scan_one(const char *name, const char *version, void *arg)
 {
 	int *added = arg;
 
-	if (index_manifest(name, version) == 1) {
+	if (index_manifest(name, version) == INDEX_ADDED) {
 		(*added)++;
 		events_publish("image", db_image_get(name));
 	}
@@ -455,8 +463,8 @@ catalog_delete(const char *name, const char *version,
 		rc = db_image_busy(name, version, err, sizeof(err));
 		if (rc != 0) {
 			if (rc == 1) {
-				snprintf(why, len, "image %s:%s is in use by %s",
-				    name, version, err);
+				snprintf(why, len, "image %s:%s is in use "
+				    "by %s", name, version, err);
 				res = CATALOG_IN_USE;
 			} else
 				snprintf(why, len, "database error");

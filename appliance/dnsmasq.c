@@ -252,8 +252,8 @@ start(void)
 		log_warnx("dnsmasq not started; trying again in %d ms",
 		    backoff_ms);
 		loop_timer_arm(restart_timer, backoff_ms);
-		backoff_ms = backoff_ms * 2 > DNSMASQ_BACKOFF_MAX_MS ? DNSMASQ_BACKOFF_MAX_MS :
-		    backoff_ms * 2;
+		backoff_ms = backoff_ms * 2 > DNSMASQ_BACKOFF_MAX_MS ?
+		    DNSMASQ_BACKOFF_MAX_MS : backoff_ms * 2;
 		return -1;
 	}
 	child = pid;
@@ -310,8 +310,8 @@ on_child_exit(int fd, uint32_t events, void *arg)
 		log_warnx("dnsmasq's keeper killed by signal %d; restarting "
 		    "in %d ms", WTERMSIG(status), backoff_ms);
 	loop_timer_arm(restart_timer, backoff_ms);
-	backoff_ms = backoff_ms * 2 > DNSMASQ_BACKOFF_MAX_MS ? DNSMASQ_BACKOFF_MAX_MS :
-	    backoff_ms * 2;
+	backoff_ms = backoff_ms * 2 > DNSMASQ_BACKOFF_MAX_MS ?
+	    DNSMASQ_BACKOFF_MAX_MS : backoff_ms * 2;
 }
 
 /* Stop the child and wait for it (bounded). */

@@ -124,8 +124,8 @@ read_checked(const char *path, size_t max, int (*ok)(const char *, void *),
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
 	    (size_t)st.st_size >= max || (text = malloc(max)) == NULL) {
 		close(fd);
-		snprintf(msg, msglen, "%s: not a file of at most %zu bytes", path,
-		    max);
+		snprintf(msg, msglen, "%s: not a file of at most %zu bytes",
+		    path, max);
 		return NULL;
 	}
 	n = read(fd, text, max - 1);
@@ -151,8 +151,8 @@ read_checked(const char *path, size_t max, int (*ok)(const char *, void *),
 	    line = strtok_r(NULL, "\n", &save))
 		if (!ok(line, arg)) {
 			/* Not the line itself: the file may not be rackd's. */
-			snprintf(msg, msglen, "%s: a line rackd does not write: "
-			    "refused", path);
+			snprintf(msg, msglen, "%s: a line rackd does not "
+			    "write: refused", path);
 			free(copy);
 			free(text);
 			return NULL;
@@ -270,7 +270,8 @@ keeper(pid_t parent, int conf_fd)
 	if (getppid() != parent)
 		_exit(1);
 	/* Nothing of rackd's but the configuration: above all not the state
-	 * dir's lock, which a new rackd must get as soon as this one is gone. */
+	 * dir's lock, which a new rackd must get as soon as this one is
+	 * gone. */
 	if (dup2(conf_fd, 3) != 3)
 		_exit(126);
 	close_range(4, ~0U, 0);

@@ -112,7 +112,8 @@ jobs_states_json(void)
 
 	for (int i = 0; a != NULL && i < JOB_STATES; i++) {
 		o = json_pack("{s:s,s:s,s:b}", "name", states[i].name, "text",
-		    states[i].text, "terminal", i == JOB_DONE || i == JOB_FAILED);
+		    states[i].text, "terminal",
+		    i == JOB_DONE || i == JOB_FAILED);
 		if (o == NULL || json_array_append_new(a, o) != 0) {
 			json_decref(a);
 			return NULL;
@@ -323,8 +324,8 @@ jobs_report(int64_t id, const char *state, int64_t done, int64_t fetched,
 		/* Refuse before moving: a refused report changes nothing. */
 		if (!allowed_from(JOB_BOOTING, to))
 			return JOB_ILLEGAL;
-		if ((rc = transition(&j, JOB_BOOTING, NULL, "agent called in")) !=
-		    JOB_OK)
+		rc = transition(&j, JOB_BOOTING, NULL, "agent called in");
+		if (rc != JOB_OK)
 			return rc;
 		snprintf(j.state, sizeof(j.state), "%s",
 		    states[JOB_BOOTING].name);

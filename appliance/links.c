@@ -123,8 +123,9 @@ client_ipv4(struct req *r, char *out, size_t len)
 	if (http_client_addr(r, &ss) != 0)
 		return -1;
 	if (ss.ss_family == AF_INET)
-		return inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr,
-		    out, (socklen_t)len) ? 0 : -1;
+		return inet_ntop(AF_INET,
+		    &((struct sockaddr_in *)&ss)->sin_addr, out,
+		    (socklen_t)len) ? 0 : -1;
 	if (ss.ss_family == AF_INET6) {
 		struct in6_addr *a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
 		if (IN6_IS_ADDR_V4MAPPED(a))

@@ -264,9 +264,14 @@ out:
 	return rc;
 }
 
-/* Is the image already stored? 1 same content, 0 absent, -1 a reply (409
- * for different content, 500) is queued. */
-static int
+enum stored {
+	STORED_NOT,		/* not on this rack */
+	STORED_SAME,		/* stored with the same content */
+	STORED_REPLIED,		/* a reply (409 other content, 500) is queued */
+};
+
+/* Is the image already stored? */
+static enum stored
 already_stored(struct req *r, const struct manifest *m, const char *text)
 {
 	struct manifest *old;
@@ -274,11 +279,11 @@ already_stored(struct req *r, const struct manifest *m, const char *text)
 	int same;
 
 	if (!store_has_manifest(catalog_store(), m->name, m->version))
-		return 0;
+		return STORED_NOT;
 	if (store_load_manifest(catalog_store(), m->name, m->version, &old,
 	    err, sizeof(err)) != 0) {
 		http_reply_error(r, 500, "%s", err);
-		return -1;
+		return STORED_REPLIED;
 	}
 	oldtext = manifest_to_json(old);
 	manifest_free(old);
@@ -287,9 +292,9 @@ already_stored(struct req *r, const struct manifest *m, const char *text)
 	if (!same) {
 		http_reply_error(r, 409, "image %s:%s is on this rack with "
 		    "different content; delete it first", m->name, m->version);
-		return -1;
+		return STORED_REPLIED;
 	}
-	return 1;
+	return STORED_SAME;
 }
 
 static json_t *
@@ -343,8 +348,8 @@ manifest_take(struct req *r, void *ctx)
 		goto out;
 	}
 	catalog_lock();
-	if ((rc = already_stored(r, m, text)) != 0) {
-		if (rc == 1) {
+	if ((rc = already_stored(r, m, text)) != STORED_NOT) {
+		if (rc == STORED_SAME) {
 			db_push_remove(m->name, m->version);
 			o = state_reply(m, "committed");
 			json_object_set_new(o, "missing", json_array());

@@ -28,9 +28,9 @@
 #define EVENT_MAX		(64 * 1024)
 #define JOBS_LIST_MAX		500
 /* The domain's limits (slots, links, jobs, catalog, push, diskless). */
-#define ERR_MAX			512	/* an error message for a reply or log */
-#define IFACES_MAX		256	/* network links links.c keeps track of */
-#define LINKS_NL_BUF		32768	/* links.c: a netlink message never spans more */
+#define ERR_MAX			512	/* an error for a reply or the log */
+#define IFACES_MAX		256	/* network links links.c follows */
+#define LINKS_NL_BUF		32768	/* a netlink message never spans more */
 #define DRIVER_NAME_MAX		64	/* a link's driver name, from sysfs */
 #define USB_PORT_MAX		64	/* a USB port path, "1-1.4" */
 #define LINK_SLOTS_KEY_MAX	80	/* the NAME of a link_slots NAME=SLOT */
@@ -294,7 +294,7 @@ int	 static_path_ok(const char *urlpath);
 /* events.c: Server-Sent Events to the dashboard and rackctl. */
 int	 events_init(void);
 void	 events_publish(const char *type, json_t *data);	/* steals */
-void	 nodes_publish(const char *slot);	/* a "node" event of its state */
+void	 nodes_publish(const char *slot);	/* a "node" event: its state */
 void	 events_heartbeat(void);	/* also ends streams of ended sessions */
 void	 events_sessions_check(void);
 void	 events_shutdown(void);
@@ -363,7 +363,7 @@ enum catalog_result {
 	CATALOG_UNTRUSTED = -5,	/* not signed by a trusted key, or altered */
 };
 int	 catalog_open(char *err, size_t errlen);	/* and loads the keys */
-int	 catalog_scan(void);			/* keys reloaded; images added */
+int	 catalog_scan(void);		/* keys reloaded; images added */
 int	 catalog_chunk_path(const char *hash, char *buf, size_t len);
 /* (Re)load trusted_keys: at start and on SIGHUP (catalog_scan). 0, or -1
  * (logged; no image is trusted until the keys load). Call with the

@@ -28,7 +28,8 @@ slot_name_valid(const char *s)
 	if (n == 0 || n > SLOT_NAME_MAX || !isalnum((unsigned char)s[0]))
 		return 0;
 	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && strchr("._-", s[i]) == NULL)
+		if (!isalnum((unsigned char)s[i]) &&
+		    strchr("._-", s[i]) == NULL)
 			return 0;
 	return 1;
 }

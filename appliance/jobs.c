@@ -84,18 +84,28 @@ job_state_valid(const char *state)
 	return job_state_from_name(state) >= 0;
 }
 
-int
-job_state_terminal(const char *state)
-{
-	int st = job_state_from_name(state);
-
-	return st == JOB_DONE || st == JOB_FAILED;
-}
-
 static int
 allowed_from(int f, int t)
 {
 	return f >= 0 && t >= 0 && allowed[f][t];
+}
+
+/* A state the matrix leaves no way out of. */
+static int
+terminal(int st)
+{
+	if (st < 0)
+		return 0;
+	for (int t = 0; t < JOB_STATES; t++)
+		if (allowed[st][t])
+			return 0;
+	return 1;
+}
+
+int
+job_state_terminal(const char *state)
+{
+	return terminal(job_state_from_name(state));
 }
 
 int
@@ -112,8 +122,7 @@ jobs_states_json(void)
 
 	for (int i = 0; a != NULL && i < JOB_STATES; i++) {
 		o = json_pack("{s:s,s:s,s:b}", "name", states[i].name, "text",
-		    states[i].text, "terminal",
-		    i == JOB_DONE || i == JOB_FAILED);
+		    states[i].text, "terminal", terminal(i));
 		if (o == NULL || json_array_append_new(a, o) != 0) {
 			json_decref(a);
 			return NULL;
@@ -313,7 +322,7 @@ jobs_report(int64_t id, const char *state, int64_t done, int64_t fetched,
 	if ((rc = db_job_get(id, &j)) != DB_OK)
 		return job_error(rc);
 	from = job_state_from_name(j.state);
-	if (from < 0 || from == JOB_DONE || from == JOB_FAILED ||
+	if (from < 0 || terminal(from) ||
 	    (to != from && !allowed_from(from, to) &&
 	    !(from == JOB_QUEUED && allowed_from(JOB_BOOTING, to))))
 		return JOB_ILLEGAL;	/* checked before anything is written */

@@ -13,7 +13,7 @@ agent_job_get(struct req *r)
 	int64_t id = http_agent_job(r);
 	json_t *job = db_job_json(id), *manifest;
 	const char *image;
-	char why[256];
+	char why[ERR_MAX];
 
 	if (job == NULL) {
 		http_reply_error(r, 404, "no such job");
@@ -22,11 +22,16 @@ agent_job_get(struct req *r)
 	json_object_del(job, "events");
 	image = json_string_value(json_object_get(job, "image"));
 	/* trusted_keys may have been set since the job was queued. */
-	if (catalog_image_trusted(image, why, sizeof(why)) == 0) {
+	switch (catalog_image_trusted(image, why, sizeof(why))) {
+	case CATALOG_UNSIGNED:
+	case CATALOG_UNTRUSTED:
+	case CATALOG_ERROR:
 		json_decref(job);
-		jobs_report(id, "failed", 0, 0, 0, why);
+		jobs_report(id, job_state_name(JOB_FAILED), 0, 0, 0, why);
 		http_reply_error(r, 403, "%s", why);
 		return;
+	default:
+		break;		/* trusted, or not in the store: below */
 	}
 	manifest = catalog_manifest_json(image);
 	if (manifest == NULL) {

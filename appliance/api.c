@@ -109,7 +109,7 @@ api_parse_node_patch(json_t *body, const char **label, const char **image,
 			*label = json_string_value(v);
 		} else if (strcmp(key, "image") == 0) {
 			char n[IMAGE_NAME_MAX + 1], ver[IMAGE_NAME_MAX + 1];
-			char why[128];
+			char why[ERR_MAX];
 			if (json_is_null(v)) {
 				*image = "";
 				continue;
@@ -144,11 +144,38 @@ api_parse_node_patch(json_t *body, const char **label, const char **image,
 	return 0;
 }
 
+/* A PATCH leaves a diskless node with an image it can run (a rootfs image
+ * that fits in RAM, jobs.c's rule) or none: 0, or -1 with err. image or
+ * mode NULL: unchanged. */
+static int
+patch_check(const char *slot, const char *image, const char *mode,
+    char *err, size_t errlen)
+{
+	json_t *node = db_node_get(slot);
+	const char *m = mode, *ref = image;
+	int rc = 0;
+
+	if (node == NULL)
+		return 0;	/* the update says what is wrong */
+	if (m == NULL)
+		m = json_string_value(json_object_get(node, "boot_mode"));
+	if (ref == NULL)
+		ref = json_string_value(json_object_get(node, "image"));
+	if (m != NULL && strcmp(m, "diskless") == 0 && ref != NULL &&
+	    ref[0] != '\0') {
+		rc = jobs_image_check(JOB_DISKLESS, ref, NULL, 0, NULL, err,
+		    errlen);
+		rc = rc == JOB_WRONG_KIND || rc == JOB_TOO_BIG ? -1 : 0;
+	}
+	json_decref(node);
+	return rc;
+}
+
 void
 api_node_patch(struct req *r)
 {
 	const char *slot, *label, *image, *mode;
-	char err[160];
+	char err[ERR_MAX];
 	json_t *body;
 	int rc;
 
@@ -161,7 +188,8 @@ api_node_patch(struct req *r)
 		return;
 	}
 	if (image != NULL && image[0] != '\0') {
-		char n[IMAGE_NAME_MAX + 1], ver[IMAGE_NAME_MAX + 1], why[128];
+		char n[IMAGE_NAME_MAX + 1], ver[IMAGE_NAME_MAX + 1];
+		char why[ERR_MAX];
 		image_ref_parse(image, n, ver, why, sizeof(why));
 		if (!db_image_exists(n, ver)) {
 			http_reply_error(r, 404, "no such image: %s", image);
@@ -169,7 +197,7 @@ api_node_patch(struct req *r)
 			return;
 		}
 	}
-	if (diskless_patch_check(slot, image, mode, err, sizeof(err)) != 0) {
+	if (patch_check(slot, image, mode, err, sizeof(err)) != 0) {
 		json_decref(body);
 		http_reply_error(r, 409, "%s", err);
 		return;
@@ -191,7 +219,7 @@ void
 api_node_reimage(struct req *r)
 {
 	const char *slot, *ref;
-	char kind[16];
+	char why[ERR_MAX];
 	json_t *body;
 	int64_t id;
 	int rc;
@@ -205,15 +233,7 @@ api_node_reimage(struct req *r)
 		    "\"name[:version]\"}");
 		return;
 	}
-	if (diskless_image_kind(ref, kind, sizeof(kind)) == 0 &&
-	    strcmp(kind, "rootfs") == 0) {
-		http_reply_error(r, 409, "image %s is a rootfs image: it is not "
-		    "written to disks but booted diskless (PATCH the node's "
-		    "image and boot_mode)", ref);
-		json_decref(body);	/* after the reply: ref points into it */
-		return;
-	}
-	rc = jobs_reimage(slot, ref, &id);
+	rc = jobs_create(slot, JOB_REIMAGE, ref, &id, why, sizeof(why));
 	switch (rc) {
 	case JOB_OK:
 		http_reply_json(r, 202, db_job_json(id));
@@ -228,8 +248,8 @@ api_node_reimage(struct req *r)
 		http_reply_error(r, 404, "no such image: %s", ref);
 		break;
 	case JOB_BUSY:
-		http_reply_error(r, 409, "node %s already has an active job",
-		    slot);
+	case JOB_WRONG_KIND:
+		http_reply_error(r, 409, "%s", why);
 		break;
 	case JOB_UNTRUSTED:
 		http_reply_error(r, 403, "image %s is not signed by a trusted "
@@ -239,7 +259,7 @@ api_node_reimage(struct req *r)
 		http_reply_error(r, 500, "cannot create the job");
 		break;
 	}
-	json_decref(body);
+	json_decref(body);	/* after the replies: ref points into it */
 }
 
 void
@@ -281,8 +301,12 @@ api_jobs_list(struct req *r)
 		return;
 	}
 	if (state != NULL && !job_state_valid(state)) {
-		http_reply_error(r, 400, "state: one of queued, booting, "
-		    "streaming, verifying, done, failed");
+		char names[ERR_MAX];
+		size_t used = 0;
+		for (int i = 0; i < JOB_STATES && used < sizeof(names); i++)
+			used += (size_t)snprintf(names + used, sizeof(names) -
+			    used, "%s%s", i ? ", " : "", job_state_name(i));
+		http_reply_error(r, 400, "state: one of %s", names);
 		return;
 	}
 	if (lim != NULL) {
@@ -295,6 +319,20 @@ api_jobs_list(struct req *r)
 		}
 	}
 	http_reply_json(r, 200, db_jobs_list(node, state, (int)limit));
+}
+
+/* GET /api/v1/job-states: the states in order, with the dashboard's
+ * words for each (jobs.c's table). */
+void
+api_job_states(struct req *r)
+{
+	json_t *a = jobs_states_json();
+
+	if (a == NULL) {
+		http_reply_error(r, 500, "out of memory");
+		return;
+	}
+	http_reply_json(r, 200, a);
 }
 
 void

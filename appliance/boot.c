@@ -1,17 +1,18 @@
 /*
- * boot.c — what a node boots. GET /boot/{slot}.ipxe answers an iPXE script
- * from the node's state: the clone environment for an active reimage job,
- * a diskless boot for a diskless node (diskless.c), else the local disk.
- * Only the node of that slot may fetch it (boot_node_check): the
- * request must come from the slot's node address (403 otherwise), which
- * also keeps the job's token from other nodes. GET /pxe/{file} serves the
- * clone kernel and initramfs from pxe_dir.
+ * boot.c — what a node boots, decided here alone. GET /boot/{slot}.ipxe
+ * answers an iPXE script from the node's state: the clone environment for
+ * an active reimage job; for a diskless node, a diskless boot with a new
+ * diskless job (jobs_create applies the rules; diskless.c renders the
+ * script); else the local disk. A diskless boot that did not finish ends
+ * with the node's next boot (jobs_cancel). Only the node of that slot may
+ * fetch it (links_node_check): the request must come from the slot's node
+ * address (403 otherwise), which also keeps the job's token from other
+ * nodes. GET /pxe/{file} serves the clone kernel and initramfs from
+ * pxe_dir.
  */
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -20,36 +21,65 @@
 #include "appliance/rackd.h"
 #include "db/db.h"
 
-#define SCRIPT_MAX	4096
+static const char *const kind_names[] = {
+	[BOOT_LOCAL] = "local disk",
+	[BOOT_CLONE] = "clone",
+	[BOOT_DISKLESS] = "diskless",
+};
 
-/* The client's IPv4 address as text (IPv4-mapped IPv6 too). */
-static int
-client_ipv4(struct req *r, char *out, size_t len)
+/* What slot's node boots and, unless the local disk, its job. */
+static enum boot_kind
+boot_decide(const char *slot, struct db_job *job)
 {
-	struct sockaddr_storage ss;
+	enum boot_kind kind = BOOT_LOCAL;
+	char why[ERR_MAX];
+	const char *mode, *ref;
+	json_t *node;
+	int64_t id;
+	int rc;
 
-	if (http_client_addr(r, &ss) != 0)
-		return -1;
-	if (ss.ss_family == AF_INET)
-		return inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr,
-		    out, (socklen_t)len) ? 0 : -1;
-	if (ss.ss_family == AF_INET6) {
-		struct in6_addr *a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
-		if (IN6_IS_ADDR_V4MAPPED(a))
-			return inet_ntop(AF_INET, &a->s6_addr[12], out,
-			    (socklen_t)len) ? 0 : -1;
+	rc = db_job_active(slot, job);
+	if (rc != DB_OK && rc != DB_NOTFOUND)
+		return BOOT_ERROR;
+	if (rc == DB_OK && strcmp(job->action,
+	    job_action_name(JOB_REIMAGE)) == 0)
+		return BOOT_CLONE;
+	if ((node = db_node_get(slot)) == NULL)
+		return BOOT_ERROR;
+	/* A diskless boot that did not finish ends with this new boot. */
+	if (rc == DB_OK)
+		jobs_cancel(job->id, "a new boot of the node");
+	mode = json_string_value(json_object_get(node, "boot_mode"));
+	ref = json_string_value(json_object_get(node, "image"));
+	if (mode == NULL || strcmp(mode, "diskless") != 0)
+		goto out;
+	if (ref == NULL) {
+		log_warnx("slot %s is diskless but has no image: it boots its "
+		    "local disk", slot);
+		goto out;
 	}
-	return -1;
+	rc = jobs_create(slot, JOB_DISKLESS, ref, &id, why, sizeof(why));
+	if (rc == JOB_OK && db_job_get(id, job) == DB_OK)
+		kind = BOOT_DISKLESS;
+	else if (rc == JOB_OK || rc == JOB_ERROR || rc == JOB_BUSY)
+		kind = BOOT_ERROR;
+	else
+		log_warnx("slot %s is diskless but %s: it boots its local disk",
+		    slot, why);
+out:
+	json_decref(node);
+	return kind;
 }
 
-int
+enum boot_kind
 boot_render(const char *slot, const char *host, char *buf, size_t len)
 {
 	struct db_job job;
-	int n, rc;
+	enum boot_kind kind;
+	int n;
 
-	rc = db_job_active(slot, &job);
-	if (rc == DB_OK && strcmp(job.action, "reimage") == 0) {
+	switch ((kind = boot_decide(slot, &job))) {
+	case BOOT_CLONE:
 		n = snprintf(buf, len, "#!ipxe\n"
 		    "echo rackd: slot %s: reimage with %s (job %lld)\n"
 		    "kernel http://%s/pxe/vmlinuz initrd=initrd.img "
@@ -64,49 +94,30 @@ boot_render(const char *slot, const char *host, char *buf, size_t len)
 		    "chain http://%s/boot/%s.ipxe\n",
 		    slot, job.image, (long long)job.id, host, host,
 		    (long long)job.id, job.token, host, host, slot);
-		return n > 0 && (size_t)n < len ? 1 : -1;
+		break;
+	case BOOT_DISKLESS:
+		n = diskless_script(slot, host, &job, buf, len);
+		break;
+	case BOOT_LOCAL:
+		n = snprintf(buf, len, "#!ipxe\n"
+		    "echo rackd: slot %s: booting the local disk\n"
+		    "iseq ${platform} efi && exit ||\n"
+		    "sanboot --no-describe --drive 0x80 || exit\n", slot);
+		break;
+	default:
+		return BOOT_ERROR;
 	}
-	if (rc != DB_OK && rc != DB_NOTFOUND)
-		return -1;
-	if ((n = diskless_render(slot, host, buf, len)) != 0)
-		return n;	/* 2: diskless, -1: error */
-	n = snprintf(buf, len, "#!ipxe\n"
-	    "echo rackd: slot %s: booting the local disk\n"
-	    "iseq ${platform} efi && exit ||\n"
-	    "sanboot --no-describe --drive 0x80 || exit\n", slot);
-	return n > 0 && (size_t)n < len ? 0 : -1;
-}
-
-int
-boot_node_check(struct req *r, const char *slot, struct db_link *link)
-{
-	char addr[INET_ADDRSTRLEN];
-
-	if (slot == NULL || !slot_name_valid(slot) ||
-	    db_link_get(slot, link) != DB_OK) {
-		http_reply_error(r, 404, "no such slot: %s", slot ? slot : "");
-		return -1;
-	}
-	if (client_ipv4(r, addr, sizeof(addr)) != 0 ||
-	    strcmp(addr, link->node_addr) != 0) {
-		log_warnx("%s for slot %s asked for from %s: refused",
-		    http_url(r), slot, client_ipv4(r, addr, sizeof(addr)) == 0 ?
-		    addr : "?");
-		http_reply_error(r, 403, "only the node of slot %s may fetch "
-		    "its boot files", slot);
-		return -1;
-	}
-	return 0;
+	return n > 0 && (size_t)n < len ? kind : BOOT_ERROR;
 }
 
 void
 boot_script(struct req *r)
 {
 	const char *param = http_param(r, 0), *host = http_header(r, "Host");
-	char slot[SLOT_NAME_MAX + 1], script[SCRIPT_MAX];
+	char slot[SLOT_NAME_MAX + 1], script[BOOT_SCRIPT_MAX];
 	struct db_link link;
 	size_t n = param ? strlen(param) : 0;
-	int kind;
+	enum boot_kind kind;
 
 	if (n <= 5 || n - 5 > SLOT_NAME_MAX ||
 	    strcmp(param + n - 5, ".ipxe") != 0) {
@@ -115,19 +126,19 @@ boot_script(struct req *r)
 	}
 	memcpy(slot, param, n - 5);
 	slot[n - 5] = '\0';
-	if (boot_node_check(r, slot, &link) != 0)
+	if (links_node_check(r, slot, &link) != 0)
 		return;
 	if (host == NULL || strlen(host) > 64 || strpbrk(host, " \t\"'\\") ||
 	    strchr(host, '\n'))
 		host = link.board_addr;	/* a sane Host, or the board's */
 	kind = boot_render(slot, host, script, sizeof(script));
-	if (kind < 0) {
+	if (kind == BOOT_ERROR) {
 		http_reply_error(r, 500, "cannot make the boot script");
 		return;
 	}
 	log_info("slot %s fetched its boot script (%s)", slot,
-	    kind == 1 ? "clone" : kind == 2 ? "diskless" : "local disk");
-	if (kind == 1 || kind == 2)
+	    kind_names[kind]);
+	if (kind != BOOT_LOCAL)
 		jobs_node_booting(slot);
 	http_reply_text(r, 200, "text/plain; charset=utf-8", script);
 }

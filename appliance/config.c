@@ -290,19 +290,6 @@ config_parse_listen(const char *s, struct sockaddr_storage *ss,
 }
 
 int
-slot_name_valid(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > SLOT_NAME_MAX || !isalnum((unsigned char)s[0]))
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && strchr("._-", s[i]) == NULL)
-			return 0;
-	return 1;
-}
-
-int
 config_parse_cidr(const char *s, uint32_t *net, int *prefix)
 {
 	char buf[32], *slash, *end;

@@ -1,9 +1,10 @@
 /*
- * diskless.c — nodes that run a rootfs image from RAM. A node with
- * boot_mode "diskless" and a rootfs image gets, each time it fetches its
- * boot script, a new "diskless" job and a script that boots the clone
- * kernel and initramfs in diskless mode (rackd.mode=diskless): the
- * initramfs fetches the image (chunk by chunk, or as one stream, see
+ * diskless.c — what a node that runs a rootfs image from RAM is given. A
+ * node with boot_mode "diskless" and a rootfs image gets, each time it
+ * fetches its boot script, a new "diskless" job (boot.c decides, jobs.c
+ * creates it) and the script rendered here, which boots the clone kernel
+ * and initramfs in diskless mode (rackd.mode=diskless): the initramfs
+ * fetches the image (chunk by chunk, or as one stream, see
  * diskless_stream.c), verifies it, unpacks it into a tmpfs, applies the
  * node's overlay and switches into it. The job shows that boot's progress
  * and result like a reimage does.
@@ -27,12 +28,6 @@
 #include "db/db.h"
 #include "images/manifest.h"
 
-#define SCRIPT_LINE_MAX		512
-#define SSH_KEYS_FILE_MAX	(64 * 1024)	/* the ssh_keys file */
-#define SSH_KEY_LINE_MAX	8192		/* one authorized_keys line */
-#define SSH_KEYS_MAX		64		/* keys handed to a node */
-#define KIND_MAX		16
-
 int
 diskless_hostname(const char *slot, char *out, size_t len)
 {
@@ -54,120 +49,10 @@ diskless_hostname(const char *slot, char *out, size_t len)
 }
 
 int
-diskless_image_kind(const char *ref, char *kind, size_t len)
+diskless_script(const char *slot, const char *host, const struct db_job *job,
+    char *buf, size_t len)
 {
-	char name[IMAGE_NAME_MAX + 1], version[IMAGE_NAME_MAX + 1], why[128];
-	json_t *img, *v;
-	size_t i;
-	int rc = -1;
-
-	if (ref == NULL || image_ref_parse(ref, name, version, why,
-	    sizeof(why)) != 0 || (img = db_image_get(name)) == NULL)
-		return -1;
-	/* versions come newest first, as db_image_resolve picks them */
-	json_array_foreach(json_object_get(img, "versions"), i, v) {
-		const char *ver = json_string_value(json_object_get(v,
-		    "version"));
-		const char *k = json_string_value(json_object_get(v, "kind"));
-		if (k != NULL && ver != NULL && (version[0] == '\0' ||
-		    strcmp(ver, version) == 0)) {
-			snprintf(kind, len, "%s", k);
-			rc = 0;
-			break;
-		}
-	}
-	json_decref(img);
-	return rc;
-}
-
-/* The image is larger than rootfs_max_size: 1 and why. */
-static int
-image_too_big(const char *ref, char *why, size_t len)
-{
-	char name[IMAGE_NAME_MAX + 1], version[IMAGE_NAME_MAX + 1], e[128];
-	uint64_t size;
-
-	if (image_ref_parse(ref, name, version, e, sizeof(e)) != 0 ||
-	    db_image_resolve(name, version, NULL, 0, &size) != DB_OK ||
-	    size <= (uint64_t)conf.rootfs_max_size)
-		return 0;
-	snprintf(why, len, "image %s holds %llu bytes, more than rootfs_max_size "
-	    "(%llu): a diskless node runs it from RAM", ref,
-	    (unsigned long long)size, (unsigned long long)conf.rootfs_max_size);
-	return 1;
-}
-
-/* A new diskless job for slot's boot with image ref (resolved here). */
-static int
-new_job(const char *slot, const char *ref, int64_t *id, char *image,
-    size_t imagelen, char token[TOKEN_HEX + 1])
-{
-	char name[IMAGE_NAME_MAX + 1], version[IMAGE_NAME_MAX + 1];
-	char resolved[IMAGE_NAME_MAX + 1], why[128];
-	uint64_t size;
-	int rc;
-
-	if (image_ref_parse(ref, name, version, why, sizeof(why)) != 0)
-		return -1;
-	if (db_image_resolve(name, version, resolved, sizeof(resolved),
-	    &size) != DB_OK)
-		return -1;
-	snprintf(image, imagelen, "%s:%s", name, resolved);
-	auth_random_hex(token);
-	rc = db_job_create(slot, "diskless", image, token, (int64_t)size, id);
-	if (rc != DB_OK)
-		return -1;
-	log_info("job %lld: diskless boot of %s with %s", (long long)*id,
-	    slot, image);
-	jobs_publish(*id);
-	nodes_publish(slot);
-	return 0;
-}
-
-int
-diskless_render(const char *slot, const char *host, char *buf, size_t len)
-{
-	char image[IMAGE_REF_MAX + 1], token[TOKEN_HEX + 1], kind[KIND_MAX] = "";
-	char why[SCRIPT_LINE_MAX];
-	const char *mode, *ref;
-	struct db_job job;
-	json_t *node;
-	int64_t id;
-	int n, rc = 0;
-
-	if ((node = db_node_get(slot)) == NULL)
-		return -1;
-	mode = json_string_value(json_object_get(node, "boot_mode"));
-	ref = json_string_value(json_object_get(node, "image"));
-	/* A diskless boot that did not finish ends with this new boot. */
-	if (db_job_active(slot, &job) == DB_OK &&
-	    strcmp(job.action, "diskless") == 0)
-		jobs_cancel(job.id, "a new boot of the node");
-	if (mode == NULL || strcmp(mode, "diskless") != 0)
-		goto out;
-	if (ref == NULL) {
-		log_warnx("slot %s is diskless but has no image: it boots its "
-		    "local disk", slot);
-		goto out;
-	}
-	if (diskless_image_kind(ref, kind, sizeof(kind)) != 0 ||
-	    strcmp(kind, "rootfs") != 0) {
-		log_warnx("slot %s is diskless but its image %s is %s: it boots "
-		    "its local disk", slot, ref, kind[0] == '\0' ?
-		    "not on this rack" : "not a rootfs image");
-		goto out;
-	}
-	if (catalog_image_trusted(ref, why, sizeof(why)) != 1 ||
-	    image_too_big(ref, why, sizeof(why))) {
-		log_warnx("slot %s is diskless but %s: it boots its local disk",
-		    slot, why);
-		goto out;
-	}
-	if (new_job(slot, ref, &id, image, sizeof(image), token) != 0) {
-		rc = -1;
-		goto out;
-	}
-	n = snprintf(buf, len, "#!ipxe\n"
+	return snprintf(buf, len, "#!ipxe\n"
 	    "echo rackd: slot %s: diskless boot of %s (job %lld)\n"
 	    "kernel http://%s/pxe/vmlinuz initrd=initrd.img rackd.mode=diskless "
 	    "rackd.url=http://%s rackd.job=%lld rackd.token=%s rackd.slot=%s "
@@ -178,12 +63,9 @@ diskless_render(const char *slot, const char *host, char *buf, size_t len)
 	    "echo rackd: the diskless environment did not boot; retrying\n"
 	    "sleep 10\n"
 	    "chain http://%s/boot/%s.ipxe\n",
-	    slot, image, (long long)id, host, host, (long long)id, token, slot,
+	    slot, job->image, (long long)job->id, host, host,
+	    (long long)job->id, job->token, slot,
 	    conf.diskless_stream ? "stream" : "chunks", host, host, slot);
-	rc = n > 0 && (size_t)n < len ? 2 : -1;
-out:
-	json_decref(node);
-	return rc;
 }
 
 /* ---- the overlay -------------------------------------------------------- */
@@ -374,7 +256,7 @@ diskless_overlay(struct req *r)
 	struct db_link link;
 	json_t *o;
 
-	if (boot_node_check(r, slot, &link) != 0)
+	if (links_node_check(r, slot, &link) != 0)
 		return;
 	o = diskless_overlay_json(slot, ci != NULL && strcmp(ci, "1") == 0);
 	if (o == NULL) {
@@ -385,33 +267,4 @@ diskless_overlay(struct req *r)
 	    ci != NULL && strcmp(ci, "1") == 0 ? " (with a cloud-init seed)" :
 	    "");
 	http_reply_json(r, 200, o);
-}
-
-int
-diskless_patch_check(const char *slot, const char *image, const char *mode,
-    char *err, size_t errlen)
-{
-	char kind[KIND_MAX] = "";
-	json_t *node = db_node_get(slot);
-	const char *m = mode, *ref = image;
-	int rc = 0;
-
-	if (node == NULL)
-		return 0;	/* the update says what is wrong */
-	if (m == NULL)
-		m = json_string_value(json_object_get(node, "boot_mode"));
-	if (ref == NULL)
-		ref = json_string_value(json_object_get(node, "image"));
-	if (m != NULL && strcmp(m, "diskless") == 0 && ref != NULL &&
-	    ref[0] != '\0' && diskless_image_kind(ref, kind, sizeof(kind)) == 0) {
-		if (strcmp(kind, "rootfs") != 0) {
-			snprintf(err, errlen, "image %s is a %s image: a diskless "
-			    "node runs a rootfs image (or set boot_mode local)",
-			    ref, kind);
-			rc = -1;
-		} else if (image_too_big(ref, err, errlen))
-			rc = -1;
-	}
-	json_decref(node);
-	return rc;
 }

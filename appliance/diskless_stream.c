@@ -6,7 +6,7 @@
  * verifies each chunk (one frame each) against the manifest, and after a
  * cut it asks again from the first chunk it lacks (?from=K). Holes are not
  * sent: the node knows them from the manifest. Only the node of the slot
- * may ask (boot_node_check).
+ * may ask (links_node_check).
  */
 #include <ctype.h>
 #include <fcntl.h>
@@ -118,7 +118,7 @@ diskless_stream(struct req *r)
 	size_t from, i;
 	char first[32];
 
-	if (boot_node_check(r, slot, &link) != 0)
+	if (links_node_check(r, slot, &link) != 0)
 		return;
 	if (parse_from(http_query(r, "from"), &from) != 0) {
 		http_reply_error(r, 400, "from: a chunk number");

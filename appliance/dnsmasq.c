@@ -35,11 +35,6 @@
 
 #define DNSMASQ_DIR	"dnsmasq"
 #define TFTP_DIR	"tftp"
-#define CONF_MAX	(256 * 1024)
-#define FORGET_MAX	64
-#define BACKOFF_MAX_MS	30000
-#define DEBOUNCE_MS	150
-#define STOP_WAIT_MS	3000
 
 static const char *const ipxe_files[] = {
 	"undionly.kpxe", "snponly.efi", "ipxe.efi",
@@ -52,7 +47,7 @@ static int backoff_ms = 1000;
 static int timer = -1, restart_timer = -1, lease_timer = -1, inotify_fd = -1;
 static int lease_watch = -1;		/* on priv.c's run dir */
 static int stopping;
-static char forget[FORGET_MAX][16];
+static char forget[DNSMASQ_FORGET_MAX][16];
 static int nforget;
 static char last_conf_hash[65];
 
@@ -186,7 +181,7 @@ generate(char *conf_text, size_t *conf_len, char *opts_text, size_t *opts_len)
 	char leases[PATH_MAX_RACKD + 16], opts[PATH_MAX_RACKD + 16];
 	struct sockaddr_storage ss;
 	socklen_t sl;
-	char err[128];
+	char err[ERR_MAX];
 	struct gen g = { 0 };
 
 	if (config_parse_listen(conf.listen, &ss, &sl, err, sizeof(err)) != 0)
@@ -194,12 +189,12 @@ generate(char *conf_text, size_t *conf_len, char *opts_text, size_t *opts_len)
 	g.port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
 	statedir_path(tftp, sizeof(tftp), TFTP_DIR);
 	/* Read by dnsmasq from root's run dir, which priv.c fills. */
-	if (priv_run_dir(run, sizeof(run)) != 0)
+	if (dnsmasq_run_dir(run, sizeof(run)) != 0)
 		return -1;
 	snprintf(opts, sizeof(opts), "%s/options", run);
 	snprintf(leases, sizeof(leases), "%s/leases", run);
-	g.conf = fmemopen(conf_text, CONF_MAX, "w");
-	g.opts = fmemopen(opts_text, CONF_MAX, "w");
+	g.conf = fmemopen(conf_text, DNSMASQ_CONF_MAX, "w");
+	g.opts = fmemopen(opts_text, DNSMASQ_CONF_MAX, "w");
 	if (g.conf == NULL || g.opts == NULL) {
 		if (g.conf)
 			fclose(g.conf);
@@ -232,7 +227,7 @@ generate(char *conf_text, size_t *conf_len, char *opts_text, size_t *opts_len)
 		fclose(g.conf);
 		fclose(g.opts);
 		log_warnx("dnsmasq: configuration larger than %d bytes",
-		    CONF_MAX);
+		    DNSMASQ_CONF_MAX);
 		return -1;
 	}
 	fclose(g.conf);
@@ -257,8 +252,8 @@ start(void)
 		log_warnx("dnsmasq not started; trying again in %d ms",
 		    backoff_ms);
 		loop_timer_arm(restart_timer, backoff_ms);
-		backoff_ms = backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS :
-		    backoff_ms * 2;
+		backoff_ms = backoff_ms * 2 > DNSMASQ_BACKOFF_MAX_MS ?
+		    DNSMASQ_BACKOFF_MAX_MS : backoff_ms * 2;
 		return -1;
 	}
 	child = pid;
@@ -272,7 +267,7 @@ start(void)
 		child_fd = -1;
 	}
 	/* The leases, in the run dir that exists from now on. */
-	if (lease_watch < 0 && priv_run_dir(run, sizeof(run)) == 0 &&
+	if (lease_watch < 0 && dnsmasq_run_dir(run, sizeof(run)) == 0 &&
 	    (lease_watch = inotify_add_watch(inotify_fd, run, IN_CLOSE_WRITE |
 	    IN_MODIFY | IN_MOVED_TO)) < 0)
 		log_warn("dnsmasq: cannot watch %s", run);
@@ -315,8 +310,8 @@ on_child_exit(int fd, uint32_t events, void *arg)
 		log_warnx("dnsmasq's keeper killed by signal %d; restarting "
 		    "in %d ms", WTERMSIG(status), backoff_ms);
 	loop_timer_arm(restart_timer, backoff_ms);
-	backoff_ms = backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS :
-	    backoff_ms * 2;
+	backoff_ms = backoff_ms * 2 > DNSMASQ_BACKOFF_MAX_MS ?
+	    DNSMASQ_BACKOFF_MAX_MS : backoff_ms * 2;
 }
 
 /* Stop the child and wait for it (bounded). */
@@ -351,7 +346,7 @@ restart(void *arg)
 static void
 apply(void *arg)
 {
-	static char conf_text[CONF_MAX], opts_text[CONF_MAX];
+	static char conf_text[DNSMASQ_CONF_MAX], opts_text[DNSMASQ_CONF_MAX];
 	char path[PATH_MAX_RACKD], hash[65];
 	size_t clen, olen;
 	int n, conf_changed;
@@ -392,7 +387,7 @@ void
 dnsmasq_changed(void)
 {
 	if (timer >= 0)
-		loop_timer_arm(timer, DEBOUNCE_MS);
+		loop_timer_arm(timer, DNSMASQ_DEBOUNCE_MS);
 }
 
 void
@@ -403,7 +398,7 @@ dnsmasq_forget(const char *node_addr)
 	for (int i = 0; i < nforget; i++)
 		if (strcmp(forget[i], node_addr) == 0)
 			return;
-	if (nforget < FORGET_MAX)
+	if (nforget < DNSMASQ_FORGET_MAX)
 		snprintf(forget[nforget++], sizeof(forget[0]), "%s", node_addr);
 	dnsmasq_changed();
 }
@@ -434,7 +429,7 @@ on_lease_change(int fd, uint32_t events, void *arg)
 
 	while (read(fd, buf, sizeof(buf)) > 0)
 		;
-	loop_timer_arm(lease_timer, DEBOUNCE_MS);
+	loop_timer_arm(lease_timer, DNSMASQ_DEBOUNCE_MS);
 }
 
 static void
@@ -443,7 +438,7 @@ read_leases(void *arg)
 	char path[PATH_MAX_RACKD], line[512];
 	FILE *fp;
 
-	if (priv_run_dir(path, sizeof(path)) != 0)
+	if (dnsmasq_run_dir(path, sizeof(path)) != 0)
 		return;
 	strncat(path, "/leases", sizeof(path) - strlen(path) - 1);
 	if ((fp = fopen(path, "re")) == NULL)

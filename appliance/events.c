@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "appliance/rackd.h"
+#include "db/db.h"
 
 struct event {
 	uint64_t	 id;
@@ -113,6 +114,17 @@ events_publish(const char *type, json_t *data)
 	e->len = (size_t)n;
 	wake_all();
 	pthread_mutex_unlock(&ev_lock);
+}
+
+/* A node's state, as GET /api/v1/nodes/{slot} gives it, for every file
+ * that changes one (links, jobs, dnsmasq's leases, the API). */
+void
+nodes_publish(const char *slot)
+{
+	json_t *n = db_node_get(slot);
+
+	if (n != NULL)
+		events_publish("node", n);
 }
 
 /* End the streams whose dashboard session has ended. */

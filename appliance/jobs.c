@@ -1,8 +1,16 @@
 /*
- * jobs.c — the job state machine of DESIGN.md:
+ * jobs.c — the job state machine of docs/design.md, and the only creator
+ * of jobs:
  *
  *	queued -> booting -> streaming -> verifying -> done
  *	   any state but done -> failed (with a reason)
+ *
+ * The states are an enum that indexes the transition matrix and the one
+ * table of their names and words (the API's state strings, and the
+ * dashboard's text through GET /api/v1/job-states). Each action (reimage,
+ * diskless) has its rules in one table: the image kind it takes and
+ * whether the image must fit in RAM (rootfs_max_size); jobs_create applies
+ * them, and catalog.c's trust rule, before a job is recorded.
  *
  * One active job per node (the database enforces it too). Every transition
  * is a row in the job's event log. Jobs outlive a restart of rackd; a node
@@ -16,13 +24,21 @@
 #include "db/db.h"
 #include "images/manifest.h"
 
-static const char *const states[] = {
-	"queued", "booting", "streaming", "verifying", "done", "failed",
+static const struct {
+	const char	*name;		/* in the database and the API */
+	const char	*text;		/* the dashboard's words for it */
+} states[JOB_STATES] = {
+	[JOB_QUEUED] = { "queued",
+	    "Queued: waiting for the server to boot from the network" },
+	[JOB_BOOTING] = { "booting", "Booting the clone environment" },
+	[JOB_STREAMING] = { "streaming", "Writing the image" },
+	[JOB_VERIFYING] = { "verifying", "Verifying what was written" },
+	[JOB_DONE] = { "done", "Done" },
+	[JOB_FAILED] = { "failed", "Failed" },
 };
-#define NSTATES (sizeof(states) / sizeof(states[0]))
 
 /* allowed[from][to] */
-static const unsigned char allowed[NSTATES][NSTATES] = {
+static const unsigned char allowed[JOB_STATES][JOB_STATES] = {
 	/*               q  b  s  v  d  f */
 	/* queued    */ { 0, 1, 0, 0, 0, 1 },
 	/* booting   */ { 0, 0, 1, 0, 0, 1 },
@@ -32,36 +48,87 @@ static const unsigned char allowed[NSTATES][NSTATES] = {
 	/* failed    */ { 0, 0, 0, 0, 0, 0 },
 };
 
+/* What each action takes. */
+static const struct {
+	const char	*name;		/* in the database and the API */
+	const char	*kind;		/* the image kind it runs */
+	int		 in_ram;	/* the image must fit rootfs_max_size */
+	const char	*other;		/* why another kind is refused */
+} actions[JOB_ACTIONS] = {
+	[JOB_REIMAGE] = { "reimage", "disk", 0, "it is not written to disks "
+	    "but booted diskless (PATCH the node's image and boot_mode)" },
+	[JOB_DISKLESS] = { "diskless", "rootfs", 1, "a diskless node runs a "
+	    "rootfs image (or set boot_mode local)" },
+};
+
 static int64_t started_ms;
 
-static int
-state_index(const char *s)
+int
+job_state_from_name(const char *s)
 {
-	for (size_t i = 0; s != NULL && i < NSTATES; i++)
-		if (strcmp(states[i], s) == 0)
-			return (int)i;
+	for (int i = 0; s != NULL && i < JOB_STATES; i++)
+		if (strcmp(states[i].name, s) == 0)
+			return i;
 	return -1;
+}
+
+const char *
+job_state_name(enum job_state st)
+{
+	return st >= 0 && st < JOB_STATES ? states[st].name : NULL;
 }
 
 int
 job_state_valid(const char *state)
 {
-	return state_index(state) >= 0;
+	return job_state_from_name(state) >= 0;
+}
+
+static int
+allowed_from(int f, int t)
+{
+	return f >= 0 && t >= 0 && allowed[f][t];
+}
+
+/* A state the matrix leaves no way out of. */
+static int
+terminal(int st)
+{
+	if (st < 0)
+		return 0;
+	for (int t = 0; t < JOB_STATES; t++)
+		if (allowed[st][t])
+			return 0;
+	return 1;
 }
 
 int
 job_state_terminal(const char *state)
 {
-	return state != NULL &&
-	    (strcmp(state, "done") == 0 || strcmp(state, "failed") == 0);
+	return terminal(job_state_from_name(state));
 }
 
 int
 job_transition_allowed(const char *from, const char *to)
 {
-	int f = state_index(from), t = state_index(to);
+	return allowed_from(job_state_from_name(from),
+	    job_state_from_name(to));
+}
 
-	return f >= 0 && t >= 0 && allowed[f][t];
+json_t *
+jobs_states_json(void)
+{
+	json_t *a = json_array(), *o;
+
+	for (int i = 0; a != NULL && i < JOB_STATES; i++) {
+		o = json_pack("{s:s,s:s,s:b}", "name", states[i].name, "text",
+		    states[i].text, "terminal", terminal(i));
+		if (o == NULL || json_array_append_new(a, o) != 0) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
 }
 
 void
@@ -73,15 +140,6 @@ jobs_publish(int64_t id)
 		return;
 	json_object_del(j, "events");
 	events_publish("job", j);
-}
-
-void
-nodes_publish(const char *slot)
-{
-	json_t *n = db_node_get(slot);
-
-	if (n != NULL)
-		events_publish("node", n);
 }
 
 static int
@@ -99,53 +157,123 @@ job_error(int rc)
 
 /* Move a job on and tell the listeners. */
 static int
-transition(const struct db_job *j, const char *to, const char *reason,
+transition(const struct db_job *j, enum job_state to, const char *reason,
     const char *message)
 {
 	int rc;
 
-	if (!job_transition_allowed(j->state, to))
+	if (!allowed_from(job_state_from_name(j->state), to))
 		return JOB_ILLEGAL;
-	rc = db_job_set_state(j->id, j->state, to, reason, message);
+	rc = db_job_set_state(j->id, j->state, states[to].name, reason,
+	    message);
 	if (rc != DB_OK)
 		return job_error(rc);
 	log_info("job %lld (%s %s): %s -> %s%s%s", (long long)j->id, j->action,
-	    j->slot, j->state, to, reason ? ": " : "", reason ? reason : "");
-	if (strcmp(to, "done") == 0 && strcmp(j->action, "reimage") == 0)
+	    j->slot, j->state, states[to].name, reason ? ": " : "",
+	    reason ? reason : "");
+	if (to == JOB_DONE && strcmp(j->action, actions[JOB_REIMAGE].name) == 0)
 		db_node_update(j->slot, NULL, j->image, "local");
 	jobs_publish(j->id);
 	nodes_publish(j->slot);
 	return JOB_OK;
 }
 
+const char *
+job_action_name(enum job_action a)
+{
+	return a >= 0 && a < JOB_ACTIONS ? actions[a].name : NULL;
+}
+
 int
-jobs_reimage(const char *slot, const char *ref, int64_t *id)
+jobs_image_check(enum job_action action, const char *ref, char *image,
+    size_t imagelen, uint64_t *size, char *why, size_t len)
 {
 	char name[IMAGE_NAME_MAX + 1], version[IMAGE_NAME_MAX + 1];
-	char resolved[IMAGE_NAME_MAX + 1], image[IMAGE_REF_MAX + 1];
-	char token[TOKEN_HEX + 1], why[256];
+	char resolved[IMAGE_NAME_MAX + 1], full[IMAGE_REF_MAX + 1];
+	char kind[IMAGE_KIND_MAX] = "", err[ERR_MAX];
+	uint64_t sz;
+	int rc;
+
+	if (action < 0 || action >= JOB_ACTIONS || ref == NULL ||
+	    image_ref_parse(ref, name, version, err, sizeof(err)) != 0) {
+		snprintf(why, len, "image: not a valid \"name[:version]\"");
+		return JOB_BAD;
+	}
+	rc = db_image_resolve(name, version, resolved, sizeof(resolved), &sz);
+	if (rc != DB_OK) {
+		snprintf(why, len, "image %s is not on this rack", ref);
+		return rc == DB_NOTFOUND ? JOB_NO_IMAGE : JOB_ERROR;
+	}
+	snprintf(full, sizeof(full), "%s:%s", name, resolved);
+	if (catalog_image_kind(full, kind, sizeof(kind)) != 0) {
+		snprintf(why, len, "image %s is not on this rack", ref);
+		return JOB_NO_IMAGE;
+	}
+	if (strcmp(kind, actions[action].kind) != 0) {
+		snprintf(why, len, "image %s is a %s image: %s", ref, kind,
+		    actions[action].other);
+		return JOB_WRONG_KIND;
+	}
+	if (actions[action].in_ram && sz > (uint64_t)conf.rootfs_max_size) {
+		snprintf(why, len, "image %s holds %llu bytes, more than "
+		    "rootfs_max_size (%llu): a diskless node runs it from RAM",
+		    ref, (unsigned long long)sz,
+		    (unsigned long long)conf.rootfs_max_size);
+		return JOB_TOO_BIG;
+	}
+	if (image != NULL)
+		snprintf(image, imagelen, "%s", full);
+	if (size != NULL)
+		*size = sz;
+	return JOB_OK;
+}
+
+int
+jobs_create(const char *slot, enum job_action action, const char *ref,
+    int64_t *id, char *why, size_t len)
+{
+	char name[IMAGE_NAME_MAX + 1], version[IMAGE_NAME_MAX + 1];
+	char image[IMAGE_REF_MAX + 1], token[TOKEN_HEX + 1], err[ERR_MAX];
 	uint64_t size;
 	int rc;
 
-	if (image_ref_parse(ref, name, version, why, sizeof(why)) != 0)
+	if (ref == NULL || image_ref_parse(ref, name, version, err,
+	    sizeof(err)) != 0) {
+		snprintf(why, len, "image: not a valid \"name[:version]\"");
 		return JOB_BAD;
-	if ((rc = db_node_exists(slot)) != 1)
+	}
+	if ((rc = db_node_exists(slot)) != 1) {
+		snprintf(why, len, "no such node: %s", slot);
 		return rc == 0 ? JOB_NO_NODE : JOB_ERROR;
-	rc = db_image_resolve(name, version, resolved, sizeof(resolved), &size);
-	if (rc != DB_OK)
-		return rc == DB_NOTFOUND ? JOB_NO_IMAGE : JOB_ERROR;
-	snprintf(image, sizeof(image), "%s:%s", name, resolved);
-	if ((rc = catalog_image_trusted(image, why, sizeof(why))) != 1) {
-		if (rc == 0)
-			log_warnx("reimage of %s refused: %s", slot, why);
-		return rc == 0 ? JOB_UNTRUSTED : JOB_NO_IMAGE;
+	}
+	if ((rc = jobs_image_check(action, ref, image, sizeof(image), &size,
+	    why, len)) != JOB_OK)
+		return rc;
+	switch (catalog_image_trusted(image, why, len)) {
+	case CATALOG_OK:
+		break;
+	case CATALOG_UNSIGNED:
+	case CATALOG_UNTRUSTED:
+		log_warnx("%s of %s refused: %s", actions[action].name, slot,
+		    why);
+		return JOB_UNTRUSTED;
+	case CATALOG_NO_IMAGE:
+		return JOB_NO_IMAGE;
+	default:
+		log_warnx("%s of %s refused: %s", actions[action].name, slot,
+		    why);
+		return JOB_ERROR;
 	}
 	auth_random_hex(token);
-	rc = db_job_create(slot, "reimage", image, token, (int64_t)size, id);
-	if (rc != DB_OK)
+	rc = db_job_create(slot, actions[action].name, image, token,
+	    (int64_t)size, id);
+	if (rc != DB_OK) {
+		snprintf(why, len, rc == DB_CONFLICT ? "node %s already has an "
+		    "active job" : "cannot create the job", slot);
 		return rc == DB_CONFLICT ? JOB_BUSY : JOB_ERROR;
-	log_info("job %lld: reimage %s with %s queued", (long long)*id, slot,
-	    image);
+	}
+	log_info("job %lld: %s of %s with %s queued", (long long)*id,
+	    actions[action].name, slot, image);
 	jobs_publish(*id);
 	nodes_publish(slot);
 	return JOB_OK;
@@ -155,7 +283,7 @@ int
 jobs_cancel(int64_t id, const char *who)
 {
 	struct db_job j;
-	char reason[96];
+	char reason[JOB_REASON_MAX];
 	int rc;
 
 	if ((rc = db_job_get(id, &j)) != DB_OK)
@@ -163,7 +291,7 @@ jobs_cancel(int64_t id, const char *who)
 	if (job_state_terminal(j.state))
 		return JOB_ILLEGAL;
 	snprintf(reason, sizeof(reason), "cancelled by %s", who);
-	return transition(&j, "failed", reason, NULL);
+	return transition(&j, JOB_FAILED, reason, NULL);
 }
 
 int
@@ -184,48 +312,50 @@ jobs_report(int64_t id, const char *state, int64_t done, int64_t fetched,
     int64_t rate, const char *reason)
 {
 	struct db_job j;
-	char msg[160];
-	int rc;
+	char msg[JOB_MESSAGE_MAX];
+	int rc, to = job_state_from_name(state), from;
 
-	if (!job_state_valid(state) || done < 0 || fetched < 0 || rate < 0)
+	if (to < 0 || done < 0 || fetched < 0 || rate < 0)
 		return JOB_BAD;
-	if (strcmp(state, "failed") == 0 && (reason == NULL || *reason == '\0'))
+	if (to == JOB_FAILED && (reason == NULL || *reason == '\0'))
 		return JOB_BAD;
 	if ((rc = db_job_get(id, &j)) != DB_OK)
 		return job_error(rc);
-	if (job_state_terminal(j.state) || (strcmp(state, j.state) != 0 &&
-	    !job_transition_allowed(j.state, state) &&
-	    !(strcmp(j.state, "queued") == 0 &&
-	    job_transition_allowed("booting", state))))
+	from = job_state_from_name(j.state);
+	if (from < 0 || terminal(from) ||
+	    (to != from && !allowed_from(from, to) &&
+	    !(from == JOB_QUEUED && allowed_from(JOB_BOOTING, to))))
 		return JOB_ILLEGAL;	/* checked before anything is written */
 	/* An agent that calls in has booted, whether or not rackd saw the
 	 * boot script fetched (it may have restarted in between). */
-	if (strcmp(j.state, "queued") == 0 && strcmp(state, "queued") != 0 &&
-	    strcmp(state, "booting") != 0 && strcmp(state, "failed") != 0) {
+	if (from == JOB_QUEUED && to != JOB_QUEUED && to != JOB_BOOTING &&
+	    to != JOB_FAILED) {
 		/* Refuse before moving: a refused report changes nothing. */
-		if (!job_transition_allowed("booting", state))
+		if (!allowed_from(JOB_BOOTING, to))
 			return JOB_ILLEGAL;
-		if ((rc = transition(&j, "booting", NULL, "agent called in")) !=
-		    JOB_OK)
+		rc = transition(&j, JOB_BOOTING, NULL, "agent called in");
+		if (rc != JOB_OK)
 			return rc;
-		snprintf(j.state, sizeof(j.state), "booting");
+		snprintf(j.state, sizeof(j.state), "%s",
+		    states[JOB_BOOTING].name);
+		from = JOB_BOOTING;
 	}
 	if ((rc = db_job_progress(id, done, fetched, rate)) != DB_OK)
 		return job_error(rc);
-	if (strcmp(state, j.state) == 0) {
+	if (to == from) {
 		jobs_publish(id);
 		return JOB_OK;
 	}
 	snprintf(msg, sizeof(msg), "%s: %lld bytes written, %lld fetched",
 	    state, (long long)done, (long long)fetched);
-	return transition(&j, state, strcmp(state, "failed") == 0 ? reason :
-	    NULL, strcmp(state, "failed") == 0 ? reason : msg);
+	return transition(&j, to, to == JOB_FAILED ? reason : NULL,
+	    to == JOB_FAILED ? reason : msg);
 }
 
 int
 jobs_node_booting(const char *slot)
 {
-	json_t *list = db_jobs_list(slot, "queued", 1);
+	json_t *list = db_jobs_list(slot, states[JOB_QUEUED].name, 1);
 	struct db_job j;
 	int rc = JOB_NO_JOB;
 
@@ -234,7 +364,8 @@ jobs_node_booting(const char *slot)
 		    json_array_get(list, 0), "id"));
 		if (db_job_get(id, &j) == DB_OK) {
 			db_job_seen(id);
-			rc = transition(&j, "booting", NULL, "boot script fetched");
+			rc = transition(&j, JOB_BOOTING, NULL,
+			    "boot script fetched");
 		}
 	}
 	json_decref(list);
@@ -244,12 +375,13 @@ jobs_node_booting(const char *slot)
 static int
 recover_one(const struct db_job *j, void *arg)
 {
-	char name[IMAGE_NAME_MAX + 1], version[IMAGE_NAME_MAX + 1], why[128];
+	char name[IMAGE_NAME_MAX + 1], version[IMAGE_NAME_MAX + 1];
+	char why[ERR_MAX];
 
-	if (strcmp(j->action, "reimage") == 0 &&
+	if (strcmp(j->action, actions[JOB_REIMAGE].name) == 0 &&
 	    (image_ref_parse(j->image, name, version, why, sizeof(why)) != 0 ||
 	    !db_image_exists(name, version))) {
-		transition(j, "failed", "image no longer on this rack", NULL);
+		transition(j, JOB_FAILED, "image no longer on this rack", NULL);
 		return 0;
 	}
 	db_job_event(j->id, "rackd restarted; the job goes on");
@@ -269,14 +401,14 @@ static int
 check_timeout(const struct db_job *j, void *arg)
 {
 	int64_t now = *(int64_t *)arg, last = j->created;
-	char reason[128];
+	char reason[JOB_REASON_MAX];
+	int st = job_state_from_name(j->state);
 
 	if (j->seen > last)
 		last = j->seen;
 	if (started_ms > last)
 		last = started_ms;
-	if (strcmp(j->state, "queued") == 0 ||
-	    strcmp(j->state, "booting") == 0) {
+	if (st == JOB_QUEUED || st == JOB_BOOTING) {
 		if (now - last < (int64_t)conf.boot_timeout * 1000)
 			return 0;
 		snprintf(reason, sizeof(reason), "no boot: the node did not "
@@ -287,7 +419,7 @@ check_timeout(const struct db_job *j, void *arg)
 		snprintf(reason, sizeof(reason), "agent silent for %ds",
 		    conf.agent_timeout);
 	}
-	transition(j, "failed", reason, NULL);
+	transition(j, JOB_FAILED, reason, NULL);
 	return 0;
 }
 

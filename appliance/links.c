@@ -1,18 +1,17 @@
 /*
  * links.c — the link manager. It watches network links through rtnetlink
- * (libmnl), picks out the management links (a USB network driver, or a
- * name in `links`; never one in `uplink`), names each link's slot (the USB
- * port path from sysfs, a `link_slots` mapping, or the interface name),
- * gives each slot its own small subnet from `link_subnet_pool` (stored, so
- * a slot keeps it), has linkconf.c bring the link up with the board's
- * address, records up/down in the database and on /api/v1/events, and
- * tells dnsmasq.c when the set of links changes.
+ * (libmnl), picks out the management links and names each link's slot
+ * (the rules are slots.c's), gives each slot its own small subnet from
+ * `link_subnet_pool` (stored, so a slot keeps it), has linkconf.c bring
+ * the link up with the board's address, records up/down in the database
+ * and on /api/v1/events, and tells dnsmasq.c when the set of links
+ * changes. links_node_check tells the node at the other end of a slot's
+ * link from any other client, for the files only that node may fetch.
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fnmatch.h>
-#include <limits.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,9 +26,6 @@
 #include "appliance/rackd.h"
 #include "db/db.h"
 
-#define IFACES_MAX	256
-#define NL_BUF_SIZE	32768	/* a netlink message never spans more */
-
 struct iface {
 	int	 index;			/* 0: free entry */
 	char	 name[IFNAMSIZ];
@@ -43,145 +39,6 @@ static struct mnl_socket *mon;
 static struct iface ifaces[IFACES_MAX];
 static uint32_t pool_net;
 static int pool_prefix;
-
-/* ---- pure helpers (unit tested) ---------------------------------------- */
-
-int
-subnet_addrs(uint32_t net, int pool_len, int slot_len, uint32_t index,
-    char *board, char *node)
-{
-	uint32_t size = 1u << (32 - slot_len), base, b, n;
-	struct in_addr a;
-
-	if (slot_len < pool_len || slot_len > 31 ||
-	    (uint64_t)index >= (1ull << (slot_len - pool_len)))
-		return -1;
-	base = net + index * size;
-	b = slot_len == 31 ? base : base + 1;
-	n = b + 1;
-	a.s_addr = htonl(b);
-	inet_ntop(AF_INET, &a, board, 16);
-	a.s_addr = htonl(n);
-	inet_ntop(AF_INET, &a, node, 16);
-	return 0;
-}
-
-/* "1-1.4" from a sysfs device path ending in ".../1-1.4/1-1.4:1.0". */
-int
-usb_port_from_devpath(const char *path, char *out, size_t len)
-{
-	const char *last = strrchr(path, '/'), *prev;
-	size_t n;
-
-	if (last == NULL || strchr(last + 1, ':') == NULL)
-		return -1;
-	for (prev = last - 1; prev > path && *prev != '/'; prev--)
-		;
-	if (*prev == '/')
-		prev++;
-	n = (size_t)(last - prev);
-	if (n == 0 || n >= len || strncmp(prev, last + 1, n) != 0 ||
-	    last[1 + n] != ':')
-		return -1;
-	for (size_t i = 0; i < n; i++)
-		if (!(prev[i] >= '0' && prev[i] <= '9') && prev[i] != '-' &&
-		    prev[i] != '.')
-			return -1;
-	memcpy(out, prev, n);
-	out[n] = '\0';
-	return 0;
-}
-
-static int
-glob_any(const struct strlist *l, const char *name)
-{
-	for (int i = 0; i < l->n; i++)
-		if (fnmatch(l->v[i], name, 0) == 0)
-			return 1;
-	return 0;
-}
-
-/* The driver of a link, from sysfs; "" if none (veth, tap, ...). */
-static void
-link_driver(const char *ifname, char *out, size_t len)
-{
-	char path[PATH_MAX_RACKD], target[PATH_MAX];
-	const char *base;
-
-	out[0] = '\0';
-	snprintf(path, sizeof(path), "/sys/class/net/%s/device/driver", ifname);
-	if (realpath(path, target) == NULL)
-		return;
-	base = strrchr(target, '/');
-	if (snprintf(out, len, "%s", base ? base + 1 : target) >= (int)len)
-		out[0] = '\0';
-}
-
-static int
-link_usb_port(const char *ifname, char *out, size_t len)
-{
-	char path[PATH_MAX_RACKD], target[PATH_MAX];
-
-	snprintf(path, sizeof(path), "/sys/class/net/%s/device", ifname);
-	if (realpath(path, target) == NULL || strstr(target, "/usb") == NULL)
-		return -1;
-	return usb_port_from_devpath(target, out, len);
-}
-
-/* Is this link a management link? Sets *kind. */
-int
-links_is_management(const char *ifname, const char **kind)
-{
-	char driver[64];
-
-	if (glob_any(&conf.uplink, ifname))
-		return 0;
-	link_driver(ifname, driver, sizeof(driver));
-	if (driver[0] != '\0') {
-		for (int i = 0; i < conf.link_drivers.n; i++)
-			if (strcmp(conf.link_drivers.v[i], driver) == 0) {
-				*kind = "usb";
-				return 1;
-			}
-	}
-	if (glob_any(&conf.links, ifname)) {
-		*kind = driver[0] ? "ether" : "virtual";
-		return 1;
-	}
-	return 0;
-}
-
-static const char *
-mapped_slot(const char *key)
-{
-	for (int i = 0; i < conf.link_slots.n; i++) {
-		const char *m = conf.link_slots.v[i], *eq = strchr(m, '=');
-		char k[80];
-		if (eq == NULL || (size_t)(eq - m) >= sizeof(k))
-			continue;
-		memcpy(k, m, (size_t)(eq - m));
-		k[eq - m] = '\0';
-		if (fnmatch(k, key, 0) == 0)
-			return eq + 1;
-	}
-	return NULL;
-}
-
-static int
-slot_for(const char *ifname, char *slot, size_t len)
-{
-	char port[64];
-	const char *m;
-
-	if (link_usb_port(ifname, port, sizeof(port)) == 0) {
-		if ((m = mapped_slot(port)) == NULL)
-			m = port;
-	} else if ((m = mapped_slot(ifname)) == NULL)
-		m = ifname;
-	if (!slot_name_valid(m) || snprintf(slot, len, "%s", m) >= (int)len)
-		return -1;
-	return 0;
-}
 
 /* ---- subnets ----------------------------------------------------------- */
 
@@ -255,6 +112,51 @@ slot_link(const char *slot, const char *ifname, const char *kind,
 	return 0;
 }
 
+/* ---- the node of a slot ------------------------------------------------ */
+
+/* The client's IPv4 address as text (IPv4-mapped IPv6 too). */
+static int
+client_ipv4(struct req *r, char *out, size_t len)
+{
+	struct sockaddr_storage ss;
+
+	if (http_client_addr(r, &ss) != 0)
+		return -1;
+	if (ss.ss_family == AF_INET)
+		return inet_ntop(AF_INET,
+		    &((struct sockaddr_in *)&ss)->sin_addr, out,
+		    (socklen_t)len) ? 0 : -1;
+	if (ss.ss_family == AF_INET6) {
+		struct in6_addr *a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(a))
+			return inet_ntop(AF_INET, &a->s6_addr[12], out,
+			    (socklen_t)len) ? 0 : -1;
+	}
+	return -1;
+}
+
+int
+links_node_check(struct req *r, const char *slot, struct db_link *link)
+{
+	char addr[INET_ADDRSTRLEN];
+
+	if (slot == NULL || !slot_name_valid(slot) ||
+	    db_link_get(slot, link) != DB_OK) {
+		http_reply_error(r, 404, "no such slot: %s", slot ? slot : "");
+		return -1;
+	}
+	if (client_ipv4(r, addr, sizeof(addr)) != 0 ||
+	    strcmp(addr, link->node_addr) != 0) {
+		log_warnx("%s for slot %s asked for from %s: refused",
+		    http_url(r), slot, client_ipv4(r, addr, sizeof(addr)) == 0 ?
+		    addr : "?");
+		http_reply_error(r, 403, "only the node of slot %s may fetch "
+		    "its boot files", slot);
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- link events -------------------------------------------------------- */
 
 static struct iface *
@@ -293,21 +195,6 @@ set_state(struct iface *f, int carrier)
 	f->carrier = carrier;
 }
 
-/* The slot's IPv6 prefix (ULA): fd72:6163:6b64:INDEX::/64, the index of
- * its IPv4 subnet in the pool; the board is ::1. */
-int
-slot_ula(const struct db_link *l, char *out, size_t len)
-{
-	struct in_addr a;
-	uint32_t idx = 0;
-
-	if (inet_pton(AF_INET, l->board_addr, &a) == 1 && l->prefix > 0 &&
-	    l->prefix <= 32)
-		idx = ((ntohl(a.s_addr) - pool_net) >> (32 - l->prefix)) & 0xffff;
-	return snprintf(out, len, "fd72:6163:6b64:%x::1", idx) < (int)len ?
-	    0 : -1;
-}
-
 static void
 link_new(int index, const char *name, unsigned int flags, const char *mac)
 {
@@ -332,10 +219,10 @@ link_new(int index, const char *name, unsigned int flags, const char *mac)
 		}
 		f->index = index;
 		snprintf(f->name, sizeof(f->name), "%s", name);
-		f->managed = links_is_management(name, &kind);
+		f->managed = links_is_management(&conf, name, &kind);
 		if (!f->managed)
 			return;
-		if (slot_for(name, f->slot, sizeof(f->slot)) != 0 ||
+		if (slot_for_link(&conf, name, f->slot, sizeof(f->slot)) != 0 ||
 		    slot_link(f->slot, name, kind, &l) != 0) {
 			log_warnx("link %s: cannot give it a slot", name);
 			f->managed = 0;
@@ -350,7 +237,7 @@ link_new(int index, const char *name, unsigned int flags, const char *mac)
 		/* An IPv6 prefix too, only so that dnsmasq can advertise it:
 		 * iPXE waits some 13 s for a router advertisement before it
 		 * fetches its boot script, and none comes on a bare link. */
-		slot_ula(&l, ula, sizeof(ula));
+		slot_ula(&conf, &l, ula, sizeof(ula));
 		if (priv_addr(index, ula, 64) != 0)
 			log_warn("link %s: cannot set address %s/64", name, ula);
 		http_listen_node(l.board_addr);
@@ -424,7 +311,7 @@ msg_cb(const struct nlmsghdr *nlh, void *data)
 static void
 on_netlink(int fd, uint32_t events, void *arg)
 {
-	char buf[NL_BUF_SIZE];
+	char buf[LINKS_NL_BUF];
 	ssize_t n;
 
 	/* Bounded: the socket is non-blocking; read what is queued. */
@@ -446,7 +333,7 @@ on_netlink(int fd, uint32_t events, void *arg)
 void
 links_rescan(void)
 {
-	char buf[NL_BUF_SIZE];
+	char buf[LINKS_NL_BUF];
 	struct nlmsghdr *nlh;
 	struct rtgenmsg *rt;
 

@@ -15,16 +15,15 @@
  *          good: the manifest is stored and indexed, the image appears
  *   DELETE /api/v1/images/{name}/versions/{version}   an image (refused
  *          while a job uses it) or a pending push, and the chunks nothing
- *          else needs (garbage collection)
+ *          else needs (catalog_delete: garbage collection is catalog.c's)
  *   GET    /api/v1/pushes           the pending pushes
  *
  * Chunks enter the store only verified (here or by import), so "present"
- * means "present and verified". One lock serialises what decides on the
- * set of chunks (manifest, commit, delete): garbage collection never removes
- * a chunk that an image or a pending push needs.
+ * means "present and verified". catalog_lock serialises what decides on
+ * the set of chunks (manifest, commit, delete, expiry): garbage collection
+ * never removes a chunk that an image or a pending push needs.
  */
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,55 +35,23 @@
 #include "images/chunk.h"
 #include "images/hash.h"
 #include "images/manifest.h"
-#include "images/sign.h"
 #include "images/store.h"
 
-#define ERR_MAX		512
-
-static pthread_mutex_t push_lock = PTHREAD_MUTEX_INITIALIZER;
-
-/* ---- trusted keys ----------------------------------------------------- */
-
-int
-push_trusted_keys(struct sign_keys *keys, char *err, size_t errlen)
-{
-	uint8_t pk[SIGN_PUBLIC_LEN];
-
-	keys->n = 0;
-	for (int i = 0; i < conf.trusted_keys.n; i++) {
-		if (sign_load_public(conf.trusted_keys.v[i], pk, err,
-		    errlen) != 0)
-			return -1;
-		if (sign_keys_add(keys, pk) != 0) {
-			snprintf(err, errlen, "more than %d trusted keys",
-			    SIGN_KEYS_MAX);
-			return -1;
-		}
-	}
-	return (int)keys->n;
-}
+/* ---- trust (catalog.c's rule) ---------------------------------------- */
 
 /* 1 if m may be taken; otherwise a reply (403 or 500) is queued. */
 static int
 signature_allowed(struct req *r, const struct manifest *m)
 {
-	struct sign_keys keys;
 	char err[ERR_MAX];
-	int n = push_trusted_keys(&keys, err, sizeof(err)), rc;
+	enum catalog_result rc = catalog_trust(m, err, sizeof(err));
 
-	if (n < 0) {
-		http_reply_error(r, 500, "trusted_keys: %s", err);
-		return 0;
-	}
-	if (n == 0)
+	if (rc == CATALOG_OK)
 		return 1;
-	rc = sign_verify_manifest(m, &keys, err, sizeof(err));
-	if (rc == SIGN_OK)
-		return 1;
-	if (rc == SIGN_ERROR)
+	if (rc == CATALOG_ERROR)
 		http_reply_error(r, 500, "%s", err);
 	else
-		http_reply_error(r, 403, "%s%s", err, rc == SIGN_UNSIGNED ?
+		http_reply_error(r, 403, "%s%s", err, rc == CATALOG_UNSIGNED ?
 		    " (this rack takes only images signed by a trusted key: "
 		    "rackctl image sign)" : "");
 	return 0;
@@ -297,9 +264,14 @@ out:
 	return rc;
 }
 
-/* Is the image already stored? 1 same content, 0 absent, -1 a reply (409
- * for different content, 500) is queued. */
-static int
+enum stored {
+	STORED_NOT,		/* not on this rack */
+	STORED_SAME,		/* stored with the same content */
+	STORED_REPLIED,		/* a reply (409 other content, 500) is queued */
+};
+
+/* Is the image already stored? */
+static enum stored
 already_stored(struct req *r, const struct manifest *m, const char *text)
 {
 	struct manifest *old;
@@ -307,11 +279,11 @@ already_stored(struct req *r, const struct manifest *m, const char *text)
 	int same;
 
 	if (!store_has_manifest(catalog_store(), m->name, m->version))
-		return 0;
+		return STORED_NOT;
 	if (store_load_manifest(catalog_store(), m->name, m->version, &old,
 	    err, sizeof(err)) != 0) {
 		http_reply_error(r, 500, "%s", err);
-		return -1;
+		return STORED_REPLIED;
 	}
 	oldtext = manifest_to_json(old);
 	manifest_free(old);
@@ -320,9 +292,9 @@ already_stored(struct req *r, const struct manifest *m, const char *text)
 	if (!same) {
 		http_reply_error(r, 409, "image %s:%s is on this rack with "
 		    "different content; delete it first", m->name, m->version);
-		return -1;
+		return STORED_REPLIED;
 	}
-	return 1;
+	return STORED_SAME;
 }
 
 static json_t *
@@ -375,25 +347,25 @@ manifest_take(struct req *r, void *ctx)
 		http_reply_error(r, 500, "out of memory");
 		goto out;
 	}
-	pthread_mutex_lock(&push_lock);
-	if ((rc = already_stored(r, m, text)) != 0) {
-		if (rc == 1) {
+	catalog_lock();
+	if ((rc = already_stored(r, m, text)) != STORED_NOT) {
+		if (rc == STORED_SAME) {
 			db_push_remove(m->name, m->version);
 			o = state_reply(m, "committed");
 			json_object_set_new(o, "missing", json_array());
 			http_reply_json(r, 200, o);
 		}
-		pthread_mutex_unlock(&push_lock);
+		catalog_unlock();
 		goto out;
 	}
 	/* Saved before the store is asked, so that no garbage collection
 	 * can take a chunk between the answer and the commit. */
 	if (chunkset_make(m, &cs) != 0 || pending_save(m, text, &cs) != DB_OK) {
-		pthread_mutex_unlock(&push_lock);
+		catalog_unlock();
 		http_reply_error(r, 500, "cannot record the push");
 		goto out;
 	}
-	pthread_mutex_unlock(&push_lock);
+	catalog_unlock();
 	if ((missing = chunkset_missing(&cs)) == NULL) {
 		http_reply_error(r, 500, "out of memory");
 		goto out;
@@ -611,7 +583,7 @@ commit_run(struct req *r, void *ctx)
 
 	if (name_version(r, name, version) != 0)
 		return;
-	pthread_mutex_lock(&push_lock);
+	catalog_lock();
 	rc = db_push_manifest(name, version, &text);
 	if (rc == DB_NOTFOUND) {
 		if (db_image_exists(name, version)) {
@@ -660,7 +632,7 @@ commit_run(struct req *r, void *ctx)
 	}
 	http_reply_json(r, 201, o);
 out:
-	pthread_mutex_unlock(&push_lock);
+	catalog_unlock();
 	free(cs.e);
 	free(text);
 	manifest_free(m);
@@ -668,116 +640,32 @@ out:
 
 /* ---- DELETE /api/v1/images/{name}/versions/{version} ------------------ */
 
-/* Removes the chunks listed (hashes) from the store. */
-static void
-collect(json_t *hashes, size_t *count, uint64_t *bytes)
-{
-	struct store *st = catalog_store();
-	char err[ERR_MAX];
-	json_t *h;
-	size_t i;
-	uint64_t size;
-
-	json_array_foreach(hashes, i, h) {
-		const char *hex = json_string_value(h);
-		if (hex == NULL || store_chunk_size(st, hex, &size) != 0)
-			continue;
-		if (store_remove_chunk(st, hex, err, sizeof(err)) != 0) {
-			log_warnx("garbage collection: %s", err);
-			continue;
-		}
-		(*count)++;
-		*bytes += size;
-	}
-}
-
-/* Forget a pending push and collect the chunks only it needed. Call with
- * push_lock held. 0 or -1 (a database error). */
-static int
-pending_drop(const char *name, const char *version, size_t *count,
-    uint64_t *bytes)
-{
-	json_t *pend;
-
-	if ((pend = db_push_unshared_chunks(name, version)) == NULL ||
-	    db_push_remove(name, version) != DB_OK) {
-		json_decref(pend);
-		return -1;
-	}
-	collect(pend, count, bytes);
-	json_decref(pend);
-	return 0;
-}
-
 static void
 delete_run(struct req *r, void *ctx)
 {
 	char name[IMAGE_NAME_MAX + 1], version[IMAGE_NAME_MAX + 1];
-	char err[ERR_MAX], what[160];
-	json_t *img = NULL;
-	size_t count = 0;
-	uint64_t bytes = 0;
-	int image, pending, rc;
-	char *text = NULL;
+	char why[ERR_MAX];
+	struct catalog_freed f;
 
 	if (name_version(r, name, version) != 0)
 		return;
-	pthread_mutex_lock(&push_lock);
-	image = db_image_exists(name, version) ||
-	    store_has_manifest(catalog_store(), name, version);
-	rc = db_push_manifest(name, version, &text);
-	free(text);
-	pending = rc == DB_OK;
-	if (!image && !pending) {
-		http_reply_error(r, rc == DB_NOTFOUND ? 404 : 500, "%s",
-		    rc == DB_NOTFOUND ? "no such image version" :
-		    "database error");
-		goto out;
+	switch (catalog_delete(name, version, &f, why, sizeof(why))) {
+	case CATALOG_OK:
+		http_reply_json(r, 200, json_pack("{s:s,s:s,s:b,s:b,s:I,s:I}",
+		    "name", name, "version", version, "image", f.image,
+		    "pending", f.pending, "chunks_freed", (json_int_t)f.chunks,
+		    "bytes_freed", (json_int_t)f.bytes));
+		break;
+	case CATALOG_NO_IMAGE:
+		http_reply_error(r, 404, "%s", why);
+		break;
+	case CATALOG_IN_USE:
+		http_reply_error(r, 409, "%s", why);
+		break;
+	default:
+		http_reply_error(r, 500, "%s", why);
+		break;
 	}
-	if (image) {
-		rc = db_image_busy(name, version, what, sizeof(what));
-		if (rc != 0) {
-			if (rc == 1)
-				http_reply_error(r, 409, "image %s:%s is in use "
-				    "by %s", name, version, what);
-			else
-				http_reply_error(r, 500, "database error");
-			goto out;
-		}
-		/* What only this image needs, decided before it goes. */
-		if ((img = db_image_unshared_chunks(name, version)) == NULL) {
-			http_reply_error(r, 500, "database error");
-			goto out;
-		}
-		if (store_has_manifest(catalog_store(), name, version) &&
-		    store_remove_manifest(catalog_store(), name, version, err,
-		    sizeof(err)) != 0) {
-			http_reply_error(r, 500, "%s", err);
-			goto out;
-		}
-		rc = db_image_remove(name, version);
-		if (rc != DB_OK && rc != DB_NOTFOUND) {
-			http_reply_error(r, 500, "database error");
-			goto out;
-		}
-		events_publish("image", json_pack("{s:s,s:s,s:b}", "name",
-		    name, "version", version, "removed", 1));
-	}
-	if (pending && pending_drop(name, version, &count, &bytes) != 0) {
-		http_reply_error(r, 500, "database error");
-		goto out;
-	}
-	collect(img, &count, &bytes);
-	log_info("image %s:%s deleted%s; %zu chunks (%llu bytes) freed", name,
-	    version, pending ? " (with its pending push)" : "", count,
-	    (unsigned long long)bytes);
-	http_reply_json(r, 200, json_pack("{s:s,s:s,s:b,s:b,s:I,s:I}", "name",
-	    name, "version", version, "image", image, "pending", pending,
-	    "chunks_freed", (json_int_t)count, "bytes_freed",
-	    (json_int_t)bytes));
-out:
-	pthread_mutex_unlock(&push_lock);
-	json_decref(img);
 }
 
 /* Both look at every chunk of an image: on a work thread. */
@@ -798,8 +686,6 @@ push_delete(struct req *r)
 /* A push's chunks are kept from garbage collection until it is committed
  * or deleted; one that nobody resumes for push_expiry is dropped (a rerun
  * of rackctl push posts its manifest again and starts afresh). */
-#define EXPIRE_BATCH	16
-
 static struct work expire_work;
 static int expire_busy;		/* the sweep is queued or running */
 
@@ -807,31 +693,29 @@ static void
 expire_run(struct work *w)
 {
 	char name[IMAGE_NAME_MAX + 1], version[IMAGE_NAME_MAX + 1];
-	size_t count;
-	uint64_t bytes;
+	struct catalog_freed f;
 	int64_t idle;
 
 	conf_rdlock();
 	idle = (int64_t)conf.push_expiry * 1000;
 	conf_unlock();
-	for (int i = 0; i < EXPIRE_BATCH; i++) {
-		count = 0;
-		bytes = 0;
-		pthread_mutex_lock(&push_lock);
+	for (int i = 0; i < PUSH_EXPIRE_BATCH; i++) {
+		memset(&f, 0, sizeof(f));
+		catalog_lock();
 		if (db_push_expired(idle, name, version, sizeof(name)) != DB_OK) {
-			pthread_mutex_unlock(&push_lock);
+			catalog_unlock();
 			break;
 		}
-		if (pending_drop(name, version, &count, &bytes) != 0) {
-			pthread_mutex_unlock(&push_lock);
+		if (catalog_push_drop(name, version, &f) != 0) {
+			catalog_unlock();
 			log_warnx("push %s:%s: cannot expire it (database error)",
 			    name, version);
 			break;
 		}
-		pthread_mutex_unlock(&push_lock);
+		catalog_unlock();
 		log_info("push %s:%s expired: no chunk or manifest for %ds; "
 		    "%zu chunks (%llu bytes) freed", name, version,
-		    (int)(idle / 1000), count, (unsigned long long)bytes);
+		    (int)(idle / 1000), f.chunks, (unsigned long long)f.bytes);
 	}
 	__atomic_store_n(&expire_busy, 0, __ATOMIC_RELEASE);
 }

@@ -44,6 +44,21 @@
 #define EVENTS_CLIENTS_MAX	128	/* concurrent /api/v1/events streams */
 #define EVENT_MAX		(64 * 1024)
 #define JOBS_LIST_MAX		500
+/* The domain's limits (slots, links, jobs, catalog, push, diskless). */
+#define IFACES_MAX		256	/* network links links.c follows */
+#define LINKS_NL_BUF		32768	/* a netlink message never spans more */
+#define DRIVER_NAME_MAX		64	/* a link's driver name, from sysfs */
+#define USB_PORT_MAX		64	/* a USB port path, "1-1.4" */
+#define LINK_SLOTS_KEY_MAX	80	/* the NAME of a link_slots NAME=SLOT */
+#define IMAGE_KIND_MAX		16	/* "disk", "rootfs" */
+#define BOOT_SCRIPT_MAX		4096	/* an iPXE script rackd renders */
+#define SCRIPT_LINE_MAX		512	/* one line of it, a reason in it */
+#define SSH_KEYS_FILE_MAX	(64 * 1024)	/* the ssh_keys file */
+#define SSH_KEY_LINE_MAX	8192	/* one authorized_keys line of it */
+#define SSH_KEYS_MAX		64	/* keys handed to a diskless node */
+#define PUSH_EXPIRE_BATCH	16	/* expired pushes dropped per sweep */
+#define JOB_REASON_MAX		128	/* a reason rackd gives a job */
+#define JOB_MESSAGE_MAX		160	/* a line of a job's event log */
 #define TOKEN_HEX		64	/* 32 random bytes */
 #define HEARTBEAT_SECONDS	15
 #define HOSTNAME_MAX		63	/* a node's hostname */
@@ -123,7 +138,6 @@ int	 config_parse_listen(const char *, struct sockaddr_storage *,
 void	 strlist_clear(struct strlist *);
 int	 strlist_equal(const struct strlist *, const struct strlist *);
 int	 config_parse_cidr(const char *, uint32_t *net, int *prefix);
-int	 slot_name_valid(const char *);
 
 /* The running configuration: HTTP and work threads read it under
  * conf_rdlock; the main thread applies a reload under conf_wrlock. */
@@ -332,6 +346,7 @@ void	 api_image_get(struct req *);
 void	 api_jobs_list(struct req *);
 void	 api_job_get(struct req *);
 void	 api_job_cancel(struct req *);
+void	 api_job_states(struct req *);		/* GET /api/v1/job-states */
 /* Validate a PATCH body; fills the fields (NULL: not given). 0 or -1. */
 int	 api_parse_node_patch(json_t *body, const char **label,
 	    const char **image, const char **boot_mode, char *err,
@@ -361,13 +376,14 @@ int	 static_path_ok(const char *urlpath);
 /* events.c: Server-Sent Events to the dashboard and rackctl. */
 int	 events_init(void);
 void	 events_publish(const char *type, json_t *data);	/* steals */
+void	 nodes_publish(const char *slot);	/* a "node" event: its state */
 void	 events_heartbeat(void);	/* also ends streams of ended sessions */
 void	 events_sessions_check(void);
 void	 events_shutdown(void);
 void	 events_stream(struct req *);
 int	 events_clients(void);
 
-/* jobs.c: the job state machine. */
+/* jobs.c: the job state machine, and the only creator of jobs. */
 enum job_result {
 	JOB_OK = 0,
 	JOB_ERROR = -1,		/* internal; logged */
@@ -378,11 +394,37 @@ enum job_result {
 	JOB_NO_JOB = -6,
 	JOB_BAD = -7,		/* malformed request */
 	JOB_UNTRUSTED = -8,	/* the image is not signed by a trusted key */
+	JOB_WRONG_KIND = -9,	/* a disk image for diskless, or the reverse */
+	JOB_TOO_BIG = -10,	/* over rootfs_max_size, for a diskless boot */
 };
+/* The states, in the order of the transition matrix; their names are the
+ * API's and the database's (job_state_name), their words the dashboard's
+ * (jobs_states_json). */
+enum job_state {
+	JOB_QUEUED, JOB_BOOTING, JOB_STREAMING, JOB_VERIFYING, JOB_DONE,
+	JOB_FAILED,
+	JOB_STATES
+};
+enum job_action { JOB_REIMAGE, JOB_DISKLESS, JOB_ACTIONS };
+int	 job_state_from_name(const char *);	/* enum job_state, or -1 */
+const char *job_state_name(enum job_state);
+const char *job_action_name(enum job_action);
 int	 job_transition_allowed(const char *from, const char *to);
 int	 job_state_valid(const char *state);
 int	 job_state_terminal(const char *state);
-int	 jobs_reimage(const char *slot, const char *image_ref, int64_t *id);
+/* [{"name", "text", "terminal"}] of every state, in order. */
+json_t	*jobs_states_json(void);
+/* May action run image ref (resolved, kind, size; not trust)? JOB_OK and
+ * the resolved "name:version" in image (NULL: not wanted) and its size;
+ * else JOB_BAD, _NO_IMAGE, _WRONG_KIND or _TOO_BIG with why. Call with the
+ * configuration read-locked. */
+int	 jobs_image_check(enum job_action, const char *ref, char *image,
+	    size_t imagelen, uint64_t *size, char *why, size_t len);
+/* A new job: the node exists and has no active job, jobs_image_check and
+ * catalog.c's trust allow the image. JOB_OK and *id, or a JOB_* with why.
+ * Call with the configuration read-locked. */
+int	 jobs_create(const char *slot, enum job_action, const char *ref,
+	    int64_t *id, char *why, size_t len);
 int	 jobs_cancel(int64_t id, const char *who);
 int	 jobs_report(int64_t id, const char *state, int64_t done,
 	    int64_t fetched, int64_t rate, const char *reason);
@@ -391,28 +433,69 @@ int	 jobs_token_check(int64_t id, const char *token);	/* JOB_OK: active */
 void	 jobs_recover(void);			/* at start */
 void	 jobs_tick(void);			/* timeouts, from the loop */
 void	 jobs_publish(int64_t id);
-void	 nodes_publish(const char *slot);
 
-/* catalog.c: index the image store's manifests into the database. */
-int	 catalog_open(char *err, size_t errlen);
-int	 catalog_scan(void);			/* images added */
+/* catalog.c: the image store, its index in the database, which images
+ * are trusted, and what leaves the store (delete, garbage collection). */
+enum catalog_result {
+	CATALOG_OK = 0,
+	CATALOG_ERROR = -1,	/* database, store or trusted_keys; see why */
+	CATALOG_NO_IMAGE = -2,	/* not on this rack */
+	CATALOG_IN_USE = -3,	/* a job uses the image */
+	CATALOG_UNSIGNED = -4,	/* trusted_keys is set, the image unsigned */
+	CATALOG_UNTRUSTED = -5,	/* not signed by a trusted key, or altered */
+};
+int	 catalog_open(char *err, size_t errlen);	/* and loads the keys */
+int	 catalog_scan(void);		/* keys reloaded; images added */
 int	 catalog_chunk_path(const char *hash, char *buf, size_t len);
+/* (Re)load trusted_keys: at start and on SIGHUP (catalog_scan). 0, or -1
+ * (logged; no image is trusted until the keys load). Call with the
+ * configuration read-locked, or from the main thread. */
+int	 catalog_keys_load(void);
+struct manifest;
+/* The one trust rule: CATALOG_OK when trusted_keys is empty or m is signed
+ * by one of its keys; else CATALOG_UNSIGNED, _UNTRUSTED or _ERROR, with
+ * why. Call with the configuration read-locked. */
+enum catalog_result catalog_trust(const struct manifest *m, char *why,
+	    size_t len);
+/* catalog_trust of a stored image "name[:version]", or CATALOG_NO_IMAGE;
+ * why names the image. Call with the configuration read-locked. */
+enum catalog_result catalog_image_trusted(const char *image_ref, char *why,
+	    size_t len);
+/* "disk" or "rootfs" of an image "name[:version]" into kind; 0 or -1. */
+int	 catalog_image_kind(const char *ref, char *kind, size_t len);
 /* The manifest given to nodes: NULL when the image is not in the store or
- * trusted_keys is set and it is not signed by one of them. */
+ * is not trusted (catalog_trust). */
 json_t	*catalog_manifest_json(const char *image_ref);
-/* 1: nodes may be given the image (signed by a trusted key, or none is
- * configured); 0 (why says so) or -1 (not in the store). Call with the
- * configuration read-locked. */
-int	 catalog_image_trusted(const char *image_ref, char *why, size_t len);
 struct store *catalog_store(void);
 /* Index a manifest the store holds and announce it. 0, or -1 (logged). */
 int	 catalog_add(const char *name, const char *version);
 void	 catalog_close(void);
+/* What a delete or an expiry took away. */
+struct catalog_freed {
+	int		 image;		/* an image was deleted */
+	int		 pending;	/* a pending push was dropped */
+	size_t		 chunks;	/* chunks collected */
+	uint64_t	 bytes;
+};
+/* Held by whatever decides on the set of chunks (push manifest, commit,
+ * delete, expiry), so that garbage collection never takes a chunk an
+ * image or a pending push needs. */
+void	 catalog_lock(void);
+void	 catalog_unlock(void);
+/* DELETE an image version and its pending push, and collect the chunks
+ * nothing else needs: CATALOG_OK, _NO_IMAGE, _IN_USE (why names the job)
+ * or _ERROR (why). Takes catalog_lock. */
+enum catalog_result catalog_delete(const char *name, const char *version,
+	    struct catalog_freed *, char *why, size_t len);
+/* Forget a pending push and collect the chunks only it needed. Call with
+ * catalog_lock held. 0, or -1 (a database error). */
+int	 catalog_push_drop(const char *name, const char *version,
+	    struct catalog_freed *);
 
 /* push.c: images pushed from a central host (rackctl push): the manifest
  * (a pending push; the answer lists the chunks this rack lacks), chunks
- * streamed into the store and verified, commit, and delete with garbage
- * collection of the chunks nothing else needs. */
+ * streamed into the store and verified, commit; delete and garbage
+ * collection are catalog.c's. */
 #define PUSH_MISSING_SHOWN	8	/* missing chunks named in a message */
 void	 push_manifest(struct req *);	/* POST /api/v1/images/N/versions/V */
 void	 push_chunk(struct req *);	/* PUT /api/v1/chunks/{hash} */
@@ -420,23 +503,38 @@ void	 push_commit(struct req *);	/* POST .../commit */
 void	 push_delete(struct req *);	/* DELETE /api/v1/images/N/versions/V */
 void	 push_list(struct req *);	/* GET /api/v1/pushes */
 void	 push_expire(void);	/* drop pushes unused for push_expiry */
-struct sign_keys;
-/* The trusted_keys option's keys: n (0: none configured, any image is
- * taken), or -1 with err. Call with the configuration read-locked. */
-int	 push_trusted_keys(struct sign_keys *, char *err, size_t errlen);
 
-/* links.c: the link manager (netlink watcher, slots, subnets). */
-int	 links_init(char *err, size_t errlen);
-void	 links_rescan(void);
-void	 links_close(void);
+/* slots.c: the rules of identity by slot (names, management links, the
+ * slot of a link, a slot's subnet and IPv6 prefix), from the configuration
+ * given (the running one read-locked, or a test's). */
+#define ULA_PREFIX	"fd72:6163:6b64:"	/* then the slot's index */
+int	 slot_name_valid(const char *);
 /* A USB network driver of link_drivers or a name in `links`, and not an
  * `uplink`. Sets *kind (usb, ether, virtual). */
-int	 links_is_management(const char *ifname, const char **kind);
+int	 links_is_management(const struct config *, const char *ifname,
+	    const char **kind);
+/* The slot of a link: its USB port path, or its name, as link_slots maps
+ * it. 0, or -1 if that is not a valid slot name. */
+int	 slot_for_link(const struct config *, const char *ifname, char *slot,
+	    size_t len);
+/* The index'th subnet of /slot_len in the pool net/pool_len: the board's
+ * and the node's address. 0, or -1 if there is no such subnet. */
 int	 subnet_addrs(uint32_t net, int pool_len, int slot_len, uint32_t index,
 	    char *board, char *node);	/* 16 bytes each */
 int	 usb_port_from_devpath(const char *path, char *out, size_t len);
 struct db_link;
-int	 slot_ula(const struct db_link *, char *out, size_t len);
+/* The slot's IPv6 prefix (ULA): ULA_PREFIX, then the index of its IPv4
+ * subnet in the pool; the board is ::1. */
+int	 slot_ula(const struct config *, const struct db_link *, char *out,
+	    size_t len);
+
+/* links.c: the link manager (netlink watcher, a subnet for each slot). */
+int	 links_init(char *err, size_t errlen);
+void	 links_rescan(void);
+void	 links_close(void);
+/* The request comes from slot's node (the other end of the slot's link):
+ * 0 and *link, or -1 (404 or 403 sent). */
+int	 links_node_check(struct req *, const char *slot, struct db_link *link);
 
 /* priv.c: privilege separation. priv_start forks the helper that keeps
  * root (none with user = root); priv_drop then makes rackd the user. The
@@ -454,14 +552,39 @@ int	 priv_dnsmasq_reap(int *status);	/* 1 it has exited */
 int	 priv_drop_lease(const char *addr);	/* dnsmasq stopped */
 int	 priv_gadget_setup(char *err, size_t errlen);
 void	 priv_gadget_teardown(void);
-/* dnsmasq's leases and options (root's: /run/rackd/DEV-INODE). */
-int	 priv_run_dir(char *buf, size_t len);
 /* The helper's checks, for the unit tests. */
 int	 priv_link_allowed(const char *ifname);
 int	 priv_addr_allowed(const char *addr, int prefix);
-int	 priv_conf_line_ok(const char *line, const char *run_dir,
+
+/* dnsmasq_priv.c: dnsmasq's root side, run by priv.c's helper (or by rackd
+ * without one): its checked configuration, its keeper, its leases. */
+#define DNSMASQ_CONF_MAX	(256 * 1024)	/* dnsmasq's configuration */
+#define DNSMASQ_OPTS_MAX	(64 * 1024)	/* its options file */
+#define DNSMASQ_LEASE_LINE_MAX	512	/* a line of its leases file */
+#define DNSMASQ_STOP_WAIT_MS	3000	/* SIGTERM, then SIGKILL */
+#define DNSMASQ_FORGET_MAX	64	/* leases to drop at its next stop */
+#define DNSMASQ_BACKOFF_MAX_MS	30000	/* between tries to start it */
+#define DNSMASQ_DEBOUNCE_MS	150	/* changes gathered into one rewrite */
+/* dnsmasq's leases and options (root's: /run/rackd/DEV-INODE). */
+int	 dnsmasq_run_dir(char *buf, size_t len);
+/* One line of the configuration as dnsmasq.c writes it: only its options,
+ * files only where they belong. 1 ok, 0 refused. */
+int	 dnsmasq_conf_line_ok(const char *line, const char *run_dir,
 	    const char *tftp_dir);
-int	 priv_opts_line_ok(const char *line);
+int	 dnsmasq_opts_line_ok(const char *line);	/* "tag:sN,12,NAME" */
+/* Start dnsmasq under its keeper with the checked configuration: 0 and
+ * *pid, or -errno with msg. */
+int	 dnsmasq_priv_start(pid_t *pid, char *msg, size_t msglen);
+/* Copy the checked options file again and SIGHUP dnsmasq: 0 or -errno. */
+int	 dnsmasq_priv_hup(char *msg, size_t msglen);
+/* Stop the keeper and wait (bounded): 1 and its status, 0 none ran. */
+int	 dnsmasq_priv_stop(int *status);
+/* 1 and *status when the keeper has exited, 0 while it runs (or none). */
+int	 dnsmasq_priv_reap(int *status);
+/* Drop addr's lease from the leases file (dnsmasq stopped): 0 or -1. */
+int	 dnsmasq_priv_drop_lease(const char *addr);
+/* At a clean stop: the run dir goes (a tmpfs; leases are not kept). */
+void	 dnsmasq_priv_cleanup(void);
 
 /* linkconf.c: the privileged part: link up, board address (rtnetlink). */
 int	 linkconf_up(int ifindex);
@@ -475,27 +598,27 @@ void	 dnsmasq_forget(const char *node_addr);	/* drop that lease */
 void	 dnsmasq_stop(void);
 int	 dnsmasq_pid(void);
 
-/* boot.c: /boot/{slot}.ipxe and the clone kernel and initramfs. */
+/* boot.c: what a node boots (/boot/{slot}.ipxe), and the clone kernel and
+ * initramfs. */
+enum boot_kind {
+	BOOT_ERROR = -1,
+	BOOT_LOCAL = 0,		/* the local disk */
+	BOOT_CLONE = 1,		/* the clone environment, for a reimage */
+	BOOT_DISKLESS = 2,	/* a diskless boot, with a new job */
+};
 void	 boot_script(struct req *);
 void	 boot_file(struct req *);
-int	 boot_render(const char *slot, const char *host, char *buf,
-	    size_t len);	/* the script for a slot's node, from its state */
-/* The request comes from slot's node: 0 and *link, or -1 (404/403 sent). */
-struct db_link;
-int	 boot_node_check(struct req *, const char *slot, struct db_link *link);
-
-/* diskless.c: diskless boots (a job each) and the per-node overlay. */
-/* 2 and the diskless script in buf; 0 if the node does not boot diskless
- * (the caller renders another); -1 on error. */
-int	 diskless_render(const char *slot, const char *host, char *buf,
+/* Decide what slot's node boots (creating or ending its diskless job)
+ * and render that script into buf. */
+enum boot_kind boot_render(const char *slot, const char *host, char *buf,
 	    size_t len);
+
+/* diskless.c: the diskless boot script and the per-node overlay. */
+struct db_job;
+/* The iPXE script of job, a diskless job of slot: snprintf's count. */
+int	 diskless_script(const char *slot, const char *host,
+	    const struct db_job *job, char *buf, size_t len);
 int	 diskless_hostname(const char *slot, char *out, size_t len);
-/* "disk" or "rootfs" of an image "name[:version]" into kind; 0 or -1. */
-int	 diskless_image_kind(const char *ref, char *kind, size_t len);
-/* A PATCH leaves a diskless node with a rootfs image (or none): 0, or
- * -1 with err. image/mode NULL: unchanged. */
-int	 diskless_patch_check(const char *slot, const char *image,
-	    const char *mode, char *err, size_t errlen);
 json_t	*diskless_overlay_json(const char *slot, int cloud_init);
 void	 diskless_overlay(struct req *);	/* GET /boot/{slot}/overlay */
 

@@ -56,6 +56,8 @@ static const struct route table[] = {
 	{ "PUT", "/api/v1/chunks/*", WRITE, B_STRM, push_chunk, "push_chunk" },
 	{ "GET", "/api/v1/jobs", READ, B_NONE, api_jobs_list, "jobs" },
 	{ "GET", "/api/v1/jobs/*", READ, B_NONE, api_job_get, "job" },
+	{ "GET", "/api/v1/job-states", READ, B_NONE, api_job_states,
+	  "job_states" },
 	{ "POST", "/api/v1/jobs/*/cancel", WRITE, B_JSON, api_job_cancel,
 	  "job_cancel" },
 	{ "GET", "/api/v1/events", READ, B_NONE, events_stream, "events" },

@@ -62,6 +62,13 @@ check_jq '(.events | length) == 1 and .events[0].state == "queued" and (.events[
 	"job with its event log"
 api GET /api/v1/jobs/99999 >/dev/null
 check_error 404 "unknown job"
+api GET /api/v1/job-states >/dev/null
+check_status 200 "GET /api/v1/job-states"
+check_jq '[.[].name] == ["queued","booting","streaming","verifying","done","failed"] and
+	([.[] | select(.terminal)] | map(.name)) == ["done","failed"] and
+	all(.[]; .text | type == "string" and length > 0)' "the job states in order, with their words"
+raw GET /api/v1/job-states
+check_status 401 "job states without a token"
 for id in abc 0 -1 1x; do
 	api GET "/api/v1/jobs/$id" >/dev/null
 	check_error 400 "job id $id"

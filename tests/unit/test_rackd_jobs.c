@@ -1,7 +1,7 @@
 /*
  * test_rackd_jobs.c — the job state machine of appliance/jobs.c: the
  * transition table for every pair of states, and the flows through
- * jobs_reimage, jobs_report, jobs_cancel, jobs_node_booting, jobs_recover
+ * jobs_create, jobs_report, jobs_cancel, jobs_node_booting, jobs_recover
  * and jobs_tick on a real temporary database.
  */
 #include <setjmp.h>
@@ -32,6 +32,15 @@ enum { Q, B, ST, V, D, F };
 static const char *const hashes2[] = { UNIT_HEX64("1"), UNIT_HEX64("2") };
 static const uint64_t offsets2[] = { 0, 1048576 };
 static const uint64_t lengths2[] = { 1048576, 1048576 };
+
+/* A reimage job through the one creator of jobs. */
+static int
+reimage(const char *slot, const char *ref, int64_t *id)
+{
+	char why[ERR_MAX];
+
+	return jobs_create(slot, JOB_REIMAGE, ref, id, why, sizeof(why));
+}
 
 /* ---- fixtures ------------------------------------------------------ */
 
@@ -180,7 +189,7 @@ job_in(const char *slot, int target)
 {
 	int64_t id;
 
-	assert_int_equal(jobs_reimage(slot, "debian", &id), JOB_OK);
+	assert_int_equal(reimage(slot, "debian", &id), JOB_OK);
 	switch (target) {
 	case Q:
 		break;
@@ -275,19 +284,19 @@ test_reimage(void **state)
 	struct db_job j;
 	json_t *n;
 
-	assert_int_equal(jobs_reimage("nope", "debian", &id), JOB_NO_NODE);
-	assert_int_equal(jobs_reimage("usb1", "ubuntu", &id), JOB_NO_IMAGE);
-	assert_int_equal(jobs_reimage("usb1", "debian:13", &id), JOB_NO_IMAGE);
-	assert_int_equal(jobs_reimage("usb1", "bad name!", &id), JOB_BAD);
-	assert_int_equal(jobs_reimage("usb1", "", &id), JOB_BAD);
-	assert_int_equal(jobs_reimage("usb1", "a:b:c", &id), JOB_BAD);
+	assert_int_equal(reimage("nope", "debian", &id), JOB_NO_NODE);
+	assert_int_equal(reimage("usb1", "ubuntu", &id), JOB_NO_IMAGE);
+	assert_int_equal(reimage("usb1", "debian:13", &id), JOB_NO_IMAGE);
+	assert_int_equal(reimage("usb1", "bad name!", &id), JOB_BAD);
+	assert_int_equal(reimage("usb1", "", &id), JOB_BAD);
+	assert_int_equal(reimage("usb1", "a:b:c", &id), JOB_BAD);
 	{
 		struct db_job none;
 		assert_int_equal(db_job_get(1, &none), DB_NOTFOUND);
 	}
 
 	/* no version: the newest, resolved and recorded at creation */
-	assert_int_equal(jobs_reimage("usb1", "debian", &id), JOB_OK);
+	assert_int_equal(reimage("usb1", "debian", &id), JOB_OK);
 	assert_int_equal(db_job_get(id, &j), DB_OK);
 	assert_string_equal(j.state, "queued");
 	assert_string_equal(j.action, "reimage");
@@ -298,10 +307,10 @@ test_reimage(void **state)
 	assert_string_equal(event_states(id), "queued");
 
 	/* one active job per node */
-	assert_int_equal(jobs_reimage("usb1", "debian:12.4", &id2), JOB_BUSY);
+	assert_int_equal(reimage("usb1", "debian:12.4", &id2), JOB_BUSY);
 	assert_string_equal(state_of(id), "queued");
 
-	assert_int_equal(jobs_reimage("usb2", "debian:12.4", &id2), JOB_OK);
+	assert_int_equal(reimage("usb2", "debian:12.4", &id2), JOB_OK);
 	assert_true(id2 != id);
 	assert_int_equal(db_job_get(id2, &j), DB_OK);
 	assert_string_equal(j.image, "debian:12.4");
@@ -319,7 +328,7 @@ test_reimage(void **state)
 
 	/* a finished job frees the node */
 	assert_int_equal(jobs_cancel(id, "operator"), JOB_OK);
-	assert_int_equal(jobs_reimage("usb1", "debian:12.4", &id3), JOB_OK);
+	assert_int_equal(reimage("usb1", "debian:12.4", &id3), JOB_OK);
 	assert_true(id3 != id && id3 != id2);
 }
 
@@ -334,7 +343,7 @@ test_report_flow(void **state)
 
 	assert_int_equal(db_node_update("usb1", NULL, "debian:12.4",
 	    "diskless"), DB_OK);
-	assert_int_equal(jobs_reimage("usb1", "debian:12.5", &id), JOB_OK);
+	assert_int_equal(reimage("usb1", "debian:12.5", &id), JOB_OK);
 
 	/* streaming straight from queued: the agent has booted */
 	assert_int_equal(jobs_report(id, "streaming", 100, 200, 50, NULL),
@@ -442,7 +451,7 @@ test_report_bad(void **state)
 {
 	int64_t id;
 
-	assert_int_equal(jobs_reimage("usb1", "debian", &id), JOB_OK);
+	assert_int_equal(reimage("usb1", "debian", &id), JOB_OK);
 	assert_int_equal(jobs_report(id, "bogus", 0, 0, 0, NULL), JOB_BAD);
 	assert_int_equal(jobs_report(id, "", 0, 0, 0, NULL), JOB_BAD);
 	assert_int_equal(jobs_report(id, "STREAMING", 0, 0, 0, NULL), JOB_BAD);
@@ -494,7 +503,7 @@ test_cancel(void **state)
 	int64_t id, id2;
 	struct db_job j;
 
-	assert_int_equal(jobs_reimage("usb1", "debian", &id), JOB_OK);
+	assert_int_equal(reimage("usb1", "debian", &id), JOB_OK);
 	assert_int_equal(jobs_cancel(id, "operator"), JOB_OK);
 	assert_int_equal(db_job_get(id, &j), DB_OK);
 	assert_string_equal(j.state, "failed");
@@ -518,8 +527,8 @@ test_tokens(void **state)
 	int64_t a, b;
 	struct db_job ja, jb;
 
-	assert_int_equal(jobs_reimage("usb1", "debian", &a), JOB_OK);
-	assert_int_equal(jobs_reimage("usb2", "debian", &b), JOB_OK);
+	assert_int_equal(reimage("usb1", "debian", &a), JOB_OK);
+	assert_int_equal(reimage("usb2", "debian", &b), JOB_OK);
 	assert_int_equal(db_job_get(a, &ja), DB_OK);
 	assert_int_equal(db_job_get(b, &jb), DB_OK);
 	assert_int_equal(jobs_token_check(a, ja.token), JOB_OK);
@@ -546,7 +555,7 @@ test_node_booting(void **state)
 
 	assert_int_equal(jobs_node_booting("usb1"), JOB_NO_JOB);
 	assert_int_equal(jobs_node_booting("nope"), JOB_NO_JOB);
-	assert_int_equal(jobs_reimage("usb1", "debian", &id), JOB_OK);
+	assert_int_equal(reimage("usb1", "debian", &id), JOB_OK);
 	assert_int_equal(jobs_node_booting("usb1"), JOB_OK);
 	assert_int_equal(db_job_get(id, &j), DB_OK);
 	assert_string_equal(j.state, "booting");
@@ -568,7 +577,7 @@ test_recover(void **state)
 	int64_t a, b, c;
 	struct db_job j;
 
-	assert_int_equal(jobs_reimage("usb1", "debian:12.4", &a), JOB_OK);
+	assert_int_equal(reimage("usb1", "debian:12.4", &a), JOB_OK);
 	b = job_in("usb2", ST);			/* debian:12.5 */
 	c = job_in("usb3", D);
 	assert_int_equal(db_image_remove("debian", "12.5"), DB_OK);

@@ -91,11 +91,11 @@ test_conf_lines(void **state)
 	};
 
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
-		if (!priv_conf_line_ok(good[i], "/run/rackd/fe01-2a",
+		if (!dnsmasq_conf_line_ok(good[i], "/run/rackd/fe01-2a",
 		    "/var/lib/rackd/tftp"))
 			fail_msg("refused: %s", good[i]);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		if (priv_conf_line_ok(bad[i], "/run/rackd/fe01-2a",
+		if (dnsmasq_conf_line_ok(bad[i], "/run/rackd/fe01-2a",
 		    "/var/lib/rackd/tftp"))
 			fail_msg("taken: %s", bad[i]);
 }
@@ -104,14 +104,14 @@ static void
 test_opts_lines(void **state)
 {
 	(void)state;
-	assert_true(priv_opts_line_ok("tag:s0,12,usb1"));
-	assert_true(priv_opts_line_ok("tag:s12,12,web-01"));
-	assert_false(priv_opts_line_ok("tag:s0,67,/etc/shadow"));
-	assert_false(priv_opts_line_ok("tag:s0,12,a b"));
-	assert_false(priv_opts_line_ok("tag:s0,12,"));
-	assert_false(priv_opts_line_ok("tag:sx,12,a"));
-	assert_false(priv_opts_line_ok("dhcp-script=/x"));
-	assert_false(priv_opts_line_ok(""));
+	assert_true(dnsmasq_opts_line_ok("tag:s0,12,usb1"));
+	assert_true(dnsmasq_opts_line_ok("tag:s12,12,web-01"));
+	assert_false(dnsmasq_opts_line_ok("tag:s0,67,/etc/shadow"));
+	assert_false(dnsmasq_opts_line_ok("tag:s0,12,a b"));
+	assert_false(dnsmasq_opts_line_ok("tag:s0,12,"));
+	assert_false(dnsmasq_opts_line_ok("tag:sx,12,a"));
+	assert_false(dnsmasq_opts_line_ok("dhcp-script=/x"));
+	assert_false(dnsmasq_opts_line_ok(""));
 }
 
 int

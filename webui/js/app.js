@@ -3,6 +3,7 @@
 
 import { h, clear, setText } from './dom.js';
 import * as api from './api.js';
+import * as fmt from './format.js';
 import { connect } from './live.js';
 import * as store from './store.js';
 import { rackView } from './rack.js';
@@ -31,7 +32,9 @@ function live(fn) {
 async function loadAll() {
 	loading++;
 	try {
-		const [nodes, images] = await Promise.all([api.nodes(), api.images()]);
+		const [states, nodes, images] = await Promise.all([api.jobStates(),
+		    api.nodes(), api.images()]);
+		fmt.setJobStates(states);
 		store.setNodes(nodes);
 		store.setImages(images);
 	} finally {
@@ -146,8 +149,9 @@ async function enter(csrf, early) {
 	try {
 		const got = early && await early;
 		if (got) {
-			store.setNodes(got[0]);
-			store.setImages(got[1]);
+			fmt.setJobStates(got[0]);
+			store.setNodes(got[1]);
+			store.setImages(got[2]);
 		} else
 			await loadAll();
 	} catch (e) {
@@ -177,7 +181,8 @@ window.addEventListener('hashchange', route);
 (async () => {
 	// The rack is asked for beside the session: one round trip less to the
 	// first picture when signed in (a 401 otherwise, which is fine).
-	const early = Promise.all([api.nodes(), api.images()]).catch(() => null);
+	const early = Promise.all([api.jobStates(), api.nodes(), api.images()])
+	    .catch(() => null);
 	try {
 		const s = await api.session.get();
 		if (s.signed_in)

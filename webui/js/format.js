@@ -50,22 +50,26 @@ export function progress(job) {
 	};
 }
 
-const STATE_WORDS = {
-	idle: 'Idle',
-	queued: 'Queued: waiting for the server to boot from the network',
-	booting: 'Booting the clone environment',
-	streaming: 'Writing the image',
-	verifying: 'Verifying what was written',
-	done: 'Done',
-	failed: 'Failed',
-};
+// The job states and their words are rackd's (GET /api/v1/job-states, the
+// table of appliance/jobs.c); "idle" is a node's state when it has no job.
+const states = new Map();
+
+export function setJobStates(list) {
+	states.clear();
+	for (const s of list || [])
+		states.set(s.name, s);
+}
 
 export function stateWords(state) {
-	return STATE_WORDS[state] || state || '—';
+	if (state === 'idle')
+		return 'Idle';
+	const s = states.get(state);
+	return (s && s.text) || state || '—';
 }
 
 export function isActive(state) {
-	return ['queued', 'booting', 'streaming', 'verifying'].includes(state);
+	const s = states.get(state);
+	return s !== undefined && !s.terminal;
 }
 
 function capital(s) {

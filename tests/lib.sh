@@ -277,6 +277,19 @@ EOS
 		cat "$TMP/dhcp.$1"
 }
 
+# ---- QEMU (root only) ------------------------------------------------------
+# pxe_vm SERIAL [MEM_MIB [ACCEL]]: sets VM to the command line of a server
+# with no disk (QEMU, BIOS and its own iPXE ROM) that boots from the network
+# on the tap usb5 in the rack namespace (ns_add rack), its serial console to
+# the file SERIAL. The caller runs "${VM[@]}" as it needs (in the
+# background, under timeout), so that its pid is QEMU's.
+pxe_vm() {
+	VM=(ip netns exec "$NS-rack" qemu-system-x86_64 -accel "${3:-tcg}"
+		-m "${2:-256}" -display none -monitor none -serial "file:$1"
+		-netdev tap,id=n0,ifname=usb5,script=no,downscript=no
+		-device virtio-net-pci,netdev=n0 -boot n)
+}
+
 # KEEP=1 keeps the temporary folder (for a look after a failure).
 if [ -n "${KEEP:-}" ]; then
 	trap 'echo "kept $TMP"; for ((i = ${#CLEANUP[@]} - 1; i >= 0; i--)); do eval "${CLEANUP[$i]}" >/dev/null 2>&1 || true; done' EXIT

@@ -93,10 +93,8 @@ run() {
 	sleep 1
 	: >"$serial"
 	start=$(date +%s.%N)
-	ip netns exec "$NS-rack" qemu-system-x86_64 -accel "$ACCEL" -m "$MEM" \
-		-display none -monitor none -serial "file:$serial" \
-		-netdev tap,id=n0,ifname=usb5,script=no,downscript=no \
-		-device virtio-net-pci,netdev=n0 -boot n >"$TMP/$mode.$n.qemu" 2>&1 &
+	pxe_vm "$serial" "$MEM" "$ACCEL"
+	"${VM[@]}" >"$TMP/$mode.$n.qemu" 2>&1 &
 	pid=$!
 	t_marker=
 	for ((i = 0; i < VM_TIMEOUT * 10; i++)); do

@@ -178,10 +178,11 @@ reimage() {
 	JOB_TOKEN=$(job_token "$JOB")
 	[ -n "$JOB_TOKEN" ] || fail "no token for job $JOB in the database"
 }
-# wait_image NAME VERSION: until rackd lists it (after SIGHUP), 10 s.
+# wait_image NAME VERSION [TRIES]: until rackd lists it (after SIGHUP),
+# TRIES times 0.1 s (100: 10 s).
 wait_image() {
 	local i
-	for ((i = 0; i < 100; i++)); do
+	for ((i = 0; i < ${3:-100}; i++)); do
 		api GET "/api/v1/images/$1" >/dev/null
 		if printf '%s' "$BODY" | jq -e --arg v "$2" \
 		    '[.. | objects | select(.version? == $v)] | length > 0' >/dev/null 2>&1; then

@@ -55,11 +55,7 @@ t0=$(date +%s.%N)
 	>"$TMP/import.log" 2>&1 || { cat "$TMP/import.log"; die "import"; }
 t1=$(date +%s.%N)
 kill -HUP "$RACKD_PID"
-for ((i = 0; i < 100; i++)); do
-	api GET /api/v1/images/big >/dev/null
-	[ "$STATUS" = 200 ] && break
-	sleep 0.2
-done
+wait_image big 1 200 || die "the image was not indexed"
 M=$STATE/store/manifests/big/1.json
 SIZE=$(jq .size "$M")
 STORED=$(jq '[.chunks[].stored] | add' "$M")

@@ -18,25 +18,19 @@ line. The output depends only on SEED.
 import random
 import sys
 
-from sparse_image import MIB, hole_map, slot_bytes, text_pool
+from sparse_image import MIB, data_slots, parse_args, slot_bytes, text_pool
 
 
 def main():
-    if len(sys.argv) not in (4, 7):
-        sys.stderr.write(__doc__)
+    args = parse_args(sys.argv, 2, __doc__)
+    if args is None:
         return 2
-    slots = int(sys.argv[1])
-    holes = float(sys.argv[4]) if len(sys.argv) == 7 else 0.6
-    changed = float(sys.argv[5]) if len(sys.argv) == 7 else 0.05
-    seed = int(sys.argv[6]) if len(sys.argv) == 7 else 1
+    slots, (out1, out2), holes, changed, seed = args
     rng = random.Random(seed)
     pool = text_pool(rng, "Mar", 31,
                      ["rackd", "dnsmasq", "kernel", "sshd", "cron", "nginx"])
-    hole = hole_map(rng, slots, holes)
-    data = [i for i in range(slots) if not hole[i]]
-    nchange = max(1, round(len(data) * changed))
-    change = set(rng.sample(data, nchange))
-    with open(sys.argv[2], "wb") as v1, open(sys.argv[3], "wb") as v2:
+    data, change = data_slots(rng, slots, holes, changed)
+    with open(out1, "wb") as v1, open(out2, "wb") as v2:
         for i in data:
             b = slot_bytes(rng, pool, b"rackd bench slot %08d\n" % i)
             v1.seek(i * MIB)

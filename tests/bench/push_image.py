@@ -17,25 +17,21 @@ of each change (edits in place). The output depends only on SEED.
 import random
 import sys
 
-from sparse_image import MIB, hole_map, slot_bytes, text_pool
+from sparse_image import MIB, data_slots, parse_args, slot_bytes, text_pool
 
 UNITS = ["rackd", "sshd", "kernel", "cron", "nginx", "systemd"]
 
 
 def main():
-    if len(sys.argv) not in (5, 8):
-        sys.stderr.write(__doc__)
+    args = parse_args(sys.argv, 3, __doc__)
+    if args is None:
         return 2
-    slots = int(sys.argv[1])
-    holes = float(sys.argv[5]) if len(sys.argv) == 8 else 0.6
-    changed = float(sys.argv[6]) if len(sys.argv) == 8 else 0.05
-    rng = random.Random(int(sys.argv[7]) if len(sys.argv) == 8 else 1)
+    slots, outs, holes, changed, seed = args
+    rng = random.Random(seed)
     pool = text_pool(rng, "Apr", 30, UNITS)
     newpool = text_pool(random.Random(rng.random()), "Apr", 30, UNITS)
-    hole = hole_map(rng, slots, holes)
-    data = [i for i in range(slots) if not hole[i]]
-    change = set(rng.sample(data, max(1, round(len(data) * changed))))
-    files = [open(p, "wb") for p in sys.argv[2:5]]
+    data, change = data_slots(rng, slots, holes, changed)
+    files = [open(p, "wb") for p in outs]
     for i in data:
         b = slot_bytes(rng, pool, b"push bench slot %08d v1\n" % i)
         b2 = (slot_bytes(rng, newpool, b"push bench slot %08d v2\n" % i)

@@ -7,6 +7,7 @@ space is on a real disk, and data slots that mix random bytes
 varies from slot to slot. Everything is drawn from the caller's
 random.Random, so the images depend only on its seed.
 """
+import sys
 
 MIB = 1 << 20
 POOL = 8 * MIB
@@ -53,3 +54,25 @@ def slot_bytes(rng, pool, head):
     ntext = room - nrand
     off = rng.randrange(0, len(pool) - ntext)
     return head + rng.randbytes(nrand) + pool[off:off + ntext]
+
+
+def data_slots(rng, slots, holes, changed):
+    """The data slots (those not holes) in order, and the set of a share
+    CHANGED of them (at least one) that a later version changes."""
+    hole = hole_map(rng, slots, holes)
+    data = [i for i in range(slots) if not hole[i]]
+    return data, set(rng.sample(data, max(1, round(len(data) * changed))))
+
+
+def parse_args(argv, nfiles, doc):
+    """SIZE_MIB, NFILES output files, then HOLES CHANGED SEED or none of
+    them: (slots, files, holes, changed, seed), defaults 0.6, 0.05 and 1;
+    None, with DOC on stderr, for any other count."""
+    if len(argv) not in (2 + nfiles, 5 + nfiles):
+        sys.stderr.write(doc)
+        return None
+    more = len(argv) == 5 + nfiles
+    return (int(argv[1]), argv[2:2 + nfiles],
+            float(argv[2 + nfiles]) if more else 0.6,
+            float(argv[3 + nfiles]) if more else 0.05,
+            int(argv[4 + nfiles]) if more else 1)

@@ -180,10 +180,11 @@ reimage() {
 	JOB_TOKEN=$(job_token "$JOB")
 	[ -n "$JOB_TOKEN" ] || fail "no token for job $JOB in the database"
 }
-# wait_image NAME VERSION: until rackd lists it (after SIGHUP), 10 s.
+# wait_image NAME VERSION [TRIES]: until rackd lists it (after SIGHUP),
+# TRIES times 0.1 s (100: 10 s).
 wait_image() {
 	local i
-	for ((i = 0; i < 100; i++)); do
+	for ((i = 0; i < ${3:-100}; i++)); do
 		api GET "/api/v1/images/$1" >/dev/null
 		if printf '%s' "$BODY" | jq -e --arg v "$2" \
 		    '[.. | objects | select(.version? == $v)] | length > 0' >/dev/null 2>&1; then
@@ -277,6 +278,19 @@ EOS
 	UDHCPC_OUT=$TMP/dhcp.$1 in_ns "$1" timeout 15 busybox udhcpc -i "${2:-eth0}" \
 		-n -q -t "${DHCP_TRIES:-4}" -T 1 -s "$script" >>"$TMP/udhcpc.log" 2>&1 &&
 		cat "$TMP/dhcp.$1"
+}
+
+# ---- QEMU (root only) ------------------------------------------------------
+# pxe_vm SERIAL [MEM_MIB [ACCEL]]: sets VM to the command line of a server
+# with no disk (QEMU, BIOS and its own iPXE ROM) that boots from the network
+# on the tap usb5 in the rack namespace (ns_add rack), its serial console to
+# the file SERIAL. The caller runs "${VM[@]}" as it needs (in the
+# background, under timeout), so that its pid is QEMU's.
+pxe_vm() {
+	VM=(ip netns exec "$NS-rack" qemu-system-x86_64 -accel "${3:-tcg}"
+		-m "${2:-256}" -display none -monitor none -serial "file:$1"
+		-netdev tap,id=n0,ifname=usb5,script=no,downscript=no
+		-device virtio-net-pci,netdev=n0 -boot n)
 }
 
 # KEEP=1 keeps the temporary folder (for a look after a failure).

@@ -163,52 +163,51 @@ stream_secs() {	# LOG: the agent's streaming time (its "written" line)
 }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b - a) / 1e9 }'; }
 
+# measure LOG CMD...: CMD in the node namespace, bounded by AGENT_MAX, its
+# output to LOG; sets RC, SECS, CPU (s, of this shell's children) and WIRE
+# (bytes sent by rackd's end of usb1). Called in this shell, not in $(...).
+measure() {
+	local log=$1 t0 t1 c0 w0
+	shift
+	w0=$(tx_bytes)
+	ticks; c0=$CT
+	t0=$(date +%s%N)
+	in_ns node timeout -k 5 "$AGENT_MAX" "$@" >"$log" 2>&1
+	RC=$?
+	t1=$(date +%s%N)
+	ticks
+	SECS=$(secs "$t0" "$t1")
+	CPU=$(awk -v t=$((CT - c0)) -v hz="$HZ" 'BEGIN { printf "%.2f", t / hz }')
+	WIRE=$(($(tx_bytes) - w0))
+}
+
 # run_agent IMAGE LOG: a reimage job of usb1, the agent in the node
 # namespace; sets SECS, CPU (s), FETCHED, WIRE, STATE_.
 run_agent() {
-	local job token t0 t1 c0 w0 rc
+	local job token
 	api POST /api/v1/nodes/usb1/reimage -d "{\"image\":\"$1\"}" >/dev/null
 	[ "$STATUS" = 202 ] || die "reimage with $1: HTTP $STATUS: $BODY"
 	job=$(printf '%s' "$BODY" | jq -r .id)
 	token=$(sqlite3 "$STATE/rackd.db" "select token from jobs where id=$job")
 	[ -n "$token" ] || die "no token for job $job"
-	w0=$(tx_bytes)
-	ticks; c0=$CT
-	t0=$(date +%s%N)
-	in_ns node timeout -k 5 "$AGENT_MAX" "$AGENT" --no-reboot --cmdline /dev/null \
+	measure "$2" "$AGENT" --no-reboot --cmdline /dev/null \
 	    --disk "dev:$DISK" --url "$BASE" --job "$job" --token "$token" \
-	    ${WORKERS:+--workers "$WORKERS"} >"$2" 2>&1
-	rc=$?
-	t1=$(date +%s%N)
-	ticks
-	SECS=$(secs "$t0" "$t1")
-	CPU=$(awk -v t=$((CT - c0)) -v hz="$HZ" 'BEGIN { printf "%.2f", t / hz }')
-	WIRE=$(($(tx_bytes) - w0))
+	    ${WORKERS:+--workers "$WORKERS"}
 	api GET "/api/v1/jobs/$job" >/dev/null
 	STATE_=$(printf '%s' "$BODY" | jq -r .state)
 	FETCHED=$(printf '%s' "$BODY" | jq -r .bytes_fetched)
-	if [ "$rc" -ne 0 ] || [ "$STATE_" != done ]; then
+	if [ "$RC" -ne 0 ] || [ "$STATE_" != done ]; then
 		tail -n 20 "$2" >&2
-		die "agent on $1: exit $rc, job $STATE_"
+		die "agent on $1: exit $RC, job $STATE_"
 	fi
 }
 
 # run_curl LOG: the download pipeline in the node namespace; SECS, CPU, WIRE.
 run_curl() {
-	local t0 t1 c0 w0 rc
-	w0=$(tx_bytes)
-	ticks; c0=$CT
-	t0=$(date +%s%N)
-	in_ns node timeout -k 5 "$AGENT_MAX" bash -o pipefail -c \
+	measure "$1" bash -o pipefail -c \
 	    'curl -s "$1" | zstd -d -q | dd of="$2" bs=4M status=none' _ \
-	    "$BASE/pxe/bench.img.zst" "$DISK" >"$1" 2>&1
-	rc=$?
-	t1=$(date +%s%N)
-	ticks
-	SECS=$(secs "$t0" "$t1")
-	CPU=$(awk -v t=$((CT - c0)) -v hz="$HZ" 'BEGIN { printf "%.2f", t / hz }')
-	WIRE=$(($(tx_bytes) - w0))
-	[ "$rc" -eq 0 ] || { cat "$1" >&2; die "curl pipeline: exit $rc"; }
+	    "$BASE/pxe/bench.img.zst" "$DISK"
+	[ "$RC" -eq 0 ] || { cat "$1" >&2; die "curl pipeline: exit $RC"; }
 }
 
 check_disk() {	# IMAGE_FILE WHAT

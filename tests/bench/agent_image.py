@@ -18,67 +18,21 @@ line. The output depends only on SEED.
 import random
 import sys
 
-MIB = 1 << 20
-POOL = 8 * MIB
-
-
-def text_pool(rng):
-    words = ["".join(rng.choices("etaoinshrdlucmfwypvbgkqjxz",
-                                 k=rng.randint(2, 9))) for _ in range(2000)]
-    units = ["rackd", "dnsmasq", "kernel", "sshd", "cron", "nginx"]
-    out, size = [], 0
-    while size < POOL:
-        line = "Mar %2d %02d:%02d:%02d node%02d %s[%d]: %s\n" % (
-            rng.randint(1, 31), rng.randint(0, 23), rng.randint(0, 59),
-            rng.randint(0, 59), rng.randint(1, 40), rng.choice(units),
-            rng.randint(1, 65535), " ".join(rng.choices(words,
-                                                        k=rng.randint(3, 14))))
-        out.append(line)
-        size += len(line)
-    return "".join(out).encode()
-
-
-def layout(rng, slots, holes):
-    """Which slots are holes: runs of 1..64 slots until the share is met."""
-    want = int(slots * holes)
-    hole = bytearray(slots)
-    have = 0
-    while have < want:
-        start = rng.randrange(slots)
-        run = min(rng.randint(1, 64), want - have)
-        for i in range(start, min(slots, start + run)):
-            if not hole[i]:
-                hole[i] = 1
-                have += 1
-    return hole
-
-
-def slot_bytes(rng, pool, i):
-    head = b"rackd bench slot %08d\n" % i
-    room = MIB - len(head)
-    nrand = room * rng.choice((0, 0, 1, 1, 2, 4)) // 4
-    ntext = room - nrand
-    off = rng.randrange(0, len(pool) - ntext)
-    return head + rng.randbytes(nrand) + pool[off:off + ntext]
+from sparse_image import MIB, data_slots, parse_args, slot_bytes, text_pool
 
 
 def main():
-    if len(sys.argv) not in (4, 7):
-        sys.stderr.write(__doc__)
+    args = parse_args(sys.argv, 2, __doc__)
+    if args is None:
         return 2
-    slots = int(sys.argv[1])
-    holes = float(sys.argv[4]) if len(sys.argv) == 7 else 0.6
-    changed = float(sys.argv[5]) if len(sys.argv) == 7 else 0.05
-    seed = int(sys.argv[6]) if len(sys.argv) == 7 else 1
+    slots, (out1, out2), holes, changed, seed = args
     rng = random.Random(seed)
-    pool = text_pool(rng)
-    hole = layout(rng, slots, holes)
-    data = [i for i in range(slots) if not hole[i]]
-    nchange = max(1, round(len(data) * changed))
-    change = set(rng.sample(data, nchange))
-    with open(sys.argv[2], "wb") as v1, open(sys.argv[3], "wb") as v2:
+    pool = text_pool(rng, "Mar", 31,
+                     ["rackd", "dnsmasq", "kernel", "sshd", "cron", "nginx"])
+    data, change = data_slots(rng, slots, holes, changed)
+    with open(out1, "wb") as v1, open(out2, "wb") as v2:
         for i in data:
-            b = slot_bytes(rng, pool, i)
+            b = slot_bytes(rng, pool, b"rackd bench slot %08d\n" % i)
             v1.seek(i * MIB)
             v1.write(b)
             if i in change:

@@ -31,12 +31,7 @@ python3 -c 'import random, sys; sys.stdout.buffer.write(random.Random(48).randby
 "$RACKCTL" image import "$TMP/bench.img" --name bench:1 --store "$STATE/store" -q >/dev/null ||
 	{ echo "rackctl image import failed"; exit 1; }
 kill -HUP "$RACKD_PID"
-for ((i = 0; i < 50; i++)); do
-	api GET /api/v1/images/bench >/dev/null
-	[ "$STATUS" = 200 ] && break
-	sleep 0.1
-done
-[ "$STATUS" = 200 ] || { echo "the image was not indexed"; exit 1; }
+wait_image bench 1 50 || { echo "the image was not indexed"; exit 1; }
 
 jobs="["
 for ((i = 1; i <= NJOBS; i++)); do

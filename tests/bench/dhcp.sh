@@ -255,10 +255,8 @@ logfrom() { tail -c +$(($1 + 1)) "$RACKD_LOG"; }	# OFFSET: the log since
 for ((b = 1; b <= BOOTS; b++)); do
 	off=$(stat -c %s "$RACKD_LOG")
 	t0=$(date +%s%N)
-	ip netns exec "$NS-rack" qemu-system-x86_64 -accel tcg -m 256 \
-	    -display none -monitor none -serial "file:$TMP/serial.$b.log" \
-	    -netdev tap,id=n0,ifname=usb5,script=no,downscript=no \
-	    -device virtio-net-pci,netdev=n0 -boot n >"$TMP/qemu.$b.log" 2>&1 &
+	pxe_vm "$TMP/serial.$b.log"
+	"${VM[@]}" >"$TMP/qemu.$b.log" 2>&1 &
 	qpid=$!
 	on_exit "kill -9 $qpid"
 	ack=""

@@ -55,11 +55,7 @@ t0=$(date +%s.%N)
 	>"$TMP/import.log" 2>&1 || { cat "$TMP/import.log"; die "import"; }
 t1=$(date +%s.%N)
 kill -HUP "$RACKD_PID"
-for ((i = 0; i < 100; i++)); do
-	api GET /api/v1/images/big >/dev/null
-	[ "$STATUS" = 200 ] && break
-	sleep 0.2
-done
+wait_image big 1 200 || die "the image was not indexed"
 M=$STATE/store/manifests/big/1.json
 SIZE=$(jq .size "$M")
 STORED=$(jq '[.chunks[].stored] | add' "$M")
@@ -93,10 +89,8 @@ run() {
 	sleep 1
 	: >"$serial"
 	start=$(date +%s.%N)
-	ip netns exec "$NS-rack" qemu-system-x86_64 -accel "$ACCEL" -m "$MEM" \
-		-display none -monitor none -serial "file:$serial" \
-		-netdev tap,id=n0,ifname=usb5,script=no,downscript=no \
-		-device virtio-net-pci,netdev=n0 -boot n >"$TMP/$mode.$n.qemu" 2>&1 &
+	pxe_vm "$serial" "$MEM" "$ACCEL"
+	"${VM[@]}" >"$TMP/$mode.$n.qemu" 2>&1 &
 	pid=$!
 	t_marker=
 	for ((i = 0; i < VM_TIMEOUT * 10; i++)); do

@@ -17,62 +17,25 @@ of each change (edits in place). The output depends only on SEED.
 import random
 import sys
 
-MIB = 1 << 20
-POOL = 8 * MIB
+from sparse_image import MIB, data_slots, parse_args, slot_bytes, text_pool
 
-
-def text_pool(rng):
-    words = ["".join(rng.choices("etaoinshrdlucmfwypvbgkqjxz", k=rng.randint(2, 9)))
-             for _ in range(2000)]
-    units = ["rackd", "sshd", "kernel", "cron", "nginx", "systemd"]
-    out, size = [], 0
-    while size < POOL:
-        line = "Apr %2d %02d:%02d:%02d node%02d %s[%d]: %s\n" % (
-            rng.randint(1, 30), rng.randint(0, 23), rng.randint(0, 59), rng.randint(0, 59),
-            rng.randint(1, 40), rng.choice(units), rng.randint(1, 65535),
-            " ".join(rng.choices(words, k=rng.randint(3, 14))))
-        out.append(line)
-        size += len(line)
-    return "".join(out).encode()
-
-
-def holes_of(rng, slots, share):
-    want, have = int(slots * share), 0
-    hole = bytearray(slots)
-    while have < want:
-        start = rng.randrange(slots)
-        for i in range(start, min(slots, start + min(rng.randint(1, 64), want - have))):
-            if not hole[i]:
-                hole[i] = 1
-                have += 1
-    return hole
-
-
-def slot(rng, pool, i, tag):
-    head = b"push bench slot %08d %s\n" % (i, tag)
-    room = MIB - len(head)
-    nrand = room * rng.choice((0, 0, 1, 1, 2, 4)) // 4
-    off = rng.randrange(0, len(pool) - (room - nrand))
-    return head + rng.randbytes(nrand) + pool[off:off + room - nrand]
+UNITS = ["rackd", "sshd", "kernel", "cron", "nginx", "systemd"]
 
 
 def main():
-    if len(sys.argv) not in (5, 8):
-        sys.stderr.write(__doc__)
+    args = parse_args(sys.argv, 3, __doc__)
+    if args is None:
         return 2
-    slots = int(sys.argv[1])
-    holes = float(sys.argv[5]) if len(sys.argv) == 8 else 0.6
-    changed = float(sys.argv[6]) if len(sys.argv) == 8 else 0.05
-    rng = random.Random(int(sys.argv[7]) if len(sys.argv) == 8 else 1)
-    pool = text_pool(rng)
-    newpool = text_pool(random.Random(rng.random()))
-    hole = holes_of(rng, slots, holes)
-    data = [i for i in range(slots) if not hole[i]]
-    change = set(rng.sample(data, max(1, round(len(data) * changed))))
-    files = [open(p, "wb") for p in sys.argv[2:5]]
+    slots, outs, holes, changed, seed = args
+    rng = random.Random(seed)
+    pool = text_pool(rng, "Apr", 30, UNITS)
+    newpool = text_pool(random.Random(rng.random()), "Apr", 30, UNITS)
+    data, change = data_slots(rng, slots, holes, changed)
+    files = [open(p, "wb") for p in outs]
     for i in data:
-        b = slot(rng, pool, i, b"v1")
-        b2 = slot(rng, newpool, i, b"v2") if i in change else b
+        b = slot_bytes(rng, pool, b"push bench slot %08d v1\n" % i)
+        b2 = (slot_bytes(rng, newpool, b"push bench slot %08d v2\n" % i)
+              if i in change else b)
         b3 = b
         if i in change:
             m = bytearray(b)

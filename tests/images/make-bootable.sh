@@ -5,6 +5,7 @@
 # MARKER" on the serial console and powers off. The tests reimage virtual
 # servers with it and look for the marker.
 set -eu
+. "$(dirname "$0")/busybox.sh"
 out=$1
 marker=$2
 size=${3:-64}
@@ -17,12 +18,7 @@ trap 'rm -rf "$work"' EXIT
 # The initramfs: busybox and its libraries, and an init that says the marker.
 root=$work/root
 mkdir -p "$root/bin" "$root/proc" "$root/dev"
-cp /usr/bin/busybox "$root/bin/busybox"
-ldd /usr/bin/busybox | awk '/=>/ {print $3} /^\t\// {print $1}' | while read -r lib; do
-	[ -f "$lib" ] || continue
-	mkdir -p "$root$(dirname "$lib")"
-	cp -L "$lib" "$root$lib"
-done
+busybox_root "$root"
 cat >"$root/init" <<EOS
 #!/bin/busybox sh
 /bin/busybox mount -t proc proc /proc

@@ -6,6 +6,7 @@
 # and powers off. FILL_MIB adds that many MiB of this machine's programs
 # and libraries under /opt/fill (a realistic mix for benchmarks).
 set -eu
+. "$(dirname "$0")/busybox.sh"
 out=$1
 marker=$2
 fill=${3:-0}
@@ -15,12 +16,7 @@ trap 'rm -rf "$work"' EXIT
 root=$work/root
 mkdir -p "$root/bin" "$root/sbin" "$root/etc" "$root/proc" "$root/sys" \
 	"$root/dev" "$root/tmp" "$root/root"
-cp /usr/bin/busybox "$root/bin/busybox"
-ldd /usr/bin/busybox | awk '/=>/ {print $3} /^\t\// {print $1}' | while read -r lib; do
-	[ -f "$lib" ] || continue
-	mkdir -p "$root$(dirname "$lib")"
-	cp -L "$lib" "$root$lib"
-done
+busybox_root "$root"
 for app in sh cat hostname mount poweroff sleep wc; do
 	ln -s busybox "$root/bin/$app"
 done

@@ -86,15 +86,22 @@ rackd_start --slots n1,n2 --manage-links=no
 api GET /api/v1/images/test >/dev/null
 check_status 200 "image test:1 indexed at start"
 
+# agent_reimage WHAT IMAGE FILE LOG: reimages n1 with IMAGE, the agent run
+# to its end on $DISK; checks its exit status, the job done and the disk
+# holding FILE's bytes.
+agent_reimage() {
+	reimage n1 "$2"
+	run_agent "$4" --url "$URL" --job "$JOB" --token "$JOB_TOKEN"
+	check_eq "$RC" 0 "$1: agent exit status"
+	check_eq "$(job_field "$JOB" .state)" done "$1: job done"
+	if cmp -s -n "$SIZE" "$3" "$DISK"; then ok "$1: disk holds $2"
+	else fail "$1: disk differs: $(cmp -n "$SIZE" "$3" "$DISK" 2>&1)"; fi
+}
+
 # ---- full reimage onto garbage ----
 head -c $((SIZE + 3 * MiB)) /dev/urandom >"$DISK"
 tail -c +$((SIZE + 1)) "$DISK" >"$TMP/beyond"
-reimage n1 test:1
-run_agent "$TMP/agent1.log" --url "$URL" --job "$JOB" --token "$JOB_TOKEN"
-check_eq "$RC" 0 "full reimage: agent exit status"
-check_eq "$(job_field "$JOB" .state)" done "full reimage: job done"
-if cmp -s -n "$SIZE" "$TMP/v1.img" "$DISK"; then ok "full reimage: disk holds the image"
-else fail "full reimage: disk differs: $(cmp -n "$SIZE" "$TMP/v1.img" "$DISK" 2>&1)"; fi
+agent_reimage "full reimage" test:1 "$TMP/v1.img" "$TMP/agent1.log"
 if cmp -s "$TMP/beyond" <(tail -c +$((SIZE + 1)) "$DISK"); then ok "full reimage: nothing past the image written"
 else fail "full reimage: bytes past the image changed"; fi
 states=$(job_field "$JOB" '[.events[].state] | join(",")')
@@ -116,12 +123,7 @@ grep -q "streaming" "$TMP/agent1.log" && ok "full reimage: progress on the conso
 kill -HUP "$RACKD_PID"
 wait_image test 2 && ok "test:2 indexed after SIGHUP" || fail "test:2 not indexed"
 delta=$(stored_delta "$TMP/m1.json" "$TMP/m2.json")
-reimage n1 test:2
-run_agent "$TMP/agent2.log" --url "$URL" --job "$JOB" --token "$JOB_TOKEN"
-check_eq "$RC" 0 "delta reimage: agent exit status"
-check_eq "$(job_field "$JOB" .state)" done "delta reimage: job done"
-if cmp -s -n "$SIZE" "$TMP/v2.img" "$DISK"; then ok "delta reimage: disk holds test:2"
-else fail "delta reimage: disk differs: $(cmp -n "$SIZE" "$TMP/v2.img" "$DISK" 2>&1)"; fi
+agent_reimage "delta reimage" test:2 "$TMP/v2.img" "$TMP/agent2.log"
 fetched=$(job_field "$JOB" .bytes_fetched)
 margin=$((64 * 1024))
 if [ "$delta" -gt 0 ] && [ "$fetched" -ge "$delta" ] && [ "$fetched" -le $((delta + margin)) ]; then
@@ -132,12 +134,8 @@ fi
 [ "$FAILS" -eq 0 ] || show_log "$TMP/agent2.log"
 
 # ---- the same image again: nothing to fetch ----
-reimage n1 test:2
-run_agent "$TMP/agent3.log" --url "$URL" --job "$JOB" --token "$JOB_TOKEN"
-check_eq "$RC" 0 "same image again: agent exit status"
+agent_reimage "same image again" test:2 "$TMP/v2.img" "$TMP/agent3.log"
 check_eq "$(job_field "$JOB" .bytes_fetched)" 0 "same image again: nothing fetched"
-cmp -s -n "$SIZE" "$TMP/v2.img" "$DISK" && ok "same image again: disk holds test:2" \
-	|| fail "same image again: disk differs"
 
 # ---- a corrupted chunk in the store ----
 "$RACKCTL" image import "$TMP/v3.img" --name test:3 --store "$STATE/store" -q \

@@ -9,10 +9,8 @@ ns_add rack
 ip -n "$NS-rack" tuntap add usb5 mode tap
 RACKD_NS=rack rackd_start --links 'usb*'
 
-ip netns exec "$NS-rack" qemu-system-x86_64 -accel tcg -m 256 \
-	-display none -monitor none -serial "file:$TMP/serial.log" \
-	-netdev tap,id=n0,ifname=usb5,script=no,downscript=no \
-	-device virtio-net-pci,netdev=n0 -boot n >"$TMP/qemu.log" 2>&1 &
+pxe_vm "$TMP/serial.log"
+"${VM[@]}" >"$TMP/qemu.log" 2>&1 &
 QEMU_PID=$!
 on_exit "kill -9 $QEMU_PID"
 

@@ -33,10 +33,8 @@ check_status 200 "usb5: diskless, tiny:1, label U7"
 # vm NAME: QEMU with no disk, network boot, until it powers off or the
 # time runs out; the serial console goes to $TMP/NAME.serial.
 vm() {
-	timeout "${2:-600}" ip netns exec "$NS-rack" qemu-system-x86_64 -accel tcg -m 512 \
-		-display none -monitor none -serial "file:$TMP/$1.serial" \
-		-netdev tap,id=n0,ifname=usb5,script=no,downscript=no \
-		-device virtio-net-pci,netdev=n0 -boot n >"$TMP/$1.qemu" 2>&1
+	pxe_vm "$TMP/$1.serial" 512
+	timeout "${2:-600}" "${VM[@]}" >"$TMP/$1.qemu" 2>&1
 }
 
 start=$(date +%s)
@@ -61,10 +59,8 @@ grep -a "rack-diskless.*done:" "$TMP/diskless.serial" | tail -1
 api PATCH /api/v1/nodes/usb5 -d '{"boot_mode":"local"}' >/dev/null
 check_status 200 "usb5 back to local"
 lines=$(wc -l <"$RACKD_LOG")
-ip netns exec "$NS-rack" qemu-system-x86_64 -accel tcg -m 512 \
-	-display none -monitor none -serial "file:$TMP/local.serial" \
-	-netdev tap,id=n0,ifname=usb5,script=no,downscript=no \
-	-device virtio-net-pci,netdev=n0 -boot n >"$TMP/local.qemu" 2>&1 &
+pxe_vm "$TMP/local.serial" 512
+"${VM[@]}" >"$TMP/local.qemu" 2>&1 &
 QEMU_PID=$!
 on_exit "kill -9 $QEMU_PID"
 for ((i = 0; i < 300; i++)); do

@@ -44,22 +44,18 @@ run_rackd "$TMP/n.out" -n -c "$TMP/bad.conf"
 grep -q "$TMP/bad.conf:3: max_body" "$TMP/n.out" && ok "bad value: FILE:LINE: what" || fail "bad value message: $(cat "$TMP/n.out")"
 grep -q "configuration OK" "$TMP/n.out" && fail "bad file said configuration OK" || ok "no OK for a bad file"
 
-printf '[rackd]\nlisten = 127.0.0.1:99999\n' >"$TMP/bad2.conf"
-run_rackd "$TMP/n.out" -n -c "$TMP/bad2.conf"
-[ "$RC" -ne 0 ] && grep -q "$TMP/bad2.conf:2: listen" "$TMP/n.out" && ok "bad listen port: FILE:LINE" ||
-	fail "bad listen: rc $RC: $(cat "$TMP/n.out")"
-printf 'verbose = yes\nwhat is this\n' >"$TMP/bad3.conf"
-run_rackd "$TMP/n.out" -n -c "$TMP/bad3.conf"
-[ "$RC" -ne 0 ] && grep -q "$TMP/bad3.conf:2: " "$TMP/n.out" && ok "syntax error: FILE:LINE" ||
-	fail "syntax error: rc $RC: $(cat "$TMP/n.out")"
-printf '[other]\nslots = a\n' >"$TMP/bad4.conf"
-run_rackd "$TMP/n.out" -n -c "$TMP/bad4.conf"
-[ "$RC" -ne 0 ] && grep -q "$TMP/bad4.conf:2: unknown section" "$TMP/n.out" && ok "unknown section: FILE:LINE" ||
-	fail "unknown section: rc $RC: $(cat "$TMP/n.out")"
-printf '[rackd]\napi_token = short\n' >"$TMP/bad5.conf"
-run_rackd "$TMP/n.out" -n -c "$TMP/bad5.conf"
-[ "$RC" -ne 0 ] && grep -q "$TMP/bad5.conf:2: api_token" "$TMP/n.out" && ok "a too short api_token: FILE:LINE" ||
-	fail "short api_token: rc $RC: $(cat "$TMP/n.out")"
+# bad_conf NAME TEXT WANT WHAT: rackd -n refuses the file TEXT (printf
+# escapes) with an error that starts "FILE:WANT" (a check).
+bad_conf() {
+	printf '%b' "$2" >"$TMP/$1.conf"
+	run_rackd "$TMP/n.out" -n -c "$TMP/$1.conf"
+	[ "$RC" -ne 0 ] && grep -q "$TMP/$1.conf:$3" "$TMP/n.out" && ok "$4" ||
+		fail "$4: rc $RC: $(cat "$TMP/n.out")"
+}
+bad_conf bad2 '[rackd]\nlisten = 127.0.0.1:99999\n' '2: listen' "bad listen port: FILE:LINE"
+bad_conf bad3 'verbose = yes\nwhat is this\n' '2: ' "syntax error: FILE:LINE"
+bad_conf bad4 '[other]\nslots = a\n' '2: unknown section' "unknown section: FILE:LINE"
+bad_conf bad5 '[rackd]\napi_token = short\n' '2: api_token' "a too short api_token: FILE:LINE"
 run_rackd "$TMP/n.out" -n -c "$TMP/missing.conf"
 [ "$RC" -ne 0 ] && grep -q "missing.conf" "$TMP/n.out" && ok "missing config file" || fail "missing file: rc $RC"
 

@@ -30,6 +30,16 @@ web() {
 	STATUS=${out##*$'\n'}
 	BODY=${out%$'\n'*}
 }
+# no_session JAR CSRF WHO: the cookie in JAR reads nothing, writes nothing
+# even with its CSRF token, and GET /api/v1/session says signed out.
+no_session() {
+	web GET /api/v1/nodes "$1"
+	check_status 401 "$3 reads nothing"
+	web PATCH /api/v1/nodes/usb1 "$1" -d '{"label":"x"}' -H "X-CSRF-Token: $2"
+	check_status 401 "$3 writes nothing"
+	web GET /api/v1/session "$1"
+	check_jq '.signed_in == false' "$3 is not signed in"
+}
 signin() {	# JAR PASSWORD: sets CSRF
 	web POST /api/v1/session "$1" -d "$(jq -cn --arg p "$2" '{password: $p}')"
 	CSRF=$(printf '%s' "$BODY" | jq -r '.csrf // empty' 2>/dev/null)
@@ -143,12 +153,7 @@ kill -0 "$EV3" 2>/dev/null && ok "a token's event stream goes on" ||
 	fail "a token's event stream ended"
 grep -q '^retry:' "$TMP/ev1" && ok "the ended stream had started" || fail "no stream at all: $(head -c 200 "$TMP/ev1")"
 kill "$EV2" "$EV3" 2>/dev/null
-web GET /api/v1/nodes "$TMP/jar1.old"
-check_status 401 "the old cookie reads nothing after sign-out"
-web PATCH /api/v1/nodes/usb1 "$TMP/jar1.old" -d '{"label":"x"}' -H "X-CSRF-Token: $CSRF"
-check_status 401 "the old cookie writes nothing after sign-out"
-web GET /api/v1/session "$TMP/jar1.old"
-check_jq '.signed_in == false' "GET /api/v1/session: signed out"
+no_session "$TMP/jar1.old" "$CSRF" "the old cookie after sign-out"
 web DELETE /api/v1/session "$TMP/jar1.old"
 check_status 200 "signing out twice is fine"
 web GET /api/v1/nodes "$J2"
@@ -160,12 +165,7 @@ EV4=$!
 on_exit "kill $EV4"
 sleep 0.5
 sql "UPDATE sessions SET expires = $(( $(date +%s) * 1000 - 1000 ))"
-web GET /api/v1/nodes "$J2"
-check_status 401 "an expired session reads nothing"
-web PATCH /api/v1/nodes/usb1 "$J2" -d '{"label":"x"}' -H "X-CSRF-Token: $CSRF2"
-check_status 401 "an expired session writes nothing"
-web GET /api/v1/session "$J2"
-check_jq '.signed_in == false' "an expired session is not signed in"
+no_session "$J2" "$CSRF2" "an expired session"
 # Its event stream ends at the next heartbeat (every 15 s).
 for ((i = 0; i < 200; i++)); do kill -0 "$EV4" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$EV4" 2>/dev/null && fail "the expired session's event stream goes on after 20 s" ||

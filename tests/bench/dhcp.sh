@@ -108,11 +108,8 @@ cpu_of() {	# PID -> "own children", or "0 0" when it is gone
 	echo "$((${12} + ${13})) $((${14} + ${15}))"
 }
 # rackd -> its keeper process (a fork of rackd) -> dnsmasq.
-dnsmasq_pid() {
-	local keepers
-	keepers=$(pgrep -d, -P "$RACKD_PID")
-	[ -n "$keepers" ] && pgrep -P "$keepers" -x dnsmasq | head -n 1
-}
+# dnsmasq runs under its keeper, under rackd's privileged helper.
+dnsmasq_pid() { descendant "$RACKD_PID" dnsmasq; }
 pct() { awk -v t="$1" -v s="$2" -v hz="$HZ" 'BEGIN { printf "%.1f", t / hz / s * 100 }'; }
 per_k() { awk -v t="$1" -v n="$2" -v hz="$HZ" 'BEGIN { if (n == 0) print "n/a"; else printf "%.1f", t / hz * 1000 / n * 1000 }'; }
 median() {

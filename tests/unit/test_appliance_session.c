@@ -1,5 +1,5 @@
 /*
- * test_rackd_session.c — the dashboard's sessions (appliance/session.c and
+ * tests/unit/test_appliance_session.c — the dashboard's sessions (appliance/session.c and
  * db/db_sessions.c) on a real temporary database, with the time given:
  * expiry, sign-out, the CSRF check, the bound on live sessions, only the
  * cookie's hash stored; the failed sign-in limiter (per client, all

@@ -1,5 +1,5 @@
 /*
- * test_rackd_json.c — parsing what clients send rackd: the PATCH body of
+ * tests/unit/test_appliance_requests.c — parsing what clients send rackd: the PATCH body of
  * a node (api_parse_node_patch), the Range header of a chunk request
  * (chunks_parse_range) and the URL paths of the dashboard's files
  * (static_path_ok).

@@ -1,4 +1,4 @@
-/* tests/unit/test_agent_net.c — rack-agent's HTTP side against a small
+/* tests/unit/test_pxe_net.c — rack-agent's HTTP side against a small
  * scripted server on 127.0.0.1: chunks over one kept-alive connection, a
  * transfer cut in the middle resumed with Range, a server that ignores
  * Range, 503s retried with backoff, 404 given up after a few tries, a
@@ -634,7 +634,7 @@ main(void)
 		cmocka_unit_test(test_error_text),
 	};
 
-	ta_random(payload, sizeof(payload), 5);
-	ta_watchdog(120);
+	unit_random(payload, sizeof(payload), 5);
+	unit_watchdog(120);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

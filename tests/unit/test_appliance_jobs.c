@@ -1,5 +1,5 @@
 /*
- * test_rackd_jobs.c — the job state machine of appliance/jobs.c: the
+ * tests/unit/test_appliance_jobs.c — the job state machine of appliance/jobs.c: the
  * transition table for every pair of states, and the flows through
  * jobs_create, jobs_report, jobs_cancel, jobs_node_booting, jobs_recover
  * and jobs_tick on a real temporary database.

@@ -1,5 +1,5 @@
 /*
- * test_rackd_options.c — rackd's option table: defaults, the config file
+ * tests/unit/test_appliance_config.c — rackd's option table: defaults, the config file
  * (every option type, good and bad files with FILE:LINE errors), the
  * command line and its precedence over the file, --help and the flags,
  * config_apply_reload, config_parse_listen and slot names.

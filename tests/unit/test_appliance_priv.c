@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_rackd_priv.c — the checks rackd's privileged helper
+ * tests/unit/test_appliance_priv.c — the checks rackd's privileged helper
  * makes of each request from the unprivileged rest: which links, which
  * addresses, which dnsmasq options and option-file lines.
  */

@@ -461,7 +461,8 @@ main(void)
 		    unit_teardown),
 		cmocka_unit_test_setup_teardown(test_describe, unit_setup,
 		    unit_teardown),
-		cmocka_unit_test_setup_teardown(test_io, unit_setup, unit_teardown),
+		cmocka_unit_test_setup_teardown(test_io, unit_setup,
+		    unit_teardown),
 	};
 	unit_watchdog(120);
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,7 @@
 /*
- * tests/unit/test_appliance_config.c — rackd's option table: defaults, the config file
- * (every option type, good and bad files with FILE:LINE errors), the
- * command line and its precedence over the file, --help and the flags,
+ * tests/unit/test_appliance_config.c — rackd's option table: defaults, the
+ * config file (every option type, good and bad files with FILE:LINE errors),
+ * the command line and its precedence over the file, --help and the flags,
  * config_apply_reload, config_parse_listen and slot names.
  */
 #include <setjmp.h>
@@ -533,8 +533,8 @@ test_cli_overrides_file(void **state)
 	config_free(&c);
 
 	/* Command line before -c: still wins over the file. */
-	assert_int_equal(load(&c, err, sizeof(err), ARGS("--listen=127.0.0.1:3333",
-	    "--slots", "x", "-c", path)), 0);
+	assert_int_equal(load(&c, err, sizeof(err),
+	    ARGS("--listen=127.0.0.1:3333", "--slots", "x", "-c", path)), 0);
 	assert_string_equal(c.listen, "127.0.0.1:3333");
 	assert_int_equal(c.slots.n, 1);
 	assert_string_equal(c.slots.v[0], "x");
@@ -558,11 +558,12 @@ test_cli_values(void **state)
 	struct config c;
 	char err[CONFIG_ERR_MAX];
 
-	assert_int_equal(load(&c, err, sizeof(err), ARGS("--state-dir", "/tmp/s",
-	    "--listen", "[::1]:8081", "--webui-dir", "/w", "--api-open-reads",
-	    "--boot-timeout", "20m", "--agent-timeout=30s", "--max-headers",
-	    "10", "--max-header-bytes", "8K", "--max-connections", "40",
-	    "--idle-timeout", "5s", "--http-threads", "2")), 0);
+	assert_int_equal(load(&c, err, sizeof(err), ARGS("--state-dir",
+	    "/tmp/s", "--listen", "[::1]:8081", "--webui-dir", "/w",
+	    "--api-open-reads", "--boot-timeout", "20m", "--agent-timeout=30s",
+	    "--max-headers", "10", "--max-header-bytes", "8K",
+	    "--max-connections", "40", "--idle-timeout", "5s",
+	    "--http-threads", "2")), 0);
 	assert_string_equal(c.state_dir, "/tmp/s");
 	assert_string_equal(c.listen, "[::1]:8081");
 	assert_string_equal(c.webui_dir, "/w");
@@ -600,20 +601,24 @@ test_cli_errors(void **state)
 	assert_contains(err, "unexpected argument 'stray'");
 	config_free(&c);
 
-	assert_int_equal(load(&c, err, sizeof(err), ARGS("--max-headers", "3")), -1);
+	assert_int_equal(load(&c, err, sizeof(err),
+	    ARGS("--max-headers", "3")), -1);
 	assert_contains(err, "--max-headers: '3' is not a number from 8");
 	config_free(&c);
 
-	assert_int_equal(load(&c, err, sizeof(err), ARGS("--listen", "1.2.3.4")), -1);
+	assert_int_equal(load(&c, err, sizeof(err),
+	    ARGS("--listen", "1.2.3.4")), -1);
 	assert_contains(err, "--listen: '1.2.3.4' is not ADDR:PORT");
 	config_free(&c);
 
-	assert_int_equal(load(&c, err, sizeof(err), ARGS("--api-open-reads=maybe")), -1);
+	assert_int_equal(load(&c, err, sizeof(err),
+	    ARGS("--api-open-reads=maybe")), -1);
 	assert_contains(err, "--api-open-reads: 'maybe' is not yes or no");
 	config_free(&c);
 
 	/* Config file keys use underscores; the command line dashes. */
-	assert_int_equal(load(&c, err, sizeof(err), ARGS("--state_dir", "/x")), -1);
+	assert_int_equal(load(&c, err, sizeof(err),
+	    ARGS("--state_dir", "/x")), -1);
 	assert_contains(err, "unknown option");
 	config_free(&c);
 
@@ -669,7 +674,8 @@ test_cli_flags(void **state)
 	/* -n with a bad file still fails: -n checks the file. */
 	{
 		const char *path = write_conf("n.conf", "max_body = x\n");
-		assert_int_equal(load(&c, err, sizeof(err), ARGS("-n", "-c", path)), -1);
+		assert_int_equal(load(&c, err, sizeof(err),
+		    ARGS("-n", "-c", path)), -1);
 		assert_contains(err, "n.conf:1: max_body");
 		config_free(&c);
 	}

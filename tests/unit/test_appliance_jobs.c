@@ -1,8 +1,8 @@
 /*
- * tests/unit/test_appliance_jobs.c — the job state machine of appliance/jobs.c: the
- * transition table for every pair of states, and the flows through
- * jobs_create, jobs_report, jobs_cancel, jobs_node_booting, jobs_recover
- * and jobs_tick on a real temporary database.
+ * tests/unit/test_appliance_jobs.c — the job state machine of appliance/jobs.c:
+ * the transition table for every pair of states, and the flows through
+ * jobs_create, jobs_report, jobs_cancel, jobs_node_booting, jobs_recover and
+ * jobs_tick on a real temporary database.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -587,7 +587,8 @@ test_recover(void **state)
 
 	assert_int_equal(db_job_get(a, &j), DB_OK);
 	assert_string_equal(j.state, "queued");
-	assert_string_equal(last_message(a), "rackd restarted; the job goes on");
+	assert_string_equal(last_message(a),
+	    "rackd restarted; the job goes on");
 	assert_string_equal(event_states(a), "queued queued");
 
 	assert_int_equal(db_job_get(b, &j), DB_OK);

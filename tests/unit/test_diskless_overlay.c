@@ -109,7 +109,8 @@ test_overlay_parse_bad(void **state)
 static void
 test_overlay_apply_in_root(void **state)
 {
-	char *dir = unit_mkdtemp(), root[2048], outside[2048], p[4400], err[256];
+	char *dir = unit_mkdtemp(), root[2048], outside[2048], p[4400];
+	char err[256];
 	struct overlay o;
 	(void)state;
 	assert_non_null(dir);

@@ -22,11 +22,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "appliance/rackd.h"
-#include "db/db.h"
+#include "tests/unit/unit_appliance.h"
 
 static char tmpdir[] = "/tmp/rackd-session.XXXXXX";
-static int dbcount;
 
 #define T0	1700000000000LL		/* ms */
 #define TTL	3600			/* s */
@@ -36,40 +34,20 @@ static int dbcount;
 static int
 group_setup(void **state)
 {
-	char *argv[] = { (char *)"rackd", NULL };
-	char err[CONFIG_ERR_MAX];
-
-	if (mkdtemp(tmpdir) == NULL)
-		return -1;
-	if (config_load(&conf, 1, argv, err, sizeof(err)) != 0 ||
-	    statedir_open(tmpdir, err, sizeof(err)) != 0 ||
-	    auth_init(err, sizeof(err)) != 0) {
-		fprintf(stderr, "setup: %s\n", err);
-		return -1;
-	}
-	return 0;
+	return unit_appliance_setup(tmpdir);
 }
 
 static int
 group_teardown(void **state)
 {
-	char cmd[700];
-
-	config_free(&conf);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
+	return unit_appliance_teardown(tmpdir);
 }
 
 static int
 setup_db(void **state)
 {
-	char path[700], err[256];
-
-	snprintf(path, sizeof(path), "%s/s%d.db", tmpdir, ++dbcount);
-	if (db_open(path, 0, err, sizeof(err)) != 0) {
-		fprintf(stderr, "db_open: %s\n", err);
+	if (unit_appliance_db_open(tmpdir) != 0)
 		return -1;
-	}
 	signin_reset();
 	return 0;
 }

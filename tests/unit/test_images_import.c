@@ -458,25 +458,26 @@ test_truncated_and_corrupt(void **state)
 	snprintf(cmd, sizeof cmd, "%s/flip.img.gz", f->dir);
 	expect_fail(f, cmd, "flip", "flip.img.gz");
 
-	/* truncated xz and zstd too */
-	if (have_tool("xz")) {
-		compress_with("xz", raw);
-		snprintf(gz, sizeof gz, "%s.xz", raw);
+	/* truncated xz and zstd too: the version is the suffix */
+	static const struct {
+		const char *tool, *suffix;
+	} cut[] = {
+		{ "xz", ".xz" },
+		{ "zstd", ".zst" },
+	};
+	for (size_t k = 0; k < sizeof(cut) / sizeof(cut[0]); k++) {
+		char name[32];
+
+		if (!have_tool(cut[k].tool))
+			continue;
+		compress_with(cut[k].tool, raw);
+		snprintf(gz, sizeof(gz), "%s%s", raw, cut[k].suffix);
 		char *x = unit_read_file(gz, &glen);
 		assert_non_null(x);
-		input(f, "cut.img.xz", x, glen * 2 / 3);
-		snprintf(cmd, sizeof cmd, "%s/cut.img.xz", f->dir);
-		expect_fail(f, cmd, "xz", "cut.img.xz");
-		free(x);
-	}
-	if (have_tool("zstd")) {
-		compress_with("zstd", raw);
-		snprintf(gz, sizeof gz, "%s.zst", raw);
-		char *x = unit_read_file(gz, &glen);
-		assert_non_null(x);
-		input(f, "cut.img.zst", x, glen * 2 / 3);
-		snprintf(cmd, sizeof cmd, "%s/cut.img.zst", f->dir);
-		expect_fail(f, cmd, "zst", "cut.img.zst");
+		snprintf(name, sizeof(name), "cut.img%s", cut[k].suffix);
+		input(f, name, x, glen * 2 / 3);
+		snprintf(cmd, sizeof(cmd), "%s/%s", f->dir, name);
+		expect_fail(f, cmd, cut[k].suffix + 1, name);
 		free(x);
 	}
 	/* nothing named bad is listed */

@@ -66,6 +66,17 @@ plan_all(struct rootfs_tree *t, struct got *g)
 		assert_int_equal(rootfs_tree_plan(t, i, on_emit, g), 0);
 }
 
+/* The plan is the lines want, in order (all printed first, to compare). */
+static void
+expect_plan(const struct got *g, const char *const *want, size_t n)
+{
+	for (int i = 0; i < g->n; i++)
+		print_message("emit: %s\n", g->lines[i]);
+	assert_int_equal(g->n, (int)n);
+	for (size_t i = 0; i < n; i++)
+		assert_string_equal(g->lines[i], want[i]);
+}
+
 static bool
 has_warning(const struct got *g, const char *part)
 {
@@ -110,11 +121,7 @@ test_tree_hostile(void **state)
 		"f hl-ok ino=2 nlink=2",
 		"p pipe ino=17 nlink=1",
 	};
-	for (int i = 0; i < g.n; i++)
-		print_message("emit: %s\n", g.lines[i]);
-	assert_int_equal(g.n, (int)(sizeof want / sizeof want[0]));
-	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
-		assert_string_equal(g.lines[i], want[i]);
+	expect_plan(&g, want, sizeof want / sizeof want[0]);
 	assert_true(has_warning(
 	    &g, "'/abs/file' is an absolute name: stored as 'abs/file'"));
 	assert_true(
@@ -173,11 +180,7 @@ test_tree_order_and_replace(void **state)
 		"l x -> target ino=5 nlink=1",
 		"d d ino=7 nlink=1",
 	};
-	for (int i = 0; i < g.n; i++)
-		print_message("emit: %s\n", g.lines[i]);
-	assert_int_equal(g.n, (int)(sizeof want / sizeof want[0]));
-	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
-		assert_string_equal(g.lines[i], want[i]);
+	expect_plan(&g, want, sizeof want / sizeof want[0]);
 	assert_true(has_warning(
 	    &g, "'x' appears again in the archive: the later member wins"));
 	assert_true(has_warning(&g,
@@ -197,10 +200,12 @@ test_tree_hardlink_chain(void **state)
 	/* a link to a link: the same file */
 	add(t, "l2", ROOTFS_HARDLINK, "./l1");
 	plan_all(t, &g);
-	assert_int_equal(g.n, 3);
-	assert_string_equal(g.lines[0], "f f ino=1 nlink=3 data");
-	assert_string_equal(g.lines[1], "f l1 ino=1 nlink=3");
-	assert_string_equal(g.lines[2], "f l2 ino=1 nlink=3");
+	const char *want[] = {
+		"f f ino=1 nlink=3 data",
+		"f l1 ino=1 nlink=3",
+		"f l2 ino=1 nlink=3",
+	};
+	expect_plan(&g, want, sizeof want / sizeof want[0]);
 	assert_int_equal(g.nwarn, 0);
 	rootfs_tree_free(t);
 }

@@ -63,6 +63,17 @@ reassemble(struct unit_store *f, const struct manifest *m)
 	return img;
 }
 
+/* The image the manifest names, rebuilt from the store, is want. */
+static void
+expect_image(struct unit_store *f, const struct manifest *m,
+    const unsigned char *want, size_t len)
+{
+	unsigned char *back = reassemble(f, m);
+
+	assert_memory_equal(back, want, len);
+	free(back);
+}
+
 static struct manifest *
 import_ok(struct unit_store *f, const char *path, const char *name,
     const char *version, const struct import_options *opt)
@@ -136,9 +147,7 @@ test_holes(void **state)
 	manifest_stats(m, &s);
 	assert_int_equal(s.slots, 6);
 	assert_int_equal(s.holes, 2);
-	unsigned char *back = reassemble(f, m);
-	assert_memory_equal(back, img, len);
-	free(back);
+	expect_image(f, m, img, len);
 	manifest_free(m);
 	free(img);
 }
@@ -162,9 +171,7 @@ test_unaligned_tail(void **state)
 		assert_int_equal(m->nchunks, (len + CS - 1) / CS);
 		assert_int_equal(
 		    m->chunks[m->nchunks - 1].length, len % CS ? len % CS : CS);
-		unsigned char *back = reassemble(f, m);
-		assert_memory_equal(back, img, len);
-		free(back);
+		expect_image(f, m, img, len);
 		manifest_free(m);
 		free(img);
 	}
@@ -177,9 +184,7 @@ test_unaligned_tail(void **state)
 	    import_ok(f, input(f, "ztail.img", img, len), "ztail", "1", &o);
 	assert_int_equal(m->size, len);
 	assert_int_equal(m->nchunks, 1);
-	unsigned char *back = reassemble(f, m);
-	assert_memory_equal(back, img, len);
-	free(back);
+	expect_image(f, m, img, len);
 	manifest_free(m);
 	free(img);
 }
@@ -312,9 +317,7 @@ test_options(void **state)
 	m = import_ok(f, path, "o", "sha", &o);
 	assert_int_equal(m->hash, HASH_SHA256);
 	assert_int_equal(m->nchunks, 3); /* slots 0, 1 (text + hole), 2 */
-	unsigned char *back = reassemble(f, m);
-	assert_memory_equal(back, img, len);
-	free(back);
+	expect_image(f, m, img, len);
 	manifest_free(m);
 	m = import_ok(f, path, "o", "defaults", NULL);
 	assert_int_equal(m->chunk_size, CHUNK_SIZE_DEFAULT);
@@ -389,9 +392,7 @@ test_compressed(void **state)
 		assert_int_equal(m->nchunks, ref->nchunks);
 		assert_memory_equal(m->chunks, ref->chunks,
 		    ref->nchunks * sizeof ref->chunks[0]);
-		unsigned char *back = reassemble(f, m);
-		assert_memory_equal(back, img, len);
-		free(back);
+		expect_image(f, m, img, len);
 		manifest_free(m);
 		done++;
 	}

@@ -105,8 +105,8 @@ $(BUILD)/rack-diskless: $(DISKLESS_OBJ) $(LIBPXE) $(LIBIMG)
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS_AGENT) $(LIBS_IMG)
 
 # Unit tests link only the library of the folder they test:
-# test_db_*.c (db/), test_images_*.c (images/), test_rackd_*.c (all of rackd),
-# test_pxe_*.c (libpxe), test_agent_*.c and test_diskless_*.c (the
+# test_db_*.c (db/), test_images_*.c (images/), test_appliance_*.c (all of
+# rackd), test_pxe_*.c (libpxe), test_agent_*.c and test_diskless_*.c (the
 # program's files but its main, and libpxe), test_rackctl_*.c (rackctl's
 # files but its main).
 $(BUILD)/tests/test_db_%: tests/unit/test_db_%.c $(LIBDB)
@@ -136,7 +136,8 @@ $(BUILD)/tests/test_rackctl_%: tests/unit/test_rackctl_%.c \
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -o $@ $^ $(LIBS_CTL) $(LIBS_IMG) -lcmocka
 
-$(BUILD)/tests/test_rackd_%: tests/unit/test_rackd_%.c $(LIBAPPL) $(LIBIMG) $(LIBDB)
+$(BUILD)/tests/test_appliance_%: tests/unit/test_appliance_%.c \
+		$(LIBAPPL) $(LIBIMG) $(LIBDB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -o $@ $^ $(LIBS_APPL) $(LIBS_IMG) $(LIBS_DB) -lcmocka
 

@@ -72,8 +72,8 @@ mkdirs(const char *rel)
 {
 	char path[1024];
 
-	snprintf(path, sizeof(path), "%s/%s", ta_dir, rel);
-	for (char *p = path + strlen(ta_dir) + 1; *p != '\0'; p++)
+	snprintf(path, sizeof(path), "%s/%s", unit_dir, rel);
+	for (char *p = path + strlen(unit_dir) + 1; *p != '\0'; p++)
 		if (*p == '/') {
 			*p = '\0';
 			mkdir(path, 0755);
@@ -87,8 +87,8 @@ put(const char *rel, const char *text)
 {
 	char path[1024];
 
-	snprintf(path, sizeof(path), "%s/%s", ta_dir, rel);
-	ta_write(path, text, strlen(text));
+	snprintf(path, sizeof(path), "%s/%s", unit_dir, rel);
+	unit_write(path, text, strlen(text));
 }
 
 static void
@@ -96,7 +96,7 @@ link_to(const char *target, const char *rel)
 {
 	char path[1024];
 
-	snprintf(path, sizeof(path), "%s/%s", ta_dir, rel);
+	snprintf(path, sizeof(path), "%s/%s", unit_dir, rel);
 	assert_int_equal(symlink(target, path), 0);
 }
 
@@ -169,7 +169,7 @@ machine_setup(void **state)
 	    'E', 'R', 'I', 'A', 'L', ' ' };
 	char f[600];
 
-	if (ta_setup(state) != 0)
+	if (unit_setup(state) != 0)
 		return -1;
 	mkdirs("sys/block");
 	mkdirs("proc/self");
@@ -183,8 +183,8 @@ machine_setup(void **state)
 	disk(SATA, "sda", "1000\n", "8:0\n", 0, 1);
 	partition(SATA, "sda", "sda1", "8:1\n");
 	snprintf(f, sizeof(f), "%s/sys/devices/" SATA "/block/sda/device/"
-	    "vpd_pg80", ta_dir);
-	ta_write(f, pg80, sizeof(pg80));
+	    "vpd_pg80", unit_dir);
+	unit_write(f, pg80, sizeof(pg80));
 	/* bigger, but each unfit */
 	disk(SATA2, "sdb", "900000\n", "8:16\n", 1, 1);	/* removable */
 	put("sys/devices/" SATA2 "/block/sdb/device/serial", "STICK\n");
@@ -208,9 +208,9 @@ machine_setup(void **state)
 	link_to("../../sda", "dev/disk/by-path/pci-0000:00:1f.2-ata-1");
 	put("dev/sda1", "");
 	link_to("../../sda1", "dev/disk/by-path/pci-0000:00:1f.2-ata-1-part1");
-	snprintf(env_sys, sizeof(env_sys), "%s/sys", ta_dir);
-	snprintf(env_proc, sizeof(env_proc), "%s/proc", ta_dir);
-	snprintf(env_dev, sizeof(env_dev), "%s/dev", ta_dir);
+	snprintf(env_sys, sizeof(env_sys), "%s/sys", unit_dir);
+	snprintf(env_proc, sizeof(env_proc), "%s/proc", unit_dir);
+	snprintf(env_dev, sizeof(env_dev), "%s/dev", unit_dir);
 	env.sys = env_sys;
 	env.proc = env_proc;
 	env.dev = env_dev;
@@ -298,14 +298,14 @@ test_no_disks(void **state)
 	char err[512], name[64], path[600];
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/empty/block", ta_dir);
+	snprintf(path, sizeof(path), "%s/empty/block", unit_dir);
 	mkdirs("empty/block");
-	snprintf(path, sizeof(path), "%s/empty", ta_dir);
+	snprintf(path, sizeof(path), "%s/empty", unit_dir);
 	env.sys = path;
 	assert_int_equal(pick("largest", name, sizeof(name), err,
 	    sizeof(err)), -1);
 	assert_non_null(strstr(err, "no disks found"));
-	snprintf(path, sizeof(path), "%s/nothing", ta_dir);
+	snprintf(path, sizeof(path), "%s/nothing", unit_dir);
 	assert_int_equal(pick("largest", name, sizeof(name), err,
 	    sizeof(err)), -1);
 	env.sys = env_sys;
@@ -366,9 +366,9 @@ test_open(void **state)
 	uint8_t buf[4096];
 
 	(void)state;
-	ta_path(path, sizeof(path), "disk.img");
+	unit_path(path, sizeof(path), "disk.img");
 	memset(buf, 0xab, sizeof(buf));
-	ta_write(path, buf, sizeof(buf));
+	unit_write(path, buf, sizeof(buf));
 	assert_int_equal(disk_open(path, 4096, &fd, &size, &blk, err,
 	    sizeof(err)), 0);
 	assert_int_equal(size, 4096);
@@ -377,10 +377,10 @@ test_open(void **state)
 	assert_int_equal(disk_open(path, 4097, &fd, &size, &blk, err,
 	    sizeof(err)), -1);
 	assert_non_null(strstr(err, "the image needs"));
-	assert_int_equal(disk_open(ta_dir, 1, &fd, &size, &blk, err,
+	assert_int_equal(disk_open(unit_dir, 1, &fd, &size, &blk, err,
 	    sizeof(err)), -1);
 	assert_non_null(strstr(err, "neither a block device nor"));
-	ta_path(path, sizeof(path), "missing");
+	unit_path(path, sizeof(path), "missing");
 	assert_int_equal(disk_open(path, 1, &fd, &size, &blk, err,
 	    sizeof(err)), -1);
 	assert_non_null(strstr(err, "No such file"));
@@ -393,9 +393,9 @@ test_describe(void **state)
 	uint8_t mbr[64 * 1024];
 
 	(void)state;
-	ta_path(path, sizeof(path), "mbr.img");
+	unit_path(path, sizeof(path), "mbr.img");
 	memset(mbr, 0, sizeof(mbr));
-	ta_write(path, mbr, sizeof(mbr));
+	unit_write(path, mbr, sizeof(mbr));
 	disk_describe(path, what, sizeof(what));
 	assert_string_equal(what, "nothing recognised");
 	/* one DOS partition: type 0x83, from sector 1, 64 sectors */
@@ -404,10 +404,10 @@ test_describe(void **state)
 	mbr[446 + 12] = 64;
 	mbr[510] = 0x55;
 	mbr[511] = 0xaa;
-	ta_write(path, mbr, sizeof(mbr));
+	unit_write(path, mbr, sizeof(mbr));
 	disk_describe(path, what, sizeof(what));
 	assert_string_equal(what, "partition table dos");
-	ta_path(path, sizeof(path), "missing");
+	unit_path(path, sizeof(path), "missing");
 	disk_describe(path, what, sizeof(what));
 	assert_string_equal(what, "");
 }
@@ -422,12 +422,12 @@ test_io(void **state)
 	int fd;
 
 	(void)state;
-	ta_path(path, sizeof(path), "io.img");
-	ta_write(path, "", 0);
+	unit_path(path, sizeof(path), "io.img");
+	unit_write(path, "", 0);
 	assert_int_equal(truncate(path, 1000), 0);
 	assert_int_equal(disk_open(path, 1000, &fd, &size, &blk, err,
 	    sizeof(err)), 0);
-	ta_random(buf, sizeof(buf), 3);
+	unit_random(buf, sizeof(buf), 3);
 	assert_int_equal(disk_write(fd, buf, sizeof(buf), 900, err,
 	    sizeof(err)), 0);
 	assert_int_equal(disk_read(fd, back, sizeof(back), 900, err,
@@ -446,23 +446,24 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rule_parse),
 		cmocka_unit_test_setup_teardown(test_largest, machine_setup,
-		    ta_teardown),
+		    unit_teardown),
 		cmocka_unit_test_setup_teardown(test_largest_none,
-		    machine_setup, ta_teardown),
+		    machine_setup, unit_teardown),
 		cmocka_unit_test_setup_teardown(test_no_disks, machine_setup,
-		    ta_teardown),
+		    unit_teardown),
 		cmocka_unit_test_setup_teardown(test_serial, machine_setup,
-		    ta_teardown),
+		    unit_teardown),
 		cmocka_unit_test_setup_teardown(test_path, machine_setup,
-		    ta_teardown),
+		    unit_teardown),
 		cmocka_unit_test_setup_teardown(test_dev, machine_setup,
-		    ta_teardown),
-		cmocka_unit_test_setup_teardown(test_open, ta_setup,
-		    ta_teardown),
-		cmocka_unit_test_setup_teardown(test_describe, ta_setup,
-		    ta_teardown),
-		cmocka_unit_test_setup_teardown(test_io, ta_setup, ta_teardown),
+		    unit_teardown),
+		cmocka_unit_test_setup_teardown(test_open, unit_setup,
+		    unit_teardown),
+		cmocka_unit_test_setup_teardown(test_describe, unit_setup,
+		    unit_teardown),
+		cmocka_unit_test_setup_teardown(test_io, unit_setup,
+		    unit_teardown),
 	};
-	ta_watchdog(120);
+	unit_watchdog(120);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

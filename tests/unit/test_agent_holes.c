@@ -105,16 +105,16 @@ static int fd = -1;
 static int
 file_setup(void **state)
 {
-	if (ta_setup(state) != 0)
+	if (unit_setup(state) != 0)
 		return -1;
 	old = malloc(FILE_SIZE);
 	if (old == NULL)
 		return -1;
-	ta_random(old, FILE_SIZE, 99);
+	unit_random(old, FILE_SIZE, 99);
 	/* a zero stretch inside: [ZERO_IO_MAX, 2 * ZERO_IO_MAX) */
 	memset(old + ZERO_IO_MAX, 0, ZERO_IO_MAX);
-	ta_path(path, sizeof(path), "disk.img");
-	ta_write(path, old, FILE_SIZE);
+	unit_path(path, sizeof(path), "disk.img");
+	unit_write(path, old, FILE_SIZE);
 	fd = open(path, O_RDWR);
 	return fd >= 0 ? 0 : -1;
 }
@@ -127,7 +127,7 @@ file_teardown(void **state)
 	fd = -1;
 	free(old);
 	old = NULL;
-	return ta_teardown(state);
+	return unit_teardown(state);
 }
 
 /* The file equals old outside [off, off+len) and is zero inside. */
@@ -252,6 +252,6 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_zero_stop_and_errors,
 		    file_setup, file_teardown),
 	};
-	ta_watchdog(120);
+	unit_watchdog(120);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -28,7 +28,7 @@
 #define EXTRA	(3 * CS)			/* disk past the image */
 #define DEADLINE_MS	20000			/* any one pipeline */
 
-static struct ta_image im;
+static struct unit_image im;
 static uint8_t *image, *garbage;
 static char path[256];
 static int fd = -1;
@@ -73,7 +73,7 @@ mem_fetch(void *ctx, size_t index, const struct manifest_chunk *c,
 			assert_non_null(raw);
 			assert_non_null(other);
 			if (f->how == SERVE_OTHER)
-				ta_random(raw, l, 4242);
+				unit_random(raw, l, 4242);
 			else	/* compressible: it fits, and lies */
 				memset(raw, 'r', l);
 			assert_int_equal(chunk_compress(NULL, raw, l, 1, other,
@@ -127,11 +127,11 @@ group_setup(void **state)
 				image[s * CS + i] = (uint8_t)("rackd "[i % 6]);
 			continue;
 		}
-		ta_random(image + s * CS, s == 12 ? CS / 2 : CS, s);
+		unit_random(image + s * CS, s == 12 ? CS / 2 : CS, s);
 	}
-	ta_random(image + (uint64_t)SLOTS * CS, 1000, 77);
-	ta_random(garbage, SIZE + EXTRA, 1234);
-	ta_image_build(&im, image, SIZE, CS);
+	unit_random(image + (uint64_t)SLOTS * CS, 1000, 77);
+	unit_random(garbage, SIZE + EXTRA, 1234);
+	unit_image_build(&im, image, SIZE, CS);
 	return 0;
 }
 
@@ -139,7 +139,7 @@ static int
 group_teardown(void **state)
 {
 	(void)state;
-	ta_image_free(&im);
+	unit_image_free(&im);
 	free(image);
 	free(garbage);
 	return 0;
@@ -149,10 +149,10 @@ group_teardown(void **state)
 static int
 disk_setup(void **state)
 {
-	if (ta_setup(state) != 0)
+	if (unit_setup(state) != 0)
 		return -1;
-	ta_path(path, sizeof(path), "disk.img");
-	ta_write(path, garbage, SIZE + EXTRA);
+	unit_path(path, sizeof(path), "disk.img");
+	unit_write(path, garbage, SIZE + EXTRA);
 	fd = open(path, O_RDWR);
 	return fd >= 0 ? 0 : -1;
 }
@@ -163,7 +163,7 @@ disk_teardown(void **state)
 	if (fd >= 0)
 		close(fd);
 	fd = -1;
-	return ta_teardown(state);
+	return unit_teardown(state);
 }
 
 static void
@@ -535,6 +535,6 @@ main(void)
 		T(test_queue_limit),
 		cmocka_unit_test(test_queue),
 	};
-	ta_watchdog(120);
+	unit_watchdog(120);
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -63,6 +63,17 @@ reassemble(struct unit_store *f, const struct manifest *m)
 	return img;
 }
 
+/* The image the manifest names, rebuilt from the store, is want. */
+static void
+expect_image(struct unit_store *f, const struct manifest *m,
+    const unsigned char *want, size_t len)
+{
+	unsigned char *back = reassemble(f, m);
+
+	assert_memory_equal(back, want, len);
+	free(back);
+}
+
 static struct manifest *
 import_ok(struct unit_store *f, const char *path, const char *name,
     const char *version, const struct import_options *opt)
@@ -136,9 +147,7 @@ test_holes(void **state)
 	manifest_stats(m, &s);
 	assert_int_equal(s.slots, 6);
 	assert_int_equal(s.holes, 2);
-	unsigned char *back = reassemble(f, m);
-	assert_memory_equal(back, img, len);
-	free(back);
+	expect_image(f, m, img, len);
 	manifest_free(m);
 	free(img);
 }
@@ -162,9 +171,7 @@ test_unaligned_tail(void **state)
 		assert_int_equal(m->nchunks, (len + CS - 1) / CS);
 		assert_int_equal(
 		    m->chunks[m->nchunks - 1].length, len % CS ? len % CS : CS);
-		unsigned char *back = reassemble(f, m);
-		assert_memory_equal(back, img, len);
-		free(back);
+		expect_image(f, m, img, len);
 		manifest_free(m);
 		free(img);
 	}
@@ -177,9 +184,7 @@ test_unaligned_tail(void **state)
 	    import_ok(f, input(f, "ztail.img", img, len), "ztail", "1", &o);
 	assert_int_equal(m->size, len);
 	assert_int_equal(m->nchunks, 1);
-	unsigned char *back = reassemble(f, m);
-	assert_memory_equal(back, img, len);
-	free(back);
+	expect_image(f, m, img, len);
 	manifest_free(m);
 	free(img);
 }
@@ -312,9 +317,7 @@ test_options(void **state)
 	m = import_ok(f, path, "o", "sha", &o);
 	assert_int_equal(m->hash, HASH_SHA256);
 	assert_int_equal(m->nchunks, 3); /* slots 0, 1 (text + hole), 2 */
-	unsigned char *back = reassemble(f, m);
-	assert_memory_equal(back, img, len);
-	free(back);
+	expect_image(f, m, img, len);
 	manifest_free(m);
 	m = import_ok(f, path, "o", "defaults", NULL);
 	assert_int_equal(m->chunk_size, CHUNK_SIZE_DEFAULT);
@@ -389,9 +392,7 @@ test_compressed(void **state)
 		assert_int_equal(m->nchunks, ref->nchunks);
 		assert_memory_equal(m->chunks, ref->chunks,
 		    ref->nchunks * sizeof ref->chunks[0]);
-		unsigned char *back = reassemble(f, m);
-		assert_memory_equal(back, img, len);
-		free(back);
+		expect_image(f, m, img, len);
 		manifest_free(m);
 		done++;
 	}
@@ -458,25 +459,26 @@ test_truncated_and_corrupt(void **state)
 	snprintf(cmd, sizeof cmd, "%s/flip.img.gz", f->dir);
 	expect_fail(f, cmd, "flip", "flip.img.gz");
 
-	/* truncated xz and zstd too */
-	if (have_tool("xz")) {
-		compress_with("xz", raw);
-		snprintf(gz, sizeof gz, "%s.xz", raw);
+	/* truncated xz and zstd too: the version is the suffix */
+	static const struct {
+		const char *tool, *suffix;
+	} cut[] = {
+		{ "xz", ".xz" },
+		{ "zstd", ".zst" },
+	};
+	for (size_t k = 0; k < sizeof(cut) / sizeof(cut[0]); k++) {
+		char name[32];
+
+		if (!have_tool(cut[k].tool))
+			continue;
+		compress_with(cut[k].tool, raw);
+		snprintf(gz, sizeof(gz), "%s%s", raw, cut[k].suffix);
 		char *x = unit_read_file(gz, &glen);
 		assert_non_null(x);
-		input(f, "cut.img.xz", x, glen * 2 / 3);
-		snprintf(cmd, sizeof cmd, "%s/cut.img.xz", f->dir);
-		expect_fail(f, cmd, "xz", "cut.img.xz");
-		free(x);
-	}
-	if (have_tool("zstd")) {
-		compress_with("zstd", raw);
-		snprintf(gz, sizeof gz, "%s.zst", raw);
-		char *x = unit_read_file(gz, &glen);
-		assert_non_null(x);
-		input(f, "cut.img.zst", x, glen * 2 / 3);
-		snprintf(cmd, sizeof cmd, "%s/cut.img.zst", f->dir);
-		expect_fail(f, cmd, "zst", "cut.img.zst");
+		snprintf(name, sizeof(name), "cut.img%s", cut[k].suffix);
+		input(f, name, x, glen * 2 / 3);
+		snprintf(cmd, sizeof(cmd), "%s/%s", f->dir, name);
+		expect_fail(f, cmd, cut[k].suffix + 1, name);
 		free(x);
 	}
 	/* nothing named bad is listed */

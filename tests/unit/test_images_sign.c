@@ -24,6 +24,16 @@ struct fx {
 };
 
 static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+	unit_rm_rf(f->dir);
+	free(f->dir);
+	free(f);
+	return 0;
+}
+
+static int
 setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof *f);
@@ -32,27 +42,15 @@ setup(void **state)
 		free(f);
 		return -1;
 	}
+	*state = f;
 	snprintf(f->key, sizeof f->key, "%s/k", f->dir);
 	snprintf(f->pub, sizeof f->pub, "%s/k.pub", f->dir);
 	if (sign_keygen(f->pk, f->sk) < 0 ||
 	    sign_write_keypair(f->key, f->pk, f->sk, err, sizeof err) < 0) {
 		print_error("%s\n", err);
-		unit_rm_rf(f->dir);
-		free(f->dir);
-		free(f);
+		teardown(state);
 		return -1;
 	}
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fx *f = *state;
-	unit_rm_rf(f->dir);
-	free(f->dir);
-	free(f);
 	return 0;
 }
 

@@ -443,69 +443,83 @@ writer(const char *storedir, int ready)
 	_exit(0);
 }
 
+/* A file two levels below a store folder: top/parent/name, in dir. */
+typedef void visit_fn(struct unit_store *f, const char *parent,
+    const char *dir, const char *name, int *n);
+
+/* Calls fn for each file two levels below top, dot files left out. */
+static void
+walk2(struct unit_store *f, const char *top, visit_fn *fn, int *n)
+{
+	char sub[UNIT_PATH_MAX + 300];
+	struct dirent *e, *e2;
+	DIR *d, *d2;
+
+	d = opendir(top);
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", top, e->d_name);
+		d2 = opendir(sub);
+		assert_non_null(d2);
+		while ((e2 = readdir(d2)) != NULL)
+			if (e2->d_name[0] != '.')
+				fn(f, e->d_name, sub, e2->d_name, n);
+		closedir(d2);
+	}
+	closedir(d);
+}
+
+/* A chunk is named for its hash, under its first two digits, and checks. */
+static void
+visible_chunk(struct unit_store *f, const char *parent, const char *dir,
+    const char *name, int *n)
+{
+	char err[256];
+	int r;
+
+	assert_true(hash_hex_valid(name));
+	assert_int_equal(strncmp(name, parent, 2), 0);
+	r = store_check_chunk(f->st, HASH_BLAKE2B_256, name, BIG, err,
+	    sizeof(err));
+	if (r != 0)
+		print_error("chunk %s: %s\n", name, err);
+	assert_int_equal(r, 0);
+	(*n)++;
+}
+
+/* A manifest parses and its first chunk is present. */
+static void
+visible_manifest(struct unit_store *f, const char *parent, const char *dir,
+    const char *name, int *n)
+{
+	char mp[UNIT_PATH_MAX + 600], hex[HASH_HEX_LEN + 1], err[256];
+	struct manifest *m;
+	int r;
+
+	snprintf(mp, sizeof(mp), "%s/%s", dir, name);
+	r = manifest_load(mp, &m, err, sizeof(err));
+	if (r != 0)
+		print_error("%s\n", err);
+	assert_int_equal(r, 0);
+	hash_to_hex(m->chunks[0].hash, hex);
+	assert_true(store_has_chunk(f->st, hex));
+	manifest_free(m);
+}
+
 /* Every visible chunk decompresses and hashes to its name; every visible
  * manifest parses and its chunks are present. Returns the chunk count. */
 static int
 check_visible(struct unit_store *f)
 {
-	char path[4400], err[256];
+	char path[UNIT_PATH_MAX + 20];
 	int chunks = 0;
-	snprintf(path, sizeof path, "%s/chunks", f->storedir);
-	DIR *d = opendir(path);
-	assert_non_null(d);
-	struct dirent *e;
-	while ((e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.')
-			continue;
-		char sub[4700];
-		snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-		DIR *d2 = opendir(sub);
-		assert_non_null(d2);
-		struct dirent *e2;
-		while ((e2 = readdir(d2)) != NULL) {
-			if (e2->d_name[0] == '.')
-				continue;
-			assert_true(hash_hex_valid(e2->d_name));
-			assert_int_equal(strncmp(e2->d_name, e->d_name, 2), 0);
-			int r = store_check_chunk(f->st, HASH_BLAKE2B_256,
-			    e2->d_name, BIG, err, sizeof err);
-			if (r != 0)
-				print_error("chunk %s: %s\n", e2->d_name, err);
-			assert_int_equal(r, 0);
-			chunks++;
-		}
-		closedir(d2);
-	}
-	closedir(d);
 
-	snprintf(path, sizeof path, "%s/manifests", f->storedir);
-	d = opendir(path);
-	assert_non_null(d);
-	while ((e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.')
-			continue;
-		char sub[4700];
-		snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-		DIR *d2 = opendir(sub);
-		assert_non_null(d2);
-		struct dirent *e2;
-		while ((e2 = readdir(d2)) != NULL) {
-			if (e2->d_name[0] == '.')
-				continue;
-			char mp[5000], hex[HASH_HEX_LEN + 1];
-			struct manifest *m;
-			snprintf(mp, sizeof mp, "%s/%s", sub, e2->d_name);
-			int r = manifest_load(mp, &m, err, sizeof err);
-			if (r != 0)
-				print_error("%s\n", err);
-			assert_int_equal(r, 0);
-			hash_to_hex(m->chunks[0].hash, hex);
-			assert_true(store_has_chunk(f->st, hex));
-			manifest_free(m);
-		}
-		closedir(d2);
-	}
-	closedir(d);
+	snprintf(path, sizeof(path), "%s/chunks", f->storedir);
+	walk2(f, path, visible_chunk, &chunks);
+	snprintf(path, sizeof(path), "%s/manifests", f->storedir);
+	walk2(f, path, visible_manifest, NULL);
 	return chunks;
 }
 

@@ -343,24 +343,4 @@ unit_image_free(struct unit_image *im)
 	memset(im, 0, sizeof(*im));
 }
 
-/*
- * The names test_agent_*.c and test_diskless_*.c still call these helpers
- * by (those files are being reworked elsewhere; rename the calls there and
- * drop these lines).
- */
-#define ta_dir		unit_dir
-#define ta_setup	unit_setup
-#define ta_teardown	unit_teardown
-#define ta_watchdog	unit_watchdog
-#define ta_path		unit_path
-#define ta_write	unit_write
-#define ta_random	unit_random
-#define ta_image	unit_image
-#define ta_image_build	unit_image_build
-#define ta_image_free	unit_image_free
-#define tu_mkdtemp	unit_mkdtemp
-#define tu_rm_rf	unit_rm_rf
-#define tu_write_file	unit_write_file
-#define tu_read_file	unit_read_file
-
 #endif

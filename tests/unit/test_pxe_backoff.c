@@ -1,4 +1,4 @@
-/* tests/unit/test_agent_backoff.c — libpxe: the retry schedule
+/* tests/unit/test_pxe_backoff.c — libpxe: the retry schedule
  * (doubling from BACKOFF_BASE_MS, capped at BACKOFF_MAX_MS, no overflow),
  * jitter bounds, the deadline without progress and its restart after
  * progress, the wait between tries; the smoothed rate and the console's
@@ -170,6 +170,6 @@ main(void)
 		cmocka_unit_test(test_rate),
 		cmocka_unit_test(test_progress_line),
 	};
-	ta_watchdog(120);
+	unit_watchdog(120);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,11 +1,11 @@
 /*
- * test_rackd_session.c — the dashboard's sessions (appliance/session.c and
- * db/db_sessions.c) on a real temporary database, with the time given:
- * expiry, sign-out, the CSRF check, the bound on live sessions, only the
- * cookie's hash stored; the failed sign-in limiter (per client, all
+ * tests/unit/test_appliance_session.c — the dashboard's sessions
+ * (appliance/session.c and db/db_sessions.c) on a real temporary database, with
+ * the time given: expiry, sign-out, the CSRF check, the bound on live sessions,
+ * only the cookie's hash stored; the failed sign-in limiter (per client, all
  * clients, the window, eviction); client keys; the password (configured,
- * generated into dashboard.password mode 0600, changed on reload: every
- * session signed out).
+ * generated into dashboard.password mode 0600, changed on reload: every session
+ * signed out).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,11 +22,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "appliance/rackd.h"
-#include "db/db.h"
+#include "tests/unit/unit_appliance.h"
 
 static char tmpdir[] = "/tmp/rackd-session.XXXXXX";
-static int dbcount;
 
 #define T0	1700000000000LL		/* ms */
 #define TTL	3600			/* s */
@@ -36,40 +34,20 @@ static int dbcount;
 static int
 group_setup(void **state)
 {
-	char *argv[] = { (char *)"rackd", NULL };
-	char err[CONFIG_ERR_MAX];
-
-	if (mkdtemp(tmpdir) == NULL)
-		return -1;
-	if (config_load(&conf, 1, argv, err, sizeof(err)) != 0 ||
-	    statedir_open(tmpdir, err, sizeof(err)) != 0 ||
-	    auth_init(err, sizeof(err)) != 0) {
-		fprintf(stderr, "setup: %s\n", err);
-		return -1;
-	}
-	return 0;
+	return unit_appliance_setup(tmpdir);
 }
 
 static int
 group_teardown(void **state)
 {
-	char cmd[700];
-
-	config_free(&conf);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
+	return unit_appliance_teardown(tmpdir);
 }
 
 static int
 setup_db(void **state)
 {
-	char path[700], err[256];
-
-	snprintf(path, sizeof(path), "%s/s%d.db", tmpdir, ++dbcount);
-	if (db_open(path, 0, err, sizeof(err)) != 0) {
-		fprintf(stderr, "db_open: %s\n", err);
+	if (unit_appliance_db_open(tmpdir) != 0)
 		return -1;
-	}
 	signin_reset();
 	return 0;
 }
@@ -106,7 +84,8 @@ test_session_lives_until_expiry(void **state)
 	    NULL, 0, NULL), SESSION_NONE);
 	/* A new session purges the expired one. */
 	assert_int_equal(db_sessions_count(T0), 1);
-	assert_int_equal(session_create(T0 + TTL * 1000LL, TTL, cookie, csrf), 0);
+	assert_int_equal(session_create(T0 + TTL * 1000LL, TTL, cookie, csrf),
+	    0);
 	assert_int_equal(db_sessions_count(0), 1);
 }
 
@@ -231,7 +210,8 @@ test_signin_limit_per_client(void **state)
 	}
 	assert_int_equal(signin_blocked(a, T0 + 10), SIGNIN_WINDOW);
 	assert_int_equal(signin_blocked(a, T0 + 30500), SIGNIN_WINDOW - 30);
-	assert_int_equal(signin_blocked(b, T0 + 10), 0);	/* others go on */
+	/* others go on */
+	assert_int_equal(signin_blocked(b, T0 + 10), 0);
 	/* The window ends: a may try again, and has a new window. */
 	assert_int_equal(signin_blocked(a, T0 + SIGNIN_WINDOW * 1000LL), 0);
 	signin_failed(a, T0 + SIGNIN_WINDOW * 1000LL);
@@ -272,7 +252,8 @@ test_signin_limit_table_is_bounded(void **state)
 		signin_failed("10.9.9.9", T0);
 	assert_true(signin_blocked("10.9.9.9", T0 + 1) > 0);
 	/* More clients than places, over several windows (the total limit
-	 * must not be what blocks): the oldest place is taken, never a crash. */
+	 * must not be what blocks): the oldest place is taken, never a
+	 * crash. */
 	for (int i = 0; i < SIGNIN_CLIENTS_MAX + 5; i++) {
 		snprintf(client, sizeof(client), "fd00::%x", i);
 		signin_failed(client, T0 + 1 + i * 1000LL);
@@ -282,7 +263,8 @@ test_signin_limit_table_is_bounded(void **state)
 	/* The newest client is still counted after the evictions. */
 	snprintf(client, sizeof(client), "fd00::%x", SIGNIN_CLIENTS_MAX + 4);
 	for (int i = 1; i < SIGNIN_FAILS_MAX; i++)
-		signin_failed(client, T0 + (SIGNIN_CLIENTS_MAX + 4) * 1000LL + 2);
+		signin_failed(client,
+		    T0 + (SIGNIN_CLIENTS_MAX + 4) * 1000LL + 2);
 	assert_true(signin_blocked(client,
 	    T0 + (SIGNIN_CLIENTS_MAX + 4) * 1000LL + 3) > 0);
 }
@@ -303,7 +285,8 @@ test_client_keys(void **state)
 
 	memset(&ss, 0, sizeof(ss));
 	in6->sin6_family = AF_INET6;
-	inet_pton(AF_INET6, "2001:db8:1:2:aaaa:bbbb:cccc:dddd", &in6->sin6_addr);
+	inet_pton(AF_INET6, "2001:db8:1:2:aaaa:bbbb:cccc:dddd",
+	    &in6->sin6_addr);
 	session_client_key(&ss, key, sizeof(key));
 	assert_string_equal(key, "2001:db8:1:2::");
 	inet_pton(AF_INET6, "2001:db8:1:2::1", &in6->sin6_addr);
@@ -360,7 +343,8 @@ test_password_generated(void **state)
 	assert_non_null(f = fopen(path, "r"));
 	assert_non_null(fgets(pw, sizeof(pw), f));
 	fclose(f);
-	assert_int_equal(strlen(pw), 23);		/* xxxxx-xxxxx-xxxxx-xxxxx */
+	/* xxxxx-xxxxx-xxxxx-xxxxx */
+	assert_int_equal(strlen(pw), 23);
 	assert_int_equal(pw[5], '-');
 	assert_true(session_password_ok(pw));
 	/* The second start reads the same password. */

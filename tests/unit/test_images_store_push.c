@@ -1,4 +1,4 @@
-/* tests/unit/test_images_adopt.c — the store functions a push uses: a
+/* tests/unit/test_images_store_push.c — the store functions a push uses: a
  * chunk streamed into a temporary file and adopted only when its content
  * matches its name (never visible otherwise), a stale temporary file of a
  * dead writer removed, chunk removal, and replacing a manifest. */

@@ -1,4 +1,4 @@
-/* tests/unit/test_agent_cmdline.c — rack-agent: the kernel command line
+/* tests/unit/test_pxe_cmdline.c — rack-agent: the kernel command line
  * (words, quotes, missing values, unknown keys), the checks on each value,
  * flags over the command line, and reading the command line file. */
 #include <setjmp.h>
@@ -234,7 +234,7 @@ test_load(void **state)
 	FILE *f;
 
 	(void)state;
-	ta_path(path, sizeof(path), "cmdline");
+	unit_path(path, sizeof(path), "cmdline");
 	f = fopen(path, "w");
 	assert_non_null(f);
 	fprintf(f, "quiet rackd.url=http://127.0.0.1:9 rackd.job=77 "
@@ -269,9 +269,9 @@ main(void)
 		cmocka_unit_test(test_bad_values),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_flags_and_complete),
-		cmocka_unit_test_setup_teardown(test_load, ta_setup,
-		    ta_teardown),
+		cmocka_unit_test_setup_teardown(test_load, unit_setup,
+		    unit_teardown),
 	};
-	ta_watchdog(120);
+	unit_watchdog(120);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

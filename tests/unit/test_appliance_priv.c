@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_rackd_priv.c — the checks rackd's privileged helper
+ * tests/unit/test_appliance_priv.c — the checks rackd's privileged helper
  * makes of each request from the unprivileged rest: which links, which
  * addresses, which dnsmasq options and option-file lines.
  */
@@ -43,7 +43,8 @@ test_links(void **state)
 	assert_false(priv_link_allowed("wan1"));	/* a glob of uplinks */
 	assert_false(priv_link_allowed("lo"));
 	assert_false(priv_link_allowed(""));
-	assert_false(priv_link_allowed("docker0"));	/* not a management link */
+	/* not a management link */
+	assert_false(priv_link_allowed("docker0"));
 }
 
 static void
@@ -75,7 +76,8 @@ test_conf_lines(void **state)
 		"dhcp-optsfile=/run/rackd/fe01-2a/options",
 		"dhcp-match=set:ipxe,175",
 		"dhcp-boot=tag:!ipxe,tag:!efi64,undionly.kpxe",
-		"dhcp-boot=tag:ipxe,tag:s0,http://10.213.0.1:8080/boot/usb1.ipxe",
+		"dhcp-boot=tag:ipxe,tag:s0,"
+		    "http://10.213.0.1:8080/boot/usb1.ipxe",
 		"interface=usb1", "no-dhcp-interface=eth0",
 		"dhcp-range=set:s0,10.213.0.2,10.213.0.2,255.255.255.252,3600s",
 		"dhcp-range=::,constructor:usb1,ra-only", "ra-param=usb1,0,0",
@@ -83,7 +85,8 @@ test_conf_lines(void **state)
 	static const char *const bad[] = {
 		"dhcp-script=/tmp/evil", "conf-file=/etc/shadow",
 		"conf-dir=/tmp", "addn-hosts=/etc/shadow",
-		"dhcp-leasefile=/etc/passwd", "dhcp-leasefile=/var/lib/rackd/leases",
+		"dhcp-leasefile=/etc/passwd",
+		"dhcp-leasefile=/var/lib/rackd/leases",
 		"dhcp-optsfile=/tmp/options", "tftp-root=/",
 		"tftp-root=/var/lib/rackd/tftp/../..", "user=root",
 		"log-facility=/etc/cron.d/x", "pid-file=/etc/passwd",

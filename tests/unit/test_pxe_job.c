@@ -1,4 +1,4 @@
-/* tests/unit/test_agent_job.c — libpxe's job parser, the one rack-agent
+/* tests/unit/test_pxe_job.c — libpxe's job parser, the one rack-agent
  * and rack-diskless use: the job JSON from rackd; the manifest inside it
  * goes through the images library (so every malformed manifest is refused
  * with the library's reason), chunks_url resolution, and each program's
@@ -21,7 +21,7 @@
 #define BASE "http://10.213.0.1:8080"
 
 static char *manifest_text;
-static struct ta_image image;
+static struct unit_image image;
 static uint8_t *image_data;
 
 static int
@@ -33,9 +33,9 @@ group_setup(void **state)
 	image_data = calloc(1, size);
 	if (image_data == NULL)
 		return -1;
-	ta_random(image_data, 65536, 1);
-	ta_random(image_data + 3 * 65536, 2 * 65536 + 77, 2);
-	ta_image_build(&image, image_data, size, 65536);
+	unit_random(image_data, 65536, 1);
+	unit_random(image_data + 3 * 65536, 2 * 65536 + 77, 2);
+	unit_image_build(&image, image_data, size, 65536);
 	manifest_text = manifest_to_json(image.m);
 	return manifest_text != NULL ? 0 : -1;
 }
@@ -45,7 +45,7 @@ group_teardown(void **state)
 {
 	(void)state;
 	free(manifest_text);
-	ta_image_free(&image);
+	unit_image_free(&image);
 	free(image_data);
 	return 0;
 }
@@ -313,6 +313,6 @@ main(void)
 		cmocka_unit_test(test_kind),
 		cmocka_unit_test(test_bad_manifest),
 	};
-	ta_watchdog(120);
+	unit_watchdog(120);
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

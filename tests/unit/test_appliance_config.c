@@ -1,7 +1,7 @@
 /*
- * test_rackd_options.c — rackd's option table: defaults, the config file
- * (every option type, good and bad files with FILE:LINE errors), the
- * command line and its precedence over the file, --help and the flags,
+ * tests/unit/test_appliance_config.c — rackd's option table: defaults, the
+ * config file (every option type, good and bad files with FILE:LINE errors),
+ * the command line and its precedence over the file, --help and the flags,
  * config_apply_reload, config_parse_listen and slot names.
  */
 #include <setjmp.h>
@@ -533,8 +533,8 @@ test_cli_overrides_file(void **state)
 	config_free(&c);
 
 	/* Command line before -c: still wins over the file. */
-	assert_int_equal(load(&c, err, sizeof(err), ARGS("--listen=127.0.0.1:3333",
-	    "--slots", "x", "-c", path)), 0);
+	assert_int_equal(load(&c, err, sizeof(err),
+	    ARGS("--listen=127.0.0.1:3333", "--slots", "x", "-c", path)), 0);
 	assert_string_equal(c.listen, "127.0.0.1:3333");
 	assert_int_equal(c.slots.n, 1);
 	assert_string_equal(c.slots.v[0], "x");
@@ -558,11 +558,12 @@ test_cli_values(void **state)
 	struct config c;
 	char err[CONFIG_ERR_MAX];
 
-	assert_int_equal(load(&c, err, sizeof(err), ARGS("--state-dir", "/tmp/s",
-	    "--listen", "[::1]:8081", "--webui-dir", "/w", "--api-open-reads",
-	    "--boot-timeout", "20m", "--agent-timeout=30s", "--max-headers",
-	    "10", "--max-header-bytes", "8K", "--max-connections", "40",
-	    "--idle-timeout", "5s", "--http-threads", "2")), 0);
+	assert_int_equal(load(&c, err, sizeof(err), ARGS("--state-dir",
+	    "/tmp/s", "--listen", "[::1]:8081", "--webui-dir", "/w",
+	    "--api-open-reads", "--boot-timeout", "20m", "--agent-timeout=30s",
+	    "--max-headers", "10", "--max-header-bytes", "8K",
+	    "--max-connections", "40", "--idle-timeout", "5s",
+	    "--http-threads", "2")), 0);
 	assert_string_equal(c.state_dir, "/tmp/s");
 	assert_string_equal(c.listen, "[::1]:8081");
 	assert_string_equal(c.webui_dir, "/w");
@@ -580,96 +581,73 @@ test_cli_values(void **state)
 static void
 test_cli_errors(void **state)
 {
+	const struct {
+		const char *const *args;
+		const char *want;	/* in the error; NULL: -1 is enough */
+	} bad[] = {
+		{ ARGS("--bogus"), "unknown option '--bogus'" },
+		{ ARGS("-x"), "unknown option '-x'" },
+		{ ARGS("--listen"), "'--listen' needs a value" },
+		{ ARGS("stray"), "unexpected argument 'stray'" },
+		{ ARGS("--max-headers", "3"),
+		    "--max-headers: '3' is not a number from 8" },
+		{ ARGS("--listen", "1.2.3.4"),
+		    "--listen: '1.2.3.4' is not ADDR:PORT" },
+		{ ARGS("--api-open-reads=maybe"),
+		    "--api-open-reads: 'maybe' is not yes or no" },
+		/* Config file keys use underscores; the command line dashes. */
+		{ ARGS("--state_dir", "/x"), "unknown option '--state_dir'" },
+		/* -d and -n take no value */
+		{ ARGS("--foreground=yes"), NULL },
+	};
 	struct config c;
 	char err[CONFIG_ERR_MAX];
 
-	assert_int_equal(load(&c, err, sizeof(err), ARGS("--bogus")), -1);
-	assert_contains(err, "unknown option '--bogus'");
-	config_free(&c);
-
-	assert_int_equal(load(&c, err, sizeof(err), ARGS("-x")), -1);
-	assert_contains(err, "unknown option");
-	assert_contains(err, "-x");
-	config_free(&c);
-
-	assert_int_equal(load(&c, err, sizeof(err), ARGS("--listen")), -1);
-	assert_contains(err, "'--listen' needs a value");
-	config_free(&c);
-
-	assert_int_equal(load(&c, err, sizeof(err), ARGS("stray")), -1);
-	assert_contains(err, "unexpected argument 'stray'");
-	config_free(&c);
-
-	assert_int_equal(load(&c, err, sizeof(err), ARGS("--max-headers", "3")), -1);
-	assert_contains(err, "--max-headers: '3' is not a number from 8");
-	config_free(&c);
-
-	assert_int_equal(load(&c, err, sizeof(err), ARGS("--listen", "1.2.3.4")), -1);
-	assert_contains(err, "--listen: '1.2.3.4' is not ADDR:PORT");
-	config_free(&c);
-
-	assert_int_equal(load(&c, err, sizeof(err), ARGS("--api-open-reads=maybe")), -1);
-	assert_contains(err, "--api-open-reads: 'maybe' is not yes or no");
-	config_free(&c);
-
-	/* Config file keys use underscores; the command line dashes. */
-	assert_int_equal(load(&c, err, sizeof(err), ARGS("--state_dir", "/x")), -1);
-	assert_contains(err, "unknown option");
-	config_free(&c);
-
-	/* -d and -n take no value */
-	assert_int_equal(load(&c, err, sizeof(err), ARGS("--foreground=yes")),
-	    -1);
-	config_free(&c);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		print_message("%s\n", bad[i].args[0]);
+		assert_int_equal(load(&c, err, sizeof(err), bad[i].args), -1);
+		if (bad[i].want != NULL)
+			assert_contains(err, bad[i].want);
+		config_free(&c);
+	}
 }
 
 static void
 test_cli_flags(void **state)
 {
+	/* Every flag after each command line; the others stay 0. */
+	const struct {
+		const char *const *args;
+		int check_only, foreground, verbose, show_help, show_version;
+	} cases[] = {
+		{ ARGS("-n"),		1, 0, 0, 0, 0 },
+		{ ARGS("--check"),	1, 0, 0, 0, 0 },
+		{ ARGS("-d", "-v"),	0, 1, 1, 0, 0 },
+		{ ARGS("-dn"),		1, 1, 0, 0, 0 },
+		{ ARGS("--verbose=no"),	0, 0, 0, 0, 0 },
+		{ ARGS("--help"),	0, 0, 0, 1, 0 },
+		{ ARGS("-h"),		0, 0, 0, 1, 0 },
+		{ ARGS("--version"),	0, 0, 0, 0, 1 },
+	};
 	struct config c;
 	char err[CONFIG_ERR_MAX];
 
-	assert_int_equal(load(&c, err, sizeof(err), ARGS("-n")), 0);
-	assert_int_equal(c.check_only, 1);
-	assert_int_equal(c.foreground, 0);
-	config_free(&c);
-
-	assert_int_equal(load(&c, err, sizeof(err), ARGS("--check")), 0);
-	assert_int_equal(c.check_only, 1);
-	config_free(&c);
-
-	assert_int_equal(load(&c, err, sizeof(err), ARGS("-d", "-v")), 0);
-	assert_int_equal(c.foreground, 1);
-	assert_int_equal(c.verbose, 1);
-	assert_int_equal(c.check_only, 0);
-	config_free(&c);
-
-	assert_int_equal(load(&c, err, sizeof(err), ARGS("-dn")), 0);
-	assert_int_equal(c.foreground, 1);
-	assert_int_equal(c.check_only, 1);
-	config_free(&c);
-
-	assert_int_equal(load(&c, err, sizeof(err), ARGS("--verbose=no")), 0);
-	assert_int_equal(c.verbose, 0);
-	config_free(&c);
-
-	assert_int_equal(load(&c, err, sizeof(err), ARGS("--help")), 0);
-	assert_int_equal(c.show_help, 1);
-	config_free(&c);
-
-	assert_int_equal(load(&c, err, sizeof(err), ARGS("-h")), 0);
-	assert_int_equal(c.show_help, 1);
-	config_free(&c);
-
-	assert_int_equal(load(&c, err, sizeof(err), ARGS("--version")), 0);
-	assert_int_equal(c.show_version, 1);
-	assert_int_equal(c.show_help, 0);
-	config_free(&c);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		print_message("%s\n", cases[i].args[0]);
+		assert_int_equal(load(&c, err, sizeof(err), cases[i].args), 0);
+		assert_int_equal(c.check_only, cases[i].check_only);
+		assert_int_equal(c.foreground, cases[i].foreground);
+		assert_int_equal(c.verbose, cases[i].verbose);
+		assert_int_equal(c.show_help, cases[i].show_help);
+		assert_int_equal(c.show_version, cases[i].show_version);
+		config_free(&c);
+	}
 
 	/* -n with a bad file still fails: -n checks the file. */
 	{
 		const char *path = write_conf("n.conf", "max_body = x\n");
-		assert_int_equal(load(&c, err, sizeof(err), ARGS("-n", "-c", path)), -1);
+		assert_int_equal(load(&c, err, sizeof(err),
+		    ARGS("-n", "-c", path)), -1);
 		assert_contains(err, "n.conf:1: max_body");
 		config_free(&c);
 	}

@@ -1,4 +1,4 @@
-/* tests/unit/test_agent_net.c — rack-agent's HTTP side against a small
+/* tests/unit/test_pxe_net.c — rack-agent's HTTP side against a small
  * scripted server on 127.0.0.1: chunks over one kept-alive connection, a
  * transfer cut in the middle resumed with Range, a server that ignores
  * Range, 503s retried with backoff, 404 given up after a few tries, a
@@ -256,6 +256,37 @@ expect_payload(const uint8_t *out, size_t len)
 	assert_memory_equal(out, payload, BODY_LEN);
 }
 
+/* What one fetch of chunk A left. */
+struct got {
+	uint8_t		out[BODY_LEN];
+	size_t		len;
+	uint64_t	fetched;
+	int64_t		ms;	/* how long the fetch took */
+	char		err[256];
+};
+
+/*
+ * Starts a server that answers with h, fetches chunk A from it once into
+ * cap bytes of g->out (the log quiet: the retries are expected), stops the
+ * server: what fetch returned. srv's counts stay for the test to check.
+ */
+static int
+fetch_once(handler_fn h, int64_t deadline_ms, size_t cap, struct got *g)
+{
+	int64_t t0;
+	int rc;
+
+	log_set_quiet(1);
+	assert_int_equal(start(h), 0);
+	t0 = now_ms();
+	rc = fetch(deadline_ms, cap, g->out, &g->len, &g->fetched, NULL,
+	    g->err, sizeof(g->err));
+	g->ms = now_ms() - t0;
+	stop_all();
+	log_set_quiet(0);
+	return rc;
+}
+
 /* ---- scenarios ---- */
 
 static int
@@ -302,22 +333,14 @@ h_cut(int i, const char *head, const char *body, int fd)
 static void
 test_resume(void **state)
 {
-	static uint8_t out[BODY_LEN];
-	char err[256];
-	uint64_t fetched;
-	size_t len;
+	static struct got g;
 
 	(void)state;
-	log_set_quiet(1);
-	assert_int_equal(start(h_cut), 0);
-	assert_int_equal(fetch(5000, sizeof(out), out, &len, &fetched, NULL,
-	    err, sizeof(err)), 0);
-	expect_payload(out, len);
+	assert_int_equal(fetch_once(h_cut, 5000, BODY_LEN, &g), 0);
+	expect_payload(g.out, g.len);
 	assert_int_equal(atomic_load(&srv.nreq), 2);
 	assert_int_equal(range_start(srv.heads[1]), 40000);	/* resumed */
-	assert_int_equal(fetched, BODY_LEN);	/* nothing twice */
-	stop_all();
-	log_set_quiet(0);
+	assert_int_equal(g.fetched, BODY_LEN);	/* nothing twice */
 }
 
 static int
@@ -330,20 +353,12 @@ h_no_range(int i, const char *head, const char *body, int fd)
 static void
 test_range_ignored(void **state)
 {
-	static uint8_t out[BODY_LEN];
-	char err[256];
-	uint64_t fetched;
-	size_t len;
+	static struct got g;
 
 	(void)state;
-	log_set_quiet(1);
-	assert_int_equal(start(h_no_range), 0);
-	assert_int_equal(fetch(5000, sizeof(out), out, &len, &fetched, NULL,
-	    err, sizeof(err)), 0);
-	expect_payload(out, len);
-	assert_int_equal(fetched, 30000 + BODY_LEN);
-	stop_all();
-	log_set_quiet(0);
+	assert_int_equal(fetch_once(h_no_range, 5000, BODY_LEN, &g), 0);
+	expect_payload(g.out, g.len);
+	assert_int_equal(g.fetched, 30000 + BODY_LEN);
 }
 
 static int
@@ -359,25 +374,15 @@ h_503(int i, const char *head, const char *body, int fd)
 static void
 test_backoff(void **state)
 {
-	static uint8_t out[BODY_LEN];
-	char err[256];
-	uint64_t fetched;
-	size_t len;
-	int64_t t0 = now_ms(), dt;
+	static struct got g;
 
 	(void)state;
-	log_set_quiet(1);
-	assert_int_equal(start(h_503), 0);
-	assert_int_equal(fetch(5000, sizeof(out), out, &len, &fetched, NULL,
-	    err, sizeof(err)), 0);
-	dt = now_ms() - t0;
-	expect_payload(out, len);
+	assert_int_equal(fetch_once(h_503, 5000, BODY_LEN, &g), 0);
+	expect_payload(g.out, g.len);
 	assert_int_equal(atomic_load(&srv.nreq), 3);
 	/* waited 250 + 500 ms between the tries, less jitter (1/4) */
-	assert_true(dt >= BACKOFF_BASE_MS * 3 * 3 / 4 - 20);
-	assert_true(dt < 5000);
-	stop_all();
-	log_set_quiet(0);
+	assert_true(g.ms >= BACKOFF_BASE_MS * 3 * 3 / 4 - 20);
+	assert_true(g.ms < 5000);
 }
 
 static int
@@ -393,39 +398,25 @@ h_404(int i, const char *head, const char *body, int fd)
 static void
 test_not_found(void **state)
 {
-	static uint8_t out[BODY_LEN];
-	char err[256];
-	uint64_t fetched;
-	size_t len;
+	static struct got g;
 
 	(void)state;
-	log_set_quiet(1);
-	assert_int_equal(start(h_404), 0);
-	assert_int_equal(fetch(60000, sizeof(out), out, &len, &fetched, NULL,
-	    err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "does not have it (HTTP 404: no such "
+	assert_int_equal(fetch_once(h_404, 60000, BODY_LEN, &g), -1);
+	assert_non_null(strstr(g.err, "does not have it (HTTP 404: no such "
 	    "chunk)"));
 	assert_int_equal(atomic_load(&srv.nreq), NOT_FOUND_RETRIES + 1);
-	stop_all();
-	log_set_quiet(0);
 }
 
 static void
 test_too_big(void **state)
 {
-	static uint8_t out[BODY_LEN];
-	char err[256];
-	uint64_t fetched;
-	size_t len;
+	static struct got g;
 
 	(void)state;
-	assert_int_equal(start(h_plain), 0);
 	/* room for less than rackd sends: refused, not retried */
-	assert_int_equal(fetch(5000, BODY_LEN - 1, out, &len, &fetched, NULL,
-	    err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "more than 99999 bytes"));
+	assert_int_equal(fetch_once(h_plain, 5000, BODY_LEN - 1, &g), -1);
+	assert_non_null(strstr(g.err, "more than 99999 bytes"));
 	assert_int_equal(atomic_load(&srv.nreq), 1);
-	stop_all();
 }
 
 static int
@@ -437,23 +428,13 @@ h_close(int i, const char *head, const char *body, int fd)
 static void
 test_deadline(void **state)
 {
-	static uint8_t out[BODY_LEN];
-	char err[256];
-	uint64_t fetched;
-	size_t len;
-	int64_t t0 = now_ms(), dt;
+	static struct got g;
 
 	(void)state;
-	log_set_quiet(1);
-	assert_int_equal(start(h_close), 0);
-	assert_int_equal(fetch(1200, sizeof(out), out, &len, &fetched, NULL,
-	    err, sizeof(err)), -1);
-	dt = now_ms() - t0;
-	assert_non_null(strstr(err, "no progress for 1 s"));
-	assert_true(dt >= 1100 && dt < 4000);
+	assert_int_equal(fetch_once(h_close, 1200, BODY_LEN, &g), -1);
+	assert_non_null(strstr(g.err, "no progress for 1 s"));
+	assert_true(g.ms >= 1100 && g.ms < 4000);
 	assert_true(atomic_load(&srv.nreq) >= 3);
-	stop_all();
-	log_set_quiet(0);
 }
 
 static int
@@ -634,7 +615,7 @@ main(void)
 		cmocka_unit_test(test_error_text),
 	};
 
-	ta_random(payload, sizeof(payload), 5);
-	ta_watchdog(120);
+	unit_random(payload, sizeof(payload), 5);
+	unit_watchdog(120);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

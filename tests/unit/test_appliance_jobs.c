@@ -1,8 +1,8 @@
 /*
- * test_rackd_jobs.c — the job state machine of appliance/jobs.c: the
- * transition table for every pair of states, and the flows through
- * jobs_create, jobs_report, jobs_cancel, jobs_node_booting, jobs_recover
- * and jobs_tick on a real temporary database.
+ * tests/unit/test_appliance_jobs.c — the job state machine of appliance/jobs.c:
+ * the transition table for every pair of states, and the flows through
+ * jobs_create, jobs_report, jobs_cancel, jobs_node_booting, jobs_recover and
+ * jobs_tick on a real temporary database.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,12 +16,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "appliance/rackd.h"
-#include "db/db.h"
-#include "tests/unit/unit.h"
+#include "tests/unit/unit_appliance.h"
 
 static char tmpdir[] = "/tmp/rackd-jobs.XXXXXX";
-static int dbcount;
 
 static const char *const S[] = {
 	"queued", "booting", "streaming", "verifying", "done", "failed",
@@ -47,28 +44,15 @@ reimage(const char *slot, const char *ref, int64_t *id)
 static int
 group_setup(void **state)
 {
-	char *argv[] = { (char *)"rackd", NULL };
-	char err[CONFIG_ERR_MAX];
-
-	if (mkdtemp(tmpdir) == NULL)
+	if (unit_appliance_setup(tmpdir) != 0)
 		return -1;
-	if (config_load(&conf, 1, argv, err, sizeof(err)) != 0 ||
-	    statedir_open(tmpdir, err, sizeof(err)) != 0 ||
-	    auth_init(err, sizeof(err)) != 0) {
-		fprintf(stderr, "setup: %s\n", err);
-		return -1;
-	}
 	return events_init();
 }
 
 static int
 group_teardown(void **state)
 {
-	char cmd[700];
-
-	config_free(&conf);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
+	return unit_appliance_teardown(tmpdir);
 }
 
 static int
@@ -88,13 +72,8 @@ add_image(const char *name, const char *version, uint64_t size)
 static int
 setup_db(void **state)
 {
-	char path[700], err[256];
-
-	snprintf(path, sizeof(path), "%s/j%d.db", tmpdir, ++dbcount);
-	if (db_open(path, 0, err, sizeof(err)) != 0) {
-		fprintf(stderr, "db_open: %s\n", err);
+	if (unit_appliance_db_open(tmpdir) != 0)
 		return -1;
-	}
 	if (db_node_ensure("usb1") != 1 || db_node_ensure("usb2") != 1 ||
 	    db_node_ensure("usb3") != 1 ||
 	    add_image("debian", "12.4", 2000000) != DB_OK ||
@@ -587,7 +566,8 @@ test_recover(void **state)
 
 	assert_int_equal(db_job_get(a, &j), DB_OK);
 	assert_string_equal(j.state, "queued");
-	assert_string_equal(last_message(a), "rackd restarted; the job goes on");
+	assert_string_equal(last_message(a),
+	    "rackd restarted; the job goes on");
 	assert_string_equal(event_states(a), "queued queued");
 
 	assert_int_equal(db_job_get(b, &j), DB_OK);

@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_rackd_slots.c — the rules of identity by slot in
+ * tests/unit/test_appliance_slots.c — the rules of identity by slot in
  * appliance/slots.c: per-slot subnets of the pool, the USB port path of a
  * sysfs device, the IPv6 prefix of a slot, which links are management
  * links and which slot a link serves. slots.c reads no global, so each

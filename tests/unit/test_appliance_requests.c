@@ -1,7 +1,7 @@
 /*
- * test_rackd_json.c — parsing what clients send rackd: the PATCH body of
- * a node (api_parse_node_patch), the Range header of a chunk request
- * (chunks_parse_range) and the URL paths of the dashboard's files
+ * tests/unit/test_appliance_requests.c — parsing what clients send rackd: the
+ * PATCH body of a node (api_parse_node_patch), the Range header of a chunk
+ * request (chunks_parse_range) and the URL paths of the dashboard's files
  * (static_path_ok).
  */
 #include <setjmp.h>
@@ -36,7 +36,8 @@ parse(struct patch *p, const char *text)
 	memset(p, 0, sizeof(*p));
 	p->body = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
 	if (p->body == NULL) {
-		print_error("test body '%s' is not JSON: %s\n", text, jerr.text);
+		print_error("test body '%s' is not JSON: %s\n", text,
+		    jerr.text);
 		fail();
 	}
 	p->label = p->image = p->boot_mode = "untouched";
@@ -330,7 +331,8 @@ test_static_paths(void **state)
 		"/a..b", "/x-y_z~1",
 	};
 	static const char *badp[] = {
-		"", "index.html", "/..", "/../etc/passwd", "/a/../../etc/passwd",
+		"", "index.html", "/..", "/../etc/passwd",
+		"/a/../../etc/passwd",
 		"/./index.html", "/.git/config", "/.env", "//etc/passwd",
 		"/a//b", "/a\\..\\b", "/a/\x01", "/js/.hidden", "/..%2f",
 	};

@@ -108,38 +108,40 @@ $(BUILD)/rack-diskless: $(DISKLESS_OBJ) $(LIBPXE) $(LIBIMG)
 # test_db_*.c (db/), test_images_*.c (images/), test_appliance_*.c (all of
 # rackd), test_pxe_*.c (libpxe), test_agent_*.c and test_diskless_*.c (the
 # program's files but its main, and libpxe), test_rackctl_*.c (rackctl's
-# files but its main).
+# files but its main). TEST_DEPS: a test is rebuilt when a header it
+# includes (tests/unit/unit.h, ...) changes.
+TEST_DEPS = -MMD -MP -MT $@ -MF $@.d
 $(BUILD)/tests/test_db_%: tests/unit/test_db_%.c $(LIBDB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -o $@ $^ $(LIBS_DB) -lcmocka
+	$(CC) $(CPPFLAGS) $(ALLCFLAGS) $(TEST_DEPS) -o $@ $^ $(LIBS_DB) -lcmocka
 
 $(BUILD)/tests/test_images_%: tests/unit/test_images_%.c $(LIBIMG)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -o $@ $^ $(LIBS_IMG) -lcmocka
+	$(CC) $(CPPFLAGS) $(ALLCFLAGS) $(TEST_DEPS) -o $@ $^ $(LIBS_IMG) -lcmocka
 
 $(BUILD)/tests/test_pxe_%: tests/unit/test_pxe_%.c $(LIBPXE) $(LIBIMG)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -o $@ $^ $(LIBS_AGENT) $(LIBS_IMG) -lcmocka
+	$(CC) $(CPPFLAGS) $(ALLCFLAGS) $(TEST_DEPS) -o $@ $^ $(LIBS_AGENT) $(LIBS_IMG) -lcmocka
 
 $(BUILD)/tests/test_agent_%: tests/unit/test_agent_%.c $(AGENT_LIB_OBJ) \
 		$(LIBPXE) $(LIBIMG)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -o $@ $^ $(LIBS_AGENT) $(LIBS_IMG) -lcmocka
+	$(CC) $(CPPFLAGS) $(ALLCFLAGS) $(TEST_DEPS) -o $@ $^ $(LIBS_AGENT) $(LIBS_IMG) -lcmocka
 
 $(BUILD)/tests/test_diskless_%: tests/unit/test_diskless_%.c \
 		$(filter-out %/main.o,$(DISKLESS_OBJ)) $(LIBPXE) $(LIBIMG)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -o $@ $^ $(LIBS_AGENT) $(LIBS_IMG) -lcmocka
+	$(CC) $(CPPFLAGS) $(ALLCFLAGS) $(TEST_DEPS) -o $@ $^ $(LIBS_AGENT) $(LIBS_IMG) -lcmocka
 
 $(BUILD)/tests/test_rackctl_%: tests/unit/test_rackctl_%.c \
 		$(filter-out %/main.o,$(CTL_OBJ)) $(LIBIMG)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -o $@ $^ $(LIBS_CTL) $(LIBS_IMG) -lcmocka
+	$(CC) $(CPPFLAGS) $(ALLCFLAGS) $(TEST_DEPS) -o $@ $^ $(LIBS_CTL) $(LIBS_IMG) -lcmocka
 
 $(BUILD)/tests/test_appliance_%: tests/unit/test_appliance_%.c \
 		$(LIBAPPL) $(LIBIMG) $(LIBDB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -o $@ $^ $(LIBS_APPL) $(LIBS_IMG) $(LIBS_DB) -lcmocka
+	$(CC) $(CPPFLAGS) $(ALLCFLAGS) $(TEST_DEPS) -o $@ $^ $(LIBS_APPL) $(LIBS_IMG) $(LIBS_DB) -lcmocka
 
 # A fresh build in its own folder (every file compiled with the warnings),
 # then cppcheck, the layers of appliance/ and the style.
@@ -216,4 +218,4 @@ clean:
 
 include tests/fuzz/fuzz.mk
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/tests -name '*.d' 2>/dev/null)

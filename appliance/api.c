@@ -116,8 +116,9 @@ api_parse_node_patch(json_t *body, const char **label, const char **image,
 			}
 			if (!json_is_string(v) || image_ref_parse(
 			    json_string_value(v), n, ver, why, sizeof(why))) {
-				snprintf(err, errlen, "image: %s", json_is_string(v)
-				    ? why : "a string \"name[:version]\" or null");
+				snprintf(err, errlen, "image: %s",
+				    json_is_string(v) ? why :
+				    "a string \"name[:version]\" or null");
 				return -1;
 			}
 			*image = json_string_value(v);
@@ -179,7 +180,8 @@ api_node_patch(struct req *r)
 	json_t *body;
 	int rc;
 
-	if ((slot = slot_param(r)) == NULL || (body = http_json_body(r)) == NULL)
+	if ((slot = slot_param(r)) == NULL ||
+	    (body = http_json_body(r)) == NULL)
 		return;
 	if (api_parse_node_patch(body, &label, &image, &mode, err,
 	    sizeof(err)) != 0) {
@@ -224,7 +226,8 @@ api_node_reimage(struct req *r)
 	int64_t id;
 	int rc;
 
-	if ((slot = slot_param(r)) == NULL || (body = http_json_body(r)) == NULL)
+	if ((slot = slot_param(r)) == NULL ||
+	    (body = http_json_body(r)) == NULL)
 		return;
 	ref = json_string_value(json_object_get(body, "image"));
 	if (ref == NULL || json_object_size(body) != 1) {
@@ -239,7 +242,8 @@ api_node_reimage(struct req *r)
 		http_reply_json(r, 202, db_job_json(id));
 		break;
 	case JOB_BAD:
-		http_reply_error(r, 400, "image: not a valid \"name[:version]\"");
+		http_reply_error(r, 400,
+		    "image: not a valid \"name[:version]\"");
 		break;
 	case JOB_NO_NODE:
 		http_reply_error(r, 404, "no such node: %s", slot);
@@ -288,7 +292,8 @@ api_image_get(struct req *r)
 void
 api_jobs_list(struct req *r)
 {
-	const char *node = http_query(r, "node"), *state = http_query(r, "state");
+	const char *node = http_query(r, "node");
+	const char *state = http_query(r, "state");
 	const char *lim = http_query(r, "limit");
 	long limit = 100;
 
@@ -314,7 +319,8 @@ api_jobs_list(struct req *r)
 		limit = strtol(lim, &end, 10);
 		if (*lim == '\0' || *end != '\0' || limit < 1 ||
 		    limit > JOBS_LIST_MAX) {
-			http_reply_error(r, 400, "limit: 1 to %d", JOBS_LIST_MAX);
+			http_reply_error(r, 400, "limit: 1 to %d",
+			    JOBS_LIST_MAX);
 			return;
 		}
 	}

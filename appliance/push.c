@@ -69,7 +69,7 @@ struct spool {
 	uint64_t	 length;
 	uint64_t	 stored;	/* the manifest's compressed size */
 	enum hash_alg	 alg;
-	char		 base[HASH_HEX_LEN + 1];	/* "": the chunk whole */
+	char		 base[HASH_HEX_LEN + 1];	/* "": not a patch */
 	int		 level;
 	/* POST .../versions/{version} */
 	char		 name[IMAGE_NAME_MAX + 1];
@@ -320,7 +320,8 @@ manifest_take(struct req *r, void *ctx)
 	if (!spool_ok(r, s))
 		return;
 	if (s->bytes == 0) {
-		http_reply_error(r, 400, "the body must be the image's manifest");
+		http_reply_error(r, 400,
+		    "the body must be the image's manifest");
 		return;
 	}
 	map = mmap(NULL, (size_t)s->bytes, PROT_READ, MAP_PRIVATE, s->fd, 0);
@@ -466,7 +467,8 @@ chunk_done(struct req *r, void *ctx)
 	}
 	if (s->bytes == 0) {
 		metrics_push_chunk(0, "rejected");
-		http_reply_error(r, 400, "the body must be the compressed chunk");
+		http_reply_error(r, 400,
+		    "the body must be the compressed chunk");
 		return;
 	}
 	http_defer(r, chunk_adopt, s);
@@ -490,7 +492,8 @@ push_chunk(struct req *r)
 		return;
 	}
 	if (base != NULL && !hash_hex_valid(base)) {
-		http_reply_error(r, 400, "base: not a chunk hash (64 lowercase hex)");
+		http_reply_error(r, 400,
+		    "base: not a chunk hash (64 lowercase hex)");
 		return;
 	}
 	if (lv != NULL && (base == NULL || (errno = 0, level = strtol(lv, &end,
@@ -521,9 +524,11 @@ push_chunk(struct req *r)
 	if (base != NULL && (stored == 0 || !store_has_chunk(catalog_store(),
 	    base))) {
 		metrics_push_chunk(0, "rejected");
-		http_reply_json(r, 409, json_pack("{s:s,s:b}", "error", stored == 0 ?
+		http_reply_json(r, 409, json_pack("{s:s,s:b}", "error",
+		    stored == 0 ?
 		    "this push cannot take patches (post its manifest again)" :
-		    "the patch's base chunk is not on this rack", "send_whole", 1));
+		    "the patch's base chunk is not on this rack",
+		    "send_whole", 1));
 		return;
 	}
 	if ((s = spool_new(r, "push")) == NULL)
@@ -702,14 +707,15 @@ expire_run(struct work *w)
 	for (int i = 0; i < PUSH_EXPIRE_BATCH; i++) {
 		memset(&f, 0, sizeof(f));
 		catalog_lock();
-		if (db_push_expired(idle, name, version, sizeof(name)) != DB_OK) {
+		if (db_push_expired(idle, name, version,
+		    sizeof(name)) != DB_OK) {
 			catalog_unlock();
 			break;
 		}
 		if (catalog_push_drop(name, version, &f) != 0) {
 			catalog_unlock();
-			log_warnx("push %s:%s: cannot expire it (database error)",
-			    name, version);
+			log_warnx("push %s:%s: cannot expire it "
+			    "(database error)", name, version);
 			break;
 		}
 		catalog_unlock();

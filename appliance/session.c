@@ -36,7 +36,7 @@
 static char password[CONFIG_VALUE_MAX + 1];
 static pthread_mutex_t pw_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* ---- the password --------------------------------------------------------- */
+/* ---- the password -------------------------------------------------------- */
 
 /* 100 random bits in letters and digits that cannot be mistaken. */
 static void
@@ -63,8 +63,8 @@ load_password(char *err, size_t errlen)
 
 	if (conf.dashboard_password != NULL && conf.dashboard_password[0]) {
 		if (strlen(conf.dashboard_password) < PASSWORD_MIN) {
-			snprintf(err, errlen, "dashboard_password: shorter than "
-			    "%d characters", PASSWORD_MIN);
+			snprintf(err, errlen, "dashboard_password: shorter "
+			    "than %d characters", PASSWORD_MIN);
 			return -1;
 		}
 		snprintf(pw, sizeof(pw), "%s", conf.dashboard_password);
@@ -95,7 +95,8 @@ load_password(char *err, size_t errlen)
 		/* Whoever signed in with the old password is out. */
 		db_sessions_clear();
 		events_sessions_check();
-		log_info("dashboard password changed: every session signed out");
+		log_info("dashboard password changed: every session "
+		    "signed out");
 	}
 	return 0;
 }
@@ -116,7 +117,8 @@ session_reload(void)
 	char err[ERR_MAX];
 
 	if (load_password(err, sizeof(err)) != 0) {
-		log_warnx("reload: %s; keeping the old dashboard password", err);
+		log_warnx("reload: %s; keeping the old dashboard "
+		    "password", err);
 		return -1;
 	}
 	return 0;
@@ -133,7 +135,7 @@ session_password_ok(const char *given)
 	return ok;
 }
 
-/* ---- sessions ------------------------------------------------------------- */
+/* ---- sessions ------------------------------------------------------------ */
 
 int
 session_cookie_valid(const char *v)
@@ -203,7 +205,7 @@ session_end(const char *cookie)
 	    SESSION_END_NONE : SESSION_END_ERROR;
 }
 
-/* ---- failed sign-ins ------------------------------------------------------ */
+/* ---- failed sign-ins ----------------------------------------------------- */
 
 struct signin_client {
 	char	 key[CLIENT_KEY_MAX];
@@ -224,7 +226,8 @@ session_client_key(const struct sockaddr_storage *ss, char *out, size_t len)
 	char buf[INET6_ADDRSTRLEN];
 
 	if (ss->ss_family == AF_INET6) {
-		struct in6_addr a = ((const struct sockaddr_in6 *)ss)->sin6_addr;
+		struct in6_addr a =
+		    ((const struct sockaddr_in6 *)ss)->sin6_addr;
 		if (IN6_IS_ADDR_V4MAPPED(&a)) {
 			inet_ntop(AF_INET, &a.s6_addr[12], buf, sizeof(buf));
 		} else {
@@ -321,7 +324,7 @@ signin_reset(void)
 	pthread_mutex_unlock(&lim_lock);
 }
 
-/* ---- the routes ----------------------------------------------------------- */
+/* ---- the routes ---------------------------------------------------------- */
 
 static int
 set_cookie(struct req *r, const char *value, int max_age)
@@ -372,7 +375,8 @@ session_signin(struct req *r)
 	if (given == NULL || json_object_size(body) != 1 ||
 	    strlen(given) > CONFIG_VALUE_MAX) {
 		json_decref(body);
-		http_reply_error(r, 400, "body must be {\"password\": \"...\"}");
+		http_reply_error(r, 400,
+		    "body must be {\"password\": \"...\"}");
 		return;
 	}
 	if (!session_password_ok(given)) {
@@ -431,7 +435,8 @@ session_signout(struct req *r)
 		events_sessions_check();	/* its event streams end now */
 		break;
 	case SESSION_NONE:
-		break;		/* signed out already: say so, clear the cookie */
+		/* signed out already: say so, clear the cookie */
+		break;
 	}
 	set_cookie(r, "", 0);
 	http_reply_json(r, 200, json_pack("{s:b}", "signed_in", 0));

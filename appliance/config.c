@@ -406,10 +406,85 @@ valid_trusted_key(const char *s)
 	return NULL;
 }
 
+/* Replace a string option's value with a copy of value. */
 static int
-parse_slots(const char *s, struct strlist *out, char *err, size_t errlen)
+set_string(void *field, const char *value, char *err, size_t errlen)
 {
-	return parse_list(s, out, valid_slot, err, errlen);
+	char *copy;
+
+	if ((copy = strdup(value)) == NULL) {
+		set_err(err, errlen, "out of memory");
+		return -1;
+	}
+	free(*(char **)field);
+	*(char **)field = copy;
+	return 0;
+}
+
+/*
+ * The numeric types: the unit suffixes each takes, and the words an error
+ * names its range with ("'X' is not WHAT from MIN<LO> to MAX<HI><TAIL>").
+ */
+struct number_type {
+	const char		*units;
+	const long long		*mult;
+	const char		*what, *lo, *hi, *tail;
+};
+
+static const long long size_mult[] = { 1LL << 10, 1LL << 20, 1LL << 30 };
+static const long long time_mult[] = { 1, 60, 3600, 86400 };
+
+static const struct number_type number_types[] = {
+	[T_INT] = { "", NULL, "a number", "", "", "" },
+	[T_SIZE] = { "KMG", size_mult, "a size", "", " bytes",
+	    " (suffix K, M or G)" },
+	[T_DURATION] = { "SMHD", time_mult, "a time", "s", "s",
+	    " (suffix s, m, h or d)" },
+};
+
+/* Set a T_INT, T_SIZE (a size_t) or T_DURATION (seconds in an int). */
+static int
+set_number(void *field, const struct option_def *o, const char *value,
+    char *err, size_t errlen)
+{
+	const struct number_type *t = &number_types[o->type];
+	long long v;
+
+	if (parse_scaled(value, t->units, t->mult, &v) != 0 || v < o->min ||
+	    v > o->max) {
+		set_err(err, errlen, "'%s' is not %s from %lld%s to %lld%s%s",
+		    value, t->what, o->min, t->lo, o->max, t->hi, t->tail);
+		return -1;
+	}
+	if (o->type == T_SIZE)
+		*(size_t *)field = (size_t)v;
+	else
+		*(int *)field = (int)v;
+	return 0;
+}
+
+/* Set a T_LIST or T_SLOTS option, each item checked by its option's rule. */
+static int
+set_list(void *field, const struct option_def *o, const char *value,
+    char *err, size_t errlen)
+{
+	const char *(*check)(const char *) = valid_word;
+	char why[CONFIG_WHY_MAX];
+
+	if (o->type == T_SLOTS)
+		check = valid_slot;
+	else if (strcmp(o->name, "link_slots") == 0)
+		check = valid_map;
+	else if (strcmp(o->name, "gadget") == 0)
+		check = valid_gadget;
+	else if (strcmp(o->name, "trusted_keys") == 0)
+		check = valid_trusted_key;
+	if (parse_list(value, (struct strlist *)field, check, why,
+	    sizeof(why)) != 0) {
+		set_err(err, errlen, "%s", why);
+		return -1;
+	}
+	return 0;
 }
 
 /* Set one option from its text; on error fill err and return -1. */
@@ -418,17 +493,10 @@ option_set(struct config *cfg, const struct option_def *o, const char *value,
     char *err, size_t errlen)
 {
 	void *field = (char *)cfg + o->offset;
-	long long v;
 	int b;
 
-	static const long long size_mult[] = {
-		1LL << 10, 1LL << 20, 1LL << 30
-	};
-	static const long long time_mult[] = { 1, 60, 3600, 86400 };
-
 	switch (o->type) {
-	case T_STR: {
-		char *copy;
+	case T_STR:
 		if (strlen(value) > CONFIG_VALUE_MAX) {
 			set_err(err, errlen, "value longer than %d bytes",
 			    CONFIG_VALUE_MAX);
@@ -440,31 +508,17 @@ option_set(struct config *cfg, const struct option_def *o, const char *value,
 			    o->min);
 			return -1;
 		}
-		if ((copy = strdup(value)) == NULL) {
-			set_err(err, errlen, "out of memory");
-			return -1;
-		}
-		free(*(char **)field);
-		*(char **)field = copy;
-		return 0;
-	}
+		return set_string(field, value, err, errlen);
 	case T_LISTEN: {
 		struct sockaddr_storage ss;
 		socklen_t sl;
 		char why[CONFIG_WHY_MAX];
-		char *copy;
 		if (config_parse_listen(value, &ss, &sl, why,
 		    sizeof(why)) != 0) {
 			set_err(err, errlen, "%s", why);
 			return -1;
 		}
-		if ((copy = strdup(value)) == NULL) {
-			set_err(err, errlen, "out of memory");
-			return -1;
-		}
-		free(*(char **)field);
-		*(char **)field = copy;
-		return 0;
+		return set_string(field, value, err, errlen);
 	}
 	case T_BOOL:
 		if (parse_bool(value, &b) != 0) {
@@ -475,76 +529,22 @@ option_set(struct config *cfg, const struct option_def *o, const char *value,
 		*(int *)field = b;
 		return 0;
 	case T_INT:
-		if (parse_scaled(value, "", NULL, &v) != 0 || v < o->min ||
-		    v > o->max) {
-			set_err(err, errlen, "'%s' is not a number from "
-			    "%lld to %lld", value, o->min, o->max);
-			return -1;
-		}
-		*(int *)field = (int)v;
-		return 0;
 	case T_SIZE:
-		if (parse_scaled(value, "KMG", size_mult, &v) != 0 ||
-		    v < o->min || v > o->max) {
-			set_err(err, errlen, "'%s' is not a size from %lld "
-			    "to %lld bytes (suffix K, M or G)", value,
-			    o->min, o->max);
-			return -1;
-		}
-		*(size_t *)field = (size_t)v;
-		return 0;
 	case T_DURATION:
-		if (parse_scaled(value, "SMHD", time_mult, &v) != 0 ||
-		    v < o->min || v > o->max) {
-			set_err(err, errlen, "'%s' is not a time from %llds "
-			    "to %llds (suffix s, m, h or d)", value,
-			    o->min, o->max);
-			return -1;
-		}
-		*(int *)field = (int)v;
-		return 0;
+		return set_number(field, o, value, err, errlen);
 	case T_CIDR: {
 		uint32_t net;
 		int prefix;
-		char *copy;
 		if (config_parse_cidr(value, &net, &prefix) != 0) {
 			set_err(err, errlen, "'%s' is not an IPv4 network "
 			    "ADDR/PREFIX (prefix 8-30, no host bits)", value);
 			return -1;
 		}
-		if ((copy = strdup(value)) == NULL) {
-			set_err(err, errlen, "out of memory");
-			return -1;
-		}
-		free(*(char **)field);
-		*(char **)field = copy;
-		return 0;
+		return set_string(field, value, err, errlen);
 	}
-	case T_LIST: {
-		char why[CONFIG_WHY_MAX];
-		const char *(*check)(const char *) = valid_word;
-		if (strcmp(o->name, "link_slots") == 0)
-			check = valid_map;
-		else if (strcmp(o->name, "gadget") == 0)
-			check = valid_gadget;
-		else if (strcmp(o->name, "trusted_keys") == 0)
-			check = valid_trusted_key;
-		if (parse_list(value, (struct strlist *)field, check, why,
-		    sizeof(why)) != 0) {
-			set_err(err, errlen, "%s", why);
-			return -1;
-		}
-		return 0;
-	}
-	case T_SLOTS: {
-		char why[CONFIG_WHY_MAX];
-		if (parse_slots(value, (struct strlist *)field, why,
-		    sizeof(why)) != 0) {
-			set_err(err, errlen, "%s", why);
-			return -1;
-		}
-		return 0;
-	}
+	case T_LIST:
+	case T_SLOTS:
+		return set_list(field, o, value, err, errlen);
 	}
 	set_err(err, errlen, "%s: unknown type", o->name);
 	return -1;

@@ -380,11 +380,29 @@ http_stream_add(struct req *r, uint64_t bytes)
 	r->streamed += bytes;
 }
 
+/* 0 if the Content-Length, when sent, is within r->body_max; else a 413. */
+static int
+length_within(struct req *r)
+{
+	const char *cl = http_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	unsigned long long n;
+	char *end;
+
+	if (cl == NULL)
+		return 0;
+	errno = 0;
+	n = strtoull(cl, &end, 10);
+	if (errno != 0 || *end != '\0' || n > r->body_max) {
+		http_reply_error(r, 413, "request body over %zu bytes",
+		    r->body_max);
+		return -1;
+	}
+	return 0;
+}
+
 int
 http_stream_body(struct req *r, const struct http_stream *s)
 {
-	const char *cl = http_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
-
 	if (r->route == NULL || r->route->body != HTTP_BODY_STREAM ||
 	    s->done == NULL || r->status != 0) {
 		http_reply_error(r, 500, "internal error: no body to stream");
@@ -392,18 +410,7 @@ http_stream_body(struct req *r, const struct http_stream *s)
 	}
 	r->stream = *s;		/* release runs from here on */
 	r->body_max = s->max;
-	if (cl != NULL) {
-		char *end;
-		unsigned long long n;
-		errno = 0;
-		n = strtoull(cl, &end, 10);
-		if (errno != 0 || *end != '\0' || n > s->max) {
-			http_reply_error(r, 413, "request body over %llu bytes",
-			    (unsigned long long)s->max);
-			return -1;
-		}
-	}
-	return 0;
+	return length_within(r);
 }
 
 int
@@ -587,7 +594,6 @@ static int
 request_start(struct req *r)
 {
 	char allowed[HTTP_ALLOW_MAX];
-	const char *cl;
 	struct head_size hs = { 0, 0 };
 	int path_known;
 
@@ -654,19 +660,7 @@ request_start(struct req *r)
 		return r->status == 0;
 	}
 	r->body_max = r->route->body == HTTP_BODY_JSON ? conf.max_body : 0;
-	cl = http_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
-	if (cl != NULL) {
-		char *end;
-		unsigned long long n;
-		errno = 0;
-		n = strtoull(cl, &end, 10);
-		if (errno != 0 || *end != '\0' || n > r->body_max) {
-			http_reply_error(r, 413, "request body over %zu bytes",
-			    r->body_max);
-			return 0;
-		}
-	}
-	return 1;
+	return length_within(r) == 0;
 }
 
 static int

@@ -140,6 +140,22 @@ spool_ok(struct req *r, struct spool *s)
 	return 1;
 }
 
+/* Spool the request body, at most max bytes; done runs once it is in. */
+static void
+spool_take(struct req *r, struct spool *s, uint64_t max,
+    void (*done)(struct req *, void *))
+{
+	const struct http_stream hs = {
+		.max = max,
+		.data = spool_data,
+		.done = done,
+		.release = spool_release,
+		.ctx = s,
+	};
+
+	http_stream_body(r, &hs);
+}
+
 /* ---- helpers ------------------------------------------------------------ */
 
 /* {name} and {version} of the URL, or a 400 reply. */
@@ -398,7 +414,6 @@ manifest_done(struct req *r, void *ctx)
 void
 push_manifest(struct req *r)
 {
-	struct http_stream hs = { 0 };
 	struct spool *s;
 	char name[IMAGE_NAME_MAX + 1], version[IMAGE_NAME_MAX + 1];
 
@@ -407,12 +422,7 @@ push_manifest(struct req *r)
 		return;
 	snprintf(s->name, sizeof(s->name), "%s", name);
 	snprintf(s->version, sizeof(s->version), "%s", version);
-	hs.max = MANIFEST_MAX_BYTES;
-	hs.data = spool_data;
-	hs.done = manifest_done;
-	hs.release = spool_release;
-	hs.ctx = s;
-	http_stream_body(r, &hs);
+	spool_take(r, s, MANIFEST_MAX_BYTES, manifest_done);
 }
 
 /* ---- PUT /api/v1/chunks/{hash} ---------------------------------------- */
@@ -477,7 +487,6 @@ chunk_done(struct req *r, void *ctx)
 void
 push_chunk(struct req *r)
 {
-	struct http_stream hs = { 0 };
 	const char *hash = http_param(r, 0), *base = http_query(r, "base");
 	const char *lv = http_query(r, "level");
 	char alg[HASH_NAME_MAX], *end;
@@ -539,12 +548,7 @@ push_chunk(struct req *r)
 	s->stored = stored;
 	s->level = (int)level;
 	s->alg = a;
-	hs.max = chunk_compress_bound((size_t)length);
-	hs.data = spool_data;
-	hs.done = chunk_done;
-	hs.release = spool_release;
-	hs.ctx = s;
-	http_stream_body(r, &hs);
+	spool_take(r, s, chunk_compress_bound((size_t)length), chunk_done);
 }
 
 /* ---- POST .../commit ---------------------------------------------------- */

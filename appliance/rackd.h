@@ -165,6 +165,22 @@ int	 statedir_open(const char *dir, char *err, size_t errlen);
 int	 statedir_path(char *buf, size_t len, const char *name);
 int	 statedir_write_secret(const char *name, const char *text);
 int	 statedir_read_small(const char *name, char *buf, size_t len);
+/*
+ * A secret rackd checks callers against (the API token, the dashboard
+ * password): its option's value when set, else its file in the state
+ * directory, made once with make at first start. Each must be min long.
+ */
+struct statedir_secret {
+	const char	*option;	/* "api_token" */
+	const char	*value;		/* its value; NULL or "": unset */
+	const char	*file;		/* "api.token" */
+	const char	*noun;		/* "token": errors about the file */
+	const char	*what;		/* "API token": logged once made */
+	int		 min;
+	void		(*make)(char *, size_t);
+};
+int	 statedir_secret(const struct statedir_secret *, char *out,
+	    size_t outlen, char *err, size_t errlen);
 
 /* auth.c: the API token and per-job agent tokens. */
 int	 auth_init(char *err, size_t errlen);	/* api.token */

@@ -17,7 +17,6 @@
  * ends, without looking at the password. Comparisons are constant-time.
  */
 #include <arpa/inet.h>
-#include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -58,34 +57,14 @@ make_password(char *out, size_t len)
 static int
 load_password(char *err, size_t errlen)
 {
+	const struct statedir_secret sc = { "dashboard_password",
+	    conf.dashboard_password, PASSWORD_FILE, "password",
+	    "dashboard password", PASSWORD_MIN, make_password };
 	char pw[CONFIG_VALUE_MAX + 1];
 	int changed;
 
-	if (conf.dashboard_password != NULL && conf.dashboard_password[0]) {
-		if (strlen(conf.dashboard_password) < PASSWORD_MIN) {
-			snprintf(err, errlen, "dashboard_password: shorter "
-			    "than %d characters", PASSWORD_MIN);
-			return -1;
-		}
-		snprintf(pw, sizeof(pw), "%s", conf.dashboard_password);
-	} else if (statedir_read_small(PASSWORD_FILE, pw, sizeof(pw)) != 0) {
-		if (errno != ENOENT) {
-			snprintf(err, errlen, "%s: %s", PASSWORD_FILE,
-			    strerror(errno));
-			return -1;
-		}
-		make_password(pw, sizeof(pw));
-		if (statedir_write_secret(PASSWORD_FILE, pw) != 0) {
-			snprintf(err, errlen, "cannot write %s: %s",
-			    PASSWORD_FILE, strerror(errno));
-			return -1;
-		}
-		log_info("made a new dashboard password in %s", PASSWORD_FILE);
-	} else if (strlen(pw) < PASSWORD_MIN) {
-		snprintf(err, errlen, "%s: password shorter than %d characters",
-		    PASSWORD_FILE, PASSWORD_MIN);
+	if (statedir_secret(&sc, pw, sizeof(pw), err, errlen) != 0)
 		return -1;
-	}
 	pthread_mutex_lock(&pw_lock);
 	changed = password[0] != '\0' && strcmp(password, pw) != 0;
 	memcpy(password, pw, sizeof(password));

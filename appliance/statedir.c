@@ -1,7 +1,9 @@
 /*
  * statedir.c — the state directory: created if missing, locked so that two
  * rackd never share one, and the small files rackd keeps in it (secrets are
- * written whole, mode 0600, through a temporary file and rename).
+ * written whole, mode 0600, through a temporary file and rename). The API
+ * token (auth.c) and the dashboard password (session.c) load by one rule,
+ * statedir_secret: the option's value, else the file, made at first start.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -50,6 +50,24 @@ slot_param(struct req *r)
 	return slot;
 }
 
+/* ?limit=N of a list, from 1 to max (100 if not given), or a 400 reply. */
+static int
+limit_param(struct req *r, long max, long *limit)
+{
+	const char *lim = http_query(r, "limit");
+	char *end;
+
+	*limit = 100;
+	if (lim == NULL)
+		return 0;
+	*limit = strtol(lim, &end, 10);
+	if (*lim == '\0' || *end != '\0' || *limit < 1 || *limit > max) {
+		http_reply_error(r, 400, "limit: 1 to %ld", max);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 id_param(struct req *r, int64_t *id)
 {
@@ -116,8 +134,9 @@ api_parse_node_patch(json_t *body, const char **label, const char **image,
 			}
 			if (!json_is_string(v) || image_ref_parse(
 			    json_string_value(v), n, ver, why, sizeof(why))) {
-				snprintf(err, errlen, "image: %s", json_is_string(v)
-				    ? why : "a string \"name[:version]\" or null");
+				snprintf(err, errlen, "image: %s",
+				    json_is_string(v) ? why :
+				    "a string \"name[:version]\" or null");
 				return -1;
 			}
 			*image = json_string_value(v);
@@ -179,7 +198,8 @@ api_node_patch(struct req *r)
 	json_t *body;
 	int rc;
 
-	if ((slot = slot_param(r)) == NULL || (body = http_json_body(r)) == NULL)
+	if ((slot = slot_param(r)) == NULL ||
+	    (body = http_json_body(r)) == NULL)
 		return;
 	if (api_parse_node_patch(body, &label, &image, &mode, err,
 	    sizeof(err)) != 0) {
@@ -224,7 +244,8 @@ api_node_reimage(struct req *r)
 	int64_t id;
 	int rc;
 
-	if ((slot = slot_param(r)) == NULL || (body = http_json_body(r)) == NULL)
+	if ((slot = slot_param(r)) == NULL ||
+	    (body = http_json_body(r)) == NULL)
 		return;
 	ref = json_string_value(json_object_get(body, "image"));
 	if (ref == NULL || json_object_size(body) != 1) {
@@ -239,7 +260,8 @@ api_node_reimage(struct req *r)
 		http_reply_json(r, 202, db_job_json(id));
 		break;
 	case JOB_BAD:
-		http_reply_error(r, 400, "image: not a valid \"name[:version]\"");
+		http_reply_error(r, 400,
+		    "image: not a valid \"name[:version]\"");
 		break;
 	case JOB_NO_NODE:
 		http_reply_error(r, 404, "no such node: %s", slot);
@@ -288,9 +310,9 @@ api_image_get(struct req *r)
 void
 api_jobs_list(struct req *r)
 {
-	const char *node = http_query(r, "node"), *state = http_query(r, "state");
-	const char *lim = http_query(r, "limit");
-	long limit = 100;
+	const char *node = http_query(r, "node");
+	const char *state = http_query(r, "state");
+	long limit;
 
 	if (node != NULL && *node == '\0')
 		node = NULL;
@@ -309,15 +331,8 @@ api_jobs_list(struct req *r)
 		http_reply_error(r, 400, "state: one of %s", names);
 		return;
 	}
-	if (lim != NULL) {
-		char *end;
-		limit = strtol(lim, &end, 10);
-		if (*lim == '\0' || *end != '\0' || limit < 1 ||
-		    limit > JOBS_LIST_MAX) {
-			http_reply_error(r, 400, "limit: 1 to %d", JOBS_LIST_MAX);
-			return;
-		}
-	}
+	if (limit_param(r, JOBS_LIST_MAX, &limit) != 0)
+		return;
 	http_reply_json(r, 200, db_jobs_list(node, state, (int)limit));
 }
 
@@ -375,20 +390,10 @@ api_job_cancel(struct req *r)
 void
 api_node_links(struct req *r)
 {
-	const char *slot = slot_param(r), *lim;
-	long limit = 100;
+	const char *slot = slot_param(r);
+	long limit;
 
-	if (slot == NULL)
+	if (slot == NULL || limit_param(r, LINK_HISTORY_MAX, &limit) != 0)
 		return;
-	if ((lim = http_query(r, "limit")) != NULL) {
-		char *end;
-		limit = strtol(lim, &end, 10);
-		if (*lim == '\0' || *end != '\0' || limit < 1 ||
-		    limit > LINK_HISTORY_MAX) {
-			http_reply_error(r, 400, "limit: 1 to %d",
-			    LINK_HISTORY_MAX);
-			return;
-		}
-	}
 	http_reply_json(r, 200, db_link_history(slot, (int)limit));
 }

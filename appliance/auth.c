@@ -3,7 +3,6 @@
  * STATE_DIR/api.token, mode 0600) and the random tokens handed to agents.
  * Comparisons are constant-time.
  */
-#include <errno.h>
 #include <pthread.h>
 #include <string.h>
 
@@ -25,36 +24,25 @@ auth_random_hex(char out[TOKEN_HEX + 1])
 	sodium_bin2hex(out, TOKEN_HEX + 1, raw, sizeof(raw));
 }
 
+static void
+make_token(char *out, size_t len)
+{
+	char hex[TOKEN_HEX + 1];
+
+	auth_random_hex(hex);
+	snprintf(out, len, "%s", hex);
+	sodium_memzero(hex, sizeof(hex));
+}
+
 static int
 load_token(char *err, size_t errlen)
 {
+	const struct statedir_secret sc = { "api_token", conf.api_token,
+	    TOKEN_FILE, "token", "API token", TOKEN_MIN, make_token };
 	char tok[CONFIG_VALUE_MAX + 1];
 
-	if (conf.api_token[0] != '\0') {
-		if (strlen(conf.api_token) < TOKEN_MIN) {
-			snprintf(err, errlen, "api_token: shorter than %d "
-			    "characters", TOKEN_MIN);
-			return -1;
-		}
-		snprintf(tok, sizeof(tok), "%s", conf.api_token);
-	} else if (statedir_read_small(TOKEN_FILE, tok, sizeof(tok)) != 0) {
-		if (errno != ENOENT) {
-			snprintf(err, errlen, "%s: %s", TOKEN_FILE,
-			    strerror(errno));
-			return -1;
-		}
-		auth_random_hex(tok);
-		if (statedir_write_secret(TOKEN_FILE, tok) != 0) {
-			snprintf(err, errlen, "cannot write %s: %s", TOKEN_FILE,
-			    strerror(errno));
-			return -1;
-		}
-		log_info("made a new API token in %s", TOKEN_FILE);
-	} else if (strlen(tok) < TOKEN_MIN) {
-		snprintf(err, errlen, "%s: token shorter than %d characters",
-		    TOKEN_FILE, TOKEN_MIN);
+	if (statedir_secret(&sc, tok, sizeof(tok), err, errlen) != 0)
 		return -1;
-	}
 	pthread_mutex_lock(&token_lock);
 	memcpy(api_token, tok, sizeof(api_token));
 	pthread_mutex_unlock(&token_lock);

@@ -214,7 +214,8 @@ index_manifest(const char *name, const char *version)
 	}
 	im = (struct db_image){
 		.name = m->name, .version = m->version,
-		.kind = image_kind_name(m->kind), .hash = hash_alg_name(m->hash),
+		.kind = image_kind_name(m->kind),
+		.hash = hash_alg_name(m->hash),
 		.size = m->size, .chunk_size = m->chunk_size,
 		.stored = stats.stored_bytes, .is_signed = m->signature != NULL,
 		.nchunks = m->nchunks, .offsets = offsets, .lengths = lengths,
@@ -267,15 +268,17 @@ prune(void)
 	size_t i, j;
 
 	json_array_foreach(list, i, img) {
-		const char *name = json_string_value(json_object_get(img, "name"));
+		const char *name =
+		    json_string_value(json_object_get(img, "name"));
 		json_array_foreach(json_object_get(img, "versions"), j, ver) {
 			const char *v = json_string_value(json_object_get(ver,
 			    "version"));
 			if (name && v && !store_has_manifest(store, name, v) &&
 			    db_image_remove(name, v) == DB_OK) {
 				log_info("image %s:%s left the store", name, v);
-				events_publish("image", json_pack("{s:s,s:s,s:b}",
-				    "name", name, "version", v, "removed", 1));
+				events_publish("image",
+				    json_pack("{s:s,s:s,s:b}", "name", name,
+				    "version", v, "removed", 1));
 			}
 		}
 	}
@@ -314,7 +317,8 @@ catalog_image_trusted(const char *ref, char *why, size_t len)
 	    NULL) != DB_OK ||
 	    store_load_manifest(store, name, resolved, &m, err,
 	    sizeof(err)) != 0) {
-		snprintf(why, len, "image %s is not on this rack", ref ? ref : "");
+		snprintf(why, len, "image %s is not on this rack",
+		    ref ? ref : "");
 		return CATALOG_NO_IMAGE;
 	}
 	rc = catalog_trust(m, err, sizeof(err));

@@ -81,7 +81,8 @@ static const struct option_def options[] = {
 	{ "state_dir", 0, T_STR, OFF(state_dir), "./var", 0, 0, 0, "DIR",
 	  "database, image store and generated files" },
 	{ "listen", 0, T_LISTEN, OFF(listen), "127.0.0.1:8080", 0, 0, 0,
-	  "ADDR:PORT", "HTTP address for the API, dashboard, chunks and boot files" },
+	  "ADDR:PORT",
+	  "HTTP address for the API, dashboard, chunks and boot files" },
 	{ "webui_dir", 0, T_STR, OFF(webui_dir), "./webui", 0, 0, F_RELOAD,
 	  "DIR", "dashboard files served at /" },
 	{ "api_token", 0, T_STR, OFF(api_token), "", TOKEN_MIN, 0, F_RELOAD,
@@ -112,7 +113,8 @@ static const struct option_def options[] = {
 	{ "uplink", 0, T_LIST, OFF(uplink), "", 0, 0, 0, "GLOBS",
 	  "interfaces never managed, whatever else matches" },
 	{ "link_slots", 0, T_LIST, OFF(link_slots), "", 0, 0, 0, "MAP",
-	  "slot names for links: IFNAME=SLOT or USBPATH=SLOT, comma separated" },
+	  "slot names for links: IFNAME=SLOT or USBPATH=SLOT, "
+	  "comma separated" },
 	{ "link_subnet_pool", 0, T_CIDR, OFF(link_subnet_pool), "10.213.0.0/16",
 	  0, 0, 0, "CIDR", "IPv4 pool split into one small subnet per slot" },
 	{ "link_prefix", 0, T_INT, OFF(link_prefix), "30", 30, 31, 0, "30|31",
@@ -129,14 +131,16 @@ static const struct option_def options[] = {
 	  "SSH public keys (authorized_keys lines) for diskless nodes' root" },
 	{ "diskless_stream", 0, T_BOOL, OFF(diskless_stream), "yes", 0, 0,
 	  F_RELOAD, NULL,
-	  "diskless nodes fetch their image as one stream (no: chunk by chunk)" },
+	  "diskless nodes fetch their image as one stream "
+	  "(no: chunk by chunk)" },
 	{ "rootfs_max_size", 0, T_SIZE, OFF(rootfs_max_size), "4G", 1LL << 20,
 	  1LL << 40, F_RELOAD, "SIZE",
 	  "largest rootfs image a diskless node is given (it runs from RAM)" },
 	{ "gadget", 0, T_LIST, OFF(gadget), "", 0, 0, 0, "FUNCS",
 	  "be a USB gadget with these functions (ncm,ecm,rndis); empty: off" },
-	{ "gadget_configfs", 0, T_STR, OFF(gadget_configfs), "/sys/kernel/config",
-	  0, 0, 0, "DIR", "configfs root for the gadget" },
+	{ "gadget_configfs", 0, T_STR, OFF(gadget_configfs),
+	  "/sys/kernel/config", 0, 0, 0, "DIR",
+	  "configfs root for the gadget" },
 	{ "gadget_udc", 0, T_STR, OFF(gadget_udc), "", 0, 0, 0, "NAME",
 	  "USB device controller to bind (empty: the first one)" },
 	{ "trusted_keys", 0, T_LIST, OFF(trusted_keys), "", 0, 0, F_RELOAD,
@@ -283,7 +287,8 @@ config_parse_listen(const char *s, struct sockaddr_storage *ss,
 		sin6->sin6_port = htons((uint16_t)p);
 		*sslen = sizeof(*sin6);
 	} else {
-		set_err(err, errlen, "'%s': '%s' is not an IP address", s, host);
+		set_err(err, errlen, "'%s': '%s' is not an IP address", s,
+		    host);
 		return -1;
 	}
 	return 0;
@@ -361,7 +366,8 @@ valid_word(const char *s)
 	if (strlen(s) > 64)
 		return "longer than 64 characters";
 	for (; *s != '\0'; s++)
-		if (!isalnum((unsigned char)*s) && strchr("._-:*?[]", *s) == NULL)
+		if (!isalnum((unsigned char)*s) &&
+		    strchr("._-:*?[]", *s) == NULL)
 			return "only letters, digits and . _ - : * ? [ ]";
 	return NULL;
 }
@@ -400,10 +406,85 @@ valid_trusted_key(const char *s)
 	return NULL;
 }
 
+/* Replace a string option's value with a copy of value. */
 static int
-parse_slots(const char *s, struct strlist *out, char *err, size_t errlen)
+set_string(void *field, const char *value, char *err, size_t errlen)
 {
-	return parse_list(s, out, valid_slot, err, errlen);
+	char *copy;
+
+	if ((copy = strdup(value)) == NULL) {
+		set_err(err, errlen, "out of memory");
+		return -1;
+	}
+	free(*(char **)field);
+	*(char **)field = copy;
+	return 0;
+}
+
+/*
+ * The numeric types: the unit suffixes each takes, and the words an error
+ * names its range with ("'X' is not WHAT from MIN<LO> to MAX<HI><TAIL>").
+ */
+struct number_type {
+	const char		*units;
+	const long long		*mult;
+	const char		*what, *lo, *hi, *tail;
+};
+
+static const long long size_mult[] = { 1LL << 10, 1LL << 20, 1LL << 30 };
+static const long long time_mult[] = { 1, 60, 3600, 86400 };
+
+static const struct number_type number_types[] = {
+	[T_INT] = { "", NULL, "a number", "", "", "" },
+	[T_SIZE] = { "KMG", size_mult, "a size", "", " bytes",
+	    " (suffix K, M or G)" },
+	[T_DURATION] = { "SMHD", time_mult, "a time", "s", "s",
+	    " (suffix s, m, h or d)" },
+};
+
+/* Set a T_INT, T_SIZE (a size_t) or T_DURATION (seconds in an int). */
+static int
+set_number(void *field, const struct option_def *o, const char *value,
+    char *err, size_t errlen)
+{
+	const struct number_type *t = &number_types[o->type];
+	long long v;
+
+	if (parse_scaled(value, t->units, t->mult, &v) != 0 || v < o->min ||
+	    v > o->max) {
+		set_err(err, errlen, "'%s' is not %s from %lld%s to %lld%s%s",
+		    value, t->what, o->min, t->lo, o->max, t->hi, t->tail);
+		return -1;
+	}
+	if (o->type == T_SIZE)
+		*(size_t *)field = (size_t)v;
+	else
+		*(int *)field = (int)v;
+	return 0;
+}
+
+/* Set a T_LIST or T_SLOTS option, each item checked by its option's rule. */
+static int
+set_list(void *field, const struct option_def *o, const char *value,
+    char *err, size_t errlen)
+{
+	const char *(*check)(const char *) = valid_word;
+	char why[CONFIG_WHY_MAX];
+
+	if (o->type == T_SLOTS)
+		check = valid_slot;
+	else if (strcmp(o->name, "link_slots") == 0)
+		check = valid_map;
+	else if (strcmp(o->name, "gadget") == 0)
+		check = valid_gadget;
+	else if (strcmp(o->name, "trusted_keys") == 0)
+		check = valid_trusted_key;
+	if (parse_list(value, (struct strlist *)field, check, why,
+	    sizeof(why)) != 0) {
+		set_err(err, errlen, "%s", why);
+		return -1;
+	}
+	return 0;
 }
 
 /* Set one option from its text; on error fill err and return -1. */
@@ -412,15 +493,10 @@ option_set(struct config *cfg, const struct option_def *o, const char *value,
     char *err, size_t errlen)
 {
 	void *field = (char *)cfg + o->offset;
-	long long v;
 	int b;
 
-	static const long long size_mult[] = { 1LL << 10, 1LL << 20, 1LL << 30 };
-	static const long long time_mult[] = { 1, 60, 3600, 86400 };
-
 	switch (o->type) {
-	case T_STR: {
-		char *copy;
+	case T_STR:
 		if (strlen(value) > CONFIG_VALUE_MAX) {
 			set_err(err, errlen, "value longer than %d bytes",
 			    CONFIG_VALUE_MAX);
@@ -432,30 +508,17 @@ option_set(struct config *cfg, const struct option_def *o, const char *value,
 			    o->min);
 			return -1;
 		}
-		if ((copy = strdup(value)) == NULL) {
-			set_err(err, errlen, "out of memory");
-			return -1;
-		}
-		free(*(char **)field);
-		*(char **)field = copy;
-		return 0;
-	}
+		return set_string(field, value, err, errlen);
 	case T_LISTEN: {
 		struct sockaddr_storage ss;
 		socklen_t sl;
 		char why[CONFIG_WHY_MAX];
-		char *copy;
-		if (config_parse_listen(value, &ss, &sl, why, sizeof(why)) != 0) {
+		if (config_parse_listen(value, &ss, &sl, why,
+		    sizeof(why)) != 0) {
 			set_err(err, errlen, "%s", why);
 			return -1;
 		}
-		if ((copy = strdup(value)) == NULL) {
-			set_err(err, errlen, "out of memory");
-			return -1;
-		}
-		free(*(char **)field);
-		*(char **)field = copy;
-		return 0;
+		return set_string(field, value, err, errlen);
 	}
 	case T_BOOL:
 		if (parse_bool(value, &b) != 0) {
@@ -466,76 +529,22 @@ option_set(struct config *cfg, const struct option_def *o, const char *value,
 		*(int *)field = b;
 		return 0;
 	case T_INT:
-		if (parse_scaled(value, "", NULL, &v) != 0 || v < o->min ||
-		    v > o->max) {
-			set_err(err, errlen, "'%s' is not a number from "
-			    "%lld to %lld", value, o->min, o->max);
-			return -1;
-		}
-		*(int *)field = (int)v;
-		return 0;
 	case T_SIZE:
-		if (parse_scaled(value, "KMG", size_mult, &v) != 0 ||
-		    v < o->min || v > o->max) {
-			set_err(err, errlen, "'%s' is not a size from %lld "
-			    "to %lld bytes (suffix K, M or G)", value,
-			    o->min, o->max);
-			return -1;
-		}
-		*(size_t *)field = (size_t)v;
-		return 0;
 	case T_DURATION:
-		if (parse_scaled(value, "SMHD", time_mult, &v) != 0 ||
-		    v < o->min || v > o->max) {
-			set_err(err, errlen, "'%s' is not a time from %llds "
-			    "to %llds (suffix s, m, h or d)", value,
-			    o->min, o->max);
-			return -1;
-		}
-		*(int *)field = (int)v;
-		return 0;
+		return set_number(field, o, value, err, errlen);
 	case T_CIDR: {
 		uint32_t net;
 		int prefix;
-		char *copy;
 		if (config_parse_cidr(value, &net, &prefix) != 0) {
 			set_err(err, errlen, "'%s' is not an IPv4 network "
 			    "ADDR/PREFIX (prefix 8-30, no host bits)", value);
 			return -1;
 		}
-		if ((copy = strdup(value)) == NULL) {
-			set_err(err, errlen, "out of memory");
-			return -1;
-		}
-		free(*(char **)field);
-		*(char **)field = copy;
-		return 0;
+		return set_string(field, value, err, errlen);
 	}
-	case T_LIST: {
-		char why[CONFIG_WHY_MAX];
-		const char *(*check)(const char *) = valid_word;
-		if (strcmp(o->name, "link_slots") == 0)
-			check = valid_map;
-		else if (strcmp(o->name, "gadget") == 0)
-			check = valid_gadget;
-		else if (strcmp(o->name, "trusted_keys") == 0)
-			check = valid_trusted_key;
-		if (parse_list(value, (struct strlist *)field, check, why,
-		    sizeof(why)) != 0) {
-			set_err(err, errlen, "%s", why);
-			return -1;
-		}
-		return 0;
-	}
-	case T_SLOTS: {
-		char why[CONFIG_WHY_MAX];
-		if (parse_slots(value, (struct strlist *)field, why,
-		    sizeof(why)) != 0) {
-			set_err(err, errlen, "%s", why);
-			return -1;
-		}
-		return 0;
-	}
+	case T_LIST:
+	case T_SLOTS:
+		return set_list(field, o, value, err, errlen);
 	}
 	set_err(err, errlen, "%s: unknown type", o->name);
 	return -1;
@@ -781,7 +790,8 @@ config_load(struct config *cfg, int argc, char **argv, char *err,
 		}
 	}
 	lopts[NOPTIONS] = (struct option){ "help", no_argument, NULL, 'h' };
-	lopts[NOPTIONS + 1] = (struct option){ "version", no_argument, NULL, 'V' };
+	lopts[NOPTIONS + 1] =
+	    (struct option){ "version", no_argument, NULL, 'V' };
 	lopts[NOPTIONS + 2] = (struct option){ NULL, 0, NULL, 0 };
 	*sp++ = 'h';
 	*sp++ = 'V';
@@ -854,7 +864,8 @@ config_apply_reload(struct config *cur, struct config *next)
 {
 	for (size_t i = 0; i < NOPTIONS; i++) {
 		const struct option_def *o = &options[i];
-		char *a = (char *)cur + o->offset, *b = (char *)next + o->offset;
+		char *a = (char *)cur + o->offset;
+		char *b = (char *)next + o->offset;
 		size_t sz;
 		int same;
 
@@ -890,7 +901,10 @@ config_apply_reload(struct config *cur, struct config *next)
 		}
 		if (same)
 			continue;
-		/* Swap so that next (freed by the caller) holds the old value. */
+		/*
+		 * Swap so that next (freed by the caller) holds the old
+		 * value.
+		 */
 		char tmp[sizeof(struct strlist)];
 		memcpy(tmp, a, sz);
 		memcpy(a, b, sz);
@@ -929,7 +943,8 @@ config_usage(FILE *fp, const char *prog)
 		fputc('\n', fp);
 	}
 	fprintf(fp, "  %-34s %s\n", "-h, --help", "show this help and exit");
-	fprintf(fp, "  %-34s %s\n", "-V, --version", "show the version and exit");
+	fprintf(fp, "  %-34s %s\n", "-V, --version",
+	    "show the version and exit");
 	fprintf(fp, "\nSizes take K, M or G; times take s, m, h or d. "
 	    "SIGHUP rereads the config file.\nSee rackd(8).\n");
 }

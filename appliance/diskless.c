@@ -54,7 +54,8 @@ diskless_script(const char *slot, const char *host, const struct db_job *job,
 {
 	return snprintf(buf, len, "#!ipxe\n"
 	    "echo rackd: slot %s: diskless boot of %s (job %lld)\n"
-	    "kernel http://%s/pxe/vmlinuz initrd=initrd.img rackd.mode=diskless "
+	    "kernel http://%s/pxe/vmlinuz initrd=initrd.img "
+	    "rackd.mode=diskless "
 	    "rackd.url=http://%s rackd.job=%lld rackd.token=%s rackd.slot=%s "
 	    "rackd.fetch=%s console=tty0 console=ttyS0,115200 panic=30\n"
 	    "initrd http://%s/pxe/initrd.img\n"
@@ -76,7 +77,8 @@ add_file(json_t *files, const char *path, int mode, const char *content)
 	json_t *f = content != NULL ?
 	    json_pack("{s:s,s:s,s:i,s:s}", "path", path, "type", "file",
 	    "mode", mode, "content", content) :
-	    json_pack("{s:s,s:s,s:i}", "path", path, "type", "dir", "mode", mode);
+	    json_pack("{s:s,s:s,s:i}", "path", path, "type", "dir",
+	    "mode", mode);
 
 	return f != NULL ? json_array_append_new(files, f) : -1;
 }
@@ -146,13 +148,13 @@ read_keys(void)
 		if (*line == '\0' || *line == '#')
 			continue;
 		if (strlen(line) > SSH_KEY_LINE_MAX || !key_line_ok(line)) {
-			log_warnx("ssh_keys %s: a line that is not a public key "
-			    "is skipped", conf.ssh_keys);
+			log_warnx("ssh_keys %s: a line that is not a "
+			    "public key is skipped", conf.ssh_keys);
 			continue;
 		}
 		if (json_array_size(keys) >= SSH_KEYS_MAX) {
-			log_warnx("ssh_keys %s: more than %d keys; the rest are "
-			    "skipped", conf.ssh_keys, SSH_KEYS_MAX);
+			log_warnx("ssh_keys %s: more than %d keys; the rest "
+			    "are skipped", conf.ssh_keys, SSH_KEYS_MAX);
 			break;
 		}
 		json_array_append_new(keys, json_string(line));

@@ -65,7 +65,8 @@ reader(void *cls, char *buf, size_t max)
 		return HTTP_PULL_END;
 	if (s->fd < 0) {
 		if (catalog_chunk_path(s->hex[s->i], path, sizeof(path)) != 0 ||
-		    (s->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0 ||
+		    (s->fd = open(path, O_RDONLY | O_CLOEXEC |
+		    O_NOFOLLOW)) < 0 ||
 		    fstat(s->fd, &st) != 0 ||
 		    (uint64_t)st.st_size != s->stored[s->i]) {
 			log_warnx("slot %s: rootfs stream: chunk %s is missing "
@@ -126,8 +127,8 @@ diskless_stream(struct req *r)
 	}
 	if (db_job_active(slot, &job) != DB_OK ||
 	    strcmp(job.action, "diskless") != 0) {
-		http_reply_error(r, 409, "slot %s has no diskless boot under way",
-		    slot);
+		http_reply_error(r, 409,
+		    "slot %s has no diskless boot under way", slot);
 		return;
 	}
 	if ((m = catalog_manifest_json(job.image)) == NULL ||
@@ -159,8 +160,8 @@ diskless_stream(struct req *r)
 		    !json_is_integer(json_object_get(c, "stored"))) {
 			rstream_free(s);
 			json_decref(m);
-			http_reply_error(r, 500, "the manifest of %s is damaged",
-			    job.image);
+			http_reply_error(r, 500,
+			    "the manifest of %s is damaged", job.image);
 			return;
 		}
 		memcpy(s->hex[i], h, HASH_HEX_LEN + 1);

@@ -71,7 +71,8 @@ write_file(const char *path, const char *text, size_t len)
 	int fd;
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0644)) < 0)
 		return -1;
 	if (write(fd, text, len) != (ssize_t)len || fchmod(fd, 0644) != 0 ||
 	    close(fd) != 0) {
@@ -501,7 +502,8 @@ dnsmasq_init(char *err, size_t errlen)
 	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
 		goto fail;
 	chmod(dir, 0755);
-	for (size_t i = 0; i < sizeof(ipxe_files) / sizeof(ipxe_files[0]); i++) {
+	for (size_t i = 0; i < sizeof(ipxe_files) / sizeof(ipxe_files[0]);
+	    i++) {
 		snprintf(from, sizeof(from), "%s/%s", conf.ipxe_dir,
 		    ipxe_files[i]);
 		if (snprintf(to, sizeof(to), "%s/%s", dir, ipxe_files[i]) >=

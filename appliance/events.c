@@ -26,8 +26,8 @@ struct event {
 
 struct client {
 	struct http_pull	*pull;		/* its reply; NULL until made */
-	uint64_t		 next;		/* id of the next event to send */
-	size_t			 off;		/* sent of that event so far */
+	uint64_t		 next;		/* id of the next one to send */
+	size_t			 off;		/* sent of it so far */
 	int			 suspended;
 	int			 hello;		/* retry: line sent */
 	int			 ended;		/* its session ended: close */

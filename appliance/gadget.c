@@ -124,14 +124,17 @@ gadget_setup(const char *root, const struct strlist *funcs, const char *udc,
 		if (gwrite(root, attrs[i], values[i]) != 0)
 			goto fail;
 	for (int f = 0; f < funcs->n; f++)
-		for (size_t i = 0; i < sizeof(gfuncs) / sizeof(gfuncs[0]); i++) {
+		for (size_t i = 0; i < sizeof(gfuncs) / sizeof(gfuncs[0]);
+		    i++) {
 			if (strcmp(funcs->v[f], gfuncs[i].name) != 0)
 				continue;
-			snprintf(rel, sizeof(rel), "functions/%s", gfuncs[i].file);
+			snprintf(rel, sizeof(rel), "functions/%s",
+			    gfuncs[i].file);
 			if (gmkdir(root, rel) != 0 ||
 			    gpath(target, sizeof(target), root, rel) != 0)
 				goto fail;
-			snprintf(rel, sizeof(rel), CONFIG "/%s", gfuncs[i].file);
+			snprintf(rel, sizeof(rel), CONFIG "/%s",
+			    gfuncs[i].file);
 			if (gpath(link, sizeof(link), root, rel) != 0 ||
 			    (symlink(target, link) != 0 && errno != EEXIST))
 				goto fail;

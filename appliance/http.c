@@ -41,10 +41,10 @@ struct req {
 	int			 node_side;	/* on a management link */
 	struct http_stream	 stream;	/* a streamed body's taker */
 	uint64_t		 discarded;	/* body bytes past the limit */
-	struct work		 work;		/* http_defer: the queue's link */
+	struct work		 work;		/* http_defer's queue link */
 	void			(*defer_fn)(struct req *, void *);
 	void			*defer_ctx;
-	int			 in_worker;	/* replies are held, not queued */
+	int			 in_worker;	/* replies held, not queued */
 	struct MHD_Response	*held;		/* queued once resumed */
 	int			 held_status;
 	int			 nxh;		/* extra reply headers */
@@ -77,7 +77,8 @@ static void
 reply_response(struct req *r, int status, struct MHD_Response *resp)
 {
 	if (r->status != 0) {
-		log_warnx("http: %s %s: second reply dropped", r->method, r->url);
+		log_warnx("http: %s %s: second reply dropped", r->method,
+		    r->url);
 		MHD_destroy_response(resp);
 		return;
 	}
@@ -363,7 +364,8 @@ http_client_addr(struct req *r, struct sockaddr_storage *ss)
 {
 	const union MHD_ConnectionInfo *ci;
 
-	ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	ci = MHD_get_connection_info(r->conn,
+	    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	if (ci == NULL || ci->client_addr == NULL)
 		return -1;
 	memset(ss, 0, sizeof(*ss));
@@ -378,11 +380,29 @@ http_stream_add(struct req *r, uint64_t bytes)
 	r->streamed += bytes;
 }
 
+/* 0 if the Content-Length, when sent, is within r->body_max; else a 413. */
+static int
+length_within(struct req *r)
+{
+	const char *cl = http_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	unsigned long long n;
+	char *end;
+
+	if (cl == NULL)
+		return 0;
+	errno = 0;
+	n = strtoull(cl, &end, 10);
+	if (errno != 0 || *end != '\0' || n > r->body_max) {
+		http_reply_error(r, 413, "request body over %zu bytes",
+		    r->body_max);
+		return -1;
+	}
+	return 0;
+}
+
 int
 http_stream_body(struct req *r, const struct http_stream *s)
 {
-	const char *cl = http_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
-
 	if (r->route == NULL || r->route->body != HTTP_BODY_STREAM ||
 	    s->done == NULL || r->status != 0) {
 		http_reply_error(r, 500, "internal error: no body to stream");
@@ -390,18 +410,7 @@ http_stream_body(struct req *r, const struct http_stream *s)
 	}
 	r->stream = *s;		/* release runs from here on */
 	r->body_max = s->max;
-	if (cl != NULL) {
-		char *end;
-		unsigned long long n;
-		errno = 0;
-		n = strtoull(cl, &end, 10);
-		if (errno != 0 || *end != '\0' || n > s->max) {
-			http_reply_error(r, 413, "request body over %llu bytes",
-			    (unsigned long long)s->max);
-			return -1;
-		}
-	}
-	return 0;
+	return length_within(r);
 }
 
 int
@@ -499,7 +508,8 @@ route_match(const char *pattern, const char *path, struct req *r)
 		if (*p == '*') {
 			const char *seg_end = strchr(u, '/');
 			size_t n = seg_end ? (size_t)(seg_end - u) : strlen(u);
-			if (n == 0 || np >= ROUTE_PARAMS_MAX || out + n + 1 > end)
+			if (n == 0 || np >= ROUTE_PARAMS_MAX ||
+			    out + n + 1 > end)
 				return 0;
 			memcpy(out, u, n);
 			out[n] = '\0';
@@ -584,7 +594,6 @@ static int
 request_start(struct req *r)
 {
 	char allowed[HTTP_ALLOW_MAX];
-	const char *cl;
 	struct head_size hs = { 0, 0 };
 	int path_known;
 
@@ -627,7 +636,8 @@ request_start(struct req *r)
 			http_reply_error(r, 405, "%s is not allowed here; "
 			    "allowed: %s", r->method, allowed);
 		} else
-			http_reply_error(r, 404, "no such resource: %s", r->url);
+			http_reply_error(r, 404, "no such resource: %s",
+			    r->url);
 		return 0;
 	}
 	r->route_name = r->route->name;
@@ -650,19 +660,7 @@ request_start(struct req *r)
 		return r->status == 0;
 	}
 	r->body_max = r->route->body == HTTP_BODY_JSON ? conf.max_body : 0;
-	cl = http_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
-	if (cl != NULL) {
-		char *end;
-		unsigned long long n;
-		errno = 0;
-		n = strtoull(cl, &end, 10);
-		if (errno != 0 || *end != '\0' || n > r->body_max) {
-			http_reply_error(r, 413, "request body over %zu bytes",
-			    r->body_max);
-			return 0;
-		}
-	}
-	return 1;
+	return length_within(r) == 0;
 }
 
 static int
@@ -810,7 +808,8 @@ start_daemon(const struct sockaddr_storage *ss, int fd, int node_side,
 	    MHD_OPTION_NOTIFY_COMPLETED, completed_cb, NULL,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	    MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)HTTP_BACKLOG,
-	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)(threads > 1 ? threads : 0),
+	    MHD_OPTION_THREAD_POOL_SIZE,
+	    (unsigned int)(threads > 1 ? threads : 0),
 	    MHD_OPTION_END);
 }
 

@@ -228,7 +228,8 @@ link_new(int index, const char *name, unsigned int flags, const char *mac)
 			f->managed = 0;
 			return;
 		}
-		log_info("link %s is management link of slot %s", name, f->slot);
+		log_info("link %s is management link of slot %s", name,
+		    f->slot);
 		if (!(flags & IFF_UP) && priv_link_up(index) != 0)
 			log_warn("link %s: cannot bring it up", name);
 		if (priv_addr(index, l.board_addr, l.prefix) != 0)
@@ -239,7 +240,8 @@ link_new(int index, const char *name, unsigned int flags, const char *mac)
 		 * fetches its boot script, and none comes on a bare link. */
 		slot_ula(&conf, &l, ula, sizeof(ula));
 		if (priv_addr(index, ula, 64) != 0)
-			log_warn("link %s: cannot set address %s/64", name, ula);
+			log_warn("link %s: cannot set address %s/64", name,
+			    ula);
 		http_listen_node(l.board_addr);
 		dnsmasq_changed();
 		publish_link(f->slot);

@@ -14,7 +14,7 @@
 #include "db/db.h"
 
 struct row {
-	const char	*route;		/* static strings from the route table */
+	const char	*route;		/* static, from the route table */
 	int		 status;
 	uint64_t	 count;
 };
@@ -23,7 +23,8 @@ static pthread_mutex_t m_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct row rows[METRIC_ROWS_MAX];
 static int nrows;
 static uint64_t streamed;
-static uint64_t push_bytes, push_stored, push_patched, push_present, push_rejected;
+static uint64_t push_bytes, push_stored, push_patched, push_present;
+static uint64_t push_rejected;
 
 void
 metrics_request(const char *route, int status)
@@ -98,9 +99,11 @@ metrics_render(int event_clients)
 	    "rackd_push_chunks_total{result=\"present\"} %llu\n"
 	    "rackd_push_chunks_total{result=\"rejected\"} %llu\n",
 	    (unsigned long long)push_bytes, (unsigned long long)push_stored,
-	    (unsigned long long)push_patched, (unsigned long long)push_present, (unsigned long long)push_rejected);
+	    (unsigned long long)push_patched, (unsigned long long)push_present,
+	    (unsigned long long)push_rejected);
 	pthread_mutex_unlock(&m_lock);
-	fprintf(fp, "# HELP rackd_jobs Jobs by state.\n# TYPE rackd_jobs gauge\n");
+	fprintf(fp, "# HELP rackd_jobs Jobs by state.\n"
+	    "# TYPE rackd_jobs gauge\n");
 	json_object_foreach(counts, state, v)
 		fprintf(fp, "rackd_jobs{state=\"%s\"} %lld\n", state,
 		    (long long)json_integer_value(v));

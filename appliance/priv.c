@@ -167,7 +167,8 @@ handle(const struct priv_req *q, struct priv_rep *rep)
 		break;
 	default:
 		rc = -EINVAL;
-		snprintf(rep->msg, sizeof(rep->msg), "unknown request %d", q->op);
+		snprintf(rep->msg, sizeof(rep->msg), "unknown request %d",
+		    q->op);
 	}
 	rep->rc = rc < 0 ? -1 : 0;
 	rep->err = rc < 0 ? -rc : 0;
@@ -243,9 +244,9 @@ priv_start(char *err, size_t errlen)
 	    geteuid() != 0)
 		return 0;
 	if ((pw = getpwnam(conf.user)) == NULL || pw->pw_uid == 0) {
-		snprintf(err, errlen, "user %s: %s (create it: useradd --system "
-		    "--no-create-home %s; or set user = root to run without "
-		    "privilege separation)", conf.user, pw ? "is root" :
+		snprintf(err, errlen, "user %s: %s (create it: useradd "
+		    "--system --no-create-home %s; or set user = root to run "
+		    "without privilege separation)", conf.user, pw ? "is root" :
 		    "no such user", conf.user);
 		return -1;
 	}
@@ -291,7 +292,8 @@ priv_drop(char *err, size_t errlen)
 		return 0;
 	/* The state dir is the user's: the database, the store, tokens. */
 	if (nftw(conf.state_dir, chown_one, 32, FTW_PHYS) != 0) {
-		snprintf(err, errlen, "%s: %s", conf.state_dir, strerror(errno));
+		snprintf(err, errlen, "%s: %s", conf.state_dir,
+		    strerror(errno));
 		return -1;
 	}
 	if (setgroups(1, &run_gid) != 0 || setresgid(run_gid, run_gid,
@@ -301,7 +303,8 @@ priv_drop(char *err, size_t errlen)
 		return -1;
 	}
 	if (setuid(0) == 0) {
-		snprintf(err, errlen, "still root after becoming %s", conf.user);
+		snprintf(err, errlen, "still root after becoming %s",
+		    conf.user);
 		return -1;
 	}
 	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);	/* nothing it runs gains any */
@@ -360,7 +363,8 @@ ask(int op, int a, int b, const char *s, struct priv_rep *rep)
 		/* Without its helper rackd cannot keep the rack's links
 		 * and DHCP going: it stops, and its supervisor starts it. */
 		if (send(priv_fd, &q, sizeof(q), 0) != (ssize_t)sizeof(q) ||
-		    recv(priv_fd, rep, sizeof(*rep), 0) != (ssize_t)sizeof(*rep))
+		    recv(priv_fd, rep, sizeof(*rep), 0) !=
+		    (ssize_t)sizeof(*rep))
 			fatalx("the privileged helper is gone");
 		pthread_mutex_unlock(&priv_lock);
 	}

@@ -69,7 +69,7 @@ struct spool {
 	uint64_t	 length;
 	uint64_t	 stored;	/* the manifest's compressed size */
 	enum hash_alg	 alg;
-	char		 base[HASH_HEX_LEN + 1];	/* "": the chunk whole */
+	char		 base[HASH_HEX_LEN + 1];	/* "": not a patch */
 	int		 level;
 	/* POST .../versions/{version} */
 	char		 name[IMAGE_NAME_MAX + 1];
@@ -138,6 +138,22 @@ spool_ok(struct req *r, struct spool *s)
 		return 0;
 	}
 	return 1;
+}
+
+/* Spool the request body, at most max bytes; done runs once it is in. */
+static void
+spool_take(struct req *r, struct spool *s, uint64_t max,
+    void (*done)(struct req *, void *))
+{
+	const struct http_stream hs = {
+		.max = max,
+		.data = spool_data,
+		.done = done,
+		.release = spool_release,
+		.ctx = s,
+	};
+
+	http_stream_body(r, &hs);
 }
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -320,7 +336,8 @@ manifest_take(struct req *r, void *ctx)
 	if (!spool_ok(r, s))
 		return;
 	if (s->bytes == 0) {
-		http_reply_error(r, 400, "the body must be the image's manifest");
+		http_reply_error(r, 400,
+		    "the body must be the image's manifest");
 		return;
 	}
 	map = mmap(NULL, (size_t)s->bytes, PROT_READ, MAP_PRIVATE, s->fd, 0);
@@ -397,7 +414,6 @@ manifest_done(struct req *r, void *ctx)
 void
 push_manifest(struct req *r)
 {
-	struct http_stream hs = { 0 };
 	struct spool *s;
 	char name[IMAGE_NAME_MAX + 1], version[IMAGE_NAME_MAX + 1];
 
@@ -406,12 +422,7 @@ push_manifest(struct req *r)
 		return;
 	snprintf(s->name, sizeof(s->name), "%s", name);
 	snprintf(s->version, sizeof(s->version), "%s", version);
-	hs.max = MANIFEST_MAX_BYTES;
-	hs.data = spool_data;
-	hs.done = manifest_done;
-	hs.release = spool_release;
-	hs.ctx = s;
-	http_stream_body(r, &hs);
+	spool_take(r, s, MANIFEST_MAX_BYTES, manifest_done);
 }
 
 /* ---- PUT /api/v1/chunks/{hash} ---------------------------------------- */
@@ -466,7 +477,8 @@ chunk_done(struct req *r, void *ctx)
 	}
 	if (s->bytes == 0) {
 		metrics_push_chunk(0, "rejected");
-		http_reply_error(r, 400, "the body must be the compressed chunk");
+		http_reply_error(r, 400,
+		    "the body must be the compressed chunk");
 		return;
 	}
 	http_defer(r, chunk_adopt, s);
@@ -475,7 +487,6 @@ chunk_done(struct req *r, void *ctx)
 void
 push_chunk(struct req *r)
 {
-	struct http_stream hs = { 0 };
 	const char *hash = http_param(r, 0), *base = http_query(r, "base");
 	const char *lv = http_query(r, "level");
 	char alg[HASH_NAME_MAX], *end;
@@ -490,7 +501,8 @@ push_chunk(struct req *r)
 		return;
 	}
 	if (base != NULL && !hash_hex_valid(base)) {
-		http_reply_error(r, 400, "base: not a chunk hash (64 lowercase hex)");
+		http_reply_error(r, 400,
+		    "base: not a chunk hash (64 lowercase hex)");
 		return;
 	}
 	if (lv != NULL && (base == NULL || (errno = 0, level = strtol(lv, &end,
@@ -521,9 +533,11 @@ push_chunk(struct req *r)
 	if (base != NULL && (stored == 0 || !store_has_chunk(catalog_store(),
 	    base))) {
 		metrics_push_chunk(0, "rejected");
-		http_reply_json(r, 409, json_pack("{s:s,s:b}", "error", stored == 0 ?
+		http_reply_json(r, 409, json_pack("{s:s,s:b}", "error",
+		    stored == 0 ?
 		    "this push cannot take patches (post its manifest again)" :
-		    "the patch's base chunk is not on this rack", "send_whole", 1));
+		    "the patch's base chunk is not on this rack",
+		    "send_whole", 1));
 		return;
 	}
 	if ((s = spool_new(r, "push")) == NULL)
@@ -534,12 +548,7 @@ push_chunk(struct req *r)
 	s->stored = stored;
 	s->level = (int)level;
 	s->alg = a;
-	hs.max = chunk_compress_bound((size_t)length);
-	hs.data = spool_data;
-	hs.done = chunk_done;
-	hs.release = spool_release;
-	hs.ctx = s;
-	http_stream_body(r, &hs);
+	spool_take(r, s, chunk_compress_bound((size_t)length), chunk_done);
 }
 
 /* ---- POST .../commit ---------------------------------------------------- */
@@ -702,14 +711,15 @@ expire_run(struct work *w)
 	for (int i = 0; i < PUSH_EXPIRE_BATCH; i++) {
 		memset(&f, 0, sizeof(f));
 		catalog_lock();
-		if (db_push_expired(idle, name, version, sizeof(name)) != DB_OK) {
+		if (db_push_expired(idle, name, version,
+		    sizeof(name)) != DB_OK) {
 			catalog_unlock();
 			break;
 		}
 		if (catalog_push_drop(name, version, &f) != 0) {
 			catalog_unlock();
-			log_warnx("push %s:%s: cannot expire it (database error)",
-			    name, version);
+			log_warnx("push %s:%s: cannot expire it "
+			    "(database error)", name, version);
 			break;
 		}
 		catalog_unlock();

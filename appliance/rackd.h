@@ -40,7 +40,7 @@
 #define FROM_DIGITS_MAX		9	/* ?from=K of the rootfs stream */
 #define EVENTS_BLOCK		(16 * 1024)	/* an event stream's read */
 #define METRIC_ROWS_MAX		256	/* route and status pairs counted */
-#define EVENTS_RING		1024	/* events kept for reconnecting clients */
+#define EVENTS_RING		1024	/* events kept for reconnects */
 #define EVENTS_CLIENTS_MAX	128	/* concurrent /api/v1/events streams */
 #define EVENT_MAX		(64 * 1024)
 #define JOBS_LIST_MAX		500
@@ -62,7 +62,7 @@
 #define TOKEN_HEX		64	/* 32 random bytes */
 #define HEARTBEAT_SECONDS	15
 #define HOSTNAME_MAX		63	/* a node's hostname */
-#define LINK_HISTORY_MAX	1000	/* rows of GET /api/v1/nodes/{slot}/links */
+#define LINK_HISTORY_MAX	1000	/* rows of GET .../nodes/{slot}/links */
 
 /* log.c */
 void	 log_init(int foreground, int verbose, const char *ident);
@@ -71,8 +71,10 @@ void	 log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	 log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	 log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	 log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
-void	 fatal(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
-void	 fatalx(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
+void	 fatal(const char *, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
+void	 fatalx(const char *, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
 
 /* config.c: the option table, config file, command line, --help, and the
  * running configuration. */
@@ -163,6 +165,22 @@ int	 statedir_open(const char *dir, char *err, size_t errlen);
 int	 statedir_path(char *buf, size_t len, const char *name);
 int	 statedir_write_secret(const char *name, const char *text);
 int	 statedir_read_small(const char *name, char *buf, size_t len);
+/*
+ * A secret rackd checks callers against (the API token, the dashboard
+ * password): its option's value when set, else its file in the state
+ * directory, made once with make at first start. Each must be min long.
+ */
+struct statedir_secret {
+	const char	*option;	/* "api_token" */
+	const char	*value;		/* its value; NULL or "": unset */
+	const char	*file;		/* "api.token" */
+	const char	*noun;		/* "token": errors about the file */
+	const char	*what;		/* "API token": logged once made */
+	int		 min;
+	void		(*make)(char *, size_t);
+};
+int	 statedir_secret(const struct statedir_secret *, char *out,
+	    size_t outlen, char *err, size_t errlen);
 
 /* auth.c: the API token and per-job agent tokens. */
 int	 auth_init(char *err, size_t errlen);	/* api.token */
@@ -377,7 +395,7 @@ int	 static_path_ok(const char *urlpath);
 int	 events_init(void);
 void	 events_publish(const char *type, json_t *data);	/* steals */
 void	 nodes_publish(const char *slot);	/* a "node" event: its state */
-void	 events_heartbeat(void);	/* also ends streams of ended sessions */
+void	 events_heartbeat(void);	/* also ends ended sessions' streams */
 void	 events_sessions_check(void);
 void	 events_shutdown(void);
 void	 events_stream(struct req *);
@@ -429,7 +447,8 @@ int	 jobs_cancel(int64_t id, const char *who);
 int	 jobs_report(int64_t id, const char *state, int64_t done,
 	    int64_t fetched, int64_t rate, const char *reason);
 int	 jobs_node_booting(const char *slot);	/* boot script fetched */
-int	 jobs_token_check(int64_t id, const char *token);	/* JOB_OK: active */
+/* JOB_OK: the job is active and the token is its own */
+int	 jobs_token_check(int64_t id, const char *token);
 void	 jobs_recover(void);			/* at start */
 void	 jobs_tick(void);			/* timeouts, from the loop */
 void	 jobs_publish(int64_t id);

@@ -17,7 +17,6 @@
  * ends, without looking at the password. Comparisons are constant-time.
  */
 #include <arpa/inet.h>
-#include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -36,7 +35,7 @@
 static char password[CONFIG_VALUE_MAX + 1];
 static pthread_mutex_t pw_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* ---- the password --------------------------------------------------------- */
+/* ---- the password -------------------------------------------------------- */
 
 /* 100 random bits in letters and digits that cannot be mistaken. */
 static void
@@ -58,34 +57,14 @@ make_password(char *out, size_t len)
 static int
 load_password(char *err, size_t errlen)
 {
+	const struct statedir_secret sc = { "dashboard_password",
+	    conf.dashboard_password, PASSWORD_FILE, "password",
+	    "dashboard password", PASSWORD_MIN, make_password };
 	char pw[CONFIG_VALUE_MAX + 1];
 	int changed;
 
-	if (conf.dashboard_password != NULL && conf.dashboard_password[0]) {
-		if (strlen(conf.dashboard_password) < PASSWORD_MIN) {
-			snprintf(err, errlen, "dashboard_password: shorter than "
-			    "%d characters", PASSWORD_MIN);
-			return -1;
-		}
-		snprintf(pw, sizeof(pw), "%s", conf.dashboard_password);
-	} else if (statedir_read_small(PASSWORD_FILE, pw, sizeof(pw)) != 0) {
-		if (errno != ENOENT) {
-			snprintf(err, errlen, "%s: %s", PASSWORD_FILE,
-			    strerror(errno));
-			return -1;
-		}
-		make_password(pw, sizeof(pw));
-		if (statedir_write_secret(PASSWORD_FILE, pw) != 0) {
-			snprintf(err, errlen, "cannot write %s: %s",
-			    PASSWORD_FILE, strerror(errno));
-			return -1;
-		}
-		log_info("made a new dashboard password in %s", PASSWORD_FILE);
-	} else if (strlen(pw) < PASSWORD_MIN) {
-		snprintf(err, errlen, "%s: password shorter than %d characters",
-		    PASSWORD_FILE, PASSWORD_MIN);
+	if (statedir_secret(&sc, pw, sizeof(pw), err, errlen) != 0)
 		return -1;
-	}
 	pthread_mutex_lock(&pw_lock);
 	changed = password[0] != '\0' && strcmp(password, pw) != 0;
 	memcpy(password, pw, sizeof(password));
@@ -95,7 +74,8 @@ load_password(char *err, size_t errlen)
 		/* Whoever signed in with the old password is out. */
 		db_sessions_clear();
 		events_sessions_check();
-		log_info("dashboard password changed: every session signed out");
+		log_info("dashboard password changed: every session "
+		    "signed out");
 	}
 	return 0;
 }
@@ -116,7 +96,8 @@ session_reload(void)
 	char err[ERR_MAX];
 
 	if (load_password(err, sizeof(err)) != 0) {
-		log_warnx("reload: %s; keeping the old dashboard password", err);
+		log_warnx("reload: %s; keeping the old dashboard "
+		    "password", err);
 		return -1;
 	}
 	return 0;
@@ -133,7 +114,7 @@ session_password_ok(const char *given)
 	return ok;
 }
 
-/* ---- sessions ------------------------------------------------------------- */
+/* ---- sessions ------------------------------------------------------------ */
 
 int
 session_cookie_valid(const char *v)
@@ -203,7 +184,7 @@ session_end(const char *cookie)
 	    SESSION_END_NONE : SESSION_END_ERROR;
 }
 
-/* ---- failed sign-ins ------------------------------------------------------ */
+/* ---- failed sign-ins ----------------------------------------------------- */
 
 struct signin_client {
 	char	 key[CLIENT_KEY_MAX];
@@ -224,7 +205,8 @@ session_client_key(const struct sockaddr_storage *ss, char *out, size_t len)
 	char buf[INET6_ADDRSTRLEN];
 
 	if (ss->ss_family == AF_INET6) {
-		struct in6_addr a = ((const struct sockaddr_in6 *)ss)->sin6_addr;
+		struct in6_addr a =
+		    ((const struct sockaddr_in6 *)ss)->sin6_addr;
 		if (IN6_IS_ADDR_V4MAPPED(&a)) {
 			inet_ntop(AF_INET, &a.s6_addr[12], buf, sizeof(buf));
 		} else {
@@ -321,7 +303,7 @@ signin_reset(void)
 	pthread_mutex_unlock(&lim_lock);
 }
 
-/* ---- the routes ----------------------------------------------------------- */
+/* ---- the routes ---------------------------------------------------------- */
 
 static int
 set_cookie(struct req *r, const char *value, int max_age)
@@ -372,7 +354,8 @@ session_signin(struct req *r)
 	if (given == NULL || json_object_size(body) != 1 ||
 	    strlen(given) > CONFIG_VALUE_MAX) {
 		json_decref(body);
-		http_reply_error(r, 400, "body must be {\"password\": \"...\"}");
+		http_reply_error(r, 400,
+		    "body must be {\"password\": \"...\"}");
 		return;
 	}
 	if (!session_password_ok(given)) {
@@ -431,7 +414,8 @@ session_signout(struct req *r)
 		events_sessions_check();	/* its event streams end now */
 		break;
 	case SESSION_NONE:
-		break;		/* signed out already: say so, clear the cookie */
+		/* signed out already: say so, clear the cookie */
+		break;
 	}
 	set_cookie(r, "", 0);
 	http_reply_json(r, 200, json_pack("{s:b}", "signed_in", 0));

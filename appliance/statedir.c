@@ -1,7 +1,9 @@
 /*
  * statedir.c — the state directory: created if missing, locked so that two
  * rackd never share one, and the small files rackd keeps in it (secrets are
- * written whole, mode 0600, through a temporary file and rename).
+ * written whole, mode 0600, through a temporary file and rename). The API
+ * token (auth.c) and the dashboard password (session.c) load by one rule,
+ * statedir_secret: the option's value, else the file, made at first start.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -134,5 +136,37 @@ statedir_read_small(const char *name, char *buf, size_t len)
 	buf[n] = '\0';
 	while (n > 0 && strchr(" \t\r\n", buf[n - 1]) != NULL)
 		buf[--n] = '\0';
+	return 0;
+}
+
+int
+statedir_secret(const struct statedir_secret *sc, char *out, size_t outlen,
+    char *err, size_t errlen)
+{
+	if (sc->value != NULL && sc->value[0] != '\0') {
+		if (strlen(sc->value) < (size_t)sc->min) {
+			snprintf(err, errlen, "%s: shorter than %d characters",
+			    sc->option, sc->min);
+			return -1;
+		}
+		snprintf(out, outlen, "%s", sc->value);
+	} else if (statedir_read_small(sc->file, out, outlen) != 0) {
+		if (errno != ENOENT) {
+			snprintf(err, errlen, "%s: %s", sc->file,
+			    strerror(errno));
+			return -1;
+		}
+		sc->make(out, outlen);
+		if (statedir_write_secret(sc->file, out) != 0) {
+			snprintf(err, errlen, "cannot write %s: %s", sc->file,
+			    strerror(errno));
+			return -1;
+		}
+		log_info("made a new %s in %s", sc->what, sc->file);
+	} else if (strlen(out) < (size_t)sc->min) {
+		snprintf(err, errlen, "%s: %s shorter than %d characters",
+		    sc->file, sc->noun, sc->min);
+		return -1;
+	}
 	return 0;
 }

@@ -133,7 +133,8 @@ static_file(struct req *r)
 	}
 	if (strcmp(url, "/") == 0 || url[strlen(url) - 1] == '/')
 		snprintf(rel, sizeof(rel), "%sindex.html", url + 1);
-	else if (snprintf(rel, sizeof(rel), "%s", url + 1) >= (int)sizeof(rel)) {
+	else if (snprintf(rel, sizeof(rel), "%s", url + 1) >=
+	    (int)sizeof(rel)) {
 		http_reply_error(r, 404, "no such file");
 		return;
 	}

@@ -436,7 +436,7 @@ on_lease_change(int fd, uint32_t events, void *arg)
 static void
 read_leases(void *arg)
 {
-	char path[PATH_MAX_RACKD], line[512];
+	char path[PATH_MAX_RACKD], line[DNSMASQ_LEASE_LINE_MAX];
 	FILE *fp;
 
 	if (dnsmasq_run_dir(path, sizeof(path)) != 0)

@@ -837,7 +837,8 @@ http_start(const struct http_routes *routes, char *err, size_t errlen)
 }
 
 /* Listeners on the board's address of each management link, when the
- * main one does not already cover it (a wildcard, or that address). */
+ * main one does not already cover it (IPv4 0.0.0.0, or that very
+ * address; an IPv6 listen address never covers it). */
 static struct {
 	char			 addr[INET_ADDRSTRLEN];
 	struct MHD_Daemon	*d;

@@ -59,7 +59,7 @@ struct priv_rep {
 	int32_t	 rc;		/* 0, or -1 with err (errno) and msg */
 	int32_t	 err;
 	int32_t	 val;
-	char	 msg[256];
+	char	 msg[PRIV_MSG_MAX];
 };
 
 static int priv_fd = -1;		/* rackd's end; -1: no helper */

@@ -18,6 +18,7 @@
 #define ERR_MAX			512	/* an error message handed back */
 #define LOOP_FDS_MAX		32	/* descriptors the event loop watches */
 #define CONFIG_WHY_MAX		256	/* why an option's value is refused */
+#define PRIV_MSG_MAX		256	/* the helper's error in a reply */
 #define OPTION_NAME_MAX		40	/* --name of an option, for messages */
 #define USAGE_LEFT_MAX		80	/* --help: an option and its metavar */
 #define TOKEN_MIN		16	/* the API token's least length */
@@ -653,8 +654,9 @@ int	 gadget_teardown(const char *root);
 /* metrics.c: counters and GET /metrics. */
 void	 metrics_request(const char *route, int status);
 void	 metrics_streamed(uint64_t bytes);
-/* A pushed chunk: body bytes received, and "stored", "present" (had it
- * already, body not read) or "rejected" (did not match its hash, or bad). */
+/* A pushed chunk: body bytes received, and "stored", "patched" (rebuilt
+ * from a patch), "present" (had it already, body not read) or "rejected"
+ * (did not match its hash, or bad). */
 void	 metrics_push_chunk(uint64_t bytes, const char *result);
 char	*metrics_render(int event_clients);	/* malloc'd text */
 void	 api_metrics(struct req *);

@@ -383,7 +383,7 @@ void
 session_status(struct req *r)
 {
 	char csrf[DB_CSRF_MAX + 1];
-	int64_t expires;
+	int64_t expires = 0;
 
 	if (session_lookup(http_cookie(r, SESSION_COOKIE), NULL, 0, db_now_ms(),
 	    csrf, sizeof(csrf), &expires) != SESSION_OK) {

@@ -15,6 +15,7 @@
 
 #include "images/chunk.h"
 #include "images/err.h"
+#include "images/file.h"
 
 /* ---- names, kinds, times ---- */
 
@@ -642,20 +643,13 @@ manifest_load(const char *path, struct manifest **out, char *err, size_t errlen)
 			    (long long)st.st_size, MANIFEST_MAX_BYTES);
 		FAIL("%s: %s", path, strerror(e));
 	}
-	size_t len = (size_t)st.st_size, got = 0;
+	size_t len = (size_t)st.st_size;
 	char *buf = malloc(len ? len : 1);
 	if (!buf) {
 		close(fd);
 		FAIL("%s: out of memory", path);
 	}
-	while (got < len) {
-		ssize_t n = read(fd, buf + got, len - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
+	size_t got = read_full(fd, buf, len);
 	close(fd);
 	if (got != len) {
 		free(buf);

@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include "images/err.h"
+#include "images/file.h"
 
 #define FAIL(...)                                   \
 	do {                                        \
@@ -100,15 +101,7 @@ read_key_file(const char *path, char *buf, size_t buflen, size_t *len,
 		FAIL("%s: not a key file (a regular file of at most %zu bytes)",
 		    path, buflen - 1);
 	}
-	size_t got = 0;
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
+	size_t got = read_full(fd, buf, (size_t)st.st_size);
 	close(fd);
 	if (got != (size_t)st.st_size)
 		FAIL("%s: short read", path);

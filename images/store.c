@@ -15,6 +15,7 @@
 
 #include "images/chunk.h"
 #include "images/err.h"
+#include "images/file.h"
 
 struct store {
 	char *dir;
@@ -423,20 +424,13 @@ read_file(const char *path, size_t max_len, void **data, size_t *len, char *err,
 		FAIL("%s: not a regular file of at most %zu bytes", path,
 		    max_len);
 	}
-	size_t n = (size_t)sb.st_size, got = 0;
+	size_t n = (size_t)sb.st_size;
 	char *buf = malloc(n ? n : 1);
 	if (!buf) {
 		close(fd);
 		FAIL("%s: out of memory", path);
 	}
-	while (got < n) {
-		ssize_t r = read(fd, buf + got, n - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-	}
+	size_t got = read_full(fd, buf, n);
 	close(fd);
 	if (got != n) {
 		free(buf);

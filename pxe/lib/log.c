@@ -3,7 +3,8 @@
  * server's console, so everything goes to stderr, one line each, with the
  * program's name and the time since start. The clocks live here too:
  * monotonic milliseconds for intervals, a realtime deadline for the
- * threads' condition waits.
+ * threads' condition waits, and the bounded wait for a count of running
+ * threads to reach zero.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -56,6 +57,23 @@ deadline_in_ms(struct timespec *ts, int64_t ms)
 		ts->tv_sec++;
 		ts->tv_nsec -= 1000000000;
 	}
+}
+
+bool
+wait_zero(pthread_mutex_t *lock, pthread_cond_t *cond, const int *count,
+    int64_t ms)
+{
+	struct timespec ts;
+	bool zero;
+
+	deadline_in_ms(&ts, ms);
+	pthread_mutex_lock(lock);
+	while (*count > 0)
+		if (pthread_cond_timedwait(cond, lock, &ts) != 0)
+			break;
+	zero = *count == 0;
+	pthread_mutex_unlock(lock);
+	return zero;
 }
 
 static void

@@ -22,6 +22,7 @@
 #ifndef RACK_PXE_H
 #define RACK_PXE_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -72,6 +73,10 @@ int64_t	 now_ms(void);			/* CLOCK_MONOTONIC */
 void	 sleep_ms(int64_t ms);
 /* The CLOCK_REALTIME time ms from now, for pthread_cond_timedwait. */
 void	 deadline_in_ms(struct timespec *ts, int64_t ms);
+/* Waits up to ms for *count (guarded by lock; cond is signalled when it
+ * falls) to reach 0. True when it did. */
+bool	 wait_zero(pthread_mutex_t *lock, pthread_cond_t *cond,
+	    const int *count, int64_t ms);
 
 /* cmdline.c: the kernel command line. Flags override what it says. */
 struct agent_conf {

@@ -12,12 +12,7 @@
 #include <archive_entry.h>
 
 #include "images/chunk.h"
-
-#define FAIL(...)                                   \
-	do {                                        \
-		snprintf(err, errlen, __VA_ARGS__); \
-		return -1;                          \
-	} while (0)
+#include "images/fail.h"
 
 void
 import_options_init(struct import_options *opt)

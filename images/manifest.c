@@ -15,6 +15,7 @@
 
 #include "images/chunk.h"
 #include "images/err.h"
+#include "images/fail.h"
 #include "images/file.h"
 
 /* ---- names, kinds, times ---- */
@@ -246,12 +247,6 @@ manifest_stats(const struct manifest *m, struct manifest_stats *st)
 }
 
 /* ---- validation ---- */
-
-#define FAIL(...)                                   \
-	do {                                        \
-		snprintf(err, errlen, __VA_ARGS__); \
-		return -1;                          \
-	} while (0)
 
 int
 manifest_validate(const struct manifest *m, char *err, size_t errlen)

@@ -19,13 +19,8 @@
 #include <archive_entry.h>
 
 #include "images/chunk.h"
+#include "images/fail.h"
 #include "images/sink.h"
-
-#define FAIL(...)                                   \
-	do {                                        \
-		snprintf(err, errlen, __VA_ARGS__); \
-		return -1;                          \
-	} while (0)
 
 void
 rootfs_options_init(struct rootfs_options *ro)

@@ -13,13 +13,9 @@
 #include <sodium.h>
 
 #include "images/err.h"
+#include "images/fail.h"
 #include "images/file.h"
 
-#define FAIL(...)                                   \
-	do {                                        \
-		snprintf(err, errlen, __VA_ARGS__); \
-		return -1;                          \
-	} while (0)
 #define SIGN_TMP_SUFFIX ".tmp"
 
 static int

@@ -7,12 +7,7 @@
 #include <string.h>
 
 #include "images/chunk.h"
-
-#define FAIL(...)                                   \
-	do {                                        \
-		snprintf(err, errlen, __VA_ARGS__); \
-		return -1;                          \
-	} while (0)
+#include "images/fail.h"
 
 struct sink {
 	struct store *st;

@@ -15,17 +15,12 @@
 
 #include "images/chunk.h"
 #include "images/err.h"
+#include "images/fail.h"
 #include "images/file.h"
 
 struct store {
 	char *dir;
 };
-
-#define FAIL(...)                                   \
-	do {                                        \
-		snprintf(err, errlen, __VA_ARGS__); \
-		return -1;                          \
-	} while (0)
 
 static int fmt_path(char *buf, size_t buflen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -160,6 +160,7 @@ parse_common(int argc, char **argv, const char *what, bool want_arg,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	char cmd[32];
 	int o;
 
 	memset(c, 0, sizeof *c);
@@ -179,13 +180,9 @@ parse_common(int argc, char **argv, const char *what, bool want_arg,
 		case 'h':
 			image_usage(stdout);
 			return RACKCTL_HELP;
-		case ':':
-			return rackctl_usage("image",
-			    "image %s: option '%s' needs a value", what,
-			    argv[optind - 1]);
 		default:
-			return rackctl_usage("image",
-			    "image %s: unknown option '%s'", what,
+			snprintf(cmd, sizeof cmd, "image %s", what);
+			return rackctl_bad_option("image", cmd, o,
 			    argv[optind - 1]);
 		}
 	}
@@ -338,13 +335,8 @@ cmd_import(int argc, char **argv)
 		case 'h':
 			image_usage(stdout);
 			return RACKCTL_OK;
-		case ':':
-			return rackctl_usage("image",
-			    "image import: option '%s' needs a value",
-			    argv[optind - 1]);
 		default:
-			return rackctl_usage("image",
-			    "image import: unknown option '%s'",
+			return rackctl_bad_option("image", "image import", o,
 			    argv[optind - 1]);
 		}
 	}

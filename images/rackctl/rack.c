@@ -141,13 +141,9 @@ parse(int argc, char **argv, const char *cmd, int want, const char **pos,
 		case 'h':
 			rack_usage(stdout);
 			return RACKCTL_HELP;
-		case ':':
-			return rackctl_usage(cmd,
-			    "%s: option '%s' needs a value", cmd,
-			    argv[optind - 1]);
 		default:
-			return rackctl_usage(cmd, "%s: unknown option '%s'",
-			    cmd, argv[optind - 1]);
+			return rackctl_bad_option(cmd, cmd, o,
+			    argv[optind - 1]);
 		}
 	}
 	if (npos < want)

@@ -132,6 +132,10 @@ void rackctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * RACKCTL_USAGE. */
 int rackctl_usage(const char *help_for, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* The usage error of getopt_long's answer o for option arg of command
+ * cmd: "needs a value" for ':', else "unknown option". RACKCTL_USAGE. */
+int rackctl_bad_option(const char *help_for, const char *cmd, int o,
+    const char *arg);
 /* Runs the entry of table named argv[0]; unknown names are usage errors. */
 int rackctl_dispatch(const char *where, const struct rackctl_cmd *table,
     size_t n, int argc, char **argv);

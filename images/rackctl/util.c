@@ -11,14 +11,22 @@
 #include <string.h>
 #include <strings.h>
 
+/* "rackctl: " and the message on stderr, after what stdout holds. */
+static void
+verror(const char *fmt, va_list ap)
+{
+	fflush(stdout);
+	fputs("rackctl: ", stderr);
+	vfprintf(stderr, fmt, ap);
+}
+
 void
 rackctl_error(const char *fmt, ...)
 {
 	va_list ap;
-	fflush(stdout);
-	fputs("rackctl: ", stderr);
+
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	verror(fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
 }
@@ -27,14 +35,23 @@ int
 rackctl_usage(const char *help_for, const char *fmt, ...)
 {
 	va_list ap;
-	fflush(stdout);
-	fputs("rackctl: ", stderr);
+
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	verror(fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "\nTry 'rackctl %s%s--help'.\n",
 	    help_for ? help_for : "", help_for ? " " : "");
 	return RACKCTL_USAGE;
+}
+
+int
+rackctl_bad_option(const char *help_for, const char *cmd, int o,
+    const char *arg)
+{
+	if (o == ':')
+		return rackctl_usage(help_for, "%s: option '%s' needs a value",
+		    cmd, arg);
+	return rackctl_usage(help_for, "%s: unknown option '%s'", cmd, arg);
 }
 
 void

@@ -12,12 +12,7 @@
 #include <archive_entry.h>
 
 #include "images/chunk.h"
-
-#define FAIL(...)                                   \
-	do {                                        \
-		snprintf(err, errlen, __VA_ARGS__); \
-		return -1;                          \
-	} while (0)
+#include "images/fail.h"
 
 void
 import_options_init(struct import_options *opt)
@@ -280,26 +275,10 @@ import_disk_image(struct store *st, const char *path, const char *name,
 	}
 	if (!path || !*path)
 		FAIL("no input file");
-	if (!image_name_valid(name))
-		FAIL("image name \"%.64s\" must match "
-		    "[A-Za-z0-9][A-Za-z0-9._+-]{0,63}",
-		    name ? name : "");
-	if (!image_version_valid(version))
-		FAIL("image version \"%.64s\" must match "
-		    "[A-Za-z0-9][A-Za-z0-9._+-]{0,63}",
-		    version ? version : "");
-	if (!chunk_size_valid(opt->chunk_size))
-		FAIL("chunk size %u is not a power of two between %u and %u",
-		    opt->chunk_size, CHUNK_SIZE_MIN, CHUNK_SIZE_MAX);
-	if (!chunk_level_valid(opt->level))
-		FAIL("compression level %d is outside %d..%d", opt->level,
-		    CHUNK_LEVEL_MIN, CHUNK_LEVEL_MAX);
-	if (!hash_alg_valid((int)opt->hash))
-		FAIL("unknown hash algorithm");
 	if (opt->kind != IMAGE_KIND_DISK)
 		FAIL("only disk images can be imported so far");
-	if (store_has_manifest(st, name, version))
-		FAIL("image %s:%s already exists in the store", name, version);
+	if (sink_check(st, opt, name, version, err, errlen) < 0)
+		return -1;
 
 	struct importer im = { .st = st, .path = path, .opt = opt };
 	int r = run(&im, name, version, progress, arg, err, errlen);

@@ -15,6 +15,8 @@
 
 #include "images/chunk.h"
 #include "images/err.h"
+#include "images/fail.h"
+#include "images/file.h"
 
 /* ---- names, kinds, times ---- */
 
@@ -245,12 +247,6 @@ manifest_stats(const struct manifest *m, struct manifest_stats *st)
 }
 
 /* ---- validation ---- */
-
-#define FAIL(...)                                   \
-	do {                                        \
-		snprintf(err, errlen, __VA_ARGS__); \
-		return -1;                          \
-	} while (0)
 
 int
 manifest_validate(const struct manifest *m, char *err, size_t errlen)
@@ -623,44 +619,14 @@ manifest_parse(const char *buf, size_t len, struct manifest **out, char *err,
 int
 manifest_load(const char *path, struct manifest **out, char *err, size_t errlen)
 {
-	struct stat st;
 	char perr[IMG_ERR_MAX];
+	void *buf;
+	size_t len;
 
 	*out = NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		FAIL("%s: %s", path, strerror(errno));
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    st.st_size > MANIFEST_MAX_BYTES) {
-		int e = errno;
-		bool reg = S_ISREG(st.st_mode);
-		close(fd);
-		if (!reg)
-			FAIL("%s: not a regular file", path);
-		if (st.st_size > MANIFEST_MAX_BYTES)
-			FAIL("%s: %lld bytes, more than the limit of %u", path,
-			    (long long)st.st_size, MANIFEST_MAX_BYTES);
-		FAIL("%s: %s", path, strerror(e));
-	}
-	size_t len = (size_t)st.st_size, got = 0;
-	char *buf = malloc(len ? len : 1);
-	if (!buf) {
-		close(fd);
-		FAIL("%s: out of memory", path);
-	}
-	while (got < len) {
-		ssize_t n = read(fd, buf + got, len - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	close(fd);
-	if (got != len) {
-		free(buf);
-		FAIL("%s: short read", path);
-	}
+	if (read_whole_file(path, MANIFEST_MAX_BYTES, &buf, &len, err,
+	    errlen) < 0)
+		return -1;
 	int r = manifest_parse(buf, len, out, perr, sizeof perr);
 	free(buf);
 	if (r < 0)

@@ -19,13 +19,8 @@
 #include <archive_entry.h>
 
 #include "images/chunk.h"
+#include "images/fail.h"
 #include "images/sink.h"
-
-#define FAIL(...)                                   \
-	do {                                        \
-		snprintf(err, errlen, __VA_ARGS__); \
-		return -1;                          \
-	} while (0)
 
 void
 rootfs_options_init(struct rootfs_options *ro)
@@ -374,24 +369,8 @@ import_rootfs(struct store *st, const char *path, const char *name,
 	if (strcmp(path, "-") == 0)
 		FAIL("a root file system tarball is read twice: give a file, "
 		    "not standard input");
-	if (!image_name_valid(name))
-		FAIL("image name \"%.64s\" must match "
-		    "[A-Za-z0-9][A-Za-z0-9._+-]{0,63}",
-		    name ? name : "");
-	if (!image_version_valid(version))
-		FAIL("image version \"%.64s\" must match "
-		    "[A-Za-z0-9][A-Za-z0-9._+-]{0,63}",
-		    version ? version : "");
-	if (!chunk_size_valid(opt->chunk_size))
-		FAIL("chunk size %u is not a power of two between %u and %u",
-		    opt->chunk_size, CHUNK_SIZE_MIN, CHUNK_SIZE_MAX);
-	if (!chunk_level_valid(opt->level))
-		FAIL("compression level %d is outside %d..%d", opt->level,
-		    CHUNK_LEVEL_MIN, CHUNK_LEVEL_MAX);
-	if (!hash_alg_valid((int)opt->hash))
-		FAIL("unknown hash algorithm");
-	if (store_has_manifest(st, name, version))
-		FAIL("image %s:%s already exists in the store", name, version);
+	if (sink_check(st, opt, name, version, err, errlen) < 0)
+		return -1;
 
 	struct rimport im = { .st = st,
 		.path = path,

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "images/fail.h"
+
 #define NONE UINT32_MAX
 
 enum {
@@ -279,12 +281,6 @@ type_name(enum rootfs_type type)
 		return "is a socket or of an unknown type";
 	}
 }
-
-#define FAIL(...)                                   \
-	do {                                        \
-		snprintf(err, errlen, __VA_ARGS__); \
-		return -1;                          \
-	} while (0)
 
 int
 rootfs_tree_add(struct rootfs_tree *t, const char *name,

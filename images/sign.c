@@ -13,12 +13,9 @@
 #include <sodium.h>
 
 #include "images/err.h"
+#include "images/fail.h"
+#include "images/file.h"
 
-#define FAIL(...)                                   \
-	do {                                        \
-		snprintf(err, errlen, __VA_ARGS__); \
-		return -1;                          \
-	} while (0)
 #define SIGN_TMP_SUFFIX ".tmp"
 
 static int
@@ -100,15 +97,7 @@ read_key_file(const char *path, char *buf, size_t buflen, size_t *len,
 		FAIL("%s: not a key file (a regular file of at most %zu bytes)",
 		    path, buflen - 1);
 	}
-	size_t got = 0;
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
+	size_t got = read_full(fd, buf, (size_t)st.st_size);
 	close(fd);
 	if (got != (size_t)st.st_size)
 		FAIL("%s: short read", path);

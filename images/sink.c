@@ -7,12 +7,7 @@
 #include <string.h>
 
 #include "images/chunk.h"
-
-#define FAIL(...)                                   \
-	do {                                        \
-		snprintf(err, errlen, __VA_ARGS__); \
-		return -1;                          \
-	} while (0)
+#include "images/fail.h"
 
 struct sink {
 	struct store *st;
@@ -28,6 +23,31 @@ struct sink {
 	struct manifest *m;
 	struct import_progress p;
 };
+
+int
+sink_check(struct store *st, const struct import_options *opt,
+    const char *name, const char *version, char *err, size_t errlen)
+{
+	if (!image_name_valid(name))
+		FAIL("image name \"%.64s\" must match "
+		    "[A-Za-z0-9][A-Za-z0-9._+-]{0,63}",
+		    name ? name : "");
+	if (!image_version_valid(version))
+		FAIL("image version \"%.64s\" must match "
+		    "[A-Za-z0-9][A-Za-z0-9._+-]{0,63}",
+		    version ? version : "");
+	if (!chunk_size_valid(opt->chunk_size))
+		FAIL("chunk size %u is not a power of two between %u and %u",
+		    opt->chunk_size, CHUNK_SIZE_MIN, CHUNK_SIZE_MAX);
+	if (!chunk_level_valid(opt->level))
+		FAIL("compression level %d is outside %d..%d", opt->level,
+		    CHUNK_LEVEL_MIN, CHUNK_LEVEL_MAX);
+	if (!hash_alg_valid((int)opt->hash))
+		FAIL("unknown hash algorithm");
+	if (store_has_manifest(st, name, version))
+		FAIL("image %s:%s already exists in the store", name, version);
+	return 0;
+}
 
 int
 sink_new(struct store *st, const struct import_options *opt,

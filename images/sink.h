@@ -16,6 +16,11 @@
 
 struct sink;
 
+/* The checks of an import before it reads its input: name and version
+ * valid, chunk size, level and hash in range, name:version not yet in
+ * the store. 0, or -1 with err. */
+int	 sink_check(struct store *st, const struct import_options *opt,
+	    const char *name, const char *version, char *err, size_t errlen);
 /* A sink making name:version of kind; opt gives chunk size, level and hash
  * (already checked by the caller), max_size the largest image (bytes).
  * progress (may be NULL) is called after every chunk. 0 and *out, or -1

@@ -15,16 +15,12 @@
 
 #include "images/chunk.h"
 #include "images/err.h"
+#include "images/fail.h"
+#include "images/file.h"
 
 struct store {
 	char *dir;
 };
-
-#define FAIL(...)                                   \
-	do {                                        \
-		snprintf(err, errlen, __VA_ARGS__); \
-		return -1;                          \
-	} while (0)
 
 static int fmt_path(char *buf, size_t buflen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -409,44 +405,6 @@ store_remove_chunk(struct store *st, const char *hash_hex, char *err,
 	return 0;
 }
 
-static int
-read_file(const char *path, size_t max_len, void **data, size_t *len, char *err,
-    size_t errlen)
-{
-	struct stat sb;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		FAIL("%s: %s", path, strerror(errno));
-	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) ||
-	    (uint64_t)sb.st_size > max_len) {
-		close(fd);
-		FAIL("%s: not a regular file of at most %zu bytes", path,
-		    max_len);
-	}
-	size_t n = (size_t)sb.st_size, got = 0;
-	char *buf = malloc(n ? n : 1);
-	if (!buf) {
-		close(fd);
-		FAIL("%s: out of memory", path);
-	}
-	while (got < n) {
-		ssize_t r = read(fd, buf + got, n - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-	}
-	close(fd);
-	if (got != n) {
-		free(buf);
-		FAIL("%s: short read", path);
-	}
-	*data = buf;
-	*len = n;
-	return 0;
-}
-
 int
 store_read_chunk(const struct store *st, const char *hash_hex, size_t max_len,
     void **data, size_t *len, char *err, size_t errlen)
@@ -456,7 +414,7 @@ store_read_chunk(const struct store *st, const char *hash_hex, size_t max_len,
 	if (store_chunk_path(st, hash_hex, path, sizeof path) < 0)
 		FAIL("chunk \"%.64s\": not a valid hash",
 		    hash_hex ? hash_hex : "");
-	return read_file(path, max_len, data, len, err, errlen);
+	return read_whole_file(path, max_len, data, len, err, errlen);
 }
 
 int
@@ -582,8 +540,8 @@ store_put_manifest(struct store *st, const struct manifest *m, char *err,
 	if (e == EEXIST) {
 		void *old = NULL;
 		size_t oldlen = 0;
-		bool same = read_file(path, MANIFEST_MAX_BYTES, &old, &oldlen,
-		    verr, sizeof verr) == 0 &&
+		bool same = read_whole_file(path, MANIFEST_MAX_BYTES, &old,
+		    &oldlen, verr, sizeof verr) == 0 &&
 		    oldlen == len && memcmp(old, json, len) == 0;
 		free(old);
 		free(json);

@@ -192,11 +192,8 @@ fail:
 long
 rackctl_backoff_ms(int attempt)
 {
-	long d = BACKOFF_BASE_MS;
-	for (int i = 0; i < attempt && d < BACKOFF_MAX_MS; i++)
-		d *= 2;
-	if (d > BACKOFF_MAX_MS)
-		d = BACKOFF_MAX_MS;
+	long d = (long)backoff_delay_ms(attempt > 0 ? (unsigned)attempt : 0);
+
 	/* +-25% jitter, so that many clients do not come back at once */
 	long j = d / 2 ? (long)randombytes_uniform((uint32_t)(d / 2)) : 0;
 	return d - d / 4 + j;

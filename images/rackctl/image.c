@@ -160,6 +160,7 @@ parse_common(int argc, char **argv, const char *what, bool want_arg,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	char cmd[32];
 	int o;
 
 	memset(c, 0, sizeof *c);
@@ -179,13 +180,9 @@ parse_common(int argc, char **argv, const char *what, bool want_arg,
 		case 'h':
 			image_usage(stdout);
 			return RACKCTL_HELP;
-		case ':':
-			return rackctl_usage("image",
-			    "image %s: option '%s' needs a value", what,
-			    argv[optind - 1]);
 		default:
-			return rackctl_usage("image",
-			    "image %s: unknown option '%s'", what,
+			snprintf(cmd, sizeof cmd, "image %s", what);
+			return rackctl_bad_option("image", cmd, o,
 			    argv[optind - 1]);
 		}
 	}
@@ -229,8 +226,8 @@ on_progress(const struct import_progress *p, void *arg)
 	}
 	el = rackctl_now() - r->start;
 	rate = el > 0 ? (double)p->bytes_read / el : 0;
-	rackctl_human(p->bytes_read, h1, sizeof(h1));
-	rackctl_human((uint64_t)rate, h2, sizeof(h2));
+	fmt_bytes(p->bytes_read, h1, sizeof(h1));
+	fmt_bytes((uint64_t)rate, h2, sizeof(h2));
 	progress_bar(&r->pg, NULL,
 	    p->input_size ? progress_pct(p->input_read, p->input_size) : -1,
 	    "%s read  %s/s  %" PRIu64 " chunks  %" PRIu64 " holes", h1, h2,
@@ -338,13 +335,8 @@ cmd_import(int argc, char **argv)
 		case 'h':
 			image_usage(stdout);
 			return RACKCTL_OK;
-		case ':':
-			return rackctl_usage("image",
-			    "image import: option '%s' needs a value",
-			    argv[optind - 1]);
 		default:
-			return rackctl_usage("image",
-			    "image import: unknown option '%s'",
+			return rackctl_bad_option("image", "image import", o,
 			    argv[optind - 1]);
 		}
 	}
@@ -410,10 +402,10 @@ cmd_import(int argc, char **argv)
 	       " chunks, %" PRIu64 " holes, "
 	       "stored %s (%" PRIu64 " bytes), %" PRIu64
 	       " new chunks (%s), %.1f s\n",
-	    m->name, m->version, rackctl_human(m->size, h1, sizeof h1), m->size,
-	    s.chunks, s.holes, rackctl_human(s.stored_bytes, h2, sizeof h2),
+	    m->name, m->version, fmt_bytes(m->size, h1, sizeof h1), m->size,
+	    s.chunks, s.holes, fmt_bytes(s.stored_bytes, h2, sizeof h2),
 	    s.stored_bytes, res.last.new_chunks,
-	    rackctl_human(res.last.new_bytes, h3, sizeof h3), el);
+	    fmt_bytes(res.last.new_bytes, h3, sizeof h3), el);
 	manifest_free(m);
 	return RACKCTL_OK;
 }
@@ -449,8 +441,8 @@ list_one(const char *name, const char *version, void *arg)
 	manifest_stats(m, &s);
 	printf("%-24s %-20s %-6s %10s %8" PRIu64 " %8" PRIu64 " %10s  %s\n",
 	    m->name, m->version, image_kind_name(m->kind),
-	    rackctl_human(m->size, h1, sizeof h1), s.chunks, s.holes,
-	    rackctl_human(s.stored_bytes, h2, sizeof h2), m->created);
+	    fmt_bytes(m->size, h1, sizeof h1), s.chunks, s.holes,
+	    fmt_bytes(s.stored_bytes, h2, sizeof h2), m->created);
 	manifest_free(m);
 	return 0;
 }
@@ -529,16 +521,16 @@ cmd_show(int argc, char **argv)
 		printf("image:        %s:%s\n", m->name, m->version);
 		printf("kind:         %s\n", image_kind_name(m->kind));
 		printf("size:         %s (%" PRIu64 " bytes)\n",
-		    rackctl_human(m->size, h1, sizeof h1), m->size);
+		    fmt_bytes(m->size, h1, sizeof h1), m->size);
 		printf("chunk size:   %s (%" PRIu32 " bytes)\n",
-		    rackctl_human(m->chunk_size, h2, sizeof h2), m->chunk_size);
+		    fmt_bytes(m->chunk_size, h2, sizeof h2), m->chunk_size);
 		printf("chunks:       %" PRIu64 " (%" PRIu64
 		       " holes of %" PRIu64 " slots)\n",
 		    s.chunks, s.holes, s.slots);
 		printf("data:         %s (%" PRIu64 " bytes)\n",
-		    rackctl_human(s.data_bytes, h3, sizeof h3), s.data_bytes);
+		    fmt_bytes(s.data_bytes, h3, sizeof h3), s.data_bytes);
 		printf("stored:       %s (%" PRIu64 " bytes, ratio %.2f)\n",
-		    rackctl_human(s.stored_bytes, h4, sizeof h4),
+		    fmt_bytes(s.stored_bytes, h4, sizeof h4),
 		    s.stored_bytes,
 		    s.stored_bytes
 			? (double)s.data_bytes / (double)s.stored_bytes : 0.0);

@@ -67,9 +67,9 @@ progress_sizes(
 	char h1[HUMAN_MAX], h2[HUMAN_MAX], h3[HUMAN_MAX];
 
 	snprintf(buf, len, "%9s of %-9s %9s/s",
-	    rackctl_human(done, h1, sizeof(h1)),
-	    rackctl_human(total, h2, sizeof(h2)),
-	    rackctl_human(rate > 0 ? (uint64_t)rate : 0, h3, sizeof(h3)));
+	    fmt_bytes(done, h1, sizeof(h1)),
+	    fmt_bytes(total, h2, sizeof(h2)),
+	    fmt_bytes(rate > 0 ? (uint64_t)rate : 0, h3, sizeof(h3)));
 	return buf;
 }
 

@@ -203,13 +203,9 @@ rackctl_cmd_push(int argc, char **argv)
 		case 'h':
 			push_usage(stdout);
 			return RACKCTL_OK;
-		case ':':
-			return rackctl_usage("push",
-			    "push: option '%s' needs a value",
-			    argv[optind - 1]);
 		default:
-			return rackctl_usage("push",
-			    "push: unknown option '%s'", argv[optind - 1]);
+			return rackctl_bad_option("push", "push", o,
+			    argv[optind - 1]);
 		}
 	}
 	if (optind >= argc)

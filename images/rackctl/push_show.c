@@ -96,7 +96,7 @@ plain_lines(struct push *p)
 			    "%s: %" PRIu64 " of %" PRIu64
 			    " chunks missing (%s)",
 			    t->rack.url, t->missing, t->chunks,
-			    rackctl_human(t->bytes_total, h1, sizeof(h1)));
+			    fmt_bytes(t->bytes_total, h1, sizeof(h1)));
 			t->plain_pct = 0;
 		}
 		if (t->state == PUSH_UPLOAD) {
@@ -106,9 +106,9 @@ plain_lines(struct push *p)
 				t->plain_pct = pc - pc % PUSH_PLAIN_STEP;
 				progress_line(&p->pg, "%s: %d%% (%s of %s)",
 				    t->rack.url, pc,
-				    rackctl_human(
+				    fmt_bytes(
 					t->bytes_done, h1, sizeof(h1)),
-				    rackctl_human(
+				    fmt_bytes(
 					t->bytes_total, h2, sizeof(h2)));
 			}
 		}
@@ -116,7 +116,7 @@ plain_lines(struct push *p)
 			progress_line(&p->pg, "%s: %s (%s sent in %.1f s)",
 			    t->rack.url,
 			    t->already ? "had the image already" : "committed",
-			    rackctl_human(t->bytes_sent, h1, sizeof(h1)),
+			    fmt_bytes(t->bytes_sent, h1, sizeof(h1)),
 			    t->end - t->start);
 		if (changed && t->state == PUSH_FAILED)
 			progress_line(
@@ -155,7 +155,7 @@ print_table(struct push *p)
 		snprintf(secs, sizeof(secs), "%.1fs", t->end - t->start);
 		cells[0] = t->rack.url;
 		cells[1] = result_name(t);
-		cells[2] = rackctl_human(
+		cells[2] = fmt_bytes(
 		    t->bytes_sent + t->manifest_bytes, sent, sizeof(sent));
 		cells[3] = secs;
 		cells[4] = t->state == PUSH_FAILED ? t->error : "";

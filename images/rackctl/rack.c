@@ -141,13 +141,9 @@ parse(int argc, char **argv, const char *cmd, int want, const char **pos,
 		case 'h':
 			rack_usage(stdout);
 			return RACKCTL_HELP;
-		case ':':
-			return rackctl_usage(cmd,
-			    "%s: option '%s' needs a value", cmd,
-			    argv[optind - 1]);
 		default:
-			return rackctl_usage(cmd, "%s: unknown option '%s'",
-			    cmd, argv[optind - 1]);
+			return rackctl_bad_option(cmd, cmd, o,
+			    argv[optind - 1]);
 		}
 	}
 	if (npos < want)
@@ -292,13 +288,13 @@ rackctl_cmd_images(int argc, char **argv)
 				       " %10s %-6s %s\n",
 				    str(img, "name"), str(v, "version"),
 				    str(v, "kind"),
-				    rackctl_human(
+				    fmt_bytes(
 					(uint64_t)json_integer_value(
 					    json_object_get(v, "size")),
 					h1, sizeof h1),
 				    json_integer_value(
 					json_object_get(v, "chunk_count")),
-				    rackctl_human(
+				    fmt_bytes(
 					(uint64_t)json_integer_value(
 					    json_object_get(v, "stored")),
 					h2, sizeof h2),
@@ -355,10 +351,10 @@ rackctl_cmd_jobs(int argc, char **argv)
 		{
 			char prog[48];
 			snprintf(prog, sizeof prog, "%s/%s",
-			    rackctl_human((uint64_t)json_integer_value(
+			    fmt_bytes((uint64_t)json_integer_value(
 					      json_object_get(j, "bytes_done")),
 				h1, sizeof h1),
-			    rackctl_human(
+			    fmt_bytes(
 				(uint64_t)json_integer_value(
 				    json_object_get(j, "bytes_total")),
 				h2, sizeof h2));
@@ -418,8 +414,8 @@ show(struct waiter *w)
 		progress_line(&w->pg,
 		    "job %" JSON_INTEGER_FORMAT ": %s%s%s (%s of %s)", w->job,
 		    w->state, w->reason[0] ? ": " : "", w->reason,
-		    rackctl_human(done, h1, sizeof(h1)),
-		    rackctl_human(total, h2, sizeof(h2)));
+		    fmt_bytes(done, h1, sizeof(h1)),
+		    fmt_bytes(total, h2, sizeof(h2)));
 		snprintf(
 		    w->shown_state, sizeof(w->shown_state), "%s", w->state);
 	}

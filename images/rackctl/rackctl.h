@@ -33,6 +33,8 @@
 
 #include <jansson.h>
 
+#include "images/backoff.h"
+#include "images/bytes.h"
 #include "images/err.h"
 #include "images/hash.h"
 
@@ -49,7 +51,7 @@ enum {
 /* Messages. */
 /* One error: a library's (IMG_ERR_MAX) and what it was about. */
 #define RACKCTL_ERR_MAX		(2 * IMG_ERR_MAX)
-#define HUMAN_MAX		32	/* rackctl_human's "1023.9 PiB" */
+#define HUMAN_MAX		BYTES_STR_MAX	/* fmt_bytes' "1023.9 PiB" */
 #define RACKCTL_REASON_MAX	256	/* a job's reason, as --wait shows it */
 #define REPLY_ERR_MAX		256	/* why a request had no reply */
 
@@ -62,8 +64,6 @@ enum {
 #define RACKCTL_CONNECT_TIMEOUT	10	/* seconds */
 #define RACKCTL_STALL_TIMEOUT	60	/* seconds without a byte */
 #define RACKCTL_RETRIES_DEFAULT	5	/* retries of a request */
-#define BACKOFF_BASE_MS		250	/* delay before the first retry */
-#define BACKOFF_MAX_MS		8000	/* longest delay between retries */
 /* A line of a racks file: "URL TOKEN" and a comment's start. */
 #define RACKS_LINE_MAX		(RACK_URL_MAX + RACK_TOKEN_MAX + 16)
 
@@ -132,6 +132,10 @@ void rackctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * RACKCTL_USAGE. */
 int rackctl_usage(const char *help_for, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* The usage error of getopt_long's answer o for option arg of command
+ * cmd: "needs a value" for ':', else "unknown option". RACKCTL_USAGE. */
+int rackctl_bad_option(const char *help_for, const char *cmd, int o,
+    const char *arg);
 /* Runs the entry of table named argv[0]; unknown names are usage errors. */
 int rackctl_dispatch(const char *where, const struct rackctl_cmd *table,
     size_t n, int argc, char **argv);
@@ -141,8 +145,6 @@ void rackctl_print_commands(FILE *f, const struct rackctl_cmd *table, size_t n);
 bool rackctl_parse_size(const char *s, uint64_t *out);
 /* A decimal integer in [min, max]. true on success. */
 bool rackctl_parse_long(const char *s, long min, long max, long *out);
-/* "1.5 GiB" into buf. */
-const char *rackctl_human(uint64_t bytes, char *buf, size_t buflen);
 
 /* image.c */
 int rackctl_cmd_image(int argc, char **argv);

@@ -53,13 +53,9 @@ rackctl_cmd_keygen(int argc, char **argv)
 		case 'h':
 			keygen_usage(stdout);
 			return RACKCTL_OK;
-		case ':':
-			return rackctl_usage("keygen",
-			    "keygen: option '%s' needs a value",
-			    argv[optind - 1]);
 		default:
-			return rackctl_usage("keygen",
-			    "keygen: unknown option '%s'", argv[optind - 1]);
+			return rackctl_bad_option("keygen", "keygen", o,
+			    argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
@@ -125,13 +121,8 @@ rackctl_cmd_image_sign(int argc, char **argv)
 			       "  -k, --key FILE   the secret key (mode 0600)\n"
 			       "  -s, --store DIR  the image store\n");
 			return RACKCTL_OK;
-		case ':':
-			return rackctl_usage("image",
-			    "image sign: option '%s' needs a value",
-			    argv[optind - 1]);
 		default:
-			return rackctl_usage("image",
-			    "image sign: unknown option '%s'",
+			return rackctl_bad_option("image", "image sign", o,
 			    argv[optind - 1]);
 		}
 	}

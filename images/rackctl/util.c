@@ -1,7 +1,7 @@
 /* images/rackctl/util.c — helpers every rackctl command shares: errors
  * and usage errors in one form, command tables, numbers and sizes from
- * the command line, sizes for people. Apart from main.c so that a test
- * links rackctl's files without its main. */
+ * the command line (sizes for people: fmt_bytes, images/bytes.h). Apart
+ * from main.c so that a test links rackctl's files without its main. */
 #include "images/rackctl/rackctl.h"
 
 #include <errno.h>
@@ -11,14 +11,22 @@
 #include <string.h>
 #include <strings.h>
 
+/* "rackctl: " and the message on stderr, after what stdout holds. */
+static void
+verror(const char *fmt, va_list ap)
+{
+	fflush(stdout);
+	fputs("rackctl: ", stderr);
+	vfprintf(stderr, fmt, ap);
+}
+
 void
 rackctl_error(const char *fmt, ...)
 {
 	va_list ap;
-	fflush(stdout);
-	fputs("rackctl: ", stderr);
+
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	verror(fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
 }
@@ -27,14 +35,23 @@ int
 rackctl_usage(const char *help_for, const char *fmt, ...)
 {
 	va_list ap;
-	fflush(stdout);
-	fputs("rackctl: ", stderr);
+
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	verror(fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "\nTry 'rackctl %s%s--help'.\n",
 	    help_for ? help_for : "", help_for ? " " : "");
 	return RACKCTL_USAGE;
+}
+
+int
+rackctl_bad_option(const char *help_for, const char *cmd, int o,
+    const char *arg)
+{
+	if (o == ':')
+		return rackctl_usage(help_for, "%s: option '%s' needs a value",
+		    cmd, arg);
+	return rackctl_usage(help_for, "%s: unknown option '%s'", cmd, arg);
 }
 
 void
@@ -100,22 +117,4 @@ rackctl_parse_size(const char *s, uint64_t *out)
 		return false;
 	*out = (uint64_t)v << shift;
 	return true;
-}
-
-const char *
-rackctl_human(uint64_t bytes, char *buf, size_t buflen)
-{
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB",
-		"PiB" };
-	double v = (double)bytes;
-	size_t u = 0;
-	while (v >= 1024 && u + 1 < sizeof units / sizeof units[0]) {
-		v /= 1024;
-		u++;
-	}
-	if (u == 0)
-		snprintf(buf, buflen, "%llu B", (unsigned long long)bytes);
-	else
-		snprintf(buf, buflen, "%.1f %s", v, units[u]);
-	return buf;
 }

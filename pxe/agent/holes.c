@@ -71,6 +71,20 @@ unsupported(int e)
 	return e == EOPNOTSUPP || e == ENOTTY || e == ENOSYS || e == EINVAL;
 }
 
+/* After a failed zeroing call: 0 when that way is not supported (it is
+ * not tried again, the next one is), else -1 with err. */
+static int
+zero_failed(bool *try, uint64_t off, char *err, size_t errlen)
+{
+	if (unsupported(errno)) {
+		*try = false;
+		return 0;
+	}
+	snprintf(err, errlen, "cannot zero the disk at byte %" PRIu64 ": %s",
+	    off, strerror(errno));
+	return -1;
+}
+
 /* Zero one piece known not to be zero. */
 static int
 zero_piece(struct zeroer *z, uint64_t off, size_t len, char *err,
@@ -81,25 +95,15 @@ zero_piece(struct zeroer *z, uint64_t off, size_t len, char *err,
 		uint64_t range[2] = { off, len };
 		if (ioctl(z->fd, BLKZEROOUT, range) == 0)
 			return 0;
-		if (!unsupported(errno)) {
-			snprintf(err, errlen,
-			    "cannot zero the disk at byte %" PRIu64 ": %s",
-			    off, strerror(errno));
+		if (zero_failed(&z->try_zeroout, off, err, errlen) < 0)
 			return -1;
-		}
-		z->try_zeroout = false;
 	}
 	if (z->try_punch) {
 		if (fallocate(z->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 		    (off_t)off, (off_t)len) == 0)
 			return 0;
-		if (!unsupported(errno)) {
-			snprintf(err, errlen,
-			    "cannot zero the disk at byte %" PRIu64 ": %s",
-			    off, strerror(errno));
+		if (zero_failed(&z->try_punch, off, err, errlen) < 0)
 			return -1;
-		}
-		z->try_punch = false;
 	}
 	memset(z->buf, 0, len);
 	return disk_write(z->fd, z->buf, len, off, err, errlen);

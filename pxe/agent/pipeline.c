@@ -377,9 +377,6 @@ pipeline_start(const struct pipeline_conf *pc, struct pipeline **out,
 bool
 pipeline_wait(struct pipeline *p, int64_t ms)
 {
-	struct timespec ts;
-	bool over;
-
 	if (atomic_load(p->c.stop)) {
 		/* Stopped from outside (signal, cancel): wake everyone. */
 		queue_abort(p->q);
@@ -387,14 +384,7 @@ pipeline_wait(struct pipeline *p, int64_t ms)
 		pthread_cond_broadcast(&p->scanned_cond);
 		pthread_mutex_unlock(&p->lock);
 	}
-	deadline_in_ms(&ts, ms);
-	pthread_mutex_lock(&p->lock);
-	while (p->running > 0)
-		if (pthread_cond_timedwait(&p->done_cond, &p->lock, &ts) != 0)
-			break;
-	over = p->running == 0;
-	pthread_mutex_unlock(&p->lock);
-	return over;
+	return wait_zero(&p->lock, &p->done_cond, &p->running, ms);
 }
 
 int

@@ -216,17 +216,7 @@ verify_start(int fd, const char *path, const struct manifest *m,
 bool
 verify_wait(struct verifier *v, int64_t ms)
 {
-	struct timespec ts;
-	bool over;
-
-	deadline_in_ms(&ts, ms);
-	pthread_mutex_lock(&v->lock);
-	while (v->running > 0)
-		if (pthread_cond_timedwait(&v->cond, &v->lock, &ts) != 0)
-			break;
-	over = v->running == 0;
-	pthread_mutex_unlock(&v->lock);
-	return over;
+	return wait_zero(&v->lock, &v->cond, &v->running, ms);
 }
 
 int

@@ -98,15 +98,6 @@ on_body(char *ptr, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-static int
-on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
-    curl_off_t ultotal, curl_off_t ulnow)
-{
-	struct sx *s = arg;
-
-	return atomic_load(s->stop) ? 1 : 0;
-}
-
 /* The other side's answer after a cut: the first chunk it lacks. */
 static int
 wait_resume(struct sx *s, size_t *from)
@@ -136,22 +127,13 @@ receiver(void *arg)
 		push_mark(s, MARK_END);
 		return NULL;
 	}
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curl_err);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)CONNECT_TIMEOUT_S);
-	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (long)STALL_TIMEOUT_S);
-	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(h, CURLOPT_USERAGENT, "rack-diskless");
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	net_curl_opts(h, curl_err);
+	net_curl_stop(h, s->stop);
 	curl_easy_setopt(h, CURLOPT_BUFFERSIZE, DL_STREAM_RECV_BUFFER);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, s);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, s);
-	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
-	curl_easy_setopt(h, CURLOPT_XFERINFODATA, s);
-	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
 	retry_start(&t, now_ms(), DL_STREAM_DEADLINE_MS);
 	while (!atomic_load(s->stop)) {
 		size_t before = from;

@@ -6,6 +6,8 @@
  * random part, so that the nodes of a rack that lost rackd at once do not
  * all come back in the same millisecond. rack-agent and rack-diskless
  * (job, reports, chunks, the rootfs stream) all retry through here.
+ * The schedule itself (backoff_delay_ms) is images/backoff.c's, shared
+ * with rackctl.
  */
 #include <sodium.h>
 
@@ -20,16 +22,6 @@ jitter(int64_t d, double r)
 	if (r >= 1.0)
 		r = 0.999;
 	return d - (int64_t)((double)d * r / 4.0);
-}
-
-int64_t
-backoff_delay_ms(unsigned attempt)
-{
-	int64_t d = BACKOFF_BASE_MS;
-
-	for (unsigned i = 0; i < attempt && d < BACKOFF_MAX_MS; i++)
-		d *= 2;
-	return d < BACKOFF_MAX_MS ? d : BACKOFF_MAX_MS;
 }
 
 int64_t

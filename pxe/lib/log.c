@@ -3,7 +3,8 @@
  * server's console, so everything goes to stderr, one line each, with the
  * program's name and the time since start. The clocks live here too:
  * monotonic milliseconds for intervals, a realtime deadline for the
- * threads' condition waits.
+ * threads' condition waits, and the bounded wait for a count of running
+ * threads to reach zero.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -58,6 +59,23 @@ deadline_in_ms(struct timespec *ts, int64_t ms)
 	}
 }
 
+bool
+wait_zero(pthread_mutex_t *lock, pthread_cond_t *cond, const int *count,
+    int64_t ms)
+{
+	struct timespec ts;
+	bool zero;
+
+	deadline_in_ms(&ts, ms);
+	pthread_mutex_lock(lock);
+	while (*count > 0)
+		if (pthread_cond_timedwait(cond, lock, &ts) != 0)
+			break;
+	zero = *count == 0;
+	pthread_mutex_unlock(lock);
+	return zero;
+}
+
 static void
 vlog(const char *level, const char *fmt, va_list ap)
 {
@@ -105,23 +123,4 @@ log_error(const char *fmt, ...)
 	va_start(ap, fmt);
 	vlog("ERROR: ", fmt, ap);
 	va_end(ap);
-}
-
-const char *
-fmt_bytes(uint64_t n, char *buf, size_t len)
-{
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB",
-	    "PiB" };
-	double v = (double)n;
-	size_t u = 0;
-
-	while (v >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
-		v /= 1024;
-		u++;
-	}
-	if (u == 0)
-		snprintf(buf, len, "%" PRIu64 " B", n);
-	else
-		snprintf(buf, len, "%.1f %s", v, units[u]);
-	return buf;
 }

@@ -73,9 +73,12 @@ membuf_write(char *ptr, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-static void
-common_opts(CURL *h, char *errbuf)
+void
+net_curl_opts(void *curl, char *errbuf)
 {
+	CURL *h = curl;
+
+
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)CONNECT_TIMEOUT_S);
@@ -121,8 +124,8 @@ net_new(const char *url, const char *token, struct net **out, char *err,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	common_opts(n->api, n->api_err);
-	common_opts(n->chunks, n->chunks_err);
+	net_curl_opts(n->api, n->api_err);
+	net_curl_opts(n->chunks, n->chunks_err);
 	/* A chunk is ~1 MiB: read it in a few large pieces, not 16 KiB ones
 	 * (libcurl's default), so fewer syscalls and callbacks per chunk. */
 	curl_easy_setopt(n->chunks, CURLOPT_BUFFERSIZE, (long)CHUNK_RX_BUFFER);
@@ -280,7 +283,6 @@ struct rx {
 	char		 errbody[ERRBODY_MAX];
 	size_t		 errlen;
 	_Atomic uint64_t *fetched;
-	const atomic_int *stop;
 };
 
 static size_t
@@ -342,13 +344,24 @@ rx_body(char *ptr, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
+/* libcurl's progress callback: a non-zero answer ends the transfer. */
 static int
-rx_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+stop_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
     curl_off_t ultotal, curl_off_t ulnow)
 {
-	struct rx *r = arg;
+	const atomic_int *stop = arg;
 
-	return atomic_load(r->stop) ? 1 : 0;
+	return atomic_load(stop) ? 1 : 0;
+}
+
+void
+net_curl_stop(void *curl, const atomic_int *stop)
+{
+	CURL *h = curl;
+
+	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, stop_progress);
+	curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)stop);
+	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
 }
 
 int
@@ -361,8 +374,7 @@ net_fetch_chunk(void *ctx, size_t index, const struct manifest_chunk *c,
 	CURL *h = f->net->chunks;
 	char url[AGENT_URL_MAX + HASH_HEX_LEN + 8], range[48];
 	char last[ERR_MAX] = "";
-	struct rx r = { .buf = buf, .cap = cap, .fetched = fetched,
-	    .stop = stop };
+	struct rx r = { .buf = buf, .cap = cap, .fetched = fetched };
 	struct retry t;
 	int notfound = 0;
 	int64_t delay;
@@ -374,9 +386,7 @@ net_fetch_chunk(void *ctx, size_t index, const struct manifest_chunk *c,
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, &r);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, rx_body);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &r);
-	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, rx_progress);
-	curl_easy_setopt(h, CURLOPT_XFERINFODATA, &r);
-	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+	net_curl_stop(h, stop);
 	retry_start(&t, now_ms(), f->deadline_ms);
 	for (;;) {
 		size_t before = r.len;

@@ -10,7 +10,7 @@
  * console's lines. This library is that shared part; each program keeps
  * only what it does with the image (write a disk, or unpack a root).
  *
- *	log.c		console messages (stderr), clocks, sleep, byte counts
+ *	log.c		console messages (stderr), clocks, sleep
  *	cmdline.c	kernel command line (rackd.url, rackd.job, ...)
  *	disk_rule.c	the syntax of rackd.disk (the agent picks the disk)
  *	backoff.c	retry schedule, deadline and the wait between tries
@@ -22,12 +22,15 @@
 #ifndef RACK_PXE_H
 #define RACK_PXE_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
+#include "images/backoff.h"
+#include "images/bytes.h"
 #include "images/hash.h"
 #include "images/manifest.h"
 
@@ -46,15 +49,12 @@
 #define HEADER_LINE_MAX		256	/* a reply header we read */
 #define ERR_MAX			256	/* an error message of one step */
 #define ERR_OUTER_MAX		512	/* one that quotes an ERR_MAX one */
-#define BYTES_STR_MAX		32	/* fmt_bytes' text ("12.3 MiB") */
 #define CONSOLE_LINE_MAX	160	/* a progress line on the console */
 
 /* Times. */
 #define REPORT_INTERVAL_MS	1000	/* progress to rackd (must be <= 2 s) */
 #define CONSOLE_INTERVAL_MS	2000	/* progress line on the console */
 #define RETRY_DEADLINE_MS	(10 * 60 * 1000) /* give up a network op */
-#define BACKOFF_BASE_MS		250
-#define BACKOFF_MAX_MS		8000
 #define BACKOFF_SLICE_MS	100	/* a wait looks at its stop flag */
 #define CONNECT_TIMEOUT_S	10
 #define STALL_TIMEOUT_S		20	/* no byte for this long: retry */
@@ -73,8 +73,10 @@ int64_t	 now_ms(void);			/* CLOCK_MONOTONIC */
 void	 sleep_ms(int64_t ms);
 /* The CLOCK_REALTIME time ms from now, for pthread_cond_timedwait. */
 void	 deadline_in_ms(struct timespec *ts, int64_t ms);
-/* "12.3 MiB" style into buf (BYTES_STR_MAX is enough). */
-const char *fmt_bytes(uint64_t n, char *buf, size_t len);
+/* Waits up to ms for *count (guarded by lock; cond is signalled when it
+ * falls) to reach 0. True when it did. */
+bool	 wait_zero(pthread_mutex_t *lock, pthread_cond_t *cond,
+	    const int *count, int64_t ms);
 
 /* cmdline.c: the kernel command line. Flags override what it says. */
 struct agent_conf {
@@ -116,10 +118,7 @@ struct disk_rule {
 int	 disk_rule_parse(const char *s, struct disk_rule *r, char *err,
 	    size_t errlen);
 
-/* backoff.c: retries. */
-/* Delay before retry number attempt (0-based): BACKOFF_BASE_MS doubled
- * each time, at most BACKOFF_MAX_MS. */
-int64_t	 backoff_delay_ms(unsigned attempt);
+/* backoff.c: retries (the schedule, backoff_delay_ms: images/backoff.h). */
 /* The same with jitter: r in [0, 1) takes off up to a quarter. */
 int64_t	 backoff_jitter_ms(unsigned attempt, double r);
 struct retry {
@@ -211,6 +210,13 @@ int	 net_fetch_chunk(void *ctx, size_t index,
 	    const atomic_int *stop, char *err, size_t errlen);
 /* "error" of a JSON error body, else the start of the text, printable. */
 void	 net_error_text(const char *body, size_t len, char *out, size_t outlen);
+/* The options every libcurl handle of a node takes (curl is a CURL *):
+ * no signals, errbuf (CURL_ERROR_SIZE) for libcurl's text, connect and
+ * stall timeouts, TCP keep-alive, the program's name as user agent, HTTP
+ * and HTTPS only, no redirects. */
+void	 net_curl_opts(void *curl, char *errbuf);
+/* Ends a transfer of curl soon after *stop is set. */
+void	 net_curl_stop(void *curl, const atomic_int *stop);
 
 /* progress.c: what a node has done so far, its rate, its console line. */
 struct progress {

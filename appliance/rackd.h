@@ -435,4 +435,16 @@ char	*metrics_render(void);			/* malloc'd text */
 void	 api_metrics(struct req *);
 void	 api_healthz(struct req *);
 
+/* layout.c: built-in paths of rackd's own files, source tree or installed
+ * (state_dir, webui_dir, pxe_dir; the installed ones when the program is
+ * PREFIX/sbin/rackd). */
+int	 layout_installed(void);
+const char *layout_default(const char *name, const char *tree_default);
+const char *layout_installed_default(const char *name);	/* or NULL */
+
+/* notify.c: readiness and stop for systemd (sd_notify), journal check. */
+void	 notify_ready(const char *version);
+void	 notify_stopping(void);
+int	 notify_journal(void);		/* stderr is systemd's journal */
+
 #endif

@@ -192,8 +192,10 @@ install: all $(BUILD)/rackd.conf $(BUILD)/rackd.service
 	    $(DESTDIR)$(DATADIR)/rackd $(DESTDIR)$(MANDIR)/man1 \
 	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSTEMDUNITDIR) \
 	    $(DESTDIR)$(SYSCONFDIR)/rackd
+	$(INSTALL) -d -m 711 $(DESTDIR)/var/lib/rackd
 	$(INSTALL) -m 755 $(BUILD)/rackd $(DESTDIR)$(SBINDIR)/rackd
-	$(if $(wildcard $(BUILD)/rackctl),$(INSTALL) -m 755 $(BUILD)/rackctl $(DESTDIR)$(BINDIR)/rackctl)
+	if [ -x $(BUILD)/rackctl ]; then \
+	    $(INSTALL) -m 755 $(BUILD)/rackctl $(DESTDIR)$(BINDIR)/rackctl; fi
 	cd webui && find . -type f | while read -r f; do \
 	    $(INSTALL) -D -m 644 "$$f" "$(DESTDIR)$(DATADIR)/rackd/webui/$$f" || exit 1; done
 	if [ -f $(BUILD)/pxe/vmlinuz ] && [ -f $(BUILD)/pxe/initrd.img ]; then \

@@ -12,8 +12,8 @@ cat <<'HEAD'
 # /etc/rackd/rackd.conf: rackd's configuration (INI: name = value; see
 # rackd(8)). Every option is listed, commented out, with its built-in
 # default; uncomment a line to change it. The command line wins over this
-# file. `systemctl reload rackd` (SIGHUP) rereads it: the options marked
-# in rackd(8) take effect at once, the others at the next start.
+# file. `systemctl reload rackd` (SIGHUP) rereads it: the options rackd(8)
+# names under SIGHUP take effect at once, the others at the next start.
 HEAD
 "$rackd" --help | sed -n 's/^ *\(-., \)\{0,1\}--\([a-z-]*\)\(\[=yes|no\]\)\{0,1\}\( [A-Z0-9|:]*\)\{0,1\} *\(.*\)$/\2	\5/p' |
 while IFS='	' read -r name rest; do

@@ -233,7 +233,7 @@ test-deb:
 $(BUILD)/rackd.conf: $(BUILD)/rackd tools/rackd-conf.sh
 	sh tools/rackd-conf.sh $(BUILD)/rackd >$@.tmp && mv $@.tmp $@
 
-$(BUILD)/rackd.service: tools/rackd.service.in $(BUILD)/gen/prefix.h
+$(BUILD)/rackd.service: tools/rackd.service.in FORCE
 	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
 	    tools/rackd.service.in >$@.tmp && mv $@.tmp $@
 

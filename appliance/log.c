@@ -1,8 +1,9 @@
 /*
  * log.c — the logging API: to stderr in the foreground (-d), to syslog
  * otherwise. When stderr is the journal (rackd under systemd), each line
- * carries its priority as <N> and no time, which the journal adds. Six functions, as in the BSD daemons: log_warn and fatal add
- * strerror(errno); the x variants do not.
+ * carries its priority as <N> and no time, which the journal adds. Six
+ * functions, as in the BSD daemons: log_warn and fatal add strerror(errno);
+ * the x variants do not.
  */
 #include <errno.h>
 #include <stdarg.h>

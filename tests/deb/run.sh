@@ -9,8 +9,8 @@
 # source built with a higher version) and checks that the state and the
 # edited conffile are kept, removes rackd (state kept) and purges it (state
 # gone). A separate target, not part of make test: it builds the packages
-# twice and fetches
-# Debian: some 4 minutes with the root cached, 5 to 6 the first time).
+# twice and fetches Debian (some 4 minutes with the root cached, 5 to 6 the
+# first time).
 #
 # DEB_N, DEB_N1: folders holding already built packages of versions N and
 # N+1 (default: built here with make deb). The root's tarball is kept in

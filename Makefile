@@ -11,10 +11,10 @@ CPPFLAGS += -I. -I$(BUILD)/gen -D_GNU_SOURCE -DRACKD_VERSION='"$(VERSION)"'
 ALLCFLAGS = -std=c11 $(WARN) $(CFLAGS) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 
-PKGS       := libmicrohttpd sqlite3 jansson inih libsodium libzstd libarchive libcurl libmnl blkid
+PKGS       := libmicrohttpd sqlite3 jansson inih libsodium libzstd libarchive libcurl libmnl blkid libsystemd
 LIBS_DB    := $(shell pkg-config --libs sqlite3 jansson 2>/dev/null)
 LIBS_IMG   := $(shell pkg-config --libs jansson libsodium libzstd libarchive 2>/dev/null)
-LIBS_APPL  := $(shell pkg-config --libs libmicrohttpd jansson inih libsodium libmnl 2>/dev/null) -lpthread
+LIBS_APPL  := $(shell pkg-config --libs libmicrohttpd jansson inih libsodium libmnl libsystemd 2>/dev/null) -lpthread
 LIBS_CTL   := $(shell pkg-config --libs libcurl 2>/dev/null)
 LIBS_AGENT := -Wl,--as-needed $(shell pkg-config --libs libcurl blkid 2>/dev/null)
 
@@ -50,7 +50,8 @@ PROGS     := $(BUILD)/rackd $(if $(CTL_SRC),$(BUILD)/rackctl) \
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps check layers style style-fix test unit integration bench demo pxe clean clean-obj help
+.PHONY: all deps check layers style style-fix test unit integration bench demo pxe \
+	clean clean-obj help install deb test-deb FORCE
 all: $(PROGS)
 
 help:
@@ -67,6 +68,9 @@ help:
 	@echo "make pxe        build the clone kernel and initramfs into build/pxe/"
 	@echo "make asan       build/asan with ASan and UBSan; unit and fast integration tests"
 	@echo "make fuzz       the libFuzzer drivers of tests/fuzz/, FUZZ_TIME s each (60)"
+	@echo "make install    install under PREFIX (/usr/local), staged in DESTDIR"
+	@echo "make deb        the Debian packages into build/deb/, checked by lintian"
+	@echo "make test-deb   install, upgrade and purge them in a Debian 12 root"
 	@echo "make clean      remove build/"
 
 deps:
@@ -215,6 +219,87 @@ $(BUILD)/pxe/initrd.img: $(BUILD)/rack-agent $(BUILD)/rack-diskless \
 
 clean:
 	rm -rf $(BUILD)
+
+# The installed layout (make install, make deb): see appliance/layout.c.
+# build/gen/prefix.h holds PREFIX and is rewritten only when it changes, so
+# that rackd is rebuilt for another PREFIX.
+PREFIX        ?= /usr/local
+SBINDIR       ?= $(PREFIX)/sbin
+BINDIR        ?= $(PREFIX)/bin
+DATADIR       ?= $(PREFIX)/share
+MANDIR        ?= $(DATADIR)/man
+SYSCONFDIR    ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+
+# make install: rackd, rackctl, the dashboard, the clone kernel and
+# initramfs (when `make pxe` built them), the man pages, the systemd unit
+# and /etc/rackd/rackd.conf (made from `rackd --help`; an existing one is
+# kept). DESTDIR stages it all, as packages do.
+INSTALL ?= install
+install: all $(BUILD)/rackd.conf $(BUILD)/rackd.service
+	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
+	    $(DESTDIR)$(DATADIR)/rackd $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSTEMDUNITDIR) \
+	    $(DESTDIR)$(SYSCONFDIR)/rackd
+	$(INSTALL) -d -m 711 $(DESTDIR)/var/lib/rackd
+	$(INSTALL) -m 755 $(BUILD)/rackd $(DESTDIR)$(SBINDIR)/rackd
+	if [ -x $(BUILD)/rackctl ]; then \
+	    $(INSTALL) -m 755 $(BUILD)/rackctl $(DESTDIR)$(BINDIR)/rackctl; fi
+	cd webui && find . -type f | while read -r f; do \
+	    $(INSTALL) -D -m 644 "$$f" "$(DESTDIR)$(DATADIR)/rackd/webui/$$f" || exit 1; done
+	if [ -f $(BUILD)/pxe/vmlinuz ] && [ -f $(BUILD)/pxe/initrd.img ]; then \
+	    $(INSTALL) -d $(DESTDIR)$(DATADIR)/rackd/pxe && \
+	    $(INSTALL) -m 644 $(BUILD)/pxe/vmlinuz $(BUILD)/pxe/initrd.img \
+	        $(DESTDIR)$(DATADIR)/rackd/pxe/; fi
+	$(INSTALL) -m 644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	$(INSTALL) -m 644 man/*.8 $(DESTDIR)$(MANDIR)/man8/
+	$(INSTALL) -m 644 $(BUILD)/rackd.service $(DESTDIR)$(SYSTEMDUNITDIR)/rackd.service
+	[ -e $(DESTDIR)$(SYSCONFDIR)/rackd/rackd.conf ] || \
+	    $(INSTALL) -m 644 $(BUILD)/rackd.conf $(DESTDIR)$(SYSCONFDIR)/rackd/rackd.conf
+
+# make deb: rackd, rackctl (this machine's architecture) and
+# rackd-clone-amd64 (all) into build/deb/, with their .changes, checked by
+# lintian (its overrides are in debian/*.lintian-overrides, each with its
+# reason). RACKD_DEB_VERSION=V builds them as version V.
+DEB_DIR := $(abspath $(BUILD))/deb
+deb:
+	@sh tools/deps.sh deb
+	dpkg-checkbuilddeps
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)
+	debian/rules binary RACKD_DEB_DIR=$(DEB_DIR) \
+	    $(if $(RACKD_DEB_VERSION),RACKD_DEB_VERSION=$(RACKD_DEB_VERSION))
+	dpkg-genchanges -b -u$(DEB_DIR) -O$(DEB_DIR)/rackd.changes \
+	    $(if $(RACKD_DEB_VERSION),-DVersion=$(RACKD_DEB_VERSION)) >/dev/null
+	debian/rules clean
+	lintian --fail-on error,warning,info --info $(DEB_DIR)/rackd.changes
+
+# make test-deb: the packages installed, started, reloaded, upgraded,
+# removed and purged in a Debian 12 root (tests/deb/run.sh).
+test-deb:
+	@sh tools/deps.sh deb
+	bash tests/deb/run.sh
+
+$(BUILD)/rackd.conf: $(BUILD)/rackd tools/rackd-conf.sh
+	sh tools/rackd-conf.sh $(BUILD)/rackd >$@.tmp && mv $@.tmp $@
+
+$(BUILD)/rackd.service: tools/rackd.service.in FORCE
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	    tools/rackd.service.in >$@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/prefix.h: FORCE
+	@mkdir -p $(dir $@)
+	@echo '#define RACKD_PREFIX "$(PREFIX)"' >$@.tmp
+	@if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
+$(BUILD)/obj/appliance/layout.o: $(BUILD)/gen/prefix.h
+# Likewise the files that print VERSION are rebuilt when it changes (a
+# package's version, a new commit).
+$(BUILD)/gen/version.stamp: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(VERSION)' >$@.tmp
+	@if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
+$(patsubst %.c,$(BUILD)/obj/%.o,$(shell grep -rl --include='*.c' RACKD_VERSION \
+    appliance db images pxe 2>/dev/null)): $(BUILD)/gen/version.stamp
+FORCE:
 
 include tests/fuzz/fuzz.mk
 

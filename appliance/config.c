@@ -600,7 +600,8 @@ config_defaults(struct config *cfg)
 
 	memset(cfg, 0, sizeof(*cfg));
 	for (size_t i = 0; i < NOPTIONS; i++)
-		if (option_set(cfg, &options[i], options[i].defval, err,
+		if (option_set(cfg, &options[i], layout_default(
+		    options[i].name, options[i].defval), err,
 		    sizeof(err)) != 0)
 			fatalx("built-in default: %s", err);
 }
@@ -932,12 +933,16 @@ config_usage(FILE *fp, const char *prog)
 			snprintf(left, sizeof(left), "    --%s%s%s", name,
 			    o->type == T_BOOL ? "[=yes|no]" : " ",
 			    o->metavar ? o->metavar : "");
+		const char *def = layout_default(o->name, o->defval);
+		const char *inst = layout_installed_default(o->name);
 		fprintf(fp, "  %-34s %s", left, o->help);
 		if (!(o->flags & F_CLI) && o->type != T_BOOL &&
-		    o->defval[0] != '\0')
-			fprintf(fp, " [%s]", o->defval);
+		    def[0] != '\0')
+			fprintf(fp, " [%s]", def);
 		else if (!(o->flags & (F_CLI | F_FLAG)) && o->type == T_BOOL)
 			fprintf(fp, " [%s]", o->defval);
+		if (inst != NULL && strcmp(inst, def) != 0)
+			fprintf(fp, " (installed: %s)", inst);
 		if (o->flags & F_CLI)
 			fprintf(fp, " (command line only)");
 		fputc('\n', fp);

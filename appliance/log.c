@@ -1,7 +1,9 @@
 /*
  * log.c — the logging API: to stderr in the foreground (-d), to syslog
- * otherwise. Six functions, as in the BSD daemons: log_warn and fatal add
- * strerror(errno); the x variants do not.
+ * otherwise. When stderr is the journal (rackd under systemd), each line
+ * carries its priority as <N> and no time, which the journal adds. Six
+ * functions, as in the BSD daemons: log_warn and fatal add strerror(errno);
+ * the x variants do not.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -16,6 +18,7 @@
 
 static int log_to_stderr = 1;
 static int log_verbose;
+static int log_journal;		/* stderr is the journal */
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void
@@ -23,6 +26,7 @@ log_init(int foreground, int verbose, const char *ident)
 {
 	log_to_stderr = foreground;
 	log_verbose = verbose;
+	log_journal = foreground && notify_journal();
 	if (!foreground)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
@@ -39,7 +43,12 @@ vlog(int pri, const char *fmt, va_list ap, const char *suffix)
 	char msg[LOG_LINE_MAX];
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (log_to_stderr) {
+	if (log_journal) {
+		pthread_mutex_lock(&log_lock);
+		fprintf(stderr, "<%d>%s%s%s\n", pri, msg, suffix ? ": " : "",
+		    suffix ? suffix : "");
+		pthread_mutex_unlock(&log_lock);
+	} else if (log_to_stderr) {
 		struct timespec ts;
 		struct tm tm;
 		char when[32];

@@ -185,8 +185,10 @@ main(int argc, char **argv)
 	    loop_every(HEARTBEAT_SECONDS * 1000, on_heartbeat, NULL) != 0)
 		fatal("timers");
 	log_info("rackd %s ready (state in %s)", RACKD_VERSION, conf.state_dir);
+	notify_ready(RACKD_VERSION);
 
 	loop_run();
+	notify_stopping();
 
 	dnsmasq_stop();
 	links_close();

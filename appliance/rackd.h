@@ -662,6 +662,18 @@ char	*metrics_render(int event_clients);	/* malloc'd text */
 void	 api_metrics(struct req *);
 void	 api_healthz(struct req *);
 
+/* layout.c: built-in paths of rackd's own files, source tree or installed
+ * (state_dir, webui_dir, pxe_dir; the installed ones when the program is
+ * PREFIX/sbin/rackd). */
+int	 layout_installed(void);
+const char *layout_default(const char *name, const char *tree_default);
+const char *layout_installed_default(const char *name);	/* or NULL */
+
+/* notify.c: readiness and stop for systemd (sd_notify), journal check. */
+void	 notify_ready(const char *version);
+void	 notify_stopping(void);
+int	 notify_journal(void);		/* stderr is systemd's journal */
+
 /* routes.c: the route table, who may call each route, and the fallback
  * to the dashboard's files: what main.c gives http_start. */
 extern const struct http_routes rackd_routes;

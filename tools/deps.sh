@@ -7,7 +7,7 @@ set -eu
 
 BUILD="build-essential pkg-config xxd libmicrohttpd-dev libsqlite3-dev
 libarchive-dev libjansson-dev libinih-dev libzstd-dev libcurl4-openssl-dev
-libmnl-dev libblkid-dev libsodium-dev"
+libmnl-dev libblkid-dev libsodium-dev libsystemd-dev"
 RUN="dnsmasq-base ipxe"
 PXE="kmod cpio zstd busybox"
 CHECK="cppcheck clang-format"
@@ -21,6 +21,9 @@ BENCH="nginx-light wrk rsync"
 # make asan (gcc's sanitizers come with build-essential) and make fuzz
 # (clang's libFuzzer and sanitizer runtimes; llvm-symbolizer for reports).
 FUZZ="clang libclang-rt-14-dev llvm"
+# make deb (debhelper, lintian) and make test-deb (a Debian 12 root made by
+# mmdebstrap, booted with systemd-nspawn).
+DEB="debhelper dpkg-dev lintian mmdebstrap systemd-container"
 
 case "${1:-all}" in
 build) want="$BUILD $RUN" ;;
@@ -28,12 +31,13 @@ pxe) want="$BUILD $PXE" ;;
 test) want="$BUILD $RUN $PXE $CHECK $TEST" ;;
 bench) want="$BUILD $RUN $PXE $TEST $BENCH" ;;
 fuzz) want="$BUILD $RUN $PXE $TEST $FUZZ" ;;
-all) want="$BUILD $RUN $PXE $CHECK $TEST $BENCH $FUZZ" ;;
-*) echo "usage: $0 [build|pxe|test|bench|fuzz|all]" >&2; exit 2 ;;
+deb) want="$BUILD $PXE $DEB" ;;
+all) want="$BUILD $RUN $PXE $CHECK $TEST $BENCH $FUZZ $DEB" ;;
+*) echo "usage: $0 [build|pxe|test|bench|fuzz|deb|all]" >&2; exit 2 ;;
 esac
 
 # rackd runs as its own user (its `user` option); a helper keeps root.
-if [ "${1:-all}" != pxe ] && ! getent passwd rackd >/dev/null 2>&1; then
+if [ "${1:-all}" != pxe ] && [ "${1:-all}" != deb ] && ! getent passwd rackd >/dev/null 2>&1; then
 	if [ "$(id -u)" -ne 0 ]; then
 		echo "deps: no user rackd (run as root to create it)" >&2
 		exit 1

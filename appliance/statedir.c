@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "appliance/rackd.h"
+#include "images/file.h"
 
 static char state_dir[PATH_MAX_RACKD];
 static int lock_fd = -1;
@@ -117,26 +118,16 @@ statedir_write_secret(const char *name, const char *text)
 	return 0;
 }
 
-/* Read a small file whole; trailing white space trimmed. -1, errno set. */
+/* Read a small file whole; white space at both ends trimmed. -1, errno
+ * set. */
 int
 statedir_read_small(const char *name, char *buf, size_t len)
 {
 	char path[PATH_MAX_RACKD];
-	ssize_t n;
-	int fd;
 
 	if (statedir_path(path, sizeof(path), name) != 0)
 		return -1;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return -1;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -1;
-	buf[n] = '\0';
-	while (n > 0 && strchr(" \t\r\n", buf[n - 1]) != NULL)
-		buf[--n] = '\0';
-	return 0;
+	return read_small_file(path, buf, len) < 0 ? -1 : 0;
 }
 
 int

@@ -1,6 +1,7 @@
 /* images/file.c — reading a small file whole (see images/file.h). */
 #include "images/file.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -66,4 +67,33 @@ read_whole_file(const char *path, size_t max_len, void **data, size_t *len,
 	*data = buf;
 	*len = n;
 	return 0;
+}
+
+int
+read_small_file(const char *path, char *buf, size_t len)
+{
+	size_t n, a = 0;
+	int fd, e;
+
+	if (len == 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	errno = 0;
+	n = read_full(fd, buf, len - 1);
+	e = errno;
+	close(fd);
+	if (n < len - 1 && e != 0) {
+		errno = e;
+		return -1;
+	}
+	buf[n] = '\0';
+	while (n > 0 && isspace((unsigned char)buf[n - 1]))
+		buf[--n] = '\0';
+	while (a < n && isspace((unsigned char)buf[a]))
+		a++;
+	memmove(buf, buf + a, n - a + 1);
+	return (int)(n - a);
 }

@@ -2,8 +2,8 @@
  *
  * Manifests, key files and chunk files are read in one piece into memory;
  * read(2) may return less than asked (or fail with EINTR), so each of them
- * loops. That loop, and the open-check-read of a whole file, live here
- * once.
+ * loops. That loop, the open-check-read of a whole file, and the read of
+ * a small text file that rackd and rack-agent both make, live here once.
  */
 #ifndef RACKD_IMAGES_FILE_H
 #define RACKD_IMAGES_FILE_H
@@ -20,5 +20,10 @@ size_t	 read_full(int fd, void *buf, size_t len);
  * of ENOENT). */
 int	 read_whole_file(const char *path, size_t max_len, void **data,
 	    size_t *len, char *err, size_t errlen);
+
+/* A small text file (a sysfs attribute, a token) into buf, at most len - 1
+ * bytes, NUL-terminated, with the white space at both ends trimmed.
+ * Returns its length, or -1 with errno set. */
+int	 read_small_file(const char *path, char *buf, size_t len);
 
 #endif

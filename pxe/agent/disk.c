@@ -25,6 +25,7 @@
 #include <blkid/blkid.h>
 #include <linux/fs.h>
 
+#include "images/file.h"
 #include "pxe/agent/agent.h"
 
 const struct disk_env disk_env_real = { "/sys", "/proc", "/dev" };
@@ -68,36 +69,13 @@ struct disk_info {
 	char	 serial[SERIAL_MAX + 1];
 };
 
-/* Reads a small file, trims white space at both ends. Length, or -1. */
-static ssize_t
-read_attr(const char *path, char *buf, size_t len)
-{
-	ssize_t n;
-	size_t a = 0;
-	int fd;
-
-	if (len == 0 || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return -1;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -1;
-	buf[n] = '\0';
-	while (n > 0 && isspace((unsigned char)buf[n - 1]))
-		buf[--n] = '\0';
-	while (a < (size_t)n && isspace((unsigned char)buf[a]))
-		a++;
-	memmove(buf, buf + a, (size_t)n - a + 1);
-	return n - (ssize_t)a;
-}
-
 static int
 attr_int(const char *dir, const char *name)
 {
 	char path[AGENT_PATH_MAX], v[32];
 
 	if (pjoin(path, sizeof(path), dir, name) != 0 ||
-	    read_attr(path, v, sizeof(v)) <= 0)
+	    read_small_file(path, v, sizeof(v)) <= 0)
 		return 0;
 	return atoi(v);
 }
@@ -153,7 +131,7 @@ read_serial(const char *dir, char *out, size_t outlen)
 	out[0] = '\0';
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		pjoin(path, sizeof(path), dir, files[i]);
-		if (read_attr(path, raw, sizeof(raw)) > 0) {
+		if (read_small_file(path, raw, sizeof(raw)) > 0) {
 			copy_str(out, outlen, raw);
 			return;
 		}
@@ -249,7 +227,7 @@ check_inuse(struct disk_info *d, const char *dir, const char *mountinfo,
 
 	d->inuse[0] = '\0';
 	pjoin(path, sizeof(path), dir, "dev");
-	if (read_attr(path, devno, sizeof(devno)) > 0 &&
+	if (read_small_file(path, devno, sizeof(devno)) > 0 &&
 	    mounted(mountinfo, devno)) {
 		snprintf(d->inuse, sizeof(d->inuse), "mounted");
 		return;
@@ -277,7 +255,7 @@ check_inuse(struct disk_info *d, const char *dir, const char *mountinfo,
 			continue;
 		parts++;
 		pjoin(path, sizeof(path), pdir, "dev");
-		if (read_attr(path, devno, sizeof(devno)) > 0 &&
+		if (read_small_file(path, devno, sizeof(devno)) > 0 &&
 		    mounted(mountinfo, devno)) {
 			snprintf(d->inuse, sizeof(d->inuse), "%.40s mounted",
 			    e->d_name);
@@ -347,7 +325,7 @@ list_disks(const struct disk_env *env, struct disk_info *out, int max,
 		pjoin(path, sizeof(path), bdir, "device");
 		di->has_device = exists(path);
 		pjoin(path, sizeof(path), bdir, "size");
-		if (read_attr(path, v, sizeof(v)) > 0)
+		if (read_small_file(path, v, sizeof(v)) > 0)
 			di->size = strtoull(v, NULL, 10) * 512;
 		di->removable = attr_int(bdir, "removable");
 		di->ro = attr_int(bdir, "ro");

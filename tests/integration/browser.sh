@@ -49,8 +49,11 @@ links_up() {
 }
 for ((i = 0; i < 50; i++)); do links_up && break; sleep 0.2; done
 links_up && ok "four links up" || { fail "links not up: $(api GET /api/v1/nodes)"; finish; }
+# dnsmasq is restarted for the links that just came up: a client of the
+# first seconds may ask before it answers, and asks again (as PXE firmware
+# does, for longer).
 for i in 1 2 3 4; do
-	dhcp "n$i" >/dev/null || fail "DHCP for n$i"
+	DHCP_TRIES=10 dhcp "n$i" >/dev/null || fail "DHCP for n$i"
 done
 
 # usb2 goes down and up once: its node page has a link history.

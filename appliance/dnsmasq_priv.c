@@ -27,6 +27,7 @@
 #define RUN_ROOT	"/run/rackd"
 
 static pid_t keeper_pid;	/* the keeper of dnsmasq, 0: none runs */
+static int leases_fresh;	/* this process removed old leases */
 
 /* ---- the checks ------------------------------------------------------- */
 
@@ -328,6 +329,25 @@ dnsmasq_priv_start(pid_t *started, char *msg, size_t msglen)
 		snprintf(msg, msglen, "dnsmasq's run dir: %s",
 		    strerror(errno));
 		return -errno;
+	}
+	/* Leases are not kept across a start of rackd (a slot keeps its
+	 * addresses in the database). A leases file left by a rackd killed
+	 * with its helper, or by a state dir that had this inode before,
+	 * would hold a slot's one address for a MAC no longer there. */
+	if (!leases_fresh) {
+		char leases[PATH_MAX_RACKD];
+
+		if (snprintf(leases, sizeof(leases), "%s/leases", d.run) >=
+		    (int)sizeof(leases))
+			errno = ENAMETOOLONG;
+		else if (unlink(leases) == 0 || errno == ENOENT)
+			errno = 0;
+		if (errno != 0) {
+			snprintf(msg, msglen, "%s: %s", leases,
+			    strerror(errno));
+			return -errno;
+		}
+		leases_fresh = 1;
 	}
 	if (copy_opts(d.run, msg, msglen) != 0)
 		return -EINVAL;

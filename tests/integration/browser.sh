@@ -53,7 +53,13 @@ links_up && ok "four links up" || { fail "links not up: $(api GET /api/v1/nodes)
 # first seconds may ask before it answers, and asks again (as PXE firmware
 # does, for longer).
 for i in 1 2 3 4; do
-	DHCP_TRIES=10 dhcp "n$i" >/dev/null || fail "DHCP for n$i"
+	DHCP_TRIES=10 dhcp "n$i" >/dev/null || {
+		fail "DHCP for n$i"
+		echo "--- udhcpc"; tail -n 20 "$TMP/udhcpc.log"
+		echo "--- rackd and dnsmasq"; grep -E 'dnsmasq|DHCP|link' "$RACKD_LOG" | tail -n 40
+		dp=$(descendant "$RACKD_PID" dnsmasq)
+		[ -n "$dp" ] && { echo "--- dnsmasq $dp"; grep -E 'State|wchan' "/proc/$dp/status"; cat "/proc/$dp/wchan"; echo; }
+	}
 done
 
 # usb2 goes down and up once: its node page has a link history.

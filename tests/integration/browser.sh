@@ -49,11 +49,8 @@ links_up() {
 }
 for ((i = 0; i < 50; i++)); do links_up && break; sleep 0.2; done
 links_up && ok "four links up" || { fail "links not up: $(api GET /api/v1/nodes)"; finish; }
-# dnsmasq is restarted for the links that just came up: a client of the
-# first seconds may ask before it answers, and asks again (as PXE firmware
-# does, for longer).
 for i in 1 2 3 4; do
-	DHCP_TRIES=10 dhcp "n$i" >/dev/null || {
+	dhcp "n$i" >/dev/null || {
 		fail "DHCP for n$i"
 		echo "--- udhcpc"; tail -n 20 "$TMP/udhcpc.log"
 		echo "--- rackd and dnsmasq"; grep -E 'dnsmasq|DHCP|link' "$RACKD_LOG" | tail -n 40

@@ -126,7 +126,7 @@ diskless_stream(struct req *r)
 		return;
 	}
 	if (db_job_active(slot, &job) != DB_OK ||
-	    strcmp(job.action, "diskless") != 0) {
+	    strcmp(job.action, job_action_name(JOB_DISKLESS)) != 0) {
 		http_reply_error(r, 409,
 		    "slot %s has no diskless boot under way", slot);
 		return;

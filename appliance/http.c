@@ -27,7 +27,6 @@ struct req {
 	const char		*url;
 	const struct route	*route;
 	const char		*route_name;
-	void			(*fn)(struct req *);	/* its handler */
 	char			 pbuf[URL_MAX];
 	const char		*params[ROUTE_PARAMS_MAX];
 	char			*body;
@@ -73,14 +72,16 @@ add_common_headers(struct MHD_Response *resp)
 }
 
 /* Queue resp (or hold it, on a work thread) with the extra headers. */
-static void
+static int
 reply_response(struct req *r, int status, struct MHD_Response *resp)
 {
+	int rc = 0;
+
 	if (r->status != 0) {
 		log_warnx("http: %s %s: second reply dropped", r->method,
 		    r->url);
 		MHD_destroy_response(resp);
-		return;
+		return -1;
 	}
 	add_common_headers(resp);
 	for (int i = 0; i < r->nxh; i++)
@@ -91,11 +92,15 @@ reply_response(struct req *r, int status, struct MHD_Response *resp)
 		 * when it takes the connection back. */
 		r->held = resp;
 		r->held_status = status;
-		return;
+		return 0;
 	}
-	if (MHD_queue_response(r->conn, (unsigned int)status, resp) != MHD_YES)
+	if (MHD_queue_response(r->conn, (unsigned int)status, resp) !=
+	    MHD_YES) {
 		log_warnx("http: %s %s: cannot queue reply", r->method, r->url);
-	MHD_destroy_response(resp);
+		rc = -1;
+	}
+	MHD_destroy_response(resp);	/* a reply not queued is freed here */
+	return rc;
 }
 
 static void
@@ -264,8 +269,8 @@ http_reply_pull(struct req *r, int status, const char *ctype, uint64_t size,
 	}
 	if (ctype != NULL)
 		MHD_add_response_header(resp, "Content-Type", ctype);
-	reply_response(r, status, resp);
-	return p;
+	/* Not queued: the response is gone, and with it p (release ran). */
+	return reply_response(r, status, resp) == 0 ? p : NULL;
 }
 
 void
@@ -627,7 +632,6 @@ request_start(struct req *r)
 		    (strcmp(r->method, "GET") == 0 ||
 		    strcmp(r->method, "HEAD") == 0)) {
 			r->route_name = "static";
-			r->fn = served->fallback;
 			return 1;	/* the dashboard's files */
 		}
 		r->route_name = path_known ? "method" : "unknown";
@@ -641,7 +645,6 @@ request_start(struct req *r)
 		return 0;
 	}
 	r->route_name = r->route->name;
-	r->fn = r->route->fn;
 	switch (served->authorize(r, r->route)) {
 	case HTTP_ALLOW:
 		break;
@@ -733,8 +736,10 @@ access_cb(void *cls, struct MHD_Connection *conn, const char *url,
 	conf_rdlock();
 	if (r->stream.done != NULL)
 		r->stream.done(r, r->stream.ctx);
+	else if (r->route != NULL)
+		r->route->fn(r);
 	else
-		r->fn(r);
+		served->fallback(r);	/* the dashboard's files */
 	conf_unlock();
 	if (r->defer_fn != NULL)
 		maybe_defer(r);

@@ -255,8 +255,9 @@ void	 http_reply_file(struct req *, int status, int fd, uint64_t off,
  * the connection). With nothing to send yet it calls http_pull_suspend
  * and returns 0; anyone then calls http_pull_resume once there is more.
  * release(ctx) runs once when the reply is done with, however it ends,
- * also when it cannot be made (NULL returned, a 500 sent). size may be
- * HTTP_SIZE_UNKNOWN; block: bytes asked of read at a time. */
+ * also when it cannot be made (NULL returned: ctx is gone, a 500 sent or
+ * the reply not queued). size may be HTTP_SIZE_UNKNOWN; block: bytes
+ * asked of read at a time. */
 #define HTTP_SIZE_UNKNOWN	UINT64_MAX
 enum http_pull_end { HTTP_PULL_END = -1, HTTP_PULL_ERROR = -2 };
 typedef ssize_t (*http_pull_fn)(void *ctx, char *buf, size_t max);
@@ -580,7 +581,7 @@ int	 priv_addr_allowed(const char *addr, int prefix);
  * without one): its checked configuration, its keeper, its leases. */
 #define DNSMASQ_CONF_MAX	(256 * 1024)	/* dnsmasq's configuration */
 #define DNSMASQ_OPTS_MAX	(64 * 1024)	/* its options file */
-#define DNSMASQ_LEASE_LINE_MAX	512	/* a line of its leases file */
+#define DNSMASQ_LEASES_MAX	4096	/* lines of its leases file read */
 #define DNSMASQ_STOP_WAIT_MS	3000	/* SIGTERM, then SIGKILL */
 #define DNSMASQ_FORGET_MAX	64	/* leases to drop at its next stop */
 #define DNSMASQ_BACKOFF_MAX_MS	30000	/* between tries to start it */

@@ -69,6 +69,26 @@ read_whole_file(const char *path, size_t max_len, void **data, size_t *len,
 	return 0;
 }
 
+/* After a full buffer: 0 if only white space follows (a token's newline),
+ * else EFBIG (the value would be cut) or read's errno. */
+static int
+more_than_space(int fd)
+{
+	char rest[SMALL_FILE_SLACK];
+	size_t n;
+
+	errno = 0;
+	n = read_full(fd, rest, sizeof(rest));
+	if (n == sizeof(rest))
+		return EFBIG;
+	if (errno != 0)
+		return errno;
+	for (size_t i = 0; i < n; i++)
+		if (!isspace((unsigned char)rest[i]))
+			return EFBIG;
+	return 0;
+}
+
 int
 read_small_file(const char *path, char *buf, size_t len)
 {
@@ -83,9 +103,9 @@ read_small_file(const char *path, char *buf, size_t len)
 		return -1;
 	errno = 0;
 	n = read_full(fd, buf, len - 1);
-	e = errno;
+	e = n < len - 1 ? errno : more_than_space(fd);
 	close(fd);
-	if (n < len - 1 && e != 0) {
+	if (e != 0) {
 		errno = e;
 		return -1;
 	}

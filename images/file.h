@@ -23,7 +23,10 @@ int	 read_whole_file(const char *path, size_t max_len, void **data,
 
 /* A small text file (a sysfs attribute, a token) into buf, at most len - 1
  * bytes, NUL-terminated, with the white space at both ends trimmed.
- * Returns its length, or -1 with errno set. */
+ * Returns its length, or -1 with errno set (EFBIG: more than len - 1
+ * bytes before the trailing white space, which may be at most
+ * SMALL_FILE_SLACK bytes). */
+#define SMALL_FILE_SLACK	64
 int	 read_small_file(const char *path, char *buf, size_t len);
 
 #endif

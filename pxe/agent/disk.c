@@ -194,23 +194,35 @@ swapping(const char *swaps, const char *name)
 	return 0;
 }
 
+/* The whole of a /proc file (st_size says 0 there) of at most max bytes,
+ * or "" if it does not exist. NULL with errno when it cannot be read whole
+ * (EFBIG: longer than max): a disk then cannot be judged free. */
 static char *
 read_text(const char *path, size_t max)
 {
 	char *buf = malloc(max + 1);
-	size_t len = 0;
-	ssize_t n;
-	int fd;
+	size_t len;
+	int fd, e;
 
 	if (buf == NULL)
 		return NULL;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		if (errno != ENOENT) {
+			free(buf);
+			return NULL;
+		}
 		buf[0] = '\0';
 		return buf;
 	}
-	while (len < max && (n = read(fd, buf + len, max - len)) > 0)
-		len += (size_t)n;
+	errno = 0;
+	len = read_full(fd, buf, max + 1);
+	e = len > max ? EFBIG : errno;
 	close(fd);
+	if (e != 0) {
+		free(buf);
+		errno = e;
+		return NULL;
+	}
 	buf[len] = '\0';
 	return buf;
 }
@@ -289,7 +301,7 @@ list_disks(const struct disk_env *env, struct disk_info *out, int max,
     char *err, size_t errlen)
 {
 	char dir[AGENT_PATH_MAX], path[AGENT_PATH_MAX], v[64];
-	char *mountinfo, *swaps;
+	char *mountinfo, *swaps = NULL;
 	struct dirent *e;
 	DIR *d;
 	int n = 0;
@@ -300,14 +312,15 @@ list_disks(const struct disk_env *env, struct disk_info *out, int max,
 		return -1;
 	}
 	snprintf(path, sizeof(path), "%s/self/mountinfo", env->proc);
-	mountinfo = read_text(path, MOUNTINFO_MAX);
-	snprintf(path, sizeof(path), "%s/swaps", env->proc);
-	swaps = read_text(path, MOUNTINFO_MAX);
+	if ((mountinfo = read_text(path, MOUNTINFO_MAX)) != NULL) {
+		snprintf(path, sizeof(path), "%s/swaps", env->proc);
+		swaps = read_text(path, MOUNTINFO_MAX);
+	}
 	if (mountinfo == NULL || swaps == NULL) {
+		snprintf(err, errlen, "%s: %s (which disks are in use is "
+		    "not known)", path, strerror(errno));
 		free(mountinfo);
-		free(swaps);
 		closedir(d);
-		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
 	while ((e = readdir(d)) != NULL && n < max) {

@@ -436,7 +436,8 @@ on_lease_change(int fd, uint32_t events, void *arg)
 static void
 read_leases(void *arg)
 {
-	char path[PATH_MAX_RACKD], line[DNSMASQ_LEASE_LINE_MAX];
+	char path[PATH_MAX_RACKD], *line = NULL;
+	size_t linecap = 0;
 	FILE *fp;
 
 	if (dnsmasq_run_dir(path, sizeof(path)) != 0)
@@ -444,13 +445,16 @@ read_leases(void *arg)
 	strncat(path, "/leases", sizeof(path) - strlen(path) - 1);
 	if ((fp = fopen(path, "re")) == NULL)
 		return;
-	for (int i = 0; i < 4096 && fgets(line, sizeof(line), fp); i++) {
+	/* Whole lines (a line cut in two would read as two leases). */
+	for (int i = 0; i < DNSMASQ_LEASES_MAX &&
+	    getline(&line, &linecap, fp) != -1; i++) {
 		char mac[32], ip[64];
 		if (sscanf(line, "%*s %31s %63s", mac, ip) == 2) {
 			const char *lease[2] = { ip, mac };
 			db_links_each(mac_for_link, (void *)lease);
 		}
 	}
+	free(line);
 	fclose(fp);
 }
 

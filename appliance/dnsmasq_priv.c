@@ -432,9 +432,8 @@ int
 dnsmasq_priv_drop_lease(const char *addr)
 {
 	char dir[PATH_MAX_RACKD], path[PATH_MAX_RACKD + 16];
-	char line[DNSMASQ_LEASE_LINE_MAX];
-	char *out = NULL;
-	size_t outlen = 0;
+	char *out = NULL, *line = NULL;
+	size_t outlen = 0, linecap = 0;
 	FILE *in, *mem;
 	int rc;
 
@@ -451,7 +450,9 @@ dnsmasq_priv_drop_lease(const char *addr)
 		fclose(in);
 		return -1;
 	}
-	while (fgets(line, sizeof(line), in) != NULL) {
+	/* Whole lines, however long: a line cut in two would be read as two
+	 * leases, its tail perhaps dropped or written back broken. */
+	while (getline(&line, &linecap, in) != -1) {
 		char ip[64] = "";
 		if (sscanf(line, "%*s %*s %63s", ip) == 1 &&
 		    strcmp(ip, addr) == 0) {
@@ -460,6 +461,7 @@ dnsmasq_priv_drop_lease(const char *addr)
 		}
 		fputs(line, mem);
 	}
+	free(line);
 	fclose(in);
 	fclose(mem);
 	rc = write_small(dir, "leases", out ? out : "");

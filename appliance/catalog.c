@@ -58,8 +58,7 @@ catalog_open(char *err, size_t errlen)
 	}
 	if (store_open(dir, &store, err, errlen) != 0)
 		return -1;
-	catalog_keys_load();
-	return 0;
+	return 0;	/* the keys: catalog_scan, or the first trust check */
 }
 
 void

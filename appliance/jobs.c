@@ -232,16 +232,11 @@ int
 jobs_create(const char *slot, enum job_action action, const char *ref,
     int64_t *id, char *why, size_t len)
 {
-	char name[IMAGE_NAME_MAX + 1], version[IMAGE_NAME_MAX + 1];
-	char image[IMAGE_REF_MAX + 1], token[TOKEN_HEX + 1], err[ERR_MAX];
+	char image[IMAGE_REF_MAX + 1], token[TOKEN_HEX + 1];
 	uint64_t size;
 	int rc;
 
-	if (ref == NULL || image_ref_parse(ref, name, version, err,
-	    sizeof(err)) != 0) {
-		snprintf(why, len, "image: not a valid \"name[:version]\"");
-		return JOB_BAD;
-	}
+	/* A bad ref is JOB_BAD from jobs_image_check, after the node. */
 	if ((rc = db_node_exists(slot)) != 1) {
 		snprintf(why, len, "no such node: %s", slot);
 		return rc == 0 ? JOB_NO_NODE : JOB_ERROR;
@@ -330,9 +325,6 @@ jobs_report(int64_t id, const char *state, int64_t done, int64_t fetched,
 	 * boot script fetched (it may have restarted in between). */
 	if (from == JOB_QUEUED && to != JOB_QUEUED && to != JOB_BOOTING &&
 	    to != JOB_FAILED) {
-		/* Refuse before moving: a refused report changes nothing. */
-		if (!allowed_from(JOB_BOOTING, to))
-			return JOB_ILLEGAL;
 		rc = transition(&j, JOB_BOOTING, NULL, "agent called in");
 		if (rc != JOB_OK)
 			return rc;

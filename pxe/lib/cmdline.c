@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "images/file.h"
 #include "pxe/lib/pxe.h"
 
 #define KEY_PREFIX	"rackd."
@@ -236,8 +237,7 @@ int
 cmdline_load(const char *path, struct agent_conf *c, char *err, size_t errlen)
 {
 	char *buf;
-	size_t len = 0;
-	ssize_t n;
+	size_t len;
 	int fd, rc;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
@@ -249,17 +249,13 @@ cmdline_load(const char *path, struct agent_conf *c, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	while (len <= CMDLINE_MAX &&
-	    (n = read(fd, buf + len, CMDLINE_MAX + 1 - len)) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
-			close(fd);
-			free(buf);
-			return -1;
-		}
-		len += (size_t)n;
+	errno = 0;
+	len = read_full(fd, buf, CMDLINE_MAX + 1);
+	if (len <= CMDLINE_MAX && errno != 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
+		free(buf);
+		return -1;
 	}
 	close(fd);
 	if (len > CMDLINE_MAX) {

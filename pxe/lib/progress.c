@@ -39,10 +39,11 @@ progress_line(const char *state, const struct progress *p, uint64_t total,
 	uint64_t done = atomic_load(&p->bytes_done);
 	char a[BYTES_STR_MAX], b[BYTES_STR_MAX], c[BYTES_STR_MAX];
 	char d[BYTES_STR_MAX];
-	unsigned pct = total ? (unsigned)(done * 100 / total) : 100;
+	unsigned pct;
 
 	if (done > total)
 		done = total;
+	pct = total ? (unsigned)(done * 100 / total) : 100;
 	snprintf(buf, len, "%-9s %3u%%  %s of %s  fetched %s  %s/s", state, pct,
 	    fmt_bytes(done, a, sizeof(a)), fmt_bytes(total, b, sizeof(b)),
 	    fmt_bytes(atomic_load(&p->bytes_fetched), c, sizeof(c)),

@@ -647,6 +647,51 @@ void	 diskless_overlay(struct req *);	/* GET /boot/{slot}/overlay */
  * slot's diskless job as one zstd stream (its stored chunks in order). */
 void	 diskless_stream(struct req *);
 
+/* power.c: each slot's power method, from the configuration's
+ * [power.SLOT] sections or PATCH /api/v1/nodes/{slot} {"power": {...}}
+ * (kept in STATE_DIR/power/SLOT.json, 0600); the power jobs; each node's
+ * cached power state. power_*.c: one file a method, each behind a struct
+ * power_method and nothing else: power.c is the only caller. */
+enum power_op {
+	POWER_ON, POWER_OFF, POWER_CYCLE, POWER_STATUS,
+	POWER_BOOT_NET,		/* the next boot (only) from the network */
+	POWER_BOOT_DISK,	/* boots from the disk from now on */
+	POWER_OPS
+};
+enum power_state { POWER_UNKNOWN, POWER_IS_ON, POWER_IS_OFF };
+/* What a method can do: struct power_method's caps, a bit per op. */
+#define POWER_CAN(op)		(1u << (op))
+#define POWER_TIMEOUT_MS	15000	/* one op of a method, at most */
+#define POWER_ERR_MAX		256
+/* What a method is given for one op of one slot. */
+struct power_target {
+	const char	 *slot;
+	const json_t	 *settings;	/* the method's keys, secrets too */
+	const char	 *ifname;	/* the slot's link, or NULL */
+	const char	 *mac;		/* the node's MAC ("aa:bb:..."), or NULL */
+	const char	 *bmc_addr;	/* the slot's BMC link's lease, or NULL */
+	int		  timeout_ms;	/* the op's bound */
+};
+struct power_method {
+	const char	 *name;		/* "ipmi", the settings' "method" */
+	unsigned	  caps;		/* POWER_CAN(op) of the ops it does */
+	const char *const *secrets;	/* keys never shown; NULL-ended */
+	/* Are these settings (an object with "method" and the method's
+	 * keys) good? 0, or -1 with why in err (an operator's words). */
+	int		(*check)(const json_t *settings, char *err,
+			    size_t errlen);
+	/* Do op, within t->timeout_ms. POWER_STATUS sets *state. 0, or -1
+	 * with why in err ("BMC 10.0.0.2: wrong password"). Runs on a
+	 * work thread; must not keep state between calls but its own. */
+	int		(*run)(const struct power_target *t, enum power_op op,
+			    enum power_state *state, char *err,
+			    size_t errlen);
+};
+extern const struct power_method power_ipmi, power_wol, power_command,
+	power_redfish, power_relay;
+const char *power_op_name(enum power_op);	/* "on", "boot_net", ... */
+const char *power_state_name(enum power_state);	/* "on", "off", "unknown" */
+
 /* gadget.c: the board as a USB gadget (configfs). */
 int	 gadget_setup(const char *root, const struct strlist *funcs,
 	    const char *udc, char *err, size_t errlen);

@@ -7,13 +7,18 @@ set -eu
 
 BUILD="build-essential pkg-config xxd libmicrohttpd-dev libsqlite3-dev
 libarchive-dev libjansson-dev libinih-dev libzstd-dev libcurl4-openssl-dev
-libmnl-dev libblkid-dev libsodium-dev libsystemd-dev"
+libmnl-dev libblkid-dev libsodium-dev libsystemd-dev libfreeipmi-dev
+libipmiconsole-dev libhidapi-dev"
 RUN="dnsmasq-base ipxe"
 PXE="kmod cpio zstd busybox"
 CHECK="cppcheck clang-format"
 TEST="libcmocka-dev curl sqlite3 zstd xz-utils bzip2 gzip jq iproute2 procps
 python3 busybox tftp-hpa qemu-system-x86 ovmf syslinux syslinux-common
 syslinux-efi mtools dosfstools fdisk"
+# Power and console peers: a BMC (ipmi_sim), FreeIPMI's tools to check it,
+# ptys for serial consoles, openssl for a Redfish test BMC's certificate,
+# nginx for image origins and site caches.
+TEST="$TEST openipmi freeipmi-tools socat openssl nginx-light"
 # The dashboard's browser tests: Debian's chromium, driven by playwright-core
 # from npm (tests/browser).
 TEST="$TEST chromium nodejs"

@@ -113,6 +113,25 @@ check_error 404 "input into a slot without a console"
 api GET /api/v1/nodes/n2/console >/dev/null
 check_error 404 "stream of a slot without a console"
 
+# ---- rackctl console -----------------------------------------------------------
+server_read
+sleep 0.3
+{ sleep 1.5; printf 'from rackctl\r'; sleep 1; printf '~~x\r'; sleep 1; printf '~.'; sleep 3; } |
+	RACKD_TOKEN=$TOKEN timeout 20 "$RACKCTL" console "$URL" n1 >"$TMP/rackctl.out" 2>"$TMP/rackctl.err"
+RC=$?
+check_eq "$RC" 0 "rackctl console leaves with ~. (exit 0)"
+grep -aq 'hello from the server' "$TMP/rackctl.out" && ok "rackctl console prints the ring" ||
+	fail "rackctl output: $(head -c 200 "$TMP/rackctl.out") $(cat "$TMP/rackctl.err")"
+wait_for 30 grep -q 'from rackctl' "$SERVER_OUT" && ok "what rackctl console types arrives" ||
+	fail "rackctl input missing: $(od -c "$SERVER_OUT" | head -3)"
+wait_for 30 grep -q '~x' "$SERVER_OUT" && ok "~~ sends one ~" || fail "~~: $(od -c "$SERVER_OUT" | head -3)"
+grep -q '~~' "$SERVER_OUT" && fail "~~ sent twice" || ok "~. is not sent"
+kill "$CAT_PID" 2>/dev/null
+RACKD_TOKEN=nope-nope-nope-nope timeout 10 "$RACKCTL" console "$URL" n1 </dev/null >/dev/null 2>"$TMP/rackctl.err"
+check_eq "$?" 1 "rackctl console with a wrong token fails"
+"$RACKCTL" console "$URL" 'bad slot' </dev/null >/dev/null 2>&1
+check_eq "$?" 2 "rackctl console with a bad slot name is a usage error"
+
 # ---- a flood keeps rackd's memory bounded -----------------------------------
 rss() { awk '/^VmRSS/ { print $2 }' "/proc/$RACKD_PID/status"; }
 RSS0=$(rss)

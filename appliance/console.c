@@ -13,7 +13,8 @@
  * to .1 past console_log_max). Streams (GET .../console) send the ring,
  * then live output, base64 in JSON; a stream that falls further behind
  * than the ring skips ahead with a "lost" event, so that a console that
- * floods costs the ring's memory and no more.
+ * floods costs the ring's memory and no more. A stream opened with a
+ * dashboard session ends within a second of the session's end.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -63,6 +64,8 @@ struct cclient {
 	uint64_t	 pos;
 	int		 hello;
 	int		 suspended;
+	int		 ended;		/* its session ended: close */
+	char		 cookie[TOKEN_HEX + 1];	/* "": not by session */
 	struct cclient	*prev, *next;
 };
 
@@ -497,11 +500,33 @@ console_rescan(void)
 	scan_sysfs();
 }
 
+/* End the streams whose dashboard session has ended (signed out, or
+ * past session_ttl), as events.c does for its own. */
+static void
+sessions_check(void)
+{
+	pthread_mutex_lock(&cons_lock);
+	for (int i = 0; i < CONSOLES_MAX; i++)
+		for (struct cclient *k = consoles[i].clients; k != NULL;
+		    k = k->next) {
+			if (k->cookie[0] == '\0' || k->ended ||
+			    session_check(k->cookie, NULL, 0) == SESSION_OK)
+				continue;
+			k->ended = 1;
+			if (k->suspended) {
+				k->suspended = 0;
+				http_pull_resume(k->pull);
+			}
+		}
+	pthread_mutex_unlock(&cons_lock);
+}
+
 static void
 on_tick(void *arg)
 {
 	console_rescan();
 	jobs_follow();
+	sessions_check();
 }
 
 static void
@@ -669,7 +694,7 @@ reader(void *ctx, char *buf, size_t max)
 	uint64_t was;
 
 	pthread_mutex_lock(&cons_lock);
-	if (closing) {
+	if (closing || k->ended) {
 		pthread_mutex_unlock(&cons_lock);
 		return HTTP_PULL_END;
 	}
@@ -752,6 +777,11 @@ console_stream_reply(struct req *r, const char *slot)
 		http_reply_error(r, 500, "out of memory");
 		return -1;
 	}
+	/* Let in by its session cookie (routes.c takes a Bearer first)? */
+	if (!conf.api_open_reads && http_header(r, "Authorization") == NULL &&
+	    session_cookie_valid(http_cookie(r, SESSION_COOKIE)))
+		snprintf(k->cookie, sizeof(k->cookie), "%s",
+		    http_cookie(r, SESSION_COOKIE));
 	pthread_mutex_lock(&cons_lock);
 	if ((c = by_slot(slot)) == NULL) {
 		pthread_mutex_unlock(&cons_lock);

@@ -65,7 +65,7 @@
 #define HOSTNAME_MAX		63	/* a node's hostname */
 #define LINK_HISTORY_MAX	1000	/* rows of GET .../nodes/{slot}/links */
 #define CONSOLES_MAX		64	/* serial consoles console.c follows */
-#define CONSOLE_KEY_MAX		80	/* the KEY of a console_slots KEY=SLOT */
+#define CONSOLE_KEY_MAX		80	/* KEY of a console_slots KEY=SLOT */
 #define CONSOLE_INPUT_MAX	4096	/* bytes of one POST .../console */
 #define CONSOLE_CLIENTS_MAX	64	/* concurrent console streams */
 #define CONSOLE_RESCAN_MS	1000	/* ttys and active jobs looked at */
@@ -723,8 +723,8 @@ struct power_target {
 	const char	 *slot;
 	const json_t	 *settings;	/* the method's keys, secrets too */
 	const char	 *ifname;	/* the slot's link, or NULL */
-	const char	 *mac;		/* the node's MAC ("aa:bb:..."), or NULL */
-	const char	 *bmc_addr;	/* the slot's BMC link's lease, or NULL */
+	const char	 *mac;		/* the node's MAC ("aa:bb:..."); NULL */
+	const char	 *bmc_addr;	/* the slot's BMC link's lease; NULL */
 	int		  timeout_ms;	/* the op's bound */
 };
 struct power_method {

@@ -253,7 +253,8 @@ attach(const struct rack *rk, const char *slot)
 	struct console_escape esc;
 	struct stream s = { .line = NULL };
 	struct curl_slist *hdrs = NULL;
-	struct curl_waitfd wfd = { .fd = STDIN_FILENO, .events = CURL_WAIT_POLLIN };
+	struct curl_waitfd wfd = { .fd = STDIN_FILENO,
+	    .events = CURL_WAIT_POLLIN };
 	char url[RACK_URL_MAX + URL_PATH_MAX];
 	CURLM *m = curl_multi_init();
 	CURL *c = curl_easy_init();
@@ -299,7 +300,8 @@ attach(const struct rack *rk, const char *slot)
 			break;
 		if (stdin_open && (wfd.revents & (CURL_WAIT_POLLIN |
 		    CURL_WAIT_POLLPRI)) != 0) {
-			char in[CONSOLE_TYPED_MAX], sendbuf[2 * CONSOLE_TYPED_MAX];
+			char in[CONSOLE_TYPED_MAX];
+			char sendbuf[2 * CONSOLE_TYPED_MAX];
 			size_t n = 0;
 			ssize_t k = read(STDIN_FILENO, in, sizeof in);
 			bool leave;

@@ -308,9 +308,9 @@ test('the node page\'s console: output live, typing as the signed-in user', asyn
 		// xterm.js and its style sheet come from the board itself.
 		const files = await page.evaluate(() => performance.getEntriesByType('resource')
 		    .map((r) => r.name).filter((n) => n.includes('xterm')));
-		assert.ok(files.length >= 2 && files.every((n) => n.startsWith(location.origin + '/vendor/')),
+		assert.ok(files.length >= 2 && files.every((n) => n.startsWith(env.url + '/vendor/')),
 		    `xterm files: ${files}`);
-		await shot('12-console');
+		await shot('11-console');
 	} finally {
 		rd.destroy();
 	}

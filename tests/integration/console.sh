@@ -127,6 +127,37 @@ wait_for 30 grep -q 'from rackctl' "$SERVER_OUT" && ok "what rackctl console typ
 wait_for 30 grep -q '~x' "$SERVER_OUT" && ok "~~ sends one ~" || fail "~~: $(od -c "$SERVER_OUT" | head -3)"
 grep -q '~~' "$SERVER_OUT" && fail "~~ sent twice" || ok "~. is not sent"
 kill "$CAT_PID" 2>/dev/null
+# On a terminal (a pty here): raw while attached, as it was after ~. or a
+# signal.
+for how in escape signal; do
+	RACKD_TOKEN=$TOKEN timeout 20 python3 - "$RACKCTL" "$URL" "$how" >"$TMP/tty.out" 2>&1 <<'PY'
+import os, pty, signal, sys, termios, time
+rackctl, url, how = sys.argv[1:]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(rackctl, [rackctl, "console", url, "n1"])
+before = termios.tcgetattr(fd)
+raw = False
+for _ in range(50):
+    time.sleep(0.1)
+    if not termios.tcgetattr(fd)[3] & termios.ICANON:
+        raw = True
+        break
+if how == "escape":
+    os.write(fd, b"\r~.")
+else:
+    os.kill(pid, signal.SIGTERM)
+_, status = os.waitpid(pid, 0)
+after = termios.tcgetattr(fd)
+print("raw" if raw else "not-raw", "restored" if after == before else "changed",
+      os.waitstatus_to_exitcode(status))
+PY
+	case $how in
+	escape) want="raw restored 0" ;;
+	signal) want="raw restored -15" ;;
+	esac
+	check_eq "$(tail -n 1 "$TMP/tty.out")" "$want" "rackctl console on a terminal: raw, restored after $how"
+done
 RACKD_TOKEN=nope-nope-nope-nope timeout 10 "$RACKCTL" console "$URL" n1 </dev/null >/dev/null 2>"$TMP/rackctl.err"
 check_eq "$?" 1 "rackctl console with a wrong token fails"
 "$RACKCTL" console "$URL" 'bad slot' </dev/null >/dev/null 2>&1

@@ -51,8 +51,16 @@ UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps check layers style style-fix test unit integration bench demo pxe \
-	clean clean-obj help install deb test-deb FORCE
-all: $(PROGS)
+	clean clean-obj help install deb test-deb webui-vendor FORCE
+all: $(PROGS) webui-vendor
+
+# The dashboard's third-party files (xterm.js), from npm at the versions
+# webui-vendor/package-lock.json pins, into webui/vendor/.
+WEBUI_VENDOR := webui/vendor/xterm/xterm.js
+webui-vendor: $(WEBUI_VENDOR)
+$(WEBUI_VENDOR): webui-vendor/package.json webui-vendor/package-lock.json \
+		tools/webui-vendor.sh
+	sh tools/webui-vendor.sh
 
 help:
 	@echo "make            build build/rackd (and build/rackctl)"

@@ -72,6 +72,13 @@ for name, body in [("label", {"label": "web 1"}), ("image", {"image": "debian:12
                    ("control", {"label": "a\tb"}), ("bad-image", {"image": "-x:1"})]:
     put(d, name, json.dumps(body))
 
+# ---- the console's POST body ----
+d = "appliance_console_api"
+for name, body in [("root", {"data": "cm9vdA0="}), ("empty", {"data": ""}),
+                   ("extra", {"data": "eA==", "x": 1}), ("number", {"data": 5}),
+                   ("bad", {"data": "!!!"})]:
+    put(d, name, json.dumps(body))
+
 # ---- the configuration file ----
 d = "appliance_config"
 put(d, "readme", """# /etc/rackd.conf

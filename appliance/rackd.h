@@ -668,8 +668,8 @@ struct power_target {
 	const char	 *slot;
 	const json_t	 *settings;	/* the method's keys, secrets too */
 	const char	 *ifname;	/* the slot's link, or NULL */
-	const char	 *mac;		/* the node's MAC ("aa:bb:..."), or NULL */
-	const char	 *bmc_addr;	/* the slot's BMC link's lease, or NULL */
+	const char	 *mac;		/* its MAC ("aa:bb:..."), or NULL */
+	const char	 *bmc_addr;	/* its BMC link's lease, or NULL */
 	int		  timeout_ms;	/* the op's bound */
 };
 struct power_method {
@@ -691,6 +691,12 @@ extern const struct power_method power_ipmi, power_wol, power_command,
 	power_redfish, power_relay;
 const char *power_op_name(enum power_op);	/* "on", "boot_net", ... */
 const char *power_state_name(enum power_state);	/* "on", "off", "unknown" */
+
+/* power_ipmi.c: the "ipmi" method, a BMC over IPMI LAN (libfreeipmi). */
+#define POWER_IPMI_PORT		623	/* the "port" when none is given */
+#define POWER_IPMI_CIPHER	3	/* RMCP+ cipher suite: SHA1, AES-128 */
+#define POWER_IPMI_HOST_MAX	64	/* "address": a name or an IPv4 */
+#define POWER_IPMI_RESEND_MS	1000	/* a packet resent after, at most */
 
 /* gadget.c: the board as a USB gadget (configfs). */
 int	 gadget_setup(const char *root, const struct strlist *funcs,

@@ -303,8 +303,8 @@ ipmi_why(const struct ipmi_op *o, const char *what, char *err,
 	}
 }
 
-/* The session and retransmission timeouts of an open: what is left of
- * the op's bound. */
+/* The session and retransmission timeouts of an open, from what is left
+ * of the op's bound. */
 static int
 timeouts(const struct ipmi_op *o, unsigned *session, unsigned *resend,
     char *err, size_t errlen)
@@ -314,11 +314,15 @@ timeouts(const struct ipmi_op *o, unsigned *session, unsigned *resend,
 	if (left < 2)
 		return fail(err, errlen, "BMC %s: no answer in %ld s",
 		    o->addr, (elapsed_ms(o) + 500) / 1000);
-	*session = (unsigned)left;
 	*resend = (unsigned)(left / 4 < POWER_IPMI_RESEND_MS ?
 	    left / 4 : POWER_IPMI_RESEND_MS);
 	if (*resend == 0)
 		*resend = 1;
+	/* FreeIPMI sees its session timeout only when a resend is due, and
+	 * the resends back off: a fifth of the time is left for that */
+	*session = (unsigned)(left - left / 5);
+	if (*session <= *resend)
+		*session = *resend + 1;
 	return 0;
 }
 

@@ -148,10 +148,14 @@ expect() {	# SETTINGS OP WANT
 }
 qemu_pid() { [ -s "$TMP/qemu.pid" ] && kill -0 "$(cat "$TMP/qemu.pid")" 2>/dev/null &&
 	cat "$TMP/qemu.pid"; }
+# the VM's KCS connected to the BMC (ipmi_sim can hang when a VM is
+# killed while it connects, so each power on waits for it)
+kcs_up() { in_ns bmc ss -tnH state established "( sport = :$KCS_PORT )" |
+	grep -q .; }
 wait_qemu() {	# up|down: within 10 s
 	local i
 	for ((i = 0; i < 100; i++)); do
-		if [ "$1" = up ]; then qemu_pid >/dev/null && return 0
+		if [ "$1" = up ]; then qemu_pid >/dev/null && kcs_up && return 0
 		else qemu_pid >/dev/null || return 0; fi
 		sleep 0.1
 	done
@@ -166,7 +170,8 @@ boot_request() {
 expect admin status "ok state=off"
 qemu_pid >/dev/null && fail "a VM runs before power on" || ok "no VM before power on"
 expect admin on ok
-wait_qemu up && ok "the VM runs (pid $(qemu_pid))" || fail "no VM after power on"
+wait_qemu up && ok "the VM runs (pid $(qemu_pid)), its KCS on the BMC" ||
+	fail "no VM after power on"
 expect admin status "ok state=on"
 expect alt status "ok state=on"
 expect lan status "ok state=on"
@@ -190,7 +195,7 @@ check_eq "$(cat "$TMP/boot" 2>/dev/null)" default "the BMC's boot device"
 before=$(qemu_pid)
 expect admin cycle ok
 for ((i = 0; i < 100; i++)); do
-	now=$(qemu_pid) && [ "$now" != "$before" ] && break
+	now=$(qemu_pid) && [ "$now" != "$before" ] && kcs_up && break
 	sleep 0.1
 done
 [ -n "$now" ] && [ "$now" != "$before" ] &&

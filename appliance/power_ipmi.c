@@ -48,6 +48,16 @@ static const char *const op_words[POWER_OPS] = {
 	[POWER_BOOT_NET] = "network boot", [POWER_BOOT_DISK] = "disk boot",
 };
 
+/* FreeIPMI's crypto for RMCP+ is set up once, before any thread starts
+ * (its rule): at program start, whenever this file is linked in. */
+static int rmcpplus_ok;
+
+static void __attribute__((constructor))
+rmcpplus_init(void)
+{
+	rmcpplus_ok = ipmi_rmcpplus_init() == 0;
+}
+
 static int __attribute__((format(printf, 3, 4)))
 fail(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -339,6 +349,10 @@ session_open(struct ipmi_op *o, const char *host, char *err, size_t errlen)
 	const struct ipmi_conf *c = o->conf;
 	unsigned st = 0, rt = 0;
 
+	if (c->lanplus && !rmcpplus_ok)
+		return fail(err, errlen, "BMC %s: rackd cannot speak RMCP+ "
+		    "(FreeIPMI's crypto library did not start); try "
+		    "\"protocol\": \"lan\"", o->addr);
 	for (int i = 0; c->lanplus && i < 2; i++) {
 		if (timeouts(o, &st, &rt, err, errlen) != 0)
 			return -1;

@@ -11,10 +11,12 @@ CPPFLAGS += -I. -I$(BUILD)/gen -D_GNU_SOURCE -DRACKD_VERSION='"$(VERSION)"'
 ALLCFLAGS = -std=c11 $(WARN) $(CFLAGS) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 
-PKGS       := libmicrohttpd sqlite3 jansson inih libsodium libzstd libarchive libcurl libmnl blkid libsystemd
+PKGS       := libmicrohttpd sqlite3 jansson inih libsodium libzstd libarchive libcurl libmnl blkid libsystemd \
+              libfreeipmi
 LIBS_DB    := $(shell pkg-config --libs sqlite3 jansson 2>/dev/null)
 LIBS_IMG   := $(shell pkg-config --libs jansson libsodium libzstd libarchive 2>/dev/null)
-LIBS_APPL  := $(shell pkg-config --libs libmicrohttpd jansson inih libsodium libmnl libsystemd 2>/dev/null) -lpthread
+LIBS_APPL  := $(shell pkg-config --libs libmicrohttpd jansson inih libsodium libmnl libsystemd \
+              libfreeipmi 2>/dev/null) -lpthread
 LIBS_CTL   := $(shell pkg-config --libs libcurl 2>/dev/null)
 LIBS_AGENT := -Wl,--as-needed $(shell pkg-config --libs libcurl blkid 2>/dev/null)
 
@@ -52,7 +54,7 @@ UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps check layers style style-fix test unit integration bench demo pxe \
 	clean clean-obj help install deb test-deb webui-vendor FORCE
-all: $(PROGS) webui-vendor
+all: $(PROGS) webui-vendor $(BUILD)/tests/power_run
 
 # The dashboard's third-party files (xterm.js), from npm at the versions
 # webui-vendor/package-lock.json pins, into webui/vendor/.
@@ -154,6 +156,14 @@ $(BUILD)/tests/test_appliance_%: tests/unit/test_appliance_%.c \
 		$(LIBAPPL) $(LIBIMG) $(LIBDB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALLCFLAGS) $(TEST_DEPS) -o $@ $^ $(LIBS_APPL) $(LIBS_IMG) $(LIBS_DB) -lcmocka
+
+# tests/integration/power_run.c: one op of a power method, run without
+# rackd by the integration tests; `make all` builds it.
+$(BUILD)/tests/power_run: tests/integration/power_run.c \
+		$(LIBAPPL) $(LIBIMG) $(LIBDB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALLCFLAGS) $(TEST_DEPS) -o $@ $(filter %.c %.a,$^) \
+	    $(LIBS_APPL) $(LIBS_IMG) $(LIBS_DB)
 
 # A fresh build in its own folder (every file compiled with the warnings),
 # then cppcheck, the layers of appliance/ and the style.

@@ -747,6 +747,12 @@ extern const struct power_method power_ipmi, power_wol, power_command,
 const char *power_op_name(enum power_op);	/* "on", "boot_net", ... */
 const char *power_state_name(enum power_state);	/* "on", "off", "unknown" */
 
+/* power_ipmi.c: the "ipmi" method, a BMC over IPMI LAN (libfreeipmi). */
+#define POWER_IPMI_PORT		623	/* the "port" when none is given */
+#define POWER_IPMI_CIPHER	3	/* RMCP+ cipher suite: SHA1, AES-128 */
+#define POWER_IPMI_HOST_MAX	64	/* "address": a name or an IPv4 */
+#define POWER_IPMI_RESEND_MS	500	/* the first resend of a packet */
+
 /* gadget.c: the board as a USB gadget (configfs). */
 int	 gadget_setup(const char *root, const struct strlist *funcs,
 	    const char *udc, char *err, size_t errlen);

@@ -9,12 +9,18 @@
  * (the firmware's forced off), cycle a long press, a pause and a press,
  * and there is no status. docs/internals/power_methods.md tells more.
  */
+#include <sys/ioctl.h>
+
+#include <linux/hidraw.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <wchar.h>
 
 #include <hidapi/hidapi.h>
@@ -200,6 +206,39 @@ hid_why(hid_device *h, char *out, size_t outlen)
 		snprintf(out, outlen, "%ls", w);
 }
 
+/* Is path a hidraw device of a relay board? hidapi itself is not told
+ * a path that is not: its hid_open_path (0.13) crashes on one. 0, or -1
+ * with why in err. */
+static int
+hidraw_check(const char *path, char *err, size_t errlen)
+{
+	struct hidraw_devinfo info;
+	int fd, size = 0;
+
+	if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0) {
+		snprintf(err, errlen, "relay %s: cannot open the board (%s%s)",
+		    path, strerror(errno), errno == ENOENT ?
+		    "; unplugged, or another device name?" : "");
+		return -1;
+	}
+	if (ioctl(fd, HIDIOCGRDESCSIZE, &size) < 0 ||
+	    ioctl(fd, HIDIOCGRAWINFO, &info) < 0) {
+		snprintf(err, errlen, "relay %s: cannot open the board (not a "
+		    "hidraw device)", path);
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	if ((info.vendor & 0xffff) != RELAY_VID ||
+	    (info.product & 0xffff) != RELAY_PID) {
+		snprintf(err, errlen, "relay %s: not a USB relay board (USB "
+		    "%04x:%04x, want %04x:%04x)", path, info.vendor & 0xffff,
+		    info.product & 0xffff, RELAY_VID, RELAY_PID);
+		return -1;
+	}
+	return 0;
+}
+
 /* The board of r->device: its path, or the one whose serial it names. */
 static hid_device *
 board_open(const struct relay *r, char *err, size_t errlen)
@@ -211,6 +250,8 @@ board_open(const struct relay *r, char *err, size_t errlen)
 	int seen = 0;
 
 	if (strncmp(r->device, "serial:", 7) != 0) {
+		if (hidraw_check(r->device, err, errlen) != 0)
+			return NULL;
 		if ((h = hid_open_path(r->device)) == NULL) {
 			hid_why(NULL, why, sizeof(why));
 			snprintf(err, errlen, "relay %s: cannot open the "

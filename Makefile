@@ -52,7 +52,8 @@ PROGS     := $(BUILD)/rackd $(if $(CTL_SRC),$(BUILD)/rackctl) \
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # The integration tests' own programs (tests/integration/*.c).
-TEST_PROGS := $(BUILD)/tests/power_run $(BUILD)/tests/relay_board
+TEST_PROGS := $(BUILD)/tests/power_run $(BUILD)/tests/relay_board \
+              $(BUILD)/tests/hidraw_shim.so
 
 .PHONY: all deps check layers style style-fix test unit integration bench demo pxe \
 	clean clean-obj help install deb test-deb FORCE
@@ -157,10 +158,16 @@ $(BUILD)/tests/power_run: tests/integration/power_run.c \
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALLCFLAGS) $(TEST_DEPS) -o $@ $^ $(LIBS_APPL) $(LIBS_IMG) $(LIBS_DB)
 
-# relay_board: a USB HID relay board made with the kernel's uhid.
+# relay_board: a USB HID relay board made with the kernel's uhid, or
+# answering hidraw_shim (an LD_PRELOAD stand-in for hidraw where the
+# kernel has no uhid).
 $(BUILD)/tests/relay_board: tests/integration/relay_board.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(ALLCFLAGS) $(TEST_DEPS) -o $@ $^
+	$(CC) $(CPPFLAGS) $(ALLCFLAGS) $(TEST_DEPS) -o $@ $<
+
+$(BUILD)/tests/hidraw_shim.so: tests/integration/hidraw_shim.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALLCFLAGS) $(TEST_DEPS) -fPIC -shared -o $@ $< -ldl
 
 # A fresh build in its own folder (every file compiled with the warnings),
 # then cppcheck, the layers of appliance/ and the style.

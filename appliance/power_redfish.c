@@ -391,8 +391,8 @@ parse(const json_t *s, struct rf *rf, char *err, size_t errlen)
 		snprintf(err, errlen, "redfish: user must not hold ':'");
 		return -1;
 	}
-	if (rf->system != NULL && (strncmp(rf->system, "/redfish/v1/", 12) != 0 ||
-	    !path_ok(rf->system))) {
+	if (rf->system != NULL && (!path_ok(rf->system) ||
+	    strncmp(rf->system, "/redfish/v1/", 12) != 0)) {
 		snprintf(err, errlen, "redfish: system must be a path "
 		    "/redfish/v1/Systems/ID");
 		return -1;

@@ -248,6 +248,7 @@ struct rf {
 	char		*reply;
 	size_t		 replylen;
 	int		 toolong;
+	char		 etag[REDFISH_ETAG_MAX];	/* the reply's ETag header */
 };
 
 /* A string key: 0 (*out NULL when absent), -1 when not a string. */
@@ -464,7 +465,30 @@ on_data(char *p, size_t size, size_t n, void *arg)
 	return len;
 }
 
-/* The first message of a Redfish error reply, or NULL. */
+/* A header of the reply: its ETag kept (a service may give it there
+ * only, not as @odata.etag). */
+static size_t
+on_header(char *p, size_t size, size_t n, void *arg)
+{
+	struct rf *rf = arg;
+	size_t len = size * n, k = sizeof("ETag:") - 1;
+
+	if (len > k && strncasecmp(p, "ETag:", k) == 0) {
+		const char *v = p + k, *e = p + len;
+
+		while (v < e && (*v == ' ' || *v == '\t'))
+			v++;
+		while (e > v && (e[-1] == '\r' || e[-1] == '\n' ||
+		    e[-1] == ' '))
+			e--;
+		if (e > v && (size_t)(e - v) < sizeof(rf->etag))
+			snprintf(rf->etag, sizeof(rf->etag), "%.*s",
+			    (int)(e - v), v);
+	}
+	return len;
+}
+
+/* The first message of a Redfish error reply, or "". */
 static void
 reply_message(const struct rf *rf, char *out, size_t outlen)
 {
@@ -482,6 +506,9 @@ reply_message(const struct rf *rf, char *out, size_t outlen)
 		m = json_string_value(json_object_get(e, "message"));
 	if (m != NULL)
 		snprintf(out, outlen, ": %.120s", m);
+	for (char *c = out; *c != '\0'; c++)
+		if ((unsigned char)*c < ' ' || *c == 0x7f)
+			*c = ' ';	/* the BMC's words, one line */
 	json_decref(root);
 }
 
@@ -516,6 +543,7 @@ request(struct rf *rf, const char *method, const char *path,
 	rf->reply = NULL;
 	rf->replylen = 0;
 	rf->toolong = 0;
+	rf->etag[0] = '\0';
 	snprintf(url, sizeof(url), "%s%s", rf->url, path);
 	h = curl_slist_append(h, "Accept: application/json");
 	if (h != NULL && (h2 = curl_slist_append(h, "OData-Version: 4.0")))
@@ -545,6 +573,8 @@ request(struct rf *rf, const char *method, const char *path,
 	curl_easy_setopt(rf->h, CURLOPT_CONNECTTIMEOUT_MS, left);
 	curl_easy_setopt(rf->h, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(rf->h, CURLOPT_WRITEDATA, rf);
+	curl_easy_setopt(rf->h, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(rf->h, CURLOPT_HEADERDATA, rf);
 	curl_easy_setopt(rf->h, CURLOPT_USERAGENT, "rackd");
 	if (rf->user != NULL) {
 		curl_easy_setopt(rf->h, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
@@ -731,6 +761,8 @@ redfish_run(const struct power_target *t, enum power_op op,
 		    why);
 		goto out;
 	}
+	if (sys.etag[0] == '\0' && strpbrk(rf.etag, "\r\n") == NULL)
+		snprintf(sys.etag, sizeof(sys.etag), "%s", rf.etag);
 	switch (op) {
 	case POWER_STATUS:
 		if (state != NULL)

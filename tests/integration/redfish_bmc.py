@@ -49,6 +49,8 @@ ap.add_argument("--password", default="s3cret-pw")
 ap.add_argument("--resets", default="On,ForceOff,GracefulShutdown,"
                 "GracefulRestart,ForceRestart,Nmi,PushPowerButton")
 ap.add_argument("--boots", default="None,Pxe,Cd,Hdd,Usb,BiosSetup")
+# The ETag in the ETag header only, as some BMCs give it.
+ap.add_argument("--no-odata-etag", action="store_true")
 args = ap.parse_args()
 
 lock = threading.Lock()
@@ -72,7 +74,7 @@ def etag():
 
 
 def system():
-    return {
+    s = {
         "@odata.type": "#ComputerSystem.v1_20_0.ComputerSystem",
         "@odata.id": SYS, "@odata.etag": etag(), "Id": "1",
         "Name": "test server", "SystemType": "Physical",
@@ -85,6 +87,9 @@ def system():
             "target": RESET,
             "ResetType@Redfish.AllowableValues": allowed_resets}},
     }
+    if args.no_odata_etag:
+        del s["@odata.etag"]
+    return s
 
 
 def error(msg_id, msg):

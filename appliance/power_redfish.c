@@ -682,7 +682,9 @@ reset(struct rf *rf, const char *sys_path, const struct redfish_system *sys,
 	if ((op == POWER_ON && sys->state == POWER_IS_ON) ||
 	    (op == POWER_OFF && sys->state == POWER_IS_OFF))
 		return 0;
-	type = redfish_reset_type(op, sys->resets_listed ? sys->resets : 0);
+	/* Listed, but none rackd knows: nothing is guessed. */
+	type = sys->resets_listed && sys->resets == 0 ? NULL :
+	    redfish_reset_type(op, sys->resets);
 	if (type == NULL) {
 		snprintf(err, errlen, "Redfish %s: %s allows no ResetType "
 		    "for %s", rf->url, sys_path, op == POWER_ON ? "on" :

@@ -248,7 +248,7 @@ struct rf {
 	char		*reply;
 	size_t		 replylen;
 	int		 toolong;
-	char		 etag[REDFISH_ETAG_MAX];	/* the reply's ETag header */
+	char		 etag[REDFISH_ETAG_MAX];	/* its ETag header */
 };
 
 /* A string key: 0 (*out NULL when absent), -1 when not a string. */
@@ -306,6 +306,15 @@ get_bool(const json_t *s, const char *key, int def, int *out, char *err,
 	return -1;
 }
 
+/* s after prefix (any case), or NULL when s does not start with it. */
+static const char *
+after(const char *s, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	return strncasecmp(s, prefix, n) == 0 ? s + n : NULL;
+}
+
 /* https://host[:port] with an optional final "/": no user, no path. */
 static int
 url_ok(const char *u, char *out, size_t outlen, char *err, size_t errlen)
@@ -313,16 +322,15 @@ url_ok(const char *u, char *out, size_t outlen, char *err, size_t errlen)
 	const char *host;
 	size_t n;
 
-	if (strncasecmp(u, "https://", 8) != 0) {
+	if ((host = after(u, "https://")) == NULL) {
 		snprintf(err, errlen, "redfish: url must be https://HOST"
 		    "[:PORT] (a BMC is reached over HTTPS only)");
 		return -1;
 	}
-	host = u + 8;
 	n = strlen(host);
 	if (n > 0 && host[n - 1] == '/')
 		n--;
-	if (n == 0 || 8 + n >= outlen) {
+	if (n == 0 || n >= outlen - strlen("https://")) {
 		snprintf(err, errlen, "redfish: url has no host or is too "
 		    "long");
 		return -1;
@@ -393,7 +401,7 @@ parse(const json_t *s, struct rf *rf, char *err, size_t errlen)
 		return -1;
 	}
 	if (rf->system != NULL && (!path_ok(rf->system) ||
-	    strncmp(rf->system, "/redfish/v1/", 12) != 0)) {
+	    after(rf->system, "/redfish/v1/") == NULL)) {
 		snprintf(err, errlen, "redfish: system must be a path "
 		    "/redfish/v1/Systems/ID");
 		return -1;
@@ -403,8 +411,10 @@ parse(const json_t *s, struct rf *rf, char *err, size_t errlen)
 		    "path");
 		return -1;
 	}
-	if (rf->pin != NULL && (strncmp(rf->pin, "sha256//", 8) != 0 ||
-	    strlen(rf->pin) < 8 + 44 || strchr(rf->pin, ' ') != NULL)) {
+	if (rf->pin != NULL && (strncmp(rf->pin, "sha256//",
+	    strlen("sha256//")) != 0 || strlen(rf->pin) <
+	    strlen("sha256//") + REDFISH_PIN_B64_LEN ||
+	    strchr(rf->pin, ' ') != NULL)) {
 		snprintf(err, errlen, "redfish: pin must be sha256//BASE64 "
 		    "(of the BMC's public key)");
 		return -1;

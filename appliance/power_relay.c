@@ -73,11 +73,20 @@ bad:
 	return -1;
 }
 
+/* The serial of "serial:XXXXX", or NULL when device is a path. */
+static const char *
+serial_of(const char *device)
+{
+	size_t n = strlen("serial:");
+
+	return strncmp(device, "serial:", n) == 0 ? device + n : NULL;
+}
+
 static int
 parse(const json_t *s, struct relay *r, char *err, size_t errlen)
 {
 	const json_t *dev;
-	const char *k;
+	const char *k, *sn;
 	json_t *v;
 
 	memset(r, 0, sizeof(*r));
@@ -103,12 +112,10 @@ parse(const json_t *s, struct relay *r, char *err, size_t errlen)
 		return -1;
 	}
 	r->device = json_string_value(dev);
+	sn = serial_of(r->device);
 	if (strlen(r->device) >= RELAY_DEVICE_MAX ||
-	    (strncmp(r->device, "/dev/", 5) != 0 &&
-	    strncmp(r->device, "serial:", 7) != 0) ||
-	    (strncmp(r->device, "serial:", 7) == 0 &&
-	    (strlen(r->device + 7) == 0 ||
-	    strlen(r->device + 7) > RELAY_SERIAL_LEN))) {
+	    (sn == NULL && strncmp(r->device, "/dev/", strlen("/dev/")) != 0) ||
+	    (sn != NULL && (sn[0] == '\0' || strlen(sn) > RELAY_SERIAL_LEN))) {
 		snprintf(err, errlen, "relay: device must be /dev/hidrawN or "
 		    "serial:XXXXX (the board's serial, at most %d "
 		    "characters)", RELAY_SERIAL_LEN);
@@ -246,10 +253,11 @@ board_open(const struct relay *r, char *err, size_t errlen)
 	struct hid_device_info *all, *d;
 	char serial[RELAY_SERIAL_LEN + 1], why[POWER_ERR_MAX];
 	hid_device *h = NULL;
+	const char *sn;
 	unsigned state;
 	int seen = 0;
 
-	if (strncmp(r->device, "serial:", 7) != 0) {
+	if ((sn = serial_of(r->device)) == NULL) {
 		if (hidraw_check(r->device, err, errlen) != 0)
 			return NULL;
 		if ((h = hid_open_path(r->device)) == NULL) {
@@ -267,7 +275,7 @@ board_open(const struct relay *r, char *err, size_t errlen)
 			continue;
 		seen++;
 		if (board_read(c, serial, &state) == 0 &&
-		    strcmp(serial, r->device + 7) == 0)
+		    strcmp(serial, sn) == 0)
 			h = c;
 		else
 			hid_close(c);

@@ -697,6 +697,7 @@ const char *power_state_name(enum power_state);	/* "on", "off", "unknown" */
 #define REDFISH_REPLY_MAX	(256 * 1024)	/* a reply's body, at most */
 #define REDFISH_PATH_MAX	256	/* an @odata.id or an action's target */
 #define REDFISH_ETAG_MAX	128	/* a system's @odata.etag */
+#define REDFISH_PIN_B64_LEN	44	/* a SHA-256 in base64, of a pin */
 /* The ResetType values rackd knows, a bit each in redfish_system.resets. */
 enum redfish_reset {
 	RF_RESET_ON, RF_RESET_FORCE_OFF, RF_RESET_GRACEFUL_SHUTDOWN,

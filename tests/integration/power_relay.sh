@@ -89,7 +89,7 @@ presses() {
 		$2 == "set" && $4 == ch && $3 == "cmd=0xfd" && on { printf "%d ", $1 - on; off = $1; on = 0 }
 		END { print "" }' "$LOG" | sed 's/ $//'
 }
-# near GOT WANT: each number of GOT within 150 ms above WANT's.
+# near GOT WANT: each number of GOT within 250 ms above WANT's.
 near() {
 	local -a g=($1) w=($2)
 	local i x y
@@ -97,7 +97,7 @@ near() {
 	for ((i = 0; i < ${#w[@]}; i++)); do
 		x=${g[$i]#/} y=${w[$i]#/}
 		[ "${g[$i]%%[0-9]*}" = "${w[$i]%%[0-9]*}" ] || return 1
-		[ "$x" -ge "$y" ] && [ "$x" -le $((y + 150)) ] || return 1
+		[ "$x" -ge "$y" ] && [ "$x" -le $((y + 250)) ] || return 1
 	done
 }
 check_presses() {	# WHAT CH WANT

@@ -108,6 +108,22 @@ put(d, "unknown", "no_such_option = 1\n")
 put(d, "syntax", "[section]\nlisten\n")
 put(d, "bad-value", "boot_timeout = forever\nlisten = 1.2.3.4:99999\n")
 
+# ---- a BMC's Redfish replies: a Systems collection, a ComputerSystem ----
+d = "appliance_power_redfish"
+put(d, "systems", json.dumps({"@odata.id": "/redfish/v1/Systems",
+    "Members@odata.count": 1, "Members": [{"@odata.id": "/redfish/v1/Systems/1"}]}))
+put(d, "system", json.dumps({"@odata.id": "/redfish/v1/Systems/1",
+    "@odata.etag": 'W/"3"', "PowerState": "On",
+    "Boot": {"BootSourceOverrideTarget": "None", "BootSourceOverrideEnabled": "Disabled",
+             "BootSourceOverrideTarget@Redfish.AllowableValues": ["None", "Pxe", "Hdd"]},
+    "Actions": {"#ComputerSystem.Reset": {
+        "target": "/redfish/v1/Systems/1/Actions/ComputerSystem.Reset",
+        "ResetType@Redfish.AllowableValues": ["On", "ForceOff", "GracefulShutdown",
+                                              "ForceRestart", "PowerCycle"]}}}))
+put(d, "error", json.dumps({"error": {"code": "Base.1.16.InsufficientPrivilege",
+    "message": "no", "@Message.ExtendedInfo": [{"Message": "no"}]}}))
+put(d, "broken", '{"Members": [{"@odata.id": "/redfish/v1/Sys')
+
 # ---- zstd patches: flag byte, 2 bytes of base length, base, patch ----
 d = "images_chunk"
 tmp = tempfile.mkdtemp()

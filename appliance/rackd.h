@@ -753,6 +753,62 @@ const char *power_state_name(enum power_state);	/* "on", "off", "unknown" */
 #define POWER_IPMI_HOST_MAX	64	/* "address": a name or an IPv4 */
 #define POWER_IPMI_RESEND_MS	500	/* the first resend of a packet */
 
+/* power_redfish.c: the replies of a Redfish service, parsed apart from
+ * the HTTPS so that they can be tested (and fuzzed) alone. */
+#define REDFISH_REPLY_MAX	(256 * 1024)	/* a reply's body, at most */
+#define REDFISH_PATH_MAX	256	/* an @odata.id or an action's target */
+#define REDFISH_ETAG_MAX	128	/* a system's @odata.etag */
+#define REDFISH_PIN_B64_LEN	44	/* a SHA-256 in base64, of a pin */
+/* The ResetType values rackd knows, a bit each in redfish_system.resets. */
+enum redfish_reset {
+	RF_RESET_ON, RF_RESET_FORCE_OFF, RF_RESET_GRACEFUL_SHUTDOWN,
+	RF_RESET_GRACEFUL_RESTART, RF_RESET_FORCE_RESTART, RF_RESET_NMI,
+	RF_RESET_FORCE_ON, RF_RESET_PUSH_POWER_BUTTON, RF_RESET_POWER_CYCLE,
+	RF_RESETS
+};
+/* BootSourceOverrideTarget values, a bit each in redfish_system.boots. */
+enum redfish_boot { RF_BOOT_NONE, RF_BOOT_PXE, RF_BOOT_HDD, RF_BOOTS };
+struct redfish_system {
+	enum power_state state;		/* of "PowerState" */
+	char		 etag[REDFISH_ETAG_MAX];	/* "" when none */
+	char		 reset_target[REDFISH_PATH_MAX];  /* "" when none */
+	unsigned	 resets;	/* 1 << enum redfish_reset allowed */
+	int		 resets_listed;	/* AllowableValues given */
+	unsigned	 boots;		/* 1 << enum redfish_boot allowed */
+	int		 boots_listed;
+};
+/* The first member's @odata.id of a collection (/redfish/v1/Systems)
+ * into path. 0, or -1 with why in err. */
+int	 redfish_first_member(const char *body, size_t len, char *path,
+	    size_t pathlen, char *err, size_t errlen);
+/* A ComputerSystem's reply into *sys. 0, or -1 with why in err. */
+int	 redfish_parse_system(const char *body, size_t len,
+	    struct redfish_system *sys, char *err, size_t errlen);
+enum power_state redfish_power_state(const char *);	/* "On", "Off" */
+/* The ResetType for POWER_ON, POWER_OFF or POWER_CYCLE among allowed
+ * (RF_RESET bits; all of them when the service lists none), or NULL. */
+const char *redfish_reset_type(enum power_op, unsigned allowed);
+const char *redfish_reset_name(enum redfish_reset);
+
+/* power_relay.c: a USB HID relay board (16c0:05df "USBRelayN"). */
+#define RELAY_VID		0x16c0
+#define RELAY_PID		0x05df
+#define RELAY_CHANNELS_MAX	8
+#define RELAY_REPORT_LEN	9	/* a feature report and its number */
+#define RELAY_SERIAL_LEN	5	/* bytes 0-4 of the board's report */
+#define RELAY_STATE_BYTE	7	/* the relays' bitmask in it */
+#define RELAY_CMD_ON		0xff
+#define RELAY_CMD_OFF		0xfd
+#define RELAY_PRESS_MIN_MS	50
+#define RELAY_PRESS_MAX_MS	5000
+#define RELAY_PRESS_MS		500	/* a press of the power button */
+#define RELAY_LONG_MIN_MS	1000
+#define RELAY_LONG_MAX_MS	20000
+#define RELAY_LONG_MS		6000	/* a long press: a forced off */
+#define RELAY_CYCLE_PAUSE_MS	2000	/* off, then this, then on */
+#define RELAY_SLACK_MS		1000	/* opening and reports, at most */
+#define RELAY_DEVICE_MAX	256	/* the "device" key */
+
 /* gadget.c: the board as a USB gadget (configfs). */
 int	 gadget_setup(const char *root, const struct strlist *funcs,
 	    const char *udc, char *err, size_t errlen);

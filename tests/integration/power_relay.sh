@@ -131,9 +131,9 @@ check_presses "a press of 100 ms on channel 1" 1 "100"
 check_eq "$(presses 2)" "" "channel 2 untouched"
 
 run ch2.json status
-expect "no status" 1 "error: relay cannot status"
+expect "no status" 1 "error: the relay method cannot status"
 run ch2.json boot_net
-expect "no boot device" 1 "error: relay cannot boot_net"
+expect "no boot device" 1 "error: the relay method cannot boot_net"
 settings ch9.json 9
 run ch9.json on
 expect "channel 9 refused by check" 1 "error: relay: channel must be a number from 1 to 8"

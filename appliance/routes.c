@@ -39,6 +39,8 @@ static const struct route table[] = {
 	  "node_reimage" },
 	{ "GET", "/api/v1/nodes/*/links", READ, B_NONE, api_node_links,
 	  "node_links" },
+	{ "POST", "/api/v1/nodes/*/power", WRITE, B_JSON, api_node_power,
+	  "node_power" },
 	{ "POST", "/api/v1/session", NONE, B_JSON, session_signin,
 	  "session_signin" },
 	{ "GET", "/api/v1/session", NONE, B_NONE, session_status, "session" },

@@ -99,7 +99,8 @@ static const struct option_def options[] = {
 	  "slots known ahead of their links, comma separated (usb1,usb2)" },
 	{ "boot_timeout", 0, T_DURATION, OFF(boot_timeout), "15m", 10,
 	  7 * 86400, F_RELOAD, "TIME",
-	  "fail a job whose node has not called in after TIME" },
+	  "a job whose node has not called in after TIME: its server is "
+	  "power-cycled once more (with a power method), then the job fails" },
 	{ "agent_timeout", 0, T_DURATION, OFF(agent_timeout), "15m", 10,
 	  86400, F_RELOAD, "TIME",
 	  "fail a running job whose agent is silent for TIME" },

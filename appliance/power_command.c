@@ -149,6 +149,8 @@ command_run(const struct power_target *t, enum power_op op,
 	char out[COMMAND_OUTPUT_MAX + 1], line[POWER_ERR_MAX], envpw[600];
 	char *argv[4], *envp[3];
 	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t none, all;
 	int p[2], timeout, status = 0, rc;
 	size_t len = 0;
 	int64_t deadline;
@@ -186,7 +188,16 @@ command_run(const struct power_target *t, enum power_op op,
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, p[1], 2);
-	rc = posix_spawn(&pid, prog, &fa, NULL, argv, envp);
+	/* rackd's blocked and ignored signals are not the program's. */
+	sigemptyset(&none);
+	sigfillset(&all);
+	posix_spawnattr_init(&attr);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &all);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK |
+	    POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
+	rc = posix_spawn(&pid, prog, &fa, &attr, argv, envp);
+	posix_spawnattr_destroy(&attr);
 	posix_spawn_file_actions_destroy(&fa);
 	close(p[1]);
 	explicit_bzero(envpw, sizeof(envpw));
@@ -200,9 +211,9 @@ command_run(const struct power_target *t, enum power_op op,
 	close(p[0]);
 	out[len] = '\0';
 	if (rc != 0 || !wait_until(pid, &status, deadline)) {
-		kill(pid, SIGTERM);
+		kill(-pid, SIGTERM);	/* its group: what it started too */
 		if (!wait_until(pid, &status, now_ms() + COMMAND_KILL_WAIT_MS)) {
-			kill(pid, SIGKILL);
+			kill(-pid, SIGKILL);
 			waitpid(pid, &status, 0);
 		}
 		snprintf(err, errlen, "%s %s: killed after its timeout of %ds",

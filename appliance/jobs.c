@@ -202,7 +202,8 @@ transition(const struct db_job *j, enum job_state to, const char *reason,
 	log_info("job %lld (%s %s): %s -> %s%s%s", (long long)j->id, j->action,
 	    j->slot, j->state, states[to].name, reason ? ": " : "",
 	    reason ? reason : "");
-	if (to == JOB_DONE && strcmp(j->action, actions[JOB_REIMAGE].name) == 0) {
+	if (to == JOB_DONE &&
+	    strcmp(j->action, actions[JOB_REIMAGE].name) == 0) {
 		db_node_update(j->slot, NULL, j->image, "local");
 		power_reimage_done(j->slot);
 	}

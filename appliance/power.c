@@ -418,7 +418,8 @@ power_settings_set(const char *slot, const json_t *s, char *err,
 	copy = json_deep_copy(s);
 	text = json_dumps(s, JSON_SORT_KEYS | JSON_COMPACT);
 	snprintf(name, sizeof(name), "power/%s.json", slot);
-	if (copy == NULL || text == NULL || strlen(text) >= POWER_SETTINGS_MAX ||
+	if (copy == NULL || text == NULL ||
+	    strlen(text) >= POWER_SETTINGS_MAX ||
 	    statedir_write_secret(name, text) != 0) {
 		snprintf(err, errlen, "cannot write %s: %s", path,
 		    text && strlen(text) >= POWER_SETTINGS_MAX ? "too long" :

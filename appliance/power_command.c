@@ -100,7 +100,7 @@ collect(int fd, char *out, size_t max, size_t *len, int64_t deadline)
 		if (*len < max)
 			n = read(fd, out + *len, max - *len);
 		else
-			n = read(fd, junk, sizeof(junk));	/* past the cap */
+			n = read(fd, junk, sizeof(junk));	/* dropped */
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -212,7 +212,8 @@ command_run(const struct power_target *t, enum power_op op,
 	out[len] = '\0';
 	if (rc != 0 || !wait_until(pid, &status, deadline)) {
 		kill(-pid, SIGTERM);	/* its group: what it started too */
-		if (!wait_until(pid, &status, now_ms() + COMMAND_KILL_WAIT_MS)) {
+		if (!wait_until(pid, &status,
+		    now_ms() + COMMAND_KILL_WAIT_MS)) {
 			kill(-pid, SIGKILL);
 			waitpid(pid, &status, 0);
 		}

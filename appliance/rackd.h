@@ -683,8 +683,8 @@ struct power_target {
 	const char	 *slot;
 	const json_t	 *settings;	/* the method's keys, secrets too */
 	const char	 *ifname;	/* the slot's link, or NULL */
-	const char	 *mac;		/* the node's MAC ("aa:bb:..."), or NULL */
-	const char	 *bmc_addr;	/* the slot's BMC link's lease, or NULL */
+	const char	 *mac;		/* the node's MAC "aa:bb:..." or NULL */
+	const char	 *bmc_addr;	/* its BMC link's lease, or NULL */
 	int		  timeout_ms;	/* the op's bound */
 };
 struct power_method {
@@ -765,7 +765,7 @@ void	 power_reimage_done(const char *slot);	/* boot_disk, if it can */
 /* power_poll.c: each slot's cached power state, polled on work threads
  * at a bounded rate; a slot failing POWER_FAILS_MAX times in a row is
  * left alone until its settings change or an op succeeds. */
-#define POWER_POLL_SECONDS	10	/* a slot's status, at most this often */
+#define POWER_POLL_SECONDS	10	/* a slot's status at most this often */
 #define POWER_POLLS_PER_SECOND	4	/* status calls of all slots */
 #define POWER_FAILS_MAX		3
 struct power_rate {

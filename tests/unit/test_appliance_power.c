@@ -154,7 +154,8 @@ test_check(void **state)
 	    "\"timeout\": 61}", "timeout: a whole number from 1 to 60");
 	settings_case("{\"method\": \"command\", \"program\": \"sh\"}",
 	    "program: the absolute path");
-	settings_case("{\"method\": \"command\", \"program\": \"/nonexistent\"}",
+	settings_case("{\"method\": \"command\", "
+	    "\"program\": \"/nonexistent\"}",
 	    "No such file");
 	settings_case("{\"method\": \"command\", \"program\": \"/bin/sh\", "
 	    "\"user\": \"x\"}", "unknown key 'user'");

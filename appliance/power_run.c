@@ -119,9 +119,9 @@ boot_job(int64_t id, const char *slot, int retry)
 	unsigned caps = power_caps(s);
 
 	json_decref(s);
-	if (caps == 0) {
-		job_event(id, "no power method for slot %s: switch the server "
-		    "on now", slot);
+	if (caps == 0) {	/* the node's power note says it */
+		log_info("job %lld: no power method for slot %s: switch the "
+		    "server on now", (long long)id, slot);
 		return;
 	}
 	if (retry)

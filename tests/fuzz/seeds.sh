@@ -72,6 +72,15 @@ for name, body in [("label", {"label": "web 1"}), ("image", {"image": "debian:12
                    ("control", {"label": "a\tb"}), ("bad-image", {"image": "-x:1"})]:
     put(d, name, json.dumps(body))
 
+# ---- the power settings of a node PATCH ----
+d = "appliance_power"
+for name, body in [("command", {"power": {"method": "command", "program": "/bin/true",
+                                          "timeout": "5", "password": "pw"}}),
+                   ("wol", {"power": {"method": "wol", "broadcast": "10.0.0.255", "port": 9}}),
+                   ("bad-method", {"power": {"method": "ipmi"}}), ("null", {"power": None}),
+                   ("types", {"power": {"method": "wol", "port": [9], "x": True}})]:
+    put(d, name, json.dumps(body))
+
 # ---- the configuration file ----
 d = "appliance_config"
 put(d, "readme", """# /etc/rackd.conf

@@ -23,6 +23,8 @@ static const struct rackctl_cmd commands[] = {
 	{ "jobs", rackctl_cmd_jobs, "list a rack's jobs" },
 	{ "reimage", rackctl_cmd_reimage,
 	    "reimage a node of a rack (--wait: follow it)" },
+	{ "power", rackctl_cmd_power,
+	    "switch a node of a rack on or off, cycle it, or ask its state" },
 	{ "help", cmd_help, "show this help" },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

@@ -12,6 +12,7 @@
 source "$(dirname "$0")/../lib.sh"
 
 [ -x "$RACKD" ] || { echo "build/rackd missing: run make"; exit 1; }
+[ -x "$RACKCTL" ] || { echo "build/rackctl missing: run make"; exit 1; }
 
 # What the program writes, where rackd's user may write.
 PD=$TMP/p
@@ -112,6 +113,20 @@ check_jq '.state == "off"' "status: off, as the program printed"
 check_eq "$(tail -n 1 "$LOG")" "2 status n1" "argv: PROGRAM status n1"
 api GET /api/v1/nodes/n1 >/dev/null
 check_jq '.power.state == "off" and (.power.checked | type) == "number" and .power.error == null' "the node shows the state"
+
+# ---- rackctl power ------------------------------------------------------------------
+out=$(RACKD_TOKEN=$TOKEN timeout 30 "$RACKCTL" power "$URL" n1 on 2>&1); rc=$?
+check_eq "$rc" 0 "rackctl power on: exit 0"
+case "$out" in "job "*": power on of n1: done") ok "rackctl prints the job's result" ;;
+*) fail "rackctl power on printed: $out" ;; esac
+check_eq "$(grep -v '^2 status' "$LOG" | tail -n 1)" "2 on n1" "rackctl's on reached the program"
+out=$(RACKD_TOKEN=$TOKEN timeout 30 "$RACKCTL" power "$URL" n1 status 2>&1)
+check_eq "$out" "n1: on" "rackctl power status"
+out=$(RACKD_TOKEN=$TOKEN timeout 30 "$RACKCTL" power "$URL" n2 cycle 2>&1); rc=$?
+check_eq "$rc" 1 "rackctl power of a slot without a method: exit 1"
+case "$out" in *"no power method for slot n2"*) ok "and says why" ;; *) fail "rackctl said: $out" ;; esac
+RACKD_TOKEN=$TOKEN "$RACKCTL" power "$URL" n1 reboot >/dev/null 2>&1
+check_eq "$?" 2 "rackctl power with a bad action: usage error"
 
 # ---- refusals ----------------------------------------------------------------------
 api POST /api/v1/nodes/n2/power -d '{"action":"on"}' >/dev/null

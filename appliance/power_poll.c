@@ -172,12 +172,8 @@ power_poll_note(const char *slot, enum power_op op, enum power_state state,
 	if (err == NULL) {
 		e->err[0] = '\0';
 		e->poll.fails = 0;
-		if (op == POWER_STATUS)
+		if (op == POWER_STATUS || state != POWER_UNKNOWN)
 			e->state = state;
-		else if (op == POWER_ON || op == POWER_CYCLE)
-			e->state = POWER_IS_ON;
-		else if (op == POWER_OFF)
-			e->state = POWER_IS_OFF;
 	} else {
 		snprintf(e->err, sizeof(e->err), "%s", err);
 		if (op == POWER_STATUS) {

@@ -74,6 +74,12 @@ power_run_now(const char *slot, enum power_op op, enum power_state *state,
 		    power_op_name(op), m->name);
 	if (state != NULL)
 		*state = st;
+	/* What a done op leaves, where a status call can tell it again (a
+	 * Wake-on-LAN packet does not say that the server woke). */
+	if (rc == 0 && op != POWER_STATUS &&
+	    (m->caps & POWER_CAN(POWER_STATUS)))
+		st = op == POWER_OFF ? POWER_IS_OFF : op == POWER_ON ||
+		    op == POWER_CYCLE ? POWER_IS_ON : POWER_UNKNOWN;
 	power_poll_note(slot, op, st, rc == 0 ? NULL : err);
 	return rc == 0 ? 0 : -1;
 }

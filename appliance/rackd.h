@@ -782,7 +782,8 @@ struct power_poll {
 /* Is the slot's next status call due at now_ms? */
 int	 power_poll_due(const struct power_poll *, int64_t now_ms);
 void	 power_poll_tick(void);		/* from the loop, each second */
-/* An op's or status's outcome (err NULL: success). */
+/* An op's or status's outcome (err NULL: success); state: what status
+ * told, or what a done op left (POWER_UNKNOWN: unchanged). */
 void	 power_poll_note(const char *slot, enum power_op op,
 	    enum power_state state, const char *err);
 /* Add "power": {...} to node, an object of db_node_get. */

@@ -99,8 +99,9 @@ wait_power(const struct rack *rk, json_t *job, const char *slot,
 		if (strcmp(st, "done") == 0 || strcmp(st, "failed") == 0)
 			break;
 		if (rackctl_now() - t0 > (double)timeout) {
-			rackctl_error("job %" JSON_INTEGER_FORMAT " is still %s "
-			    "after %ld s; it goes on", id, st, timeout);
+			rackctl_error("job %" JSON_INTEGER_FORMAT
+			    " is still %s after %ld s; it goes on", id, st,
+			    timeout);
 			json_decref(j);
 			return RACKCTL_FAIL;
 		}

@@ -196,6 +196,21 @@ check_jq '.state == "failed"' "then the job failed"
 check_jq '.reason | startswith("no boot")' "reason: no boot"
 check_eq "$(grep -c '^2 cycle n1$' "$LOG")" 2 "and was not cycled a third time"
 
+# ---- SIGHUP rereads [power.SLOT]; a bad one keeps the running settings --------------
+sed -i 's/^timeout = 5$/timeout = 7/' "$CONF"
+kill -HUP "$RACKD_PID"
+for ((i = 0; i < 50; i++)); do
+	[ "$(api GET /api/v1/nodes/n1 | jq -r .power.settings.timeout)" = 7 ] && break
+	sleep 0.1
+done
+check_eq "$(api GET /api/v1/nodes/n1 | jq -r .power.settings.timeout)" 7 "SIGHUP takes the new timeout"
+sed -i 's/^timeout = 7$/timeout = 70/' "$CONF"
+kill -HUP "$RACKD_PID"
+for ((i = 0; i < 50; i++)); do grep -q 'reload failed.*\[power.n1\] timeout' "$RACKD_LOG" && break; sleep 0.1; done
+grep -q 'reload failed.*\[power.n1\] timeout' "$RACKD_LOG" && ok "a bad section at SIGHUP is refused" ||
+	fail "no reload error for the bad section"
+check_eq "$(api GET /api/v1/nodes/n1 | jq -r .power.settings.timeout)" 7 "and the running settings stay"
+
 # ---- status polling stops after three failures in a row ----------------------------
 touch "$PD/broken"
 : >"$LOG"

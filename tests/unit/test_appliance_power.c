@@ -371,7 +371,7 @@ test_stop_after_failures(void **state)
 	assert_null(strstr(text, "\"pw\""));
 	free(text);
 
-	power_poll_note("n3", POWER_ON, POWER_UNKNOWN, NULL);
+	power_poll_note("n3", POWER_ON, POWER_IS_ON, NULL);
 	power_node_json(node);
 	p = json_object_get(node, "power");
 	assert_true(json_is_null(json_object_get(p, "error")));

@@ -14,6 +14,7 @@ export function powerCard(slot) {
 	const stateEl = h('dd');
 	const methodEl = h('dd');
 	const errorEl = h('dd', { class: 'error' });
+	const errorDt = h('dt', { text: 'Last error' });
 	const note = h('p', { class: 'hint' });
 	const msg = h('span', { class: 'muted', role: 'status' });
 	const buttons = {};
@@ -28,7 +29,7 @@ export function powerCard(slot) {
 	    h('dl', { class: 'details' },
 		h('dt', { text: 'State' }), stateEl,
 		h('dt', { text: 'Method' }), methodEl,
-		h('dt', { text: 'Last error' }), errorEl),
+		errorDt, errorEl),
 	    note, actions);
 
 	async function run(op, label) {
@@ -47,7 +48,7 @@ export function powerCard(slot) {
 		setText(methodEl, p.method || 'none');
 		setText(stateEl, p.method ? `${p.state || 'unknown'}${p.checked ? ` (checked ${fmt.time(new Date(p.checked * 1000).toISOString())})` : ''}` : '—');
 		setText(errorEl, p.error || '');
-		errorEl.hidden = !p.error;
+		errorEl.hidden = errorDt.hidden = !p.error;
 		setText(note, !p.method ? 'No power method: switch the server on now (by hand).' : p.note || '');
 		note.hidden = !note.textContent;
 		const busy = n.job && fmt.isActive(n.job.state);

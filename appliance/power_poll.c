@@ -5,7 +5,9 @@
  * slot each POWER_POLL_SECONDS. A slot whose status fails POWER_FAILS_MAX
  * times in a row is not asked again until its settings change or an op on
  * it succeeds (a wrong BMC password is not retried for ever); its error
- * is shown. A change of state or error is a node event.
+ * is shown. At most POWER_POLLS_RUNNING_MAX calls run at once, so that
+ * slow BMCs never hold every work thread (pushed chunks are verified
+ * there too). A change of state or error is a node event.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -33,6 +35,7 @@ static pthread_mutex_t c_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct entry cache[SLOTS_MAX];
 static int ncache;
 static struct power_rate rate;
+static int running;		/* status calls on work threads now */
 
 int
 power_rate_take(struct power_rate *r, int64_t now_ms)
@@ -108,6 +111,7 @@ poll_one(struct work *w)
 	pthread_mutex_lock(&c_lock);
 	if ((e = entry_get(pw->slot)) != NULL)
 		e->poll.busy = 0;
+	running--;
 	pthread_mutex_unlock(&c_lock);
 	free(pw);
 }
@@ -131,10 +135,12 @@ power_poll_tick(void)
 		pthread_mutex_lock(&c_lock);
 		if ((e = entry_get(slot)) != NULL) {
 			entry_settings(e, s);
-			if (power_poll_due(&e->poll, now) &&
+			if (running < POWER_POLLS_RUNNING_MAX &&
+			    power_poll_due(&e->poll, now) &&
 			    power_rate_take(&rate, now)) {
 				e->poll.busy = go = 1;
 				e->poll.last_ms = now;
+				running++;
 			}
 		}
 		pthread_mutex_unlock(&c_lock);
@@ -143,6 +149,7 @@ power_poll_tick(void)
 		if ((pw = calloc(1, sizeof(*pw))) == NULL) {
 			pthread_mutex_lock(&c_lock);
 			e->poll.busy = 0;
+			running--;
 			pthread_mutex_unlock(&c_lock);
 			continue;
 		}

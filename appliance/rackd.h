@@ -768,6 +768,7 @@ void	 power_reimage_done(const char *slot);	/* boot_disk, if it can */
 #define POWER_POLL_SECONDS	10	/* a slot's status at most this often */
 #define POWER_POLLS_PER_SECOND	4	/* status calls of all slots */
 #define POWER_FAILS_MAX		3
+#define POWER_POLLS_RUNNING_MAX	2	/* status calls at once, all slots */
 struct power_rate {
 	int64_t	 second;	/* the second counted (ms / 1000) */
 	int	 used;

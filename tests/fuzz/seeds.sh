@@ -94,6 +94,8 @@ boot_timeout = 10m
 put(d, "lists", "links = usb*\nlinks = enx*\n  eth9\nlink_subnet_pool = 10.200.0.0/16\n")
 put(d, "types", "diskless_stream = yes\npush_expiry = 90s\nrootfs_max_size = 2G\n"
     "session_ttl = 12h\nuser = root\n")
+put(d, "power", "[power.n1]\nmethod = command\nprogram = /bin/true\ntimeout = 5\n"
+    "[power.n2]\nmethod = wol\n")
 put(d, "unknown", "no_such_option = 1\n")
 put(d, "syntax", "[section]\nlisten\n")
 put(d, "bad-value", "boot_timeout = forever\nlisten = 1.2.3.4:99999\n")

@@ -91,6 +91,15 @@ for name, body in [("all", {"method": "ipmi", "address": "10.0.0.5", "port": 623
                    ("address", {"address": "bmc-1:623"})]:
     put(d, name, json.dumps(body))
 
+# ---- the power settings of a node PATCH ----
+d = "appliance_power"
+for name, body in [("command", {"power": {"method": "command", "program": "/bin/true",
+                                          "timeout": "5", "password": "pw"}}),
+                   ("wol", {"power": {"method": "wol", "broadcast": "10.0.0.255", "port": 9}}),
+                   ("bad-method", {"power": {"method": "ipmi"}}), ("null", {"power": None}),
+                   ("types", {"power": {"method": "wol", "port": [9], "x": True}})]:
+    put(d, name, json.dumps(body))
+
 # ---- the configuration file ----
 d = "appliance_config"
 put(d, "readme", """# /etc/rackd.conf
@@ -104,6 +113,8 @@ boot_timeout = 10m
 put(d, "lists", "links = usb*\nlinks = enx*\n  eth9\nlink_subnet_pool = 10.200.0.0/16\n")
 put(d, "types", "diskless_stream = yes\npush_expiry = 90s\nrootfs_max_size = 2G\n"
     "session_ttl = 12h\nuser = root\n")
+put(d, "power", "[power.n1]\nmethod = command\nprogram = /bin/true\ntimeout = 5\n"
+    "[power.n2]\nmethod = wol\n")
 put(d, "unknown", "no_such_option = 1\n")
 put(d, "syntax", "[section]\nlisten\n")
 put(d, "bad-value", "boot_timeout = forever\nlisten = 1.2.3.4:99999\n")

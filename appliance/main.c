@@ -168,6 +168,8 @@ main(int argc, char **argv)
 		fatalx("%s", err);
 	if (catalog_open(err, sizeof(err)) != 0)
 		fatalx("image store: %s", err);
+	if (pull_init() != 0)
+		fatalx("pull: libcurl failed to start");
 	if (events_init() != 0)
 		fatalx("events: out of memory");
 	catalog_scan();
@@ -196,6 +198,7 @@ main(int argc, char **argv)
 		priv_gadget_teardown();
 	events_shutdown();	/* the event streams end, then the server */
 	http_stop();
+	pull_stop();
 	catalog_close();
 	db_close();
 	priv_stop();

@@ -198,6 +198,8 @@ s3_request(struct origin *o, const char *rel, const void *data, size_t len,
 	char url[RACK_URL_MAX + URL_PATH_MAX], cerr[CURL_ERROR_SIZE] = "";
 	struct curl_slist *h = NULL;
 	struct upload u = { data, len };
+	uint8_t sum[HASH_LEN];
+	char hex[HASH_HEX_LEN + 1], sha[40 + HASH_HEX_LEN];
 	curl_off_t cl = -1;
 	long status = 0;
 	CURLcode rc;
@@ -211,6 +213,12 @@ s3_request(struct origin *o, const char *rel, const void *data, size_t len,
 	curl_easy_setopt(o->curl, CURLOPT_ERRORBUFFER, cerr);
 	curl_easy_setopt(o->curl, CURLOPT_WRITEFUNCTION, rackctl_collect_cb);
 	curl_easy_setopt(o->curl, CURLOPT_WRITEDATA, body);
+	/* S3 wants the payload's SHA-256 in a header of its own (signed,
+	 * as every x-amz- header is); libcurl leaves it to us. */
+	hash_buffer(HASH_SHA256, data != NULL ? data : "", len, sum);
+	hash_to_hex(sum, hex);
+	snprintf(sha, sizeof(sha), "x-amz-content-sha256: %s", hex);
+	h = curl_slist_append(h, sha);
 	if (o->token_hdr[0] != '\0')
 		h = curl_slist_append(h, o->token_hdr);
 	if (data == NULL)

@@ -62,7 +62,7 @@ struct pull {
 	uint64_t	 bytes_total;	/* compressed bytes missing */
 	uint64_t	 bytes_done;
 	uint64_t	 bytes_fetched;	/* every attempt counted */
-	unsigned	 failovers;	/* requests sent on to the next source */
+	unsigned	 failovers;	/* requests sent on to another source */
 	int64_t		 start_ms, end_ms;
 	char		 source[URL_MAX];	/* the last that served */
 	char		 error[ERR_MAX];
@@ -448,7 +448,8 @@ fetch_chunk(struct pull *p, CURL *c, const struct push_need *nd, int *bad,
 			return 0;
 		}
 		if (f == FETCH_OK) {
-			snprintf(err, errlen, "%.200s: refused: %.250s", url, e);
+			snprintf(err, errlen, "%.200s: refused: %.250s", url,
+			    e);
 			log_warnx("pull %s:%s: chunk %s refused: %s", p->name,
 			    p->version, url, e);
 			*bad = 1;

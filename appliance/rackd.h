@@ -737,8 +737,8 @@ struct power_target {
 	const char	 *slot;
 	const json_t	 *settings;	/* the method's keys, secrets too */
 	const char	 *ifname;	/* the slot's link, or NULL */
-	const char	 *mac;		/* the node's MAC ("aa:bb:..."), or NULL */
-	const char	 *bmc_addr;	/* the slot's BMC link's lease, or NULL */
+	const char	 *mac;		/* the node's MAC (aa:bb:..), or NULL */
+	const char	 *bmc_addr;	/* its BMC link's lease, or NULL */
 	int		  timeout_ms;	/* the op's bound */
 };
 struct power_method {

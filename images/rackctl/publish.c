@@ -115,7 +115,8 @@ static int
 dir_put(struct origin *o, const char *rel, const void *data, size_t len,
     char *err, size_t errlen)
 {
-	char tmp[PATH_MAX_PUBLISH], dst[PATH_MAX_PUBLISH], tdir[PATH_MAX_PUBLISH];
+	char tmp[PATH_MAX_PUBLISH], dst[PATH_MAX_PUBLISH];
+	char tdir[PATH_MAX_PUBLISH];
 	const char *p = data;
 	size_t left = len;
 	int fd;
@@ -224,7 +225,8 @@ s3_request(struct origin *o, const char *rel, const void *data, size_t len,
 	if (data == NULL)
 		curl_easy_setopt(o->curl, CURLOPT_NOBODY, 1L);
 	else {
-		h = curl_slist_append(h, "Content-Type: application/octet-stream");
+		h = curl_slist_append(h,
+		    "Content-Type: application/octet-stream");
 		curl_easy_setopt(o->curl, CURLOPT_UPLOAD, 1L);
 		curl_easy_setopt(o->curl, CURLOPT_READFUNCTION, upload_read);
 		curl_easy_setopt(o->curl, CURLOPT_READDATA, &u);
@@ -332,14 +334,16 @@ credentials_file(const char *path, char *key, char *secret, char *token,
 	FILE *f;
 	int fd;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &sb) != 0) {
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 ||
+	    fstat(fd, &sb) != 0) {
 		snprintf(err, errlen, "%.300s: %s", path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
 	}
 	if ((sb.st_mode & 077) != 0) {
-		snprintf(err, errlen, "%s: readable or writable by others (mode "
+		snprintf(err, errlen, "%s: readable or writable by others "
+		    "(mode "
 		    "%03o): chmod 600 it", path, (unsigned)(sb.st_mode & 0777));
 		close(fd);
 		return -1;

@@ -318,7 +318,7 @@ rackctl_cmd_pull_to(int argc, char **argv)
 	return ok ? RACKCTL_OK : RACKCTL_FAIL;
 }
 
-/* ---- fleet status --------------------------------------------------------- */
+/* ---- fleet status ------------------------------------------------------ */
 
 static json_t *
 get_json(const struct rack *rk, const char *path, int retries, char *err,

@@ -85,7 +85,8 @@ test_request(void **state)
 	const char *bad[] = {
 		"", "[]", "{}", "{\"image\": 3}", "{\"image\": \"debian\"}",
 		"{\"image\": \"de bian:1\"}", "{\"image\": \"a:1\", \"x\": 1}",
-		"{\"image\": \"a:1\", \"image\": \"b:1\"}", "{\"image\": \"a:1\"",
+		"{\"image\": \"a:1\", \"image\": \"b:1\"}",
+		"{\"image\": \"a:1\"",
 	};
 
 	assert_int_equal(pull_parse_request(ok, strlen(ok), name, version, err,

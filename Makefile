@@ -161,7 +161,7 @@ check:
 	@# libcurl stays in rackctl, the node side and appliance/pull.c (the
 	@# rack's own pulls); libmicrohttpd in http.c.
 	@! grep -ln 'curl' images/*.[ch] db/*.[ch] appliance/*.[ch] | grep -v '^appliance/pull.c$$' || \
-	  { echo "check: libcurl named outside images/rackctl/ and pxe/"; exit 1; }
+	  { echo "check: libcurl named outside images/rackctl/, pxe/ and appliance/pull.c"; exit 1; }
 	@! grep -ln 'MHD_\|<microhttpd.h>' appliance/*.[ch] | grep -v '^appliance/http.c$$' || \
 	  { echo "check: libmicrohttpd named outside appliance/http.c"; exit 1; }
 	@! grep -ln '<sqlite3.h>' appliance/*.[ch] images/*.[ch] images/rackctl/*.[ch] pxe/*/*.[ch] || \

@@ -169,7 +169,7 @@ main(int argc, char **argv)
 	if (catalog_open(err, sizeof(err)) != 0)
 		fatalx("image store: %s", err);
 	if (pull_init() != 0)
-		fatalx("pull: libcurl failed to start");
+		fatalx("pull: the HTTP client failed to start");
 	if (events_init() != 0)
 		fatalx("events: out of memory");
 	catalog_scan();

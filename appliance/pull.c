@@ -447,6 +447,14 @@ fetch_chunk(struct pull *p, CURL *c, const struct push_need *nd, int *bad,
 			source_served(p, i);
 			return 0;
 		}
+		if (f == FETCH_OK && errno != EBADMSG) {
+			/* This rack's trouble (a full disk), not the
+			 * source's: no other source would do better. */
+			snprintf(err, errlen, "%s", e);
+			close(fd);
+			unlink(path);
+			return -1;
+		}
 		if (f == FETCH_OK) {
 			snprintf(err, errlen, "%.200s: refused: %.250s", url,
 			    e);
@@ -694,9 +702,24 @@ pull_start(const char *name, const char *version, int64_t *id, char *why,
 	struct pull *p = NULL;
 	pthread_attr_t attr;
 	pthread_t th;
+	char *src[PULL_SOURCES_MAX];
+	size_t nsrc = 0;
 	int rc = 500;
 
+	/* The sources as they are now, before the pulls' lock (a handler
+	 * holds the configuration's read lock already). */
+	conf_rdlock();
+	for (int i = 0; i < conf.image_sources.n && nsrc < PULL_SOURCES_MAX;
+	    i++)
+		if ((src[nsrc] = strdup(conf.image_sources.v[i])) != NULL)
+			nsrc++;
+	conf_unlock();
 	pthread_mutex_lock(&lock);
+	if (nsrc == 0) {
+		snprintf(why, len, "no image_sources are configured");
+		rc = 409;
+		goto out;
+	}
 	if (stopping) {
 		snprintf(why, len, "rackd is stopping");
 		rc = 503;
@@ -725,17 +748,9 @@ pull_start(const char *name, const char *version, int64_t *id, char *why,
 		goto out;
 	}
 	memset(p, 0, sizeof(*p));
-	conf_rdlock();
-	for (int i = 0; i < conf.image_sources.n && p->nsrc <
-	    PULL_SOURCES_MAX; i++)
-		if ((p->src[p->nsrc] = strdup(conf.image_sources.v[i])) != NULL)
-			p->nsrc++;
-	conf_unlock();
-	if (p->nsrc == 0) {
-		snprintf(why, len, "no image_sources are configured");
-		rc = 409;
-		goto out;
-	}
+	memcpy(p->src, src, nsrc * sizeof(src[0]));
+	p->nsrc = nsrc;
+	nsrc = 0;		/* the pull's now */
 	p->id = ++last_id;
 	snprintf(p->name, sizeof(p->name), "%s", name);
 	snprintf(p->version, sizeof(p->version), "%s", version);
@@ -748,6 +763,7 @@ pull_start(const char *name, const char *version, int64_t *id, char *why,
 		for (size_t i = 0; i < p->nsrc; i++)
 			free(p->src[i]);
 		memset(p, 0, sizeof(*p));
+		p = NULL;
 		snprintf(why, len, "cannot start a thread");
 		goto out;
 	}
@@ -759,6 +775,8 @@ pull_start(const char *name, const char *version, int64_t *id, char *why,
 	log_info("pull %s:%s started (pull %" PRId64 ")", name, version, *id);
 out:
 	pthread_mutex_unlock(&lock);
+	for (size_t i = 0; i < nsrc; i++)
+		free(src[i]);
 	return rc;
 }
 

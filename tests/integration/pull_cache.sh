@@ -221,5 +221,39 @@ check_jq '.state == "done" and .failovers >= 1 and .source == "'"$ORIGIN_URL"'"'
 	ok "the cache was stopped before the pull was done" || fail "the pull was done before the cache stopped"
 on 3 GET /api/v1/images/big
 check_jq '.versions | map(.version) | index("1") != null' "rack 3 lists big:1"
+
+# ---- a pull cut short, and pulled again ------------------------------------------------------
+# The origin again, slowed, and stopped in the middle of rack 2's pull of
+# big:1 (the cache is gone): the pull fails; started again, it fetches
+# only what it lacks.
+kill -9 "$NGINX_origin"
+wait "$NGINX_origin" 2>/dev/null
+nginx_conf origin "server {
+		listen 127.0.0.1:$P1;
+		access_log $TMP/nginx-origin/logs/access.log paths;
+		limit_rate 2m;
+		root $ORIGIN;
+	}"
+nginx_start origin "$P1"
+NBIG=$(jq '[.chunks[].hash] | unique | length' "$MB")
+on 2 POST /api/v1/images/pull -d '{"image": "big:1"}'
+PIDC=$(jq .id <<<"$BODY")
+for ((k = 0; k < 300; k++)); do
+	on 2 GET "/api/v1/pulls/$PIDC"
+	[ "$(jq .chunks_done <<<"$BODY")" -ge 40 ] && break
+	sleep 0.05
+done
+kill -9 "$NGINX_origin"
+wait "$NGINX_origin" 2>/dev/null
+wait_pull 2 "$PIDC" || fail "the cut pull did not end"
+check_jq '.state == "failed"' "a pull whose every source is gone fails"
+CUT_DONE=$(jq .chunks_done <<<"$BODY")
+on 2 GET /api/v1/images/big
+check_eq "$STATUS" 404 "nothing of big:1 is listed after the cut"
+nginx_start origin "$P1"
+on 2 POST /api/v1/images/pull -d '{"image": "big:1"}'
+wait_pull 2 "$(jq .id <<<"$BODY")" || fail "the pull after the cut did not end"
+check_jq '.state == "done" and .missing < '"$NBIG"' and .missing <= '"$((NBIG - CUT_DONE))"'' \
+	"pulled again: only the chunks the cut pull had not fetched ($CUT_DONE of $NBIG were in)"
 check_racks_end 1 2 3
 finish

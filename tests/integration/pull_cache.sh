@@ -192,6 +192,13 @@ on 2 POST /api/v1/images/pull -d '{"image": "other:1"}'
 wait_pull 2 "$(jq .id <<<"$BODY")" || fail "the pull of other:1 did not end"
 check_jq '.state == "failed" and (.error | test("signed|trusted"))' "an unsigned manifest is refused (trusted_keys)"
 [ ! -e "${STATES[2]}/store/manifests/other/1.json" ] && ok "other:1 not stored" || fail "other:1 stored"
+# pull_trust: a signature always, so nothing while trusted_keys is empty
+start_rack 4 --image-sources "$ORIGIN_URL" --pull-trust=yes
+on 4 POST /api/v1/images/pull -d '{"image": "app:1"}'
+wait_pull 4 "$(jq .id <<<"$BODY")" || fail "the pull on rack 4 did not end"
+check_jq '.state == "failed" and (.error | test("pull_trust"))' "pull_trust without trusted_keys: refused"
+on 4 GET /api/v1/images/app
+check_eq "$STATUS" 404 "pull_trust: app:1 not taken"
 on 2 POST /api/v1/images/pull -d '{"image": "other"}'
 check_eq "$STATUS" 400 "a pull without a version: 400"
 on 2 POST /api/v1/images/pull -d '{"image": "app:1", "more": 1}'

@@ -250,7 +250,9 @@ s3_request(struct origin *o, const char *rel, const void *data, size_t len,
 
 /* ---- what the publish does with either ---------------------------------- */
 
-enum have { HAVE_NOT, HAVE_YES, HAVE_ERROR };
+/* HAVE_OTHER: there, of another size (a chunk is written again, a
+ * manifest refused). */
+enum have { HAVE_NOT, HAVE_YES, HAVE_OTHER, HAVE_ERROR };
 
 /* Does the origin hold rel with size bytes? (verify: and its content.) */
 static enum have
@@ -270,7 +272,7 @@ origin_has(struct origin *o, const char *rel, uint64_t size,
 		if (stat(path, &sb) != 0)
 			return errno == ENOENT ? HAVE_NOT : HAVE_ERROR;
 		if ((uint64_t)sb.st_size != size)
-			return HAVE_NOT;	/* not ours: written again */
+			return HAVE_OTHER;
 		if (o->verify && hex != NULL) {
 			void *data;
 			size_t len;
@@ -295,7 +297,7 @@ origin_has(struct origin *o, const char *rel, uint64_t size,
 	st = s3_request(o, rel, NULL, 0, &got, &body, err, errlen);
 	rackctl_reply_free(&body);
 	if (st == 200)
-		return got == size ? HAVE_YES : HAVE_NOT;
+		return got == size ? HAVE_YES : HAVE_OTHER;
 	if (st == 404)
 		return HAVE_NOT;
 	if (st > 0)
@@ -603,7 +605,7 @@ publish_chunks(struct pub *p, char *err, size_t errlen)
 		if (h == HAVE_ERROR)
 			goto out;
 		if (h == HAVE_YES) {
-			p->skipped++;
+			p->skipped++;	/* else (absent, other size) written */
 		} else {
 			if (store_read_chunk(p->st, hex, c[i].stored, &data,
 			    &len, err, errlen) != 0)
@@ -675,17 +677,11 @@ publish_manifest(struct pub *p, char *err, size_t errlen)
 		rc = 0;
 		goto out;
 	}
-	if (!p->o.s3) {
-		char path[PATH_MAX_PUBLISH];
-
-		snprintf(path, sizeof(path), "%s/%s", p->o.dir, rel);
-		if (h == HAVE_ERROR || access(path, F_OK) == 0) {
-			snprintf(err, errlen, "the origin has %s:%s with other "
-			    "content; an image version is published once "
-			    "(publish a new version)", p->m->name,
-			    p->m->version);
-			goto out;
-		}
+	if (h != HAVE_NOT) {
+		snprintf(err, errlen, "the origin has %s:%s with other "
+		    "content; an image version is published once (publish a "
+		    "new version)", p->m->name, p->m->version);
+		goto out;
 	}
 	rc = origin_put(&p->o, rel, json, len, err, errlen);
 out:

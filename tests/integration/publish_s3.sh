@@ -93,4 +93,16 @@ check_eq "$(jq -r '[.written, .skipped, .present] | @csv' "$TMP/p.json")" "0,$N1
 PUTS=$(grep -c '"PUT /images/site/' "$TMP/moto.log")
 check_eq "$PUTS" "$((N1 + 1))" "PUTs: none refused, then each chunk and the manifest once"
 grep -q "$SECRET" "$TMP/err" "$TMP/p.json" && fail "the secret was printed" || ok "the secret is never printed"
+
+# ---- a version is published once ------------------------------------------------------------------
+python3 - "$EP" "$KEY" "$SECRET" <<'EOF'
+import boto3, sys
+boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id=sys.argv[2],
+             aws_secret_access_key=sys.argv[3]).put_object(Bucket="images", Key="site/manifests/app/1.json", Body=b"{}")
+EOF
+AWS_ACCESS_KEY_ID=$KEY AWS_SECRET_ACCESS_KEY=$SECRET "$RACKCTL" publish app:1 s3://images/site --store "$C" \
+	--endpoint "$EP" >/dev/null 2>"$TMP/err"
+check_eq "$?" 1 "S3: another manifest under the version is refused"
+grep -q "published once" "$TMP/err" && ok "it says why" || fail "error: $(cat "$TMP/err")"
+check_eq "$(s3get site/manifests/app/1.json)" "{}" "the bucket's manifest is left alone"
 finish

@@ -262,5 +262,22 @@ on 2 POST /api/v1/images/pull -d '{"image": "big:1"}'
 wait_pull 2 "$(jq .id <<<"$BODY")" || fail "the pull after the cut did not end"
 check_jq '.state == "done" and .missing < '"$NBIG"' and .missing <= '"$((NBIG - CUT_DONE))"'' \
 	"pulled again: only the chunks the cut pull had not fetched ($CUT_DONE of $NBIG were in)"
+
+# ---- rackd stopped in the middle of a pull ------------------------------------------------------
+on 1 POST /api/v1/images/pull -d '{"image": "big:1"}'
+PIDS1=$(jq .id <<<"$BODY")
+for ((k = 0; k < 300; k++)); do
+	on 1 GET "/api/v1/pulls/$PIDS1"
+	[ "$(jq .chunks_done <<<"$BODY")" -ge 10 ] && break
+	sleep 0.05
+done
+kill -TERM "${PIDS[1]}"
+for ((k = 0; k < 150; k++)); do
+	kill -0 "${PIDS[1]}" 2>/dev/null || break
+	sleep 0.1
+done
+kill -0 "${PIDS[1]}" 2>/dev/null && fail "rackd did not stop within 15 s of SIGTERM during a pull" ||
+	ok "rackd stops promptly in the middle of a pull"
+wait "${PIDS[1]}" 2>/dev/null
 check_racks_end 1 2 3
 finish

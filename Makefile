@@ -56,7 +56,7 @@ TEST_PROGS := $(BUILD)/tests/power_run $(BUILD)/tests/relay_board \
               $(BUILD)/tests/hidraw_shim.so
 
 .PHONY: all deps check layers style style-fix test unit integration bench demo pxe \
-	clean clean-obj help install deb test-deb webui-vendor FORCE
+	clean clean-obj help install deb test-deb test-s3 webui-vendor FORCE
 TEST_PROGS := $(BUILD)/tests/power_run $(BUILD)/tests/relay_board \
 	$(BUILD)/tests/hidraw_shim.so
 all: $(PROGS) webui-vendor $(TEST_PROGS)
@@ -86,6 +86,7 @@ help:
 	@echo "make install    install under PREFIX (/usr/local), staged in DESTDIR"
 	@echo "make deb        the Debian packages into build/deb/, checked by lintian"
 	@echo "make test-deb   install, upgrade and purge them in a Debian 12 root"
+	@echo "make test-s3    rackctl publish to an S3 API server (needs python3 moto, boto3)"
 	@echo "make clean      remove build/"
 
 deps:
@@ -192,10 +193,10 @@ check:
 	  -I. appliance db images pxe tests/unit
 	sh tools/layers.sh -o $(BUILD)/check/obj/appliance
 	$(MAKE) style
-	@# libcurl stays in rackctl, the node side and power_redfish.c;
-	@# libmicrohttpd in http.c.
+	@# libcurl stays in rackctl, the node side, power_redfish.c and
+	@# pull.c (the rack's own pulls); libmicrohttpd in http.c.
 	@! grep -ln 'curl' images/*.[ch] db/*.[ch] appliance/*.[ch] | \
-	  grep -v '^appliance/power_redfish.c$$' || \
+	  grep -v '^appliance/power_redfish.c$$\|^appliance/pull.c$$' || \
 	  { echo "check: libcurl named outside images/rackctl/ and pxe/"; exit 1; }
 	@! grep -ln 'MHD_\|<microhttpd.h>' appliance/*.[ch] | grep -v '^appliance/http.c$$' || \
 	  { echo "check: libmicrohttpd named outside appliance/http.c"; exit 1; }
@@ -311,6 +312,11 @@ deb:
 
 # make test-deb: the packages installed, started, reloaded, upgraded,
 # removed and purged in a Debian 12 root (tests/deb/run.sh).
+# make test-s3: rackctl publish to moto's S3 server (SigV4 checked). Not in
+# make test: moto is not packaged in Debian 12 (pip install moto[server]).
+test-s3: all
+	bash tests/s3/publish_s3.sh
+
 test-deb:
 	@sh tools/deps.sh deb
 	bash tests/deb/run.sh

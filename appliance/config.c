@@ -158,6 +158,12 @@ static const struct option_def options[] = {
 	{ "trusted_keys", 0, T_LIST, OFF(trusted_keys), "", 0, 0, F_RELOAD,
 	  "KEYS", "take only images signed by one of these ed25519 public "
 	  "keys: key files or base64 keys, comma separated; empty: any image" },
+	{ "image_sources", 0, T_LIST, OFF(image_sources), "", 0, 0, F_RELOAD,
+	  "URLS", "base URLs images are pulled from (rackctl publish's origin "
+	  "or an HTTP cache in front of it), comma separated, tried in order" },
+	{ "pull_trust", 0, T_BOOL, OFF(pull_trust), "no", 0, 0, F_RELOAD, NULL,
+	  "take a pulled image only if a trusted_keys key signed it (also "
+	  "refuses every pull while trusted_keys is empty)" },
 	{ "push_expiry", 0, T_DURATION, OFF(push_expiry), "7d", 1, 365 * 86400,
 	  F_RELOAD, "TIME", "drop a pending push (its manifest posted, not "
 	  "committed) when no chunk of it arrives for TIME" },
@@ -467,6 +473,20 @@ valid_trusted_key(const char *s)
 	return NULL;
 }
 
+/* An image source: an http:// or https:// base URL of no spaces. */
+static const char *
+valid_source(const char *s)
+{
+	if (strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0)
+		return "not an http:// or https:// URL";
+	if (strlen(s) > URL_MAX / 2)
+		return "URL too long";
+	for (const char *c = s; *c != '\0'; c++)
+		if ((unsigned char)*c <= ' ' || *c == 0x7f)
+			return "a control character in the URL";
+	return NULL;
+}
+
 /* Replace a string option's value with a copy of value. */
 static int
 set_string(void *field, const char *value, char *err, size_t errlen)
@@ -548,6 +568,8 @@ set_list(void *field, const struct option_def *o, const char *value,
 		check = valid_gadget;
 	else if (strcmp(o->name, "trusted_keys") == 0)
 		check = valid_trusted_key;
+	else if (strcmp(o->name, "image_sources") == 0)
+		check = valid_source;
 	if (parse_list(value, (struct strlist *)field, check, why,
 	    sizeof(why)) != 0) {
 		set_err(err, errlen, "%s", why);

@@ -174,6 +174,8 @@ main(int argc, char **argv)
 	power_config_use(conf.power);
 	if (catalog_open(err, sizeof(err)) != 0)
 		fatalx("image store: %s", err);
+	if (pull_init() != 0)
+		fatalx("pull: the HTTP client failed to start");
 	if (events_init() != 0)
 		fatalx("events: out of memory");
 	catalog_scan();
@@ -205,6 +207,7 @@ main(int argc, char **argv)
 	console_shutdown();
 	http_stop();
 	console_close();
+	pull_stop();
 	catalog_close();
 	db_close();
 	priv_stop();

@@ -39,21 +39,33 @@
 
 /* ---- trust (catalog.c's rule) ---------------------------------------- */
 
+int
+push_trust(const struct manifest *m, char *err, size_t errlen)
+{
+	enum catalog_result rc = catalog_trust(m, err, errlen);
+	size_t used;
+
+	if (rc == CATALOG_OK)
+		return 0;
+	if (rc == CATALOG_ERROR)
+		return 500;
+	used = strlen(err);
+	if (rc == CATALOG_UNSIGNED && used < errlen)
+		snprintf(err + used, errlen - used, " (this rack takes only "
+		    "images signed by a trusted key: rackctl image sign)");
+	return 403;
+}
+
 /* 1 if m may be taken; otherwise a reply (403 or 500) is queued. */
 static int
 signature_allowed(struct req *r, const struct manifest *m)
 {
 	char err[ERR_MAX];
-	enum catalog_result rc = catalog_trust(m, err, sizeof(err));
+	int status = push_trust(m, err, sizeof(err));
 
-	if (rc == CATALOG_OK)
+	if (status == 0)
 		return 1;
-	if (rc == CATALOG_ERROR)
-		http_reply_error(r, 500, "%s", err);
-	else
-		http_reply_error(r, 403, "%s%s", err, rc == CATALOG_UNSIGNED ?
-		    " (this rack takes only images signed by a trusted key: "
-		    "rackctl image sign)" : "");
+	http_reply_error(r, status, "%s", err);
 	return 0;
 }
 
@@ -283,34 +295,104 @@ out:
 enum stored {
 	STORED_NOT,		/* not on this rack */
 	STORED_SAME,		/* stored with the same content */
-	STORED_REPLIED,		/* a reply (409 other content, 500) is queued */
+	STORED_OTHER,		/* stored with other content (409), or an
+				 * error (500): err says which */
+	STORED_ERROR,
 };
 
 /* Is the image already stored? */
 static enum stored
-already_stored(struct req *r, const struct manifest *m, const char *text)
+already_stored(const struct manifest *m, const char *text, char *err,
+    size_t errlen)
 {
 	struct manifest *old;
-	char err[ERR_MAX], *oldtext;
+	char *oldtext;
 	int same;
 
 	if (!store_has_manifest(catalog_store(), m->name, m->version))
 		return STORED_NOT;
 	if (store_load_manifest(catalog_store(), m->name, m->version, &old,
-	    err, sizeof(err)) != 0) {
-		http_reply_error(r, 500, "%s", err);
-		return STORED_REPLIED;
-	}
+	    err, errlen) != 0)
+		return STORED_ERROR;
 	oldtext = manifest_to_json(old);
 	manifest_free(old);
 	same = oldtext != NULL && strcmp(oldtext, text) == 0;
 	free(oldtext);
 	if (!same) {
-		http_reply_error(r, 409, "image %s:%s is on this rack with "
+		snprintf(err, errlen, "image %s:%s is on this rack with "
 		    "different content; delete it first", m->name, m->version);
-		return STORED_REPLIED;
+		return STORED_OTHER;
 	}
 	return STORED_SAME;
+}
+
+/*
+ * The start of a push (or a pull): with catalog_lock held, m (its text)
+ * is either stored already (1), or recorded as pending with its distinct
+ * chunks in cs (0), saved before the store is asked, so that no garbage
+ * collection can take a chunk between the answer and the commit; or an
+ * HTTP status (409, 500) with err.
+ */
+static int
+begin_locked(const struct manifest *m, const char *text,
+    struct chunkset *cs, char *err, size_t errlen)
+{
+	switch (already_stored(m, text, err, errlen)) {
+	case STORED_SAME:
+		db_push_remove(m->name, m->version);
+		return 1;
+	case STORED_OTHER:
+		return 409;
+	case STORED_ERROR:
+		return 500;
+	case STORED_NOT:
+		break;
+	}
+	if (chunkset_make(m, cs) != 0 || pending_save(m, text, cs) != DB_OK) {
+		snprintf(err, errlen, "cannot record the push");
+		return 500;
+	}
+	return 0;
+}
+
+int
+push_begin(const struct manifest *m, struct push_need **need, size_t *n,
+    size_t *distinct, char *err, size_t errlen)
+{
+	struct chunkset cs = { 0 };
+	char *text;
+	int rc;
+
+	*need = NULL;
+	*n = *distinct = 0;
+	if ((text = manifest_to_json(m)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return 500;
+	}
+	catalog_lock();
+	rc = begin_locked(m, text, &cs, err, errlen);
+	catalog_unlock();
+	free(text);
+	if (rc != 0)
+		goto out;
+	*distinct = cs.n;
+	if (cs.nmissing > 0 &&
+	    (*need = calloc(cs.nmissing, sizeof(**need))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		rc = 500;
+		goto out;
+	}
+	for (size_t i = 0; i < cs.n; i++) {
+		if (!cs.e[i].missing)
+			continue;
+		hash_to_hex(cs.e[i].hash, (*need)[*n].hash);
+		(*need)[*n].length = cs.e[i].length;
+		(*need)[*n].stored = cs.e[i].stored;
+		(*n)++;
+	}
+out:
+	free(cs.e);
+	return rc;
 }
 
 static json_t *
@@ -365,24 +447,18 @@ manifest_take(struct req *r, void *ctx)
 		goto out;
 	}
 	catalog_lock();
-	if ((rc = already_stored(r, m, text)) != STORED_NOT) {
-		if (rc == STORED_SAME) {
-			db_push_remove(m->name, m->version);
-			o = state_reply(m, "committed");
-			json_object_set_new(o, "missing", json_array());
-			http_reply_json(r, 200, o);
-		}
-		catalog_unlock();
-		goto out;
-	}
-	/* Saved before the store is asked, so that no garbage collection
-	 * can take a chunk between the answer and the commit. */
-	if (chunkset_make(m, &cs) != 0 || pending_save(m, text, &cs) != DB_OK) {
-		catalog_unlock();
-		http_reply_error(r, 500, "cannot record the push");
-		goto out;
-	}
+	rc = begin_locked(m, text, &cs, err, sizeof(err));
 	catalog_unlock();
+	if (rc == 1) {
+		o = state_reply(m, "committed");
+		json_object_set_new(o, "missing", json_array());
+		http_reply_json(r, 200, o);
+		goto out;
+	}
+	if (rc != 0) {
+		http_reply_error(r, rc, "%s", err);
+		goto out;
+	}
 	if ((missing = chunkset_missing(&cs)) == NULL) {
 		http_reply_error(r, 500, "out of memory");
 		goto out;
@@ -553,14 +629,12 @@ push_chunk(struct req *r)
 
 /* ---- POST .../commit ---------------------------------------------------- */
 
-/* 409 {"error": ..., "missing": [...]}. */
-static void
-reply_missing(struct req *r, const struct manifest *m,
-    const struct chunkset *cs)
+/* {"error": ..., "missing": [...]} of a commit that lacks chunks. */
+static json_t *
+missing_body(const struct manifest *m, const struct chunkset *cs)
 {
 	char msg[ERR_MAX], hex[HASH_HEX_LEN + 1];
 	size_t shown = 0, used;
-	json_t *o;
 
 	used = (size_t)snprintf(msg, sizeof(msg), "image %s:%s: %zu of %zu "
 	    "chunks missing:", m->name, m->version, cs->nmissing, cs->n);
@@ -575,76 +649,96 @@ reply_missing(struct req *r, const struct manifest *m,
 	}
 	if (cs->nmissing > shown && used < sizeof(msg))
 		snprintf(msg + used, sizeof(msg) - used, " ...");
-	o = json_pack("{s:s,s:o}", "error", msg, "missing",
+	return json_pack("{s:s,s:o}", "error", msg, "missing",
 	    chunkset_missing(cs));
-	http_reply_json(r, 409, o);
+}
+
+int
+push_commit_pending(const char *name, const char *version, json_t **body,
+    char *err, size_t errlen)
+{
+	char *text = NULL;
+	struct manifest *m = NULL;
+	struct chunkset cs = { 0 };
+	int rc, status = 500;
+
+	*body = NULL;
+	catalog_lock();
+	rc = db_push_manifest(name, version, &text);
+	if (rc == DB_NOTFOUND) {
+		if (db_image_exists(name, version)) {
+			*body = json_pack("{s:s,s:s,s:s}", "name", name,
+			    "version", version, "state", "committed");
+			status = 200;
+		} else {
+			snprintf(err, errlen, "no pending push of %s:%s; post "
+			    "its manifest first", name, version);
+			status = 404;
+		}
+		goto out;
+	}
+	if (rc != DB_OK) {
+		snprintf(err, errlen, "database error");
+		goto out;
+	}
+	if (manifest_parse(text, strlen(text), &m, err, errlen) != 0) {
+		snprintf(err, errlen, "the pending manifest cannot be read");
+		goto out;
+	}
+	/* Again here: trusted_keys may have changed since the manifest came. */
+	if ((status = push_trust(m, err, errlen)) != 0)
+		goto out;
+	status = 500;
+	if (chunkset_make(m, &cs) != 0) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if (cs.nmissing > 0) {
+		*body = missing_body(m, &cs);
+		snprintf(err, errlen, "image %s:%s: %zu of %zu chunks missing",
+		    name, version, cs.nmissing, cs.n);
+		status = 409;
+		goto out;
+	}
+	if (store_put_manifest(catalog_store(), m, err, errlen) != 0) {
+		status = errno == EEXIST ? 409 : 500;
+		goto out;
+	}
+	if (catalog_add(name, version) != 0) {
+		snprintf(err, errlen, "image %s:%s is stored but could not be "
+		    "indexed (see the log)", name, version);
+		goto out;
+	}
+	db_push_remove(name, version);
+	log_info("image %s:%s committed (%zu chunks)", name, version, cs.n);
+	if ((*body = db_image_get(name)) == NULL)
+		*body = json_object();
+	json_object_set_new(*body, "version", json_string(version));
+	json_object_set_new(*body, "state", json_string("committed"));
+	status = 201;
+out:
+	catalog_unlock();
+	free(cs.e);
+	free(text);
+	manifest_free(m);
+	return status;
 }
 
 static void
 commit_run(struct req *r, void *ctx)
 {
 	char name[IMAGE_NAME_MAX + 1], version[IMAGE_NAME_MAX + 1];
-	char err[ERR_MAX], *text = NULL;
-	struct manifest *m = NULL;
-	struct chunkset cs = { 0 };
-	json_t *o;
-	int rc;
+	char err[ERR_MAX];
+	json_t *body;
+	int status;
 
 	if (name_version(r, name, version) != 0)
 		return;
-	catalog_lock();
-	rc = db_push_manifest(name, version, &text);
-	if (rc == DB_NOTFOUND) {
-		if (db_image_exists(name, version)) {
-			o = json_pack("{s:s,s:s,s:s}", "name", name, "version",
-			    version, "state", "committed");
-			http_reply_json(r, 200, o);
-		} else
-			http_reply_error(r, 404, "no pending push of %s:%s; "
-			    "post its manifest first", name, version);
-		goto out;
-	}
-	if (rc != DB_OK) {
-		http_reply_error(r, 500, "database error");
-		goto out;
-	}
-	if (manifest_parse(text, strlen(text), &m, err, sizeof(err)) != 0) {
-		http_reply_error(r, 500, "pending manifest: %s", err);
-		goto out;
-	}
-	/* Again here: trusted_keys may have changed since the manifest came. */
-	if (!signature_allowed(r, m))
-		goto out;
-	if (chunkset_make(m, &cs) != 0) {
-		http_reply_error(r, 500, "out of memory");
-		goto out;
-	}
-	if (cs.nmissing > 0) {
-		reply_missing(r, m, &cs);
-		goto out;
-	}
-	if (store_put_manifest(catalog_store(), m, err, sizeof(err)) != 0) {
-		http_reply_error(r, errno == EEXIST ? 409 : 500, "%s", err);
-		goto out;
-	}
-	if (catalog_add(name, version) != 0) {
-		http_reply_error(r, 500, "image %s:%s is stored but could not "
-		    "be indexed (see the log)", name, version);
-		goto out;
-	}
-	db_push_remove(name, version);
-	log_info("push %s:%s committed (%zu chunks)", name, version, cs.n);
-	o = db_image_get(name);
-	if (o != NULL) {
-		json_object_set_new(o, "version", json_string(version));
-		json_object_set_new(o, "state", json_string("committed"));
-	}
-	http_reply_json(r, 201, o);
-out:
-	catalog_unlock();
-	free(cs.e);
-	free(text);
-	manifest_free(m);
+	status = push_commit_pending(name, version, &body, err, sizeof(err));
+	if (body != NULL)
+		http_reply_json(r, status, body);
+	else
+		http_reply_error(r, status, "%s", err);
 }
 
 /* ---- DELETE /api/v1/images/{name}/versions/{version} ------------------ */

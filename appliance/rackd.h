@@ -129,6 +129,8 @@ struct config {
 	char		*gadget_udc;
 	struct strlist	 trusted_keys;		/* files or base64 keys */
 	int		 push_expiry;		/* seconds */
+	struct strlist	 image_sources;		/* base URLs, in order */
+	int		 pull_trust;		/* pulls: signed by a key */
 	char		*ssh_keys;		/* file for diskless nodes */
 	int		 diskless_stream;	/* rootfs as one stream */
 	size_t		 rootfs_max_size;	/* bytes, for diskless nodes */
@@ -594,6 +596,73 @@ void	 push_commit(struct req *);	/* POST .../commit */
 void	 push_delete(struct req *);	/* DELETE /api/v1/images/N/versions/V */
 void	 push_list(struct req *);	/* GET /api/v1/pushes */
 void	 push_expire(void);	/* drop pushes unused for push_expiry */
+/* What a push and a pull share (with the configuration read-locked). */
+struct manifest;
+/* catalog_trust of m as an HTTP status: 0 taken, 403 (err says why, how
+ * to sign), 500. */
+int	 push_trust(const struct manifest *m, char *err, size_t errlen);
+/* A chunk the rack lacks: hex hash, uncompressed and stored bytes. */
+struct push_need {
+	char		 hash[64 + 1];	/* HASH_HEX_LEN and its NUL */
+	uint32_t	 length;
+	uint32_t	 stored;
+};
+/* m becomes a pending push (its chunks kept from garbage collection from
+ * then on): 0 and the chunks the store lacks in *need (malloc'd, *n of
+ * them, of *distinct); 1 if the rack has the same image committed; or an
+ * HTTP status (409 other content under that name, 500) with err. */
+int	 push_begin(const struct manifest *m, struct push_need **need,
+	    size_t *n, size_t *distinct, char *err, size_t errlen);
+/* Commits the pending push of name:version: every chunk present and the
+ * signature trusted, the manifest is stored and indexed. Returns an HTTP
+ * status: 201 committed, 200 committed before, 404 nothing pending, 403,
+ * 409 (chunks missing: *body says which), 500; *body (may be NULL) is the
+ * reply, err the message otherwise. */
+int	 push_commit_pending(const char *name, const char *version,
+	    json_t **body, char *err, size_t errlen);
+
+/* pull.c: images pulled from image_sources (rackctl publish's origin, or
+ * an HTTP cache in front of it) on threads of its own: the manifest from
+ * the first source that answers, only the chunks the store lacks, each
+ * verified before it is visible, committed through push.c. */
+#define PULLS_MAX		64	/* pulls remembered, running or ended */
+#define PULLS_ACTIVE_MAX	8	/* pulls running at once */
+#define PULL_SOURCES_MAX	16	/* image_sources used */
+#define PULL_STREAMS		4	/* chunk downloads at once per pull */
+#define PULL_CONNECT_TIMEOUT	5	/* seconds */
+#define PULL_STALL_TIMEOUT	10	/* seconds without a byte */
+#define PULL_REQUEST_TIMEOUT	300	/* seconds, one request at most */
+#define PULL_SOURCE_DOWN_MS	30000	/* a failed source is tried last */
+#define PULL_ROUNDS		3	/* of every source, for one chunk */
+#define PULL_RETRY_MS		1000	/* between rounds, times the round */
+int	 pull_init(void);		/* before any thread starts */
+void	 pull_stop(void);		/* running pulls end (failed) */
+/* A pull of name:version: 0 and *id (a pull of the same image that runs
+ * already is that one), or an HTTP status (409 no image_sources, 429 too
+ * many, 503) with why. */
+int	 pull_start(const char *name, const char *version, int64_t *id,
+	    char *why, size_t len);
+json_t	*pull_list_json(void);		/* newest first */
+json_t	*pull_get_json(int64_t id);	/* NULL: no such pull */
+/* pull_api.c: their routes. */
+void	 pull_api_start(struct req *);	/* POST /api/v1/images/pull */
+void	 pull_api_list(struct req *);	/* GET /api/v1/pulls */
+void	 pull_api_get(struct req *);	/* GET /api/v1/pulls/{id} */
+/* The pure parts of pull.c, for the tests and the fuzzer. */
+/* base and path joined by one '/'. 0, or -1 if it does not fit. */
+int	 pull_url_join(const char *base, const char *path, char *out,
+	    size_t len);
+/* The order sources are tried in: those not marked down (down_until <=
+ * now) as configured, then the others, soonest back first. Returns n. */
+size_t	 pull_source_order(size_t n, const int64_t *down_until, int64_t now,
+	    size_t *order);
+/* {"image": "name:version"} of POST /api/v1/images/pull. 0, or -1. */
+int	 pull_parse_request(const char *body, size_t len, char *name,
+	    char *version, char *err, size_t errlen);
+/* A fetched manifest, parsed and of name:version. 0 and *out, or -1. */
+int	 pull_manifest_check(const char *buf, size_t len, const char *name,
+	    const char *version, struct manifest **out, char *err,
+	    size_t errlen);
 
 /* slots.c: the rules of identity by slot (names, management links, the
  * slot of a link, a slot's subnet and IPv6 prefix), from the configuration

@@ -18,6 +18,13 @@ static const struct rackctl_cmd commands[] = {
 	    "make an ed25519 key pair for signing images" },
 	{ "push", rackctl_cmd_push,
 	    "push an image to racks (only the chunks each lacks)" },
+	{ "publish", rackctl_cmd_publish,
+	    "publish an image to an origin racks pull from (a directory, "
+	    "S3)" },
+	{ "pull-to", rackctl_cmd_pull_to,
+	    "ask racks to pull an image from their image_sources" },
+	{ "fleet", rackctl_cmd_fleet,
+	    "the images of many racks and the nodes that run them" },
 	{ "nodes", rackctl_cmd_nodes, "list a rack's nodes" },
 	{ "images", rackctl_cmd_images, "list a rack's images" },
 	{ "jobs", rackctl_cmd_jobs, "list a rack's jobs" },

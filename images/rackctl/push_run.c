@@ -45,7 +45,7 @@ worker(void *arg)
 		pthread_mutex_unlock(&p->lock);
 		if (i >= p->n)
 			return NULL;
-		push_rack(p, &p->t[i]);
+		(p->rack_fn != NULL ? p->rack_fn : push_rack)(p, &p->t[i]);
 	}
 }
 

@@ -37,18 +37,27 @@ result_name(const struct push_target *t)
 	return t->already ? "present" : "ok";
 }
 
+/* A state's word; for pull-to the racks fetch rather than take. */
+static const char *
+state_word(const struct push *p, enum push_state s)
+{
+	if (p->pull && s == PUSH_UPLOAD)
+		return "pulling";
+	return push_state_name(s);
+}
+
 /* One rack's bar (or all racks'), the lock held. */
 static void
-bar_row(struct progress *pg, const char *label, enum push_state s, bool already,
+bar_row(struct push *p, const char *label, enum push_state s, bool already,
     uint64_t done, uint64_t total, double secs, const char *error)
 {
 	char sizes[3 * HUMAN_MAX + 16];
 	int pc = s == PUSH_DONE ? 100 : progress_pct(done, total);
 	double rate = secs > 0 ? (double)done / secs : 0;
 
-	progress_row(pg, label, pc, "%s  %s%s%.*s",
+	progress_row(&p->pg, label, pc, "%s  %s%s%.*s",
 	    progress_sizes(done, total, rate, sizes, sizeof(sizes)),
-	    already ? "had it" : push_state_name(s),
+	    already ? "had it" : state_word(p, s),
 	    error && *error ? ": " : "", PUSH_ERROR_SHOWN, error ? error : "");
 }
 
@@ -65,7 +74,7 @@ draw_bars(struct push *p)
 		uint64_t d = t->bytes_done + t->bytes_flight;
 		double secs = t->start ? (t->end ? t->end : now) - t->start : 0;
 
-		bar_row(&p->pg, t->rack.url, t->state, t->already, d,
+		bar_row(p, t->rack.url, t->state, t->already, d,
 		    t->bytes_total, secs,
 		    t->state == PUSH_FAILED ? t->error : NULL);
 		done += d;
@@ -73,7 +82,7 @@ draw_bars(struct push *p)
 		if (t->start && (start == 0 || t->start < start))
 			start = t->start;
 	}
-	bar_row(&p->pg, "all racks",
+	bar_row(p, "all racks",
 	    p->finished == p->n ? PUSH_DONE : PUSH_UPLOAD, false, done, total,
 	    start ? now - start : 0, NULL);
 	pthread_mutex_unlock(&p->lock);
@@ -94,9 +103,10 @@ plain_lines(struct push *p)
 		if (t->state == PUSH_UPLOAD && t->shown < PUSH_UPLOAD) {
 			progress_line(&p->pg,
 			    "%s: %" PRIu64 " of %" PRIu64
-			    " chunks missing (%s)",
+			    " chunks missing (%s)%s",
 			    t->rack.url, t->missing, t->chunks,
-			    fmt_bytes(t->bytes_total, h1, sizeof(h1)));
+			    fmt_bytes(t->bytes_total, h1, sizeof(h1)),
+			    p->pull ? ", pulling" : "");
 			t->plain_pct = 0;
 		}
 		if (t->state == PUSH_UPLOAD) {
@@ -113,9 +123,10 @@ plain_lines(struct push *p)
 			}
 		}
 		if (changed && t->state == PUSH_DONE)
-			progress_line(&p->pg, "%s: %s (%s sent in %.1f s)",
+			progress_line(&p->pg, "%s: %s (%s %s in %.1f s)",
 			    t->rack.url,
 			    t->already ? "had the image already" : "committed",
+			    p->pull ? "fetched" : "sent",
 			    fmt_bytes(t->bytes_sent, h1, sizeof(h1)),
 			    t->end - t->start);
 		if (changed && t->state == PUSH_FAILED)

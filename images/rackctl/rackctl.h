@@ -19,6 +19,10 @@
  * patch.c      push: chunks sent as patches against a version the rack
  *              holds
  * console.c    "rackctl console RACK SLOT": a node's serial console
+ * publish.c    "rackctl publish": an image to an origin racks pull from
+ *              (a directory or S3)
+ * pull_to.c    "rackctl pull-to": racks asked to pull, followed as a push
+ *              is; "rackctl fleet status"
  *
  * Exit codes: 0 ok, 1 failure, 2 usage. Errors go to stderr as
  * "rackctl: what is wrong".
@@ -106,6 +110,14 @@ enum {
 #define PUSH_ERROR_SHOWN	60	/* characters of an error by a bar */
 #define PUSH_PLAIN_STEP		25	/* percent between plain progress
 					 * lines */
+
+/* publish.c */
+#define PATH_MAX_PUBLISH	4096	/* a file of a directory origin */
+#define S3_SECRET_MAX		256	/* an S3 key id or secret and its NUL */
+
+/* pull_to.c */
+#define PULL_POLL_MS		300	/* between looks at a rack's pull */
+#define PULL_WAIT_MAX		(24 * 3600)	/* seconds, one rack's pull */
 
 /* rack.c */
 #define JOBS_LIMIT_DEFAULT	20	/* rackctl jobs --limit */
@@ -365,7 +377,11 @@ struct push {
 	int streams, retries;
 	int level;		/* the store's zstd level (patches) */
 	bool json, patch;
+	bool pull;		/* rackctl pull-to: the racks fetch */
 	struct progress pg;	/* what the operator sees */
+	/* what a worker does with one rack: push_rack, or pull_rack for
+	 * rackctl pull-to (NULL: push_rack) */
+	void (*rack_fn)(struct push *p, struct push_target *t);
 	pthread_mutex_t lock;
 	pthread_cond_t finish;	/* signalled as each rack finishes */
 };
@@ -397,6 +413,20 @@ const char *push_state_name(enum push_state s);
 void push_show_progress(struct push *p);
 /* The result on stdout: the table, or JSON with --json. */
 void push_show_result(struct push *p, bool ok);
+
+/* publish.c */
+int rackctl_cmd_publish(int argc, char **argv);
+/* "chunks/<hash>" and "manifests/<name>/<version>.json" of an origin, for
+ * a valid hash, name and version. 0, or -1. */
+int origin_chunk_path(const char *hash_hex, char *buf, size_t len);
+int origin_manifest_path(const char *name, const char *version, char *buf,
+    size_t len);
+
+/* pull_to.c */
+int rackctl_cmd_pull_to(int argc, char **argv);
+int rackctl_cmd_fleet(int argc, char **argv);
+/* One rack's pull, as a worker of push_run (struct push's rack_fn). */
+void pull_rack(struct push *p, struct push_target *t);
 
 /* rack.c */
 int rackctl_cmd_nodes(int argc, char **argv);

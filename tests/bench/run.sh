@@ -37,6 +37,7 @@ bench push 1800 bash tests/bench/push.sh
 bench agent 1800 bash tests/bench/agent.sh
 bench dhcp 900 bash tests/bench/dhcp.sh
 bench diskless 3600 bash tests/bench/diskless.sh
+bench pull 3600 bash tests/bench/pull.sh
 # ---- end of the list -----------------------------------------------------
 
 if [ -n "$failed" ]; then

@@ -100,6 +100,16 @@ for name, body in [("command", {"power": {"method": "command", "program": "/bin/
                    ("types", {"power": {"method": "wol", "port": [9], "x": True}})]:
     put(d, name, json.dumps(body))
 
+# ---- a pull: 1 and its POST body, or 0 and the manifest fetched ----
+d = "appliance_pull"
+for name, body in [("request", {"image": "debian:12.5"}), ("no-version", {"image": "debian"}),
+                   ("extra", {"image": "debian:12.5", "from": "x"}), ("not-string", {"image": 1})]:
+    put(d, name, b"\x01" + json.dumps(body).encode())
+put(d, "manifest", b"\x00" + json.dumps(manifest()).encode())
+put(d, "other-image", b"\x00" + json.dumps(manifest(version="12.4")).encode())
+put(d, "signed", b"\x00" + json.dumps(manifest(signature={"alg": "ed25519", "key": "A" * 43 + "=",
+                                                         "sig": "B" * 86 + "=="})).encode())
+
 # ---- the configuration file ----
 d = "appliance_config"
 put(d, "readme", """# /etc/rackd.conf

@@ -27,7 +27,7 @@ check_options "$RACKD" "$TOP/man/rackd.8"
 [ -x "$BUILD_DIR/rack-diskless" ] && check_options "$BUILD_DIR/rack-diskless" "$TOP/man/rack-diskless.8"
 if [ -x "$RACKCTL" ]; then
 	for cmd in $("$RACKCTL" --help 2>&1 | awk '/^Commands:/ {on=1; next} /^$/ {on=0} on && /^  [a-z]/ {print $1}'); do
-		grep -q "^\.B.*$cmd\|^\.SS.*$cmd\|$cmd" "$TOP/man/rackctl.1" &&
+		man_has "$TOP/man/rackctl.1" "$cmd" &&
 			ok "rackctl.1 has $cmd" || fail "rackctl.1 lacks the command $cmd"
 	done
 fi

@@ -1,0 +1,841 @@
+/*
+ * pull.c — images pulled by the rack from an origin (rackctl publish),
+ * through the HTTP caches of image_sources, on threads of its own (never
+ * the event loop's):
+ *
+ *   BASE/manifests/<name>/<version>.json   the manifest (signature in it)
+ *   BASE/chunks/<64 hex>                   one compressed chunk, immutable
+ *
+ * A pull fetches the manifest from the first source that answers (each
+ * request fails over to the next source on an error or a timeout, every
+ * timeout bounded), checks it as a push's manifest is checked (catalog.c's
+ * trust, and pull_trust), records it as a pending push (push.c: garbage
+ * collection keeps its chunks from then on), fetches only the chunks the
+ * store lacks over PULL_STREAMS connections, each into a temporary file of
+ * the store that store_adopt_chunk verifies against its hash before it is
+ * renamed into place, and commits through push.c's commit, as a push does.
+ * A pull cut short leaves its chunks and its pending record: the next pull
+ * of the image fetches only what is still missing. A chunk that does not
+ * match its hash on every source fails the pull, and its pending record
+ * goes (the image never appears).
+ *
+ * libcurl is named in this file only (make check).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "appliance/rackd.h"
+#include "db/db.h"
+#include "images/chunk.h"
+#include "images/hash.h"
+#include "images/manifest.h"
+#include "images/store.h"
+
+enum pull_state {
+	PULL_QUEUED, PULL_MANIFEST, PULL_FETCHING, PULL_COMMITTING, PULL_DONE,
+	PULL_FAILED, PULL_STATES
+};
+
+static const char *const state_names[PULL_STATES] = {
+	"queued", "manifest", "fetching", "committing", "done", "failed",
+};
+
+struct pull {
+	int64_t		 id;		/* 0: an unused entry */
+	int		 live;		/* its thread has not ended */
+	char		 name[IMAGE_NAME_MAX + 1];
+	char		 version[IMAGE_NAME_MAX + 1];
+	enum pull_state	 state;
+	int		 present;	/* the rack had the image */
+	uint64_t	 chunks;	/* distinct chunks of the image */
+	uint64_t	 missing;	/* of those, the store lacked */
+	uint64_t	 chunks_done;	/* fetched, or found stored meanwhile */
+	uint64_t	 bytes_total;	/* compressed bytes missing */
+	uint64_t	 bytes_done;
+	uint64_t	 bytes_fetched;	/* every attempt counted */
+	unsigned	 failovers;	/* requests sent on to another source */
+	int64_t		 start_ms, end_ms;
+	char		 source[URL_MAX];	/* the last that served */
+	char		 error[ERR_MAX];
+	/* the sources, as image_sources was when the pull began */
+	size_t		 nsrc;
+	char		*src[PULL_SOURCES_MAX];
+	int64_t		 down_until[PULL_SOURCES_MAX];	/* ms */
+	/* the chunks to fetch, taken in turn by the streams */
+	struct push_need *need;
+	size_t		 nneed, next;
+	int		 bad;		/* a chunk failed everywhere */
+	enum hash_alg	 alg;
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t idle = PTHREAD_COND_INITIALIZER;
+static struct pull pulls[PULLS_MAX];
+static int64_t last_id;
+static int active;		/* pulls whose thread runs */
+static int stopping;
+
+/* ---- pure parts -------------------------------------------------------- */
+
+int
+pull_url_join(const char *base, const char *path, char *out, size_t len)
+{
+	size_t n = strlen(base);
+	int w;
+
+	while (n > 0 && base[n - 1] == '/')
+		n--;
+	while (*path == '/')
+		path++;
+	w = snprintf(out, len, "%.*s/%s", (int)n, base, path);
+	return w < 0 || (size_t)w >= len ? -1 : 0;
+}
+
+size_t
+pull_source_order(size_t n, const int64_t *down_until, int64_t now,
+    size_t *order)
+{
+	size_t k = 0;
+
+	/* Those that are up in their configured order, then those marked
+	 * down, soonest back first: every source is tried once. */
+	for (size_t i = 0; i < n; i++)
+		if (down_until[i] <= now)
+			order[k++] = i;
+	for (size_t i = 0; i < n; i++) {
+		if (down_until[i] <= now)
+			continue;
+		size_t j = k++;
+		while (j > 0 && down_until[order[j - 1]] > down_until[i] &&
+		    down_until[order[j - 1]] > now) {
+			order[j] = order[j - 1];
+			j--;
+		}
+		order[j] = i;
+	}
+	return k;
+}
+
+int
+pull_parse_request(const char *body, size_t len, char *name, char *version,
+    char *err, size_t errlen)
+{
+	json_error_t je;
+	json_t *o = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+	const char *key, *ref = NULL;
+	json_t *v;
+	int rc = -1;
+
+	if (!json_is_object(o)) {
+		snprintf(err, errlen, "the body must be a JSON object "
+		    "{\"image\": \"name:version\"}");
+		goto out;
+	}
+	json_object_foreach(o, key, v) {
+		if (strcmp(key, "image") != 0) {
+			snprintf(err, errlen, "unknown field '%.40s'", key);
+			goto out;
+		}
+		ref = json_string_value(v);
+	}
+	if (ref == NULL) {
+		snprintf(err, errlen, "image: a string \"name:version\"");
+		goto out;
+	}
+	if (image_ref_parse(ref, name, version, err, errlen) != 0)
+		goto out;
+	if (version[0] == '\0') {
+		snprintf(err, errlen, "image: name:version (the origin has no "
+		    "latest)");
+		goto out;
+	}
+	rc = 0;
+out:
+	json_decref(o);
+	return rc;
+}
+
+int
+pull_manifest_check(const char *buf, size_t len, const char *name,
+    const char *version, struct manifest **out, char *err, size_t errlen)
+{
+	char e[ERR_MAX];
+
+	if (manifest_parse(buf, len, out, e, sizeof(e)) != 0) {
+		snprintf(err, errlen, "manifest: %s", e);
+		return -1;
+	}
+	if (strcmp((*out)->name, name) != 0 ||
+	    strcmp((*out)->version, version) != 0) {
+		snprintf(err, errlen, "the origin's manifest is of %s:%s, not "
+		    "%s:%s", (*out)->name, (*out)->version, name, version);
+		manifest_free(*out);
+		*out = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- HTTP -------------------------------------------------------------- */
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Where a body goes: memory (the manifest) or a file (a chunk). */
+struct sink {
+	char		*buf;
+	size_t		 len, cap;
+	int		 fd;		/* -1: memory */
+	uint64_t	 max;		/* a larger body is cut off */
+	uint64_t	 got;
+	int		 too_big;
+	struct pull	*p;
+};
+
+static size_t
+sink_write(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct sink *s = arg;
+	size_t n = size * nmemb, left = n;
+
+	if (s->got + n > s->max) {
+		s->too_big = 1;
+		return 0;
+	}
+	s->got += n;
+	if (s->fd < 0) {
+		if (s->len + n + 1 > s->cap) {
+			size_t cap = (s->len + n + 1) * 2;
+			char *b = realloc(s->buf, cap);
+			if (b == NULL)
+				return 0;
+			s->buf = b;
+			s->cap = cap;
+		}
+		memcpy(s->buf + s->len, data, n);
+		s->len += n;
+		s->buf[s->len] = '\0';
+		return n;
+	}
+	while (left > 0) {
+		ssize_t w = write(s->fd, data, left);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return 0;
+		data += w;
+		left -= (size_t)w;
+	}
+	return n;
+}
+
+static int
+sink_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+    curl_off_t ultotal, curl_off_t ulnow)
+{
+	return __atomic_load_n(&stopping, __ATOMIC_ACQUIRE) ? 1 : 0;
+}
+
+/* What one GET came to. */
+enum fetch {
+	FETCH_OK,
+	FETCH_ABSENT,		/* 404: this source has no such file */
+	FETCH_DOWN,		/* no answer, a timeout, a 5xx: fail over */
+	FETCH_BAD,		/* an answer we cannot take (too big, 4xx) */
+};
+
+static enum fetch
+get(CURL *c, const char *url, struct sink *s, char *err, size_t errlen)
+{
+	char cerr[CURL_ERROR_SIZE] = "";
+	long status = 0;
+	CURLcode rc;
+
+	curl_easy_reset(c);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)PULL_CONNECT_TIMEOUT);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)PULL_REQUEST_TIMEOUT);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)PULL_STALL_TIMEOUT);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, s);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, sink_progress);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "rackd/" RACKD_VERSION);
+	curl_easy_setopt(c, CURLOPT_FAILONERROR, 0L);
+	rc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	if (rc == CURLE_WRITE_ERROR && s->too_big) {
+		snprintf(err, errlen, "%s: more than %" PRIu64 " bytes", url,
+		    s->max);
+		return FETCH_BAD;
+	}
+	if (rc != CURLE_OK) {
+		snprintf(err, errlen, "%s: %s", url, cerr[0] != '\0' ? cerr :
+		    curl_easy_strerror(rc));
+		return FETCH_DOWN;
+	}
+	if (status == 200)
+		return FETCH_OK;
+	snprintf(err, errlen, "%s: HTTP %ld", url, status);
+	if (status == 404 || status == 410)
+		return FETCH_ABSENT;
+	return status >= 500 || status == 429 || status == 408 ?
+	    FETCH_DOWN : FETCH_BAD;
+}
+
+/* ---- one pull ------------------------------------------------------------ */
+
+static void
+set_state(struct pull *p, enum pull_state s)
+{
+	pthread_mutex_lock(&lock);
+	p->state = s;
+	if (s == PULL_DONE || s == PULL_FAILED)
+		p->end_ms = now_ms();
+	pthread_mutex_unlock(&lock);
+}
+
+static void
+fail(struct pull *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+fail(struct pull *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&lock);
+	va_start(ap, fmt);
+	vsnprintf(p->error, sizeof(p->error), fmt, ap);
+	va_end(ap);
+	p->state = PULL_FAILED;
+	p->end_ms = now_ms();
+	pthread_mutex_unlock(&lock);
+	log_warnx("pull %s:%s failed: %s", p->name, p->version, p->error);
+}
+
+static void
+source_served(struct pull *p, size_t i)
+{
+	pthread_mutex_lock(&lock);
+	snprintf(p->source, sizeof(p->source), "%s", p->src[i]);
+	p->down_until[i] = 0;
+	pthread_mutex_unlock(&lock);
+}
+
+static void
+source_down(struct pull *p, size_t i, const char *why)
+{
+	pthread_mutex_lock(&lock);
+	p->down_until[i] = now_ms() + PULL_SOURCE_DOWN_MS;
+	p->failovers++;
+	pthread_mutex_unlock(&lock);
+	log_warnx("pull %s:%s: %s; trying the next source", p->name,
+	    p->version, why);
+}
+
+static size_t
+sources(struct pull *p, size_t *order)
+{
+	size_t n;
+
+	pthread_mutex_lock(&lock);
+	n = pull_source_order(p->nsrc, p->down_until, now_ms(), order);
+	pthread_mutex_unlock(&lock);
+	return n;
+}
+
+/* The manifest from the first source that has it; NULL with the pull
+ * failed. */
+static struct manifest *
+fetch_manifest(struct pull *p, CURL *c)
+{
+	char path[URL_MAX], url[URL_MAX], err[ERR_MAX] = "no source";
+	char why[ERR_MAX];
+	size_t order[PULL_SOURCES_MAX], n = sources(p, order);
+	struct manifest *m = NULL;
+
+	snprintf(path, sizeof(path), "manifests/%s/%s.json", p->name,
+	    p->version);
+	for (size_t k = 0; k < n; k++) {
+		struct sink s = { .fd = -1, .max = MANIFEST_MAX_BYTES, .p = p };
+		size_t i = order[k];
+		enum fetch f;
+
+		if (pull_url_join(p->src[i], path, url, sizeof(url)) != 0) {
+			snprintf(err, sizeof(err), "source %zu: URL too long",
+			    i + 1);
+			continue;
+		}
+		f = get(c, url, &s, err, sizeof(err));
+		if (f == FETCH_OK) {
+			int rc = pull_manifest_check(s.buf ? s.buf : "", s.len,
+			    p->name, p->version, &m, why, sizeof(why));
+			free(s.buf);
+			if (rc == 0) {
+				source_served(p, i);
+				return m;
+			}
+			snprintf(err, sizeof(err), "%.200s: %.250s", url, why);
+			fail(p, "%s", err);
+			return NULL;
+		}
+		free(s.buf);
+		if (f == FETCH_DOWN)
+			source_down(p, i, err);
+	}
+	fail(p, "no source has %s:%s (last: %s)", p->name, p->version, err);
+	return NULL;
+}
+
+/* One chunk from the sources in turn, verified into the store. 0, or -1
+ * with err (and *bad when some source sent content that does not match:
+ * a corrupt origin or cache). */
+static int
+fetch_chunk(struct pull *p, CURL *c, const struct push_need *nd, int *bad,
+    char *err, size_t errlen)
+{
+	struct store *st = catalog_store();
+	char path[STORE_PATH_MAX], rel[16 + HASH_HEX_LEN], url[URL_MAX];
+	char e[ERR_MAX];
+	size_t order[PULL_SOURCES_MAX], n = sources(p, order);
+	int fd;
+	bool added;
+
+	snprintf(rel, sizeof(rel), "chunks/%s", nd->hash);
+	snprintf(err, errlen, "no source");
+	for (size_t k = 0; k < n; k++) {
+		size_t i = order[k];
+		struct sink s = { .max = chunk_compress_bound(nd->length),
+		    .p = p };
+		enum fetch f;
+
+		if (store_has_chunk(st, nd->hash))
+			return 0;	/* another pull or push brought it */
+		if (pull_url_join(p->src[i], rel, url, sizeof(url)) != 0)
+			continue;
+		if (store_tmp_create(st, "pull", path, sizeof(path), &fd, err,
+		    errlen) != 0)
+			return -1;
+		s.fd = fd;
+		f = get(c, url, &s, err, errlen);
+		pthread_mutex_lock(&lock);
+		p->bytes_fetched += s.got;
+		pthread_mutex_unlock(&lock);
+		if (f == FETCH_OK && store_adopt_chunk(st, p->alg, nd->hash,
+		    nd->length, path, fd, &added, e, sizeof(e)) == 0) {
+			close(fd);
+			source_served(p, i);
+			return 0;
+		}
+		if (f == FETCH_OK && errno != EBADMSG) {
+			/* This rack's trouble (a full disk), not the
+			 * source's: no other source would do better. */
+			snprintf(err, errlen, "%s", e);
+			close(fd);
+			unlink(path);
+			return -1;
+		}
+		if (f == FETCH_OK) {
+			snprintf(err, errlen, "%.200s: refused: %.250s", url,
+			    e);
+			log_warnx("pull %s:%s: chunk %s refused: %s", p->name,
+			    p->version, url, e);
+			*bad = 1;
+		}
+		close(fd);
+		unlink(path);
+		if (f == FETCH_DOWN)
+			source_down(p, i, err);
+	}
+	return -1;
+}
+
+struct stream {
+	struct pull	*p;
+	pthread_t	 th;
+	int		 started;
+};
+
+static void *
+stream_run(void *arg)
+{
+	struct stream *sm = arg;
+	struct pull *p = sm->p;
+	CURL *c = curl_easy_init();
+	char err[ERR_MAX];
+
+	for (;;) {
+		struct push_need *nd;
+		int bad = 0, rc = -1;
+
+		pthread_mutex_lock(&lock);
+		if (c == NULL || p->state != PULL_FETCHING ||
+		    p->next >= p->nneed || stopping) {
+			pthread_mutex_unlock(&lock);
+			break;
+		}
+		nd = &p->need[p->next++];
+		pthread_mutex_unlock(&lock);
+		for (int round = 0; round < PULL_ROUNDS && rc != 0 && !bad;
+		    round++) {
+			if (round > 0)
+				usleep(PULL_RETRY_MS * 1000 * round);
+			rc = fetch_chunk(p, c, nd, &bad, err, sizeof(err));
+		}
+		if (rc != 0) {
+			pthread_mutex_lock(&lock);
+			p->bad |= bad;
+			pthread_mutex_unlock(&lock);
+			fail(p, "chunk %.16s: %s", nd->hash, err);
+			break;
+		}
+		pthread_mutex_lock(&lock);
+		p->chunks_done++;
+		p->bytes_done += nd->stored;
+		pthread_mutex_unlock(&lock);
+		conf_rdlock();
+		db_push_touch(nd->hash, conf.push_expiry >= 240 ? 60000 :
+		    (int64_t)conf.push_expiry * 250);
+		conf_unlock();
+	}
+	if (c != NULL)
+		curl_easy_cleanup(c);
+	else
+		fail(p, "libcurl failed to start");
+	return NULL;
+}
+
+/* The chunks over PULL_STREAMS connections. 0 when all are in. */
+static int
+fetch_chunks(struct pull *p)
+{
+	struct stream sm[PULL_STREAMS];
+	int n = 0, failed;
+
+	memset(sm, 0, sizeof(sm));
+	for (int i = 0; i < PULL_STREAMS && (size_t)i < p->nneed; i++) {
+		sm[i].p = p;
+		if (pthread_create(&sm[i].th, NULL, stream_run, &sm[i]) == 0) {
+			sm[i].started = 1;
+			n++;
+		}
+	}
+	if (n == 0 && p->nneed > 0) {
+		fail(p, "cannot start threads");
+		return -1;
+	}
+	for (int i = 0; i < PULL_STREAMS; i++)
+		if (sm[i].started)
+			pthread_join(sm[i].th, NULL);
+	pthread_mutex_lock(&lock);
+	n = p->state == PULL_FETCHING && p->next >= p->nneed && !stopping;
+	failed = p->state == PULL_FAILED;
+	pthread_mutex_unlock(&lock);
+	if (!n && !failed)
+		fail(p, "rackd is stopping");
+	return n ? 0 : -1;
+}
+
+/* pull_trust: a pulled image is taken only signed by a trusted key. */
+static int
+trusted(struct pull *p, const struct manifest *m)
+{
+	char err[ERR_MAX];
+	int status, must, nkeys;
+
+	conf_rdlock();
+	must = conf.pull_trust;
+	nkeys = conf.trusted_keys.n;
+	status = push_trust(m, err, sizeof(err));
+	conf_unlock();
+	if (status != 0) {
+		fail(p, "%s", err);
+		return 0;
+	}
+	if (must && (nkeys == 0 || m->signature == NULL)) {
+		fail(p, "pull_trust: %s", nkeys == 0 ? "no trusted_keys set, "
+		    "so no pulled image can be trusted" :
+		    "the image is not signed");
+		return 0;
+	}
+	return 1;
+}
+
+static void
+run(struct pull *p)
+{
+	CURL *c = curl_easy_init();
+	struct manifest *m = NULL;
+	struct catalog_freed f;
+	size_t distinct;
+	char err[ERR_MAX];
+	json_t *body = NULL;
+	int status;
+
+	if (c == NULL) {
+		fail(p, "libcurl failed to start");
+		return;
+	}
+	set_state(p, PULL_MANIFEST);
+	m = fetch_manifest(p, c);
+	curl_easy_cleanup(c);
+	if (m == NULL || !trusted(p, m))
+		goto out;
+	p->alg = m->hash;
+	status = push_begin(m, &p->need, &p->nneed, &distinct, err,
+	    sizeof(err));
+	pthread_mutex_lock(&lock);
+	p->chunks = distinct;
+	p->missing = p->nneed;
+	for (size_t i = 0; i < p->nneed; i++)
+		p->bytes_total += p->need[i].stored;
+	pthread_mutex_unlock(&lock);
+	if (status == 1) {
+		pthread_mutex_lock(&lock);
+		p->present = 1;
+		pthread_mutex_unlock(&lock);
+		set_state(p, PULL_DONE);
+		goto out;
+	}
+	if (status != 0) {
+		fail(p, "%s", err);
+		goto out;
+	}
+	log_info("pull %s:%s: %zu of %zu chunks missing (%" PRIu64 " bytes) "
+	    "from %s", p->name, p->version, p->nneed, distinct, p->bytes_total,
+	    p->source);
+	set_state(p, PULL_FETCHING);
+	if (fetch_chunks(p) != 0) {
+		if (p->bad) {
+			/* What the origin serves does not match what it
+			 * signed: the pending record goes, and the chunks
+			 * only it needed. */
+			catalog_lock();
+			catalog_push_drop(p->name, p->version, &f);
+			catalog_unlock();
+		}
+		goto out;
+	}
+	set_state(p, PULL_COMMITTING);
+	conf_rdlock();
+	status = push_commit_pending(p->name, p->version, &body, err,
+	    sizeof(err));
+	conf_unlock();
+	json_decref(body);
+	if (status == 200 || status == 201)
+		set_state(p, PULL_DONE);
+	else
+		fail(p, "commit: %s", err);
+out:
+	manifest_free(m);
+}
+
+static void *
+thread_main(void *arg)
+{
+	struct pull *p = arg;
+
+	run(p);
+	pthread_mutex_lock(&lock);
+	free(p->need);
+	p->need = NULL;
+	for (size_t i = 0; i < p->nsrc; i++) {
+		free(p->src[i]);
+		p->src[i] = NULL;
+	}
+	p->live = 0;
+	if (--active == 0)
+		pthread_cond_broadcast(&idle);
+	pthread_mutex_unlock(&lock);
+	return NULL;
+}
+
+/* ---- what the API asks ----------------------------------------------- */
+
+int
+pull_init(void)
+{
+	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+}
+
+void
+pull_stop(void)
+{
+	pthread_mutex_lock(&lock);
+	__atomic_store_n(&stopping, 1, __ATOMIC_RELEASE);
+	while (active > 0)
+		pthread_cond_wait(&idle, &lock);
+	pthread_mutex_unlock(&lock);
+}
+
+static int
+running(const struct pull *p)
+{
+	return p->live || (p->id != 0 && p->state != PULL_DONE &&
+	    p->state != PULL_FAILED);
+}
+
+int
+pull_start(const char *name, const char *version, int64_t *id, char *why,
+    size_t len)
+{
+	struct pull *p = NULL;
+	pthread_attr_t attr;
+	pthread_t th;
+	char *src[PULL_SOURCES_MAX];
+	size_t nsrc = 0;
+	int rc = 500;
+
+	/* The sources as they are now, before the pulls' lock (a handler
+	 * holds the configuration's read lock already). */
+	conf_rdlock();
+	for (int i = 0; i < conf.image_sources.n && nsrc < PULL_SOURCES_MAX;
+	    i++)
+		if ((src[nsrc] = strdup(conf.image_sources.v[i])) != NULL)
+			nsrc++;
+	conf_unlock();
+	pthread_mutex_lock(&lock);
+	if (nsrc == 0) {
+		snprintf(why, len, "no image_sources are configured");
+		rc = 409;
+		goto out;
+	}
+	if (stopping) {
+		snprintf(why, len, "rackd is stopping");
+		rc = 503;
+		goto out;
+	}
+	for (size_t i = 0; i < PULLS_MAX; i++)
+		if (running(&pulls[i]) && strcmp(pulls[i].name, name) == 0 &&
+		    strcmp(pulls[i].version, version) == 0) {
+			*id = pulls[i].id;	/* that one answers */
+			rc = 0;
+			goto out;
+		}
+	if (active >= PULLS_ACTIVE_MAX) {
+		snprintf(why, len, "%d pulls run already; try again when one "
+		    "ends", PULLS_ACTIVE_MAX);
+		rc = 429;
+		goto out;
+	}
+	/* A free entry, else the oldest finished one. */
+	for (size_t i = 0; i < PULLS_MAX; i++)
+		if (!running(&pulls[i]) && (p == NULL || pulls[i].id < p->id))
+			p = &pulls[i];
+	if (p == NULL) {
+		snprintf(why, len, "too many pulls");
+		rc = 429;
+		goto out;
+	}
+	memset(p, 0, sizeof(*p));
+	memcpy(p->src, src, nsrc * sizeof(src[0]));
+	p->nsrc = nsrc;
+	nsrc = 0;		/* the pull's now */
+	p->id = ++last_id;
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	snprintf(p->version, sizeof(p->version), "%s", version);
+	p->state = PULL_QUEUED;
+	p->start_ms = now_ms();
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&th, &attr, thread_main, p) != 0) {
+		pthread_attr_destroy(&attr);
+		for (size_t i = 0; i < p->nsrc; i++)
+			free(p->src[i]);
+		memset(p, 0, sizeof(*p));
+		p = NULL;
+		snprintf(why, len, "cannot start a thread");
+		goto out;
+	}
+	pthread_attr_destroy(&attr);
+	p->live = 1;
+	active++;
+	*id = p->id;
+	rc = 0;
+	log_info("pull %s:%s started (pull %" PRId64 ")", name, version, *id);
+out:
+	pthread_mutex_unlock(&lock);
+	for (size_t i = 0; i < nsrc; i++)
+		free(src[i]);
+	return rc;
+}
+
+/* Call with lock held. */
+static json_t *
+pull_json(const struct pull *p)
+{
+	int64_t end = p->end_ms ? p->end_ms : now_ms();
+	double secs = (double)(end - p->start_ms) / 1000.0;
+	char ref[IMAGE_REF_MAX + 1];
+
+	snprintf(ref, sizeof(ref), "%s:%s", p->name, p->version);
+	return json_pack("{s:I,s:s,s:s,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
+	    "s:f,s:s?,s:s?}",
+	    "id", (json_int_t)p->id, "image", ref, "state",
+	    state_names[p->state], "present", p->present,
+	    "chunks", (json_int_t)p->chunks, "missing",
+	    (json_int_t)p->missing, "chunks_done", (json_int_t)p->chunks_done,
+	    "bytes_total", (json_int_t)p->bytes_total,
+	    "bytes_done", (json_int_t)p->bytes_done,
+	    "bytes_fetched", (json_int_t)p->bytes_fetched,
+	    "rate", (json_int_t)(secs > 0 ? (double)p->bytes_done / secs : 0),
+	    "failovers", (json_int_t)p->failovers, "seconds", secs,
+	    "source", p->source[0] != '\0' ? p->source : NULL,
+	    "error", p->error[0] != '\0' ? p->error : NULL);
+}
+
+json_t *
+pull_list_json(void)
+{
+	json_t *a = json_array();
+	const struct pull *order[PULLS_MAX];
+	size_t n = 0;
+
+	pthread_mutex_lock(&lock);
+	for (size_t i = 0; i < PULLS_MAX; i++)
+		if (pulls[i].id != 0) {
+			size_t j = n++;
+			while (j > 0 && order[j - 1]->id < pulls[i].id) {
+				order[j] = order[j - 1];
+				j--;
+			}
+			order[j] = &pulls[i];
+		}
+	for (size_t i = 0; a != NULL && i < n; i++)
+		json_array_append_new(a, pull_json(order[i]));
+	pthread_mutex_unlock(&lock);
+	return a;
+}
+
+json_t *
+pull_get_json(int64_t id)
+{
+	json_t *o = NULL;
+
+	pthread_mutex_lock(&lock);
+	for (size_t i = 0; i < PULLS_MAX; i++)
+		if (id > 0 && pulls[i].id == id)
+			o = pull_json(&pulls[i]);
+	pthread_mutex_unlock(&lock);
+	return o;
+}

@@ -1,0 +1,166 @@
+#!/bin/bash
+# tests/bench/pull.sh — a thousand racks, in small (issue 16): N racks
+# get one image, once by pulling through one site cache (rackctl publish
+# to a directory origin served by nginx, a second nginx with proxy_cache
+# in front of it, rackctl pull-to the N racks), once by rackctl push from
+# one host to the same N racks. Each round starts from empty racks and an
+# empty cache.
+#
+# Measured per round: the bytes the origin sent (its access log's
+# $body_bytes_sent; goal: one copy of the image, its stored bytes, for N
+# racks) against the bytes the push host sent (rackctl push --json:
+# bytes_sent and manifest_bytes of every rack, N copies), and the total
+# time of each. Medians over ROUNDS.
+#
+# Environment: RACKS (32), IMAGE_MIB (2048), HOLES (0.6), ROUNDS (1),
+# JOBS (racks at once, for both; 8). Everything on loopback; the files
+# on a private tmpfs.
+set -u
+. "$(dirname "$0")/../lib.sh"
+
+RACKS=${RACKS:-32}
+IMAGE_MIB=${IMAGE_MIB:-2048}
+HOLES=${HOLES:-0.6}
+ROUNDS=${ROUNDS:-1}
+JOBS=${JOBS:-8}
+RUN_MAX=3600			# seconds, one pull-to or push of all racks
+OUT_DIR=$TOP/build/bench
+REPORT=$OUT_DIR/pull.txt
+
+die() { echo "pull bench: $*" >&2; exit 1; }
+[ "$(id -u)" -eq 0 ] || die "run as root (tmpfs)"
+for t in nginx jq python3 timeout; do
+	command -v "$t" >/dev/null 2>&1 || die "$t is missing (tools/deps.sh bench)"
+done
+for p in "$RACKD" "$RACKCTL"; do [ -x "$p" ] || die "$p is missing: run make first"; done
+mkdir -p "$OUT_DIR" || die "cannot create $OUT_DIR"
+
+FS=$TMP/fs
+mkdir -p "$FS" && mount -t tmpfs -o size=$((IMAGE_MIB * (RACKS + 3) + 4096))m rackd-pull-bench "$FS" ||
+	die "cannot mount a tmpfs on $FS"
+on_exit "umount -l $FS"
+C=$FS/central ORIGIN=$FS/origin
+
+# ---- the image, published ------------------------------------------------------
+echo "pull bench: making the image (${IMAGE_MIB} MiB, holes $HOLES)"
+python3 "$TOP/tests/bench/push_image.py" "$IMAGE_MIB" "$FS/v1.img" "$FS/v2.img" "$FS/v3.img" \
+	"$HOLES" 0.05 1 >/dev/null || die "cannot make the image"
+rm -f "$FS/v2.img" "$FS/v3.img"
+"$RACKCTL" image import "$FS/v1.img" --name bench:1 --store "$C" -q >/dev/null || die "import failed"
+rm -f "$FS/v1.img"
+"$RACKCTL" image show bench:1 --store "$C" --json >"$TMP/m.json" || die "show"
+STORED=$(jq '[.chunks | unique_by(.hash) | .[].stored] | add' "$TMP/m.json")
+"$RACKCTL" publish bench:1 "$ORIGIN" --store "$C" -q >/dev/null || die "publish failed"
+
+# ---- origin and cache ------------------------------------------------------------
+P1=$(free_port) P2=$(free_port)
+nginx_run() {	# NAME SERVER-BLOCK: writes its config, starts it, waits
+	local d=$FS/nginx-$1
+	rm -rf "$d"
+	mkdir -p "$d/logs" "$d/tmp" "$d/cache"
+	cat >"$d/nginx.conf" <<EOF
+user root;
+master_process off;
+daemon off;
+pid $d/nginx.pid;
+error_log $d/logs/error.log;
+events { worker_connections 4096; }
+http {
+	access_log off;
+	client_body_temp_path $d/tmp/body;
+	proxy_temp_path $d/tmp/proxy;
+	fastcgi_temp_path $d/tmp/fastcgi;
+	uwsgi_temp_path $d/tmp/uwsgi;
+	scgi_temp_path $d/tmp/scgi;
+	log_format sent '\$uri \$status \$body_bytes_sent';
+	$2
+}
+EOF
+	nginx -p "$d" -c "$d/nginx.conf" 2>>"$d/logs/start.log" &
+	eval "NGINX_$1=$!"
+	on_exit "kill -9 $!"
+	wait_http "http://127.0.0.1:$3/" || die "nginx $1 did not start"
+}
+nginx_run origin "server {
+		listen 127.0.0.1:$P1;
+		access_log $FS/nginx-origin/logs/access.log sent;
+		root $ORIGIN;
+	}" "$P1"
+cache_conf="proxy_cache_path $FS/nginx-cache/cache levels=1:2 keys_zone=images:10m max_size=$((IMAGE_MIB * 2))m inactive=30d use_temp_path=off;
+	server {
+		listen 127.0.0.1:$P2;
+		proxy_cache images;
+		proxy_cache_lock on;
+		proxy_cache_lock_timeout 120s;
+		proxy_cache_lock_age 120s;
+		location /chunks/ { proxy_pass http://127.0.0.1:$P1; proxy_cache_valid 200 365d; }
+		location /manifests/ { proxy_pass http://127.0.0.1:$P1; proxy_cache_valid 200 60s; }
+	}"
+
+# ---- racks ------------------------------------------------------------------------
+PORTS=() RPIDS=()
+for ((i = 0; i < RACKS; i++)); do PORTS[$i]=$(free_port); done
+racks_start() {	# fresh state for every rack; the racks file in $TMP/racks
+	local i
+	: >"$TMP/racks"
+	for ((i = 0; i < RACKS; i++)); do
+		rm -rf "$FS/rack$i"
+		"$RACKD" -d --state-dir "$FS/rack$i" --listen "127.0.0.1:${PORTS[$i]}" --manage-links=no \
+			--image-sources "http://127.0.0.1:$P2" >>"$TMP/rack$i.log" 2>&1 &
+		RPIDS[$i]=$!
+		on_exit "kill -9 ${RPIDS[$i]}"
+	done
+	for ((i = 0; i < RACKS; i++)); do
+		wait_http "http://127.0.0.1:${PORTS[$i]}/healthz" || die "rack $i did not start"
+		echo "http://127.0.0.1:${PORTS[$i]} $(cat "$FS/rack$i/api.token")" >>"$TMP/racks"
+	done
+}
+racks_stop() {
+	local i
+	for ((i = 0; i < RACKS; i++)); do kill -TERM "${RPIDS[$i]}" 2>/dev/null; done
+	for ((i = 0; i < RACKS; i++)); do wait "${RPIDS[$i]}" 2>/dev/null; done
+}
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+now() { date +%s.%N; }
+
+: >"$TMP/pull.t" ; : >"$TMP/pull.b" ; : >"$TMP/push.t" ; : >"$TMP/push.b"
+for ((r = 1; r <= ROUNDS; r++)); do
+	# pull: an empty cache, an empty origin log
+	[ -n "${NGINX_cache:-}" ] && kill -9 "$NGINX_cache" 2>/dev/null && wait "$NGINX_cache" 2>/dev/null
+	nginx_run cache "$cache_conf" "$P2"
+	: >"$FS/nginx-origin/logs/access.log"
+	racks_start
+	t0=$(now)
+	timeout -k 5 "$RUN_MAX" "$RACKCTL" pull-to --racks "$TMP/racks" bench:1 --jobs "$JOBS" --json \
+		>"$TMP/pull.json" 2>"$TMP/pull.err" || die "pull-to failed: $(tail -c 400 "$TMP/pull.err")"
+	echo "$(now) - $t0" | bc >>"$TMP/pull.t"
+	awk '$1 ~ /^\/chunks\// || $1 ~ /^\/manifests\// { s += $3 } END { print s + 0 }' \
+		"$FS/nginx-origin/logs/access.log" >>"$TMP/pull.b"
+	racks_stop
+	# push: the same racks, empty again, from the central store
+	racks_start
+	t0=$(now)
+	timeout -k 5 "$RUN_MAX" "$RACKCTL" push bench:1 --racks "$TMP/racks" --store "$C" --jobs "$JOBS" --json \
+		>"$TMP/push.json" 2>"$TMP/push.err" || die "push failed: $(tail -c 400 "$TMP/push.err")"
+	echo "$(now) - $t0" | bc >>"$TMP/push.t"
+	jq '[.racks[] | .bytes_sent + .manifest_bytes] | add' "$TMP/push.json" >>"$TMP/push.b"
+	racks_stop
+	echo "pull bench: round $r: pull $(tail -n 1 "$TMP/pull.t") s, $(tail -n 1 "$TMP/pull.b") origin bytes;" \
+		"push $(tail -n 1 "$TMP/push.t") s, $(tail -n 1 "$TMP/push.b") bytes"
+done
+
+PT=$(median <"$TMP/pull.t") PB=$(median <"$TMP/pull.b")
+UT=$(median <"$TMP/push.t") UB=$(median <"$TMP/push.b")
+{
+	echo "pull bench: $RACKS racks, image ${IMAGE_MIB} MiB (holes $HOLES), one copy = $STORED stored bytes," \
+		"jobs $JOBS, medians of $ROUNDS round(s)"
+	printf '  pull through one cache: %8.2f s  origin sent %14s bytes (%.3f copies)\n' "$PT" "$PB" \
+		"$(echo "$PB / $STORED" | bc -l)"
+	printf '  push from one host:     %8.2f s  host sent   %14s bytes (%.3f copies)\n' "$UT" "$UB" \
+		"$(echo "$UB / $STORED" | bc -l)"
+	if [ "$(echo "$PB <= $STORED * 1.01" | bc)" = 1 ]; then
+		echo "GOAL MET: the origin sent one copy for $RACKS racks"
+	else
+		echo "GOAL MISSED: the origin sent more than one copy"
+	fi
+} | tee "$REPORT"

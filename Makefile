@@ -210,12 +210,16 @@ demo:
 # The clone kernel and initramfs (Debian's kernel package, busybox,
 # rack-agent, rack-diskless); rebuilt when a program or a file of
 # pxe/initramfs/ changes.
-pxe: $(BUILD)/pxe/initrd.img
+pxe: $(BUILD)/pxe/initrd.img $(BUILD)/pxe/SHA256SUMS
 
 $(BUILD)/pxe/initrd.img: $(BUILD)/rack-agent $(BUILD)/rack-diskless \
 		$(wildcard pxe/initramfs/*)
 	@sh tools/deps.sh pxe
 	sh pxe/initramfs/build-initramfs.sh
+
+# The UEFI network loaders (Debian's signed GRUB and shim) and their sums.
+$(BUILD)/pxe/SHA256SUMS: pxe/initramfs/efi-loaders.sh
+	sh pxe/initramfs/efi-loaders.sh
 
 clean:
 	rm -rf $(BUILD)

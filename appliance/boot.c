@@ -7,7 +7,8 @@
  * with the node's next boot (jobs_cancel). Only the node of that slot may
  * fetch it (links_node_check): the request must come from the slot's node
  * address (403 otherwise), which also keeps the job's token from other
- * nodes. GET /pxe/{file} serves the clone kernel and initramfs from
+ * nodes. A UEFI node's local boot chains Debian's network GRUB, whose
+ * configuration (grubcfg.c) is written again here. GET /pxe/{file} serves the clone kernel and initramfs from
  * pxe_dir.
  */
 #include <ctype.h>
@@ -99,10 +100,19 @@ boot_render(const char *slot, const char *host, char *buf, size_t len)
 		n = diskless_script(slot, host, &job, buf, len);
 		break;
 	case BOOT_LOCAL:
+		/* UEFI: iPXE's exit would leave a firmware with the network
+		 * first in its boot manager; GRUB (grubcfg.c) starts the
+		 * disk's loader instead. */
 		n = snprintf(buf, len, "#!ipxe\n"
 		    "echo rackd: slot %s: booting the local disk\n"
-		    "iseq ${platform} efi && exit ||\n"
-		    "sanboot --no-describe --drive 0x80 || exit\n", slot);
+		    "iseq ${platform} efi || goto bios\n"
+		    "%s"
+		    "exit\n"
+		    ":bios\n"
+		    "sanboot --no-describe --drive 0x80 || exit\n", slot,
+		    grubcfg_available() ? "echo rackd: through GRUB, to the "
+		    "disk's EFI loader\n"
+		    "chain tftp://${next-server}/grubx64.efi ||\n" : "");
 		break;
 	default:
 		return BOOT_ERROR;
@@ -140,6 +150,9 @@ boot_script(struct req *r)
 	    kind_names[kind]);
 	if (kind != BOOT_LOCAL)
 		jobs_node_booting(slot);
+	else if (grubcfg_available() && grubcfg_local(&link) != 0)
+		log_warnx("slot %s: no GRUB configuration for a UEFI local "
+		    "boot", slot);
 	http_reply_text(r, 200, "text/plain; charset=utf-8", script);
 }
 

@@ -34,7 +34,7 @@
 #include "db/db.h"
 
 #define DNSMASQ_DIR	"dnsmasq"
-#define TFTP_DIR	"tftp"
+#define TFTP_DIR	GRUBCFG_TFTP_DIR
 
 static const char *const ipxe_files[] = {
 	"undionly.kpxe", "snponly.efi", "ipxe.efi",
@@ -128,6 +128,7 @@ struct gen {
 	FILE	*conf, *opts;
 	int	 n;
 	int	 port;
+	const char *tftp;
 };
 
 static int
@@ -151,6 +152,11 @@ gen_link(const struct db_link *l, void *arg)
 	    l->slot, l->ifname, g->n, l->node_addr, l->node_addr,
 	    inet_ntoa(m), conf.dhcp_lease, g->n, l->board_addr, g->port,
 	    l->slot, l->ifname, l->ifname);
+	/* The node's own TFTP dir (grubcfg.c): dnsmasq's root on this
+	 * interface, with the client's address added (tftp-unique-root). */
+	if (grubcfg_node(l) == 0)
+		fprintf(g->conf, "tftp-root=%s/if/%s,%s\n", g->tftp, l->ifname,
+		    l->ifname);
 	node = db_node_get(l->slot);
 	if (node != NULL && json_string_value(json_object_get(node, "label")))
 		snprintf(label, sizeof(label), "%s", json_string_value(
@@ -189,6 +195,7 @@ generate(char *conf_text, size_t *conf_len, char *opts_text, size_t *opts_len)
 		return -1;
 	g.port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
 	statedir_path(tftp, sizeof(tftp), TFTP_DIR);
+	g.tftp = tftp;
 	/* Read by dnsmasq from root's run dir, which priv.c fills. */
 	if (dnsmasq_run_dir(run, sizeof(run)) != 0)
 		return -1;
@@ -208,7 +215,8 @@ generate(char *conf_text, size_t *conf_len, char *opts_text, size_t *opts_len)
 	    "dhcp-authoritative\nno-ping\nenable-ra\n"
 	    "dhcp-leasefile=%s\ndhcp-optsfile=%s\n"
 	    "user=%s\npid-file=\n%s"
-	    "enable-tftp\ntftp-root=%s\ntftp-no-blocksize\n"
+	    "enable-tftp\ntftp-root=%s\ntftp-unique-root=ip\n"
+	    "tftp-no-blocksize\n"
 	    "dhcp-match=set:ipxe,175\n"
 	    "dhcp-match=set:efi64,option:client-arch,7\n"
 	    "dhcp-match=set:efi64,option:client-arch,9\n"
@@ -521,6 +529,7 @@ dnsmasq_init(char *err, size_t errlen)
 		    "Debian's ipxe)", conf.ipxe_dir);
 		return -1;
 	}
+	grubcfg_init(dir);		/* UEFI loaders, if make pxe got them */
 	if ((timer = loop_timer_new(apply, NULL)) < 0 ||
 	    (restart_timer = loop_timer_new(restart, NULL)) < 0)
 		goto fail;

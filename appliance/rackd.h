@@ -619,6 +619,22 @@ void	 dnsmasq_forget(const char *node_addr);	/* drop that lease */
 void	 dnsmasq_stop(void);
 int	 dnsmasq_pid(void);
 
+/* grubcfg.c: UEFI nodes boot their disk through Debian's network GRUB
+ * (chained by the local-boot script), which reads a per-node grub.cfg from
+ * the node's own TFTP dir. */
+#define GRUBCFG_TFTP_DIR	"tftp"	/* in the state dir */
+struct db_link;
+/* Copy the loaders SHA256SUMS vouches for from pxe_dir into tftp_dir. */
+int	 grubcfg_init(const char *tftp_dir);
+int	 grubcfg_available(void);	/* 1: grubx64.efi is served */
+/* STATE/tftp/if/IFNAME/NODE_ADDR, dnsmasq's root for that node: 0 or -1. */
+int	 grubcfg_node_dir(const struct db_link *l, char *buf, size_t len);
+/* Make the node's TFTP dir (links to the shared loaders) and its
+ * local-boot grub.cfg: 0 or -1. */
+int	 grubcfg_node(const struct db_link *l);
+/* Write the node's grub/grub.cfg: chainload the disk's EFI loader. */
+int	 grubcfg_local(const struct db_link *l);
+
 /* boot.c: what a node boots (/boot/{slot}.ipxe), and the clone kernel and
  * initramfs. */
 enum boot_kind {

@@ -8,8 +8,8 @@
  * fetch it (links_node_check): the request must come from the slot's node
  * address (403 otherwise), which also keeps the job's token from other
  * nodes. A UEFI node's local boot chains Debian's network GRUB, whose
- * configuration (grubcfg.c) is written again here. GET /pxe/{file} serves the clone kernel and initramfs from
- * pxe_dir.
+ * configuration (grubcfg.c) is written again here. GET /pxe/{file}
+ * serves the clone kernel and initramfs from pxe_dir.
  */
 #include <ctype.h>
 #include <errno.h>

@@ -46,8 +46,10 @@ sum_of(char *text, const char *name, char out[65])
 	for (line = strtok_r(text, "\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\n", &save)) {
 		char hex[65], file[256];
-		if (sscanf(line, "%64[0-9a-f] %*[ *]%255s", hex, file) == 2 &&
-		    strlen(hex) == 64 && strcmp(file, name) == 0) {
+		/* "HEX  NAME", or "HEX *NAME" (sha256sum -b). */
+		if (sscanf(line, "%64[0-9a-f] %255s", hex, file) == 2 &&
+		    strlen(hex) == 64 && strcmp(file + (file[0] == '*'),
+		    name) == 0) {
 			memcpy(out, hex, 65);
 			return out;
 		}

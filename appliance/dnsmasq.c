@@ -139,7 +139,7 @@ gen_link(const struct db_link *l, void *arg)
 	    ~(0xffffffffu >> l->prefix);
 	struct in_addr m = { htonl(mask) };
 	char label[LABEL_MAX + 1] = "";
-	json_t *node;
+	json_t *node, *sb;
 
 	if (l->ifname[0] == '\0' || l->node_addr[0] == '\0')
 		return 0;
@@ -158,6 +158,12 @@ gen_link(const struct db_link *l, void *arg)
 		fprintf(g->conf, "tftp-root=%s/if/%s,%s\n", g->tftp, l->ifname,
 		    l->ifname);
 	node = db_node_get(l->slot);
+	/* Secure Boot (the slot's setting, or the rack's): UEFI firmware
+	 * gets Debian's signed shim, which loads the signed GRUB beside it. */
+	sb = json_object_get(node, "secure_boot");
+	if ((json_is_boolean(sb) ? json_is_true(sb) : conf.secure_boot) &&
+	    grubcfg_available() && access_tftp("shimx64.efi"))
+		fprintf(g->conf, "tag-if=set:sb,tag:s%d\n", g->n);
 	if (node != NULL && json_string_value(json_object_get(node, "label")))
 		snprintf(label, sizeof(label), "%s", json_string_value(
 		    json_object_get(node, "label")));
@@ -221,7 +227,8 @@ generate(char *conf_text, size_t *conf_len, char *opts_text, size_t *opts_len)
 	    "dhcp-match=set:efi64,option:client-arch,7\n"
 	    "dhcp-match=set:efi64,option:client-arch,9\n"
 	    "dhcp-boot=tag:!ipxe,tag:!efi64,undionly.kpxe\n"
-	    "dhcp-boot=tag:!ipxe,tag:efi64,%s\n",
+	    "dhcp-boot=tag:!ipxe,tag:efi64,tag:!sb,%s\n"
+	    "dhcp-boot=tag:!ipxe,tag:efi64,tag:sb,shimx64.efi\n",
 	    leases, opts, dnsmasq_user(),
 	    conf.foreground ? "log-facility=-\n" : "", tftp,
 	    access_tftp("snponly.efi") ? "snponly.efi" : "ipxe.efi");

@@ -46,7 +46,7 @@ dnsmasq_conf_line_ok(const char *line, const char *run_dir,
 	};
 	static const char *const valued[] = {
 		"interface=", "no-dhcp-interface=", "dhcp-range=", "ra-param=",
-		"dhcp-boot=", "dhcp-match=",
+		"dhcp-boot=", "dhcp-match=", "tag-if=",
 	};
 	char path[PATH_MAX_RACKD + 32];
 

@@ -18,6 +18,7 @@
  * rule of /boot/{slot}.ipxe). The loaders are hard links to the shared
  * copies of tftp/.
  */
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -278,15 +279,9 @@ grubcfg_node(const struct db_link *l)
 }
 
 int
-grubcfg_local(const struct db_link *l)
+grubcfg_local_script(const char *slot, char *buf, size_t len)
 {
-	char dir[PATH_MAX_RACKD], path[PATH_MAX_RACKD + 32], text[1024];
-	int n;
-
-	if (grubcfg_node_dir(l, dir, sizeof(dir)) != 0)
-		return -1;
-	n = snprintf(text, sizeof(text),
-	    "# Written by rackd for slot %s: boot the local disk.\n"
+	return snprintf(buf, len,
 	    "echo \"rackd: slot %s: booting the local disk\"\n"
 	    "insmod part_gpt\ninsmod part_msdos\ninsmod fat\ninsmod chain\n"
 	    "for f in /EFI/BOOT/BOOTX64.EFI /EFI/debian/shimx64.efi "
@@ -297,9 +292,35 @@ grubcfg_local(const struct db_link *l)
 	    "\t\tchainloader $f\n\t\tboot\n\tfi\ndone\n"
 	    "echo \"rackd: no EFI loader on the disks; back to the "
 	    "firmware\"\n"
-	    "sleep 5\nexit\n", l->slot, l->slot);
+	    "sleep 5\nexit\n", slot);
+}
+
+int
+grubcfg_local(const struct db_link *l)
+{
+	char dir[PATH_MAX_RACKD], path[PATH_MAX_RACKD + 32], text[2048];
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	char err[ERR_MAX];
+	int n, m, port = 0;
+
+	if (grubcfg_node_dir(l, dir, sizeof(dir)) != 0)
+		return -1;
+	if (config_parse_listen(conf.listen, &ss, &sl, err, sizeof(err)) == 0)
+		port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	/* What to boot is asked of rackd over HTTP (boot.c decides, as for
+	 * iPXE); if that cannot be had, the local disk. */
+	n = snprintf(text, sizeof(text),
+	    "# Written by rackd for slot %s.\n"
+	    "echo \"rackd: slot %s: asking rackd what to boot\"\n"
+	    "source (http,%s:%d)/boot/%s.grub\n", l->slot, l->slot,
+	    l->board_addr, port, l->slot);
 	if (n < 0 || (size_t)n >= sizeof(text))
 		return -1;
+	m = grubcfg_local_script(l->slot, text + n, sizeof(text) - (size_t)n);
+	if (m < 0 || (size_t)m >= sizeof(text) - (size_t)n)
+		return -1;
+	n += m;
 	snprintf(path, sizeof(path), "%s/grub", dir);
 	if (mkdir_p(path) != 0)
 		return -1;

@@ -115,6 +115,7 @@ struct config {
 	int		 link_prefix;		/* 30 or 31 */
 	char		*dnsmasq;
 	int		 dhcp_lease;		/* seconds */
+	int		 secure_boot;		/* the rack's; a slot's wins */
 	char		*ipxe_dir;
 	char		*pxe_dir;
 	struct strlist	 gadget;		/* ncm, ecm, rndis */
@@ -371,6 +372,9 @@ void	 api_job_states(struct req *);		/* GET /api/v1/job-states */
 int	 api_parse_node_patch(json_t *body, const char **label,
 	    const char **image, const char **boot_mode, char *err,
 	    size_t errlen);
+/* A PATCH body's "secure_boot" (taken out): 1, 0, -1 null (the rack's),
+ * -2 absent, -3 wrong (err). */
+int	 api_parse_secure_boot(json_t *body, char *err, size_t errlen);
 
 /* agent.c: the endpoints the clone agent calls with its job token. */
 void	 agent_job_get(struct req *);
@@ -632,8 +636,11 @@ int	 grubcfg_node_dir(const struct db_link *l, char *buf, size_t len);
 /* Make the node's TFTP dir (links to the shared loaders) and its
  * local-boot grub.cfg: 0 or -1. */
 int	 grubcfg_node(const struct db_link *l);
-/* Write the node's grub/grub.cfg: chainload the disk's EFI loader. */
+/* Write the node's grub/grub.cfg: fetch /boot/SLOT.grub from rackd, else
+ * chainload the disk's EFI loader. */
 int	 grubcfg_local(const struct db_link *l);
+/* The GRUB commands that chainload the disk's EFI loader: snprintf's. */
+int	 grubcfg_local_script(const char *slot, char *buf, size_t len);
 
 /* boot.c: what a node boots (/boot/{slot}.ipxe), and the clone kernel and
  * initramfs. */

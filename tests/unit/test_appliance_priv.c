@@ -75,7 +75,7 @@ test_conf_lines(void **state)
 		"tftp-root=/var/lib/rackd/tftp/if/usb1,usb1",
 		"dhcp-leasefile=/run/rackd/fe01-2a/leases",
 		"dhcp-optsfile=/run/rackd/fe01-2a/options",
-		"dhcp-match=set:ipxe,175",
+		"dhcp-match=set:ipxe,175", "tag-if=set:sb,tag:s0",
 		"dhcp-boot=tag:!ipxe,tag:!efi64,undionly.kpxe",
 		"dhcp-boot=tag:ipxe,tag:s0,"
 		    "http://10.213.0.1:8080/boot/usb1.ipxe",

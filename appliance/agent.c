@@ -83,6 +83,15 @@ agent_job_report(struct req *r)
 		return;
 	}
 	rc = jobs_report(id, state, done, fetched, rate, reason);
+	/* The clone environment says whether it booted with Secure Boot. */
+	if (rc == JOB_OK && json_is_boolean(json_object_get(body,
+	    "secure_boot"))) {
+		struct db_job job;
+		int on = json_is_true(json_object_get(body, "secure_boot"));
+		if (db_job_get(id, &job) == DB_OK &&
+		    db_node_set_booted_secure(job.slot, on) == DB_OK)
+			nodes_publish(job.slot);
+	}
 	switch (rc) {
 	case JOB_OK:
 		http_reply_json(r, 200, json_pack("{s:b}", "ok", 1));

@@ -11,7 +11,6 @@
  * configuration (grubcfg.c) is written again here. GET /pxe/{file}
  * serves the clone kernel and initramfs from pxe_dir.
  */
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -121,55 +120,6 @@ boot_render(const char *slot, const char *host, char *buf, size_t len)
 	return n > 0 && (size_t)n < len ? kind : BOOT_ERROR;
 }
 
-/* What a UEFI node's GRUB (grubcfg.c) boots: the clone environment or the
- * disk's own loader; host is BOARD:PORT. */
-static enum boot_kind
-boot_render_grub(const char *slot, const char *host, char *buf, size_t len)
-{
-	struct db_job job;
-	enum boot_kind kind;
-	char bootif[40] = "";
-	const char *mac;
-	json_t *node;
-	int n;
-
-	switch ((kind = boot_decide(slot, &job))) {
-	case BOOT_CLONE:
-		node = db_node_get(slot);
-		mac = json_string_value(json_object_get(node, "mac"));
-		if (mac != NULL && strlen(mac) == 17) {
-			snprintf(bootif, sizeof(bootif), "BOOTIF=01-%s ", mac);
-			for (char *p = bootif; *p != '\0'; p++)
-				if (*p == ':')
-					*p = '-';
-		}
-		json_decref(node);
-		n = snprintf(buf, len,
-		    "echo \"rackd: slot %s: reimage with %s (job %lld)\"\n"
-		    "linux (http,%s)/pxe/vmlinuz rackd.url=http://%s "
-		    "rackd.job=%lld rackd.token=%s %sconsole=tty0 "
-		    "console=ttyS0,115200 panic=30\n"
-		    "initrd (http,%s)/pxe/initrd.img\n"
-		    "boot\n"
-		    "echo \"rackd: the clone environment did not boot\"\n"
-		    "sleep 10\nreboot\n",
-		    slot, job.image, (long long)job.id, host, host,
-		    (long long)job.id, job.token, bootif, host);
-		break;
-	case BOOT_DISKLESS:
-		/* A diskless boot is iPXE's: not through GRUB. */
-		jobs_cancel(job.id, "diskless boots need iPXE, not GRUB");
-		kind = BOOT_LOCAL;
-		/* FALLTHROUGH */
-	case BOOT_LOCAL:
-		n = grubcfg_local_script(slot, buf, len);
-		break;
-	default:
-		return BOOT_ERROR;
-	}
-	return n > 0 && (size_t)n < len ? kind : BOOT_ERROR;
-}
-
 void
 boot_script(struct req *r)
 {
@@ -178,15 +128,12 @@ boot_script(struct req *r)
 	struct db_link link;
 	size_t n = param ? strlen(param) : 0;
 	enum boot_kind kind;
-	int grub;
 
 	if (n <= 5 || n - 5 > SLOT_NAME_MAX ||
-	    (strcmp(param + n - 5, ".ipxe") != 0 &&
-	    strcmp(param + n - 5, ".grub") != 0)) {
+	    strcmp(param + n - 5, ".ipxe") != 0) {
 		http_reply_error(r, 404, "not a boot script name");
 		return;
 	}
-	grub = strcmp(param + n - 5, ".grub") == 0;
 	memcpy(slot, param, n - 5);
 	slot[n - 5] = '\0';
 	if (links_node_check(r, slot, &link) != 0)
@@ -194,29 +141,16 @@ boot_script(struct req *r)
 	if (host == NULL || strlen(host) > 64 || strpbrk(host, " \t\"'\\") ||
 	    strchr(host, '\n'))
 		host = link.board_addr;	/* a sane Host, or the board's */
-	if (grub) {
-		struct sockaddr_storage ss;
-		socklen_t sl;
-		char err[ERR_MAX], hp[DB_ADDR_MAX + 8];
-		int port = 0;
-
-		/* GRUB's Host header has no port: the board's and ours. */
-		if (config_parse_listen(conf.listen, &ss, &sl, err,
-		    sizeof(err)) == 0)
-			port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-		snprintf(hp, sizeof(hp), "%s:%d", link.board_addr, port);
-		kind = boot_render_grub(slot, hp, script, sizeof(script));
-	} else
-		kind = boot_render(slot, host, script, sizeof(script));
+	kind = boot_render(slot, host, script, sizeof(script));
 	if (kind == BOOT_ERROR) {
 		http_reply_error(r, 500, "cannot make the boot script");
 		return;
 	}
-	log_info("slot %s fetched its %s (%s)", slot, grub ?
-	    "GRUB configuration" : "boot script", kind_names[kind]);
+	log_info("slot %s fetched its boot script (%s)", slot,
+	    kind_names[kind]);
 	if (kind != BOOT_LOCAL)
 		jobs_node_booting(slot);
-	else if (!grub && grubcfg_available() && grubcfg_local(&link) != 0)
+	else if (grubcfg_available() && grubcfg_local(&link) != 0)
 		log_warnx("slot %s: no GRUB configuration for a UEFI local "
 		    "boot", slot);
 	http_reply_text(r, 200, "text/plain; charset=utf-8", script);

@@ -36,7 +36,8 @@
 #define SUMS_MAX	4096			/* bytes of SHA256SUMS */
 
 static const char *const loaders[] = { "grubx64.efi", "shimx64.efi" };
-static int have_grub;
+static const char *const kernel_files[] = { "vmlinuz", "initrd.img" };
+static int have_grub, have_kernel;
 
 /* The hex SHA-256 that SHA256SUMS (in text) gives name, or NULL. */
 static const char *
@@ -176,6 +177,25 @@ grubcfg_init(const char *tftp_dir)
 		    strcmp(loaders[i], "grubx64.efi") == 0)
 			have_grub = 1;
 	free(sums);
+	/* GRUB fetches the clone kernel and initramfs over TFTP. */
+	have_kernel = 1;
+	for (size_t i = 0; i < sizeof(kernel_files) / sizeof(kernel_files[0]);
+	    i++) {
+		unsigned char *data;
+		size_t dlen;
+
+		snprintf(path, sizeof(path), "%s/%s", conf.pxe_dir,
+		    kernel_files[i]);
+		if ((data = read_all(path, 4 * LOADER_MAX, &dlen)) == NULL) {
+			have_kernel = 0;
+			continue;
+		}
+		snprintf(path, sizeof(path), "%s/%s", tftp_dir,
+		    kernel_files[i]);
+		if (write_all(path, data, dlen) != 0)
+			have_kernel = 0;
+		free(data);
+	}
 	return 0;
 }
 
@@ -295,32 +315,60 @@ grubcfg_local_script(const char *slot, char *buf, size_t len)
 	    "sleep 5\nexit\n", slot);
 }
 
+/* The clone environment for job, a reimage of slot: the kernel and
+ * initramfs over TFTP from the node's dir (GRUB has no HTTP). */
+static int
+clone_script(const struct db_link *l, const struct db_job *job, char *buf,
+    size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	char err[ERR_MAX], bootif[40] = "";
+	const char *mac;
+	json_t *node = db_node_get(l->slot);
+	int n, port = 0;
+
+	if (config_parse_listen(conf.listen, &ss, &sl, err, sizeof(err)) == 0)
+		port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	mac = json_string_value(json_object_get(node, "mac"));
+	if (mac != NULL && strlen(mac) == 17) {
+		snprintf(bootif, sizeof(bootif), "BOOTIF=01-%s ", mac);
+		for (char *p = bootif; *p != '\0'; p++)
+			if (*p == ':')
+				*p = '-';
+	}
+	n = snprintf(buf, len,
+	    "echo \"rackd: slot %s: reimage with %s (job %lld)\"\n"
+	    "linux /vmlinuz rackd.url=http://%s:%d rackd.job=%lld "
+	    "rackd.token=%s %sconsole=tty0 console=ttyS0,115200 panic=30\n"
+	    "initrd /initrd.img\n"
+	    "boot\n"
+	    "echo \"rackd: the clone environment did not boot\"\n"
+	    "sleep 10\nreboot\n", l->slot, job->image, (long long)job->id,
+	    l->board_addr, port, (long long)job->id, job->token, bootif);
+	json_decref(node);
+	return n;
+}
+
 int
 grubcfg_local(const struct db_link *l)
 {
-	char dir[PATH_MAX_RACKD], path[PATH_MAX_RACKD + 32], text[2048];
-	struct sockaddr_storage ss;
-	socklen_t sl;
-	char err[ERR_MAX];
-	int n, m, port = 0;
+	char dir[PATH_MAX_RACKD], path[PATH_MAX_RACKD + 32];
+	char text[BOOT_SCRIPT_MAX];
+	struct db_job job;
+	int n, rc;
 
 	if (grubcfg_node_dir(l, dir, sizeof(dir)) != 0)
 		return -1;
-	if (config_parse_listen(conf.listen, &ss, &sl, err, sizeof(err)) == 0)
-		port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-	/* What to boot is asked of rackd over HTTP (boot.c decides, as for
-	 * iPXE); if that cannot be had, the local disk. */
-	n = snprintf(text, sizeof(text),
-	    "# Written by rackd for slot %s.\n"
-	    "echo \"rackd: slot %s: asking rackd what to boot\"\n"
-	    "source (http,%s:%d)/boot/%s.grub\n", l->slot, l->slot,
-	    l->board_addr, port, l->slot);
+	/* An active reimage: the clone environment; else the disk. */
+	rc = db_job_active(l->slot, &job);
+	if (rc == DB_OK && strcmp(job.action, job_action_name(JOB_REIMAGE)) ==
+	    0 && have_kernel)
+		n = clone_script(l, &job, text, sizeof(text));
+	else
+		n = grubcfg_local_script(l->slot, text, sizeof(text));
 	if (n < 0 || (size_t)n >= sizeof(text))
 		return -1;
-	m = grubcfg_local_script(l->slot, text + n, sizeof(text) - (size_t)n);
-	if (m < 0 || (size_t)m >= sizeof(text) - (size_t)n)
-		return -1;
-	n += m;
 	snprintf(path, sizeof(path), "%s/grub", dir);
 	if (mkdir_p(path) != 0)
 		return -1;
@@ -330,4 +378,14 @@ grubcfg_local(const struct db_link *l)
 		return -1;
 	}
 	return 0;
+}
+
+void
+grubcfg_slot(const char *slot)
+{
+	struct db_link l;
+
+	if (db_link_get(slot, &l) == DB_OK && l.ifname[0] != '\0' &&
+	    l.node_addr[0] != '\0')
+		grubcfg_local(&l);
 }

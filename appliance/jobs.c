@@ -175,6 +175,7 @@ transition(const struct db_job *j, enum job_state to, const char *reason,
 		db_node_update(j->slot, NULL, j->image, "local");
 	jobs_publish(j->id);
 	nodes_publish(j->slot);
+	grubcfg_slot(j->slot);		/* what its GRUB boots */
 	return JOB_OK;
 }
 
@@ -271,6 +272,7 @@ jobs_create(const char *slot, enum job_action action, const char *ref,
 	    actions[action].name, slot, image);
 	jobs_publish(*id);
 	nodes_publish(slot);
+	grubcfg_slot(slot);		/* what its GRUB boots */
 	return JOB_OK;
 }
 

@@ -636,9 +636,11 @@ int	 grubcfg_node_dir(const struct db_link *l, char *buf, size_t len);
 /* Make the node's TFTP dir (links to the shared loaders) and its
  * local-boot grub.cfg: 0 or -1. */
 int	 grubcfg_node(const struct db_link *l);
-/* Write the node's grub/grub.cfg: fetch /boot/SLOT.grub from rackd, else
- * chainload the disk's EFI loader. */
+/* Write the node's grub/grub.cfg: the clone environment for an active
+ * reimage (kernel and initramfs over TFTP), else chainload the disk's EFI
+ * loader. */
 int	 grubcfg_local(const struct db_link *l);
+void	 grubcfg_slot(const char *slot);	/* its job changed */
 /* The GRUB commands that chainload the disk's EFI loader: snprintf's. */
 int	 grubcfg_local_script(const char *slot, char *buf, size_t len);
 

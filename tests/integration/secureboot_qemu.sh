@@ -5,8 +5,8 @@
 # First the proof that the firmware checks: the slot's secure_boot off, it
 # gets iPXE's unsigned snponly.efi and refuses it. Then with the rack's
 # secure_boot on (the slot's null): Debian's signed shim and network GRUB
-# over TFTP, GRUB's configuration from rackd (/boot/usb5.grub), the signed
-# clone kernel with Secure Boot on, the reimage, and the disk's own shim and
+# over TFTP, the node's grub.cfg (written by rackd when the job is queued),
+# the signed clone kernel over TFTP with Secure Boot on (reported), the reimage, and the disk's own shim and
 # GRUB booting the image's marker.
 source "$(dirname "$0")/../lib.sh"
 [ "$(id -u)" -eq 0 ] || { echo "needs root (network namespaces)"; exit 1; }
@@ -90,8 +90,9 @@ grep -q "sent .*/if/usb5/[0-9.]*/shimx64.efi to" "$RACKD_LOG" && ok "shimx64.efi
 	fail "shimx64.efi was not served"
 grep -q "sent .*/if/usb5/[0-9.]*/grubx64.efi to" "$RACKD_LOG" && ok "grubx64.efi served" ||
 	fail "grubx64.efi was not served"
-grep -q "slot usb5 fetched its GRUB configuration (clone)" "$RACKD_LOG" &&
-	ok "GRUB asked rackd and got the clone environment" || fail "no GRUB configuration for the clone"
+grep -q "sent .*/if/usb5/[0-9.]*/vmlinuz to" "$RACKD_LOG" &&
+	ok "GRUB fetched the clone kernel from the node's dir" || fail "the clone kernel was not fetched over TFTP"
+check_eq "$(api GET /api/v1/nodes/usb5 | jq -r .booted_secure)" true "the clone environment reported Secure Boot on"
 grep -aq "Secure boot enabled" "$TMP/signed.serial" && ok "the clone kernel runs with Secure Boot on" ||
 	fail "the clone kernel did not say Secure Boot is enabled"
 grep -aq "rackd: chainloading the disk's loader" "$TMP/signed.serial" &&

@@ -9,7 +9,8 @@
  * address (403 otherwise), which also keeps the job's token from other
  * nodes. A UEFI node's local boot chains Debian's network GRUB, whose
  * configuration (grubcfg.c) is written again here. GET /pxe/{file}
- * serves the clone kernel and initramfs from pxe_dir.
+ * serves the clone kernel and initramfs from pxe_dir, and iPXE's EFI
+ * binaries from ipxe_dir to UEFI HTTP boot.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -172,6 +173,11 @@ boot_file(struct req *r)
 	}
 	fd = (dfd = served_dir(conf.pxe_dir)) < 0 ? -1 :
 	    openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* UEFI HTTP boot fetches iPXE itself here (dnsmasq.c). */
+	if (fd < 0 && name != NULL && (strcmp(name, "snponly.efi") == 0 ||
+	    strcmp(name, "ipxe.efi") == 0) &&
+	    (dfd = served_dir(conf.ipxe_dir)) >= 0)
+		fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		if (fd >= 0)
 			close(fd);

@@ -129,6 +129,7 @@ struct gen {
 	int	 n;
 	int	 port;
 	const char *tftp;
+	const char *efi;		/* iPXE's EFI binary */
 };
 
 static int
@@ -146,12 +147,16 @@ gen_link(const struct db_link *l, void *arg)
 	fprintf(g->conf, "\n# slot %s\ninterface=%s\n"
 	    "dhcp-range=set:s%d,%s,%s,%s,%ds\n"
 	    "dhcp-boot=tag:ipxe,tag:s%d,http://%s:%d/boot/%s.ipxe\n"
+	    /* UEFI HTTP boot: iPXE over HTTP, no TFTP at all. */
+	    "dhcp-boot=tag:!ipxe,tag:httpboot,tag:s%d,"
+	    "http://%s:%d/pxe/%s\n"
 	    /* Router advertisements with a lifetime of 0 (not a router):
 	     * iPXE stops waiting for one and boots at once. */
 	    "dhcp-range=::,constructor:%s,ra-only\nra-param=%s,0,0\n",
 	    l->slot, l->ifname, g->n, l->node_addr, l->node_addr,
 	    inet_ntoa(m), conf.dhcp_lease, g->n, l->board_addr, g->port,
-	    l->slot, l->ifname, l->ifname);
+	    l->slot, g->n, l->board_addr, g->port, g->efi, l->ifname,
+	    l->ifname);
 	/* The node's own TFTP dir (grubcfg.c): dnsmasq's root on this
 	 * interface, with the client's address added (tftp-unique-root). */
 	if (grubcfg_node(l) == 0)
@@ -202,6 +207,7 @@ generate(char *conf_text, size_t *conf_len, char *opts_text, size_t *opts_len)
 	g.port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
 	statedir_path(tftp, sizeof(tftp), TFTP_DIR);
 	g.tftp = tftp;
+	g.efi = access_tftp("snponly.efi") ? "snponly.efi" : "ipxe.efi";
 	/* Read by dnsmasq from root's run dir, which priv.c fills. */
 	if (dnsmasq_run_dir(run, sizeof(run)) != 0)
 		return -1;
@@ -226,6 +232,8 @@ generate(char *conf_text, size_t *conf_len, char *opts_text, size_t *opts_len)
 	    "dhcp-match=set:ipxe,175\n"
 	    "dhcp-match=set:efi64,option:client-arch,7\n"
 	    "dhcp-match=set:efi64,option:client-arch,9\n"
+	    "dhcp-match=set:httpboot,option:client-arch,16\n"
+	    "dhcp-option-force=tag:httpboot,60,HTTPClient\n"
 	    "dhcp-boot=tag:!ipxe,tag:!efi64,undionly.kpxe\n"
 	    "dhcp-boot=tag:!ipxe,tag:efi64,tag:!sb,%s\n"
 	    "dhcp-boot=tag:!ipxe,tag:efi64,tag:sb,shimx64.efi\n",

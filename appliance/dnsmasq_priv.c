@@ -41,6 +41,7 @@ dnsmasq_conf_line_ok(const char *line, const char *run_dir,
 		"port=0", "bind-dynamic", "except-interface=lo",
 		"dhcp-authoritative", "no-ping", "enable-ra", "enable-tftp",
 		"tftp-no-blocksize", "tftp-unique-root=ip", "pid-file=",
+		"dhcp-option-force=tag:httpboot,60,HTTPClient",
 		"log-facility=-",
 		"user=dnsmasq", "user=nobody",
 	};

@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "appliance/rackd.h"
@@ -95,10 +96,13 @@ read_all(const char *path, size_t max, size_t *lenp)
 static int
 write_all(const char *path, const void *data, size_t len)
 {
-	char tmp[PATH_MAX_RACKD + 8];
+	char tmp[PATH_MAX_RACKD + 32];
 	int fd;
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	/* A temporary name of this thread's: two writers of one node's
+	 * grub.cfg (a boot script, a job's change) do not mix. */
+	snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path,
+	    (long)syscall(SYS_gettid));
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
 	    O_NOFOLLOW, 0644)) < 0)
 		return -1;

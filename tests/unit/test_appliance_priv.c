@@ -76,6 +76,10 @@ test_conf_lines(void **state)
 		"dhcp-leasefile=/run/rackd/fe01-2a/leases",
 		"dhcp-optsfile=/run/rackd/fe01-2a/options",
 		"dhcp-match=set:ipxe,175", "tag-if=set:sb,tag:s0",
+		"dhcp-match=set:httpboot,option:client-arch,16",
+		"dhcp-option-force=tag:httpboot,60,HTTPClient",
+		"dhcp-boot=tag:!ipxe,tag:httpboot,tag:s0,"
+		    "http://10.213.0.1:8080/pxe/snponly.efi",
 		"dhcp-boot=tag:!ipxe,tag:!efi64,undionly.kpxe",
 		"dhcp-boot=tag:ipxe,tag:s0,"
 		    "http://10.213.0.1:8080/boot/usb1.ipxe",
@@ -95,6 +99,7 @@ test_conf_lines(void **state)
 		"tftp-root=/var/lib/rackd/tftp/if/a/b,a/b",
 		"tftp-root=/var/lib/rackd/tftp/if/usb1,usb1,x",
 		"tftp-root=/var/lib/rackd/tftp/if/,", "tftp-unique-root=mac",
+		"dhcp-option-force=6,8.8.8.8", "dhcp-option-force=tag:x,60,y",
 		"log-facility=/etc/cron.d/x", "pid-file=/etc/passwd",
 		"interface=usb1/../x", "dhcp-hostsfile=/tmp/h", "port=53",
 	};

@@ -247,12 +247,16 @@ demo:
 # The clone kernel and initramfs (Debian's kernel package, busybox,
 # rack-agent, rack-diskless); rebuilt when a program or a file of
 # pxe/initramfs/ changes.
-pxe: $(BUILD)/pxe/initrd.img
+pxe: $(BUILD)/pxe/initrd.img $(BUILD)/pxe/SHA256SUMS
 
 $(BUILD)/pxe/initrd.img: $(BUILD)/rack-agent $(BUILD)/rack-diskless \
 		$(wildcard pxe/initramfs/*)
 	@sh tools/deps.sh pxe
 	sh pxe/initramfs/build-initramfs.sh
+
+# The UEFI network loaders (Debian's signed GRUB and shim) and their sums.
+$(BUILD)/pxe/SHA256SUMS: pxe/initramfs/efi-loaders.sh
+	sh pxe/initramfs/efi-loaders.sh
 
 clean:
 	rm -rf $(BUILD)
@@ -269,7 +273,7 @@ SYSCONFDIR    ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 
 # make install: rackd, rackctl, the dashboard, the clone kernel and
-# initramfs (when `make pxe` built them), the man pages, the systemd unit
+# initramfs and the UEFI loaders (when `make pxe` built them), the man pages, the systemd unit
 # and /etc/rackd/rackd.conf (made from `rackd --help`; an existing one is
 # kept). DESTDIR stages it all, as packages do.
 INSTALL ?= install
@@ -288,6 +292,10 @@ install: all $(BUILD)/rackd.conf $(BUILD)/rackd.service
 	    $(INSTALL) -d $(DESTDIR)$(DATADIR)/rackd/pxe && \
 	    $(INSTALL) -m 644 $(BUILD)/pxe/vmlinuz $(BUILD)/pxe/initrd.img \
 	        $(DESTDIR)$(DATADIR)/rackd/pxe/; fi
+	if [ -f $(BUILD)/pxe/SHA256SUMS ]; then \
+	    $(INSTALL) -d $(DESTDIR)$(DATADIR)/rackd/pxe && \
+	    $(INSTALL) -m 644 $(BUILD)/pxe/grubx64.efi $(BUILD)/pxe/shimx64.efi \
+	        $(BUILD)/pxe/SHA256SUMS $(DESTDIR)$(DATADIR)/rackd/pxe/; fi
 	$(INSTALL) -m 644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
 	$(INSTALL) -m 644 man/*.8 $(DESTDIR)$(MANDIR)/man8/
 	$(INSTALL) -m 644 $(BUILD)/rackd.service $(DESTDIR)$(SYSTEMDUNITDIR)/rackd.service

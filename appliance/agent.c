@@ -65,6 +65,7 @@ agent_job_report(struct req *r)
 {
 	int64_t id = http_agent_job(r), done, fetched, rate;
 	const char *state, *reason;
+	struct db_job job;
 	json_t *body;
 	int rc;
 
@@ -82,7 +83,20 @@ agent_job_report(struct req *r)
 		    "\"reason\": \"...\"} with counts >= 0");
 		return;
 	}
+	/* A node that GRUB booted over TFTP calls in first from the clone
+	 * environment: its first report says it booted, too. */
+	if (db_job_get(id, &job) == DB_OK &&
+	    strcmp(job.state, job_state_name(JOB_QUEUED)) == 0)
+		jobs_node_booting(job.slot);
 	rc = jobs_report(id, state, done, fetched, rate, reason);
+	/* The clone environment says whether it booted with Secure Boot. */
+	if (rc == JOB_OK && json_is_boolean(json_object_get(body,
+	    "secure_boot"))) {
+		int on = json_is_true(json_object_get(body, "secure_boot"));
+		if (db_job_get(id, &job) == DB_OK &&
+		    db_node_set_booted_secure(job.slot, on) == DB_OK)
+			nodes_publish(job.slot);
+	}
 	switch (rc) {
 	case JOB_OK:
 		http_reply_json(r, 200, json_pack("{s:b}", "ok", 1));

@@ -173,7 +173,7 @@ api_parse_node_patch(json_t *body, const char **label, const char **image,
 			}	/* power_settings_check judges the rest */
 		} else {
 			snprintf(err, errlen, "unknown field '%.64s' (label, "
-			    "image, boot_mode, power)", key);
+			    "image, boot_mode, power, secure_boot)", key);
 			return -1;
 		}
 	}
@@ -184,6 +184,26 @@ api_parse_node_patch(json_t *body, const char **label, const char **image,
 		return -1;
 	}
 	return 0;
+}
+
+/* The "secure_boot" of a PATCH body, taken out of it: 1 on, 0 off, -1
+ * the rack's (null), -2 not given; -3 with err if not a boolean or null. */
+int
+api_parse_secure_boot(json_t *body, char *err, size_t errlen)
+{
+	json_t *v = json_object_get(body, "secure_boot");
+	int on;
+
+	if (v == NULL)
+		return -2;
+	if (!json_is_boolean(v) && !json_is_null(v)) {
+		snprintf(err, errlen, "secure_boot: true, false or null (the "
+		    "rack's setting)");
+		return -3;
+	}
+	on = json_is_null(v) ? -1 : json_is_true(v);
+	json_object_del(body, "secure_boot");
+	return on;
 }
 
 /* A PATCH leaves a diskless node with an image it can run (a rootfs image
@@ -219,13 +239,16 @@ api_node_patch(struct req *r)
 	const char *slot, *label, *image, *mode;
 	char err[ERR_MAX];
 	json_t *body, *power;
-	int rc;
+	int rc, sb;
 
 	if ((slot = slot_param(r)) == NULL ||
 	    (body = http_json_body(r)) == NULL)
 		return;
-	if (api_parse_node_patch(body, &label, &image, &mode, err,
-	    sizeof(err)) != 0) {
+	label = image = mode = NULL;
+	if ((sb = api_parse_secure_boot(body, err, sizeof(err))) == -3 ||
+	    ((sb == -2 || json_object_size(body) > 0) &&
+	    api_parse_node_patch(body, &label, &image, &mode, err,
+	    sizeof(err)) != 0)) {
 		json_decref(body);
 		http_reply_error(r, 400, "%s", err);
 		return;
@@ -260,6 +283,9 @@ api_node_patch(struct req *r)
 	}
 	rc = label == NULL && image == NULL && mode == NULL ? DB_OK :
 	    db_node_update(slot, label, image, mode);
+	if (rc == DB_OK && sb >= -1 && (rc = db_node_set_secure_boot(slot,
+	    sb)) == DB_OK)
+		dnsmasq_changed();	/* the slot's UEFI loader */
 	json_decref(body);
 	if (rc != DB_OK) {
 		http_reply_error(r, rc == DB_NOTFOUND ? 404 : 500, "%s",

@@ -7,8 +7,10 @@
  * with the node's next boot (jobs_cancel). Only the node of that slot may
  * fetch it (links_node_check): the request must come from the slot's node
  * address (403 otherwise), which also keeps the job's token from other
- * nodes. GET /pxe/{file} serves the clone kernel and initramfs from
- * pxe_dir.
+ * nodes. A UEFI node's local boot chains Debian's network GRUB, whose
+ * configuration (grubcfg.c) is written again here. GET /pxe/{file}
+ * serves the clone kernel and initramfs from pxe_dir, and iPXE's EFI
+ * binaries from ipxe_dir to UEFI HTTP boot.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -101,10 +103,19 @@ boot_render(const char *slot, const char *host, char *buf, size_t len)
 		n = diskless_script(slot, host, &job, buf, len);
 		break;
 	case BOOT_LOCAL:
+		/* UEFI: iPXE's exit would leave a firmware with the network
+		 * first in its boot manager; GRUB (grubcfg.c) starts the
+		 * disk's loader instead. */
 		n = snprintf(buf, len, "#!ipxe\n"
 		    "echo rackd: slot %s: booting the local disk\n"
-		    "iseq ${platform} efi && exit ||\n"
-		    "sanboot --no-describe --drive 0x80 || exit\n", slot);
+		    "iseq ${platform} efi || goto bios\n"
+		    "%s"
+		    "exit\n"
+		    ":bios\n"
+		    "sanboot --no-describe --drive 0x80 || exit\n", slot,
+		    grubcfg_available() ? "echo rackd: through GRUB, to the "
+		    "disk's EFI loader\n"
+		    "chain tftp://${next-server}/grubx64.efi ||\n" : "");
 		break;
 	default:
 		return BOOT_ERROR;
@@ -142,6 +153,9 @@ boot_script(struct req *r)
 	    kind_names[kind]);
 	if (kind != BOOT_LOCAL)
 		jobs_node_booting(slot);
+	else if (grubcfg_available() && grubcfg_local(&link) != 0)
+		log_warnx("slot %s: no GRUB configuration for a UEFI local "
+		    "boot", slot);
 	http_reply_text(r, 200, "text/plain; charset=utf-8", script);
 }
 
@@ -161,6 +175,11 @@ boot_file(struct req *r)
 	}
 	fd = (dfd = served_dir(conf.pxe_dir)) < 0 ? -1 :
 	    openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* UEFI HTTP boot fetches iPXE itself here (dnsmasq.c). */
+	if (fd < 0 && name != NULL && (strcmp(name, "snponly.efi") == 0 ||
+	    strcmp(name, "ipxe.efi") == 0) &&
+	    (dfd = served_dir(conf.ipxe_dir)) >= 0)
+		fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		if (fd >= 0)
 			close(fd);

@@ -123,6 +123,9 @@ static const struct option_def options[] = {
 	  "prefix length of each slot's subnet" },
 	{ "dnsmasq", 0, T_STR, OFF(dnsmasq), "/usr/sbin/dnsmasq", 0, 0, 0,
 	  "PATH", "the dnsmasq program (DHCP and TFTP on management links)" },
+	{ "secure_boot", 0, T_BOOL, OFF(secure_boot), "no", 0, 0, 0, NULL,
+	  "UEFI nodes boot Debian's signed shim and GRUB (a slot's "
+	  "secure_boot overrides it)" },
 	{ "dhcp_lease", 0, T_DURATION, OFF(dhcp_lease), "1h", 120, 86400, 0,
 	  "TIME", "DHCP lease time" },
 	{ "ipxe_dir", 0, T_STR, OFF(ipxe_dir), "/usr/lib/ipxe", 0, 0, 0, "DIR",

@@ -34,7 +34,7 @@
 #include "db/db.h"
 
 #define DNSMASQ_DIR	"dnsmasq"
-#define TFTP_DIR	"tftp"
+#define TFTP_DIR	GRUBCFG_TFTP_DIR
 
 static const char *const ipxe_files[] = {
 	"undionly.kpxe", "snponly.efi", "ipxe.efi",
@@ -128,6 +128,8 @@ struct gen {
 	FILE	*conf, *opts;
 	int	 n;
 	int	 port;
+	const char *tftp;
+	const char *efi;		/* iPXE's EFI binary */
 };
 
 static int
@@ -138,20 +140,35 @@ gen_link(const struct db_link *l, void *arg)
 	    ~(0xffffffffu >> l->prefix);
 	struct in_addr m = { htonl(mask) };
 	char label[LABEL_MAX + 1] = "";
-	json_t *node;
+	json_t *node, *sb;
 
 	if (l->ifname[0] == '\0' || l->node_addr[0] == '\0')
 		return 0;
 	fprintf(g->conf, "\n# slot %s\ninterface=%s\n"
 	    "dhcp-range=set:s%d,%s,%s,%s,%ds\n"
 	    "dhcp-boot=tag:ipxe,tag:s%d,http://%s:%d/boot/%s.ipxe\n"
+	    /* UEFI HTTP boot: iPXE over HTTP, no TFTP at all. */
+	    "dhcp-boot=tag:!ipxe,tag:httpboot,tag:s%d,"
+	    "http://%s:%d/pxe/%s\n"
 	    /* Router advertisements with a lifetime of 0 (not a router):
 	     * iPXE stops waiting for one and boots at once. */
 	    "dhcp-range=::,constructor:%s,ra-only\nra-param=%s,0,0\n",
 	    l->slot, l->ifname, g->n, l->node_addr, l->node_addr,
 	    inet_ntoa(m), conf.dhcp_lease, g->n, l->board_addr, g->port,
-	    l->slot, l->ifname, l->ifname);
+	    l->slot, g->n, l->board_addr, g->port, g->efi, l->ifname,
+	    l->ifname);
+	/* The node's own TFTP dir (grubcfg.c): dnsmasq's root on this
+	 * interface, with the client's address added (tftp-unique-root). */
+	if (grubcfg_node(l) == 0)
+		fprintf(g->conf, "tftp-root=%s/if/%s,%s\n", g->tftp, l->ifname,
+		    l->ifname);
 	node = db_node_get(l->slot);
+	/* Secure Boot (the slot's setting, or the rack's): UEFI firmware
+	 * gets Debian's signed shim, which loads the signed GRUB beside it. */
+	sb = json_object_get(node, "secure_boot");
+	if ((json_is_boolean(sb) ? json_is_true(sb) : conf.secure_boot) &&
+	    grubcfg_available() && access_tftp("shimx64.efi"))
+		fprintf(g->conf, "tag-if=set:sb,tag:s%d\n", g->n);
 	if (node != NULL && json_string_value(json_object_get(node, "label")))
 		snprintf(label, sizeof(label), "%s", json_string_value(
 		    json_object_get(node, "label")));
@@ -189,6 +206,8 @@ generate(char *conf_text, size_t *conf_len, char *opts_text, size_t *opts_len)
 		return -1;
 	g.port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
 	statedir_path(tftp, sizeof(tftp), TFTP_DIR);
+	g.tftp = tftp;
+	g.efi = access_tftp("snponly.efi") ? "snponly.efi" : "ipxe.efi";
 	/* Read by dnsmasq from root's run dir, which priv.c fills. */
 	if (dnsmasq_run_dir(run, sizeof(run)) != 0)
 		return -1;
@@ -208,12 +227,16 @@ generate(char *conf_text, size_t *conf_len, char *opts_text, size_t *opts_len)
 	    "dhcp-authoritative\nno-ping\nenable-ra\n"
 	    "dhcp-leasefile=%s\ndhcp-optsfile=%s\n"
 	    "user=%s\npid-file=\n%s"
-	    "enable-tftp\ntftp-root=%s\ntftp-no-blocksize\n"
+	    "enable-tftp\ntftp-root=%s\ntftp-unique-root=ip\n"
+	    "tftp-no-blocksize\n"
 	    "dhcp-match=set:ipxe,175\n"
 	    "dhcp-match=set:efi64,option:client-arch,7\n"
 	    "dhcp-match=set:efi64,option:client-arch,9\n"
+	    "dhcp-match=set:httpboot,option:client-arch,16\n"
+	    "dhcp-option-force=tag:httpboot,60,HTTPClient\n"
 	    "dhcp-boot=tag:!ipxe,tag:!efi64,undionly.kpxe\n"
-	    "dhcp-boot=tag:!ipxe,tag:efi64,%s\n",
+	    "dhcp-boot=tag:!ipxe,tag:efi64,tag:!sb,%s\n"
+	    "dhcp-boot=tag:!ipxe,tag:efi64,tag:sb,shimx64.efi\n",
 	    leases, opts, dnsmasq_user(),
 	    conf.foreground ? "log-facility=-\n" : "", tftp,
 	    access_tftp("snponly.efi") ? "snponly.efi" : "ipxe.efi");
@@ -521,6 +544,7 @@ dnsmasq_init(char *err, size_t errlen)
 		    "Debian's ipxe)", conf.ipxe_dir);
 		return -1;
 	}
+	grubcfg_init(dir);		/* UEFI loaders, if make pxe got them */
 	if ((timer = loop_timer_new(apply, NULL)) < 0 ||
 	    (restart_timer = loop_timer_new(restart, NULL)) < 0)
 		goto fail;

@@ -40,12 +40,14 @@ dnsmasq_conf_line_ok(const char *line, const char *run_dir,
 	static const char *const plain[] = {
 		"port=0", "bind-dynamic", "except-interface=lo",
 		"dhcp-authoritative", "no-ping", "enable-ra", "enable-tftp",
-		"tftp-no-blocksize", "pid-file=", "log-facility=-",
+		"tftp-no-blocksize", "tftp-unique-root=ip", "pid-file=",
+		"dhcp-option-force=tag:httpboot,60,HTTPClient",
+		"log-facility=-",
 		"user=dnsmasq", "user=nobody",
 	};
 	static const char *const valued[] = {
 		"interface=", "no-dhcp-interface=", "dhcp-range=", "ra-param=",
-		"dhcp-boot=", "dhcp-match=",
+		"dhcp-boot=", "dhcp-match=", "tag-if=",
 	};
 	char path[PATH_MAX_RACKD + 32];
 
@@ -65,7 +67,22 @@ dnsmasq_conf_line_ok(const char *line, const char *run_dir,
 	if (strcmp(line, path) == 0)
 		return 1;
 	snprintf(path, sizeof(path), "tftp-root=%s", tftp_dir);
-	return strcmp(line, path) == 0;
+	if (strcmp(line, path) == 0)
+		return 1;
+	/* A link's own root: tftp-root=TFTP/if/NAME,NAME (grubcfg.c). */
+	snprintf(path, sizeof(path), "tftp-root=%s/if/", tftp_dir);
+	if (strncmp(line, path, strlen(path)) != 0)
+		return 0;
+	const char *name = line + strlen(path), *comma = strchr(name, ',');
+	if (comma == NULL || comma == name || name[0] == '.' ||
+	    strncmp(comma + 1, name, (size_t)(comma - name)) != 0 ||
+	    comma[1 + (comma - name)] != '\0')
+		return 0;
+	for (const char *p = name; p < comma; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || strchr("._-", *p) != NULL))
+			return 0;
+	return 1;
 }
 
 /* dnsmasq's options file: "tag:sN,12,HOSTNAME" lines. */

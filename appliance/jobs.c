@@ -209,6 +209,7 @@ transition(const struct db_job *j, enum job_state to, const char *reason,
 	}
 	jobs_publish(j->id);
 	nodes_publish(j->slot);
+	grubcfg_slot(j->slot);		/* what its GRUB boots */
 	return JOB_OK;
 }
 
@@ -309,6 +310,7 @@ jobs_create(const char *slot, enum job_action action, const char *ref,
 		power_boot_job(*id, slot, 0);
 	jobs_publish(*id);
 	nodes_publish(slot);
+	grubcfg_slot(slot);		/* what its GRUB boots */
 	return JOB_OK;
 }
 

@@ -122,6 +122,7 @@ struct config {
 	int		 link_prefix;		/* 30 or 31 */
 	char		*dnsmasq;
 	int		 dhcp_lease;		/* seconds */
+	int		 secure_boot;		/* the rack's; a slot's wins */
 	char		*ipxe_dir;
 	char		*pxe_dir;
 	struct strlist	 gadget;		/* ncm, ecm, rndis */
@@ -387,6 +388,9 @@ void	 api_job_states(struct req *);		/* GET /api/v1/job-states */
 int	 api_parse_node_patch(json_t *body, const char **label,
 	    const char **image, const char **boot_mode, char *err,
 	    size_t errlen);
+/* A PATCH body's "secure_boot" (taken out): 1, 0, -1 null (the rack's),
+ * -2 absent, -3 wrong (err). */
+int	 api_parse_secure_boot(json_t *body, char *err, size_t errlen);
 
 /* power_api.c: POST /api/v1/nodes/{slot}/power {"action": ...}. */
 void	 api_node_power(struct req *);
@@ -757,6 +761,27 @@ void	 dnsmasq_changed(void);		/* links or labels changed */
 void	 dnsmasq_forget(const char *node_addr);	/* drop that lease */
 void	 dnsmasq_stop(void);
 int	 dnsmasq_pid(void);
+
+/* grubcfg.c: UEFI nodes boot their disk through Debian's network GRUB
+ * (chained by the local-boot script), which reads a per-node grub.cfg from
+ * the node's own TFTP dir. */
+#define GRUBCFG_TFTP_DIR	"tftp"	/* in the state dir */
+struct db_link;
+/* Copy the loaders SHA256SUMS vouches for from pxe_dir into tftp_dir. */
+int	 grubcfg_init(const char *tftp_dir);
+int	 grubcfg_available(void);	/* 1: grubx64.efi is served */
+/* STATE/tftp/if/IFNAME/NODE_ADDR, dnsmasq's root for that node: 0 or -1. */
+int	 grubcfg_node_dir(const struct db_link *l, char *buf, size_t len);
+/* Make the node's TFTP dir (links to the shared loaders) and its
+ * local-boot grub.cfg: 0 or -1. */
+int	 grubcfg_node(const struct db_link *l);
+/* Write the node's grub/grub.cfg: the clone environment for an active
+ * reimage (kernel and initramfs over TFTP), else chainload the disk's EFI
+ * loader. */
+int	 grubcfg_local(const struct db_link *l);
+void	 grubcfg_slot(const char *slot);	/* its job changed */
+/* The GRUB commands that chainload the disk's EFI loader: snprintf's. */
+int	 grubcfg_local_script(const char *slot, char *buf, size_t len);
 
 /* boot.c: what a node boots (/boot/{slot}.ipxe), and the clone kernel and
  * initramfs. */

@@ -71,6 +71,10 @@ json_t	*db_nodes_list(void);
 int	 db_node_update(const char *slot, const char *label,
 	    const char *image, const char *boot_mode);	/* NULL: unchanged */
 int	 db_node_set_result(const char *slot, const char *result);
+/* The slot's Secure Boot setting: 1 on, 0 off, -1 the rack's (NULL). */
+int	 db_node_set_secure_boot(const char *slot, int on);
+/* What the clone environment found: 1 Secure Boot on, 0 off. */
+int	 db_node_set_booted_secure(const char *slot, int on);
 int	 db_links_up(void);			/* a count, or DB_ERROR */
 /* DB_CHANGED, DB_UNCHANGED (the slot had that MAC), or DB_ERROR. */
 int	 db_node_set_mac(const char *slot, const char *mac);

@@ -8,6 +8,12 @@
 #define NODE_SELECT \
 	"SELECT n.slot, n.label, n.image, n.boot_mode, n.mac," \
 	" l.node_addr AS address, n.last_result," \
+	" CASE WHEN n.secure_boot IS NULL THEN 'null'" \
+	"  WHEN n.secure_boot THEN 'true' ELSE 'false' END" \
+	" AS secure_boot_json," \
+	" CASE WHEN n.booted_secure IS NULL THEN 'null'" \
+	"  WHEN n.booted_secure THEN 'true' ELSE 'false' END" \
+	" AS booted_secure_json," \
 	" CASE WHEN l.slot IS NULL THEN NULL ELSE json_object(" \
 	"  'state', l.state, 'ifname', l.ifname, 'kind', l.kind," \
 	"  'board_addr', l.board_addr, 'node_addr', l.node_addr," \
@@ -75,6 +81,23 @@ db_node_update(const char *slot, const char *label, const char *image,
 	    " boot_mode = COALESCE(?3, boot_mode), updated = ?4"
 	    " WHERE slot = ?5", "sssis", label, image, boot_mode, db_now_ms(),
 	    slot);
+}
+
+int
+db_node_set_secure_boot(const char *slot, int on)
+{
+	if (on < 0)
+		return db_write("UPDATE nodes SET secure_boot = NULL,"
+		    " updated = ? WHERE slot = ?", "is", db_now_ms(), slot);
+	return db_write("UPDATE nodes SET secure_boot = ?, updated = ?"
+	    " WHERE slot = ?", "iis", (int64_t)(on != 0), db_now_ms(), slot);
+}
+
+int
+db_node_set_booted_secure(const char *slot, int on)
+{
+	return db_write("UPDATE nodes SET booted_secure = ?, updated = ?"
+	    " WHERE slot = ?", "iis", (int64_t)(on != 0), db_now_ms(), slot);
 }
 
 int

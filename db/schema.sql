@@ -133,3 +133,9 @@ CREATE INDEX push_chunks_hash ON push_chunks(hash);
 ALTER TABLE pushes ADD COLUMN active INTEGER NOT NULL DEFAULT 0;
 UPDATE pushes SET active = created;
 ALTER TABLE push_chunks ADD COLUMN stored INTEGER NOT NULL DEFAULT 0;
+
+-- migration 5: Secure Boot: a slot's own setting (NULL: the rack's
+-- secure_boot option) and whether its node last booted the clone
+-- environment with Secure Boot on (NULL: not known)
+ALTER TABLE nodes ADD COLUMN secure_boot INTEGER;
+ALTER TABLE nodes ADD COLUMN booted_secure INTEGER;

@@ -7,12 +7,14 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -237,6 +239,22 @@ net_get_job(struct net *n, int64_t job, long *status, char **body,
 	return 0;
 }
 
+/* UEFI's SecureBoot variable (efivarfs: 4 bytes of attributes, then the
+ * value): 1 on, 0 off, -1 not known (no UEFI, or efivarfs not mounted). */
+int
+net_secure_boot(const char *path)
+{
+	unsigned char b[8];
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	n = read(fd, b, sizeof(b));
+	close(fd);
+	return n == 5 ? b[4] == 1 : -1;
+}
+
 int
 net_report(struct net *n, int64_t job, const char *state, uint64_t done,
     uint64_t fetched, uint64_t rate, const char *reason, long *status,
@@ -245,13 +263,17 @@ net_report(struct net *n, int64_t job, const char *state, uint64_t done,
 	char url[AGENT_URL_MAX + 64], *text;
 	struct membuf b = { .max = REPLY_MAX };
 	json_t *o;
-	int rc;
+	int rc, sb;
 
 	snprintf(url, sizeof(url), "%s/api/v1/agent/jobs/%" PRId64 "/report",
 	    n->base, job);
 	o = json_pack("{s:s, s:I, s:I, s:I}", "state", state,
 	    "bytes_done", (json_int_t)done, "bytes_fetched",
 	    (json_int_t)fetched, "rate", (json_int_t)rate);
+	/* What the firmware says of Secure Boot, with every report. */
+	sb = net_secure_boot(NET_SECURE_BOOT_VAR);
+	if (o != NULL && sb >= 0)
+		json_object_set_new(o, "secure_boot", json_boolean(sb));
 	if (o != NULL && reason != NULL) {
 		char r[REASON_MAX + 1];
 		net_error_text(reason, strlen(reason), r, sizeof(r));

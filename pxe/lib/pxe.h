@@ -191,6 +191,11 @@ int	 net_get_job(struct net *n, int64_t job, long *status, char **body,
 	    size_t *len, char *err, size_t errlen);
 /* One report POST (its own handle, REPORT_TIMEOUT_S). 0 and *status, or
  * -1 on a transport error. On a 4xx, err gets rackd's message. */
+/* UEFI's SecureBoot variable, in efivarfs. */
+#define NET_SECURE_BOOT_VAR	"/sys/firmware/efi/efivars/" \
+	    "SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c"
+/* 1 Secure Boot on, 0 off, -1 not known; reports carry it. */
+int	 net_secure_boot(const char *path);
 int	 net_report(struct net *n, int64_t job, const char *state,
 	    uint64_t done, uint64_t fetched, uint64_t rate, const char *reason,
 	    long *status, char *err, size_t errlen);

@@ -20,6 +20,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char why[128];
 	json_error_t je;
 	json_t *body;
+	int sb;
 
 	FUZZ_SELFTEST_TRAP(data, size);
 	body = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES,
@@ -30,6 +31,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		json_decref(body);
 		return 0;
 	}
+	err[0] = '\0';
+	/* secure_boot is taken out first, as api_node_patch does. */
+	sb = api_parse_secure_boot(body, err, sizeof(err));
+	FUZZ_CHECK(sb >= -3 && sb <= 1);
+	FUZZ_CHECK(sb != -3 || err[0] != '\0');
+	FUZZ_CHECK(sb == -3 || json_object_get(body, "secure_boot") == NULL);
 	err[0] = '\0';
 	if (api_parse_node_patch(body, &label, &image, &mode, err,
 	    sizeof(err)) != 0) {

@@ -1,7 +1,8 @@
 #!/bin/sh
 # make-bootable.sh OUT MARKER [SIZE_MIB]: a small disk image that boots by
-# BIOS (syslinux) and by UEFI (syslinux.efi), runs Debian's kernel (the one
-# make pxe unpacked) with a tiny initramfs that prints "RACKD-MARKER:
+# BIOS (syslinux) and by UEFI (syslinux.efi as \EFI\BOOT\BOOTX64.EFI; with
+# SIGNED=1 Debian's signed shim and GRUB instead, which Secure Boot with
+# Microsoft's keys accepts), runs Debian's kernel (the one make pxe unpacked) with a tiny initramfs that prints "RACKD-MARKER:
 # MARKER" on the serial console and powers off. The tests reimage virtual
 # servers with it and look for the marker.
 set -eu
@@ -51,6 +52,24 @@ mmd -i "$work/part.img" ::/EFI ::/EFI/BOOT
 mcopy -i "$work/part.img" /usr/lib/SYSLINUX.EFI/efi64/syslinux.efi ::/EFI/BOOT/BOOTX64.EFI
 mcopy -i "$work/part.img" /usr/lib/syslinux/modules/efi64/ldlinux.e64 ::/EFI/BOOT/ldlinux.e64
 mcopy -i "$work/part.img" "$work/syslinux.cfg" ::/EFI/BOOT/syslinux.cfg
+if [ "${SIGNED:-0}" = 1 ]; then
+	# shim (as the fallback loader) starts grubx64.efi beside it; that
+	# GRUB reads grub.cfg beside itself ($cmdpath) and boots the signed
+	# kernel through shim's check.
+	for f in shimx64.efi grubx64-disk.efi; do
+		[ -f "$top/build/pxe/$f" ] || { echo "no build/pxe/$f: run make pxe" >&2; exit 1; }
+	done
+	cat >"$work/grub.cfg" <<EOF3
+echo "disk: GRUB of the image $marker"
+linux /vmlinuz console=ttyS0,115200 quiet panic=5
+initrd /initrd.gz
+boot
+EOF3
+	mdel -i "$work/part.img" ::/EFI/BOOT/BOOTX64.EFI
+	mcopy -i "$work/part.img" "$top/build/pxe/shimx64.efi" ::/EFI/BOOT/BOOTX64.EFI
+	mcopy -i "$work/part.img" "$top/build/pxe/grubx64-disk.efi" ::/EFI/BOOT/grubx64.efi
+	mcopy -i "$work/part.img" "$work/grub.cfg" ::/EFI/BOOT/grub.cfg
+fi
 syslinux --install "$work/part.img"
 
 rm -f "$out"

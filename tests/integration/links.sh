@@ -85,6 +85,25 @@ for bad in ../rackd.db ../api.token /etc/passwd ../../../../etc/passwd; do
 	if [ -s "$TMP/out" ]; then fail "tftp $bad was served"; else ok "tftp $bad refused"; fi
 done
 
+# A node's own TFTP root (tftp/if/IFNAME/ADDR): its grub.cfg, never
+# another node's.
+for i in 1 2; do
+	rm -f "$TMP/grub.cfg"
+	b=$(api GET "/api/v1/nodes/usb$i" | jq -r .link.board_addr)
+	(cd "$TMP" && in_ns "n$i" tftp -4 -m binary "$b" -c get grub/grub.cfg grub.cfg) >/dev/null 2>&1
+	if grep -q "slot usb$i: booting the local disk" "$TMP/grub.cfg" 2>/dev/null; then
+		ok "n$i gets its own grub/grub.cfg over TFTP"
+	else
+		fail "n$i: no grub/grub.cfg of usb$i over TFTP"
+	fi
+done
+for bad in "../../usb2/${ADDR[2]}/grub/grub.cfg" "../usb2/${ADDR[2]}/grub/grub.cfg" \
+    "if/usb2/${ADDR[2]}/grub/grub.cfg"; do
+	rm -f "$TMP/out"
+	(cd "$TMP" && in_ns n1 tftp -4 -m binary "$board1" -c get "$bad" out) >/dev/null 2>&1
+	if [ -s "$TMP/out" ]; then fail "n1 got $bad"; else ok "n1 refused $bad"; fi
+done
+
 # Boot scripts: a node gets its own; another slot's is refused.
 out=$(in_ns n1 curl -s -w ' %{http_code}' "http://$board1:$PORT/boot/usb1.ipxe")
 case "$out" in "#!ipxe"*" 200") ok "n1 gets its boot script" ;; *) fail "n1 boot script: $out" ;; esac

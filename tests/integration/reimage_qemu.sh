@@ -4,6 +4,9 @@
 # clone environment, writes the image, reboots from its disk and prints
 # the image's marker. BIOS and UEFI (OVMF); then a delta reimage to a close
 # version onto the same disk moves little more than the changed chunks.
+# Both boot the network first: after the reimage, the local-boot script
+# boots the disk (BIOS: iPXE's sanboot; UEFI: Debian's network GRUB with
+# rackd's per-node grub.cfg, chainloading the disk's EFI loader).
 source "$(dirname "$0")/../lib.sh"
 [ "$(id -u)" -eq 0 ] || { echo "needs root (network namespaces)"; exit 1; }
 [ -f "$TOP/build/pxe/initrd.img" ] || { echo "no clone initramfs: make pxe"; exit 1; }
@@ -30,11 +33,9 @@ check_eq "$(api GET /api/v1/images/marker | jq '.versions | length')" 2 "both ve
 vm() {
 	local name=$1 fw=$2 disk=$3 firmware=() netboot=,bootindex=1 diskboot=,bootindex=2
 	if [ "$fw" = uefi ]; then
-		# OVMF drops the disk from its boot options when QEMU gives a
-		# boot order; without one it tries the disk first, and a blank
-		# disk falls through to the network.
-		netboot=
-		diskboot=
+		# With this boot order OVMF keeps only the network boot option:
+		# iPXE's exit would stop in its boot manager, GRUB must start
+		# the disk.
 		cp /usr/share/OVMF/OVMF_VARS_4M.fd "$TMP/$name.vars"
 		firmware=(-machine q35
 			-drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd
@@ -76,8 +77,20 @@ reimage() {
 
 FIRMWARES=${FIRMWARES:-bios uefi}
 case " $FIRMWARES " in *" uefi "*)
+	[ -f "$TOP/build/pxe/SHA256SUMS" ] || { echo "no UEFI loaders: make pxe"; exit 1; }
 	truncate -s 64M "$TMP/uefi.disk"
 	reimage uefi uefi "$TMP/uefi.disk" 1
+	if grep -aq "rackd: chainloading the disk's loader" "$TMP/uefi.serial"; then
+		ok "uefi: GRUB chainloaded the disk's loader"
+	else
+		fail "uefi: no chainloading line on the console"
+	fi
+	if grep -q "sent $STATE/tftp/if/usb5/[0-9.]*/grub/grub.cfg to " "$RACKD_LOG"; then
+		ok "uefi: GRUB read the node's own grub.cfg (tftp/if/usb5/ADDR)"
+	else
+		fail "uefi: GRUB did not read tftp/if/usb5/ADDR/grub/grub.cfg"
+		grep dnsmasq-tftp "$RACKD_LOG" | tail -n 10
+	fi
 	;;
 esac
 case " $FIRMWARES " in *" bios "*) ;; *) finish ;; esac

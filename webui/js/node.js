@@ -32,6 +32,7 @@ export function nodeView(root, slot) {
 	field('mac', 'MAC');
 	field('image', 'Image');
 	field('boot', 'Boot mode');
+	field('secure', 'Secure Boot');
 	field('state', 'State');
 	field('result', 'Last result');
 
@@ -95,6 +96,12 @@ export function nodeView(root, slot) {
 		setText(f.mac, n.mac || '—');
 		setText(f.image, n.image || '—');
 		setText(f.boot, n.boot_mode);
+		// The slot's setting (null: the rack's), and what the clone
+		// environment last found.
+		const sbSet = n.secure_boot === true ? 'on' : n.secure_boot === false ? 'off' : "the rack's setting";
+		const sbSeen = n.booted_secure === true ? 'on at the last clone boot' :
+		    n.booted_secure === false ? 'off at the last clone boot' : 'not reported yet';
+		setText(f.secure, `${sbSet}; ${sbSeen}`);
 		setText(f.state, fmt.stateWords(n.state));
 		setText(f.result, n.job && n.job.state === 'failed' ? `Failed: ${fmt.reason(n.job.reason)}` :
 		    n.last_result === 'done' ? 'Done' : n.last_result ? fmt.reason(n.last_result) : '—');

@@ -3,20 +3,22 @@
 
 BUILD   := build
 CC      ?= cc
+# A cross build names its own (make deb ARCH=arm64: aarch64-linux-gnu-*).
+PKG_CONFIG ?= pkg-config
 CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 \
            -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith -Wvla \
            -Wundef -Wcast-align -Wwrite-strings -Wno-unused-parameter
 CPPFLAGS += -I. -I$(BUILD)/gen -D_GNU_SOURCE -DRACKD_VERSION='"$(VERSION)"'
-ALLCFLAGS = -std=c11 $(WARN) $(CFLAGS) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+ALLCFLAGS = -std=c11 $(WARN) $(CFLAGS) $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 
 PKGS       := libmicrohttpd sqlite3 jansson inih libsodium libzstd libarchive libcurl libmnl blkid libsystemd
-LIBS_DB    := $(shell pkg-config --libs sqlite3 jansson 2>/dev/null)
-LIBS_IMG   := $(shell pkg-config --libs jansson libsodium libzstd libarchive 2>/dev/null)
-LIBS_APPL  := $(shell pkg-config --libs libmicrohttpd jansson inih libsodium libmnl libsystemd 2>/dev/null) -lpthread
-LIBS_CTL   := $(shell pkg-config --libs libcurl 2>/dev/null)
-LIBS_AGENT := -Wl,--as-needed $(shell pkg-config --libs libcurl blkid 2>/dev/null)
+LIBS_DB    := $(shell $(PKG_CONFIG) --libs sqlite3 jansson 2>/dev/null)
+LIBS_IMG   := $(shell $(PKG_CONFIG) --libs jansson libsodium libzstd libarchive 2>/dev/null)
+LIBS_APPL  := $(shell $(PKG_CONFIG) --libs libmicrohttpd jansson inih libsodium libmnl libsystemd 2>/dev/null) -lpthread
+LIBS_CTL   := $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null)
+LIBS_AGENT := -Wl,--as-needed $(shell $(PKG_CONFIG) --libs libcurl blkid 2>/dev/null)
 
 # Libraries: one per folder, each keeping its third-party library inside.
 DB_SRC    := $(wildcard db/*.c)
@@ -94,7 +96,7 @@ $(LIBAPPL): $(APPL_OBJ)
 $(LIBPXE): $(PXE_OBJ)
 $(LIBDB) $(LIBIMG) $(LIBAPPL) $(LIBPXE):
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^
 
 $(BUILD)/rackd: $(BUILD)/obj/appliance/main.o $(LIBAPPL) $(LIBIMG) $(LIBDB)
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS_APPL) $(LIBS_IMG) $(LIBS_DB)
@@ -261,16 +263,42 @@ install: all $(BUILD)/rackd.conf $(BUILD)/rackd.service
 # rackd-clone-amd64 (all) into build/deb/, with their .changes, checked by
 # lintian (its overrides are in debian/*.lintian-overrides, each with its
 # reason). RACKD_DEB_VERSION=V builds them as version V.
-DEB_DIR := $(abspath $(BUILD))/deb
+# make deb ARCH=arm64 (a Debian architecture name): rackd and rackctl
+# cross-built for it, as dpkg-buildpackage -aarm64 -B would (the :arm64
+# -dev packages of tools/deps.sh arm64), in build/arm64/ and into
+# build/arm64/deb/; rackd-clone-amd64, architecture all, comes from the
+# native make deb.
+DEB_BUILD_ARCH := $(shell dpkg --print-architecture 2>/dev/null)
+ifeq ($(filter-out $(DEB_BUILD_ARCH),$(ARCH)),)
+DEB_DIR   := $(abspath $(BUILD))/deb
+DEB_DEPS  := deb
+DEB_ENV   :=
+DEB_RULES := debian/rules binary
+DEB_CHECK_OPT :=
+DEB_BUILD_OPT := -b
+DEB_CLEAN :=
+else
+DEB_DIR   := $(abspath $(BUILD))/$(ARCH)/deb
+DEB_DEPS  := $(ARCH)
+DEB_HOST_GNU_TYPE := $(shell dpkg-architecture -a$(ARCH) -qDEB_HOST_GNU_TYPE 2>/dev/null)
+DEB_ENV   := env CC=$(DEB_HOST_GNU_TYPE)-gcc RACKD_BUILD=$(BUILD)/$(ARCH) \
+             DEB_BUILD_OPTIONS=nocheck DEB_BUILD_PROFILES=cross \
+             dpkg-architecture -a$(ARCH) -f -c
+DEB_RULES := debian/rules binary-arch
+DEB_CHECK_OPT := -B
+DEB_BUILD_OPT := -B
+# build/arm64 is the packages' alone: built afresh with their flags.
+DEB_CLEAN := $(BUILD)/$(ARCH)
+endif
 deb:
-	@sh tools/deps.sh deb
-	dpkg-checkbuilddeps
-	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)
-	debian/rules binary RACKD_DEB_DIR=$(DEB_DIR) \
+	@sh tools/deps.sh $(DEB_DEPS)
+	$(DEB_ENV) dpkg-checkbuilddeps $(DEB_CHECK_OPT)
+	rm -rf $(DEB_DIR) $(DEB_CLEAN) && mkdir -p $(DEB_DIR)
+	$(DEB_ENV) $(DEB_RULES) RACKD_DEB_DIR=$(DEB_DIR) \
 	    $(if $(RACKD_DEB_VERSION),RACKD_DEB_VERSION=$(RACKD_DEB_VERSION))
-	dpkg-genchanges -b -u$(DEB_DIR) -O$(DEB_DIR)/rackd.changes \
+	$(DEB_ENV) dpkg-genchanges $(DEB_BUILD_OPT) -u$(DEB_DIR) -O$(DEB_DIR)/rackd.changes \
 	    $(if $(RACKD_DEB_VERSION),-DVersion=$(RACKD_DEB_VERSION)) >/dev/null
-	debian/rules clean
+	$(DEB_ENV) debian/rules clean
 	lintian --fail-on error,warning,info --info $(DEB_DIR)/rackd.changes
 
 # make test-deb: the packages installed, started, reloaded, upgraded,
@@ -279,8 +307,9 @@ test-deb:
 	@sh tools/deps.sh deb
 	bash tests/deb/run.sh
 
+# RACKD_EXEC runs a cross-built rackd (qemu-aarch64-static for arm64).
 $(BUILD)/rackd.conf: $(BUILD)/rackd tools/rackd-conf.sh
-	sh tools/rackd-conf.sh $(BUILD)/rackd >$@.tmp && mv $@.tmp $@
+	RACKD_EXEC='$(RACKD_EXEC)' sh tools/rackd-conf.sh $(BUILD)/rackd >$@.tmp && mv $@.tmp $@
 
 $(BUILD)/rackd.service: tools/rackd.service.in FORCE
 	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \

@@ -42,7 +42,7 @@ libsystemd-dev:arm64 libhidapi-dev:arm64"
 # libfreeipmi-dev:arm64 cannot be installed next to libfreeipmi-dev (apt
 # would remove the amd64 one): tools/arm64-sysroot.sh unpacks the arm64
 # ones under build/arm64/sysroot for the cross build instead.
-ARM64_TEST="qemu-system-arm qemu-user-static qemu-efi-aarch64 mmdebstrap
+ARM64_TEST="qemu-system-arm qemu-user-static qemu-efi-aarch64 mmdebstrap arch-test
 qemu-system-x86 curl"
 
 case "${1:-all}" in

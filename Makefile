@@ -13,10 +13,12 @@ CPPFLAGS += -I. -I$(BUILD)/gen -D_GNU_SOURCE -DRACKD_VERSION='"$(VERSION)"'
 ALLCFLAGS = -std=c11 $(WARN) $(CFLAGS) $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 
-PKGS       := libmicrohttpd sqlite3 jansson inih libsodium libzstd libarchive libcurl libmnl blkid libsystemd
+PKGS       := libmicrohttpd sqlite3 jansson inih libsodium libzstd libarchive libcurl libmnl blkid libsystemd \
+              libfreeipmi
 LIBS_DB    := $(shell $(PKG_CONFIG) --libs sqlite3 jansson 2>/dev/null)
 LIBS_IMG   := $(shell $(PKG_CONFIG) --libs jansson libsodium libzstd libarchive 2>/dev/null)
-LIBS_APPL  := $(shell $(PKG_CONFIG) --libs libmicrohttpd jansson inih libsodium libmnl libsystemd 2>/dev/null) -lpthread
+LIBS_APPL  := $(shell $(PKG_CONFIG) --libs libmicrohttpd jansson inih libsodium libmnl libsystemd \
+              libfreeipmi 2>/dev/null) -lpthread
 LIBS_CTL   := $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null)
 LIBS_AGENT := -Wl,--as-needed $(shell $(PKG_CONFIG) --libs libcurl blkid 2>/dev/null)
 
@@ -53,8 +55,16 @@ UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps check layers style style-fix test unit integration bench demo pxe \
-	clean clean-obj help install deb test-deb test-arm64 FORCE
-all: $(PROGS)
+	clean clean-obj help install deb test-deb test-arm64 webui-vendor FORCE
+all: $(PROGS) webui-vendor $(BUILD)/tests/power_run
+
+# The dashboard's third-party files (xterm.js), from npm at the versions
+# webui-vendor/package-lock.json pins, into webui/vendor/.
+WEBUI_VENDOR := webui/vendor/xterm/xterm.js
+webui-vendor: $(WEBUI_VENDOR)
+$(WEBUI_VENDOR): webui-vendor/package.json webui-vendor/package-lock.json \
+		tools/webui-vendor.sh
+	sh tools/webui-vendor.sh
 
 help:
 	@echo "make            build build/rackd (and build/rackctl)"
@@ -150,6 +160,14 @@ $(BUILD)/tests/test_appliance_%: tests/unit/test_appliance_%.c \
 		$(LIBAPPL) $(LIBIMG) $(LIBDB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALLCFLAGS) $(TEST_DEPS) -o $@ $^ $(LIBS_APPL) $(LIBS_IMG) $(LIBS_DB) -lcmocka
+
+# tests/integration/power_run.c: one op of a power method, run without
+# rackd by the integration tests; `make all` builds it.
+$(BUILD)/tests/power_run: tests/integration/power_run.c \
+		$(LIBAPPL) $(LIBIMG) $(LIBDB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALLCFLAGS) $(TEST_DEPS) -o $@ $(filter %.c %.a,$^) \
+	    $(LIBS_APPL) $(LIBS_IMG) $(LIBS_DB)
 
 # A fresh build in its own folder (every file compiled with the warnings),
 # then cppcheck, the layers of appliance/ and the style.

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 
 #include <ini.h>
 
@@ -136,6 +137,16 @@ static const struct option_def options[] = {
 	{ "rootfs_max_size", 0, T_SIZE, OFF(rootfs_max_size), "4G", 1LL << 20,
 	  1LL << 40, F_RELOAD, "SIZE",
 	  "largest rootfs image a diskless node is given (it runs from RAM)" },
+	{ "console_slots", 0, T_LIST, OFF(console_slots), "", 0, 0, 0, "MAP",
+	  "slot names for serial consoles: USBPATH=SLOT or /dev/PATH=SLOT, "
+	  "comma separated" },
+	{ "console_speed", 0, T_INT, OFF(console_speed), "115200", 50, 4000000,
+	  0, "BAUD", "the serial consoles' speed (a termios speed)" },
+	{ "console_ring", 0, T_SIZE, OFF(console_ring), "1M", 4096, 64LL << 20,
+	  0, "SIZE", "recent console output kept per slot" },
+	{ "console_log_max", 0, T_SIZE, OFF(console_log_max), "4M", 64 * 1024,
+	  1LL << 30, 0, "SIZE", "a job's console log, rotated once to .1 past "
+	  "SIZE" },
 	{ "gadget", 0, T_LIST, OFF(gadget), "", 0, 0, 0, "FUNCS",
 	  "be a USB gadget with these functions (ncm,ecm,rndis); empty: off" },
 	{ "gadget_configfs", 0, T_STR, OFF(gadget_configfs),
@@ -387,6 +398,55 @@ valid_map(const char *s)
 	return valid_slot(eq + 1);
 }
 
+/* A console_slots item: USBPATH=SLOT (a word, as link_slots has) or an
+ * absolute device path DEV=SLOT (/dev/ttyUSB0, /dev/pts/3, a link). */
+static const char *
+valid_console_map(const char *s)
+{
+	const char *eq = strrchr(s, '=');
+	char key[CONSOLE_KEY_MAX];
+
+	if (eq == NULL || eq == s || (size_t)(eq - s) >= sizeof(key))
+		return "not USBPATH=SLOT or /dev/PATH=SLOT";
+	memcpy(key, s, (size_t)(eq - s));
+	key[eq - s] = '\0';
+	if (key[0] == '/') {
+		if (strstr(key, "/../") != NULL || strstr(key, "//") != NULL)
+			return "the device path is not plain";
+		for (const char *p = key; *p != '\0'; p++)
+			if (!isalnum((unsigned char)*p) &&
+			    strchr("/._-", *p) == NULL)
+				return "the device path has odd characters";
+	} else if (valid_word(key) != NULL)
+		return "the name before '=' has odd characters";
+	return valid_slot(eq + 1);
+}
+
+static const struct {
+	int		 baud;
+	speed_t		 speed;
+} tty_speeds[] = {
+	{ 50, B50 }, { 75, B75 }, { 110, B110 }, { 134, B134 },
+	{ 150, B150 }, { 200, B200 }, { 300, B300 }, { 600, B600 },
+	{ 1200, B1200 }, { 1800, B1800 }, { 2400, B2400 }, { 4800, B4800 },
+	{ 9600, B9600 }, { 19200, B19200 }, { 38400, B38400 },
+	{ 57600, B57600 }, { 115200, B115200 }, { 230400, B230400 },
+	{ 460800, B460800 }, { 500000, B500000 }, { 576000, B576000 },
+	{ 921600, B921600 }, { 1000000, B1000000 }, { 1152000, B1152000 },
+	{ 1500000, B1500000 }, { 2000000, B2000000 }, { 2500000, B2500000 },
+	{ 3000000, B3000000 }, { 3500000, B3500000 }, { 4000000, B4000000 },
+};
+
+unsigned int
+config_tty_speed(int baud)
+{
+	for (size_t i = 0; i < sizeof(tty_speeds) / sizeof(tty_speeds[0]);
+	    i++)
+		if (tty_speeds[i].baud == baud)
+			return (unsigned int)tty_speeds[i].speed;
+	return 0;
+}
+
 static const char *
 valid_gadget(const char *s)
 {
@@ -456,6 +516,12 @@ set_number(void *field, const struct option_def *o, const char *value,
 		    value, t->what, o->min, t->lo, o->max, t->hi, t->tail);
 		return -1;
 	}
+	if (strcmp(o->name, "console_speed") == 0 &&
+	    config_tty_speed((int)v) == 0) {
+		set_err(err, errlen, "'%s' is not a speed termios knows "
+		    "(9600, 19200, 38400, 57600, 115200, 230400, ...)", value);
+		return -1;
+	}
 	if (o->type == T_SIZE)
 		*(size_t *)field = (size_t)v;
 	else
@@ -475,6 +541,8 @@ set_list(void *field, const struct option_def *o, const char *value,
 		check = valid_slot;
 	else if (strcmp(o->name, "link_slots") == 0)
 		check = valid_map;
+	else if (strcmp(o->name, "console_slots") == 0)
+		check = valid_console_map;
 	else if (strcmp(o->name, "gadget") == 0)
 		check = valid_gadget;
 	else if (strcmp(o->name, "trusted_keys") == 0)

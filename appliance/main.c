@@ -179,7 +179,8 @@ main(int argc, char **argv)
 	if (http_start(&rackd_routes, err, sizeof(err)) != 0)
 		fatalx("%s", err);
 	if (dnsmasq_init(err, sizeof(err)) != 0 ||
-	    links_init(err, sizeof(err)) != 0)
+	    links_init(err, sizeof(err)) != 0 ||
+	    console_init(err, sizeof(err)) != 0)
 		fatalx("%s", err);
 	if (loop_every(1000, on_tick, NULL) != 0 ||
 	    loop_every(HEARTBEAT_SECONDS * 1000, on_heartbeat, NULL) != 0)
@@ -195,7 +196,9 @@ main(int argc, char **argv)
 	if (conf.gadget.n > 0)
 		priv_gadget_teardown();
 	events_shutdown();	/* the event streams end, then the server */
+	console_shutdown();
 	http_stop();
+	console_close();
 	catalog_close();
 	db_close();
 	priv_stop();

@@ -296,7 +296,8 @@ priv_drop(char *err, size_t errlen)
 		    strerror(errno));
 		return -1;
 	}
-	if (setgroups(1, &run_gid) != 0 || setresgid(run_gid, run_gid,
+	/* The user's groups too: dialout opens the serial consoles. */
+	if (initgroups(conf.user, run_gid) != 0 || setresgid(run_gid, run_gid,
 	    run_gid) != 0 || setresuid(run_uid, run_uid, run_uid) != 0) {
 		snprintf(err, errlen, "cannot become user %s: %s", conf.user,
 		    strerror(errno));

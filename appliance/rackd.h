@@ -64,6 +64,13 @@
 #define HEARTBEAT_SECONDS	15
 #define HOSTNAME_MAX		63	/* a node's hostname */
 #define LINK_HISTORY_MAX	1000	/* rows of GET .../nodes/{slot}/links */
+#define CONSOLES_MAX		64	/* serial consoles console.c follows */
+#define CONSOLE_KEY_MAX		80	/* KEY of a console_slots KEY=SLOT */
+#define CONSOLE_INPUT_MAX	4096	/* bytes of one POST .../console */
+#define CONSOLE_CLIENTS_MAX	64	/* concurrent console streams */
+#define CONSOLE_RESCAN_MS	1000	/* ttys and active jobs looked at */
+#define CONSOLE_SCAN_MAX	512	/* /sys/class/tty entries per rescan */
+#define CONSOLE_AUDIT_MAX	256	/* (who, slot) pairs logged once */
 
 /* log.c */
 void	 log_init(int foreground, int verbose, const char *ident);
@@ -125,6 +132,10 @@ struct config {
 	char		*ssh_keys;		/* file for diskless nodes */
 	int		 diskless_stream;	/* rootfs as one stream */
 	size_t		 rootfs_max_size;	/* bytes, for diskless nodes */
+	struct strlist	 console_slots;		/* PORTPATH=SLOT, DEV=SLOT */
+	int		 console_speed;		/* baud, a termios speed */
+	size_t		 console_ring;		/* bytes kept per slot */
+	size_t		 console_log_max;	/* bytes of a job's log */
 	/* set by the command line, not options */
 	int		 show_help;
 	int		 show_version;
@@ -141,6 +152,8 @@ int	 config_parse_listen(const char *, struct sockaddr_storage *,
 void	 strlist_clear(struct strlist *);
 int	 strlist_equal(const struct strlist *, const struct strlist *);
 int	 config_parse_cidr(const char *, uint32_t *net, int *prefix);
+/* The termios speed (B115200) of a baud rate, or 0 if termios has none. */
+unsigned int config_tty_speed(int baud);
 
 /* The running configuration: HTTP and work threads read it under
  * conf_rdlock; the main thread applies a reload under conf_wrlock. */
@@ -402,6 +415,48 @@ void	 events_sessions_check(void);
 void	 events_shutdown(void);
 void	 events_stream(struct req *);
 int	 events_clients(void);
+
+/* console.c: each slot's serial console: USB serial adapters (ttyUSB,
+ * ttyACM) found in sysfs and by uevents, given a slot by their USB port
+ * path (console_slots), read raw in the event loop into a ring of the
+ * last console_ring bytes, and into STATE_DIR/jobs/ID.console while the
+ * slot has an active job. */
+struct console_ring {
+	unsigned char	*buf;
+	size_t		 size;
+	uint64_t	 total;		/* bytes ever put */
+};
+int	 console_ring_init(struct console_ring *, size_t size);
+void	 console_ring_free(struct console_ring *);
+void	 console_ring_put(struct console_ring *, const void *, size_t);
+/* Up to max bytes from *pos on into out; *pos moves past them (first to
+ * the oldest byte kept if it is older). The count copied. */
+size_t	 console_ring_get(const struct console_ring *, uint64_t *pos,
+	    void *out, size_t max);
+int	 console_init(char *err, size_t errlen);
+void	 console_rescan(void);
+void	 console_shutdown(void);	/* the streams end; before http_stop */
+void	 console_close(void);
+/* Does slot have a console (seen or mapped)? */
+int	 console_exists(const char *slot);
+/* The ring's contents, then live output, as Server-Sent Events. 0, or
+ * -1 (a reply has been sent). */
+int	 console_stream_reply(struct req *, const char *slot);
+/* Write n bytes to slot's tty: the count written (0: it takes no more
+ * now), or -1 with errno (ENOENT no console, ENODEV not connected). */
+ssize_t	 console_write(const char *slot, const void *, size_t n);
+/* STATE_DIR/jobs/ID.console (".1" when older): 0, or -1. */
+int	 console_log_path(int64_t id, int older, char *buf, size_t len);
+
+/* console_api.c: GET and POST /api/v1/nodes/{slot}/console, GET
+ * /api/v1/jobs/{id}/console. */
+void	 console_api_stream(struct req *);
+void	 console_api_input(struct req *);
+void	 console_api_job_log(struct req *);
+/* The bytes of a POST body {"data": "BASE64"}: 0 and *n (at most max),
+ * or -1 with why. */
+int	 console_parse_input(const json_t *body, unsigned char *out,
+	    size_t max, size_t *n, char *err, size_t errlen);
 
 /* jobs.c: the job state machine, and the only creator of jobs. */
 enum job_result {
@@ -668,8 +723,8 @@ struct power_target {
 	const char	 *slot;
 	const json_t	 *settings;	/* the method's keys, secrets too */
 	const char	 *ifname;	/* the slot's link, or NULL */
-	const char	 *mac;		/* the node's MAC ("aa:bb:..."), or NULL */
-	const char	 *bmc_addr;	/* the slot's BMC link's lease, or NULL */
+	const char	 *mac;		/* the node's MAC (aa:bb:..), or NULL */
+	const char	 *bmc_addr;	/* its BMC link's lease, or NULL */
 	int		  timeout_ms;	/* the op's bound */
 };
 struct power_method {
@@ -691,6 +746,12 @@ extern const struct power_method power_ipmi, power_wol, power_command,
 	power_redfish, power_relay;
 const char *power_op_name(enum power_op);	/* "on", "boot_net", ... */
 const char *power_state_name(enum power_state);	/* "on", "off", "unknown" */
+
+/* power_ipmi.c: the "ipmi" method, a BMC over IPMI LAN (libfreeipmi). */
+#define POWER_IPMI_PORT		623	/* the "port" when none is given */
+#define POWER_IPMI_CIPHER	3	/* RMCP+ cipher suite: SHA1, AES-128 */
+#define POWER_IPMI_HOST_MAX	64	/* "address": a name or an IPv4 */
+#define POWER_IPMI_RESEND_MS	500	/* the first resend of a packet */
 
 /* gadget.c: the board as a USB gadget (configfs). */
 int	 gadget_setup(const char *root, const struct strlist *funcs,

@@ -9,6 +9,8 @@ BUILD="build-essential pkg-config xxd libmicrohttpd-dev libsqlite3-dev
 libarchive-dev libjansson-dev libinih-dev libzstd-dev libcurl4-openssl-dev
 libmnl-dev libblkid-dev libsodium-dev libsystemd-dev libfreeipmi-dev
 libipmiconsole-dev libhidapi-dev"
+# The dashboard's xterm.js comes from npm at build (tools/webui-vendor.sh).
+BUILD="$BUILD nodejs"
 RUN="dnsmasq-base ipxe"
 PXE="kmod cpio zstd busybox"
 CHECK="cppcheck clang-format"

@@ -23,6 +23,8 @@ static const struct rackctl_cmd commands[] = {
 	{ "jobs", rackctl_cmd_jobs, "list a rack's jobs" },
 	{ "reimage", rackctl_cmd_reimage,
 	    "reimage a node of a rack (--wait: follow it)" },
+	{ "console", rackctl_cmd_console,
+	    "attach to a node's serial console (~. leaves)" },
 	{ "help", cmd_help, "show this help" },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

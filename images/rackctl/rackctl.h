@@ -18,6 +18,7 @@
  * push_show.c  push: what the operator sees, through progress.c
  * patch.c      push: chunks sent as patches against a version the rack
  *              holds
+ * console.c    "rackctl console RACK SLOT": a node's serial console
  *
  * Exit codes: 0 ok, 1 failure, 2 usage. Errors go to stderr as
  * "rackctl: what is wrong".
@@ -399,5 +400,19 @@ int rackctl_cmd_nodes(int argc, char **argv);
 int rackctl_cmd_images(int argc, char **argv);
 int rackctl_cmd_jobs(int argc, char **argv);
 int rackctl_cmd_reimage(int argc, char **argv);
+
+/* console.c */
+int rackctl_cmd_console(int argc, char **argv);
+/* The ssh-like escape of what is typed: "~." at the start of a line
+ * leaves, "~~" sends "~"; a "~" before anything else is sent with it. */
+struct console_escape {
+	bool line_start;
+	bool tilde;	/* a "~" at a line's start, held */
+};
+void console_escape_init(struct console_escape *e);
+/* What of in[n] to send into out (room for 2 * n bytes), its count in
+ * *outn; true when "~." was typed (what came before it is in out). */
+bool console_escape_feed(struct console_escape *e, const char *in, size_t n,
+    char *out, size_t *outn);
 
 #endif

@@ -5,12 +5,13 @@
 // the dialog, progress reported by a stand-in agent advancing the bar to
 // done, a failed job's reason, cancel, several nodes at once, a link going
 // down live, the node page (job history with event logs, link history),
-// the images page, a write without the CSRF token, the keyboard, a phone's
-// width, page weight, sign out. Screenshots go to $ARTIFACTS.
+// the images page, a write without the CSRF token, the node's serial
+// console (output, typing, refused without a session), the keyboard, a
+// phone's width, page weight, sign out. Screenshots go to $ARTIFACTS.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { openSync, writeFileSync } from 'node:fs';
+import { createReadStream, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { env, launch, api, report, reimage, activeJob } from './lib.mjs';
 
@@ -282,6 +283,58 @@ test('a write without the CSRF token is refused', async () => {
 	assert.equal((await api('PATCH', '/api/v1/nodes/usb1', { label: 'U1' })).status, 200);
 });
 
+test('the node page\'s console: output live, typing as the signed-in user', async () => {
+	const server = process.env.CONSOLE_SERVER;
+	assert.ok(server, 'CONSOLE_SERVER is set (tests/integration/browser.sh)');
+	// What the page types arrives at the server's end of the pty.
+	let typed = '';
+	const rd = createReadStream(server);
+	rd.on('data', (b) => { typed += b.toString('latin1'); });
+	rd.on('error', () => {});
+	try {
+		await page.goto(env.url + '/#/node/usb1');
+		const screen = page.locator('[data-console="usb1"]');
+		await screen.locator('.xterm-rows').waitFor();
+		await page.locator('.console-status', { hasText: 'Live' }).waitFor();
+		writeFileSync(server, 'login: from the server\r\n');
+		await until(() => document.querySelector('[data-console="usb1"] .xterm-rows')
+		    .textContent.includes('login: from the server'));
+		await screen.click();
+		await page.keyboard.type('root');
+		await page.keyboard.press('Enter');
+		for (let i = 0; i < 100 && !typed.includes('root\r'); i++)
+			await sleep(100);
+		assert.ok(typed.includes('root\r'), `typed at the server's end: ${JSON.stringify(typed)}`);
+		// xterm.js and its style sheet come from the board itself.
+		const files = await page.evaluate(() => performance.getEntriesByType('resource')
+		    .map((r) => r.name).filter((n) => n.includes('xterm')));
+		assert.ok(files.length >= 2 && files.every((n) => n.startsWith(env.url + '/vendor/')),
+		    `xterm files: ${files}`);
+		await shot('11-console');
+	} finally {
+		rd.destroy();
+	}
+	// The rack's own log names the session that typed, once.
+	const log = execFileSync('grep', ['-c', 'audit: session [0-9a-f]* types into the console of slot usb1',
+	    process.env.RACKD_LOG], { encoding: 'utf8' }).trim();
+	assert.equal(log, '1');
+});
+
+test('the console refuses input without a session, or without its CSRF token', async () => {
+	const body = JSON.stringify({ data: Buffer.from('x').toString('base64') });
+	const r = await fetch(`${env.url}/api/v1/nodes/usb1/console`, { method: 'POST', body,
+	    headers: { 'Content-Type': 'application/json' }, signal: AbortSignal.timeout(10000) });
+	assert.equal(r.status, 401, 'no session, no token');
+	const s = await fetch(`${env.url}/api/v1/nodes/usb1/console`, { signal: AbortSignal.timeout(10000) });
+	assert.equal(s.status, 401, 'the stream without a session');
+	const res = await page.evaluate(async (b) => (await fetch('/api/v1/nodes/usb1/console',
+	    { method: 'POST', body: b, headers: { 'Content-Type': 'application/json' } })).status, body);
+	assert.equal(res, 403, 'a session without its CSRF token');
+	// A node without a console says so on its page.
+	await page.goto(env.url + '/#/node/usb3');
+	await page.locator('.console-status', { hasText: 'No console' }).waitFor();
+});
+
 test('keyboard: reach Reimage with Tab, open with Enter, close with Escape', async () => {
 	await page.goto(env.url + '/#/');
 	await row('usb4').waitFor();
@@ -315,7 +368,9 @@ test('a phone-width screen: no sideways scrolling', async () => {
 });
 
 test('the whole page weighs under 300 KB', async () => {
+	// A fresh load of the rack page: xterm.js loads on node pages only.
 	await page.goto(env.url + '/#/');
+	await page.reload();
 	await row('usb4').waitFor();
 	const bytes = await page.evaluate(() => {
 		const nav = performance.getEntriesByType('navigation')[0];

@@ -72,6 +72,25 @@ for name, body in [("label", {"label": "web 1"}), ("image", {"image": "debian:12
                    ("control", {"label": "a\tb"}), ("bad-image", {"image": "-x:1"})]:
     put(d, name, json.dumps(body))
 
+# ---- the console's POST body ----
+d = "appliance_console_api"
+for name, body in [("root", {"data": "cm9vdA0="}), ("empty", {"data": ""}),
+                   ("extra", {"data": "eA==", "x": 1}), ("number", {"data": 5}),
+                   ("bad", {"data": "!!!"})]:
+    put(d, name, json.dumps(body))
+
+# ---- the ipmi power method's settings ----
+d = "appliance_power_ipmi"
+for name, body in [("all", {"method": "ipmi", "address": "10.0.0.5", "port": 623,
+                            "user": "admin", "password": "se#cret-1", "protocol": "lanplus",
+                            "cipher_suite": 17, "privilege": "operator", "boot_type": "efi"}),
+                   ("strings", {"port": "6230", "cipher_suite": "3", "protocol": "LAN"}),
+                   ("empty", {}), ("unknown", {"pasword": "x"}),
+                   ("range", {"port": 65536, "cipher_suite": 4}),
+                   ("long", {"password": "p#" * 11, "protocol": "lan"}),
+                   ("address", {"address": "bmc-1:623"})]:
+    put(d, name, json.dumps(body))
+
 # ---- the configuration file ----
 d = "appliance_config"
 put(d, "readme", """# /etc/rackd.conf

@@ -5,7 +5,8 @@
 # addresses by DHCP, flaps usb2 once (link history), imports a small image
 # and indexes it (SIGHUP), then runs tests/browser/*.test.mjs under node's
 # test runner inside the rack namespace: playwright-core driving Debian's
-# chromium against rackd on the namespace's loopback. The npm dependencies
+# chromium against rackd on the namespace's loopback; usb1's serial console
+# is a pty pair made by socat. The npm dependencies
 # come from the committed package-lock.json (npm ci) when missing.
 # Screenshots go to tests/artifacts/browser/.
 source "$(dirname "$0")/../lib.sh"
@@ -34,7 +35,18 @@ for i in 1 2 3 4; do
 	ns_add "n$i"
 	veth_link rack "usb$i" "n$i" || { fail "veth usb$i"; finish; }
 done
-RACKD_ARGS=(--links 'usb*' --link-subnet-pool 10.213.0.0/24 --webui-dir "$TOP/webui")
+# usb1's serial console: a pty pair (the server's end for the test, the
+# board's end for rackd).
+command -v socat >/dev/null || { echo "socat is needed (make deps)"; exit 1; }
+PTY=$TMP/pty
+mkdir -p "$PTY"
+socat -d -d "pty,raw,echo=0,link=$PTY/server0" "pty,raw,echo=0,link=$PTY/board0" \
+	2>>"$TMP/socat.log" &
+on_exit "kill $!"
+for ((i = 0; i < 50; i++)); do [ -e "$PTY/board0" ] && [ -e "$PTY/server0" ] && break; sleep 0.1; done
+chown rackd "$(readlink -f "$PTY/board0")" || { fail "no pty pair"; finish; }
+RACKD_ARGS=(--links 'usb*' --link-subnet-pool 10.213.0.0/24 --webui-dir "$TOP/webui"
+	--console-slots "$PTY/board0=usb1")
 RACKD_NS=rack rackd_start "${RACKD_ARGS[@]}"
 # The tests restart rackd (the same command as rackd_start's) to see the
 # page reconnect; the new rackd's pid lands in this file.
@@ -86,7 +98,7 @@ check_status 200 "the image is indexed"
 if (cd "$BROWSER_DIR" && RACKD_URL=$URL RACKD_STATE=$STATE RACKD_TOKEN=$TOKEN \
 	RACKD_PASSWORD=$PASSWORD ARTIFACTS=$ARTIFACTS TEST_IMAGE=demo TEST_VERSION=1 \
 	NODE4_NS=$NS-n4 RACKD_PID=$RACKD_PID RACKD_CMD=$RACKD_CMD RACKD_LOG=$RACKD_LOG \
-	RACKD_PID_FILE=$RACKD_PID_FILE RACKD_CWD=$PWD \
+	RACKD_PID_FILE=$RACKD_PID_FILE RACKD_CWD=$PWD CONSOLE_SERVER=$PTY/server0 \
 	timeout -k 10 300 ip netns exec "$NS-rack" \
 	node --test --test-timeout=240000 --test-reporter=spec ./*.test.mjs); then
 	ok "browser tests"

@@ -9,6 +9,7 @@ import { state, subscribe } from './store.js';
 import { jobStatus } from './jobview.js';
 import { reimageDialog, cancelDialog } from './dialogs.js';
 import { notify } from './notice.js';
+import { nodeConsole, jobConsoleLog } from './console.js';
 
 export function nodeView(root, slot) {
 	clear(root);
@@ -66,11 +67,13 @@ export function nodeView(root, slot) {
 	const linksBody = h('tbody');
 	const linksEmpty = h('p', { class: 'muted', hidden: true, text: 'No link changes recorded for this slot.' });
 	const title = h('h1', { text: slot });
+	const term = nodeConsole(slot);
 	root.append(
 	    h('p', {}, h('a', { href: '#/', text: '← Rack' })),
 	    h('div', { class: 'view-head' }, title, h('div', { class: 'actions' }, reimageBtn, cancelBtn)),
 	    h('section', { class: 'card node-job', 'aria-label': 'details' }, dl, job.el),
 	    h('section', { class: 'card' }, h('h2', { text: 'Settings' }), settings),
+	    h('section', { class: 'card', 'aria-label': 'console' }, h('h2', { text: 'Console' }), term.el),
 	    h('section', { class: 'card' }, h('h2', { text: 'Jobs' }), jobsBody),
 	    h('section', { class: 'card' }, h('h2', { text: 'Link history' }), linksEmpty,
 		h('table', { class: 'plain' }, h('thead', {}, h('tr', {},
@@ -122,17 +125,19 @@ export function nodeView(root, slot) {
 			open.add(list[0].id);
 		for (const j of list) {
 			const log = h('ol', { class: 'events' });
+			const conLog = h('pre', { class: 'console-log', 'aria-label': `console log of job ${j.id}` });
 			const d = h('details', { dataset: { job: j.id } },
 			    h('summary', {},
 				h('span', { class: 'badge', dataset: { state: j.state }, text: j.state }),
 				` Job ${j.id}: ${j.action} with ${j.image} · ${fmt.time(j.created)}`,
 				j.finished ? ` · took ${fmt.between(j.created, j.finished)}` : '',
 				j.state === 'failed' ? h('span', { class: 'reason', text: ` · ${fmt.reason(j.reason)}` }) : ''),
-			    log);
+			    log, h('h3', { class: 'console-log-head', text: 'Console log' }), conLog);
 			d.addEventListener('toggle', () => {
 				if (d.open) {
 					open.add(j.id);
 					loadEvents(j.id, log);
+					jobConsoleLog(j.id, conLog);
 				} else
 					open.delete(j.id);
 			});
@@ -199,5 +204,8 @@ export function nodeView(root, slot) {
 	const n0 = state.nodes.get(slot);
 	lastJobKey = n0 && n0.job ? `${n0.job.id}:${n0.job.state}` : '';
 	update.linkKey = n0 && n0.link ? `${n0.link.state}:${n0.link.changed}` : '';
-	return unsub;
+	return () => {
+		unsub();
+		term.close();
+	};
 }

@@ -290,7 +290,9 @@ install: all $(BUILD)/rackd.conf $(BUILD)/rackd.service
 # native make deb. The libraries whose ARCH packages cannot be installed
 # next to the machine's own (FreeIPMI) are unpacked under
 # build/arm64-sysroot/ (tools/cross-sysroot.sh) and found there through
-# PKG_CONFIG_PATH; the build dependencies are checked without them.
+# PKG_CONFIG_PATH; the build dependencies are checked without them and
+# without nodejs and npm, which run on the build machine (nodejs is
+# Multi-Arch: allowed: dpkg would want nodejs:arm64).
 DEB_BUILD_ARCH := $(shell dpkg --print-architecture 2>/dev/null)
 ifeq ($(filter-out $(DEB_BUILD_ARCH),$(ARCH)),)
 DEB_DIR   := $(abspath $(BUILD))/deb
@@ -315,7 +317,7 @@ DEB_ENV   := env CC=$(DEB_HOST_GNU_TYPE)-gcc RACKD_BUILD=$(BUILD)/$(ARCH) \
              DEB_BUILD_OPTIONS=nocheck DEB_BUILD_PROFILES=cross \
              dpkg-architecture -a$(ARCH) -f -c
 DEB_RULES := debian/rules binary-arch
-DEB_CHECK := sed -E '/^[[:space:]]+(libfreeipmi-dev|libipmiconsole-dev)([[:space:],]|$$)/d' \
+DEB_CHECK := sed -E '/^[[:space:]]+(libfreeipmi-dev|libipmiconsole-dev|nodejs|npm)([[:space:],]|$$)/d' \
              debian/control >$(DEB_SYSROOT)/control && \
              dpkg-checkbuilddeps -B $(DEB_SYSROOT)/control
 DEB_BUILD_OPT := -B

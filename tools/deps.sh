@@ -42,8 +42,8 @@ libcurl4-openssl-dev:arm64 libmnl-dev:arm64 libblkid-dev:arm64
 libsystemd-dev:arm64 libhidapi-dev:arm64"
 # Debian 12's FreeIPMI packages are not Multi-Arch: same, so
 # libfreeipmi-dev:arm64 cannot be installed next to libfreeipmi-dev (apt
-# would remove the amd64 one): tools/arm64-sysroot.sh unpacks the arm64
-# ones under build/arm64/sysroot for the cross build instead.
+# would remove the amd64 one): tools/cross-sysroot.sh unpacks the arm64
+# ones under build/arm64-sysroot/ for the cross build instead.
 ARM64_TEST="qemu-system-arm qemu-user-static qemu-efi-aarch64 mmdebstrap arch-test
 qemu-system-x86 curl"
 

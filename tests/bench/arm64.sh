@@ -11,13 +11,15 @@
 # run builds two Debian roots (some 20 minutes); later runs take about 10.
 #
 # Environment: IMAGE_MIB (64, the image each client fetches whole),
-# CLIENTS (16), ONLY_AMD64=1 (the amd64 board alone: a check of the
-# bench). Writes build/bench/arm64.txt. Traffic only to 127.0.0.1.
+# CLIENTS (16), BOARDS ("amd64 arm64"; one of them measures that board
+# alone, and the ratios use the other's last figures, kept in
+# build/bench/arm64-board-ARCH.txt, and say when each was measured). Writes build/bench/arm64.txt. Traffic only to 127.0.0.1.
 set -u
 source "$(dirname "$0")/../lib.sh"
 source "$TOP/tests/deb/board.sh"
 
 IMAGE_MIB=${IMAGE_MIB:-64}
+BOARDS=${BOARDS:-amd64 arm64}
 CLIENTS=${CLIENTS:-16}
 OUT_DIR=$TOP/build/bench
 REPORT=$OUT_DIR/arm64.txt
@@ -121,13 +123,18 @@ run_board() {
 	return 0
 }
 
-run_board amd64
-X_CPU=$CPU_S X_HWM=$HWM_KB X_BYTES=$BYTES
-[ "${ONLY_AMD64:-0}" = 1 ] && exit 0	# a check of the bench itself
-run_board arm64
-A_CPU=$CPU_S A_HWM=$HWM_KB A_BYTES=$BYTES
+for arch in $BOARDS; do
+	run_board "$arch"
+	echo "$CPU_S $BYTES $HWM_KB $(date -u +%FT%TZ)" >"$OUT_DIR/arm64-board-$arch.txt"
+done
+for arch in amd64 arm64; do
+	[ -f "$OUT_DIR/arm64-board-$arch.txt" ] || { echo "arm64 bench: no $arch figures yet"; exit 0; }
+done
+read -r X_CPU X_BYTES X_HWM X_WHEN <"$OUT_DIR/arm64-board-amd64.txt"
+read -r A_CPU A_BYTES A_HWM A_WHEN <"$OUT_DIR/arm64-board-arm64.txt"
 {
 	echo "rackd serving $CLIENTS chunk streams of a $IMAGE_MIB MiB image, emulated boards (QEMU tcg)"
+	echo "(amd64 board measured $X_WHEN, arm64 board $A_WHEN)"
 	awk -v ac="$A_CPU" -v ab="$A_BYTES" -v xc="$X_CPU" -v xb="$X_BYTES" -v ah="$A_HWM" -v xh="$X_HWM" 'BEGIN {
 		ag = ac / (ab / 1e9); xg = xc / (xb / 1e9)
 		printf "CPU time per GB served, arm64 / amd64: %.2f\n", (xg > 0 ? ag / xg : 0)

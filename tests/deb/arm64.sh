@@ -4,8 +4,9 @@
 # tests/deb/board.sh) installs the cross-built rackd_*_arm64.deb with
 # rackd-clone-amd64, systemd starts rackd, and the host checks the
 # dashboard, the API and /pxe/ over a port forwarded to 127.0.0.1. Not part
-# of make test: emulation is slow (some 4 to 6 minutes with the board's
-# root cached, 10 to 15 more the first time, when mmdebstrap builds it).
+# of make test: emulation is slow (some 5 minutes with the board's root
+# cached, 3 of them booting it; some 15 more the first time, when
+# mmdebstrap builds it).
 #
 # ARM64_DEBS: a folder holding rackd_*_arm64.deb (default: make deb
 # ARCH=arm64). CLONE_DEB: rackd-clone-amd64's package (default: the one in

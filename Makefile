@@ -14,11 +14,11 @@ ALLCFLAGS = -std=c11 $(WARN) $(CFLAGS) $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 
 PKGS       := libmicrohttpd sqlite3 jansson inih libsodium libzstd libarchive libcurl libmnl blkid libsystemd \
-              libfreeipmi
+              libfreeipmi hidapi-hidraw
 LIBS_DB    := $(shell $(PKG_CONFIG) --libs sqlite3 jansson 2>/dev/null)
 LIBS_IMG   := $(shell $(PKG_CONFIG) --libs jansson libsodium libzstd libarchive 2>/dev/null)
 LIBS_APPL  := $(shell $(PKG_CONFIG) --libs libmicrohttpd jansson inih libsodium libmnl libsystemd \
-              libfreeipmi 2>/dev/null) -lpthread
+              libfreeipmi libcurl hidapi-hidraw 2>/dev/null) -lpthread
 LIBS_CTL   := $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null)
 LIBS_AGENT := -Wl,--as-needed $(shell $(PKG_CONFIG) --libs libcurl blkid 2>/dev/null)
 
@@ -53,10 +53,15 @@ PROGS     := $(BUILD)/rackd $(if $(CTL_SRC),$(BUILD)/rackctl) \
 
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+# The integration tests' own programs (tests/integration/*.c).
+TEST_PROGS := $(BUILD)/tests/power_run $(BUILD)/tests/relay_board \
+              $(BUILD)/tests/hidraw_shim.so
 
 .PHONY: all deps check layers style style-fix test unit integration bench demo pxe \
 	clean clean-obj help install deb test-deb test-arm64 webui-vendor FORCE
-all: $(PROGS) webui-vendor $(BUILD)/tests/power_run
+TEST_PROGS := $(BUILD)/tests/power_run $(BUILD)/tests/relay_board \
+	$(BUILD)/tests/hidraw_shim.so
+all: $(PROGS) webui-vendor $(TEST_PROGS)
 
 # The dashboard's third-party files (xterm.js), from npm at the versions
 # webui-vendor/package-lock.json pins, into webui/vendor/.
@@ -169,6 +174,17 @@ $(BUILD)/tests/power_run: tests/integration/power_run.c \
 	$(CC) $(CPPFLAGS) $(ALLCFLAGS) $(TEST_DEPS) -o $@ $(filter %.c %.a,$^) \
 	    $(LIBS_APPL) $(LIBS_IMG) $(LIBS_DB)
 
+# relay_board: a USB HID relay board made with the kernel's uhid, or
+# answering hidraw_shim (an LD_PRELOAD stand-in for hidraw where the
+# kernel has no uhid).
+$(BUILD)/tests/relay_board: tests/integration/relay_board.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALLCFLAGS) $(TEST_DEPS) -o $@ $<
+
+$(BUILD)/tests/hidraw_shim.so: tests/integration/hidraw_shim.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALLCFLAGS) $(TEST_DEPS) -fPIC -shared -o $@ $< -ldl
+
 # A fresh build in its own folder (every file compiled with the warnings),
 # then cppcheck, the layers of appliance/ and the style.
 check:
@@ -180,8 +196,10 @@ check:
 	  -I. appliance db images pxe tests/unit
 	sh tools/layers.sh -o $(BUILD)/check/obj/appliance
 	$(MAKE) style
-	@# libcurl stays in rackctl and the node side; libmicrohttpd in http.c.
-	@! grep -ln 'curl' images/*.[ch] db/*.[ch] appliance/*.[ch] || \
+	@# libcurl stays in rackctl, the node side and power_redfish.c;
+	@# libmicrohttpd in http.c.
+	@! grep -ln 'curl' images/*.[ch] db/*.[ch] appliance/*.[ch] | \
+	  grep -v '^appliance/power_redfish.c$$' || \
 	  { echo "check: libcurl named outside images/rackctl/ and pxe/"; exit 1; }
 	@! grep -ln 'MHD_\|<microhttpd.h>' appliance/*.[ch] | grep -v '^appliance/http.c$$' || \
 	  { echo "check: libmicrohttpd named outside appliance/http.c"; exit 1; }
@@ -342,7 +360,6 @@ test-deb:
 	@sh tools/deps.sh deb
 	bash tests/deb/run.sh
 
-# RACKD_EXEC runs a cross-built rackd (qemu-aarch64-static for arm64).
 # make test-arm64: the arm64 package installed and started by systemd on a
 # Debian 12 arm64 board under qemu-system-aarch64 (tests/deb/arm64.sh).
 # Not in make test: software emulation takes minutes.
@@ -350,6 +367,7 @@ test-arm64:
 	@sh tools/deps.sh arm64-test
 	bash tests/deb/arm64.sh
 
+# RACKD_EXEC runs a cross-built rackd (qemu-aarch64-static for arm64).
 $(BUILD)/rackd.conf: $(BUILD)/rackd tools/rackd-conf.sh
 	RACKD_EXEC='$(RACKD_EXEC)' sh tools/rackd-conf.sh $(BUILD)/rackd >$@.tmp && mv $@.tmp $@
 

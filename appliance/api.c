@@ -86,7 +86,23 @@ id_param(struct req *r, int64_t *id)
 void
 api_nodes_list(struct req *r)
 {
-	http_reply_json(r, 200, db_nodes_list());
+	json_t *a = db_nodes_list(), *n;
+	size_t i;
+
+	json_array_foreach(a, i, n)
+		power_node_json(n);
+	http_reply_json(r, 200, a);
+}
+
+/* The node as GET shows it: its row and its power. */
+static json_t *
+node_json(const char *slot)
+{
+	json_t *n = db_node_get(slot);
+
+	if (n != NULL)
+		power_node_json(n);
+	return n;
 }
 
 void
@@ -95,7 +111,7 @@ api_node_get(struct req *r)
 	const char *slot = slot_param(r);
 
 	if (slot != NULL)
-		http_reply_json(r, 200, db_node_get(slot));
+		http_reply_json(r, 200, node_json(slot));
 }
 
 static int
@@ -149,15 +165,22 @@ api_parse_node_patch(json_t *body, const char **label, const char **image,
 				return -1;
 			}
 			*boot_mode = m;
+		} else if (strcmp(key, "power") == 0) {
+			if (!json_is_null(v) && !json_is_object(v)) {
+				snprintf(err, errlen, "power: an object "
+				    "{\"method\": ...} or null");
+				return -1;
+			}	/* power_settings_check judges the rest */
 		} else {
 			snprintf(err, errlen, "unknown field '%.64s' (label, "
-			    "image, boot_mode)", key);
+			    "image, boot_mode, power)", key);
 			return -1;
 		}
 	}
-	if (*label == NULL && *image == NULL && *boot_mode == NULL) {
+	if (*label == NULL && *image == NULL && *boot_mode == NULL &&
+	    json_object_get(body, "power") == NULL) {
 		snprintf(err, errlen, "nothing to change (label, image, "
-		    "boot_mode)");
+		    "boot_mode, power)");
 		return -1;
 	}
 	return 0;
@@ -195,7 +218,7 @@ api_node_patch(struct req *r)
 {
 	const char *slot, *label, *image, *mode;
 	char err[ERR_MAX];
-	json_t *body;
+	json_t *body, *power;
 	int rc;
 
 	if ((slot = slot_param(r)) == NULL ||
@@ -222,7 +245,21 @@ api_node_patch(struct req *r)
 		http_reply_error(r, 409, "%s", err);
 		return;
 	}
-	rc = db_node_update(slot, label, image, mode);
+	power = json_object_get(body, "power");
+	if (power != NULL && !json_is_null(power) &&
+	    power_settings_check(power, err, sizeof(err)) != 0) {
+		json_decref(body);
+		http_reply_error(r, 400, "power: %s", err);
+		return;
+	}
+	if (power != NULL && power_settings_set(slot, json_is_null(power) ?
+	    NULL : power, err, sizeof(err)) != 0) {
+		json_decref(body);
+		http_reply_error(r, 500, "power: %s", err);
+		return;
+	}
+	rc = label == NULL && image == NULL && mode == NULL ? DB_OK :
+	    db_node_update(slot, label, image, mode);
 	json_decref(body);
 	if (rc != DB_OK) {
 		http_reply_error(r, rc == DB_NOTFOUND ? 404 : 500, "%s",
@@ -232,7 +269,7 @@ api_node_patch(struct req *r)
 	nodes_publish(slot);
 	if (label != NULL)
 		dnsmasq_changed();	/* the node's hostname */
-	http_reply_json(r, 200, db_node_get(slot));
+	http_reply_json(r, 200, node_json(slot));
 }
 
 void

@@ -44,6 +44,8 @@ boot_decide(const char *slot, struct db_job *job)
 	if (rc == DB_OK && strcmp(job->action,
 	    job_action_name(JOB_REIMAGE)) == 0)
 		return BOOT_CLONE;
+	if (rc == DB_OK && job_action_power(job->action))
+		rc = DB_NOTFOUND;	/* a power op's job: no boot's */
 	if ((node = db_node_get(slot)) == NULL)
 		return BOOT_ERROR;
 	/* A diskless boot that did not finish ends with this new boot. */

@@ -100,7 +100,8 @@ static const struct option_def options[] = {
 	  "slots known ahead of their links, comma separated (usb1,usb2)" },
 	{ "boot_timeout", 0, T_DURATION, OFF(boot_timeout), "15m", 10,
 	  7 * 86400, F_RELOAD, "TIME",
-	  "fail a job whose node has not called in after TIME" },
+	  "a job whose node has not called in after TIME: its server is "
+	  "power-cycled once more (with a power method), then the job fails" },
 	{ "agent_timeout", 0, T_DURATION, OFF(agent_timeout), "15m", 10,
 	  86400, F_RELOAD, "TIME",
 	  "fail a running job whose agent is silent for TIME" },
@@ -659,6 +660,8 @@ config_free(struct config *cfg)
 		    options[i].type == T_LIST)
 			strlist_clear((struct strlist *)field);
 	}
+	json_decref(cfg->power);
+	cfg->power = NULL;
 }
 
 static void
@@ -755,6 +758,59 @@ list_append(struct config *cfg, const struct option_def *o, const char *value,
 	return 0;
 }
 
+/* A name = value of a [power.SLOT] section, kept as text: power.c checks
+ * the slot's settings (power_config_check) once the file is read. */
+static int
+power_entry(struct ini_ctx *ctx, const char *slot, const char *name,
+    const char *value)
+{
+	json_t *sec;
+	size_t n = strlen(name);
+
+	if (!slot_name_valid(slot)) {
+		ini_fail(ctx, "[power.%.*s]: not a slot name", SLOT_NAME_MAX,
+		    slot);
+		return 0;
+	}
+	if (n == 0 || n > OPTION_NAME_MAX ||
+	    strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") != n) {
+		ini_fail(ctx, "[power.%s]: '%.*s' is not a key name (a-z, "
+		    "0-9, _)", slot, OPTION_NAME_MAX, name);
+		return 0;
+	}
+	if (strlen(value) > POWER_VALUE_MAX) {
+		ini_fail(ctx, "[power.%s] %s: longer than %d characters",
+		    slot, name, POWER_VALUE_MAX);
+		return 0;
+	}
+	if (ctx->cfg->power == NULL && (ctx->cfg->power = json_object()) ==
+	    NULL) {
+		ini_fail(ctx, "out of memory");
+		return 0;
+	}
+	if ((sec = json_object_get(ctx->cfg->power, slot)) == NULL) {
+		if ((sec = json_object()) == NULL ||
+		    json_object_set_new(ctx->cfg->power, slot, sec) != 0) {
+			ini_fail(ctx, "out of memory");
+			return 0;
+		}
+	}
+	if (json_object_get(sec, name) != NULL) {
+		ini_fail(ctx, "[power.%s] %s: given twice", slot, name);
+		return 0;
+	}
+	if (json_object_size(sec) >= POWER_KEYS_MAX) {
+		ini_fail(ctx, "[power.%s]: more than %d keys", slot,
+		    POWER_KEYS_MAX);
+		return 0;
+	}
+	if (json_object_set_new(sec, name, json_string(value)) != 0) {
+		ini_fail(ctx, "[power.%s] %s: not UTF-8 text", slot, name);
+		return 0;
+	}
+	return 1;
+}
+
 static int
 ini_entry(void *user, const char *section, const char *name,
     const char *value)
@@ -766,6 +822,8 @@ ini_entry(void *user, const char *section, const char *name,
 
 	if (ctx->failed)
 		return 0;
+	if (strncmp(section, "power.", 6) == 0)
+		return power_entry(ctx, section + 6, name, value);
 	if (section[0] != '\0' && strcmp(section, "rackd") != 0) {
 		ini_fail(ctx, "unknown section [%s]", section);
 		return 0;
@@ -931,6 +989,11 @@ config_load(struct config *cfg, int argc, char **argv, char *err,
 void
 config_apply_reload(struct config *cur, struct config *next)
 {
+	json_t *power = cur->power;
+
+	/* [power.SLOT] sections: always reloaded (power_config_use). */
+	cur->power = next->power;
+	next->power = power;
 	for (size_t i = 0; i < NOPTIONS; i++) {
 		const struct option_def *o = &options[i];
 		char *a = (char *)cur + o->offset;

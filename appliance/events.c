@@ -123,8 +123,10 @@ nodes_publish(const char *slot)
 {
 	json_t *n = db_node_get(slot);
 
-	if (n != NULL)
+	if (n != NULL) {
+		power_node_json(n);
 		events_publish("node", n);
+	}
 }
 
 /* End the streams whose dashboard session has ended. */

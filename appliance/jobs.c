@@ -15,7 +15,11 @@
  * One active job per node (the database enforces it too). Every transition
  * is a row in the job's event log. Jobs outlive a restart of rackd; a node
  * that does not call in within boot_timeout, or an agent silent for
- * agent_timeout, fails its job with a reason.
+ * agent_timeout, fails its job with a reason; a reimage's server with a
+ * power method is first power-cycled once more (power_run.c).
+ *
+ * The power actions (power_on, power_off, power_cycle) take no image and
+ * go from queued to done or failed once their op ran on a work thread.
  */
 #include <stdio.h>
 #include <string.h>
@@ -48,20 +52,45 @@ static const unsigned char allowed[JOB_STATES][JOB_STATES] = {
 	/* failed    */ { 0, 0, 0, 0, 0, 0 },
 };
 
-/* What each action takes. */
+/* What each action takes. A power action (kind NULL) takes no image:
+ * its job goes from queued to done or failed once power_run.c ran it. */
 static const struct {
 	const char	*name;		/* in the database and the API */
 	const char	*kind;		/* the image kind it runs */
 	int		 in_ram;	/* the image must fit rootfs_max_size */
 	const char	*other;		/* why another kind is refused */
+	enum power_op	 op;		/* of a power action */
 } actions[JOB_ACTIONS] = {
 	[JOB_REIMAGE] = { "reimage", "disk", 0, "it is not written to disks "
-	    "but booted diskless (PATCH the node's image and boot_mode)" },
+	    "but booted diskless (PATCH the node's image and boot_mode)", 0 },
 	[JOB_DISKLESS] = { "diskless", "rootfs", 1, "a diskless node runs a "
-	    "rootfs image (or set boot_mode local)" },
+	    "rootfs image (or set boot_mode local)", 0 },
+	[JOB_POWER_ON] = { "power_on", NULL, 0, NULL, POWER_ON },
+	[JOB_POWER_OFF] = { "power_off", NULL, 0, NULL, POWER_OFF },
+	[JOB_POWER_CYCLE] = { "power_cycle", NULL, 0, NULL, POWER_CYCLE },
 };
 
+/* A power op's job that has not ended within this long never will
+ * (rackd's own work queue lost it): failed. */
+#define POWER_JOB_LOST_MS	(3 * 60 * 1000)
+
+/* Jobs cycled once more for want of a boot (jobs_tick's thread only). */
+static struct {
+	int64_t	 id;
+	int64_t	 at;		/* ms */
+} retried[SLOTS_MAX];
+
 static int64_t started_ms;
+
+int
+job_action_power(const char *action)
+{
+	for (int i = 0; action != NULL && i < JOB_ACTIONS; i++)
+		if (actions[i].kind == NULL &&
+		    strcmp(actions[i].name, action) == 0)
+			return 1;
+	return 0;
+}
 
 int
 job_state_from_name(const char *s)
@@ -162,7 +191,9 @@ transition(const struct db_job *j, enum job_state to, const char *reason,
 {
 	int rc;
 
-	if (!allowed_from(job_state_from_name(j->state), to))
+	if (!allowed_from(job_state_from_name(j->state), to) &&
+	    !(job_action_power(j->action) && to == JOB_DONE &&
+	    job_state_from_name(j->state) == JOB_QUEUED))
 		return JOB_ILLEGAL;
 	rc = db_job_set_state(j->id, j->state, states[to].name, reason,
 	    message);
@@ -171,8 +202,11 @@ transition(const struct db_job *j, enum job_state to, const char *reason,
 	log_info("job %lld (%s %s): %s -> %s%s%s", (long long)j->id, j->action,
 	    j->slot, j->state, states[to].name, reason ? ": " : "",
 	    reason ? reason : "");
-	if (to == JOB_DONE && strcmp(j->action, actions[JOB_REIMAGE].name) == 0)
+	if (to == JOB_DONE &&
+	    strcmp(j->action, actions[JOB_REIMAGE].name) == 0) {
 		db_node_update(j->slot, NULL, j->image, "local");
+		power_reimage_done(j->slot);
+	}
 	jobs_publish(j->id);
 	nodes_publish(j->slot);
 	return JOB_OK;
@@ -195,6 +229,7 @@ jobs_image_check(enum job_action action, const char *ref, char *image,
 	int rc;
 
 	if (action < 0 || action >= JOB_ACTIONS || ref == NULL ||
+	    actions[action].kind == NULL ||
 	    image_ref_parse(ref, name, version, err, sizeof(err)) != 0) {
 		snprintf(why, len, "image: not a valid \"name[:version]\"");
 		return JOB_BAD;
@@ -269,9 +304,58 @@ jobs_create(const char *slot, enum job_action action, const char *ref,
 	}
 	log_info("job %lld: %s of %s with %s queued", (long long)*id,
 	    actions[action].name, slot, image);
+	/* A diskless job is made by the node's own boot: it is up. */
+	if (action == JOB_REIMAGE)
+		power_boot_job(*id, slot, 0);
 	jobs_publish(*id);
 	nodes_publish(slot);
 	return JOB_OK;
+}
+
+int
+jobs_create_power(const char *slot, enum job_action action, int64_t *id,
+    char *why, size_t len)
+{
+	char token[TOKEN_HEX + 1];
+	int rc;
+
+	if (action < 0 || action >= JOB_ACTIONS ||
+	    actions[action].kind != NULL) {
+		snprintf(why, len, "not a power action");
+		return JOB_BAD;
+	}
+	if ((rc = db_node_exists(slot)) != 1) {
+		snprintf(why, len, "no such node: %s", slot);
+		return rc == 0 ? JOB_NO_NODE : JOB_ERROR;
+	}
+	auth_random_hex(token);
+	rc = db_job_create(slot, actions[action].name, NULL, token, 0, id);
+	if (rc != DB_OK) {
+		snprintf(why, len, rc == DB_CONFLICT ? "node %s already has an "
+		    "active job" : "cannot create the job", slot);
+		return rc == DB_CONFLICT ? JOB_BUSY : JOB_ERROR;
+	}
+	log_info("job %lld: %s of %s queued", (long long)*id,
+	    actions[action].name, slot);
+	jobs_publish(*id);
+	nodes_publish(slot);
+	power_job_start(*id, slot, actions[action].op);
+	return JOB_OK;
+}
+
+int
+jobs_power_end(int64_t id, const char *reason)
+{
+	struct db_job j;
+	int rc;
+
+	if ((rc = db_job_get(id, &j)) != DB_OK)
+		return job_error(rc);
+	if (!job_action_power(j.action))
+		return JOB_ILLEGAL;
+	if (reason == NULL)
+		return transition(&j, JOB_DONE, NULL, "power op done");
+	return transition(&j, JOB_FAILED, reason, NULL);
 }
 
 int
@@ -354,7 +438,8 @@ jobs_node_booting(const char *slot)
 	if (list != NULL && json_array_size(list) == 1) {
 		int64_t id = json_integer_value(json_object_get(
 		    json_array_get(list, 0), "id"));
-		if (db_job_get(id, &j) == DB_OK) {
+		if (db_job_get(id, &j) == DB_OK &&
+		    !job_action_power(j.action)) {
 			db_job_seen(id);
 			rc = transition(&j, JOB_BOOTING, NULL,
 			    "boot script fetched");
@@ -370,6 +455,11 @@ recover_one(const struct db_job *j, void *arg)
 	char name[IMAGE_NAME_MAX + 1], version[IMAGE_NAME_MAX + 1];
 	char why[ERR_MAX];
 
+	if (job_action_power(j->action)) {
+		transition(j, JOB_FAILED, "rackd restarted before the power op "
+		    "ended", NULL);
+		return 0;
+	}
 	if (strcmp(j->action, actions[JOB_REIMAGE].name) == 0 &&
 	    (image_ref_parse(j->image, name, version, why, sizeof(why)) != 0 ||
 	    !db_image_exists(name, version))) {
@@ -389,6 +479,38 @@ jobs_recover(void)
 	db_jobs_active(recover_one, NULL);
 }
 
+/* When the job was cycled once more for want of a boot; 0 never. */
+static int64_t
+retry_at(int64_t id)
+{
+	for (size_t i = 0; i < SLOTS_MAX; i++)
+		if (retried[i].id == id)
+			return retried[i].at;
+	return 0;
+}
+
+static void
+retry_mark(int64_t id, int64_t now)
+{
+	size_t oldest = 0;
+
+	for (size_t i = 0; i < SLOTS_MAX; i++)
+		if (retried[i].at < retried[oldest].at)
+			oldest = i;
+	retried[oldest].id = id;
+	retried[oldest].at = now;
+}
+
+static unsigned
+power_caps_of(const char *slot)
+{
+	json_t *s = power_settings_get(slot);
+	unsigned caps = power_caps(s);
+
+	json_decref(s);
+	return caps;
+}
+
 static int
 check_timeout(const struct db_job *j, void *arg)
 {
@@ -396,13 +518,26 @@ check_timeout(const struct db_job *j, void *arg)
 	char reason[JOB_REASON_MAX];
 	int st = job_state_from_name(j->state);
 
+	if (job_action_power(j->action)) {
+		if (now - j->created >= POWER_JOB_LOST_MS)
+			transition(j, JOB_FAILED, "the power op did not end",
+			    NULL);
+		return 0;
+	}
 	if (j->seen > last)
 		last = j->seen;
 	if (started_ms > last)
 		last = started_ms;
 	if (st == JOB_QUEUED || st == JOB_BOOTING) {
+		if (retry_at(j->id) > last)
+			last = retry_at(j->id);
 		if (now - last < (int64_t)conf.boot_timeout * 1000)
 			return 0;
+		if (retry_at(j->id) == 0 && power_caps_of(j->slot) != 0) {
+			retry_mark(j->id, now);
+			power_boot_job(j->id, j->slot, 1);
+			return 0;
+		}
 		snprintf(reason, sizeof(reason), "no boot: the node did not "
 		    "call in within %ds", conf.boot_timeout);
 	} else {

@@ -48,7 +48,8 @@ reload(void)
 	char err[CONFIG_ERR_MAX];
 
 	log_info("reloading the configuration");
-	if (config_load(&next, saved_argc, saved_argv, err, sizeof(err)) != 0) {
+	if (config_load(&next, saved_argc, saved_argv, err, sizeof(err)) != 0 ||
+	    power_config_check(&next, err, sizeof(err)) != 0) {
 		log_warnx("reload failed, keeping the running configuration: "
 		    "%s", err);
 		config_free(&next);
@@ -58,6 +59,7 @@ reload(void)
 	config_apply_reload(&conf, &next);
 	conf_unlock();
 	config_free(&next);
+	power_config_use(conf.power);
 	log_set_verbose(conf.verbose);
 	auth_reload();
 	session_reload();
@@ -92,6 +94,7 @@ on_tick(void *arg)
 {
 	jobs_tick();
 	push_expire();
+	power_poll_tick();
 }
 
 static void
@@ -126,7 +129,8 @@ main(int argc, char **argv)
 
 	saved_argc = argc;
 	saved_argv = argv;
-	if (config_load(&conf, argc, argv, err, sizeof(err)) != 0) {
+	if (config_load(&conf, argc, argv, err, sizeof(err)) != 0 ||
+	    power_config_check(&conf, err, sizeof(err)) != 0) {
 		fprintf(stderr, "rackd: %s\n", err);
 		return 1;
 	}
@@ -164,8 +168,10 @@ main(int argc, char **argv)
 	if (db_open(path, 0, err, sizeof(err)) != 0)
 		fatalx("database: %s", err);
 	if (auth_init(err, sizeof(err)) != 0 ||
-	    session_init(err, sizeof(err)) != 0)
+	    session_init(err, sizeof(err)) != 0 ||
+	    power_init(err, sizeof(err)) != 0)
 		fatalx("%s", err);
+	power_config_use(conf.power);
 	if (catalog_open(err, sizeof(err)) != 0)
 		fatalx("image store: %s", err);
 	if (events_init() != 0)

@@ -136,6 +136,7 @@ struct config {
 	int		 console_speed;		/* baud, a termios speed */
 	size_t		 console_ring;		/* bytes kept per slot */
 	size_t		 console_log_max;	/* bytes of a job's log */
+	json_t		*power;		/* [power.SLOT]: {SLOT: {KEY: "V"}} */
 	/* set by the command line, not options */
 	int		 show_help;
 	int		 show_version;
@@ -385,6 +386,9 @@ int	 api_parse_node_patch(json_t *body, const char **label,
 	    const char **image, const char **boot_mode, char *err,
 	    size_t errlen);
 
+/* power_api.c: POST /api/v1/nodes/{slot}/power {"action": ...}. */
+void	 api_node_power(struct req *);
+
 /* agent.c: the endpoints the clone agent calls with its job token. */
 void	 agent_job_get(struct req *);
 void	 agent_job_report(struct req *);
@@ -480,7 +484,11 @@ enum job_state {
 	JOB_FAILED,
 	JOB_STATES
 };
-enum job_action { JOB_REIMAGE, JOB_DISKLESS, JOB_ACTIONS };
+enum job_action {
+	JOB_REIMAGE, JOB_DISKLESS,
+	JOB_POWER_ON, JOB_POWER_OFF, JOB_POWER_CYCLE,	/* queued -> done */
+	JOB_ACTIONS
+};
 int	 job_state_from_name(const char *);	/* enum job_state, or -1 */
 const char *job_state_name(enum job_state);
 const char *job_action_name(enum job_action);
@@ -500,6 +508,13 @@ int	 jobs_image_check(enum job_action, const char *ref, char *image,
  * Call with the configuration read-locked. */
 int	 jobs_create(const char *slot, enum job_action, const char *ref,
 	    int64_t *id, char *why, size_t len);
+/* A power job (JOB_POWER_*) of slot, queued for power_job_start: JOB_OK
+ * and *id, or JOB_NO_NODE, JOB_BUSY with why. */
+int	 jobs_create_power(const char *slot, enum job_action, int64_t *id,
+	    char *why, size_t len);
+/* The power job's end: done (reason NULL) or failed with reason. */
+int	 jobs_power_end(int64_t id, const char *reason);
+int	 job_action_power(const char *action);	/* a power_* action */
 int	 jobs_cancel(int64_t id, const char *who);
 int	 jobs_report(int64_t id, const char *state, int64_t done,
 	    int64_t fetched, int64_t rate, const char *reason);
@@ -746,12 +761,151 @@ extern const struct power_method power_ipmi, power_wol, power_command,
 	power_redfish, power_relay;
 const char *power_op_name(enum power_op);	/* "on", "boot_net", ... */
 const char *power_state_name(enum power_state);	/* "on", "off", "unknown" */
+#define POWER_KEYS_MAX		16	/* keys of one slot's settings */
+#define POWER_VALUE_MAX		512	/* a setting's value, as text */
+#define POWER_SETTINGS_MAX	8192	/* STATE_DIR/power/SLOT.json */
+/* A method's keys, for its check and run: a value from the configuration
+ * file is a string ("5", "yes"), one from the API may be a number or a
+ * boolean; both are taken. Absent: def. 0, or -1 with "KEY: why" in err. */
+int	 power_setting_int(const json_t *settings, const char *key, int def,
+	    int min, int max, int *out, char *err, size_t errlen);
+int	 power_setting_bool(const json_t *settings, const char *key, int def,
+	    int *out, char *err, size_t errlen);
+/* A string key: its value, def when absent, NULL when not a string. */
+const char *power_setting_str(const json_t *settings, const char *key,
+	    const char *def);
+const struct power_method *power_method_find(const char *name);
+/* Settings as the API or a [power.SLOT] section gives them: an object
+ * with a known "method", at most POWER_KEYS_MAX keys of strings, numbers
+ * or booleans, and the method's check. 0, or -1 with why in err. */
+int	 power_settings_check(const json_t *settings, char *err,
+	    size_t errlen);
+/* A copy fit to show: each secret set is {"set": true}. */
+json_t	*power_settings_public(const json_t *settings);
+/* Every [power.SLOT] of cfg (cfg->power) checked: "[power.n1] KEY: why". */
+int	 power_config_check(const struct config *cfg, char *err,
+	    size_t errlen);
+int	 power_init(char *err, size_t errlen);	/* STATE_DIR/power */
+void	 power_config_use(const json_t *sections);	/* start, SIGHUP */
+/* The slot's settings in force (a PATCH's, else the file's): a new
+ * reference, or NULL when the slot has none. Any thread. */
+json_t	*power_settings_get(const char *slot);
+json_t	*power_settings_all(void);	/* {SLOT: settings}, a copy */
+/* PATCH {"power": settings}; NULL removes. 0, or -1 with err. */
+int	 power_settings_set(const char *slot, const json_t *settings,
+	    char *err, size_t errlen);
+/* What the method of these settings can do (0: none or no method). */
+unsigned power_caps(const json_t *settings);
+/* "on, off, cycle": the ops of caps, for messages. */
+void	 power_caps_text(unsigned caps, char *buf, size_t len);
+/* An operator's words about the method: "Wake-on-LAN can only switch
+ * on", or NULL. */
+const char *power_method_note(const char *method);
+
+/* power_run.c: one op of one slot on a work thread, and what reimage and
+ * diskless jobs ask of it. */
+/* Run op for slot now, on this thread (a work thread): 0, or -1 and err.
+ * POWER_STATUS sets *state. The cache (power_poll.c) learns the outcome. */
+int	 power_run_now(const char *slot, enum power_op op,
+	    enum power_state *state, char *err, size_t errlen);
+/* The power job id (power_on, power_off, power_cycle) runs on a work
+ * thread and ends done or failed. */
+void	 power_job_start(int64_t id, const char *slot, enum power_op op);
+/* A reimage job was made: the server is made to boot from the network
+ * (boot_net then cycle, or cycle, or on), or told to be switched on by
+ * hand (an event of the job). retry: the boot_timeout's second try. */
+void	 power_boot_job(int64_t id, const char *slot, int retry);
+void	 power_reimage_done(const char *slot);	/* boot_disk, if it can */
+
+/* power_poll.c: each slot's cached power state, polled on work threads
+ * at a bounded rate; a slot failing POWER_FAILS_MAX times in a row is
+ * left alone until its settings change or an op succeeds. */
+#define POWER_POLL_SECONDS	10	/* a slot's status at most this often */
+#define POWER_POLLS_PER_SECOND	4	/* status calls of all slots */
+#define POWER_FAILS_MAX		3
+#define POWER_POLLS_RUNNING_MAX	2	/* status calls at once, all slots */
+struct power_rate {
+	int64_t	 second;	/* the second counted (ms / 1000) */
+	int	 used;
+};
+/* May one more status call start at now_ms? 1 (counted) or 0. */
+int	 power_rate_take(struct power_rate *, int64_t now_ms);
+struct power_poll {
+	int64_t	 last_ms;	/* the last call started; 0 never */
+	int	 fails;		/* failures in a row */
+	int	 busy;		/* a call runs */
+};
+/* Is the slot's next status call due at now_ms? */
+int	 power_poll_due(const struct power_poll *, int64_t now_ms);
+void	 power_poll_tick(void);		/* from the loop, each second */
+/* An op's or status's outcome (err NULL: success); state: what status
+ * told, or what a done op left (POWER_UNKNOWN: unchanged). */
+void	 power_poll_note(const char *slot, enum power_op op,
+	    enum power_state state, const char *err);
+/* Add "power": {...} to node, an object of db_node_get. */
+void	 power_node_json(json_t *node);
 
 /* power_ipmi.c: the "ipmi" method, a BMC over IPMI LAN (libfreeipmi). */
 #define POWER_IPMI_PORT		623	/* the "port" when none is given */
 #define POWER_IPMI_CIPHER	3	/* RMCP+ cipher suite: SHA1, AES-128 */
 #define POWER_IPMI_HOST_MAX	64	/* "address": a name or an IPv4 */
 #define POWER_IPMI_RESEND_MS	500	/* the first resend of a packet */
+
+/* power_redfish.c: the replies of a Redfish service, parsed apart from
+ * the HTTPS so that they can be tested (and fuzzed) alone. */
+#define REDFISH_REPLY_MAX	(256 * 1024)	/* a reply's body, at most */
+#define REDFISH_PATH_MAX	256	/* an @odata.id or an action's target */
+#define REDFISH_ETAG_MAX	128	/* a system's @odata.etag */
+#define REDFISH_PIN_B64_LEN	44	/* a SHA-256 in base64, of a pin */
+/* The ResetType values rackd knows, a bit each in redfish_system.resets. */
+enum redfish_reset {
+	RF_RESET_ON, RF_RESET_FORCE_OFF, RF_RESET_GRACEFUL_SHUTDOWN,
+	RF_RESET_GRACEFUL_RESTART, RF_RESET_FORCE_RESTART, RF_RESET_NMI,
+	RF_RESET_FORCE_ON, RF_RESET_PUSH_POWER_BUTTON, RF_RESET_POWER_CYCLE,
+	RF_RESETS
+};
+/* BootSourceOverrideTarget values, a bit each in redfish_system.boots. */
+enum redfish_boot { RF_BOOT_NONE, RF_BOOT_PXE, RF_BOOT_HDD, RF_BOOTS };
+struct redfish_system {
+	enum power_state state;		/* of "PowerState" */
+	char		 etag[REDFISH_ETAG_MAX];	/* "" when none */
+	char		 reset_target[REDFISH_PATH_MAX];  /* "" when none */
+	unsigned	 resets;	/* 1 << enum redfish_reset allowed */
+	int		 resets_listed;	/* AllowableValues given */
+	unsigned	 boots;		/* 1 << enum redfish_boot allowed */
+	int		 boots_listed;
+};
+/* The first member's @odata.id of a collection (/redfish/v1/Systems)
+ * into path. 0, or -1 with why in err. */
+int	 redfish_first_member(const char *body, size_t len, char *path,
+	    size_t pathlen, char *err, size_t errlen);
+/* A ComputerSystem's reply into *sys. 0, or -1 with why in err. */
+int	 redfish_parse_system(const char *body, size_t len,
+	    struct redfish_system *sys, char *err, size_t errlen);
+enum power_state redfish_power_state(const char *);	/* "On", "Off" */
+/* The ResetType for POWER_ON, POWER_OFF or POWER_CYCLE among allowed
+ * (RF_RESET bits; all of them when the service lists none), or NULL. */
+const char *redfish_reset_type(enum power_op, unsigned allowed);
+const char *redfish_reset_name(enum redfish_reset);
+
+/* power_relay.c: a USB HID relay board (16c0:05df "USBRelayN"). */
+#define RELAY_VID		0x16c0
+#define RELAY_PID		0x05df
+#define RELAY_CHANNELS_MAX	8
+#define RELAY_REPORT_LEN	9	/* a feature report and its number */
+#define RELAY_SERIAL_LEN	5	/* bytes 0-4 of the board's report */
+#define RELAY_STATE_BYTE	7	/* the relays' bitmask in it */
+#define RELAY_CMD_ON		0xff
+#define RELAY_CMD_OFF		0xfd
+#define RELAY_PRESS_MIN_MS	50
+#define RELAY_PRESS_MAX_MS	5000
+#define RELAY_PRESS_MS		500	/* a press of the power button */
+#define RELAY_LONG_MIN_MS	1000
+#define RELAY_LONG_MAX_MS	20000
+#define RELAY_LONG_MS		6000	/* a long press: a forced off */
+#define RELAY_CYCLE_PAUSE_MS	2000	/* off, then this, then on */
+#define RELAY_SLACK_MS		1000	/* opening and reports, at most */
+#define RELAY_DEVICE_MAX	256	/* the "device" key */
 
 /* gadget.c: the board as a USB gadget (configfs). */
 int	 gadget_setup(const char *root, const struct strlist *funcs,

@@ -43,6 +43,8 @@ static const struct route table[] = {
 	  "console" },
 	{ "POST", "/api/v1/nodes/*/console", WRITE, B_JSON, console_api_input,
 	  "console_input" },
+	{ "POST", "/api/v1/nodes/*/power", WRITE, B_JSON, api_node_power,
+	  "node_power" },
 	{ "POST", "/api/v1/session", NONE, B_JSON, session_signin,
 	  "session_signin" },
 	{ "GET", "/api/v1/session", NONE, B_NONE, session_status, "session" },

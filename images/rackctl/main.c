@@ -25,6 +25,8 @@ static const struct rackctl_cmd commands[] = {
 	    "reimage a node of a rack (--wait: follow it)" },
 	{ "console", rackctl_cmd_console,
 	    "attach to a node's serial console (~. leaves)" },
+	{ "power", rackctl_cmd_power,
+	    "switch a node of a rack on or off, cycle it, or ask its state" },
 	{ "help", cmd_help, "show this help" },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

@@ -150,6 +150,9 @@ bool rackctl_parse_long(const char *s, long min, long max, long *out);
 /* image.c */
 int rackctl_cmd_image(int argc, char **argv);
 
+/* power.c: "rackctl power RACK SLOT on|off|cycle|status". */
+int rackctl_cmd_power(int argc, char **argv);
+
 /* sign.c */
 int rackctl_cmd_keygen(int argc, char **argv);
 int rackctl_cmd_image_sign(int argc, char **argv);	/* "image sign" */

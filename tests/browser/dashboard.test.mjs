@@ -5,9 +5,9 @@
 // the dialog, progress reported by a stand-in agent advancing the bar to
 // done, a failed job's reason, cancel, several nodes at once, a link going
 // down live, the node page (job history with event logs, link history),
-// the images page, a write without the CSRF token, the node's serial
-// console (output, typing, refused without a session), the keyboard, a
-// phone's width, page weight, sign out. Screenshots go to $ARTIFACTS.
+// the Power card, the images page, a write without the CSRF token, the
+// node's serial console (output, typing, refused without a session), the
+// keyboard, a phone's width, page weight, sign out. Screenshots go to $ARTIFACTS.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
@@ -253,6 +253,39 @@ test('node page: job history with event logs, link history', async () => {
 	// The older failed job of usb3 is there with its reason, too.
 	await page.goto(env.url + '/#/node/usb3');
 	await page.locator('.jobs details .reason', { hasText: 'Chunk 3 did not match its hash' }).waitFor();
+});
+
+test('node page: the Power card, by what the method can', async () => {
+	// No method: the card says to switch the server on by hand.
+	await page.goto(env.url + '/#/node/usb1');
+	const card = page.locator('section.power');
+	await card.locator('.hint', { hasText: 'switch the server on now' }).waitFor();
+	for (const name of ['On', 'Off', 'Cycle'])
+		assert.equal(await card.getByRole('button', { name }).isVisible(), false, `${name} hidden`);
+	// Wake-on-LAN: On alone, and its note.
+	let r = await api('PATCH', '/api/v1/nodes/usb1', { power: { method: 'wol' } });
+	assert.equal(r.status, 200);
+	await card.locator('.hint', { hasText: 'Wake-on-LAN can only switch on' }).waitFor();
+	assert.equal(await card.getByRole('button', { name: 'On' }).isVisible(), true);
+	assert.equal(await card.getByRole('button', { name: 'Off' }).isVisible(), false);
+	// A command: On, Off and Cycle; Cycle queues a power job that ends done.
+	r = await api('PATCH', '/api/v1/nodes/usb1', { power: { method: 'command', program: '/bin/true' } });
+	assert.equal(r.status, 200);
+	await card.getByRole('button', { name: 'Cycle' }).waitFor();
+	assert.equal(await card.getByRole('button', { name: 'Off' }).isVisible(), true);
+	await card.getByRole('button', { name: 'Cycle' }).click();
+	await page.locator('.jobs details summary', { hasText: 'power_cycle' }).waitFor();
+	for (let i = 0; i < 50; i++) {
+		r = await api('GET', '/api/v1/jobs?node=usb1&limit=1');
+		if (r.data[0].state === 'done')
+			break;
+		await sleep(100);
+	}
+	assert.equal(r.data[0].action, 'power_cycle');
+	assert.equal(r.data[0].state, 'done');
+	await shot('11-power-card');
+	r = await api('PATCH', '/api/v1/nodes/usb1', { power: null });
+	assert.equal(r.status, 200);
 });
 
 test('images page: versions, size, chunks, signed, used by', async () => {

@@ -21,7 +21,7 @@ ASAN_CFLAGS := -O2 -g $(SAN_FLAGS)
 ASAN_TESTS  := api api_jobs api_chunks session docs push push_patch \
                push_faults push_sign push_delete push_rack rootfs_import \
                agent agent_restart diskless links lifecycle concurrency \
-               faults gadget
+               faults gadget power_redfish
 
 FUZZ_CC     := clang
 # clang warns of two things gcc (the project's compiler) does not: casts

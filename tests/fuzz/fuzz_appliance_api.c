@@ -3,7 +3,8 @@
  * (appliance/api.c api_parse_node_patch), decoded as http_json_body does
  * (a JSON object, duplicate keys refused). What it accepts is a printable
  * label within LABEL_MAX, an image reference or "" (null), a known boot
- * mode, and at least one of them.
+ * mode, power settings (an object or null: fuzz_appliance_power.c judges
+ * them), and at least one of them.
  */
 #include <string.h>
 
@@ -36,7 +37,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		json_decref(body);
 		return 0;
 	}
-	FUZZ_CHECK(label != NULL || image != NULL || mode != NULL);
+	FUZZ_CHECK(label != NULL || image != NULL || mode != NULL ||
+	    json_object_get(body, "power") != NULL);
 	if (label != NULL) {
 		FUZZ_CHECK(strlen(label) <= LABEL_MAX);
 		for (const char *p = label; *p != '\0'; p++)

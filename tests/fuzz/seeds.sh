@@ -91,6 +91,15 @@ for name, body in [("all", {"method": "ipmi", "address": "10.0.0.5", "port": 623
                    ("address", {"address": "bmc-1:623"})]:
     put(d, name, json.dumps(body))
 
+# ---- the power settings of a node PATCH ----
+d = "appliance_power"
+for name, body in [("command", {"power": {"method": "command", "program": "/bin/true",
+                                          "timeout": "5", "password": "pw"}}),
+                   ("wol", {"power": {"method": "wol", "broadcast": "10.0.0.255", "port": 9}}),
+                   ("bad-method", {"power": {"method": "ipmi"}}), ("null", {"power": None}),
+                   ("types", {"power": {"method": "wol", "port": [9], "x": True}})]:
+    put(d, name, json.dumps(body))
+
 # ---- the configuration file ----
 d = "appliance_config"
 put(d, "readme", """# /etc/rackd.conf
@@ -104,9 +113,27 @@ boot_timeout = 10m
 put(d, "lists", "links = usb*\nlinks = enx*\n  eth9\nlink_subnet_pool = 10.200.0.0/16\n")
 put(d, "types", "diskless_stream = yes\npush_expiry = 90s\nrootfs_max_size = 2G\n"
     "session_ttl = 12h\nuser = root\n")
+put(d, "power", "[power.n1]\nmethod = command\nprogram = /bin/true\ntimeout = 5\n"
+    "[power.n2]\nmethod = wol\n")
 put(d, "unknown", "no_such_option = 1\n")
 put(d, "syntax", "[section]\nlisten\n")
 put(d, "bad-value", "boot_timeout = forever\nlisten = 1.2.3.4:99999\n")
+
+# ---- a BMC's Redfish replies: a Systems collection, a ComputerSystem ----
+d = "appliance_power_redfish"
+put(d, "systems", json.dumps({"@odata.id": "/redfish/v1/Systems",
+    "Members@odata.count": 1, "Members": [{"@odata.id": "/redfish/v1/Systems/1"}]}))
+put(d, "system", json.dumps({"@odata.id": "/redfish/v1/Systems/1",
+    "@odata.etag": 'W/"3"', "PowerState": "On",
+    "Boot": {"BootSourceOverrideTarget": "None", "BootSourceOverrideEnabled": "Disabled",
+             "BootSourceOverrideTarget@Redfish.AllowableValues": ["None", "Pxe", "Hdd"]},
+    "Actions": {"#ComputerSystem.Reset": {
+        "target": "/redfish/v1/Systems/1/Actions/ComputerSystem.Reset",
+        "ResetType@Redfish.AllowableValues": ["On", "ForceOff", "GracefulShutdown",
+                                              "ForceRestart", "PowerCycle"]}}}))
+put(d, "error", json.dumps({"error": {"code": "Base.1.16.InsufficientPrivilege",
+    "message": "no", "@Message.ExtendedInfo": [{"Message": "no"}]}}))
+put(d, "broken", '{"Members": [{"@odata.id": "/redfish/v1/Sys')
 
 # ---- zstd patches: flag byte, 2 bytes of base length, base, patch ----
 d = "images_chunk"

@@ -17,6 +17,8 @@
 /* The methods this program knows: one line each. */
 static const struct power_method *const methods[] = {
 	&power_ipmi,
+	&power_redfish,
+	&power_relay,
 	NULL
 };
 

@@ -66,3 +66,4 @@ export const jobStates = () => api('GET', '/api/v1/job-states');
 export const jobs = (slot) => api('GET', `/api/v1/jobs?node=${enc(slot)}&limit=50`);
 export const job = (id) => api('GET', `/api/v1/jobs/${enc(id)}`);
 export const cancelJob = (id) => api('POST', `/api/v1/jobs/${enc(id)}/cancel`, {});
+export const power = (slot, action) => api('POST', `/api/v1/nodes/${enc(slot)}/power`, { action });

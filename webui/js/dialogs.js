@@ -108,7 +108,7 @@ export function cancelDialog(node, done) {
 	const error = h('p', { class: 'error', role: 'alert' });
 	const dlg = modal(h('form', { method: 'dialog' },
 	    h('h2', { id: 'dlg-title', text: `Cancel the job on ${nodeName(node.slot)}?` }),
-	    h('p', { text: `Job ${j.id}: ${j.action} with ${j.image}, ${j.state}` +
+	    h('p', { text: `Job ${j.id}: ${j.action}${j.image ? ` with ${j.image}` : ''}, ${j.state}` +
 		(j.state === 'streaming' ? ` (${p.percent}%)` : '') +
 		'. A half written disk will not boot until it is reimaged again.' }),
 	    error,

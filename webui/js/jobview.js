@@ -25,7 +25,7 @@ export function jobStatus() {
 		if (running) {
 			const p = fmt.progress(j);
 			const moving = j.state === 'streaming' || j.state === 'verifying';
-			setText(words, `${fmt.stateWords(j.state)} — ${j.image}`);
+			setText(words, `${fmt.stateWords(j.state)} — ${j.image || j.action}`);
 			bar.classList.toggle('waiting', !moving);
 			if (moving) {
 				bar.setAttribute('aria-valuenow', String(p.percent));
@@ -42,7 +42,7 @@ export function jobStatus() {
 			if (j.state === 'failed')
 				setText(result, `Failed: ${fmt.reason(j.reason)}`);
 			else if (j.state === 'done')
-				setText(result, `Done: ${j.image}`);
+				setText(result, `Done: ${j.image || j.action}`);
 			else
 				setText(result, j.state);
 		}

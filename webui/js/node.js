@@ -1,6 +1,6 @@
 // node.js — one node's page: its details and settings, the current job,
-// the job history with each job's event log, and the link's up and down
-// history.
+// its power (power.js), the job history with each job's event log, and
+// the link's up and down history.
 
 import { h, setText, clear } from './dom.js';
 import * as api from './api.js';
@@ -10,6 +10,7 @@ import { jobStatus } from './jobview.js';
 import { reimageDialog, cancelDialog } from './dialogs.js';
 import { notify } from './notice.js';
 import { nodeConsole, jobConsoleLog } from './console.js';
+import { powerCard } from './power.js';
 
 export function nodeView(root, slot) {
 	clear(root);
@@ -35,6 +36,7 @@ export function nodeView(root, slot) {
 	field('result', 'Last result');
 
 	const job = jobStatus();
+	const power = powerCard(slot);
 	const reimageBtn = h('button', { type: 'button', class: 'primary', text: 'Reimage',
 	    onclick: () => reimageDialog([slot], (res, ref) => {
 		if (res.some((r) => r.ok))
@@ -72,6 +74,7 @@ export function nodeView(root, slot) {
 	    h('p', {}, h('a', { href: '#/', text: '← Rack' })),
 	    h('div', { class: 'view-head' }, title, h('div', { class: 'actions' }, reimageBtn, cancelBtn)),
 	    h('section', { class: 'card node-job', 'aria-label': 'details' }, dl, job.el),
+	    power.el,
 	    h('section', { class: 'card' }, h('h2', { text: 'Settings' }), settings),
 	    h('section', { class: 'card', 'aria-label': 'console' }, h('h2', { text: 'Console' }), term.el),
 	    h('section', { class: 'card' }, h('h2', { text: 'Jobs' }), jobsBody),
@@ -100,6 +103,7 @@ export function nodeView(root, slot) {
 			bootSel.value = n.boot_mode;
 		}
 		job.update(n);
+		power.update(n);
 		const active = fmt.isActive(n.state);
 		reimageBtn.disabled = active;
 		cancelBtn.hidden = !active;
@@ -129,7 +133,7 @@ export function nodeView(root, slot) {
 			const d = h('details', { dataset: { job: j.id } },
 			    h('summary', {},
 				h('span', { class: 'badge', dataset: { state: j.state }, text: j.state }),
-				` Job ${j.id}: ${j.action} with ${j.image} · ${fmt.time(j.created)}`,
+				` Job ${j.id}: ${j.action}${j.image ? ` with ${j.image}` : ''} · ${fmt.time(j.created)}`,
 				j.finished ? ` · took ${fmt.between(j.created, j.finished)}` : '',
 				j.state === 'failed' ? h('span', { class: 'reason', text: ` · ${fmt.reason(j.reason)}` }) : ''),
 			    log, h('h3', { class: 'console-log-head', text: 'Console log' }), conLog);

@@ -1,0 +1,126 @@
+/*
+ * power_api.c — POST /api/v1/nodes/{slot}/power {"action": "on" | "off" |
+ * "cycle" | "status"}. on, off and cycle make a power job (202 and the
+ * job; power_run.c runs it on a work thread); status asks the method at
+ * once, on a work thread (http_defer), and answers 200 with the state. A
+ * slot without a method, or whose method cannot do it, is 409.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "appliance/rackd.h"
+#include "db/db.h"
+
+static const struct {
+	const char	*name;
+	enum power_op	 op;
+	enum job_action	 action;
+} actions[] = {
+	{ "on", POWER_ON, JOB_POWER_ON },
+	{ "off", POWER_OFF, JOB_POWER_OFF },
+	{ "cycle", POWER_CYCLE, JOB_POWER_CYCLE },
+	{ "status", POWER_STATUS, JOB_ACTIONS },
+};
+
+struct status_ctx {
+	char	 slot[SLOT_NAME_MAX + 1];
+};
+
+static void
+status_deferred(struct req *r, void *arg)
+{
+	struct status_ctx *c = arg;
+	enum power_state st = POWER_UNKNOWN;
+	char err[POWER_ERR_MAX];
+
+	if (power_run_now(c->slot, POWER_STATUS, &st, err, sizeof(err)) != 0)
+		http_reply_error(r, 502, "%s", err);
+	else
+		http_reply_json(r, 200, json_pack("{s:s,s:s,s:I}", "slot",
+		    c->slot, "state", power_state_name(st), "checked",
+		    (json_int_t)time(NULL)));
+	free(c);
+}
+
+/* 0 when slot's method can op; else a 409 reply and -1. */
+static int
+can_check(struct req *r, const char *slot, enum power_op op)
+{
+	json_t *s = power_settings_get(slot);
+	const char *method = power_setting_str(s, "method", "?");
+	const char *note = power_method_note(method);
+	unsigned caps = power_caps(s);
+	char can[ERR_MAX];
+
+	if (s == NULL) {
+		http_reply_error(r, 409, "no power method for slot %s: switch "
+		    "the server on by hand now", slot);
+		return -1;
+	}
+	if (!(caps & POWER_CAN(op))) {
+		power_caps_text(caps, can, sizeof(can));
+		http_reply_error(r, 409, "the %s method of slot %s cannot %s; "
+		    "it can: %s%s%s%s", method, slot, power_op_name(op), can,
+		    note ? " (" : "", note ? note : "", note ? ")" : "");
+		json_decref(s);
+		return -1;
+	}
+	json_decref(s);
+	return 0;
+}
+
+void
+api_node_power(struct req *r)
+{
+	const char *slot = http_param(r, 0), *name;
+	struct status_ctx *c;
+	char why[ERR_MAX];
+	json_t *body;
+	size_t i, n = sizeof(actions) / sizeof(actions[0]);
+	int64_t id;
+	int rc;
+
+	if (slot == NULL || !slot_name_valid(slot)) {
+		http_reply_error(r, 400, "not a slot name");
+		return;
+	}
+	if ((rc = db_node_exists(slot)) != 1) {
+		http_reply_error(r, rc == 0 ? 404 : 500, rc == 0 ?
+		    "no such node: %s" : "database error (%s)", slot);
+		return;
+	}
+	if ((body = http_json_body(r)) == NULL)
+		return;
+	name = json_string_value(json_object_get(body, "action"));
+	for (i = 0; name != NULL && i < n; i++)
+		if (strcmp(actions[i].name, name) == 0)
+			break;
+	json_decref(body);
+	if (name == NULL || i == n) {
+		http_reply_error(r, 400, "body must be {\"action\": \"on\", "
+		    "\"off\", \"cycle\" or \"status\"}");
+		return;
+	}
+	if (can_check(r, slot, actions[i].op) != 0)
+		return;
+	if (actions[i].op == POWER_STATUS) {
+		if ((c = calloc(1, sizeof(*c))) == NULL) {
+			http_reply_error(r, 500, "out of memory");
+			return;
+		}
+		snprintf(c->slot, sizeof(c->slot), "%s", slot);
+		if (http_defer(r, status_deferred, c) != 0)
+			free(c);	/* http_defer has replied */
+		return;
+	}
+	rc = jobs_create_power(slot, actions[i].action, &id, why, sizeof(why));
+	if (rc == JOB_OK)
+		http_reply_json(r, 202, db_job_json(id));
+	else if (rc == JOB_BUSY)
+		http_reply_error(r, 409, "%s", why);
+	else if (rc == JOB_NO_NODE)
+		http_reply_error(r, 404, "%s", why);
+	else
+		http_reply_error(r, 500, "cannot create the power job");
+}

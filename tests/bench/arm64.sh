@@ -8,9 +8,9 @@
 # through /proc/PID/clear_refs) and its CPU time (utime + stime of all its
 # threads) before and after. Only ratios arm64/amd64 are printed: in
 # software emulation absolute times mean nothing. Not in run.sh: the first
-# run builds two Debian roots (some 20 minutes); later runs take about 10.
+# run builds two Debian roots (some 25 minutes); later runs take about 12.
 #
-# Environment: IMAGE_MIB (64, the image each client fetches whole),
+# Environment: IMAGE_MIB (32, the image each client fetches whole),
 # CLIENTS (16), BOARDS ("amd64 arm64"; one of them measures that board
 # alone, and the ratios use the other's last figures, kept in
 # build/bench/arm64-board-ARCH.txt, and say when each was measured). Writes build/bench/arm64.txt. Traffic only to 127.0.0.1.
@@ -18,7 +18,7 @@ set -u
 source "$(dirname "$0")/../lib.sh"
 source "$TOP/tests/deb/board.sh"
 
-IMAGE_MIB=${IMAGE_MIB:-64}
+IMAGE_MIB=${IMAGE_MIB:-32}
 BOARDS=${BOARDS:-amd64 arm64}
 CLIENTS=${CLIENTS:-16}
 OUT_DIR=$TOP/build/bench

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/deb/board.sh: an emulated rack board for the tests (bash, sourced
 # after tests/lib.sh). A Debian 12 root of architecture ARCH made by
 # mmdebstrap (arm64: --architectures=arm64, qemu-user-static through

@@ -5,7 +5,7 @@
 # rackd-clone-amd64, systemd starts rackd, and the host checks the
 # dashboard, the API and /pxe/ over a port forwarded to 127.0.0.1. Not part
 # of make test: emulation is slow (some 5 minutes with the board's root
-# cached, 3 of them booting it; some 15 more the first time, when
+# cached, 3 of them booting it; some 8 more the first time, when
 # mmdebstrap builds it).
 #
 # ARM64_DEBS: a folder holding rackd_*_arm64.deb (default: make deb

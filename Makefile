@@ -3,22 +3,24 @@
 
 BUILD   := build
 CC      ?= cc
+# A cross build names its own (make deb ARCH=arm64: aarch64-linux-gnu-*).
+PKG_CONFIG ?= pkg-config
 CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 \
            -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith -Wvla \
            -Wundef -Wcast-align -Wwrite-strings -Wno-unused-parameter
 CPPFLAGS += -I. -I$(BUILD)/gen -D_GNU_SOURCE -DRACKD_VERSION='"$(VERSION)"'
-ALLCFLAGS = -std=c11 $(WARN) $(CFLAGS) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+ALLCFLAGS = -std=c11 $(WARN) $(CFLAGS) $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 
 PKGS       := libmicrohttpd sqlite3 jansson inih libsodium libzstd libarchive libcurl libmnl blkid libsystemd \
               libfreeipmi hidapi-hidraw
-LIBS_DB    := $(shell pkg-config --libs sqlite3 jansson 2>/dev/null)
-LIBS_IMG   := $(shell pkg-config --libs jansson libsodium libzstd libarchive 2>/dev/null)
-LIBS_APPL  := $(shell pkg-config --libs libmicrohttpd jansson inih libsodium libmnl libsystemd \
+LIBS_DB    := $(shell $(PKG_CONFIG) --libs sqlite3 jansson 2>/dev/null)
+LIBS_IMG   := $(shell $(PKG_CONFIG) --libs jansson libsodium libzstd libarchive 2>/dev/null)
+LIBS_APPL  := $(shell $(PKG_CONFIG) --libs libmicrohttpd jansson inih libsodium libmnl libsystemd \
               libfreeipmi libcurl hidapi-hidraw 2>/dev/null) -lpthread
-LIBS_CTL   := $(shell pkg-config --libs libcurl 2>/dev/null)
-LIBS_AGENT := -Wl,--as-needed $(shell pkg-config --libs libcurl blkid 2>/dev/null)
+LIBS_CTL   := $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null)
+LIBS_AGENT := -Wl,--as-needed $(shell $(PKG_CONFIG) --libs libcurl blkid 2>/dev/null)
 
 # Libraries: one per folder, each keeping its third-party library inside.
 DB_SRC    := $(wildcard db/*.c)
@@ -56,7 +58,7 @@ TEST_PROGS := $(BUILD)/tests/power_run $(BUILD)/tests/relay_board \
               $(BUILD)/tests/hidraw_shim.so
 
 .PHONY: all deps check layers style style-fix test unit integration bench demo pxe \
-	clean clean-obj help install deb test-deb test-s3 webui-vendor FORCE
+	clean clean-obj help install deb test-deb test-s3 test-arm64 webui-vendor FORCE
 TEST_PROGS := $(BUILD)/tests/power_run $(BUILD)/tests/relay_board \
 	$(BUILD)/tests/hidraw_shim.so
 all: $(PROGS) webui-vendor $(TEST_PROGS)
@@ -87,6 +89,8 @@ help:
 	@echo "make deb        the Debian packages into build/deb/, checked by lintian"
 	@echo "make test-deb   install, upgrade and purge them in a Debian 12 root"
 	@echo "make test-s3    rackctl publish to an S3 API server (needs python3 moto, boto3)"
+	@echo "make deb ARCH=arm64  rackd and rackctl cross-built for arm64 (build/arm64/deb/)"
+	@echo "make test-arm64 the arm64 rackd on an emulated arm64 board (slow: not in make test)"
 	@echo "make clean      remove build/"
 
 deps:
@@ -110,7 +114,7 @@ $(LIBAPPL): $(APPL_OBJ)
 $(LIBPXE): $(PXE_OBJ)
 $(LIBDB) $(LIBIMG) $(LIBAPPL) $(LIBPXE):
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^
 
 $(BUILD)/rackd: $(BUILD)/obj/appliance/main.o $(LIBAPPL) $(LIBIMG) $(LIBDB)
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS_APPL) $(LIBS_IMG) $(LIBS_DB)
@@ -306,16 +310,57 @@ install: all $(BUILD)/rackd.conf $(BUILD)/rackd.service
 # rackd-clone-amd64 (all) into build/deb/, with their .changes, checked by
 # lintian (its overrides are in debian/*.lintian-overrides, each with its
 # reason). RACKD_DEB_VERSION=V builds them as version V.
-DEB_DIR := $(abspath $(BUILD))/deb
+# make deb ARCH=arm64 (a Debian architecture name): rackd and rackctl
+# cross-built for it, as dpkg-buildpackage -aarm64 -B would (the :arm64
+# -dev packages of tools/deps.sh arm64), in build/arm64/ and into
+# build/arm64/deb/; rackd-clone-amd64, architecture all, comes from the
+# native make deb. The libraries whose ARCH packages cannot be installed
+# next to the machine's own (FreeIPMI) are unpacked under
+# build/arm64-sysroot/ (tools/cross-sysroot.sh) and found there through
+# PKG_CONFIG_PATH; the build dependencies are checked without them and
+# without nodejs and npm, which run on the build machine (nodejs is
+# Multi-Arch: allowed: dpkg would want nodejs:arm64).
+DEB_BUILD_ARCH := $(shell dpkg --print-architecture 2>/dev/null)
+ifeq ($(filter-out $(DEB_BUILD_ARCH),$(ARCH)),)
+DEB_DIR   := $(abspath $(BUILD))/deb
+DEB_DEPS  := deb
+DEB_ENV   :=
+DEB_RULES := debian/rules binary
+DEB_CHECK := dpkg-checkbuilddeps
+DEB_BUILD_OPT := -b
+DEB_CLEAN :=
+DEB_SYSROOT_CMD := true
+else
+DEB_DIR   := $(abspath $(BUILD))/$(ARCH)/deb
+DEB_DEPS  := $(ARCH)
+DEB_HOST_GNU_TYPE := $(shell dpkg-architecture -a$(ARCH) -qDEB_HOST_GNU_TYPE 2>/dev/null)
+DEB_HOST_MULTIARCH := $(shell dpkg-architecture -a$(ARCH) -qDEB_HOST_MULTIARCH 2>/dev/null)
+DEB_SYSROOT := $(abspath $(BUILD))/$(ARCH)-sysroot
+DEB_SYSROOT_CMD := sh tools/cross-sysroot.sh $(ARCH) $(DEB_SYSROOT)
+DEB_ENV   := env CC=$(DEB_HOST_GNU_TYPE)-gcc RACKD_BUILD=$(BUILD)/$(ARCH) \
+             RACKD_SYSROOT=$(DEB_SYSROOT) \
+             PKG_CONFIG_PATH=$(DEB_SYSROOT)/root/usr/lib/$(DEB_HOST_MULTIARCH)/pkgconfig \
+             QEMU_SET_ENV=LD_LIBRARY_PATH=$(DEB_SYSROOT)/root/usr/lib/$(DEB_HOST_MULTIARCH) \
+             DEB_BUILD_OPTIONS=nocheck DEB_BUILD_PROFILES=cross \
+             dpkg-architecture -a$(ARCH) -f -c
+DEB_RULES := debian/rules binary-arch
+DEB_CHECK := sed -E '/^[[:space:]]+(libfreeipmi-dev|libipmiconsole-dev|nodejs|npm)([[:space:],]|$$)/d' \
+             debian/control >$(DEB_SYSROOT)/control && \
+             dpkg-checkbuilddeps -B $(DEB_SYSROOT)/control
+DEB_BUILD_OPT := -B
+# build/arm64 is the packages' alone: built afresh with their flags.
+DEB_CLEAN := $(BUILD)/$(ARCH)
+endif
 deb:
-	@sh tools/deps.sh deb
-	dpkg-checkbuilddeps
-	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)
-	debian/rules binary RACKD_DEB_DIR=$(DEB_DIR) \
+	@sh tools/deps.sh $(DEB_DEPS)
+	$(DEB_SYSROOT_CMD)
+	$(DEB_ENV) sh -c "$(DEB_CHECK)"
+	rm -rf $(DEB_DIR) $(DEB_CLEAN) && mkdir -p $(DEB_DIR)
+	$(DEB_ENV) $(DEB_RULES) RACKD_DEB_DIR=$(DEB_DIR) \
 	    $(if $(RACKD_DEB_VERSION),RACKD_DEB_VERSION=$(RACKD_DEB_VERSION))
-	dpkg-genchanges -b -u$(DEB_DIR) -O$(DEB_DIR)/rackd.changes \
+	$(DEB_ENV) dpkg-genchanges $(DEB_BUILD_OPT) -u$(DEB_DIR) -O$(DEB_DIR)/rackd.changes \
 	    $(if $(RACKD_DEB_VERSION),-DVersion=$(RACKD_DEB_VERSION)) >/dev/null
-	debian/rules clean
+	$(DEB_ENV) debian/rules clean
 	lintian --fail-on error,warning,info --info $(DEB_DIR)/rackd.changes
 
 # make test-deb: the packages installed, started, reloaded, upgraded,
@@ -329,8 +374,16 @@ test-deb:
 	@sh tools/deps.sh deb
 	bash tests/deb/run.sh
 
+# make test-arm64: the arm64 package installed and started by systemd on a
+# Debian 12 arm64 board under qemu-system-aarch64 (tests/deb/arm64.sh).
+# Not in make test: software emulation takes minutes.
+test-arm64:
+	@sh tools/deps.sh arm64-test
+	bash tests/deb/arm64.sh
+
+# RACKD_EXEC runs a cross-built rackd (qemu-aarch64-static for arm64).
 $(BUILD)/rackd.conf: $(BUILD)/rackd tools/rackd-conf.sh
-	sh tools/rackd-conf.sh $(BUILD)/rackd >$@.tmp && mv $@.tmp $@
+	RACKD_EXEC='$(RACKD_EXEC)' sh tools/rackd-conf.sh $(BUILD)/rackd >$@.tmp && mv $@.tmp $@
 
 $(BUILD)/rackd.service: tools/rackd.service.in FORCE
 	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \

@@ -60,10 +60,20 @@ statedir_open(const char *dir, char *err, size_t errlen)
 	/* Others may pass through (dnsmasq reads STATE_DIR/dnsmasq and
 	 * tftp) but not list; what is secret has its own mode. */
 	chmod(dir, 0711);
-	if (realpath(dir, state_dir) == NULL) {
+	/* realpath's own buffer: it may write up to PATH_MAX bytes. */
+	char *real = realpath(dir, NULL);
+	if (real == NULL) {
 		snprintf(err, errlen, "state dir %s: %s", dir, strerror(errno));
 		return -1;
 	}
+	size_t n = strlen(real);
+	if (n >= sizeof(state_dir)) {
+		snprintf(err, errlen, "state dir %s: path too long", real);
+		free(real);
+		return -1;
+	}
+	memcpy(state_dir, real, n + 1);
+	free(real);
 	statedir_path(path, sizeof(path), "rackd.lock");
 	lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (lock_fd < 0) {

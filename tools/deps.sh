@@ -31,6 +31,21 @@ FUZZ="clang libclang-rt-14-dev llvm"
 # make deb (debhelper, lintian) and make test-deb (a Debian 12 root made by
 # mmdebstrap, booted with systemd-nspawn).
 DEB="debhelper dpkg-dev lintian mmdebstrap systemd-container"
+# make deb ARCH=arm64 (a cross build: the cross compiler, the cross
+# pkg-config and the :arm64 -dev package of every library rackd and rackctl
+# link) and make test-arm64 (an arm64 Debian 12 root booted under
+# qemu-system-aarch64; qemu-user-static runs its maintainer scripts).
+ARM64="crossbuild-essential-arm64 pkgconf:arm64 libmicrohttpd-dev:arm64
+libsqlite3-dev:arm64 libjansson-dev:arm64 libinih-dev:arm64
+libsodium-dev:arm64 libzstd-dev:arm64 libarchive-dev:arm64
+libcurl4-openssl-dev:arm64 libmnl-dev:arm64 libblkid-dev:arm64
+libsystemd-dev:arm64 libhidapi-dev:arm64"
+# Debian 12's FreeIPMI packages are not Multi-Arch: same, so
+# libfreeipmi-dev:arm64 cannot be installed next to libfreeipmi-dev (apt
+# would remove the amd64 one): tools/cross-sysroot.sh unpacks the arm64
+# ones under build/arm64-sysroot/ for the cross build instead.
+ARM64_TEST="qemu-system-arm qemu-user-static qemu-efi-aarch64 mmdebstrap arch-test
+qemu-system-x86 curl"
 
 case "${1:-all}" in
 build) want="$BUILD $RUN" ;;
@@ -39,12 +54,15 @@ test) want="$BUILD $RUN $PXE $CHECK $TEST" ;;
 bench) want="$BUILD $RUN $PXE $TEST $BENCH" ;;
 fuzz) want="$BUILD $RUN $PXE $TEST $FUZZ" ;;
 deb) want="$BUILD $PXE $DEB" ;;
+arm64) want="$BUILD $PXE $DEB $ARM64" ;;
+arm64-test) want="$BUILD $PXE $DEB $ARM64 $ARM64_TEST" ;;
 all) want="$BUILD $RUN $PXE $CHECK $TEST $BENCH $FUZZ $DEB" ;;
-*) echo "usage: $0 [build|pxe|test|bench|fuzz|deb|all]" >&2; exit 2 ;;
+*) echo "usage: $0 [build|pxe|test|bench|fuzz|deb|arm64|arm64-test|all]" >&2; exit 2 ;;
 esac
 
 # rackd runs as its own user (its `user` option); a helper keeps root.
-if [ "${1:-all}" != pxe ] && [ "${1:-all}" != deb ] && ! getent passwd rackd >/dev/null 2>&1; then
+case "${1:-all}" in pxe | deb | arm64 | arm64-test) need_user=no ;; *) need_user=yes ;; esac
+if [ "$need_user" = yes ] && ! getent passwd rackd >/dev/null 2>&1; then
 	if [ "$(id -u)" -ne 0 ]; then
 		echo "deps: no user rackd (run as root to create it)" >&2
 		exit 1
@@ -73,6 +91,11 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "deps: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
+# The :arm64 packages come from the same archive once dpkg knows the
+# architecture.
+case "$missing" in *:arm64*)
+	dpkg --print-foreign-architectures | grep -qx arm64 || dpkg --add-architecture arm64
+esac
 apt-get update -q
 apt-get install -y -q --no-install-recommends $missing
 if case " $want " in *" nodejs "*) true ;; *) false ;; esac &&

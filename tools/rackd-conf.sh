@@ -4,9 +4,11 @@
 # `RACKD --help` (the option table), so that it lists every option a
 # config file takes, each commented out with its help and its default as
 # installed; it cannot drift from the program. Options of the command
-# line only (-c, -d, -n) are left out.
+# line only (-c, -d, -n) are left out. RACKD_EXEC, when set, is the
+# command that runs RACKD (qemu-aarch64-static for a cross-built one).
 set -eu
 rackd=${1:?usage: rackd-conf.sh RACKD}
+exec_with=${RACKD_EXEC:-}
 
 cat <<'HEAD'
 # /etc/rackd/rackd.conf: rackd's configuration (INI: name = value; see
@@ -15,7 +17,9 @@ cat <<'HEAD'
 # file. `systemctl reload rackd` (SIGHUP) rereads it: the options rackd(8)
 # names under SIGHUP take effect at once, the others at the next start.
 HEAD
-"$rackd" --help | sed -n 's/^ *\(-., \)\{0,1\}--\([a-z-]*\)\(\[=yes|no\]\)\{0,1\}\( [A-Z0-9|:]*\)\{0,1\} *\(.*\)$/\2	\5/p' |
+# Read whole first: a rackd that cannot run fails here, not in a pipe.
+usage=$($exec_with "$rackd" --help)
+printf '%s\n' "$usage" | sed -n 's/^ *\(-., \)\{0,1\}--\([a-z-]*\)\(\[=yes|no\]\)\{0,1\}\( [A-Z0-9|:]*\)\{0,1\} *\(.*\)$/\2	\5/p' |
 while IFS='	' read -r name rest; do
 	case "$name" in help|version) continue ;; esac
 	case "$rest" in *"(command line only)") continue ;; esac

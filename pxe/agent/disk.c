@@ -59,6 +59,25 @@ copy_str(char *dst, size_t len, const char *src)
 	dst[n] = '\0';
 }
 
+/* realpath into dst (len bytes): realpath's own buffer, as it may write up
+ * to PATH_MAX; NULL (ENAMETOOLONG) when the result does not fit. */
+static char *
+realpath_in(const char *path, char *dst, size_t len)
+{
+	char *real = realpath(path, NULL);
+
+	if (real == NULL)
+		return NULL;
+	if (strlen(real) >= len) {
+		free(real);
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	copy_str(dst, len, real);
+	free(real);
+	return dst;
+}
+
 
 struct disk_info {
 	char	 name[DEVNAME_MAX];
@@ -333,7 +352,7 @@ list_disks(const struct disk_env *env, struct disk_info *out, int max,
 		copy_str(di->name, sizeof(di->name), e->d_name);
 		if (pjoin(bdir, sizeof(bdir), dir, e->d_name) != 0)
 			continue;
-		if (realpath(bdir, di->real) == NULL)
+		if (realpath_in(bdir, di->real, sizeof(di->real)) == NULL)
 			copy_str(di->real, sizeof(di->real), bdir);
 		pjoin(path, sizeof(path), bdir, "device");
 		di->has_device = exists(path);
@@ -498,7 +517,7 @@ disk_select(const struct disk_env *env, const struct disk_rule *r, char *path,
 		const char *base;
 		snprintf(link, sizeof(link), "%s" DISK_BYPATH_DIR "%s",
 		    env->dev, r->arg);
-		if (realpath(link, real) != NULL) {
+		if (realpath_in(link, real, sizeof(real)) != NULL) {
 			base = strrchr(real, '/') ?
 			    strrchr(real, '/') + 1 : real;
 			for (int i = 0; i < n; i++)

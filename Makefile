@@ -59,8 +59,6 @@ TEST_PROGS := $(BUILD)/tests/power_run $(BUILD)/tests/relay_board \
 
 .PHONY: all deps check layers style style-fix test unit integration bench demo pxe \
 	clean clean-obj help install deb test-deb test-s3 test-arm64 webui-vendor FORCE
-TEST_PROGS := $(BUILD)/tests/power_run $(BUILD)/tests/relay_board \
-	$(BUILD)/tests/hidraw_shim.so
 all: $(PROGS) webui-vendor $(TEST_PROGS)
 
 # The dashboard's third-party files (xterm.js), from npm at the versions

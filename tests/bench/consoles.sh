@@ -308,6 +308,7 @@ run() {
 			sse+=($!)
 			on_exit "kill $!"
 		done
+		: >"$TMP/writer.$round.log"
 		python3 "$TMP/writer.py" "$PTY" "$SLOTS" "$BAUD" \
 		    $((WINDOW + WARMUP + 60)) "$PREFILL_BYTES" \
 		    >"$TMP/writer.$round.log" 2>&1 &

@@ -338,6 +338,7 @@ run() {
 	rm -f "$TMP/sampling"
 	wait "$sampler"
 	hwm=$(status_kb "$pid" VmHWM)
+	status_kb "$pid" RssAnon >>"$RES/$cfg.anon"
 	bytes=$(streams_bytes "$cfg.$round") ||
 	    die "$cfg, round $round: a stream got an HTTP error"
 	[ "$bytes" -gt 0 ] || die "$cfg, round $round: the streams got nothing"
@@ -371,7 +372,8 @@ run() {
 		extra="$extra, $(tail -n 1 "$RES/polls") status calls/s"
 	fi
 	echo "  round $round, $cfg: rackd CPU $cpu% of a core (children" \
-	    "$kids%), VmHWM $hwm KiB, peak VmRSS $(cat "$TMP/rss.$cfg.$round") KiB," \
+	    "$kids%), VmHWM $hwm KiB, peak VmRSS $(cat "$TMP/rss.$cfg.$round") KiB" \
+	    "(RssAnon $(tail -n 1 "$RES/$cfg.anon") KiB)," \
 	    "streams $(tail -n 1 "$RES/$cfg.mbps") MB/s$extra"
 	[ -n "$writer" ] && { kill "$writer" 2>/dev/null; wait "$writer" 2>/dev/null; }
 	for i in "${sse[@]}"; do kill "$i" 2>/dev/null; wait "$i" 2>/dev/null; done
@@ -412,14 +414,16 @@ kb_mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 	echo "CPU: rackd's utime+stime over the window, % of one core; children:"
 	echo "  the power program's (cutime+cstime, not rackd's)"
 	echo
-	printf '%-10s %9s %10s %10s %12s %10s\n' run "CPU %" "children %" \
-	    "VmHWM MiB" "peak RSS MiB" "MB/s"
+	printf '%-10s %7s %10s %10s %12s %12s %7s\n' run "CPU %" "children %" \
+	    "VmHWM MiB" "peak RSS MiB" "RssAnon MiB" "MB/s"
 	for cfg in baseline consoles; do
-		printf '%-10s %9.2f %10.2f %10s %12s %10.1f\n' "$cfg" \
+		printf '%-10s %7.2f %10.2f %10s %12s %12s %7.1f\n' "$cfg" \
 		    "$(med "$cfg" cpu)" "$(med "$cfg" kids)" \
 		    "$(kb_mib "$(med "$cfg" hwm)")" "$(kb_mib "$(med "$cfg" rss)")" \
-		    "$(med "$cfg" mbps)"
+		    "$(kb_mib "$(med "$cfg" anon)")" "$(med "$cfg" mbps)"
 	done
+	echo "  (RssAnon: rackd's own memory at the window's end; the rest of"
+	echo "  its RSS is the pages of its shared libraries)"
 	diff_cpu=$(awk -v a="$(med consoles cpu)" -v b="$(med baseline cpu)" \
 	    'BEGIN { printf "%.2f", a - b }')
 	diff_hwm=$(awk -v a="$(med consoles hwm)" -v b="$(med baseline hwm)" \

@@ -38,6 +38,7 @@ bench agent 1800 bash tests/bench/agent.sh
 bench dhcp 900 bash tests/bench/dhcp.sh
 bench diskless 3600 bash tests/bench/diskless.sh
 bench pull 3600 bash tests/bench/pull.sh
+bench consoles 900 bash tests/bench/consoles.sh
 # ---- end of the list -----------------------------------------------------
 
 if [ -n "$failed" ]; then

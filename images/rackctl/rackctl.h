@@ -387,9 +387,15 @@ struct push {
 };
 
 /* push_run.c */
-/* Pushes to every rack, jobs racks at once, showing the progress until
- * the last finishes. 0, or -1 when no thread could start (printed). */
-int push_run(struct push *p, size_t jobs);
+/* Pushes to every rack (p->rack_fn), jobs racks at once, showing the
+ * progress until the last finishes, then the result. RACKCTL_OK when
+ * every rack has the image, else RACKCTL_FAIL (printed). */
+int push_run(struct push *p, size_t jobs, bool quiet);
+/* The racks of command cmd: --racks FILE or the arguments (nargs of
+ * args), each named once; *out is calloc'd. RACKCTL_OK, or the exit
+ * status (printed). */
+int push_racks(const char *cmd, const char *racksfile, const char *tokfile,
+    char **args, int nargs, struct push_target **out, size_t *n);
 void push_set_state(struct push *p, struct push_target *t, enum push_state s);
 /* Fails the rack with the message (one line); PUSH_STEP_FAILED. */
 enum push_step push_fail(struct push *p, struct push_target *t,

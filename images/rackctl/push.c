@@ -8,9 +8,10 @@
  * on where it stopped. Network errors are retried with backoff (--retries
  * times per request), after which that rack fails and the others go on.
  *
- * This file is the command: its options, the racks, the image and the
- * result. The push itself is push_run.c (threads), push_proto.c (one
- * rack's rounds), push_xfer.c (uploads) and push_show.c (what is shown).
+ * This file is the command: its options and the image. The racks and
+ * the push itself are push_run.c (racks, threads, the result),
+ * push_proto.c (one rack's rounds), push_xfer.c (uploads) and
+ * push_show.c (what is shown).
  */
 #include "images/rackctl/rackctl.h"
 

@@ -11,8 +11,9 @@
  * rack.c       "rackctl nodes|images|jobs|reimage RACK": a rack's API
  * progress.c   bars, plain lines, the closing table and JSON of a command
  *              that takes a while (push, reimage --wait, image import)
- * push.c       "rackctl push": options, racks, the image, the result
- * push_run.c   push: the per-rack threads and the state they share
+ * push.c       "rackctl push": options, the image
+ * push_run.c   push: the racks, the per-rack threads and the state they
+ *              share, the result (pull-to's too)
  * push_proto.c push: one rack's rounds of manifest, chunks and commit
  * push_xfer.c  push: the transfer engine, a rack's chunk uploads
  * push_show.c  push: what the operator sees, through progress.c

@@ -105,32 +105,49 @@ power_caps_text(unsigned caps, char *buf, size_t len)
 }
 
 int
+power_setting_number(const json_t *s, const char *key, long long *n)
+{
+	const json_t *v = json_object_get(s, key);
+	const char *t;
+	size_t len;
+
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (json_is_integer(v)) {
+		*n = json_integer_value(v);
+		return 1;
+	}
+	if ((t = json_string_value(v)) == NULL)
+		return -1;
+	/* Digits only: no sign, space or 0x; too many saturate, and then
+	 * fail the caller's range. */
+	len = strlen(t);
+	if (len == 0 || len != json_string_length(v) ||
+	    strspn(t, "0123456789") != len)
+		return -1;
+	*n = strtoll(t, NULL, 10);
+	return 1;
+}
+
+int
 power_setting_int(const json_t *s, const char *key, int def, int min,
     int max, int *out, char *err, size_t errlen)
 {
-	const json_t *v = json_object_get(s, key);
 	long long n;
-	char *end;
 
-	if (v == NULL) {
+	switch (power_setting_number(s, key, &n)) {
+	case 0:
 		*out = def;
 		return 0;
+	case 1:
+		if (n >= min && n <= max) {
+			*out = (int)n;
+			return 0;
+		}
+		break;
+	default:
+		break;
 	}
-	if (json_is_integer(v))
-		n = json_integer_value(v);
-	else if (json_is_string(v)) {
-		const char *t = json_string_value(v);
-		errno = 0;
-		n = strtoll(t, &end, 10);
-		if (*t == '\0' || *end != '\0' || errno != 0)
-			goto bad;
-	} else
-		goto bad;
-	if (n < min || n > max)
-		goto bad;
-	*out = (int)n;
-	return 0;
-bad:
 	snprintf(err, errlen, "%s: a whole number from %d to %d", key, min,
 	    max);
 	return -1;
@@ -145,12 +162,17 @@ power_setting_bool(const json_t *s, const char *key, int def, int *out,
 	const json_t *v = json_object_get(s, key);
 	const char *t;
 
-	if (v == NULL) {
+	if (v == NULL || json_is_null(v)) {
 		*out = def;
 		return 0;
 	}
 	if (json_is_boolean(v)) {
 		*out = json_is_true(v);
+		return 0;
+	}
+	if (json_is_integer(v) && (json_integer_value(v) == 0 ||
+	    json_integer_value(v) == 1)) {
+		*out = json_integer_value(v) == 1;
 		return 0;
 	}
 	if ((t = json_string_value(v)) != NULL) {

@@ -93,39 +93,28 @@ conf_string(const json_t *s, const char *key, const char *def, size_t max,
 	return 0;
 }
 
-/* A whole number from min to max: a JSON integer or its decimal digits
- * as a string ("623"; too many digits saturate, then fail the range), or
- * def when absent. */
+/* A whole number from min to max (power_setting_number's: a JSON
+ * integer or its digits as a string), or def when absent. */
 static int
 conf_number(const json_t *s, const char *key, long def, long min, long max,
     long *out, char *err, size_t errlen)
 {
-	const json_t *v = json_object_get(s, key);
-	long long n = 0;
+	long long n;
 
-	if (v == NULL || json_is_null(v)) {
+	switch (power_setting_number(s, key, &n)) {
+	case 0:
 		*out = def;
 		return 0;
-	}
-	if (json_is_integer(v))
-		n = json_integer_value(v);
-	else if (json_is_string(v)) {
-		const char *p = json_string_value(v);
-		size_t len = strlen(p);
-
-		if (len == 0 || len != json_string_length(v) ||
-		    strspn(p, "0123456789") != len)
-			return fail(err, errlen,
-			    "\"%s\" must be a whole number", key);
-		n = strtoll(p, NULL, 10);
-	} else
+	case 1:
+		if (n < min || n > max)
+			return fail(err, errlen, "\"%s\" must be from %ld to "
+			    "%ld", key, min, max);
+		*out = (long)n;
+		return 0;
+	default:
 		return fail(err, errlen, "\"%s\" must be a whole number",
 		    key);
-	if (n < min || n > max)
-		return fail(err, errlen, "\"%s\" must be from %ld to %ld",
-		    key, min, max);
-	*out = (long)n;
-	return 0;
+	}
 }
 
 /* One word of words (any case), its index into *out; def when absent. */

@@ -269,39 +269,13 @@ get_str(const json_t *s, const char *key, const char **out, char *err,
 	return 0;
 }
 
-/* A yes/no key: true/false, "yes"/"no", "true"/"false", "on"/"off",
- * "1"/"0", 1/0. 0, or -1. */
+/* power_setting_bool, in the words of redfish's errors. */
 static int
 get_bool(const json_t *s, const char *key, int def, int *out, char *err,
     size_t errlen)
 {
-	const json_t *v = json_object_get(s, key);
-	const char *t;
-
-	*out = def;
-	if (v == NULL || json_is_null(v))
+	if (power_setting_bool(s, key, def, out, err, errlen) == 0)
 		return 0;
-	if (json_is_boolean(v)) {
-		*out = json_is_true(v);
-		return 0;
-	}
-	if (json_is_integer(v) && (json_integer_value(v) == 0 ||
-	    json_integer_value(v) == 1)) {
-		*out = json_integer_value(v) == 1;
-		return 0;
-	}
-	if ((t = json_string_value(v)) != NULL) {
-		if (strcasecmp(t, "yes") == 0 || strcasecmp(t, "true") == 0 ||
-		    strcasecmp(t, "on") == 0 || strcmp(t, "1") == 0) {
-			*out = 1;
-			return 0;
-		}
-		if (strcasecmp(t, "no") == 0 || strcasecmp(t, "false") == 0 ||
-		    strcasecmp(t, "off") == 0 || strcmp(t, "0") == 0) {
-			*out = 0;
-			return 0;
-		}
-	}
 	snprintf(err, errlen, "redfish: %s must be yes or no", key);
 	return -1;
 }

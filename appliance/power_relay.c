@@ -39,35 +39,13 @@ struct relay {
 	int		 long_ms;
 };
 
-/* An integer key given as a number or a string of digits, in [min, max];
- * def when absent. 0, or -1 with why in err. */
+/* power_setting_int, in the words of the relay's errors. */
 static int
 get_int(const json_t *s, const char *key, int def, int min, int max,
     int *out, char *err, size_t errlen)
 {
-	const json_t *v = json_object_get(s, key);
-	long long n;
-
-	*out = def;
-	if (v == NULL || json_is_null(v))
+	if (power_setting_int(s, key, def, min, max, out, err, errlen) == 0)
 		return 0;
-	if (json_is_integer(v))
-		n = json_integer_value(v);
-	else if (json_is_string(v)) {
-		const char *t = json_string_value(v);
-		char *end;
-
-		errno = 0;
-		n = strtoll(t, &end, 10);
-		if (t[0] < '0' || t[0] > '9' || *end != '\0' || errno != 0)
-			goto bad;
-	} else
-		goto bad;
-	if (n < min || n > max)
-		goto bad;
-	*out = (int)n;
-	return 0;
-bad:
 	snprintf(err, errlen, "relay: %s must be a number from %d to %d", key,
 	    min, max);
 	return -1;

@@ -860,7 +860,14 @@ const char *power_state_name(enum power_state);	/* "on", "off", "unknown" */
 #define POWER_SETTINGS_MAX	8192	/* STATE_DIR/power/SLOT.json */
 /* A method's keys, for its check and run: a value from the configuration
  * file is a string ("5", "yes"), one from the API may be a number or a
- * boolean; both are taken. Absent: def. 0, or -1 with "KEY: why" in err. */
+ * boolean; both are taken (a number as a string is digits alone; a
+ * yes/no may be 1 or 0 too). Absent or null: def. 0, or -1 with
+ * "KEY: why" in err (a method that words its errors its own way writes
+ * over it). */
+/* An integer key as it is given: 1 with *n, 0 when absent or null, -1
+ * when not a whole number. */
+int	 power_setting_number(const json_t *settings, const char *key,
+	    long long *n);
 int	 power_setting_int(const json_t *settings, const char *key, int def,
 	    int min, int max, int *out, char *err, size_t errlen);
 int	 power_setting_bool(const json_t *settings, const char *key, int def,

@@ -172,6 +172,8 @@ job_field() {
 	api GET "/api/v1/jobs/$1" >/dev/null
 	printf '%s' "$BODY" | jq -r "$2"
 }
+# job_ended ID: job ID is done or failed.
+job_ended() { case "$(job_field "$1" .state)" in done | failed) return 0 ;; esac; return 1; }
 # reimage SLOT IMAGE: queues a job (a check); sets JOB and JOB_TOKEN.
 reimage() {
 	api POST "/api/v1/nodes/$1/reimage" -d "{\"image\":\"$2\"}" >/dev/null

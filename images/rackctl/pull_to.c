@@ -57,9 +57,6 @@ pull_rack(struct push *p, struct push_target *t)
 	json_int_t id;
 	double until;
 
-	pthread_mutex_lock(&p->lock);
-	t->start = rackctl_now();
-	pthread_mutex_unlock(&p->lock);
 	push_set_state(p, t, PUSH_MANIFEST);
 	snprintf(body, sizeof(body), "{\"image\": \"%s:%s\"}", p->m->name,
 	    p->m->version);
@@ -69,7 +66,7 @@ pull_rack(struct push *p, struct push_target *t)
 		push_fail(p, t, "pull refused: %s",
 		    rackctl_reply_error(&r, e, sizeof(e)));
 		rackctl_reply_free(&r);
-		goto out;
+		return;
 	}
 	o = rackctl_reply_json(&r);
 	rackctl_reply_free(&r);
@@ -78,7 +75,7 @@ pull_rack(struct push *p, struct push_target *t)
 	if (id <= 0) {
 		push_fail(p, t, "the rack's answer to the pull is not "
 		    "understood");
-		goto out;
+		return;
 	}
 	snprintf(path, sizeof(path), "/api/v1/pulls/%" JSON_INTEGER_FORMAT,
 	    id);
@@ -91,7 +88,7 @@ pull_rack(struct push *p, struct push_target *t)
 			push_fail(p, t, "pull %" JSON_INTEGER_FORMAT ": %s", id,
 			    rackctl_reply_error(&r, e, sizeof(e)));
 			rackctl_reply_free(&r);
-			goto out;
+			return;
 		}
 		o = rackctl_reply_json(&r);
 		rackctl_reply_free(&r);
@@ -101,24 +98,18 @@ pull_rack(struct push *p, struct push_target *t)
 		if (state != NULL && strcmp(state, "done") == 0) {
 			push_set_state(p, t, PUSH_DONE);
 			json_decref(o);
-			goto out;
+			return;
 		}
 		if (state == NULL || strcmp(state, "failed") == 0) {
 			push_fail(p, t, "%s", err != NULL ? err :
 			    "the rack's pull is not understood");
 			json_decref(o);
-			goto out;
+			return;
 		}
 		json_decref(o);
 		rackctl_sleep_ms(PULL_POLL_MS);
 	}
 	push_fail(p, t, "the pull did not end in %d s", PULL_WAIT_MAX);
-out:
-	pthread_mutex_lock(&p->lock);
-	t->end = rackctl_now();
-	p->finished++;
-	pthread_cond_signal(&p->finish);
-	pthread_mutex_unlock(&p->lock);
 }
 
 static void
@@ -151,65 +142,6 @@ pull_to_usage(FILE *f)
 	    PUSH_JOBS_MAX, PUSH_RETRIES_MAX, RACKCTL_RETRIES_DEFAULT);
 }
 
-/* The racks of a command: --racks FILE or the arguments. */
-static int
-racks_of(const char *cmd, const char *racksfile, const char *tokfile,
-    char **args, int nargs, struct push_target **out, size_t *n)
-{
-	char err[RACKCTL_ERR_MAX];
-	struct rack *rs = NULL;
-	int rc;
-
-	*out = NULL;
-	*n = 0;
-	if (racksfile != NULL && nargs > 0)
-		return rackctl_usage(cmd, "%s: racks come from --racks FILE or "
-		    "the arguments, not both", cmd);
-	if (racksfile == NULL && nargs == 0)
-		return rackctl_usage(cmd, "%s: no racks (RACK... or --racks "
-		    "FILE)", cmd);
-	if (nargs > RACKS_MAX)
-		return rackctl_usage(cmd, "%s: more than %d racks", cmd,
-		    RACKS_MAX);
-	if (racksfile != NULL) {
-		if (rackctl_racks_file(racksfile, &rs, n, err, sizeof(err)) <
-		    0) {
-			rackctl_error("%s", err);
-			return RACKCTL_FAIL;
-		}
-	} else {
-		*n = (size_t)nargs;
-		if ((rs = calloc(*n, sizeof(*rs))) == NULL) {
-			rackctl_error("out of memory");
-			return RACKCTL_FAIL;
-		}
-		for (size_t i = 0; i < *n; i++)
-			if ((rc = rackctl_rack_arg(args[i], tokfile, &rs[i])) !=
-			    RACKCTL_OK) {
-				free(rs);
-				return rc;
-			}
-	}
-	for (size_t i = 0; i < *n; i++)
-		for (size_t j = 0; j < i; j++)
-			if (strcmp(rs[i].url, rs[j].url) == 0) {
-				rc = rackctl_usage(cmd, "%s: rack %s is named "
-				    "twice", cmd, rs[i].url);
-				free(rs);
-				return rc;
-			}
-	if ((*out = calloc(*n ? *n : 1, sizeof(**out))) == NULL) {
-		free(rs);
-		rackctl_error("out of memory");
-		return RACKCTL_FAIL;
-	}
-	for (size_t i = 0; i < *n; i++)
-		(*out)[i].rack = rs[i];
-	memset(rs, 0, *n * sizeof(*rs));
-	free(rs);
-	return RACKCTL_OK;
-}
-
 int
 rackctl_cmd_pull_to(int argc, char **argv)
 {
@@ -228,7 +160,7 @@ rackctl_cmd_pull_to(int argc, char **argv)
 	char name[IMAGE_NAME_MAX + 1], version[IMAGE_NAME_MAX + 1];
 	char err[RACKCTL_ERR_MAX];
 	long jobs = 8, l;
-	bool quiet = false, ok = true;
+	bool quiet = false;
 	int o, rc;
 
 	p.retries = RACKCTL_RETRIES_DEFAULT;
@@ -281,7 +213,7 @@ rackctl_cmd_pull_to(int argc, char **argv)
 	if (version[0] == '\0')
 		return rackctl_usage("pull-to", "pull-to: NAME:VERSION (a "
 		    "version is needed)");
-	if ((rc = racks_of("pull-to", racksfile, tokfile, argv + optind,
+	if ((rc = push_racks("pull-to", racksfile, tokfile, argv + optind,
 	    argc - 1 - optind, &p.t, &p.n)) != RACKCTL_OK)
 		return rc;
 	if (rackctl_http_init() < 0) {
@@ -298,24 +230,11 @@ rackctl_cmd_pull_to(int argc, char **argv)
 	snprintf(p.m->version, sizeof(p.m->version), "%s", version);
 	p.rack_fn = pull_rack;
 	p.pull = true;
-	progress_init(&p.pg, progress_mode_for(quiet, p.json), PUSH_BAR,
-	    PUSH_LABEL, 0);
-	pthread_mutex_init(&p.lock, NULL);
-	pthread_cond_init(&p.finish, NULL);
-	if (push_run(&p, (size_t)jobs) < 0) {
-		ok = false;
-	} else {
-		for (size_t i = 0; i < p.n; i++)
-			if (p.t[i].state != PUSH_DONE)
-				ok = false;
-		push_show_result(&p, ok);
-	}
-	pthread_mutex_destroy(&p.lock);
-	pthread_cond_destroy(&p.finish);
+	rc = push_run(&p, (size_t)jobs, quiet);
 	manifest_free(p.m);
 	memset(p.t, 0, p.n * sizeof(*p.t));	/* tokens */
 	free(p.t);
-	return ok ? RACKCTL_OK : RACKCTL_FAIL;
+	return rc;
 }
 
 /* ---- fleet status ------------------------------------------------------ */
@@ -481,7 +400,7 @@ rackctl_cmd_fleet(int argc, char **argv)
 			    argv[optind - 1]);
 		}
 	}
-	if ((rc = racks_of("fleet", racksfile, tokfile, argv + optind,
+	if ((rc = push_racks("fleet", racksfile, tokfile, argv + optind,
 	    argc - optind, &t, &n)) != RACKCTL_OK)
 		return rc;
 	if (rackctl_http_init() < 0) {

@@ -8,9 +8,10 @@
  * on where it stopped. Network errors are retried with backoff (--retries
  * times per request), after which that rack fails and the others go on.
  *
- * This file is the command: its options, the racks, the image and the
- * result. The push itself is push_run.c (threads), push_proto.c (one
- * rack's rounds), push_xfer.c (uploads) and push_show.c (what is shown).
+ * This file is the command: its options and the image. The racks and
+ * the push itself are push_run.c (racks, threads, the result),
+ * push_proto.c (one rack's rounds), push_xfer.c (uploads) and
+ * push_show.c (what is shown).
  */
 #include "images/rackctl/rackctl.h"
 
@@ -215,54 +216,14 @@ rackctl_cmd_push(int argc, char **argv)
 		return rackctl_usage("push", "push: --store DIR is required");
 	if (image_ref_parse(ref, name, version, err, sizeof err) < 0)
 		return rackctl_usage("push", "%s", err);
-	if (racksfile && optind < argc)
-		return rackctl_usage("push",
-		    "push: racks come from --racks FILE or the arguments, not "
-		    "both");
-	if (!racksfile && optind >= argc)
-		return rackctl_usage(
-		    "push", "push: no racks (RACK... or --racks FILE)");
-	if (!racksfile && argc - optind > RACKS_MAX)
-		return rackctl_usage(
-		    "push", "push: more than %d racks", RACKS_MAX);
+	if ((o = push_racks("push", racksfile, tokfile, argv + optind,
+	    argc - optind, &p.t, &p.n)) != RACKCTL_OK)
+		return o;
 	if (rackctl_http_init() < 0) {
 		rackctl_error("libcurl failed to start");
+		free(p.t);
 		return RACKCTL_FAIL;
 	}
-	if (racksfile) {
-		struct rack *rs;
-		if (rackctl_racks_file(racksfile, &rs, &p.n, err, sizeof err) <
-		    0) {
-			rackctl_error("%s", err);
-			return RACKCTL_FAIL;
-		}
-		p.t = calloc(p.n, sizeof *p.t);
-		for (size_t i = 0; p.t && i < p.n; i++)
-			p.t[i].rack = rs[i];
-		free(rs);
-	} else {
-		p.n = (size_t)(argc - optind);
-		p.t = calloc(p.n, sizeof *p.t);
-		for (size_t i = 0; p.t && i < p.n; i++)
-			if ((o = rackctl_rack_arg(argv[optind + (int)i],
-				 tokfile, &p.t[i].rack)) != RACKCTL_OK) {
-				free(p.t);
-				return o;
-			}
-	}
-	if (!p.t) {
-		rackctl_error("out of memory");
-		return RACKCTL_FAIL;
-	}
-	for (size_t i = 0; i < p.n; i++)
-		for (size_t j = 0; j < i; j++)
-			if (strcmp(p.t[i].rack.url, p.t[j].rack.url) == 0) {
-				o = rackctl_usage("push",
-				    "push: rack %s is named twice",
-				    p.t[i].rack.url);
-				free(p.t);
-				return o;
-			}
 
 	if (store_open(storedir, &p.st, err, sizeof err) < 0) {
 		rackctl_error("%s", err);
@@ -285,23 +246,9 @@ rackctl_cmd_push(int argc, char **argv)
 	p.manifest_len = strlen(p.manifest_json);
 	snprintf(p.api_path, sizeof p.api_path, "/api/v1/images/%s/versions/%s",
 	    name, version);
-	progress_init(
-	    &p.pg, progress_mode_for(quiet, p.json), PUSH_BAR, PUSH_LABEL, 0);
 	for (size_t i = 0; i < p.n; i++)
 		p.t[i].chunks = p.distinct;
-	pthread_mutex_init(&p.lock, NULL);
-	pthread_cond_init(&p.finish, NULL);
-	if (push_run(&p, (size_t)jobs) < 0)
-		goto out;
-
-	bool ok = true;
-	for (size_t i = 0; i < p.n; i++)
-		if (p.t[i].state != PUSH_DONE)
-			ok = false;
-	push_show_result(&p, ok);
-	rc = ok ? RACKCTL_OK : RACKCTL_FAIL;
-	pthread_mutex_destroy(&p.lock);
-	pthread_cond_destroy(&p.finish);
+	rc = push_run(&p, (size_t)jobs, quiet);
 out:
 	free(p.manifest_json);
 	manifest_free(p.m);

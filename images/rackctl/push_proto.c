@@ -137,9 +137,6 @@ commit(struct push *p, struct push_target *t)
 void
 push_rack(struct push *p, struct push_target *t)
 {
-	pthread_mutex_lock(&p->lock);
-	t->start = rackctl_now();
-	pthread_mutex_unlock(&p->lock);
 	for (int round = 0;; round++) {
 		struct push_item *items;
 		size_t n;
@@ -183,9 +180,4 @@ push_rack(struct push *p, struct push_target *t)
 	}
 	patch_base_free(t->base);
 	t->base = NULL;
-	pthread_mutex_lock(&p->lock);
-	t->end = rackctl_now();
-	p->finished++;
-	pthread_cond_signal(&p->finish);
-	pthread_mutex_unlock(&p->lock);
 }

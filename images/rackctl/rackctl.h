@@ -11,8 +11,9 @@
  * rack.c       "rackctl nodes|images|jobs|reimage RACK": a rack's API
  * progress.c   bars, plain lines, the closing table and JSON of a command
  *              that takes a while (push, reimage --wait, image import)
- * push.c       "rackctl push": options, racks, the image, the result
- * push_run.c   push: the per-rack threads and the state they share
+ * push.c       "rackctl push": options, the image
+ * push_run.c   push: the racks, the per-rack threads and the state they
+ *              share, the result (pull-to's too)
  * push_proto.c push: one rack's rounds of manifest, chunks and commit
  * push_xfer.c  push: the transfer engine, a rack's chunk uploads
  * push_show.c  push: what the operator sees, through progress.c
@@ -387,9 +388,15 @@ struct push {
 };
 
 /* push_run.c */
-/* Pushes to every rack, jobs racks at once, showing the progress until
- * the last finishes. 0, or -1 when no thread could start (printed). */
-int push_run(struct push *p, size_t jobs);
+/* Pushes to every rack (p->rack_fn), jobs racks at once, showing the
+ * progress until the last finishes, then the result. RACKCTL_OK when
+ * every rack has the image, else RACKCTL_FAIL (printed). */
+int push_run(struct push *p, size_t jobs, bool quiet);
+/* The racks of command cmd: --racks FILE or the arguments (nargs of
+ * args), each named once; *out is calloc'd. RACKCTL_OK, or the exit
+ * status (printed). */
+int push_racks(const char *cmd, const char *racksfile, const char *tokfile,
+    char **args, int nargs, struct push_target **out, size_t *n);
 void push_set_state(struct push *p, struct push_target *t, enum push_state s);
 /* Fails the rack with the message (one line); PUSH_STEP_FAILED. */
 enum push_step push_fail(struct push *p, struct push_target *t,

@@ -54,32 +54,12 @@ STORED=$(jq '[.chunks | unique_by(.hash) | .[].stored] | add' "$TMP/m.json")
 
 # ---- origin and cache ------------------------------------------------------------
 P1=$(free_port) P2=$(free_port)
-nginx_run() {	# NAME SERVER-BLOCK: writes its config, starts it, waits
-	local d=$FS/nginx-$1
-	rm -rf "$d"
-	mkdir -p "$d/logs" "$d/tmp" "$d/cache"
-	cat >"$d/nginx.conf" <<EOF
-user root;
-master_process off;
-daemon off;
-pid $d/nginx.pid;
-error_log $d/logs/error.log;
-events { worker_connections 4096; }
-http {
-	access_log off;
-	client_body_temp_path $d/tmp/body;
-	proxy_temp_path $d/tmp/proxy;
-	fastcgi_temp_path $d/tmp/fastcgi;
-	uwsgi_temp_path $d/tmp/uwsgi;
-	scgi_temp_path $d/tmp/scgi;
-	log_format sent '\$uri \$status \$body_bytes_sent';
-	$2
-}
-EOF
-	nginx -p "$d" -c "$d/nginx.conf" 2>>"$d/logs/start.log" &
-	eval "NGINX_$1=$!"
-	on_exit "kill -9 $!"
-	wait_http "http://127.0.0.1:$3/" || die "nginx $1 did not start"
+NGINX_DIR=$FS NGINX_CONNECTIONS=4096
+. "$TOP/tests/lib_nginx.sh"
+nginx_run() {	# NAME HTTP-BLOCK PORT: a new prefix (an empty cache), started
+	rm -rf "$FS/nginx-$1"
+	nginx_conf "$1" "$2"
+	nginx_start "$1" "$3"
 }
 nginx_run origin "server {
 		listen 127.0.0.1:$P1;

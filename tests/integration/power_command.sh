@@ -86,14 +86,10 @@ power_job() {	# OP: a job through the API that ends done (a check)
 	api POST /api/v1/nodes/n1/power -d "{\"action\":\"$1\"}" >/dev/null
 	check_status 202 "power $1 queued"
 	check_jq ".action == \"power_$1\" and .slot == \"n1\"" "the job of power $1"
-	local id st i
+	local id
 	id=$(printf '%s' "$BODY" | jq .id)
-	for ((i = 0; i < 50; i++)); do
-		st=$(job_field "$id" .state)
-		[ "$st" = done ] || [ "$st" = failed ] && break
-		sleep 0.1
-	done
-	check_eq "$st" done "power $1 job done"
+	wait_for 50 job_ended "$id"
+	check_eq "$(job_field "$id" .state)" done "power $1 job done"
 	JOBID=$id
 }
 : >"$LOG"

@@ -79,12 +79,8 @@ check_status 200 "PATCH usb2 power wol"
 api POST /api/v1/nodes/usb1/power -d '{"action":"on"}' >/dev/null
 check_status 202 "power on usb1 queued"
 JOB=$(printf '%s' "$BODY" | jq .id)
-for ((i = 0; i < 50; i++)); do
-	st=$(job_field "$JOB" .state)
-	[ "$st" = done ] || [ "$st" = failed ] && break
-	sleep 0.1
-done
-check_eq "$st" done "the wol job is done"
+wait_for 50 job_ended "$JOB"
+check_eq "$(job_field "$JOB" .state)" done "the wol job is done"
 api POST /api/v1/nodes/usb1/power -d '{"action":"off"}' >/dev/null
 check_error 409 "wol cannot switch off"
 check_jq '.error | test("Wake-on-LAN can only switch on")' "and says so"

@@ -10,6 +10,7 @@
 # Loopback only; both nginx are this test's processes, killed on exit.
 source "$(dirname "$0")/../lib.sh"
 source "$TOP/tests/lib_push.sh"
+source "$TOP/tests/lib_nginx.sh"
 command -v nginx >/dev/null || { echo "nginx is needed (make deps)"; exit 1; }
 
 central app:1 app:2 app:3 big:1 other:1
@@ -28,34 +29,6 @@ publish() {	# REF [args]: rackctl publish to $ORIGIN with --json; sets RC
 
 # ---- the two nginx ------------------------------------------------------------------------
 P1=$(free_port) P2=$(free_port)
-nginx_conf() {	# NAME SERVER-BLOCK: a prefix and config of its own
-	local d=$TMP/nginx-$1
-	mkdir -p "$d/logs" "$d/tmp" "$d/cache"
-	cat >"$d/nginx.conf" <<EOF
-user root;
-master_process off;
-daemon off;
-pid $d/nginx.pid;
-error_log $d/logs/error.log;
-events { worker_connections 256; }
-http {
-	access_log off;
-	client_body_temp_path $d/tmp/body;
-	proxy_temp_path $d/tmp/proxy;
-	fastcgi_temp_path $d/tmp/fastcgi;
-	uwsgi_temp_path $d/tmp/uwsgi;
-	scgi_temp_path $d/tmp/scgi;
-	log_format paths '\$request_method \$uri \$status';
-	$2
-}
-EOF
-}
-nginx_start() {	# NAME PORT
-	nginx -p "$TMP/nginx-$1" -c "$TMP/nginx-$1/nginx.conf" 2>>"$TMP/nginx-$1/logs/start.log" &
-	eval "NGINX_$1=$!"
-	on_exit "kill -9 $!"
-	wait_http "http://127.0.0.1:$2/" || { echo "nginx $1 did not start"; cat "$TMP/nginx-$1/logs/"*; exit 1; }
-}
 mkdir -p "$ORIGIN"
 nginx_conf origin "server {
 		listen 127.0.0.1:$P1;

@@ -57,7 +57,7 @@ static void
 test_int(void **state)
 {
 	json_t *s = js("{\"a\": \"5\", \"b\": 7, \"c\": \"5x\", \"d\": \"\","
-	    "\"e\": 99, \"f\": true, \"g\": \"-3\"}");
+	    "\"e\": 99, \"f\": true, \"g\": \"-3\", \"h\": \" 5\"}");
 	char err[ERR_MAX];
 	int v;
 
@@ -82,6 +82,8 @@ test_int(void **state)
 	    sizeof(err)), -1);
 	assert_int_equal(power_setting_int(s, "g", 1, 1, 60, &v, err,
 	    sizeof(err)), -1);
+	assert_int_equal(power_setting_int(s, "h", 1, 1, 60, &v, err,
+	    sizeof(err)), -1);
 	json_decref(s);
 }
 
@@ -89,7 +91,8 @@ static void
 test_bool(void **state)
 {
 	json_t *s = js("{\"a\": \"yes\", \"b\": \"no\", \"c\": true, "
-	    "\"d\": false, \"e\": \"maybe\", \"f\": \"TRUE\", \"g\": 1}");
+	    "\"d\": false, \"e\": \"maybe\", \"f\": \"TRUE\", \"g\": 2, "
+	    "\"h\": 1, \"i\": null}");
 	char err[ERR_MAX];
 	int v;
 
@@ -117,6 +120,12 @@ test_bool(void **state)
 	assert_string_equal(err, "e: yes or no (true or false)");
 	assert_int_equal(power_setting_bool(s, "g", 0, &v, err, sizeof(err)),
 	    -1);
+	assert_int_equal(power_setting_bool(s, "h", 0, &v, err, sizeof(err)),
+	    0);
+	assert_int_equal(v, 1);
+	assert_int_equal(power_setting_bool(s, "i", 1, &v, err, sizeof(err)),
+	    0);
+	assert_int_equal(v, 1);
 	assert_string_equal(power_setting_str(s, "a", NULL), "yes");
 	assert_null(power_setting_str(s, "c", "x"));
 	assert_string_equal(power_setting_str(s, "none", "x"), "x");

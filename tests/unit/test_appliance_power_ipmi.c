@@ -15,22 +15,13 @@
 
 #include <string.h>
 
-#include "appliance/rackd.h"
-#include "tests/unit/unit.h"
+#include "tests/unit/unit_appliance.h"
 
 /* check() of the JSON text js: its result, its error in err. */
 static int
 check(const char *js, char *err, size_t errlen)
 {
-	json_error_t jerr;
-	json_t *s = json_loads(js, JSON_ALLOW_NUL, &jerr);
-	int rc;
-
-	assert_non_null(s);
-	err[0] = '\0';
-	rc = power_ipmi.check(s, err, errlen);
-	json_decref(s);
-	return rc;
+	return unit_power_check(&power_ipmi, js, err, errlen);
 }
 
 #define GOOD(js) do {							\

@@ -14,21 +14,14 @@
 
 #include <string.h>
 
-#include "appliance/rackd.h"
+#include "tests/unit/unit_appliance.h"
 
 #define PIN "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
 
 static int
 check(const char *json, char *err, size_t errlen)
 {
-	json_t *s = json_loads(json, 0, NULL);
-	int rc;
-
-	assert_non_null(s);
-	err[0] = '\0';
-	rc = power_redfish.check(s, err, errlen);
-	json_decref(s);
-	return rc;
+	return unit_power_check(&power_redfish, json, err, errlen);
 }
 
 static void

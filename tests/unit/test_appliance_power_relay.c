@@ -15,19 +15,12 @@
 
 #include <string.h>
 
-#include "appliance/rackd.h"
+#include "tests/unit/unit_appliance.h"
 
 static int
 check(const char *json, char *err)
 {
-	json_t *s = json_loads(json, JSON_DECODE_ANY, NULL);
-	int rc;
-
-	assert_non_null(s);
-	err[0] = '\0';
-	rc = power_relay.check(s, err, POWER_ERR_MAX);
-	json_decref(s);
-	return rc;
+	return unit_power_check(&power_relay, json, err, POWER_ERR_MAX);
 }
 
 static void

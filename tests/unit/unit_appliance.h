@@ -62,4 +62,20 @@ unit_appliance_db_open(const char *tmpdir)
 	return 0;
 }
 
+/* m's check() of the JSON text js (any JSON value, NULs allowed in its
+ * strings): its result, its error in err ("" when none). */
+static inline int
+unit_power_check(const struct power_method *m, const char *js, char *err,
+    size_t errlen)
+{
+	json_t *s = json_loads(js, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+	int rc;
+
+	assert_non_null(s);
+	err[0] = '\0';
+	rc = m->check(s, err, errlen);
+	json_decref(s);
+	return rc;
+}
+
 #endif

@@ -5,7 +5,8 @@
  * network driver of link_drivers or a name in `links`, never one in
  * `uplink`), which slot a link serves (its USB port path from sysfs, a
  * `link_slots` mapping, or its interface name; `NAME=SLOT/bmc` makes it
- * the BMC link of SLOT, slot SLOT.bmc), and the addresses of a slot: its IPv4 subnet of link_subnet_pool and its IPv6 prefix (ULA).
+ * the BMC link of SLOT, slot SLOT.bmc), and the addresses of a slot:
+ * its IPv4 subnet of link_subnet_pool and its IPv6 prefix (ULA).
  * Nothing here changes state or reads a global: the answers depend on the
  * configuration given and on sysfs only.
  */

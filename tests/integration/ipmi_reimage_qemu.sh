@@ -14,6 +14,9 @@
 # job's console log and on the live console stream, and what is typed into
 # the console reaches the VM's tty: the clone environment runs no shell
 # there, so the proof is the tty's echo in the VM's own serial output.
+# Then a diskless boot: boot_mode diskless and a power on through the API,
+# the rootfs image's marker on the serial log and in its job's console log
+# (NO_DISKLESS=1 leaves it out).
 source "$(dirname "$0")/../lib.sh"
 [ "$(id -u)" -eq 0 ] || { echo "needs root (network namespaces)"; exit 1; }
 [ -f "$TOP/build/pxe/initrd.img" ] || { echo "no clone initramfs: make pxe"; exit 1; }
@@ -223,4 +226,45 @@ if [ -n "$typed" ]; then
 else
 	fail "the clone environment was never seen on the serial log to type into"
 fi
+
+# ---- a diskless boot, switched on through the BMC alone
+[ -n "${NO_DISKLESS:-}" ] && finish
+sh "$TOP/tests/images/make-rootfs.sh" "$TMP/tiny.tar.zst" diskless-ipmi
+"$RACKCTL" image import "$TMP/tiny.tar.zst" --kind rootfs --name tiny:1 --store "$STATE/store" \
+	>"$TMP/import2.log" 2>&1 || { cat "$TMP/import2.log"; fail "import tiny:1"; finish; }
+kill -HUP "$RACKD_PID"
+for ((i = 0; i < 50; i++)); do
+	api GET /api/v1/images/tiny >/dev/null; [ "$STATUS" = 200 ] && break
+	sleep 0.2
+done
+for ((i = 0; i < 100; i++)); do [ "$(power_state)" = off ] && break; sleep 1; done
+check_eq "$(power_state)" off "the server is off after its marker"
+api PATCH /api/v1/nodes/usb5 -d '{"image":"tiny:1","boot_mode":"diskless"}' >/dev/null
+check_status 200 "usb5: diskless, tiny:1"
+api POST /api/v1/nodes/usb5/power -d '{"action":"on"}' >/dev/null
+check_status 202 "power on queued"
+start=$SECONDS
+for ((i = 0; i < 300; i++)); do
+	grep -aq "RACKD-DISKLESS: diskless-ipmi" "$TMP/serial.log" && break
+	sleep 1
+done
+grep -aq "RACKD-DISKLESS: diskless-ipmi" "$TMP/serial.log" &&
+	ok "powered on over IPMI, the server ran tiny:1 from RAM ($((SECONDS - start))s)" ||
+	{ fail "no diskless marker on the serial log"; tail -c 1500 "$TMP/serial.log"; }
+DJOB=$(api GET '/api/v1/jobs?node=usb5&limit=1' | jq -r '.[0].id')
+check_eq "$(api GET "/api/v1/jobs/$DJOB" | jq -r .action)" diskless "the last job is the diskless boot"
+# the job's log ends with the job (rack-diskless done, before the image's
+# own init); the console's ring has what came after
+for ((i = 0; i < 30; i++)); do
+	api GET "/api/v1/jobs/$DJOB/console" >"$TMP/djob.console"
+	grep -aq "rack-diskless.*done:" "$TMP/djob.console" && break
+	sleep 1
+done
+grep -aq "rack-diskless.*done:" "$TMP/djob.console" &&
+	ok "the diskless job's console log holds rack-diskless's output" ||
+	fail "diskless job console log: $(tail -c 300 "$TMP/djob.console")"
+sse 3 "$TMP/ring.sse"
+decoded "$TMP/ring.sse" | grep -aq "RACKD-DISKLESS: diskless-ipmi" &&
+	ok "the image's marker is on usb5's console (the ring's replay)" ||
+	fail "no diskless marker on the console stream"
 finish

@@ -78,7 +78,7 @@ help:
 	@echo "make style-fix FILES=\"...\"  reformat files with clang-format, then check"
 	@echo "make test       deps, build, unit and integration tests"
 	@echo "make bench      benchmarks (long; prints figures)"
-	@echo "make demo       start rackd with its defaults, print URL and token"
+	@echo "make demo       a simulated rack in a namespace (IPMI, consoles), URL and token"
 	@echo "make unit       unit tests only; make integration: integration only"
 	@echo "make pxe        build the clone kernel and initramfs into build/pxe/"
 	@echo "make asan       build/asan with ASan and UBSan; unit and fast integration tests"

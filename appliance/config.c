@@ -115,8 +115,8 @@ static const struct option_def options[] = {
 	{ "uplink", 0, T_LIST, OFF(uplink), "", 0, 0, 0, "GLOBS",
 	  "interfaces never managed, whatever else matches" },
 	{ "link_slots", 0, T_LIST, OFF(link_slots), "", 0, 0, 0, "MAP",
-	  "slot names for links: IFNAME=SLOT or USBPATH=SLOT, "
-	  "comma separated" },
+	  "slot names for links: IFNAME=SLOT or USBPATH=SLOT, comma "
+	  "separated; NAME=SLOT/bmc: the BMC link of SLOT (slot SLOT.bmc)" },
 	{ "link_subnet_pool", 0, T_CIDR, OFF(link_subnet_pool), "10.213.0.0/16",
 	  0, 0, 0, "CIDR", "IPv4 pool split into one small subnet per slot" },
 	{ "link_prefix", 0, T_INT, OFF(link_prefix), "30", 30, 31, 0, "30|31",
@@ -405,6 +405,10 @@ valid_map(const char *s)
 	key[eq - s] = '\0';
 	if (valid_word(key) != NULL)
 		return "the name before '=' has odd characters";
+	if (strchr(eq + 1, '/') != NULL)
+		return slot_map_value(eq + 1, key, sizeof(key)) == 0 ? NULL :
+		    "not SLOT/bmc (a slot name, not one ending in .bmc, of "
+		    "at most 28 characters, then /bmc)";
 	return valid_slot(eq + 1);
 }
 

@@ -171,7 +171,11 @@ iface_find(int index)
 static void
 publish_link(const char *slot)
 {
+	char owner[SLOT_NAME_MAX + 1];
+
 	nodes_publish(slot);
+	if (slot_bmc_of(slot, owner, sizeof(owner)) == 0)
+		nodes_publish(owner);	/* its "bmc" changed */
 	events_publish("link", json_pack("{s:s,s:o}", "slot", slot, "history",
 	    db_link_history(slot, 1)));
 }

@@ -196,6 +196,24 @@ power_poll_note(const char *slot, enum power_op op, enum power_state state,
 		nodes_publish(slot);
 }
 
+/* A BMC link's node says whose BMC it is ("bmc_of"); a slot with a BMC
+ * link says where its BMC is ("bmc": its slot, address and link state). */
+static void
+bmc_json(json_t *node, const char *slot)
+{
+	char owner[SLOT_NAME_MAX + 1], bmc[SLOT_NAME_MAX + 8];
+	struct db_link l;
+
+	if (slot_bmc_of(slot, owner, sizeof(owner)) == 0) {
+		json_object_set_new(node, "bmc_of", json_string(owner));
+		return;
+	}
+	if (snprintf(bmc, sizeof(bmc), "%s" SLOT_BMC_SUFFIX, slot) <
+	    (int)sizeof(bmc) && db_link_get(bmc, &l) == DB_OK)
+		json_object_set_new(node, "bmc", json_pack("{s:s,s:s,s:s}",
+		    "slot", bmc, "address", l.node_addr, "link", l.state));
+}
+
 void
 power_node_json(json_t *node)
 {
@@ -207,6 +225,7 @@ power_node_json(json_t *node)
 
 	if (slot == NULL)
 		return;
+	bmc_json(node, slot);
 	if ((s = power_settings_get(slot)) == NULL) {
 		json_object_set_new(node, "power", json_pack("{s:n,s:s,s:n,"
 		    "s:n,s:[],s:s}", "method", "state", "unknown", "checked",

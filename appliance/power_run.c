@@ -1,7 +1,8 @@
 /*
  * power_run.c — one power op of one slot, run on a work thread and never
  * on the event loop's or the HTTP thread: the target is made from the
- * slot's settings, link and MAC; the outcome goes to the cache
+ * slot's settings, link, MAC and BMC link (slot SLOT.bmc, whose node
+ * address is the BMC's); the outcome goes to the cache
  * (power_poll.c), to the power job that asked for it, or to the event log
  * of the reimage job it serves. A reimage makes the server boot from the
  * network (boot_net, then cycle, or on if it is off; else cycle; else
@@ -32,8 +33,8 @@ power_run_now(const char *slot, enum power_op op, enum power_state *state,
 	struct power_target t = { .slot = slot,
 	    .timeout_ms = POWER_TIMEOUT_MS };
 	enum power_state st = POWER_UNKNOWN;
-	char can[ERR_MAX], mac[32] = "";
-	struct db_link link;
+	char can[ERR_MAX], mac[32] = "", bmc[SLOT_NAME_MAX + 8];
+	struct db_link link, bmc_link;
 	json_t *s, *node;
 	int rc;
 
@@ -59,6 +60,11 @@ power_run_now(const char *slot, enum power_op op, enum power_state *state,
 		json_decref(node);
 	}
 	t.mac = mac[0] ? mac : NULL;
+	/* The node at the other end of the BMC link is the BMC. */
+	if (snprintf(bmc, sizeof(bmc), "%s" SLOT_BMC_SUFFIX, slot) <
+	    (int)sizeof(bmc) && db_link_get(bmc, &bmc_link) == DB_OK &&
+	    bmc_link.node_addr[0] != '\0')
+		t.bmc_addr = bmc_link.node_addr;
 	t.settings = s;
 	err[0] = '\0';
 	rc = m->run(&t, op, &st, err, errlen);

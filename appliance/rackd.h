@@ -681,6 +681,13 @@ int	 links_is_management(const struct config *, const char *ifname,
  * it. 0, or -1 if that is not a valid slot name. */
 int	 slot_for_link(const struct config *, const char *ifname, char *slot,
 	    size_t len);
+/* A link_slots value: SLOT, or SLOT/bmc for the BMC link of SLOT, whose
+ * own slot is SLOT.bmc. 0 and the link's slot, or -1 if not valid. */
+#define SLOT_BMC_SUFFIX	".bmc"
+int	 slot_map_value(const char *value, char *slot, size_t len);
+/* The slot whose BMC link slot is (SLOT of SLOT.bmc) into owner (NULL:
+ * only tell). 0 if slot is a BMC link's slot, else -1. */
+int	 slot_bmc_of(const char *slot, char *owner, size_t len);
 /* The index'th subnet of /slot_len in the pool net/pool_len: the board's
  * and the node's address. 0, or -1 if there is no such subnet. */
 int	 subnet_addrs(uint32_t net, int pool_len, int slot_len, uint32_t index,
@@ -943,7 +950,8 @@ void	 power_poll_tick(void);		/* from the loop, each second */
  * told, or what a done op left (POWER_UNKNOWN: unchanged). */
 void	 power_poll_note(const char *slot, enum power_op op,
 	    enum power_state state, const char *err);
-/* Add "power": {...} to node, an object of db_node_get. */
+/* Add "power": {...} to node, an object of db_node_get, and "bmc_of"
+ * (a BMC link's node) or "bmc": {slot, address, link} (its server's). */
 void	 power_node_json(json_t *node);
 
 /* power_ipmi.c: the "ipmi" method, a BMC over IPMI LAN (libfreeipmi). */

@@ -4,8 +4,9 @@
  * what a slot may be called, which links are management links (a USB
  * network driver of link_drivers or a name in `links`, never one in
  * `uplink`), which slot a link serves (its USB port path from sysfs, a
- * `link_slots` mapping, or its interface name), and the addresses of a
- * slot: its IPv4 subnet of link_subnet_pool and its IPv6 prefix (ULA).
+ * `link_slots` mapping, or its interface name; `NAME=SLOT/bmc` makes it
+ * the BMC link of SLOT, slot SLOT.bmc), and the addresses of a slot:
+ * its IPv4 subnet of link_subnet_pool and its IPv6 prefix (ULA).
  * Nothing here changes state or reads a global: the answers depend on the
  * configuration given and on sysfs only.
  */
@@ -168,8 +169,48 @@ slot_for_link(const struct config *c, const char *ifname, char *slot,
 			m = port;
 	} else if ((m = mapped_slot(c, ifname)) == NULL)
 		m = ifname;
-	if (!slot_name_valid(m) || snprintf(slot, len, "%s", m) >= (int)len)
+	return slot_map_value(m, slot, len);
+}
+
+int
+slot_map_value(const char *v, char *slot, size_t len)
+{
+	const char *bmc = strchr(v, '/');
+	char owner[SLOT_NAME_MAX + 1];
+	size_t n;
+
+	if (bmc == NULL) {
+		if (!slot_name_valid(v) ||
+		    snprintf(slot, len, "%s", v) >= (int)len)
+			return -1;
+		return 0;
+	}
+	n = (size_t)(bmc - v);
+	if (strcmp(bmc, "/bmc") != 0 || n >= sizeof(owner))
 		return -1;
+	memcpy(owner, v, n);
+	owner[n] = '\0';
+	if (!slot_name_valid(owner) || slot_bmc_of(owner, NULL, 0) == 0)
+		return -1;
+	if (snprintf(slot, len, "%s" SLOT_BMC_SUFFIX, owner) >= (int)len ||
+	    !slot_name_valid(slot))
+		return -1;
+	return 0;
+}
+
+int
+slot_bmc_of(const char *slot, char *owner, size_t len)
+{
+	size_t n = strlen(slot), k = strlen(SLOT_BMC_SUFFIX);
+
+	if (n <= k || strcmp(slot + n - k, SLOT_BMC_SUFFIX) != 0)
+		return -1;
+	if (owner == NULL)
+		return 0;
+	if (n - k >= len)
+		return -1;
+	memcpy(owner, slot, n - k);
+	owner[n - k] = '\0';
 	return 0;
 }
 

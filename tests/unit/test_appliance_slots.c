@@ -123,6 +123,46 @@ test_management(void **state)
 	assert_int_equal(slot_for_link(&c, "veth7", slot, 4), -1);
 }
 
+static void
+test_bmc(void **state)
+{
+	struct config c = { 0 };
+	char links[] = "veth*", map[] = "veth7=rack-a";
+	char bmc[] = "veth9=rack-a/bmc", bad[] = "veth6=rack-a/ipmi";
+	char twice[] = "veth5=rack-a.bmc/bmc";
+	char slot[SLOT_NAME_MAX + 1], owner[SLOT_NAME_MAX + 1];
+
+	(void)state;
+	c.links.n = 1;
+	c.links.v[0] = links;
+	c.link_slots.n = 4;
+	c.link_slots.v[0] = map;
+	c.link_slots.v[1] = bmc;
+	c.link_slots.v[2] = bad;
+	c.link_slots.v[3] = twice;
+	assert_int_equal(slot_for_link(&c, "veth9", slot, sizeof(slot)), 0);
+	assert_string_equal(slot, "rack-a.bmc");
+	assert_true(slot_name_valid(slot));
+	assert_int_equal(slot_bmc_of(slot, owner, sizeof(owner)), 0);
+	assert_string_equal(owner, "rack-a");
+	assert_int_equal(slot_bmc_of(slot, NULL, 0), 0);
+	assert_int_equal(slot_bmc_of(slot, owner, 6), -1);
+	assert_int_equal(slot_for_link(&c, "veth7", slot, sizeof(slot)), 0);
+	assert_int_equal(slot_bmc_of(slot, owner, sizeof(owner)), -1);
+	assert_int_equal(slot_bmc_of(".bmc", NULL, 0), -1);
+	/* only /bmc; not a BMC of a BMC */
+	assert_int_equal(slot_for_link(&c, "veth6", slot, sizeof(slot)), -1);
+	assert_int_equal(slot_for_link(&c, "veth5", slot, sizeof(slot)), -1);
+	assert_int_equal(slot_map_value("/bmc", slot, sizeof(slot)), -1);
+	assert_int_equal(slot_map_value("a b/bmc", slot, sizeof(slot)), -1);
+	/* SLOT.bmc must itself fit a slot name */
+	assert_int_equal(slot_map_value("abcdefghijklmnopqrstuvwxyz012/bmc",
+	    slot, sizeof(slot)), -1);
+	assert_int_equal(slot_map_value("abcdefghijklmnopqrstuvwxyz01/bmc",
+	    slot, sizeof(slot)), 0);
+	assert_int_equal(slot_map_value("n1/bmc", slot, 6), -1);
+}
+
 int
 main(void)
 {
@@ -131,6 +171,7 @@ main(void)
 		cmocka_unit_test(test_usb_port),
 		cmocka_unit_test(test_ula),
 		cmocka_unit_test(test_management),
+		cmocka_unit_test(test_bmc),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -29,6 +29,7 @@ export function nodeView(root, slot) {
 	field('link', 'Link');
 	field('address', 'Address');
 	field('board', 'Board address');
+	field('bmc', 'BMC');
 	field('mac', 'MAC');
 	field('image', 'Image');
 	field('boot', 'Boot mode');
@@ -93,6 +94,8 @@ export function nodeView(root, slot) {
 		setText(f.link, n.link ? `${n.link.state} (${n.link.ifname || '?'}, since ${fmt.time(n.link.changed)})` : 'no link seen yet');
 		setText(f.address, n.address || '—');
 		setText(f.board, n.link && n.link.board_addr ? `${n.link.board_addr}/${n.link.prefix}` : '—');
+		setText(f.bmc, n.bmc_of ? `the BMC of slot ${n.bmc_of}` :
+		    n.bmc ? `${n.bmc.address} (slot ${n.bmc.slot}, link ${n.bmc.link})` : '—');
 		setText(f.mac, n.mac || '—');
 		setText(f.image, n.image || '—');
 		setText(f.boot, n.boot_mode);

@@ -1,0 +1,270 @@
+#!/bin/bash
+# A reimage with no hand on the server: the Reimage request of the API is
+# all. The server is a QEMU VM (software emulation, a blank disk) on the
+# tap usb5 of the rack's namespace; its BMC is OpenIPMI's ipmi_sim in a
+# namespace of its own, reached over a veth pair that link_slots makes the
+# BMC link of usb5 (usb6=usb5/bmc): ipmi_sim listens on the node address
+# rackd gives that link (read from usb5's node, "bmc"), and [power.usb5]
+# names no address. ipmi_sim's chassis_control program starts and kills
+# the VM and keeps the boot device. The VM's serial port is one end of a
+# socat pty pair whose other end console_slots makes usb5's console.
+# rackd sets PXE once over IPMI and switches the server on; the VM boots
+# the clone environment, the job ends done, and the VM boots its disk and
+# prints the image's marker. The clone environment's output is in the
+# job's console log and on the live console stream, and what is typed into
+# the console reaches the VM's tty: the clone environment runs no shell
+# there, so the proof is the tty's echo in the VM's own serial output.
+# Then a diskless boot: boot_mode diskless and a power on through the API,
+# the rootfs image's marker on the serial log and in its job's console log
+# (NO_DISKLESS=1 leaves it out).
+source "$(dirname "$0")/../lib.sh"
+[ "$(id -u)" -eq 0 ] || { echo "needs root (network namespaces)"; exit 1; }
+[ -f "$TOP/build/pxe/initrd.img" ] || { echo "no clone initramfs: make pxe"; exit 1; }
+command -v ipmi_sim >/dev/null || { echo "no ipmi_sim (openipmi): make deps"; exit 1; }
+command -v socat >/dev/null || { echo "no socat: make deps"; exit 1; }
+PASS=rack-secret-2
+JOB_WAIT=${JOB_WAIT:-420}	# seconds: a reimage under TCG takes minutes
+
+sh "$TOP/tests/images/make-bootable.sh" "$TMP/v1.img" "image-ipmi" 64
+truncate -s 64M "$TMP/disk.img"
+
+# ---- the console: a pty pair; the test holds the server's end open so
+# that the pair lives on while the VM is off
+PTY=$TMP/pty
+mkdir -p "$PTY"
+socat -d -d "pty,raw,echo=0,link=$PTY/server0" "pty,raw,echo=0,link=$PTY/board0" \
+	2>>"$TMP/socat.log" &
+SOCAT_PID=$!
+on_exit "kill $SOCAT_PID"
+wait_for 50 test -e "$PTY/board0" -a -e "$PTY/server0" ||
+	{ echo "socat made no ptys"; cat "$TMP/socat.log"; exit 1; }
+chown rackd "$(readlink -f "$PTY/board0")"
+exec 8<>"$PTY/server0"
+on_exit "exec 8>&-"
+
+# ---- the rack: usb5 the server's link, usb6 its BMC's
+ns_add rack
+ns_add bmc
+ip -n "$NS-rack" tuntap add usb5 mode tap
+ip link add usb6 netns "$NS-rack" type veth peer name bmc0 netns "$NS-bmc"
+ip -n "$NS-bmc" link set bmc0 up
+cat >"$TMP/rackd.conf" <<EOF
+[power.usb5]
+method = ipmi
+user = admin
+password = $PASS
+EOF
+RACKD_NS=rack rackd_start -c "$TMP/rackd.conf" --links 'usb*' \
+	--link-slots 'usb6=usb5/bmc' --pxe-dir "$TOP/build/pxe" \
+	--boot-timeout 10m --console-slots "$PTY/board0=usb5"
+"$RACKCTL" image import "$TMP/v1.img" --name "marker:1" --store "$STATE/store" \
+	>"$TMP/import.log" 2>&1 || { cat "$TMP/import.log"; exit 1; }
+kill -HUP "$RACKD_PID"
+for ((i = 0; i < 50; i++)); do
+	[ "$(api GET /api/v1/images/marker | jq '.versions | length')" = 1 ] && break
+	sleep 0.2
+done
+check_eq "$(api GET /api/v1/images/marker | jq '.versions | length')" 1 "marker:1 indexed"
+
+# ---- the BMC link, as the API tells it
+bmc_seen() { [ "$(api GET /api/v1/nodes/usb5 | jq -r '.bmc.slot // empty')" = usb5.bmc ]; }
+wait_for 100 bmc_seen && ok "usb5's node names its BMC link usb5.bmc" ||
+	fail "usb5's node has no bmc: $(api GET /api/v1/nodes/usb5)"
+BMC=$(api GET /api/v1/nodes/usb5 | jq -r .bmc.address)
+PREFIX=$(api GET /api/v1/nodes/usb5.bmc | jq -r .link.prefix)
+check_eq "$(api GET /api/v1/nodes/usb5.bmc | jq -r .bmc_of)" usb5 \
+	"the BMC link's node says whose BMC it is"
+[[ $BMC =~ ^[0-9.]+$ ]] || { fail "no BMC address: '$BMC'"; finish; }
+ip -n "$NS-bmc" addr add "$BMC/$PREFIX" dev bmc0
+
+# ---- the BMC: ipmi_sim; its chassis runs the VM
+cat >"$TMP/chassis.sh" <<EOF
+#!/bin/bash
+d=$TMP
+echo "\$*" >>\$d/chassis.log
+alive() { [ -s \$d/qemu.pid ] && kill -0 "\$(cat \$d/qemu.pid)" 2>/dev/null; }
+op=\$1; shift
+while [ \$# -gt 0 ]; do
+	name=\$1; shift
+	case \$op:\$name in
+	get:power) alive && echo power:1 || echo power:0 ;;
+	get:boot) echo "boot:\$(cat \$d/boot 2>/dev/null || echo none)" ;;
+	set:power)
+		if [ "\$1" = 1 ]; then
+			alive || {
+				echo "power on, boot \$(cat \$d/boot 2>/dev/null)" >>\$d/chassis.log
+				setsid timeout $((JOB_WAIT + 300)) ip netns exec $NS-rack \\
+				    qemu-system-x86_64 -accel tcg -m 512 -display none -monitor none \\
+				    -chardev tty,id=s0,path=$PTY/server0,logfile=\$d/serial.log,logappend=on \\
+				    -serial chardev:s0 \\
+				    -netdev tap,id=n0,ifname=usb5,script=no,downscript=no \\
+				    -device virtio-net-pci,netdev=n0,bootindex=1 \\
+				    -drive if=none,id=d0,file=\$d/disk.img,format=raw \\
+				    -device virtio-blk-pci,drive=d0,bootindex=2 \\
+				    </dev/null >>\$d/qemu.log 2>&1 &
+				echo \$! >\$d/qemu.pid
+			}
+		elif alive; then
+			pid=\$(cat \$d/qemu.pid)
+			pkill -P "\$pid"; kill "\$pid"
+			for i in \$(seq 20); do kill -0 "\$pid" 2>/dev/null || break; sleep 0.1; done
+			kill -9 "\$pid" 2>/dev/null
+		fi
+		shift ;;
+	set:boot) echo "\$1" >\$d/boot; shift ;;
+	*) exit 1 ;;
+	esac
+done
+exit 0
+EOF
+chmod +x "$TMP/chassis.sh"
+on_exit '[ -s "$TMP/qemu.pid" ] && pkill -9 -P "$(cat "$TMP/qemu.pid")"; [ -s "$TMP/qemu.pid" ] && kill -9 "$(cat "$TMP/qemu.pid")"'
+cat >"$TMP/lan.conf" <<EOF
+name "rackbmc"
+set_working_mc 0x20
+  startlan 1
+    addr $BMC 623
+    priv_limit admin
+    allowed_auths_callback none md2 md5 straight
+    allowed_auths_user none md2 md5 straight
+    allowed_auths_operator none md2 md5 straight
+    allowed_auths_admin none md2 md5 straight
+    guid a123456789abcdefa123456789abcdef
+  endlan
+  chassis_control "$TMP/chassis.sh"
+  poweroff_wait 2
+  kill_wait 2
+  user 2 true "admin" "$PASS" admin 10 none md2 md5 straight
+EOF
+cat >"$TMP/bmc.emu" <<'EOF'
+mc_setbmc 0x20
+mc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02 persist_sdr
+mc_enable 0x20
+EOF
+mkdir -p "$TMP/simstate"
+mkfifo "$TMP/sim.in"
+in_ns bmc ipmi_sim -c "$TMP/lan.conf" -f "$TMP/bmc.emu" -s "$TMP/simstate" \
+	<"$TMP/sim.in" >"$TMP/sim.log" 2>&1 &
+SIM_PID=$!
+exec 7>"$TMP/sim.in"
+on_exit "exec 7>&-; kill $SIM_PID; sleep 0.2; kill -9 $SIM_PID"
+wait_for 50 sh -c "ip netns exec $NS-bmc ss -uln | grep -q '$BMC:623'" ||
+	{ echo "ipmi_sim did not start"; cat "$TMP/sim.log"; exit 1; }
+ok "ipmi_sim listens on usb5's BMC link, $BMC"
+power_state() { api GET /api/v1/nodes/usb5 | jq -r .power.state; }
+for ((i = 0; i < 30; i++)); do [ "$(power_state)" = off ] && break; sleep 0.5; done
+check_eq "$(power_state)" off "rackd reads the server's power over IPMI: off"
+
+# ---- the reimage: the API request, nothing else
+sse() {	# SECONDS FILE: usb5's console stream
+	"${WRAP[@]}" curl -s -N --max-time "$1" -H "Authorization: Bearer $TOKEN" \
+		"$URL/api/v1/nodes/usb5/console" >"$2" 2>/dev/null
+}
+decoded() {
+	grep '^data: {"data"' "$1" | sed 's/^data: //' | jq -r .data |
+		while read -r b; do printf '%s' "$b" | base64 -d; done
+}
+sse "$JOB_WAIT" "$TMP/live.sse" &
+SSE_PID=$!
+on_exit "kill $SSE_PID"
+sleep 1
+api POST /api/v1/nodes/usb5/reimage -d '{"image":"marker:1"}' >"$TMP/job.json"
+check_status 202 "reimage queued"
+JOB=$(jq -r .id "$TMP/job.json")
+start=$SECONDS
+typed=
+state=
+while [ $((SECONDS - start)) -lt "$JOB_WAIT" ]; do
+	state=$(api GET "/api/v1/jobs/$JOB" | jq -r .state)
+	case "$state" in done|failed) break ;; esac
+	if [ -z "$typed" ] && grep -aq "rackd clone environment" "$TMP/serial.log" 2>/dev/null; then
+		api POST /api/v1/nodes/usb5/console \
+			-d "{\"data\":\"$(printf 'typed-into-usb5\r' | base64)\"}" >/dev/null
+		check_status 200 "typed into usb5's console during the clone environment"
+		typed=$SECONDS
+	fi
+	sleep 2
+done
+check_eq "$state" done "job $JOB done in $((SECONDS - start))s, by IPMI alone"
+api GET "/api/v1/jobs/$JOB" | jq -r '.events[] | "    \(.state) \(.message)"'
+api GET "/api/v1/jobs/$JOB" | jq -r '.events[].message' | grep -q '^power boot_net$' &&
+	ok "the job set the network boot over IPMI" || fail "no power boot_net event"
+grep -q "^set boot pxe" "$TMP/chassis.log" && ok "the BMC was told: boot pxe" ||
+	fail "the BMC got no 'set boot pxe': $(cat "$TMP/chassis.log")"
+grep -q "^power on" "$TMP/chassis.log" && ok "the BMC powered the VM on" ||
+	fail "the BMC never powered the VM on"
+for ((i = 0; i < 180; i++)); do
+	grep -aq "RACKD-MARKER: image-ipmi" "$TMP/serial.log" 2>/dev/null && break
+	sleep 1
+done
+grep -aq "RACKD-MARKER: image-ipmi" "$TMP/serial.log" &&
+	ok "the server booted the image from its disk (serial log)" ||
+	{ fail "no marker on the serial log"; tail -c 1500 "$TMP/serial.log"; }
+cmp -s -n "$(stat -c %s "$TMP/v1.img")" "$TMP/disk.img" "$TMP/v1.img" &&
+	ok "the disk holds the image" || fail "the disk differs from the image"
+wait_for 100 sh -c "grep -q '^set boot default' '$TMP/chassis.log'" &&
+	ok "after the job the BMC boots from disk again" ||
+	fail "no boot_disk after the job"
+
+# ---- the console
+api GET "/api/v1/jobs/$JOB/console" >"$TMP/job.console"
+check_status 200 "GET the job's console log"
+grep -aq "rackd clone environment" "$TMP/job.console" &&
+	ok "the clone environment's output is in the job's console log" ||
+	fail "job console log: $(head -c 300 "$TMP/job.console")"
+kill "$SSE_PID" 2>/dev/null
+wait "$SSE_PID" 2>/dev/null
+decoded "$TMP/live.sse" | grep -aq "rackd clone environment" &&
+	ok "the clone environment's output is on the live console stream" ||
+	fail "not on the live stream: $(head -c 300 "$TMP/live.sse")"
+if [ -n "$typed" ]; then
+	grep -aq "typed-into-usb5" "$TMP/serial.log" &&
+		ok "the typed text reached the VM's tty (its echo on the serial port)" ||
+		fail "no echo of the typed text from the VM"
+	decoded "$TMP/live.sse" | grep -aq "typed-into-usb5" &&
+		ok "the echo is on the live stream too" || fail "no echo on the stream"
+else
+	fail "the clone environment was never seen on the serial log to type into"
+fi
+
+# ---- a diskless boot, switched on through the BMC alone
+[ -n "${NO_DISKLESS:-}" ] && finish
+sh "$TOP/tests/images/make-rootfs.sh" "$TMP/tiny.tar.zst" diskless-ipmi
+"$RACKCTL" image import "$TMP/tiny.tar.zst" --kind rootfs --name tiny:1 --store "$STATE/store" \
+	>"$TMP/import2.log" 2>&1 || { cat "$TMP/import2.log"; fail "import tiny:1"; finish; }
+kill -HUP "$RACKD_PID"
+for ((i = 0; i < 50; i++)); do
+	api GET /api/v1/images/tiny >/dev/null; [ "$STATUS" = 200 ] && break
+	sleep 0.2
+done
+for ((i = 0; i < 100; i++)); do [ "$(power_state)" = off ] && break; sleep 1; done
+check_eq "$(power_state)" off "the server is off after its marker"
+api PATCH /api/v1/nodes/usb5 -d '{"image":"tiny:1","boot_mode":"diskless"}' >/dev/null
+check_status 200 "usb5: diskless, tiny:1"
+api POST /api/v1/nodes/usb5/power -d '{"action":"on"}' >/dev/null
+check_status 202 "power on queued"
+start=$SECONDS
+for ((i = 0; i < 300; i++)); do
+	grep -aq "RACKD-DISKLESS: diskless-ipmi" "$TMP/serial.log" && break
+	sleep 1
+done
+grep -aq "RACKD-DISKLESS: diskless-ipmi" "$TMP/serial.log" &&
+	ok "powered on over IPMI, the server ran tiny:1 from RAM ($((SECONDS - start))s)" ||
+	{ fail "no diskless marker on the serial log"; tail -c 1500 "$TMP/serial.log"; }
+DJOB=$(api GET '/api/v1/jobs?node=usb5&limit=1' | jq -r '.[0].id')
+check_eq "$(api GET "/api/v1/jobs/$DJOB" | jq -r .action)" diskless "the last job is the diskless boot"
+# the job's log ends with the job (rack-diskless done, before the image's
+# own init); the console's ring has what came after
+for ((i = 0; i < 30; i++)); do
+	api GET "/api/v1/jobs/$DJOB/console" >"$TMP/djob.console"
+	grep -aq "rack-diskless.*done:" "$TMP/djob.console" && break
+	sleep 1
+done
+grep -aq "rack-diskless.*done:" "$TMP/djob.console" &&
+	ok "the diskless job's console log holds rack-diskless's output" ||
+	fail "diskless job console log: $(tail -c 300 "$TMP/djob.console")"
+sse 3 "$TMP/ring.sse"
+decoded "$TMP/ring.sse" | grep -aq "RACKD-DISKLESS: diskless-ipmi" &&
+	ok "the image's marker is on usb5's console (the ring's replay)" ||
+	fail "no diskless marker on the console stream"
+finish

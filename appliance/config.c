@@ -601,6 +601,11 @@ set_number(void *field, const struct option_def *o, const char *value,
 		    "(9600, 19200, 38400, 57600, 115200, 230400, ...)", value);
 		return -1;
 	}
+	if (strcmp(o->name, "pull_rate") == 0 && v != 0 && v < 64 * 1024) {
+		set_err(err, errlen, "'%s': 0 (no limit) or at least 64K",
+		    value);
+		return -1;
+	}
 	if (o->type == T_SIZE)
 		*(size_t *)field = (size_t)v;
 	else

@@ -265,7 +265,33 @@ struct sink {
 	uint64_t	 got;
 	int		 too_big;
 	struct pull	*p;
+	uint64_t	 rate;		/* pull_rate, bytes/s; 0: any */
 };
+
+/* pull_rate for all pulls together: each block received reserves its time
+ * at the rate, and waits for its turn. CURLOPT_MAX_RECV_SPEED_LARGE alone
+ * does not hold it: a chunk that arrives in one burst is read whole. */
+static pthread_mutex_t pace_lock = PTHREAD_MUTEX_INITIALIZER;
+static int64_t pace_next;	/* us, monotonic */
+
+static void
+pace(uint64_t rate, size_t n)
+{
+	struct timespec ts;
+	int64_t now, t;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	pthread_mutex_lock(&pace_lock);
+	t = pace_next > now ? pace_next : now;
+	pace_next = t + (int64_t)((uint64_t)n * 1000000 / rate);
+	pthread_mutex_unlock(&pace_lock);
+	while (t > now && !__atomic_load_n(&stopping, __ATOMIC_ACQUIRE)) {
+		usleep((useconds_t)(t - now > 100000 ? 100000 : t - now));
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		now = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	}
+}
 
 static size_t
 sink_write(char *data, size_t size, size_t nmemb, void *arg)
@@ -278,6 +304,8 @@ sink_write(char *data, size_t size, size_t nmemb, void *arg)
 		return 0;
 	}
 	s->got += n;
+	if (s->rate > 0)
+		pace(s->rate, n);
 	if (s->fd < 0) {
 		if (s->len + n + 1 > s->cap) {
 			size_t cap = (s->len + n + 1) * 2;
@@ -331,6 +359,7 @@ get(CURL *c, const char *url, struct sink *s, char *err, size_t errlen)
 	conf_rdlock();
 	rate = (curl_off_t)conf.pull_rate;
 	conf_unlock();
+	s->rate = (uint64_t)rate;
 	curl_easy_reset(c);
 	if (rate > 0) {
 		/* pull_rate shared by the downloads running now */

@@ -241,7 +241,8 @@ test_subscribe_options(void **state)
 	char *argv[] = { a0, a1, a2, a3, a4, a5, NULL };
 	const char *bad[] = { "--image-subscribe=deb*:1", "--image-subscribe=:1",
 	    "--image-subscribe=deb:", "--image-subscribe-window=22-04",
-	    "--image-subscribe-interval=9", "--pull-rate=1T" };
+	    "--image-subscribe-interval=9", "--pull-rate=1T",
+	    "--pull-rate=63K" };
 
 	assert_int_equal(config_load(&c, 6, argv, err, sizeof(err)), 0);
 	assert_int_equal(c.image_subscribe.n, 2);

@@ -232,8 +232,8 @@ pull_index_parse(const char *buf, size_t len, const char *name, char *err,
 		    name, ver) >= sizeof(ref) || image_ref_parse(ref, n, v, e,
 		    sizeof(e)) != 0 || strcmp(n, name) != 0 ||
 		    strcmp(v, ver) != 0) {
-			snprintf(err, errlen, "index.json: version %zu is not a "
-			    "version of %s", i + 1, name);
+			snprintf(err, errlen, "index.json: version %zu is "
+			    "not a version of %s", i + 1, name);
 			json_decref(out);
 			out = NULL;
 			goto out;
@@ -965,7 +965,8 @@ window_open(void)
 	if (conf.image_subscribe_window[0] != '\0' &&
 	    config_parse_window(conf.image_subscribe_window, &from, &to) == 0 &&
 	    localtime_r(&t, &tm) != NULL)
-		open = config_window_open(from, to, tm.tm_hour * 60 + tm.tm_min);
+		open = config_window_open(from, to, tm.tm_hour * 60 +
+		    tm.tm_min);
 	conf_unlock();
 	return open;
 }
@@ -1055,7 +1056,7 @@ subscribe_main(void *arg)
 			seen |= strncmp(sb->pat[j], name, n) == 0 &&
 			    (sb->pat[j][n] == ':' || sb->pat[j][n] == '\0');
 		if (seen || (v = fetch_index(sb, c, name)) == NULL)
-			continue;	/* that name done already, or no index */
+			continue;	/* the name done already, no index */
 		json_array_foreach(v, k, x)
 			if (subscribe_version(sb, name,
 			    json_string_value(x)) != 0)

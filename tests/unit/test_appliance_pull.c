@@ -239,7 +239,8 @@ test_subscribe_options(void **state)
 	    "debian:12.*,alpine", a3[] = "--image-subscribe-window=22:00-04:00",
 	    a4[] = "--pull-rate=200K", a5[] = "--image-subscribe-interval=10";
 	char *argv[] = { a0, a1, a2, a3, a4, a5, NULL };
-	const char *bad[] = { "--image-subscribe=deb*:1", "--image-subscribe=:1",
+	const char *bad[] = { "--image-subscribe=deb*:1",
+	    "--image-subscribe=:1",
 	    "--image-subscribe=deb:", "--image-subscribe-window=22-04",
 	    "--image-subscribe-interval=9", "--pull-rate=1T",
 	    "--pull-rate=63K" };

@@ -164,6 +164,19 @@ static const struct option_def options[] = {
 	{ "image_sources", 0, T_LIST, OFF(image_sources), "", 0, 0, F_RELOAD,
 	  "URLS", "base URLs images are pulled from (rackctl publish's origin "
 	  "or an HTTP cache in front of it), comma separated, tried in order" },
+	{ "image_subscribe", 0, T_LIST, OFF(image_subscribe), "", 0, 0,
+	  F_RELOAD, "PATTERNS", "images pulled by themselves as the origin "
+	  "publishes them: NAME (every version) or NAME:GLOB (debian:12.*), "
+	  "comma separated" },
+	{ "image_subscribe_interval", 0, T_DURATION,
+	  OFF(image_subscribe_interval), "600", 10, 7 * 86400, F_RELOAD,
+	  "TIME", "how often each subscribed image's index.json is read" },
+	{ "image_subscribe_window", 0, T_STR, OFF(image_subscribe_window), "",
+	  0, 0, F_RELOAD, "HH:MM-HH:MM", "subscription pulls start only in "
+	  "this local time window (may wrap midnight; empty: any time)" },
+	{ "pull_rate", 0, T_SIZE, OFF(pull_rate), "0", 0, 1LL << 40, F_RELOAD,
+	  "SIZE", "bytes per second all pulls together may take (0: no "
+	  "limit)" },
 	{ "pull_trust", 0, T_BOOL, OFF(pull_trust), "no", 0, 0, F_RELOAD, NULL,
 	  "take a pulled image only if a trusted_keys key signed it (also "
 	  "refuses every pull while trusted_keys is empty)" },
@@ -494,6 +507,48 @@ valid_source(const char *s)
 	return NULL;
 }
 
+/* An image_subscribe pattern: NAME or NAME:GLOB, NAME without a glob. */
+static const char *
+valid_subscribe(const char *s)
+{
+	size_t n = strcspn(s, ":");
+
+	if (valid_word(s) != NULL)
+		return valid_word(s);
+	if (n == 0 || strcspn(s, "*?[]") < n)
+		return "not NAME or NAME:GLOB (the name without * ? [ ])";
+	return s[n] == ':' && s[n + 1] == '\0' ? "the glob after ':' is "
+	    "empty" : NULL;
+}
+
+int
+config_parse_window(const char *s, int *from, int *to)
+{
+	int h1, m1, h2, m2;
+
+	if (strlen(s) != 11 || s[2] != ':' || s[5] != '-' || s[8] != ':')
+		return -1;
+	for (int i = 0; i < 11; i++)
+		if (i != 2 && i != 5 && i != 8 && !isdigit((unsigned char)s[i]))
+			return -1;
+	if (sscanf(s, "%2d:%2d-%2d:%2d", &h1, &m1, &h2, &m2) != 4 ||
+	    h1 > 23 || m1 > 59 || h2 > 23 || m2 > 59)
+		return -1;
+	*from = h1 * 60 + m1;
+	*to = h2 * 60 + m2;
+	return 0;
+}
+
+int
+config_window_open(int from, int to, int minute)
+{
+	if (from == to)
+		return 1;		/* the whole day */
+	if (from < to)
+		return minute >= from && minute < to;
+	return minute >= from || minute < to;	/* over midnight */
+}
+
 /* Replace a string option's value with a copy of value. */
 static int
 set_string(void *field, const char *value, char *err, size_t errlen)
@@ -550,6 +605,11 @@ set_number(void *field, const struct option_def *o, const char *value,
 		    "(9600, 19200, 38400, 57600, 115200, 230400, ...)", value);
 		return -1;
 	}
+	if (strcmp(o->name, "pull_rate") == 0 && v != 0 && v < 64 * 1024) {
+		set_err(err, errlen, "'%s': 0 (no limit) or at least 64K",
+		    value);
+		return -1;
+	}
 	if (o->type == T_SIZE)
 		*(size_t *)field = (size_t)v;
 	else
@@ -577,6 +637,8 @@ set_list(void *field, const struct option_def *o, const char *value,
 		check = valid_trusted_key;
 	else if (strcmp(o->name, "image_sources") == 0)
 		check = valid_source;
+	else if (strcmp(o->name, "image_subscribe") == 0)
+		check = valid_subscribe;
 	if (parse_list(value, (struct strlist *)field, check, why,
 	    sizeof(why)) != 0) {
 		set_err(err, errlen, "%s", why);
@@ -604,6 +666,13 @@ option_set(struct config *cfg, const struct option_def *o, const char *value,
 		if (value[0] != '\0' && strlen(value) < (size_t)o->min) {
 			set_err(err, errlen, "shorter than %lld characters",
 			    o->min);
+			return -1;
+		}
+		if (strcmp(o->name, "image_subscribe_window") == 0 &&
+		    value[0] != '\0' && config_parse_window(value, &b, &b) !=
+		    0) {
+			set_err(err, errlen, "'%s' is not HH:MM-HH:MM (local "
+			    "time, 00:00-23:59)", value);
 			return -1;
 		}
 		return set_string(field, value, err, errlen);

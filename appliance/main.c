@@ -95,6 +95,7 @@ on_tick(void *arg)
 	jobs_tick();
 	push_expire();
 	power_poll_tick();
+	pull_subscribe_tick();
 }
 
 static void

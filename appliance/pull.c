@@ -19,9 +19,16 @@
  * match its hash on every source fails the pull, and its pending record
  * goes (the image never appears).
  *
+ * image_subscribe: every image_subscribe_interval a thread of its own reads
+ * BASE/manifests/<name>/index.json of each subscribed name (the same
+ * failover) and starts, one at a time and only inside
+ * image_subscribe_window, a pull of each matching version the rack lacks.
+ * pull_rate caps every chunk download at its share of the rate.
+ *
  * libcurl is named in this file only (make check).
  */
 #include <errno.h>
+#include <fnmatch.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -83,6 +90,9 @@ static struct pull pulls[PULLS_MAX];
 static int64_t last_id;
 static int active;		/* pulls whose thread runs */
 static int stopping;
+static int streams;		/* chunk downloads running, all pulls */
+static int sub_live;		/* the subscription thread runs */
+static int64_t sub_next;	/* ms: when it runs next */
 
 /* ---- pure parts -------------------------------------------------------- */
 
@@ -185,6 +195,56 @@ pull_manifest_check(const char *buf, size_t len, const char *name,
 	return 0;
 }
 
+int
+pull_pattern_match(const char *pattern, const char *name,
+    const char *version)
+{
+	size_t n = strcspn(pattern, ":");
+
+	if (strlen(name) != n || strncmp(pattern, name, n) != 0)
+		return 0;
+	return pattern[n] == '\0' || fnmatch(pattern + n + 1, version, 0) == 0;
+}
+
+json_t *
+pull_index_parse(const char *buf, size_t len, const char *name, char *err,
+    size_t errlen)
+{
+	char ref[IMAGE_REF_MAX + 1], n[IMAGE_NAME_MAX + 1];
+	char v[IMAGE_NAME_MAX + 1], e[ERR_MAX];
+	json_error_t je;
+	json_t *o = json_loadb(buf, len, 0, &je), *a, *out = NULL, *x;
+	size_t i;
+
+	a = json_object_get(o, "versions");
+	if (!json_is_object(o) || !json_is_array(a) ||
+	    !json_is_string(json_object_get(o, "name")) ||
+	    strcmp(json_string_value(json_object_get(o, "name")), name) != 0) {
+		snprintf(err, errlen, "index.json: not {\"name\": \"%s\", "
+		    "\"versions\": [...]}", name);
+		goto out;
+	}
+	if ((out = json_array()) == NULL)
+		goto out;
+	json_array_foreach(a, i, x) {
+		const char *ver = json_string_value(x);
+		if (ver == NULL || (size_t)snprintf(ref, sizeof(ref), "%s:%s",
+		    name, ver) >= sizeof(ref) || image_ref_parse(ref, n, v, e,
+		    sizeof(e)) != 0 || strcmp(n, name) != 0 ||
+		    strcmp(v, ver) != 0) {
+			snprintf(err, errlen, "index.json: version %zu is "
+			    "not a version of %s", i + 1, name);
+			json_decref(out);
+			out = NULL;
+			goto out;
+		}
+		json_array_append(out, x);
+	}
+out:
+	json_decref(o);
+	return out;
+}
+
 /* ---- HTTP -------------------------------------------------------------- */
 
 static int64_t
@@ -205,7 +265,33 @@ struct sink {
 	uint64_t	 got;
 	int		 too_big;
 	struct pull	*p;
+	uint64_t	 rate;		/* pull_rate, bytes/s; 0: any */
 };
+
+/* pull_rate for all pulls together: each block received reserves its time
+ * at the rate, and waits for its turn. CURLOPT_MAX_RECV_SPEED_LARGE alone
+ * does not hold it: a chunk that arrives in one burst is read whole. */
+static pthread_mutex_t pace_lock = PTHREAD_MUTEX_INITIALIZER;
+static int64_t pace_next;	/* us, monotonic */
+
+static void
+pace(uint64_t rate, size_t n)
+{
+	struct timespec ts;
+	int64_t now, t;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	pthread_mutex_lock(&pace_lock);
+	t = pace_next > now ? pace_next : now;
+	pace_next = t + (int64_t)((uint64_t)n * 1000000 / rate);
+	pthread_mutex_unlock(&pace_lock);
+	while (t > now && !__atomic_load_n(&stopping, __ATOMIC_ACQUIRE)) {
+		usleep((useconds_t)(t - now > 100000 ? 100000 : t - now));
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		now = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	}
+}
 
 static size_t
 sink_write(char *data, size_t size, size_t nmemb, void *arg)
@@ -218,6 +304,8 @@ sink_write(char *data, size_t size, size_t nmemb, void *arg)
 		return 0;
 	}
 	s->got += n;
+	if (s->rate > 0)
+		pace(s->rate, n);
 	if (s->fd < 0) {
 		if (s->len + n + 1 > s->cap) {
 			size_t cap = (s->len + n + 1) * 2;
@@ -265,8 +353,20 @@ get(CURL *c, const char *url, struct sink *s, char *err, size_t errlen)
 	char cerr[CURL_ERROR_SIZE] = "";
 	long status = 0;
 	CURLcode rc;
+	curl_off_t rate;
+	int n = __atomic_load_n(&streams, __ATOMIC_ACQUIRE);
 
+	conf_rdlock();
+	rate = (curl_off_t)conf.pull_rate;
+	conf_unlock();
+	s->rate = (uint64_t)rate;
 	curl_easy_reset(c);
+	if (rate > 0) {
+		/* pull_rate shared by the downloads running now */
+		rate /= n > 1 ? n : 1;
+		curl_easy_setopt(c, CURLOPT_MAX_RECV_SPEED_LARGE,
+		    rate > 0 ? rate : (curl_off_t)1);
+	}
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -484,6 +584,7 @@ stream_run(void *arg)
 	CURL *c = curl_easy_init();
 	char err[ERR_MAX];
 
+	__atomic_add_fetch(&streams, 1, __ATOMIC_ACQ_REL);
 	for (;;) {
 		struct push_need *nd;
 		int bad = 0, rc = -1;
@@ -518,6 +619,7 @@ stream_run(void *arg)
 		    (int64_t)conf.push_expiry * 250);
 		conf_unlock();
 	}
+	__atomic_sub_fetch(&streams, 1, __ATOMIC_ACQ_REL);
 	if (c != NULL)
 		curl_easy_cleanup(c);
 	else
@@ -683,7 +785,7 @@ pull_stop(void)
 {
 	pthread_mutex_lock(&lock);
 	__atomic_store_n(&stopping, 1, __ATOMIC_RELEASE);
-	while (active > 0)
+	while (active > 0 || sub_live)
 		pthread_cond_wait(&idle, &lock);
 	pthread_mutex_unlock(&lock);
 }
@@ -838,4 +940,185 @@ pull_get_json(int64_t id)
 			o = pull_json(&pulls[i]);
 	pthread_mutex_unlock(&lock);
 	return o;
+}
+
+/* ---- image_subscribe ------------------------------------------------- */
+
+/* What a round of the subscription works from: the configuration as it
+ * was when the round began. */
+struct sub {
+	char		*pat[SLOTS_MAX];
+	size_t		 npat;
+	char		*src[PULL_SOURCES_MAX];
+	size_t		 nsrc;
+};
+
+/* Inside image_subscribe_window now (local time)? */
+static int
+window_open(void)
+{
+	struct tm tm;
+	time_t t = time(NULL);
+	int from, to, open = 1;
+
+	conf_rdlock();
+	if (conf.image_subscribe_window[0] != '\0' &&
+	    config_parse_window(conf.image_subscribe_window, &from, &to) == 0 &&
+	    localtime_r(&t, &tm) != NULL)
+		open = config_window_open(from, to, tm.tm_hour * 60 +
+		    tm.tm_min);
+	conf_unlock();
+	return open;
+}
+
+/* The versions name's index.json lists, from the first source that has
+ * it; NULL (logged) if none. */
+static json_t *
+fetch_index(const struct sub *sb, CURL *c, const char *name)
+{
+	char path[URL_MAX], url[URL_MAX], err[ERR_MAX] = "no source";
+	json_t *v = NULL;
+
+	snprintf(path, sizeof(path), "manifests/%s/index.json", name);
+	for (size_t i = 0; i < sb->nsrc && v == NULL; i++) {
+		struct sink s = { .fd = -1, .max = MANIFEST_MAX_BYTES };
+
+		if (pull_url_join(sb->src[i], path, url, sizeof(url)) == 0 &&
+		    get(c, url, &s, err, sizeof(err)) == FETCH_OK)
+			v = pull_index_parse(s.buf ? s.buf : "", s.len, name,
+			    err, sizeof(err));
+		free(s.buf);
+	}
+	if (v == NULL)
+		log_warnx("image_subscribe %s: %s", name, err);
+	return v;
+}
+
+/* The pull id ended (or rackd stops). */
+static void
+wait_pull(int64_t id)
+{
+	for (;;) {
+		int run = 0;
+
+		pthread_mutex_lock(&lock);
+		for (size_t i = 0; i < PULLS_MAX; i++)
+			if (pulls[i].id == id)
+				run = running(&pulls[i]);
+		run = run && !stopping;
+		pthread_mutex_unlock(&lock);
+		if (!run)
+			return;
+		usleep(200 * 1000);
+	}
+}
+
+/* One version: pulled if it matches, the rack lacks it and the window is
+ * open. 0 to go on, -1 to end the round. */
+static int
+subscribe_version(const struct sub *sb, const char *name, const char *ver)
+{
+	char ref[IMAGE_REF_MAX + 1], kind[16], why[ERR_MAX];
+	int64_t id;
+	int match = 0, rc;
+
+	for (size_t i = 0; i < sb->npat; i++)
+		match |= pull_pattern_match(sb->pat[i], name, ver);
+	snprintf(ref, sizeof(ref), "%s:%s", name, ver);
+	if (!match || catalog_image_kind(ref, kind, sizeof(kind)) == 0)
+		return 0;
+	if (!window_open())
+		return -1;
+	log_info("image_subscribe: %s is new", ref);
+	rc = pull_start(name, ver, &id, why, sizeof(why));
+	if (rc != 0) {
+		log_warnx("image_subscribe: pull of %s: %s", ref, why);
+		return -1;
+	}
+	wait_pull(id);
+	return __atomic_load_n(&stopping, __ATOMIC_ACQUIRE) ? -1 : 0;
+}
+
+static void *
+subscribe_main(void *arg)
+{
+	struct sub *sb = arg;
+	CURL *c = curl_easy_init();
+
+	for (size_t i = 0; c != NULL && i < sb->npat && window_open(); i++) {
+		char name[IMAGE_NAME_MAX + 1];
+		size_t n = strcspn(sb->pat[i], ":"), k;
+		json_t *v, *x;
+		int seen = 0;
+
+		snprintf(name, sizeof(name), "%.*s", (int)n, sb->pat[i]);
+		for (size_t j = 0; j < i; j++)
+			seen |= strncmp(sb->pat[j], name, n) == 0 &&
+			    (sb->pat[j][n] == ':' || sb->pat[j][n] == '\0');
+		if (seen || (v = fetch_index(sb, c, name)) == NULL)
+			continue;	/* the name done already, no index */
+		json_array_foreach(v, k, x)
+			if (subscribe_version(sb, name,
+			    json_string_value(x)) != 0)
+				break;
+		json_decref(v);
+	}
+	if (c != NULL)
+		curl_easy_cleanup(c);
+	for (size_t i = 0; i < sb->npat; i++)
+		free(sb->pat[i]);
+	for (size_t i = 0; i < sb->nsrc; i++)
+		free(sb->src[i]);
+	free(sb);
+	pthread_mutex_lock(&lock);
+	sub_live = 0;
+	pthread_cond_broadcast(&idle);
+	pthread_mutex_unlock(&lock);
+	return NULL;
+}
+
+void
+pull_subscribe_tick(void)
+{
+	struct sub *sb;
+	pthread_attr_t attr;
+	pthread_t th;
+	int64_t now = now_ms();
+	int ok;
+
+	pthread_mutex_lock(&lock);
+	ok = !sub_live && !stopping && now >= sub_next;
+	pthread_mutex_unlock(&lock);
+	if (!ok || (sb = calloc(1, sizeof(*sb))) == NULL)
+		return;
+	conf_rdlock();
+	for (int i = 0; i < conf.image_subscribe.n; i++)
+		if ((sb->pat[sb->npat] = strdup(conf.image_subscribe.v[i])) !=
+		    NULL)
+			sb->npat++;
+	for (int i = 0; i < conf.image_sources.n && sb->nsrc <
+	    PULL_SOURCES_MAX; i++)
+		if ((sb->src[sb->nsrc] = strdup(conf.image_sources.v[i])) !=
+		    NULL)
+			sb->nsrc++;
+	now += (int64_t)conf.image_subscribe_interval * 1000;
+	conf_unlock();
+	pthread_mutex_lock(&lock);
+	sub_next = now;
+	ok = sb->npat > 0 && sb->nsrc > 0;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (ok && pthread_create(&th, &attr, subscribe_main, sb) == 0) {
+		sub_live = 1;
+		sb = NULL;	/* the thread's now */
+	}
+	pthread_attr_destroy(&attr);
+	pthread_mutex_unlock(&lock);
+	if (sb != NULL) {
+		for (size_t i = 0; i < sb->npat; i++)
+			free(sb->pat[i]);
+		for (size_t i = 0; i < sb->nsrc; i++)
+			free(sb->src[i]);
+		free(sb);
+	}
 }

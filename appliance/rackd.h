@@ -132,6 +132,10 @@ struct config {
 	int		 push_expiry;		/* seconds */
 	struct strlist	 image_sources;		/* base URLs, in order */
 	int		 pull_trust;		/* pulls: signed by a key */
+	struct strlist	 image_subscribe;	/* NAME or NAME:GLOB */
+	int		 image_subscribe_interval;	/* seconds */
+	char		*image_subscribe_window;	/* HH:MM-HH:MM or "" */
+	size_t		 pull_rate;		/* bytes/s, all pulls; 0: any */
 	char		*ssh_keys;		/* file for diskless nodes */
 	int		 diskless_stream;	/* rootfs as one stream */
 	size_t		 rootfs_max_size;	/* bytes, for diskless nodes */
@@ -156,6 +160,11 @@ int	 config_parse_listen(const char *, struct sockaddr_storage *,
 void	 strlist_clear(struct strlist *);
 int	 strlist_equal(const struct strlist *, const struct strlist *);
 int	 config_parse_cidr(const char *, uint32_t *net, int *prefix);
+/* image_subscribe_window: "HH:MM-HH:MM" as minutes of the day. 0, or -1.
+ * config_window_open: minute (of the day) inside [from, to), which may
+ * wrap midnight (from == to: the whole day). */
+int	 config_parse_window(const char *, int *from, int *to);
+int	 config_window_open(int from, int to, int minute);
 /* The termios speed (B115200) of a baud rate, or 0 if termios has none. */
 unsigned int config_tty_speed(int baud);
 
@@ -647,6 +656,10 @@ void	 pull_stop(void);		/* running pulls end (failed) */
 int	 pull_start(const char *name, const char *version, int64_t *id,
 	    char *why, size_t len);
 json_t	*pull_list_json(void);		/* newest first */
+/* image_subscribe: from the loop every second; every
+ * image_subscribe_interval a thread reads each subscribed name's
+ * index.json and pulls what matches and the rack lacks, one at a time. */
+void	 pull_subscribe_tick(void);
 json_t	*pull_get_json(int64_t id);	/* NULL: no such pull */
 /* pull_api.c: their routes. */
 void	 pull_api_start(struct req *);	/* POST /api/v1/images/pull */
@@ -663,6 +676,14 @@ size_t	 pull_source_order(size_t n, const int64_t *down_until, int64_t now,
 /* {"image": "name:version"} of POST /api/v1/images/pull. 0, or -1. */
 int	 pull_parse_request(const char *body, size_t len, char *name,
 	    char *version, char *err, size_t errlen);
+/* An image_subscribe pattern NAME or NAME:GLOB matches name:version. */
+int	 pull_pattern_match(const char *pattern, const char *name,
+	    const char *version);
+/* An origin's manifests/<name>/index.json {"name": name, "versions":
+ * [...]}: the versions (a new array of strings, each a valid version), or
+ * NULL with err. */
+json_t	*pull_index_parse(const char *buf, size_t len, const char *name,
+	    char *err, size_t errlen);
 /* A fetched manifest, parsed and of name:version. 0 and *out, or -1. */
 int	 pull_manifest_check(const char *buf, size_t len, const char *name,
 	    const char *version, struct manifest **out, char *err,

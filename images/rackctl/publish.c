@@ -6,6 +6,9 @@
  *                                            store keeps it; immutable
  *   ORIGIN/manifests/<name>/<version>.json   the manifest, its signature
  *                                            in it (rackctl image sign)
+ *   ORIGIN/manifests/<name>/index.json       the versions there (a
+ *                                            directory origin), what
+ *                                            image_subscribe reads
  *
  * ORIGIN is a directory (a path or file://URL; any web server then serves
  * it) or s3://BUCKET/PREFIX (AWS Signature v4 through libcurl). Only the
@@ -30,6 +33,7 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <dirent.h>
 
 #include "images/chunk.h"
 #include "images/file.h"
@@ -689,6 +693,71 @@ out:
 	return rc;
 }
 
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A directory origin: manifests/NAME/index.json rewritten (through .tmp
+ * and a rename) from the manifests that are there, so that it never names
+ * one that is not: {"name": NAME, "versions": [...]}, sorted. */
+static int
+publish_index(struct pub *p, char *err, size_t errlen)
+{
+	char dir[PATH_MAX_PUBLISH], rel[URL_PATH_MAX];
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	json_t *o = NULL, *v = json_array();
+	struct dirent *de;
+	char *text = NULL;
+	DIR *d;
+	int rc = -1;
+
+	snprintf(dir, sizeof(dir), "%s/manifests/%s", p->o.dir, p->m->name);
+	snprintf(rel, sizeof(rel), "manifests/%s/index.json", p->m->name);
+	if (v == NULL || (d = opendir(dir)) == NULL) {
+		snprintf(err, errlen, "%.300s: %s", dir, strerror(errno));
+		json_decref(v);
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		size_t len = strlen(de->d_name);
+		char **grown;
+
+		if (len <= 5 || de->d_name[0] == '.' ||
+		    strcmp(de->d_name + len - 5, ".json") != 0 ||
+		    strcmp(de->d_name, "index.json") == 0)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((grown = realloc(names, cap * sizeof(*names))) ==
+			    NULL)
+				break;
+			names = grown;
+		}
+		if ((names[n] = strndup(de->d_name, len - 5)) == NULL)
+			break;
+		n++;
+	}
+	closedir(d);
+	if (n > 0)
+		qsort(names, n, sizeof(*names), cmp_str);
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(v, json_string(names[i]));
+	o = json_pack("{s:s,s:o}", "name", p->m->name, "versions", v);
+	if (o != NULL && (text = json_dumps(o, JSON_INDENT(1))) != NULL)
+		rc = dir_put(&p->o, rel, text, strlen(text), err, errlen);
+	else
+		snprintf(err, errlen, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	free(text);
+	json_decref(o);
+	return rc;
+}
+
 int
 rackctl_cmd_publish(int argc, char **argv)
 {
@@ -759,6 +828,9 @@ rackctl_cmd_publish(int argc, char **argv)
 		    "publish: --store DIR is required");
 	if (image_ref_parse(ref, name, version, err, sizeof(err)) < 0)
 		return rackctl_usage("publish", "%s", err);
+	if (strcmp(version, "index") == 0)
+		return rackctl_usage("publish", "the version 'index' is taken "
+		    "by the origin's index.json");
 	if (rackctl_http_init() < 0) {
 		rackctl_error("libcurl failed to start");
 		return RACKCTL_FAIL;
@@ -779,7 +851,8 @@ rackctl_cmd_publish(int argc, char **argv)
 	progress_init(&p.pg, progress_mode_for(quiet, json), PUSH_BAR, 0, 0.2);
 	p.start = rackctl_now();
 	if (publish_chunks(&p, err, sizeof(err)) == 0 &&
-	    publish_manifest(&p, err, sizeof(err)) == 0)
+	    publish_manifest(&p, err, sizeof(err)) == 0 &&
+	    (p.o.s3 || publish_index(&p, err, sizeof(err)) == 0))
 		ok = true;
 	show(&p, true);
 	progress_end(&p.pg, true);

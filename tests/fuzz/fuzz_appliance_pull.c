@@ -2,9 +2,12 @@
  * tests/fuzz/fuzz_appliance_pull.c — what a pull takes from outside
  * (appliance/pull.c): the body of POST /api/v1/images/pull, and a
  * manifest as fetched from an image source (an origin or a cache in
- * front of it, neither trusted) checked against the image asked for.
- * The first byte picks which; the rest is the input. Accepted, a request
- * names a valid image and version, and a manifest is of the image asked.
+ * front of it, neither trusted) checked against the image asked for, and
+ * an origin's manifests/<name>/index.json (image_subscribe). The first
+ * byte picks which (odd: a request, 2: an index, other even: a manifest);
+ * the rest is the input. Accepted, a request names a valid image and
+ * version, a manifest is of the image asked, and an index lists valid
+ * versions.
  */
 #include <string.h>
 
@@ -29,6 +32,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FUZZ_CHECK(image_version_valid(version));
 		} else
 			FUZZ_CHECK(err[0] != '\0');
+		return 0;
+	}
+	if (data[0] == 2) {
+		json_t *v = pull_index_parse((const char *)data + 1, size - 1,
+		    "debian", err, sizeof(err));
+		size_t i;
+		json_t *x;
+
+		if (v == NULL) {
+			FUZZ_CHECK(err[0] != '\0');
+			return 0;
+		}
+		json_array_foreach(v, i, x)
+			FUZZ_CHECK(image_version_valid(json_string_value(x)));
+		json_decref(v);
 		return 0;
 	}
 	if (pull_manifest_check((const char *)data + 1, size - 1, "debian",

@@ -100,7 +100,8 @@ for name, body in [("command", {"power": {"method": "command", "program": "/bin/
                    ("types", {"power": {"method": "wol", "port": [9], "x": True}})]:
     put(d, name, json.dumps(body))
 
-# ---- a pull: 1 and its POST body, or 0 and the manifest fetched ----
+# ---- a pull: 1 and its POST body, 0 and the manifest fetched, or 2 and
+# an origin's index.json ----
 d = "appliance_pull"
 for name, body in [("request", {"image": "debian:12.5"}), ("no-version", {"image": "debian"}),
                    ("extra", {"image": "debian:12.5", "from": "x"}), ("not-string", {"image": 1})]:
@@ -109,6 +110,8 @@ put(d, "manifest", b"\x00" + json.dumps(manifest()).encode())
 put(d, "other-image", b"\x00" + json.dumps(manifest(version="12.4")).encode())
 put(d, "signed", b"\x00" + json.dumps(manifest(signature={"alg": "ed25519", "key": "A" * 43 + "=",
                                                          "sig": "B" * 86 + "=="})).encode())
+put(d, "index", b"\x02" + json.dumps({"name": "debian", "versions": ["12.1", "12.5"]}).encode())
+put(d, "index-bad", b"\x02" + json.dumps({"name": "debian", "versions": ["../x", 1]}).encode())
 
 # ---- the configuration file ----
 d = "appliance_config"

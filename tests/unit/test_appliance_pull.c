@@ -3,7 +3,9 @@
  * joined by one slash (or refused when too long), the order sources are
  * tried in (those up as configured, then those marked down, soonest back
  * first, each once), the pull request's body, and a fetched manifest of
- * another image refused; image_sources and pull_trust as options.
+ * another image refused; image_sources and pull_trust as options; the
+ * subscription's window (HH:MM-HH:MM, over midnight too), its patterns
+ * (NAME, NAME:GLOB), an origin's index.json, and their options.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -148,6 +150,124 @@ test_options(void **state)
 	config_free(&c);
 }
 
+static void
+test_window(void **state)
+{
+	int from, to;
+	const char *bad[] = { "", "2:00-06:00", "02:00-6:00", "24:00-01:00",
+	    "01:60-02:00", "01:00-02:00x", "01:00 02:00", "+1:00-02:00",
+	    "aa:bb-cc:dd", "01:00-02:0", " 1:00-02:00" };
+
+	assert_int_equal(config_parse_window("02:00-06:30", &from, &to), 0);
+	assert_int_equal(from, 120);
+	assert_int_equal(to, 390);
+	assert_true(config_window_open(from, to, 120));
+	assert_true(config_window_open(from, to, 389));
+	assert_false(config_window_open(from, to, 390));
+	assert_false(config_window_open(from, to, 119));
+	assert_false(config_window_open(from, to, 23 * 60));
+	/* over midnight */
+	assert_int_equal(config_parse_window("22:00-02:00", &from, &to), 0);
+	assert_true(config_window_open(from, to, 23 * 60 + 59));
+	assert_true(config_window_open(from, to, 0));
+	assert_true(config_window_open(from, to, 22 * 60));
+	assert_true(config_window_open(from, to, 119));
+	assert_false(config_window_open(from, to, 120));
+	assert_false(config_window_open(from, to, 12 * 60));
+	/* the same ends: the whole day */
+	assert_int_equal(config_parse_window("00:00-00:00", &from, &to), 0);
+	assert_true(config_window_open(from, to, 0));
+	assert_true(config_window_open(from, to, 1439));
+	assert_int_equal(config_parse_window("23:59-00:00", &from, &to), 0);
+	assert_true(config_window_open(from, to, 1439));
+	assert_false(config_window_open(from, to, 0));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(config_parse_window(bad[i], &from, &to), -1);
+}
+
+static void
+test_pattern(void **state)
+{
+	assert_true(pull_pattern_match("debian", "debian", "12.1"));
+	assert_true(pull_pattern_match("debian:12.*", "debian", "12.1"));
+	assert_false(pull_pattern_match("debian:12.*", "debian", "11.9"));
+	assert_false(pull_pattern_match("debian:12.*", "debian", "112.1"));
+	assert_false(pull_pattern_match("debian:12.*", "debian12", "12.1"));
+	assert_false(pull_pattern_match("debian", "debia", "1"));
+	assert_false(pull_pattern_match("debian", "debian-x", "1"));
+	assert_true(pull_pattern_match("a:v[12]", "a", "v2"));
+	assert_false(pull_pattern_match("a:v[12]", "a", "v3"));
+	assert_true(pull_pattern_match("a:v?", "a", "v9"));
+	assert_false(pull_pattern_match("a:v?", "a", "v10"));
+}
+
+static void
+test_index(void **state)
+{
+	char err[ERR_MAX];
+	const char *ok = "{\"name\": \"deb\", \"versions\": [\"1\", "
+	    "\"12.2\"]}";
+	const char *bad[] = {
+		"[]", "{}", "{\"name\": \"deb\"}",
+		"{\"name\": \"other\", \"versions\": []}",
+		"{\"name\": \"deb\", \"versions\": [1]}",
+		"{\"name\": \"deb\", \"versions\": [\"a/../b\"]}",
+		"{\"name\": \"deb\", \"versions\": [\"\"]}",
+		"{\"name\": \"deb\", \"versions\": [\"a:b\"]}",
+		"{\"name\": \"deb\", \"versions\": {}}", "not json",
+	};
+	json_t *v = pull_index_parse(ok, strlen(ok), "deb", err, sizeof(err));
+
+	assert_non_null(v);
+	assert_int_equal(json_array_size(v), 2);
+	assert_string_equal(json_string_value(json_array_get(v, 1)), "12.2");
+	json_decref(v);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		v = pull_index_parse(bad[i], strlen(bad[i]), "deb", err,
+		    sizeof(err));
+		assert_null(v);
+		assert_non_null(strstr(err, "index.json"));
+	}
+}
+
+static void
+test_subscribe_options(void **state)
+{
+	struct config c;
+	char err[CONFIG_ERR_MAX];
+	char a0[] = "rackd", a1[] = "--image-subscribe", a2[] =
+	    "debian:12.*,alpine", a3[] = "--image-subscribe-window=22:00-04:00",
+	    a4[] = "--pull-rate=200K", a5[] = "--image-subscribe-interval=10";
+	char *argv[] = { a0, a1, a2, a3, a4, a5, NULL };
+	const char *bad[] = { "--image-subscribe=deb*:1",
+	    "--image-subscribe=:1",
+	    "--image-subscribe=deb:", "--image-subscribe-window=22-04",
+	    "--image-subscribe-interval=9", "--pull-rate=1T",
+	    "--pull-rate=63K" };
+
+	assert_int_equal(config_load(&c, 6, argv, err, sizeof(err)), 0);
+	assert_int_equal(c.image_subscribe.n, 2);
+	assert_string_equal(c.image_subscribe.v[0], "debian:12.*");
+	assert_string_equal(c.image_subscribe_window, "22:00-04:00");
+	assert_int_equal(c.pull_rate, 200 * 1024);
+	assert_int_equal(c.image_subscribe_interval, 10);
+	config_free(&c);
+	char *none[] = { a0, NULL };
+	assert_int_equal(config_load(&c, 1, none, err, sizeof(err)), 0);
+	assert_int_equal(c.image_subscribe_interval, 600);
+	assert_int_equal(c.pull_rate, 0);
+	assert_string_equal(c.image_subscribe_window, "");
+	config_free(&c);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char b[64];
+		snprintf(b, sizeof(b), "%s", bad[i]);
+		char *args[] = { a0, b, NULL };
+		assert_int_equal(config_load(&c, 2, args, err, sizeof(err)),
+		    -1);
+		config_free(&c);
+	}
+}
+
 int
 main(void)
 {
@@ -157,6 +277,10 @@ main(void)
 		cmocka_unit_test(test_request),
 		cmocka_unit_test(test_manifest_check),
 		cmocka_unit_test(test_options),
+		cmocka_unit_test(test_window),
+		cmocka_unit_test(test_pattern),
+		cmocka_unit_test(test_index),
+		cmocka_unit_test(test_subscribe_options),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

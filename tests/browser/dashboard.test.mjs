@@ -11,7 +11,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { createReadStream, openSync, writeFileSync } from 'node:fs';
+import { constants, openSync, writeFileSync } from 'node:fs';
+import tty from 'node:tty';
 import { join } from 'node:path';
 import { env, launch, api, report, reimage, activeJob } from './lib.mjs';
 
@@ -321,7 +322,9 @@ test('the node page\'s console: output live, typing as the signed-in user', asyn
 	assert.ok(server, 'CONSOLE_SERVER is set (tests/integration/browser.sh)');
 	// What the page types arrives at the server's end of the pty.
 	let typed = '';
-	const rd = createReadStream(server);
+	// A tty stream, not an fs one: a pending fs read of a pty blocks a
+	// worker thread until more comes, and node would not exit.
+	const rd = new tty.ReadStream(openSync(server, constants.O_RDWR | constants.O_NOCTTY));
 	rd.on('data', (b) => { typed += b.toString('latin1'); });
 	rd.on('error', () => {});
 	try {
@@ -329,6 +332,9 @@ test('the node page\'s console: output live, typing as the signed-in user', asyn
 		const screen = page.locator('[data-console="usb1"]');
 		await screen.locator('.xterm-rows').waitFor();
 		await page.locator('.console-status', { hasText: 'Live' }).waitFor();
+		// xterm.js draws only while it is on screen (the cards above
+		// it can push it below the fold).
+		await screen.scrollIntoViewIfNeeded();
 		writeFileSync(server, 'login: from the server\r\n');
 		await until(() => document.querySelector('[data-console="usb1"] .xterm-rows')
 		    .textContent.includes('login: from the server'));

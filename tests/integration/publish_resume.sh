@@ -38,8 +38,9 @@ for f in "$ORIGIN"/chunks/*; do
 	[ "$h" = "$(basename "$f")" ] || bad=$((bad + 1))
 done
 check_eq "$bad" 0 "every chunk on the origin hashes to its name"
-check_eq "$(find "$ORIGIN" -path "$ORIGIN/.tmp" -prune -o -type f -print | wc -l)" "$((NB + 1))" \
-	"nothing but the chunks and the manifest"
+check_eq "$(find "$ORIGIN" -path "$ORIGIN/.tmp" -prune -o -type f -print | wc -l)" "$((NB + 2))" \
+	"nothing but the chunks, the manifest and the name's index.json"
+check_eq "$(jq -c .versions "$ORIGIN/manifests/big/index.json")" '["1"]' "index.json names the version"
 [ -z "$(ls -A "$ORIGIN/.tmp")" ] && ok "no temporary file left" || fail "temporary files left"
 
 # ---- the manifest never before its chunks ---------------------------------------------------------

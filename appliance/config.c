@@ -146,8 +146,8 @@ static const struct option_def options[] = {
 	  "comma separated" },
 	{ "console_speed", 0, T_INT, OFF(console_speed), "115200", 50, 4000000,
 	  0, "BAUD", "the serial consoles' speed (a termios speed)" },
-	{ "console_ring", 0, T_SIZE, OFF(console_ring), "128K", 4096, 64LL << 20,
-	  0, "SIZE", "recent console output kept per slot" },
+	{ "console_ring", 0, T_SIZE, OFF(console_ring), "128K", 4096,
+	  64LL << 20, 0, "SIZE", "recent console output kept per slot" },
 	{ "console_log_max", 0, T_SIZE, OFF(console_log_max), "4M", 64 * 1024,
 	  1LL << 30, 0, "SIZE", "a job's console log, rotated once to .1 past "
 	  "SIZE" },

@@ -68,15 +68,6 @@ command_check(const json_t *s, char *err, size_t errlen)
 	    COMMAND_TIMEOUT_MAX, &t, err, errlen);
 }
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Read the child's output until it closes or deadline; 0, or -1 at the
  * deadline. */
 static int
@@ -87,7 +78,7 @@ collect(int fd, char *out, size_t max, size_t *len, int64_t deadline)
 	ssize_t n;
 
 	for (;;) {
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline - mono_ms();
 		if (left <= 0)
 			return -1;
 		if (poll(&pfd, 1, (int)left) < 0) {
@@ -120,7 +111,7 @@ wait_until(pid_t pid, int *status, int64_t deadline)
 			return 1;
 		if (r < 0 && errno != EINTR)
 			return 1;	/* not ours to wait for any more */
-		if (now_ms() >= deadline)
+		if (mono_ms() >= deadline)
 			return 0;
 		usleep(20 * 1000);
 	}
@@ -206,14 +197,14 @@ command_run(const struct power_target *t, enum power_op op,
 		snprintf(err, errlen, "%s: %s", prog, strerror(rc));
 		return -1;
 	}
-	deadline = now_ms() + (int64_t)timeout * 1000;
+	deadline = mono_ms() + (int64_t)timeout * 1000;
 	rc = collect(p[0], out, COMMAND_OUTPUT_MAX, &len, deadline);
 	close(p[0]);
 	out[len] = '\0';
 	if (rc != 0 || !wait_until(pid, &status, deadline)) {
 		kill(-pid, SIGTERM);	/* its group: what it started too */
 		if (!wait_until(pid, &status,
-		    now_ms() + COMMAND_KILL_WAIT_MS)) {
+		    mono_ms() + COMMAND_KILL_WAIT_MS)) {
 			kill(-pid, SIGKILL);
 			waitpid(pid, &status, 0);
 		}

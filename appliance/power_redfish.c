@@ -420,15 +420,6 @@ curl_start(void)
 	curl_ok = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
 }
 
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 static size_t
 on_data(char *p, size_t size, size_t n, void *arg)
 {
@@ -514,7 +505,7 @@ request(struct rf *rf, const char *method, const char *path,
 	char url[URL_MAX + REDFISH_PATH_MAX], cerr[CURL_ERROR_SIZE];
 	char hdr[REDFISH_ETAG_MAX + 16], msg[POWER_ERR_MAX], t[32];
 	struct curl_slist *h = NULL, *h2;
-	long left = rf->deadline_ms - now_ms(), status = 0;
+	long left = rf->deadline_ms - mono_ms(), status = 0;
 	CURLcode rc;
 
 	timeout_words(rf, t, sizeof(t));
@@ -725,7 +716,7 @@ redfish_run(const struct power_target *t, enum power_op op,
 		return -1;
 	}
 	rf.timeout_ms = t->timeout_ms > 0 ? t->timeout_ms : POWER_TIMEOUT_MS;
-	rf.deadline_ms = now_ms() + rf.timeout_ms;
+	rf.deadline_ms = mono_ms() + rf.timeout_ms;
 	if (rf.system != NULL)
 		snprintf(sys_path, sizeof(sys_path), "%s", rf.system);
 	else {

@@ -247,15 +247,6 @@ out:
 
 /* ---- HTTP -------------------------------------------------------------- */
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Where a body goes: memory (the manifest) or a file (a chunk). */
 struct sink {
 	char		*buf;
@@ -410,7 +401,7 @@ set_state(struct pull *p, enum pull_state s)
 	pthread_mutex_lock(&lock);
 	p->state = s;
 	if (s == PULL_DONE || s == PULL_FAILED)
-		p->end_ms = now_ms();
+		p->end_ms = mono_ms();
 	pthread_mutex_unlock(&lock);
 }
 
@@ -428,7 +419,7 @@ fail(struct pull *p, const char *fmt, ...)
 	vsnprintf(p->error, sizeof(p->error), fmt, ap);
 	va_end(ap);
 	p->state = PULL_FAILED;
-	p->end_ms = now_ms();
+	p->end_ms = mono_ms();
 	pthread_mutex_unlock(&lock);
 	log_warnx("pull %s:%s failed: %s", p->name, p->version, p->error);
 }
@@ -446,7 +437,7 @@ static void
 source_down(struct pull *p, size_t i, const char *why)
 {
 	pthread_mutex_lock(&lock);
-	p->down_until[i] = now_ms() + PULL_SOURCE_DOWN_MS;
+	p->down_until[i] = mono_ms() + PULL_SOURCE_DOWN_MS;
 	p->failovers++;
 	pthread_mutex_unlock(&lock);
 	log_warnx("pull %s:%s: %s; trying the next source", p->name,
@@ -459,7 +450,7 @@ sources(struct pull *p, size_t *order)
 	size_t n;
 
 	pthread_mutex_lock(&lock);
-	n = pull_source_order(p->nsrc, p->down_until, now_ms(), order);
+	n = pull_source_order(p->nsrc, p->down_until, mono_ms(), order);
 	pthread_mutex_unlock(&lock);
 	return n;
 }
@@ -857,7 +848,7 @@ pull_start(const char *name, const char *version, int64_t *id, char *why,
 	snprintf(p->name, sizeof(p->name), "%s", name);
 	snprintf(p->version, sizeof(p->version), "%s", version);
 	p->state = PULL_QUEUED;
-	p->start_ms = now_ms();
+	p->start_ms = mono_ms();
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	if (pthread_create(&th, &attr, thread_main, p) != 0) {
@@ -886,7 +877,7 @@ out:
 static json_t *
 pull_json(const struct pull *p)
 {
-	int64_t end = p->end_ms ? p->end_ms : now_ms();
+	int64_t end = p->end_ms ? p->end_ms : mono_ms();
 	double secs = (double)(end - p->start_ms) / 1000.0;
 	char ref[IMAGE_REF_MAX + 1];
 
@@ -1083,7 +1074,7 @@ pull_subscribe_tick(void)
 	struct sub *sb;
 	pthread_attr_t attr;
 	pthread_t th;
-	int64_t now = now_ms();
+	int64_t now = mono_ms();
 	int ok;
 
 	pthread_mutex_lock(&lock);

@@ -186,6 +186,7 @@ int	 loop_timer_new(loop_timer_fn, void *arg);	/* one-shot; handle */
 void	 loop_timer_arm(int timer, int ms);	/* (re)start it */
 int	 loop_run(void);		/* until loop_stop() */
 void	 loop_stop(void);
+int64_t	 mono_ms(void);	/* CLOCK_MONOTONIC in ms: for bounds and rates */
 
 /* statedir.c: the state directory, its lock and the files in it. */
 int	 statedir_open(const char *dir, char *err, size_t errlen);

@@ -12,7 +12,7 @@ agent_job_get(struct req *r)
 {
 	int64_t id = http_agent_job(r);
 	json_t *job = db_job_json(id), *manifest;
-	const char *image;
+	const char *image, *action;
 	char why[ERR_MAX];
 
 	if (job == NULL) {
@@ -20,6 +20,15 @@ agent_job_get(struct req *r)
 		return;
 	}
 	json_object_del(job, "events");
+	action = json_string_value(json_object_get(job, "action"));
+	/* Inventory, capture and erase write no image: the job and its
+	 * params are all the agent needs. */
+	if (action != NULL && job_action_clone(action) &&
+	    strcmp(action, job_action_name(JOB_REIMAGE)) != 0) {
+		db_job_seen(id);
+		http_reply_json(r, 200, job);
+		return;
+	}
 	image = json_string_value(json_object_get(job, "image"));
 	/* trusted_keys may have been set since the job was queued. */
 	switch (catalog_image_trusted(image, why, sizeof(why))) {

@@ -43,8 +43,7 @@ boot_decide(const char *slot, struct db_job *job)
 	rc = db_job_active(slot, job);
 	if (rc != DB_OK && rc != DB_NOTFOUND)
 		return BOOT_ERROR;
-	if (rc == DB_OK && strcmp(job->action,
-	    job_action_name(JOB_REIMAGE)) == 0)
+	if (rc == DB_OK && job_action_clone(job->action))
 		return BOOT_CLONE;
 	if (rc == DB_OK && job_action_power(job->action))
 		rc = DB_NOTFOUND;	/* a power op's job: no boot's */
@@ -85,7 +84,7 @@ boot_render(const char *slot, const char *host, char *buf, size_t len)
 	switch ((kind = boot_decide(slot, &job))) {
 	case BOOT_CLONE:
 		n = snprintf(buf, len, "#!ipxe\n"
-		    "echo rackd: slot %s: reimage with %s (job %lld)\n"
+		    "echo rackd: slot %s: %s%s%s (job %lld)\n"
 		    "kernel http://%s/pxe/vmlinuz initrd=initrd.img "
 		    "rackd.url=http://%s rackd.job=%lld rackd.token=%s "
 		    "BOOTIF=01-${netX/mac:hexhyp} console=tty0 "
@@ -96,7 +95,8 @@ boot_render(const char *slot, const char *host, char *buf, size_t len)
 		    "echo rackd: the clone environment did not boot; retrying\n"
 		    "sleep 10\n"
 		    "chain http://%s/boot/%s.ipxe\n",
-		    slot, job.image, (long long)job.id, host, host,
+		    slot, job.action, job.image[0] ? " with " : "", job.image,
+		    (long long)job.id, host, host,
 		    (long long)job.id, job.token, host, host, slot);
 		break;
 	case BOOT_DISKLESS:

@@ -342,13 +342,14 @@ clone_script(const struct db_link *l, const struct db_job *job, char *buf,
 				*p = '-';
 	}
 	n = snprintf(buf, len,
-	    "echo \"rackd: slot %s: reimage with %s (job %lld)\"\n"
+	    "echo \"rackd: slot %s: %s%s%s (job %lld)\"\n"
 	    "linux /vmlinuz rackd.url=http://%s:%d rackd.job=%lld "
 	    "rackd.token=%s %sconsole=tty0 console=ttyS0,115200 panic=30\n"
 	    "initrd /initrd.img\n"
 	    "boot\n"
 	    "echo \"rackd: the clone environment did not boot\"\n"
-	    "sleep 10\nreboot\n", l->slot, job->image, (long long)job->id,
+	    "sleep 10\nreboot\n", l->slot, job->action,
+	    job->image[0] ? " with " : "", job->image, (long long)job->id,
 	    l->board_addr, port, (long long)job->id, job->token, bootif);
 	json_decref(node);
 	return n;
@@ -364,10 +365,9 @@ grubcfg_local(const struct db_link *l)
 
 	if (grubcfg_node_dir(l, dir, sizeof(dir)) != 0)
 		return -1;
-	/* An active reimage: the clone environment; else the disk. */
+	/* An active job of the clone environment: it; else the disk. */
 	rc = db_job_active(l->slot, &job);
-	if (rc == DB_OK && strcmp(job.action, job_action_name(JOB_REIMAGE)) ==
-	    0 && have_kernel)
+	if (rc == DB_OK && job_action_clone(job.action) && have_kernel)
 		n = clone_script(l, &job, text, sizeof(text));
 	else
 		n = grubcfg_local_script(l->slot, text, sizeof(text));

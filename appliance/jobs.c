@@ -22,6 +22,7 @@
  * go from queued to done or failed once their op ran on a work thread.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "appliance/rackd.h"
@@ -60,14 +61,19 @@ static const struct {
 	int		 in_ram;	/* the image must fit rootfs_max_size */
 	const char	*other;		/* why another kind is refused */
 	enum power_op	 op;		/* of a power action */
+	int		 clone;		/* runs rack-agent in the clone env */
 } actions[JOB_ACTIONS] = {
 	[JOB_REIMAGE] = { "reimage", "disk", 0, "it is not written to disks "
-	    "but booted diskless (PATCH the node's image and boot_mode)", 0 },
+	    "but booted diskless (PATCH the node's image and boot_mode)", 0,
+	    1 },
 	[JOB_DISKLESS] = { "diskless", "rootfs", 1, "a diskless node runs a "
-	    "rootfs image (or set boot_mode local)", 0 },
-	[JOB_POWER_ON] = { "power_on", NULL, 0, NULL, POWER_ON },
-	[JOB_POWER_OFF] = { "power_off", NULL, 0, NULL, POWER_OFF },
-	[JOB_POWER_CYCLE] = { "power_cycle", NULL, 0, NULL, POWER_CYCLE },
+	    "rootfs image (or set boot_mode local)", 0, 0 },
+	[JOB_POWER_ON] = { "power_on", NULL, 0, NULL, POWER_ON, 0 },
+	[JOB_POWER_OFF] = { "power_off", NULL, 0, NULL, POWER_OFF, 0 },
+	[JOB_POWER_CYCLE] = { "power_cycle", NULL, 0, NULL, POWER_CYCLE, 0 },
+	[JOB_INVENTORY] = { "inventory", NULL, 0, NULL, 0, 1 },
+	[JOB_CAPTURE] = { "capture", NULL, 0, NULL, 0, 1 },
+	[JOB_ERASE] = { "erase", NULL, 0, NULL, 0, 1 },
 };
 
 /* A power op's job that has not ended within this long never will
@@ -86,8 +92,17 @@ int
 job_action_power(const char *action)
 {
 	for (int i = 0; action != NULL && i < JOB_ACTIONS; i++)
-		if (actions[i].kind == NULL &&
+		if (actions[i].kind == NULL && !actions[i].clone &&
 		    strcmp(actions[i].name, action) == 0)
+			return 1;
+	return 0;
+}
+
+int
+job_action_clone(const char *action)
+{
+	for (int i = 0; action != NULL && i < JOB_ACTIONS; i++)
+		if (actions[i].clone && strcmp(actions[i].name, action) == 0)
 			return 1;
 	return 0;
 }
@@ -203,10 +218,10 @@ transition(const struct db_job *j, enum job_state to, const char *reason,
 	    j->slot, j->state, states[to].name, reason ? ": " : "",
 	    reason ? reason : "");
 	if (to == JOB_DONE &&
-	    strcmp(j->action, actions[JOB_REIMAGE].name) == 0) {
+	    strcmp(j->action, actions[JOB_REIMAGE].name) == 0)
 		db_node_update(j->slot, NULL, j->image, "local");
-		power_reimage_done(j->slot);
-	}
+	if (to == JOB_DONE && job_action_clone(j->action))
+		power_reimage_done(j->slot);	/* its disk next */
 	jobs_publish(j->id);
 	nodes_publish(j->slot);
 	grubcfg_slot(j->slot);		/* what its GRUB boots */
@@ -342,6 +357,46 @@ jobs_create_power(const char *slot, enum job_action action, int64_t *id,
 	jobs_publish(*id);
 	nodes_publish(slot);
 	power_job_start(*id, slot, actions[action].op);
+	return JOB_OK;
+}
+
+int
+jobs_create_clone(const char *slot, enum job_action action, const char *image,
+    json_t *params, int64_t *id, char *why, size_t len)
+{
+	char token[TOKEN_HEX + 1], *text = NULL;
+	int rc;
+
+	if (action < 0 || action >= JOB_ACTIONS || !actions[action].clone ||
+	    actions[action].kind != NULL) {
+		snprintf(why, len, "not an action of the clone environment");
+		return JOB_BAD;
+	}
+	if ((rc = db_node_exists(slot)) != 1) {
+		snprintf(why, len, "no such node: %s", slot);
+		return rc == 0 ? JOB_NO_NODE : JOB_ERROR;
+	}
+	if (params != NULL && (!json_is_object(params) ||
+	    (text = json_dumps(params, JSON_COMPACT)) == NULL)) {
+		snprintf(why, len, "the action's parameters are not an object");
+		return JOB_BAD;
+	}
+	auth_random_hex(token);
+	rc = db_job_create_params(slot, actions[action].name, image, text,
+	    token, 0, id);
+	free(text);
+	if (rc != DB_OK) {
+		snprintf(why, len, rc == DB_CONFLICT ? "node %s already has an "
+		    "active job" : "cannot create the job", slot);
+		return rc == DB_CONFLICT ? JOB_BUSY : JOB_ERROR;
+	}
+	log_info("job %lld: %s of %s%s%s queued", (long long)*id,
+	    actions[action].name, slot, image ? " as " : "",
+	    image ? image : "");
+	power_boot_job(*id, slot, 0);
+	jobs_publish(*id);
+	nodes_publish(slot);
+	grubcfg_slot(slot);		/* what its GRUB boots */
 	return JOB_OK;
 }
 

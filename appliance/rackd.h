@@ -503,6 +503,7 @@ enum job_state {
 enum job_action {
 	JOB_REIMAGE, JOB_DISKLESS,
 	JOB_POWER_ON, JOB_POWER_OFF, JOB_POWER_CYCLE,	/* queued -> done */
+	JOB_INVENTORY, JOB_CAPTURE, JOB_ERASE,	/* the clone environment's */
 	JOB_ACTIONS
 };
 int	 job_state_from_name(const char *);	/* enum job_state, or -1 */
@@ -531,6 +532,18 @@ int	 jobs_create_power(const char *slot, enum job_action, int64_t *id,
 /* The power job's end: done (reason NULL) or failed with reason. */
 int	 jobs_power_end(int64_t id, const char *reason);
 int	 job_action_power(const char *action);	/* a power_* action */
+/* A job of a server in the clone environment without an image to write
+ * (JOB_INVENTORY, JOB_CAPTURE, JOB_ERASE): the node exists and has no
+ * active job; params (may be NULL; not stolen) is the action's JSON object,
+ * given to the agent with the job; image, if not NULL, names the job's
+ * image (a capture's "name:version" to be). The server is made to boot
+ * from the network as for a reimage. JOB_OK and *id, or a JOB_* with why.
+ * Call with the configuration read-locked. */
+int	 jobs_create_clone(const char *slot, enum job_action, const char *image,
+	    json_t *params, int64_t *id, char *why, size_t len);
+/* Does the action's server run rack-agent in the clone environment
+ * (reimage, inventory, capture, erase)? */
+int	 job_action_clone(const char *action);
 int	 jobs_cancel(int64_t id, const char *who);
 int	 jobs_report(int64_t id, const char *state, int64_t done,
 	    int64_t fetched, int64_t rate, const char *reason);

@@ -131,6 +131,11 @@ struct db_job {
 /* DB_CONFLICT when the slot already has an active job. */
 int	 db_job_create(const char *slot, const char *action, const char *image,
 	    const char *token, int64_t bytes_total, int64_t *id_out);
+/* The same with the action's parameters, a JSON object's text (NULL: none),
+ * returned as "params" by db_job_json. */
+int	 db_job_create_params(const char *slot, const char *action,
+	    const char *image, const char *params, const char *token,
+	    int64_t bytes_total, int64_t *id_out);
 int	 db_job_get(int64_t id, struct db_job *out);
 int	 db_job_active(const char *slot, struct db_job *out);	/* NOTFOUND */
 /* Move from state `from` to `to` (compare and set) with an event row;

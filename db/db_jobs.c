@@ -8,7 +8,7 @@
 
 #define JOB_COLUMNS \
 	"j.id, j.slot, j.action, j.image, j.state, j.reason, j.bytes_total," \
-	" j.bytes_done, j.bytes_fetched, j.rate," \
+	" j.bytes_done, j.bytes_fetched, j.rate, j.params AS params_json," \
 	" " ISO("j.created") " AS created," \
 	" " ISO("j.updated") " AS updated," \
 	" CASE WHEN j.seen IS NULL THEN NULL" \
@@ -29,6 +29,15 @@ int
 db_job_create(const char *slot, const char *action, const char *image,
     const char *token, int64_t bytes_total, int64_t *id_out)
 {
+	return db_job_create_params(slot, action, image, NULL, token,
+	    bytes_total, id_out);
+}
+
+int
+db_job_create_params(const char *slot, const char *action, const char *image,
+    const char *params, const char *token, int64_t bytes_total,
+    int64_t *id_out)
+{
 	int64_t now = db_now_ms(), id;
 	int rc;
 
@@ -39,6 +48,9 @@ db_job_create(const char *slot, const char *action, const char *image,
 	    " bytes_total, created, updated)"
 	    " VALUES (?, ?, ?, 'queued', ?, ?, ?, ?)",
 	    "ssssiii", slot, action, image, token, bytes_total, now, now);
+	if (rc == DB_OK && params != NULL)
+		rc = db_exec("UPDATE jobs SET params = ? WHERE rowid ="
+		    " last_insert_rowid()", "s", params);
 	if (rc != DB_OK) {
 		db_rollback();
 		goto out;

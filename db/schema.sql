@@ -139,3 +139,6 @@ ALTER TABLE push_chunks ADD COLUMN stored INTEGER NOT NULL DEFAULT 0;
 -- environment with Secure Boot on (NULL: not known)
 ALTER TABLE nodes ADD COLUMN secure_boot INTEGER;
 ALTER TABLE nodes ADD COLUMN booted_secure INTEGER;
+-- migration 6: an action's parameters (a JSON object: an erase's method),
+-- given to the agent with its job
+ALTER TABLE jobs ADD COLUMN params TEXT;

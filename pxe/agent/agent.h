@@ -17,6 +17,7 @@
 #ifndef RACK_AGENT_H
 #define RACK_AGENT_H
 
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -54,6 +55,44 @@ enum agent_exit {
 	AGENT_EXIT_USAGE = 2,
 	AGENT_EXIT_CANCELLED = 3,	/* rackd ended the job */
 };
+
+/* main.c: the agent's state, shared by the job's actions (reimage here;
+ * each other action of the clone environment in a file of its own). */
+enum report_rc { REPORT_OK = 0, REPORT_ERROR = -1, REPORT_GONE = -2 };
+
+struct agent {
+	struct agent_conf conf;
+	int		 no_reboot;
+	int64_t		 deadline_ms;
+	int		 workers;
+	struct net	*net;
+	struct job	 job;
+	char		 disk_path[AGENT_PATH_MAX];
+	int		 fd;
+	bool		 is_blockdev;
+	struct progress	 pr;
+	atomic_int	 stop;
+	int		 gone;		/* rackd: the job is not active */
+	struct rate	 rate;
+	uint64_t	 bps;
+	int64_t		 next_report, next_console, t_start;
+};
+
+extern volatile sig_atomic_t got_signal;	/* the signal that stops us */
+/* One report of state (and reason) to rackd with the progress in a->pr,
+ * retried until deadline_ms if retry; REPORT_GONE sets a->gone: the job is
+ * no longer active. */
+enum report_rc agent_report(struct agent *a, const char *state,
+	    const char *reason, int retry, int64_t deadline_ms);
+/* Reports failed with the reason (unless rackd is done with the job). */
+enum agent_exit agent_fail(struct agent *a, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* Called every WAIT_SLICE_MS while a phase runs: signals, progress reports
+ * every REPORT_INTERVAL_MS, the console line; total is the phase's bytes. */
+void	 agent_tick(struct agent *a, const char *state, uint64_t total);
+/* Picks the disk of rackd.disk's rule and opens it into a->fd, a->disk_path
+ * (need: the bytes it must hold; 0 any). */
+enum agent_exit agent_open_disk(struct agent *a, uint64_t need);
 
 /* disk.c: picking the disk rackd.disk names (its rule: pxe/lib/pxe.h),
  * opening it. Where to look: "/sys", "/proc", "/dev" normally; tests use

@@ -27,27 +27,7 @@
 #define RACKD_VERSION "unknown"
 #endif
 
-enum report_rc { REPORT_OK = 0, REPORT_ERROR = -1, REPORT_GONE = -2 };
-
-struct agent {
-	struct agent_conf conf;
-	int		 no_reboot;
-	int64_t		 deadline_ms;
-	int		 workers;
-	struct net	*net;
-	struct job	 job;
-	char		 disk_path[AGENT_PATH_MAX];
-	int		 fd;
-	bool		 is_blockdev;
-	struct progress	 pr;
-	atomic_int	 stop;
-	int		 gone;		/* rackd: the job is not active */
-	struct rate	 rate;
-	uint64_t	 bps;
-	int64_t		 next_report, next_console, t_start;
-};
-
-static volatile sig_atomic_t got_signal;
+volatile sig_atomic_t got_signal;
 
 static void
 on_signal(int sig)
@@ -86,9 +66,8 @@ usage(FILE *f)
 	    RETRY_DEADLINE_MS / 1000, WORKERS_MAX);
 }
 
-/* One report, retried until a deadline for the states that matter. */
-static enum report_rc
-report(struct agent *a, const char *state, const char *reason, int retry,
+enum report_rc
+agent_report(struct agent *a, const char *state, const char *reason, int retry,
     int64_t deadline_ms)
 {
 	struct retry t;
@@ -135,13 +114,8 @@ report(struct agent *a, const char *state, const char *reason, int retry,
 	}
 }
 
-/* Reports failed with the reason (unless rackd is done with the job). */
-static enum agent_exit
-fail_job(struct agent *a, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static enum agent_exit
-fail_job(struct agent *a, const char *fmt, ...)
+enum agent_exit
+agent_fail(struct agent *a, const char *fmt, ...)
 {
 	char reason[REASON_MAX + 1];
 	va_list ap;
@@ -153,14 +127,12 @@ fail_job(struct agent *a, const char *fmt, ...)
 	if (a->gone)
 		return AGENT_EXIT_CANCELLED;
 	if (a->job.id > 0)
-		report(a, "failed", reason, 1, FAIL_REPORT_DEADLINE_MS);
+		agent_report(a, "failed", reason, 1, FAIL_REPORT_DEADLINE_MS);
 	return a->gone ? AGENT_EXIT_CANCELLED : AGENT_EXIT_FAILED;
 }
 
-/* Called every WAIT_SLICE_MS while a phase runs: signals, reports, the
- * console line. */
-static void
-tick(struct agent *a, const char *state, uint64_t total)
+void
+agent_tick(struct agent *a, const char *state, uint64_t total)
 {
 	int64_t now = now_ms();
 	char line[CONSOLE_LINE_MAX];
@@ -173,7 +145,7 @@ tick(struct agent *a, const char *state, uint64_t total)
 		a->bps = rate_update(&a->rate, now,
 		    atomic_load(&a->pr.bytes_done));
 		if (!atomic_load(&a->stop))
-			report(a, state, NULL, 0, 0);
+			agent_report(a, state, NULL, 0, 0);
 		a->next_report = now_ms() + REPORT_INTERVAL_MS;
 	}
 	if (now >= a->next_console) {
@@ -210,12 +182,9 @@ get_job(struct agent *a)
 			    sizeof(err));
 			free(body);
 			if (rc == 0)
-				rc = job_want_kind(&a->job, IMAGE_KIND_DISK,
-				    err, sizeof(err));
-			if (rc == 0)
 				return 0;
 			a->job.id = a->conf.job;	/* to report it */
-			fail_job(a, "%s", err);
+			agent_fail(a, "%s", err);
 			return -1;
 		}
 		if (rc == 0 && (status == 401 || status == 403)) {
@@ -339,22 +308,22 @@ say_image(const struct manifest *m)
 	    fmt_bytes(holes_total(m), d, sizeof(d)), hash_alg_name(m->hash));
 }
 
-static enum agent_exit
-open_disk(struct agent *a)
+enum agent_exit
+agent_open_disk(struct agent *a, uint64_t need)
 {
 	struct disk_rule rule;
 	char err[ERR_OUTER_MAX], what[160], sz[BYTES_STR_MAX];
 	uint64_t size;
 
 	if (disk_rule_parse(a->conf.disk, &rule, err, sizeof(err)) != 0)
-		return fail_job(a, "disk: %s", err);
+		return agent_fail(a, "disk: %s", err);
 	if (disk_select(&disk_env_real, &rule, a->disk_path,
 	    sizeof(a->disk_path), err, sizeof(err)) != 0)
-		return fail_job(a, "disk: %s", err);
+		return agent_fail(a, "disk: %s", err);
 	disk_describe(a->disk_path, what, sizeof(what));
-	if (disk_open(a->disk_path, a->job.manifest->size, &a->fd, &size,
+	if (disk_open(a->disk_path, need, &a->fd, &size,
 	    &a->is_blockdev, err, sizeof(err)) != 0)
-		return fail_job(a, "disk: %s", err);
+		return agent_fail(a, "disk: %s", err);
 	log_info("disk %s (rule %s): %s, holds %s", a->disk_path,
 	    a->conf.disk[0] ? a->conf.disk : "largest",
 	    fmt_bytes(size, sz, sizeof(sz)), what[0] ? what : "unknown");
@@ -369,8 +338,8 @@ phase_failed(struct agent *a, const char *err)
 	if (a->gone)
 		return AGENT_EXIT_CANCELLED;
 	if (got_signal)
-		return fail_job(a, "interrupted by signal %d", (int)got_signal);
-	return fail_job(a, "%s", err);
+		return agent_fail(a, "interrupted by signal %d", (int)got_signal);
+	return agent_fail(a, "%s", err);
 }
 
 static enum agent_exit
@@ -390,12 +359,12 @@ stream(struct agent *a, const char *state, struct pipeline **pp)
 
 	snprintf(f.base, sizeof(f.base), "%s", a->job.chunks_url);
 	if (pipeline_start(&pc, pp, err, sizeof(err)) != 0)
-		return fail_job(a, "%s", err);
+		return agent_fail(a, "%s", err);
 	log_info("streaming with %d worker(s), queue limit %s",
 	    pipeline_workers(*pp), fmt_bytes(QUEUE_MAX_BYTES, x[0],
 	    sizeof(x[0])));
 	while (!pipeline_wait(*pp, WAIT_SLICE_MS))
-		tick(a, state, m->size);
+		agent_tick(a, state, m->size);
 	if (pipeline_join(*pp, err, sizeof(err)) != 0)
 		return phase_failed(a, err);
 	ms = now_ms() - a->t_start;
@@ -420,17 +389,17 @@ verify(struct agent *a, struct pipeline *p)
 	uint64_t total = atomic_load(&a->pr.bytes_written);
 
 	if (fsync(a->fd) != 0)
-		return fail_job(a, "fsync of %s: %s", a->disk_path,
+		return agent_fail(a, "fsync of %s: %s", a->disk_path,
 		    strerror(errno));
-	if (report(a, "verifying", NULL, 1, a->deadline_ms) != REPORT_OK)
+	if (agent_report(a, "verifying", NULL, 1, a->deadline_ms) != REPORT_OK)
 		return a->gone ? AGENT_EXIT_CANCELLED : AGENT_EXIT_FAILED;
 	if (verify_start(a->fd, a->disk_path, a->job.manifest,
 	    pipeline_written(p), pipeline_workers(p), &a->pr, &a->stop, &v,
 	    err, sizeof(err)) != 0)
-		return fail_job(a, "%s", err);
+		return agent_fail(a, "%s", err);
 	a->next_console = 0;
 	while (!verify_wait(v, WAIT_SLICE_MS))
-		tick(a, "verifying", total);
+		agent_tick(a, "verifying", total);
 	if (verify_join(v, err, sizeof(err)) != 0)
 		return phase_failed(a, err);
 	log_info("verified %" PRIu64 " bytes from the disk",
@@ -443,13 +412,58 @@ verify(struct agent *a, struct pipeline *p)
 	return AGENT_EXIT_DONE;
 }
 
+/* A reimage: the image's chunks onto the disk, verified. */
 static enum agent_exit
-run(struct agent *a)
+reimage(struct agent *a)
 {
 	struct pipeline *p = NULL;
 	const char *state;
 	char err[ERR_OUTER_MAX];
 	enum agent_exit rc;
+
+	if (job_want_kind(&a->job, IMAGE_KIND_DISK, err, sizeof(err)) != 0)
+		return agent_fail(a, "%s", err);
+	say_image(a->job.manifest);
+	if ((rc = agent_open_disk(a, a->job.manifest->size)) != AGENT_EXIT_DONE)
+		return rc;
+	/* An agent restarted during verification carries on in that state;
+	 * rackd does not allow going back. */
+	state = strcmp(a->job.state, "verifying") == 0 ? "verifying" :
+	    "streaming";
+	a->t_start = now_ms();
+	rate_init(&a->rate, a->t_start, 0);
+	if (agent_report(a, state, NULL, 1, a->deadline_ms) != REPORT_OK)
+		return a->gone ? AGENT_EXIT_CANCELLED : AGENT_EXIT_FAILED;
+	a->next_report = now_ms() + REPORT_INTERVAL_MS;
+	if ((rc = stream(a, state, &p)) == AGENT_EXIT_DONE &&
+	    (rc = verify(a, p)) == AGENT_EXIT_DONE) {
+		a->bps = rate_update(&a->rate, now_ms(),
+		    atomic_load(&a->pr.bytes_done));
+		if (agent_report(a, "done", NULL, 1, a->deadline_ms) !=
+		    REPORT_OK)
+			rc = a->gone ? AGENT_EXIT_CANCELLED : AGENT_EXIT_FAILED;
+		else
+			log_info("done: %s:%s is on %s (%.1f s)",
+			    a->job.manifest->name, a->job.manifest->version,
+			    a->disk_path,
+			    (double)(now_ms() - a->t_start) / 1000);
+	}
+	pipeline_free(p);
+	return rc;
+}
+
+/* What rack-agent does for each action of rackd's jobs. */
+static const struct {
+	const char	*action;
+	enum agent_exit	(*run)(struct agent *);
+} actions[] = {
+	{ "reimage", reimage },
+};
+
+static enum agent_exit
+run(struct agent *a)
+{
+	char err[ERR_OUTER_MAX];
 
 	if (hash_lib_init() != 0) {
 		log_error("the hash library failed to start");
@@ -464,32 +478,11 @@ run(struct agent *a)
 	    a->conf.job, a->conf.url);
 	if (get_job(a) != 0)
 		return a->gone ? AGENT_EXIT_CANCELLED : AGENT_EXIT_FAILED;
-	say_image(a->job.manifest);
-	if ((rc = open_disk(a)) != AGENT_EXIT_DONE)
-		return rc;
-	/* An agent restarted during verification carries on in that state;
-	 * rackd does not allow going back. */
-	state = strcmp(a->job.state, "verifying") == 0 ? "verifying" :
-	    "streaming";
-	a->t_start = now_ms();
-	rate_init(&a->rate, a->t_start, 0);
-	if (report(a, state, NULL, 1, a->deadline_ms) != REPORT_OK)
-		return a->gone ? AGENT_EXIT_CANCELLED : AGENT_EXIT_FAILED;
-	a->next_report = now_ms() + REPORT_INTERVAL_MS;
-	if ((rc = stream(a, state, &p)) == AGENT_EXIT_DONE &&
-	    (rc = verify(a, p)) == AGENT_EXIT_DONE) {
-		a->bps = rate_update(&a->rate, now_ms(),
-		    atomic_load(&a->pr.bytes_done));
-		if (report(a, "done", NULL, 1, a->deadline_ms) != REPORT_OK)
-			rc = a->gone ? AGENT_EXIT_CANCELLED : AGENT_EXIT_FAILED;
-		else
-			log_info("done: %s:%s is on %s (%.1f s)",
-			    a->job.manifest->name, a->job.manifest->version,
-			    a->disk_path,
-			    (double)(now_ms() - a->t_start) / 1000);
-	}
-	pipeline_free(p);
-	return rc;
+	for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++)
+		if (strcmp(actions[i].action, a->job.action) == 0)
+			return actions[i].run(a);
+	return agent_fail(a, "rack-agent %s does not run %s jobs",
+	    RACKD_VERSION, a->job.action);
 }
 
 int

@@ -64,6 +64,28 @@ job_parse(const char *body, size_t len, const char *base, struct job *j,
 	s = json_string_value(json_object_get(root, "image"));
 	if (s != NULL)
 		snprintf(j->image, sizeof(j->image), "%s", s);
+	v = json_object_get(root, "action");
+	s = v != NULL ? json_string_value(v) : "reimage";
+	if (s == NULL || *s == '\0' || strlen(s) >= sizeof(j->action)) {
+		snprintf(err, errlen, "job reply: \"action\" is not a short "
+		    "string");
+		goto fail;
+	}
+	snprintf(j->action, sizeof(j->action), "%s", s);
+	if (strcmp(j->action, "reimage") != 0 &&
+	    strcmp(j->action, "diskless") != 0) {
+		/* No image to fetch: the action's parameters instead. */
+		v = json_object_get(root, "params");
+		if (v != NULL && !json_is_null(v) && !json_is_object(v)) {
+			snprintf(err, errlen, "job reply: \"params\" is not "
+			    "an object");
+			goto fail;
+		}
+		if (json_is_object(v))
+			j->params = json_incref(v);
+		json_decref(root);
+		return 0;
+	}
 	cu = json_string_value(json_object_get(root, "chunks_url"));
 	if (cu == NULL || *cu == '\0' || !url_chars_ok(cu) ||
 	    strstr(cu, "..") != NULL) {
@@ -131,4 +153,6 @@ job_free(struct job *j)
 	if (j->manifest != NULL)
 		manifest_free(j->manifest);
 	j->manifest = NULL;
+	json_decref(j->params);
+	j->params = NULL;
 }

@@ -29,6 +29,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "images/backoff.h"
 #include "images/bytes.h"
 #include "images/hash.h"
@@ -42,6 +44,7 @@
 #define SERIAL_MAX		128	/* a disk's serial number */
 #define REASON_MAX		240	/* failure reason sent to rackd */
 #define JOB_STATE_MAX		16	/* a job's state name, with the NUL */
+#define JOB_ACTION_MAX		16	/* a job's action name, with the NUL */
 #define JOB_JSON_MAX		(MANIFEST_MAX_BYTES + 64 * 1024)
 #define REPLY_MAX		(64 * 1024)	/* any other rackd reply */
 #define ERRBODY_MAX		512	/* error text kept from a failed GET */
@@ -139,14 +142,18 @@ void	 retry_wait(int64_t delay, const atomic_int *stop);
 /* job.c: the job as rackd sends it. */
 struct job {
 	int64_t	 id;
+	char	 action[JOB_ACTION_MAX];	/* "reimage" if rackd names none */
 	char	 state[JOB_STATE_MAX];
 	char	 image[IMAGE_REF_MAX + 1];
 	char	 chunks_url[AGENT_URL_MAX];	/* absolute, ends with '/' */
-	struct manifest *manifest;
+	struct manifest *manifest;	/* of reimage and diskless jobs */
+	json_t	*params;		/* the action's; NULL none */
 };
 /* Parses the body of GET /api/v1/agent/jobs/ID; base is rackd's URL (for
- * a relative chunks_url). The manifest goes through manifest_parse. 0, or
- * -1 with err. Free with job_free. */
+ * a relative chunks_url). A reimage or diskless job must have its manifest
+ * and chunks_url; the manifest goes through manifest_parse. Another
+ * action's job has its "params" object, if any, in params. 0, or -1 with
+ * err. Free with job_free. */
 int	 job_parse(const char *body, size_t len, const char *base,
 	    struct job *j, char *err, size_t errlen);
 /* The job's image is of kind (rack-agent writes disk images, rack-diskless

@@ -289,6 +289,40 @@ edit_alg(json_t *m)
 	json_object_set_new(m, "hash", json_string("md5"));
 }
 
+/* Inventory, capture and erase jobs carry no image: their parameters. */
+static void
+test_no_image_action(void **state)
+{
+	static const char *bad[] = {
+		"{\"id\": 3, \"action\": \"erase\", \"params\": [1]}",
+		"{\"id\": 3, \"action\": 7}",
+		"{\"id\": 3, \"action\": \"\"}",
+		"{\"id\": 3, \"action\": \"aaaaaaaaaaaaaaaaaaaaaaa\"}",
+		/* a reimage still needs its manifest */
+		"{\"id\": 3, \"action\": \"reimage\", \"chunks_url\": \"/c/\"}",
+	};
+	const char *good = "{\"id\": 3, \"action\": \"erase\", \"state\": "
+	    "\"queued\", \"params\": {\"method\": \"overwrite\"}}";
+	char err[256];
+	struct job j;
+
+	(void)state;
+	assert_int_equal(job_parse(good, strlen(good), BASE, &j, err,
+	    sizeof(err)), 0);
+	assert_string_equal(j.action, "erase");
+	assert_null(j.manifest);
+	assert_string_equal(json_string_value(json_object_get(j.params,
+	    "method")), "overwrite");
+	job_free(&j);
+	assert_null(j.params);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		assert_int_equal(job_parse(bad[i], strlen(bad[i]), BASE, &j,
+		    err, sizeof(err)), -1);
+		assert_true(err[0] != '\0');
+	}
+}
+
 static void
 test_bad_manifest(void **state)
 {
@@ -312,6 +346,7 @@ main(void)
 		cmocka_unit_test(test_long_url),
 		cmocka_unit_test(test_kind),
 		cmocka_unit_test(test_bad_manifest),
+		cmocka_unit_test(test_no_image_action),
 	};
 	unit_watchdog(120);
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -139,3 +139,31 @@ ALTER TABLE push_chunks ADD COLUMN stored INTEGER NOT NULL DEFAULT 0;
 -- environment with Secure Boot on (NULL: not known)
 ALTER TABLE nodes ADD COLUMN secure_boot INTEGER;
 ALTER TABLE nodes ADD COLUMN booted_secure INTEGER;
+
+-- migration 6: (a number given to other work; replaced when it is merged)
+-- migration 7: (a number given to other work; replaced when it is merged)
+-- migration 8: (a number given to other work; replaced when it is merged)
+
+-- migration 9: image pulls (pull.c), so that a restart keeps what was
+-- pulled and resumes a pull it cut short; the last PULLS_MAX are kept
+CREATE TABLE pulls (
+	id            INTEGER PRIMARY KEY,
+	name          TEXT NOT NULL,
+	version       TEXT NOT NULL,
+	state         TEXT NOT NULL,      -- queued ... done, failed
+	present       INTEGER NOT NULL DEFAULT 0,
+	chunks        INTEGER NOT NULL DEFAULT 0,
+	missing       INTEGER NOT NULL DEFAULT 0,
+	chunks_done   INTEGER NOT NULL DEFAULT 0,
+	bytes_total   INTEGER NOT NULL DEFAULT 0,
+	bytes_done    INTEGER NOT NULL DEFAULT 0,
+	bytes_fetched INTEGER NOT NULL DEFAULT 0,
+	failovers     INTEGER NOT NULL DEFAULT 0,
+	resumed       INTEGER NOT NULL DEFAULT 0, -- times resumed after a restart
+	run_ms        INTEGER NOT NULL DEFAULT 0, -- time spent pulling
+	source        TEXT,
+	error         TEXT,
+	created       INTEGER NOT NULL,
+	updated       INTEGER NOT NULL
+);
+CREATE INDEX pulls_state ON pulls(state);

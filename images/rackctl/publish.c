@@ -194,13 +194,14 @@ upload_read(char *buf, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-/* One signed request: HEAD (data NULL, *size its Content-Length) or PUT.
- * The HTTP status, or -1 with err. */
+/* One signed request to url: HEAD (*size its Content-Length), GET (the
+ * answer in body) or PUT (data). The HTTP status, or -1 with err. */
 static long
-s3_request(struct origin *o, const char *rel, const void *data, size_t len,
-    uint64_t *size, struct http_reply *body, char *err, size_t errlen)
+s3_request(struct origin *o, const char *method, const char *url,
+    const void *data, size_t len, uint64_t *size, struct http_reply *body,
+    char *err, size_t errlen)
 {
-	char url[RACK_URL_MAX + URL_PATH_MAX], cerr[CURL_ERROR_SIZE] = "";
+	char cerr[CURL_ERROR_SIZE] = "";
 	struct curl_slist *h = NULL;
 	struct upload u = { data, len };
 	uint8_t sum[HASH_LEN];
@@ -209,7 +210,6 @@ s3_request(struct origin *o, const char *rel, const void *data, size_t len,
 	long status = 0;
 	CURLcode rc;
 
-	snprintf(url, sizeof(url), "%s%s", o->base, rel);
 	curl_easy_reset(o->curl);
 	rackctl_curl_common(o->curl);
 	curl_easy_setopt(o->curl, CURLOPT_URL, url);
@@ -226,8 +226,10 @@ s3_request(struct origin *o, const char *rel, const void *data, size_t len,
 	h = curl_slist_append(h, sha);
 	if (o->token_hdr[0] != '\0')
 		h = curl_slist_append(h, o->token_hdr);
-	if (data == NULL)
+	if (strcmp(method, "HEAD") == 0)
 		curl_easy_setopt(o->curl, CURLOPT_NOBODY, 1L);
+	else if (strcmp(method, "GET") == 0)
+		curl_easy_setopt(o->curl, CURLOPT_HTTPGET, 1L);
 	else {
 		h = curl_slist_append(h,
 		    "Content-Type: application/octet-stream");
@@ -265,6 +267,7 @@ origin_has(struct origin *o, const char *rel, uint64_t size,
     size_t errlen)
 {
 	struct http_reply body = { 0 };
+	char url[RACK_URL_MAX + URL_PATH_MAX];
 	uint64_t got = 0;
 	long st;
 
@@ -298,12 +301,26 @@ origin_has(struct origin *o, const char *rel, uint64_t size,
 		}
 		return HAVE_YES;
 	}
-	st = s3_request(o, rel, NULL, 0, &got, &body, err, errlen);
+	snprintf(url, sizeof(url), "%s%s", o->base, rel);
+	st = s3_request(o, "HEAD", url, NULL, 0, &got, &body, err, errlen);
 	rackctl_reply_free(&body);
 	if (st == 200)
 		return got == size ? HAVE_YES : HAVE_OTHER;
 	if (st == 404)
 		return HAVE_NOT;
+	if (st == 400 || st == 403) {
+		/* A HEAD's answer has no body: the object asked for by GET
+		 * says why (a wrong secret, say). */
+		char e[512] = "", why[REPLY_ERR_MAX];
+
+		if (s3_request(o, "GET", url, NULL, 0, NULL, &body, why,
+		    sizeof(why)) == st && body.body != NULL)
+			s3_error_text(body.body, body.len, e, sizeof(e));
+		rackctl_reply_free(&body);
+		snprintf(err, errlen, "HEAD %s: HTTP %ld%s%.400s", rel, st,
+		    e[0] ? ": " : "", e);
+		return HAVE_ERROR;
+	}
 	if (st > 0)
 		snprintf(err, errlen, "HEAD %s: HTTP %ld", rel, st);
 	return HAVE_ERROR;
@@ -314,15 +331,18 @@ origin_put(struct origin *o, const char *rel, const void *data, size_t len,
     char *err, size_t errlen)
 {
 	struct http_reply body = { 0 };
-	char e[REPLY_ERR_MAX];
+	char e[512], url[RACK_URL_MAX + URL_PATH_MAX];
 	long st;
 
 	if (!o->s3)
 		return dir_put(o, rel, data, len, err, errlen);
-	st = s3_request(o, rel, data, len, NULL, &body, err, errlen);
+	snprintf(url, sizeof(url), "%s%s", o->base, rel);
+	st = s3_request(o, "PUT", url, data, len, NULL, &body, err, errlen);
+	e[0] = '\0';
+	if (st != 200 && st > 0 && body.body != NULL)
+		s3_error_text(body.body, body.len, e, sizeof(e));
 	if (st != 200 && st > 0)
-		snprintf(err, errlen, "PUT %s: HTTP %ld %s", rel, st,
-		    body.body ? rackctl_reply_error(&body, e, sizeof(e)) : "");
+		snprintf(err, errlen, "PUT %s: HTTP %ld %.400s", rel, st, e);
 	rackctl_reply_free(&body);
 	return st == 200 ? 0 : -1;
 }

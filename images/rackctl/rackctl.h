@@ -22,6 +22,7 @@
  * console.c    "rackctl console RACK SLOT": a node's serial console
  * publish.c    "rackctl publish": an image to an origin racks pull from
  *              (a directory or S3)
+ * s3_list.c    publish: an S3 store's answers read
  * pull_to.c    "rackctl pull-to": racks asked to pull, followed as a push
  *              is; "rackctl fleet status"
  *
@@ -427,6 +428,15 @@ int rackctl_cmd_publish(int argc, char **argv);
  * a valid hash, name and version. 0, or -1. */
 int origin_chunk_path(const char *hash_hex, char *buf, size_t len);
 int origin_manifest_path(const char *name, const char *version, char *buf,
+    size_t len);
+
+/* s3_list.c: */
+/* An S3 <Error> answer as "Code: Message", with a hint for a refused
+ * signature or key id. */
+void s3_error_text(const char *xml, size_t len, char *out, size_t outlen);
+/* 1 and the version if key is DIR<version>.json of a valid version (not
+ * "index"), else 0. */
+int s3_index_version(const char *key, const char *dir, char *version,
     size_t len);
 
 /* pull_to.c */

@@ -73,6 +73,8 @@ struct origin {
 	char dir[PATH_MAX_PUBLISH / 2];	/* a directory */
 	/* S3: ENDPOINT/BUCKET/PREFIX/ as the base of every object */
 	char base[RACK_URL_MAX];
+	char bucket_url[RACK_URL_MAX];		/* ENDPOINT/BUCKET */
+	char prefix[RACK_URL_MAX];		/* "PREFIX/", or "" */
 	char sigv4[128];			/* aws:amz:REGION:s3 */
 	char userpwd[2 * S3_SECRET_MAX + 2];	/* KEY:SECRET */
 	char token_hdr[S3_SECRET_MAX * 4];	/* x-amz-security-token */
@@ -466,9 +468,13 @@ origin_open(struct origin *o, const char *arg, const char *endpoint,
 	e = endpoint + strlen(endpoint);
 	while (e > endpoint && e[-1] == '/')
 		e--;
-	if ((size_t)snprintf(o->base, sizeof(o->base), "%.*s/%.*s/%.*s%s",
-	    (int)(e - endpoint), endpoint, (int)blen, bucket, (int)plen, prefix,
-	    plen > 0 ? "/" : "") >= sizeof(o->base)) {
+	snprintf(o->prefix, sizeof(o->prefix), "%.*s%s", (int)plen, prefix,
+	    plen > 0 ? "/" : "");
+	if ((size_t)snprintf(o->bucket_url, sizeof(o->bucket_url), "%.*s/%.*s",
+	    (int)(e - endpoint), endpoint, (int)blen, bucket) >=
+	    sizeof(o->bucket_url) ||
+	    (size_t)snprintf(o->base, sizeof(o->base), "%s/%s", o->bucket_url,
+	    o->prefix) >= sizeof(o->base)) {
 		snprintf(err, errlen, "origin: URL too long");
 		return -1;
 	}
@@ -719,57 +725,165 @@ cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* A directory origin: manifests/NAME/index.json rewritten (through .tmp
- * and a rename) from the manifests that are there, so that it never names
- * one that is not: {"name": NAME, "versions": [...]}, sorted. */
+/* names[] grows by one (strdup'd). 0, or -1 out of memory. */
 static int
-publish_index(struct pub *p, char *err, size_t errlen)
+names_add(char ***names, size_t *n, size_t *cap, const char *v, size_t len)
 {
-	char dir[PATH_MAX_PUBLISH], rel[URL_PATH_MAX];
-	char **names = NULL;
-	size_t n = 0, cap = 0;
-	json_t *o = NULL, *v = json_array();
+	char **grown;
+
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 16;
+		if ((grown = realloc(*names, *cap * sizeof(**names))) == NULL)
+			return -1;
+		*names = grown;
+	}
+	if (((*names)[*n] = strndup(v, len)) == NULL)
+		return -1;
+	(*n)++;
+	return 0;
+}
+
+/* The versions of a directory origin's manifests/NAME/: its *.json files
+ * but index.json. */
+static int
+dir_versions(struct pub *p, char ***names, size_t *n, char *err,
+    size_t errlen)
+{
+	char dir[PATH_MAX_PUBLISH];
+	size_t cap = 0;
 	struct dirent *de;
-	char *text = NULL;
 	DIR *d;
-	int rc = -1;
+	int rc = 0;
 
 	snprintf(dir, sizeof(dir), "%s/manifests/%s", p->o.dir, p->m->name);
-	snprintf(rel, sizeof(rel), "manifests/%s/index.json", p->m->name);
-	if (v == NULL || (d = opendir(dir)) == NULL) {
+	if ((d = opendir(dir)) == NULL) {
 		snprintf(err, errlen, "%.300s: %s", dir, strerror(errno));
-		json_decref(v);
 		return -1;
 	}
-	while ((de = readdir(d)) != NULL) {
+	while (rc == 0 && (de = readdir(d)) != NULL) {
 		size_t len = strlen(de->d_name);
-		char **grown;
 
 		if (len <= 5 || de->d_name[0] == '.' ||
 		    strcmp(de->d_name + len - 5, ".json") != 0 ||
 		    strcmp(de->d_name, "index.json") == 0)
 			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			if ((grown = realloc(names, cap * sizeof(*names))) ==
-			    NULL)
-				break;
-			names = grown;
-		}
-		if ((names[n] = strndup(de->d_name, len - 5)) == NULL)
-			break;
-		n++;
+		rc = names_add(names, n, &cap, de->d_name, len - 5);
 	}
 	closedir(d);
+	if (rc != 0)
+		snprintf(err, errlen, "out of memory");
+	return rc;
+}
+
+/* The versions of an S3 origin's PREFIX/manifests/NAME/, from its listing
+ * (ListObjectsV2, signed as every request is, page after page), and the
+ * version just published even if a store slow to list it lacks it. */
+static int
+s3_versions(struct pub *p, char ***names, size_t *n, char *err,
+    size_t errlen)
+{
+	char dir[RACK_URL_MAX + IMAGE_NAME_MAX + 16], ver[IMAGE_NAME_MAX + 1];
+	char url[RACK_URL_MAX * 2 + S3_TOKEN_MAX * 3 + 64], e[REPLY_ERR_MAX];
+	struct s3_list l = { 0 };
+	size_t cap = 0;
+	bool mine = false;
+	int rc = -1, pages = 0;
+
+	snprintf(dir, sizeof(dir), "%smanifests/%s/", p->o.prefix, p->m->name);
+	do {
+		struct http_reply body = { 0 };
+		char *pre = curl_easy_escape(p->o.curl, dir, 0);
+		char *tok = l.next[0] ? curl_easy_escape(p->o.curl, l.next, 0) :
+		    NULL;
+		long st;
+
+		/* The parameters in their canonical order, each encoded as
+		 * Signature v4 wants: what is signed is what is sent. */
+		if (pre != NULL && (l.next[0] == '\0' || tok != NULL))
+			snprintf(url, sizeof(url), "%s?%s%s%slist-type=2&"
+			    "prefix=%s", p->o.bucket_url, tok ?
+			    "continuation-token=" : "", tok ? tok : "",
+			    tok ? "&" : "", pre);
+		curl_free(pre);
+		curl_free(tok);
+		if (pre == NULL || (l.next[0] != '\0' && tok == NULL)) {
+			snprintf(err, errlen, "out of memory");
+			goto out;
+		}
+		st = s3_request(&p->o, "GET", url, NULL, 0, NULL, &body, err,
+		    errlen);
+		if (st != 200) {
+			e[0] = '\0';
+			if (body.body != NULL)
+				s3_error_text(body.body, body.len, e,
+				    sizeof(e));
+			if (st > 0)
+				snprintf(err, errlen, "listing %.200s: HTTP "
+				    "%ld %.250s", dir, st, e);
+			rackctl_reply_free(&body);
+			goto out;
+		}
+		if (body.body == NULL || s3_list_parse(body.body, body.len, &l,
+		    err, errlen) != 0) {
+			if (body.body == NULL)
+				snprintf(err, errlen, "listing %.200s: an empty "
+				    "answer", dir);
+			rackctl_reply_free(&body);
+			goto out;
+		}
+		rackctl_reply_free(&body);
+	} while (l.truncated && ++pages < S3_LIST_PAGES_MAX);
+	if (l.truncated) {
+		snprintf(err, errlen, "listing %.200s: more than %d pages", dir,
+		    S3_LIST_PAGES_MAX);
+		goto out;
+	}
+	rc = 0;
+	for (size_t i = 0; rc == 0 && i < l.n; i++)
+		if (s3_index_version(l.keys[i], dir, ver, sizeof(ver))) {
+			mine |= strcmp(ver, p->m->version) == 0;
+			rc = names_add(names, n, &cap, ver, strlen(ver));
+		}
+	if (rc == 0 && !mine)
+		rc = names_add(names, n, &cap, p->m->version,
+		    strlen(p->m->version));
+	if (rc != 0)
+		snprintf(err, errlen, "out of memory");
+out:
+	s3_list_free(&l);
+	return rc;
+}
+
+/* manifests/NAME/index.json rewritten from the manifests the origin holds,
+ * so that it never names one that is not there: {"name": NAME,
+ * "versions": [...]}, sorted. A directory's goes through .tmp and a
+ * rename; S3's is one PUT, which a reader sees whole or not at all. */
+static int
+publish_index(struct pub *p, char *err, size_t errlen)
+{
+	char rel[URL_PATH_MAX];
+	char **names = NULL;
+	size_t n = 0;
+	json_t *o = NULL, *v = json_array();
+	char *text = NULL;
+	int rc = -1;
+
+	snprintf(rel, sizeof(rel), "manifests/%s/index.json", p->m->name);
+	if (v == NULL || (p->o.s3 ? s3_versions(p, &names, &n, err, errlen) :
+	    dir_versions(p, &names, &n, err, errlen)) != 0) {
+		json_decref(v);
+		goto out;
+	}
 	if (n > 0)
 		qsort(names, n, sizeof(*names), cmp_str);
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(v, json_string(names[i]));
 	o = json_pack("{s:s,s:o}", "name", p->m->name, "versions", v);
 	if (o != NULL && (text = json_dumps(o, JSON_INDENT(1))) != NULL)
-		rc = dir_put(&p->o, rel, text, strlen(text), err, errlen);
+		rc = origin_put(&p->o, rel, text, strlen(text), err, errlen);
 	else
 		snprintf(err, errlen, "out of memory");
+out:
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
@@ -872,7 +986,7 @@ rackctl_cmd_publish(int argc, char **argv)
 	p.start = rackctl_now();
 	if (publish_chunks(&p, err, sizeof(err)) == 0 &&
 	    publish_manifest(&p, err, sizeof(err)) == 0 &&
-	    (p.o.s3 || publish_index(&p, err, sizeof(err)) == 0))
+	    publish_index(&p, err, sizeof(err)) == 0)
 		ok = true;
 	show(&p, true);
 	progress_end(&p.pg, true);

@@ -7,10 +7,12 @@
 # is shown to bite: a wrong secret and an unknown key id get 403 and
 # rackctl says so in words, an unsigned PUT is refused, nothing is
 # written. Then: credentials from the environment or a 0600 file, the
-# chunks and the manifest under the prefix, a rerun PUTs nothing, a
-# second version writes only its new chunks, a version is published once;
-# a rack asked to pull takes the image from the bucket by plain HTTP GETs
-# (public read), as image_sources are read. Loopback
+# chunks and the manifest under the prefix, a rerun PUTs no chunk, the
+# name's index.json written after the manifest from a listing paged one
+# key at a time (continuation tokens), a second version added to it, a
+# version published once; a rack subscribed to the name pulls both
+# versions by itself from the bucket's plain HTTP GETs (public read), as
+# image_sources are read, and a rack asked to pull does too. Loopback
 # only; the peer and the racks are this test's, killed on exit.
 source "$(dirname "$0")/../lib.sh"
 source "$TOP/tests/lib_push.sh"
@@ -70,10 +72,14 @@ done
 check_eq "$n" "$N1" "each chunk under site/chunks/, the store's bytes"
 cmp -s "$B/manifests/app/1.json" "$C/manifests/app/1.json" && ok "the manifest under site/manifests/app/1.json" ||
 	fail "the manifest in the bucket"
-check_eq "$(logq 'map(select(.method == "PUT")) | .[-1].path | sub(".*/"; "")')" "1.json" \
-	"the manifest is PUT after every chunk"
+check_eq "$(jq -c . "$B/manifests/app/index.json")" '{"name":"app","versions":["1"]}' \
+	"site/manifests/app/index.json names app:1"
+check_eq "$(logq 'map(select(.method == "PUT")) | .[-2:] | map(.path | sub(".*/"; "")) | join(" ")')" \
+	"1.json index.json" "the manifest is PUT after every chunk, the index after the manifest"
+check_eq "$(logq 'map(select(.method == "GET" and .path == "/images")) | length')" 1 \
+	"the index from a listing of the name's manifests (ListObjectsV2)"
 
-# ---- a 0600 file; a rerun PUTs nothing ---------------------------------------------------------------
+# ---- a 0600 file; a rerun PUTs no chunk ---------------------------------------------------------------
 printf '# rackctl publish\naws_access_key_id = %s\naws_secret_access_key = %s\n' "$KEY" "$SECRET" >"$TMP/creds"
 chmod 600 "$TMP/creds"
 : >"$LOG"
@@ -82,14 +88,20 @@ RACKCTL_S3_ENDPOINT=$EP env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY "$RACK
 check_eq "$?" 0 "publish again with a credentials file and RACKCTL_S3_ENDPOINT"
 check_eq "$(jq -r '[.written, .skipped, .present] | @csv' "$TMP/p.json")" "0,$N1,true" \
 	"the rerun HEADs each chunk and writes none"
-check_eq "$(logq '[.[] | select(.method == "PUT")] | length')" 0 "it PUTs nothing"
+check_eq "$(logq '[.[] | select(.method == "PUT") | .path | sub(".*/"; "")] | join(" ")')" "index.json" \
+	"its only PUT is the index"
 grep -q -- "$SECRET" "$TMP/err" "$TMP/p.json" "$LOG" && fail "the secret was printed" ||
 	ok "the secret is never printed"
 
-# ---- a second version ---------------------------------------------------------------------------------------
+# ---- a second version: the index gains it, paging through three keys ------------------------------------
 : >"$LOG"
 pub "$SECRET" app:2
 check_eq "$RC" 0 "publish app:2"
+check_eq "$(jq -c . "$B/manifests/app/index.json")" '{"name":"app","versions":["1","2"]}' \
+	"the index names 1 and 2"
+check_eq "$(logq '[.[] | select(.path == "/images") | .query | test("continuation-token=")]')" \
+	"[false,true,true]" \
+	"listed in three pages of one key (1.json, 2.json, index.json), the next two by their token"
 check_eq "$(jq .bytes_written "$TMP/p.json")" "$(delta_bytes "$M1" "$M2")" "app:2 wrote only its new chunks"
 
 # ---- a version is published once --------------------------------------------------------------------------
@@ -101,9 +113,10 @@ jq -r .error "$TMP/p.json" | grep -q "published once" && ok "it says why" || fai
 check_eq "$(cat "$B/manifests/app/1.json")" "{}" "the bucket's manifest is left alone"
 cp "$TMP/keep.json" "$B/manifests/app/1.json"
 
-# ---- a rack pulls from the bucket ---------------------------------------------------------------------------
+# ---- racks pull from the bucket: subscribed, and asked --------------------------------------------------
 SRC=$EP/images/site
 : >"$LOG"
+start_rack 1 --image-sources "$SRC" --image-subscribe app --image-subscribe-interval 10
 start_rack 2 --image-sources "$SRC"
 on 2 POST /api/v1/images/pull -d '{"image": "app:1"}'
 check_status 202 "rack 2: POST /api/v1/images/pull app:1"
@@ -113,11 +126,18 @@ has() {	# I VERSION: rack I lists app:VERSION
 		<<<"$BODY" >/dev/null
 }
 for ((k = 0; k < 160; k++)); do
-	has 2 1 && break
+	has 1 1 && has 1 2 && has 2 1 && break
 	sleep 0.25
 done
+has 1 1 && has 1 2 && ok "rack 1 pulled app:1 and app:2 by itself (the S3 origin's index.json)" ||
+	fail "rack 1 did not pull both: $(tail -n 5 "$TMP/rack1.log")"
 has 2 1 && ok "rack 2 pulled app:1 from the bucket" || fail "rack 2: $(tail -n 5 "$TMP/rack2.log")"
-check_eq "$(logq '[.[] | select(.auth != "anonymous" or .method != "GET")] | length')" 0 \
-	"the rack only read, by plain GET"
-check_racks_end 2
+on 1 GET /api/v1/pulls
+check_jq '[.[] | select(.state == "done") | .image] | sort == ["app:1", "app:2"]' "rack 1's two pulls are done"
+check_eq "$(logq '[.[] | select(.auth == "anonymous" and .method == "GET" and .status == 200)
+	| select(.path | test("/manifests/app/index.json$"))] | length > 0')" true \
+	"the racks read the index by plain GET"
+check_eq "$(logq '[.[] | select(.method != "GET" and .method != "HEAD")] | length')" 0 \
+	"the racks only read"
+check_racks_end 1 2
 finish

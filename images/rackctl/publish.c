@@ -826,8 +826,8 @@ s3_versions(struct pub *p, char ***names, size_t *n, char *err,
 		if (body.body == NULL || s3_list_parse(body.body, body.len, &l,
 		    err, errlen) != 0) {
 			if (body.body == NULL)
-				snprintf(err, errlen, "listing %.200s: an empty "
-				    "answer", dir);
+				snprintf(err, errlen, "listing %.200s: an "
+				    "empty answer", dir);
 			rackctl_reply_free(&body);
 			goto out;
 		}

@@ -24,6 +24,15 @@ s3_list_free(struct s3_list *l)
 	memset(l, 0, sizeof(*l));
 }
 
+/* XML's five named entities. */
+static const struct {
+	const char	*ent;
+	char		 c;
+} ents[] = {
+	{ "&amp;", '&' }, { "&lt;", '<' }, { "&gt;", '>' }, { "&quot;", '"' },
+	{ "&apos;", '\'' },
+};
+
 /* The text between <tag> and </tag> at or after *pos within [xml, end),
  * decoded into out (size len): 1 found (*pos after it), 0 none, -1 bad. */
 static int
@@ -48,10 +57,6 @@ element(const char *xml, const char *end, const char **pos, const char *tag,
 		if (c == '<' || c == '\0')
 			return -1;
 		if (c == '&') {
-			static const struct { const char *ent; char c; } ents[] = {
-				{ "&amp;", '&' }, { "&lt;", '<' }, { "&gt;", '>' },
-				{ "&quot;", '"' }, { "&apos;", '\'' },
-			};
 			size_t k, left = (size_t)(e - p);
 			unsigned v = 0;
 
@@ -137,8 +142,8 @@ s3_list_parse(const char *xml, size_t len, struct s3_list *l, char *err,
 		const char *ce;
 
 		pos = c + 10;
-		if ((ce = memmem(pos, (size_t)(end - pos), "</Contents>", 11)) ==
-		    NULL || (r = element(xml, ce, &pos, "Key", key,
+		ce = memmem(pos, (size_t)(end - pos), "</Contents>", 11);
+		if (ce == NULL || (r = element(xml, ce, &pos, "Key", key,
 		    sizeof(key))) != 1 || key[0] == '\0') {
 			snprintf(err, errlen, "the listing: a Contents without "
 			    "a good Key");

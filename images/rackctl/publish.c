@@ -6,8 +6,7 @@
  *                                            store keeps it; immutable
  *   ORIGIN/manifests/<name>/<version>.json   the manifest, its signature
  *                                            in it (rackctl image sign)
- *   ORIGIN/manifests/<name>/index.json       the versions there (a
- *                                            directory origin), what
+ *   ORIGIN/manifests/<name>/index.json       the versions there, what
  *                                            image_subscribe reads
  *
  * ORIGIN is a directory (a path or file://URL; any web server then serves
@@ -18,7 +17,9 @@
  * half-published image is never visible. A killed publish run again skips
  * what is there: a chunk present with the size the manifest gives is taken
  * as it is (its name is its hash, and it was renamed into place only
- * whole), --verify decompresses and hashes it too.
+ * whole), --verify decompresses and hashes it too. Last the index is
+ * written from the manifests the origin holds (a directory's listing, or
+ * an S3 prefix's ListObjectsV2, s3_list.c).
  */
 #include "images/rackctl/rackctl.h"
 

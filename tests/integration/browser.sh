@@ -52,7 +52,8 @@ chown rackd "$(readlink -f "$PTY/board0")" || { fail "no pty pair"; finish; }
 ORIGIN=$TMP/origin
 mkdir -p "$ORIGIN"
 python3 -c 'import random, sys; sys.stdout.buffer.write(random.Random(9).randbytes(2 << 20))' >"$TMP/pulled.img"
-"$RACKCTL" image import "$TMP/pulled.img" --name pulled:1 --store "$TMP/central" -q >/dev/null &&
+"$RACKCTL" image import "$TMP/pulled.img" --name pulled:1 --store "$TMP/central" \
+	--chunk-size 256K -q >/dev/null &&
 	"$RACKCTL" publish pulled:1 "$ORIGIN" --store "$TMP/central" >/dev/null ||
 	{ fail "publish pulled:1"; finish; }
 OPORT=$(free_port)

@@ -46,6 +46,7 @@ function pullRow(id) {
 		fill.style.transform = bar.classList.contains('waiting') ? '' : `scaleX(${pct / 100})`;
 		const chunks = `${p.chunks_done} of ${p.missing} chunks`;
 		setText(figures, p.present ? 'the rack had it' :
+		    !p.missing && !running(p.state) ? '—' :
 		    `${pct}% · ${pr.text} · ${chunks}${p.resumed ? ` · resumed ${p.resumed}×` : ''}`);
 		setText(rate, p.state === 'fetching' ? pr.rate : '—');
 		setText(left, p.state === 'fetching' ? (typeof p.seconds_left === 'number' ?

@@ -58,7 +58,7 @@ TEST_PROGS := $(BUILD)/tests/power_run $(BUILD)/tests/relay_board \
               $(BUILD)/tests/hidraw_shim.so
 
 .PHONY: all deps check layers style style-fix test unit integration bench demo pxe \
-	clean clean-obj help install deb test-deb test-s3 test-arm64 webui-vendor FORCE
+	clean clean-obj help install deb test-deb test-arm64 webui-vendor FORCE
 all: $(PROGS) webui-vendor $(TEST_PROGS)
 
 # The dashboard's third-party files (xterm.js), from npm at the versions
@@ -86,7 +86,6 @@ help:
 	@echo "make install    install under PREFIX (/usr/local), staged in DESTDIR"
 	@echo "make deb        the Debian packages into build/deb/, checked by lintian"
 	@echo "make test-deb   install, upgrade and purge them in a Debian 12 root"
-	@echo "make test-s3    rackctl publish to an S3 API server (needs python3 moto, boto3)"
 	@echo "make deb ARCH=arm64  rackd and rackctl cross-built for arm64 (build/arm64/deb/)"
 	@echo "make test-arm64 the arm64 rackd on an emulated arm64 board (slow: not in make test)"
 	@echo "make clean      remove build/"
@@ -363,11 +362,6 @@ deb:
 
 # make test-deb: the packages installed, started, reloaded, upgraded,
 # removed and purged in a Debian 12 root (tests/deb/run.sh).
-# make test-s3: rackctl publish to moto's S3 server (SigV4 checked). Not in
-# make test: moto is not packaged in Debian 12 (pip install moto[server]).
-test-s3: all
-	bash tests/s3/publish_s3.sh
-
 test-deb:
 	@sh tools/deps.sh deb
 	bash tests/deb/run.sh

@@ -182,6 +182,8 @@ main(int argc, char **argv)
 	catalog_scan();
 	ensure_slots();
 	jobs_recover();
+	if (pull_recover() != 0)
+		fatalx("pulls: the database could not be read");
 	/* The gadget before HTTP: once /healthz answers, it is bound. */
 	if (conf.gadget.n > 0 && priv_gadget_setup(err, sizeof(err)) != 0)
 		fatalx("gadget: %s", err);

@@ -25,6 +25,13 @@
  * image_subscribe_window, a pull of each matching version the rack lacks.
  * pull_rate caps every chunk download at its share of the rate.
  *
+ * Each pull is a row of the database (db_pulls.c), written at each change
+ * of state and at most every PULL_SAVE_MS as it goes, and published as a
+ * "pull" event on /api/v1/events. At start (pull_recover) the last
+ * PULLS_MAX are listed again, and a pull that rackd's stop or end cut
+ * short is resumed under its id: its chunks and pending record are still
+ * there, so it fetches only what is missing.
+ *
  * libcurl is named in this file only (make check).
  */
 #include <errno.h>
@@ -82,17 +89,23 @@ struct pull {
 	size_t		 nneed, next;
 	int		 bad;		/* a chunk failed everywhere */
 	enum hash_alg	 alg;
+	int64_t		 created;	/* ms since the epoch */
+	int64_t		 saved_ms;	/* when last written (mono) */
+	unsigned	 resumed;	/* times resumed after a restart */
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t idle = PTHREAD_COND_INITIALIZER;
 static struct pull pulls[PULLS_MAX];
-static int64_t last_id;
 static int active;		/* pulls whose thread runs */
 static int stopping;
 static int streams;		/* chunk downloads running, all pulls */
 static int sub_live;		/* the subscription thread runs */
 static int64_t sub_next;	/* ms: when it runs next */
+/* Held from a pull's snapshot to its write: rows and events in order. */
+static pthread_mutex_t save_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static json_t *pull_json(const struct pull *p);
 
 /* ---- pure parts -------------------------------------------------------- */
 
@@ -395,6 +408,49 @@ get(CURL *c, const char *url, struct sink *s, char *err, size_t errlen)
 
 /* ---- one pull ------------------------------------------------------------ */
 
+/* The pull as it is now into its row and onto /api/v1/events: at once
+ * with force (a change of state), else at most every PULL_SAVE_MS. A pull
+ * that fails once rackd is stopping is not written failed: its row keeps
+ * its running state, and pull_recover resumes it at the next start. */
+static void
+record(struct pull *p, int force)
+{
+	struct db_pull d;
+	int64_t now = mono_ms();
+	json_t *ev;
+
+	pthread_mutex_lock(&save_lock);
+	pthread_mutex_lock(&lock);
+	if ((!force && now - p->saved_ms < PULL_SAVE_MS) ||
+	    (p->state == PULL_FAILED && stopping)) {
+		pthread_mutex_unlock(&lock);
+		pthread_mutex_unlock(&save_lock);
+		return;
+	}
+	p->saved_ms = now;
+	memset(&d, 0, sizeof(d));
+	d.id = p->id;
+	snprintf(d.state, sizeof(d.state), "%s", state_names[p->state]);
+	d.present = p->present;
+	d.chunks = (int64_t)p->chunks;
+	d.missing = (int64_t)p->missing;
+	d.chunks_done = (int64_t)p->chunks_done;
+	d.bytes_total = (int64_t)p->bytes_total;
+	d.bytes_done = (int64_t)p->bytes_done;
+	d.bytes_fetched = (int64_t)p->bytes_fetched;
+	d.failovers = p->failovers;
+	d.resumed = p->resumed;
+	d.run_ms = (p->end_ms ? p->end_ms : now) - p->start_ms;
+	snprintf(d.source, sizeof(d.source), "%s", p->source);
+	snprintf(d.error, sizeof(d.error), "%s", p->error);
+	ev = pull_json(p);
+	pthread_mutex_unlock(&lock);
+	if (db_pull_save(&d) != DB_OK)
+		log_warnx("pull %" PRId64 ": its record was not written", d.id);
+	events_publish("pull", ev);
+	pthread_mutex_unlock(&save_lock);
+}
+
 static void
 set_state(struct pull *p, enum pull_state s)
 {
@@ -403,6 +459,7 @@ set_state(struct pull *p, enum pull_state s)
 	if (s == PULL_DONE || s == PULL_FAILED)
 		p->end_ms = mono_ms();
 	pthread_mutex_unlock(&lock);
+	record(p, 1);
 }
 
 static void
@@ -422,6 +479,7 @@ fail(struct pull *p, const char *fmt, ...)
 	p->end_ms = mono_ms();
 	pthread_mutex_unlock(&lock);
 	log_warnx("pull %s:%s failed: %s", p->name, p->version, p->error);
+	record(p, 1);
 }
 
 static void
@@ -605,6 +663,7 @@ stream_run(void *arg)
 		p->chunks_done++;
 		p->bytes_done += nd->stored;
 		pthread_mutex_unlock(&lock);
+		record(p, 0);
 		conf_rdlock();
 		db_push_touch(nd->hash, conf.push_expiry >= 240 ? 60000 :
 		    (int64_t)conf.push_expiry * 250);
@@ -681,6 +740,7 @@ run(struct pull *p)
 	struct manifest *m = NULL;
 	struct catalog_freed f;
 	size_t distinct;
+	uint64_t need_bytes = 0;
 	char err[ERR_MAX];
 	json_t *body = NULL;
 	int status;
@@ -697,15 +757,23 @@ run(struct pull *p)
 	p->alg = m->hash;
 	status = push_begin(m, &p->need, &p->nneed, &distinct, err,
 	    sizeof(err));
+	/* Resumed, missing and bytes_total stay the first run's (from its
+	 * row), and what is in the store since counts as done. */
+	for (size_t i = 0; i < p->nneed; i++)
+		need_bytes += p->need[i].stored;
 	pthread_mutex_lock(&lock);
 	p->chunks = distinct;
-	p->missing = p->nneed;
-	for (size_t i = 0; i < p->nneed; i++)
-		p->bytes_total += p->need[i].stored;
+	if (p->resumed == 0 || p->missing < p->nneed ||
+	    p->bytes_total < need_bytes) {
+		p->missing = p->nneed;
+		p->bytes_total = need_bytes;
+	}
+	p->chunks_done = p->missing - p->nneed;
+	p->bytes_done = p->bytes_total - need_bytes;
 	pthread_mutex_unlock(&lock);
 	if (status == 1) {
 		pthread_mutex_lock(&lock);
-		p->present = 1;
+		p->present = p->resumed == 0;	/* else: committed before */
 		pthread_mutex_unlock(&lock);
 		set_state(p, PULL_DONE);
 		goto out;
@@ -788,25 +856,58 @@ running(const struct pull *p)
 	    p->state != PULL_FAILED);
 }
 
+/* A thread for p, filled (lock held): 0, or -1 with p's sources freed. */
+static int
+launch(struct pull *p)
+{
+	pthread_attr_t attr;
+	pthread_t th;
+	int rc;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	rc = pthread_create(&th, &attr, thread_main, p);
+	pthread_attr_destroy(&attr);
+	if (rc != 0) {
+		for (size_t i = 0; i < p->nsrc; i++) {
+			free(p->src[i]);
+			p->src[i] = NULL;
+		}
+		p->nsrc = 0;
+		return -1;
+	}
+	p->live = 1;
+	active++;
+	return 0;
+}
+
+/* The sources as image_sources is now, strdup'd into src: how many. */
+static size_t
+sources_now(char **src)
+{
+	size_t n = 0;
+
+	conf_rdlock();
+	for (int i = 0; i < conf.image_sources.n && n < PULL_SOURCES_MAX; i++)
+		if ((src[n] = strdup(conf.image_sources.v[i])) != NULL)
+			n++;
+	conf_unlock();
+	return n;
+}
+
 int
 pull_start(const char *name, const char *version, int64_t *id, char *why,
     size_t len)
 {
 	struct pull *p = NULL;
-	pthread_attr_t attr;
-	pthread_t th;
 	char *src[PULL_SOURCES_MAX];
-	size_t nsrc = 0;
+	int64_t created;
+	size_t nsrc;
 	int rc = 500;
 
 	/* The sources as they are now, before the pulls' lock (a handler
 	 * holds the configuration's read lock already). */
-	conf_rdlock();
-	for (int i = 0; i < conf.image_sources.n && nsrc < PULL_SOURCES_MAX;
-	    i++)
-		if ((src[nsrc] = strdup(conf.image_sources.v[i])) != NULL)
-			nsrc++;
-	conf_unlock();
+	nsrc = sources_now(src);
 	pthread_mutex_lock(&lock);
 	if (nsrc == 0) {
 		snprintf(why, len, "no image_sources are configured");
@@ -840,30 +941,29 @@ pull_start(const char *name, const char *version, int64_t *id, char *why,
 		rc = 429;
 		goto out;
 	}
+	if (db_pull_create(name, version, id, &created) != DB_OK) {
+		snprintf(why, len, "the pull could not be recorded (database)");
+		goto out;
+	}
 	memset(p, 0, sizeof(*p));
 	memcpy(p->src, src, nsrc * sizeof(src[0]));
 	p->nsrc = nsrc;
 	nsrc = 0;		/* the pull's now */
-	p->id = ++last_id;
+	p->id = *id;
+	p->created = created;
 	snprintf(p->name, sizeof(p->name), "%s", name);
 	snprintf(p->version, sizeof(p->version), "%s", version);
 	p->state = PULL_QUEUED;
 	p->start_ms = mono_ms();
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	if (pthread_create(&th, &attr, thread_main, p) != 0) {
-		pthread_attr_destroy(&attr);
-		for (size_t i = 0; i < p->nsrc; i++)
-			free(p->src[i]);
-		memset(p, 0, sizeof(*p));
-		p = NULL;
+	if (launch(p) != 0) {
+		snprintf(p->error, sizeof(p->error), "cannot start a thread");
+		p->state = PULL_FAILED;
+		p->end_ms = p->start_ms;
+		pthread_mutex_unlock(&lock);
+		record(p, 1);
 		snprintf(why, len, "cannot start a thread");
-		goto out;
+		return 500;
 	}
-	pthread_attr_destroy(&attr);
-	p->live = 1;
-	active++;
-	*id = p->id;
 	rc = 0;
 	log_info("pull %s:%s started (pull %" PRId64 ")", name, version, *id);
 out:
@@ -873,17 +973,119 @@ out:
 	return rc;
 }
 
+/* ---- across restarts ------------------------------------------------- */
+
+struct recover {
+	size_t	 n;		/* entries filled */
+	int	 resumed, failed;
+};
+
+static enum pull_state
+state_of(const char *name)
+{
+	for (int i = 0; i < PULL_STATES; i++)
+		if (strcmp(state_names[i], name) == 0)
+			return (enum pull_state)i;
+	return PULL_FAILED;
+}
+
+/* One row, newest first, into the next entry; one cut short resumed. */
+static int
+recover_one(const struct db_pull *d, void *arg)
+{
+	struct recover *rc = arg;
+	struct pull *p = &pulls[rc->n++];
+	int64_t now = mono_ms();
+
+	memset(p, 0, sizeof(*p));
+	p->id = d->id;
+	snprintf(p->name, sizeof(p->name), "%.*s", IMAGE_NAME_MAX, d->name);
+	snprintf(p->version, sizeof(p->version), "%.*s", IMAGE_NAME_MAX,
+	    d->version);
+	p->state = state_of(d->state);
+	p->present = d->present;
+	p->chunks = (uint64_t)d->chunks;
+	p->missing = (uint64_t)d->missing;
+	p->chunks_done = (uint64_t)d->chunks_done;
+	p->bytes_total = (uint64_t)d->bytes_total;
+	p->bytes_done = (uint64_t)d->bytes_done;
+	p->bytes_fetched = (uint64_t)d->bytes_fetched;
+	p->failovers = (unsigned)d->failovers;
+	p->resumed = (unsigned)d->resumed;
+	p->created = d->created;
+	p->start_ms = now - d->run_ms;
+	p->end_ms = now;
+	snprintf(p->source, sizeof(p->source), "%s", d->source);
+	snprintf(p->error, sizeof(p->error), "%s", d->error);
+	if (p->state == PULL_DONE || p->state == PULL_FAILED)
+		return rc->n >= PULLS_MAX;
+	/* Cut short by a stop or a crash: on again, from its chunks. */
+	p->end_ms = 0;
+	p->resumed++;
+	p->state = PULL_QUEUED;
+	pthread_mutex_lock(&lock);
+	p->nsrc = sources_now(p->src);
+	if (p->nsrc == 0 || stopping || active >= PULLS_ACTIVE_MAX ||
+	    launch(p) != 0) {
+		for (size_t i = 0; i < PULL_SOURCES_MAX; i++) {
+			free(p->src[i]);
+			p->src[i] = NULL;
+		}
+		snprintf(p->error, sizeof(p->error), "rackd restarted during "
+		    "the pull, and could not resume it: %s", p->nsrc == 0 ?
+		    "no image_sources are configured" : "no thread");
+		p->nsrc = 0;
+		p->state = PULL_FAILED;
+		p->end_ms = now;
+		rc->failed++;
+		pthread_mutex_unlock(&lock);
+		log_warnx("pull %s:%s: %s", p->name, p->version, p->error);
+		record(p, 1);
+	} else {
+		rc->resumed++;
+		pthread_mutex_unlock(&lock);
+		log_info("pull %s:%s (pull %" PRId64 ") resumed after a "
+		    "restart", p->name, p->version, p->id);
+		record(p, 1);
+	}
+	return rc->n >= PULLS_MAX;
+}
+
+int
+pull_recover(void)
+{
+	struct recover rc = { 0, 0, 0 };
+
+	if (db_pulls_each(recover_one, &rc) != DB_OK)
+		return -1;
+	if (rc.resumed + rc.failed > 0)
+		log_info("pulls: %d resumed after a restart, %d could not be",
+		    rc.resumed, rc.failed);
+	return 0;
+}
+
 /* Call with lock held. */
 static json_t *
 pull_json(const struct pull *p)
 {
 	int64_t end = p->end_ms ? p->end_ms : mono_ms();
 	double secs = (double)(end - p->start_ms) / 1000.0;
-	char ref[IMAGE_REF_MAX + 1];
+	double rate = secs > 0 ? (double)p->bytes_done / secs : 0;
+	char ref[IMAGE_REF_MAX + 1], created[32] = "";
+	time_t t = (time_t)(p->created / 1000);
+	struct tm tm;
+	json_t *o, *left = json_null();
 
 	snprintf(ref, sizeof(ref), "%s:%s", p->name, p->version);
-	return json_pack("{s:I,s:s,s:s,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
-	    "s:f,s:s?,s:s?}",
+	if (p->created > 0 && gmtime_r(&t, &tm) != NULL)
+		strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	/* At the rate so far (the resumed runs' bytes and time included). */
+	if (p->state == PULL_FETCHING && rate > 0 &&
+	    p->bytes_total >= p->bytes_done)
+		left = json_real((double)(p->bytes_total - p->bytes_done) /
+		    rate);
+	o = json_pack("{s:I,s:s,s:s,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
+	    "s:f,s:o,s:I,s:s?,s:s?,s:s?}",
 	    "id", (json_int_t)p->id, "image", ref, "state",
 	    state_names[p->state], "present", p->present,
 	    "chunks", (json_int_t)p->chunks, "missing",
@@ -891,10 +1093,13 @@ pull_json(const struct pull *p)
 	    "bytes_total", (json_int_t)p->bytes_total,
 	    "bytes_done", (json_int_t)p->bytes_done,
 	    "bytes_fetched", (json_int_t)p->bytes_fetched,
-	    "rate", (json_int_t)(secs > 0 ? (double)p->bytes_done / secs : 0),
+	    "rate", (json_int_t)rate,
 	    "failovers", (json_int_t)p->failovers, "seconds", secs,
+	    "seconds_left", left, "resumed", (json_int_t)p->resumed,
+	    "created", created[0] != '\0' ? created : NULL,
 	    "source", p->source[0] != '\0' ? p->source : NULL,
 	    "error", p->error[0] != '\0' ? p->error : NULL);
+	return o;
 }
 
 json_t *

@@ -662,8 +662,12 @@ int	 push_commit_pending(const char *name, const char *version,
 #define PULL_SOURCE_DOWN_MS	30000	/* a failed source is tried last */
 #define PULL_ROUNDS		3	/* of every source, for one chunk */
 #define PULL_RETRY_MS		1000	/* between rounds, times the round */
+#define PULL_SAVE_MS		1000	/* a pull's record written at most */
 int	 pull_init(void);		/* before any thread starts */
-void	 pull_stop(void);		/* running pulls end (failed) */
+void	 pull_stop(void);		/* running pulls end; their rows stay */
+/* After the database and events_init: the pulls recorded listed again,
+ * those cut short by a stop or a crash resumed (or failed, logged). */
+int	 pull_recover(void);
 /* A pull of name:version: 0 and *id (a pull of the same image that runs
  * already is that one), or an HTTP status (409 no image_sources, 429 too
  * many, 503) with why. */

@@ -195,4 +195,30 @@ json_t	*db_push_unshared_chunks(const char *name, const char *version);
 int	 db_image_busy(const char *name, const char *version, char *what,
 	    size_t len);
 
+/* db_pulls.c: image pulls (pull.c), kept across restarts. */
+#define DB_PULLS_KEEP	64	/* rows kept, the newest */
+#define DB_PULL_SRC_MAX	2048	/* a source URL, with its NUL */
+#define DB_PULL_ERR_MAX	512	/* why it failed, with its NUL */
+struct db_pull {
+	int64_t	 id;
+	char	 name[DB_REF_MAX + 1];
+	char	 version[DB_REF_MAX + 1];
+	char	 state[DB_STATE_MAX];
+	int	 present;
+	int64_t	 chunks, missing, chunks_done;
+	int64_t	 bytes_total, bytes_done, bytes_fetched;
+	int64_t	 failovers, resumed, run_ms;
+	char	 source[DB_PULL_SRC_MAX];	/* "": none yet */
+	char	 error[DB_PULL_ERR_MAX];	/* "": none */
+	int64_t	 created;			/* ms since the epoch */
+};
+/* A new row (state "queued") and its id; the oldest beyond DB_PULLS_KEEP
+ * go. */
+int	 db_pull_create(const char *name, const char *version,
+	    int64_t *id_out, int64_t *created_out);
+/* Every field of the row p->id but its name, version and creation. */
+int	 db_pull_save(const struct db_pull *p);
+/* Each row, newest first; stops when fn returns non-zero. */
+int	 db_pulls_each(int (*fn)(const struct db_pull *, void *), void *arg);
+
 #endif

@@ -142,3 +142,26 @@ ALTER TABLE nodes ADD COLUMN booted_secure INTEGER;
 -- migration 6: an action's parameters (a JSON object: an erase's method),
 -- given to the agent with its job
 ALTER TABLE jobs ADD COLUMN params TEXT;
+-- migration 7: image pulls (pull.c), so that a restart keeps what was
+-- pulled and resumes a pull it cut short; the last PULLS_MAX are kept
+CREATE TABLE pulls (
+	id            INTEGER PRIMARY KEY,
+	name          TEXT NOT NULL,
+	version       TEXT NOT NULL,
+	state         TEXT NOT NULL,      -- queued ... done, failed
+	present       INTEGER NOT NULL DEFAULT 0,
+	chunks        INTEGER NOT NULL DEFAULT 0,
+	missing       INTEGER NOT NULL DEFAULT 0,
+	chunks_done   INTEGER NOT NULL DEFAULT 0,
+	bytes_total   INTEGER NOT NULL DEFAULT 0,
+	bytes_done    INTEGER NOT NULL DEFAULT 0,
+	bytes_fetched INTEGER NOT NULL DEFAULT 0,
+	failovers     INTEGER NOT NULL DEFAULT 0,
+	resumed       INTEGER NOT NULL DEFAULT 0, -- times resumed after a restart
+	run_ms        INTEGER NOT NULL DEFAULT 0, -- time spent pulling
+	source        TEXT,
+	error         TEXT,
+	created       INTEGER NOT NULL,
+	updated       INTEGER NOT NULL
+);
+CREATE INDEX pulls_state ON pulls(state);

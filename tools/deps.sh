@@ -21,6 +21,9 @@ syslinux-efi mtools dosfstools fdisk"
 # ptys for serial consoles, openssl for a Redfish test BMC's certificate,
 # nginx for image origins and site caches.
 TEST="$TEST openipmi freeipmi-tools socat openssl nginx-light"
+# The S3 test peer (tests/integration/s3_peer.py) checks AWS Signature v4
+# with botocore's signer, run by Debian's python3.
+TEST="$TEST python3-botocore"
 # The dashboard's browser tests: Debian's chromium, driven by playwright-core
 # from npm (tests/browser).
 TEST="$TEST chromium nodejs"

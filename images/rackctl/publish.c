@@ -6,8 +6,7 @@
  *                                            store keeps it; immutable
  *   ORIGIN/manifests/<name>/<version>.json   the manifest, its signature
  *                                            in it (rackctl image sign)
- *   ORIGIN/manifests/<name>/index.json       the versions there (a
- *                                            directory origin), what
+ *   ORIGIN/manifests/<name>/index.json       the versions there, what
  *                                            image_subscribe reads
  *
  * ORIGIN is a directory (a path or file://URL; any web server then serves
@@ -18,7 +17,9 @@
  * half-published image is never visible. A killed publish run again skips
  * what is there: a chunk present with the size the manifest gives is taken
  * as it is (its name is its hash, and it was renamed into place only
- * whole), --verify decompresses and hashes it too.
+ * whole), --verify decompresses and hashes it too. Last the index is
+ * written from the manifests the origin holds (a directory's listing, or
+ * an S3 prefix's ListObjectsV2, s3_list.c).
  */
 #include "images/rackctl/rackctl.h"
 
@@ -73,6 +74,8 @@ struct origin {
 	char dir[PATH_MAX_PUBLISH / 2];	/* a directory */
 	/* S3: ENDPOINT/BUCKET/PREFIX/ as the base of every object */
 	char base[RACK_URL_MAX];
+	char bucket_url[RACK_URL_MAX];		/* ENDPOINT/BUCKET */
+	char prefix[RACK_URL_MAX];		/* "PREFIX/", or "" */
 	char sigv4[128];			/* aws:amz:REGION:s3 */
 	char userpwd[2 * S3_SECRET_MAX + 2];	/* KEY:SECRET */
 	char token_hdr[S3_SECRET_MAX * 4];	/* x-amz-security-token */
@@ -194,13 +197,14 @@ upload_read(char *buf, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-/* One signed request: HEAD (data NULL, *size its Content-Length) or PUT.
- * The HTTP status, or -1 with err. */
+/* One signed request to url: HEAD (*size its Content-Length), GET (the
+ * answer in body) or PUT (data). The HTTP status, or -1 with err. */
 static long
-s3_request(struct origin *o, const char *rel, const void *data, size_t len,
-    uint64_t *size, struct http_reply *body, char *err, size_t errlen)
+s3_request(struct origin *o, const char *method, const char *url,
+    const void *data, size_t len, uint64_t *size, struct http_reply *body,
+    char *err, size_t errlen)
 {
-	char url[RACK_URL_MAX + URL_PATH_MAX], cerr[CURL_ERROR_SIZE] = "";
+	char cerr[CURL_ERROR_SIZE] = "";
 	struct curl_slist *h = NULL;
 	struct upload u = { data, len };
 	uint8_t sum[HASH_LEN];
@@ -209,7 +213,6 @@ s3_request(struct origin *o, const char *rel, const void *data, size_t len,
 	long status = 0;
 	CURLcode rc;
 
-	snprintf(url, sizeof(url), "%s%s", o->base, rel);
 	curl_easy_reset(o->curl);
 	rackctl_curl_common(o->curl);
 	curl_easy_setopt(o->curl, CURLOPT_URL, url);
@@ -226,8 +229,10 @@ s3_request(struct origin *o, const char *rel, const void *data, size_t len,
 	h = curl_slist_append(h, sha);
 	if (o->token_hdr[0] != '\0')
 		h = curl_slist_append(h, o->token_hdr);
-	if (data == NULL)
+	if (strcmp(method, "HEAD") == 0)
 		curl_easy_setopt(o->curl, CURLOPT_NOBODY, 1L);
+	else if (strcmp(method, "GET") == 0)
+		curl_easy_setopt(o->curl, CURLOPT_HTTPGET, 1L);
 	else {
 		h = curl_slist_append(h,
 		    "Content-Type: application/octet-stream");
@@ -265,6 +270,7 @@ origin_has(struct origin *o, const char *rel, uint64_t size,
     size_t errlen)
 {
 	struct http_reply body = { 0 };
+	char url[RACK_URL_MAX + URL_PATH_MAX];
 	uint64_t got = 0;
 	long st;
 
@@ -298,12 +304,26 @@ origin_has(struct origin *o, const char *rel, uint64_t size,
 		}
 		return HAVE_YES;
 	}
-	st = s3_request(o, rel, NULL, 0, &got, &body, err, errlen);
+	snprintf(url, sizeof(url), "%s%s", o->base, rel);
+	st = s3_request(o, "HEAD", url, NULL, 0, &got, &body, err, errlen);
 	rackctl_reply_free(&body);
 	if (st == 200)
 		return got == size ? HAVE_YES : HAVE_OTHER;
 	if (st == 404)
 		return HAVE_NOT;
+	if (st == 400 || st == 403) {
+		/* A HEAD's answer has no body: the object asked for by GET
+		 * says why (a wrong secret, say). */
+		char e[512] = "", why[REPLY_ERR_MAX];
+
+		if (s3_request(o, "GET", url, NULL, 0, NULL, &body, why,
+		    sizeof(why)) == st && body.body != NULL)
+			s3_error_text(body.body, body.len, e, sizeof(e));
+		rackctl_reply_free(&body);
+		snprintf(err, errlen, "HEAD %s: HTTP %ld%s%.400s", rel, st,
+		    e[0] ? ": " : "", e);
+		return HAVE_ERROR;
+	}
 	if (st > 0)
 		snprintf(err, errlen, "HEAD %s: HTTP %ld", rel, st);
 	return HAVE_ERROR;
@@ -314,15 +334,18 @@ origin_put(struct origin *o, const char *rel, const void *data, size_t len,
     char *err, size_t errlen)
 {
 	struct http_reply body = { 0 };
-	char e[REPLY_ERR_MAX];
+	char e[512], url[RACK_URL_MAX + URL_PATH_MAX];
 	long st;
 
 	if (!o->s3)
 		return dir_put(o, rel, data, len, err, errlen);
-	st = s3_request(o, rel, data, len, NULL, &body, err, errlen);
+	snprintf(url, sizeof(url), "%s%s", o->base, rel);
+	st = s3_request(o, "PUT", url, data, len, NULL, &body, err, errlen);
+	e[0] = '\0';
+	if (st != 200 && st > 0 && body.body != NULL)
+		s3_error_text(body.body, body.len, e, sizeof(e));
 	if (st != 200 && st > 0)
-		snprintf(err, errlen, "PUT %s: HTTP %ld %s", rel, st,
-		    body.body ? rackctl_reply_error(&body, e, sizeof(e)) : "");
+		snprintf(err, errlen, "PUT %s: HTTP %ld %.400s", rel, st, e);
 	rackctl_reply_free(&body);
 	return st == 200 ? 0 : -1;
 }
@@ -446,9 +469,13 @@ origin_open(struct origin *o, const char *arg, const char *endpoint,
 	e = endpoint + strlen(endpoint);
 	while (e > endpoint && e[-1] == '/')
 		e--;
-	if ((size_t)snprintf(o->base, sizeof(o->base), "%.*s/%.*s/%.*s%s",
-	    (int)(e - endpoint), endpoint, (int)blen, bucket, (int)plen, prefix,
-	    plen > 0 ? "/" : "") >= sizeof(o->base)) {
+	snprintf(o->prefix, sizeof(o->prefix), "%.*s%s", (int)plen, prefix,
+	    plen > 0 ? "/" : "");
+	if ((size_t)snprintf(o->bucket_url, sizeof(o->bucket_url), "%.*s/%.*s",
+	    (int)(e - endpoint), endpoint, (int)blen, bucket) >=
+	    sizeof(o->bucket_url) ||
+	    (size_t)snprintf(o->base, sizeof(o->base), "%s/%s", o->bucket_url,
+	    o->prefix) >= sizeof(o->base)) {
 		snprintf(err, errlen, "origin: URL too long");
 		return -1;
 	}
@@ -699,57 +726,165 @@ cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* A directory origin: manifests/NAME/index.json rewritten (through .tmp
- * and a rename) from the manifests that are there, so that it never names
- * one that is not: {"name": NAME, "versions": [...]}, sorted. */
+/* names[] grows by one (strdup'd). 0, or -1 out of memory. */
 static int
-publish_index(struct pub *p, char *err, size_t errlen)
+names_add(char ***names, size_t *n, size_t *cap, const char *v, size_t len)
 {
-	char dir[PATH_MAX_PUBLISH], rel[URL_PATH_MAX];
-	char **names = NULL;
-	size_t n = 0, cap = 0;
-	json_t *o = NULL, *v = json_array();
+	char **grown;
+
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 16;
+		if ((grown = realloc(*names, *cap * sizeof(**names))) == NULL)
+			return -1;
+		*names = grown;
+	}
+	if (((*names)[*n] = strndup(v, len)) == NULL)
+		return -1;
+	(*n)++;
+	return 0;
+}
+
+/* The versions of a directory origin's manifests/NAME/: its *.json files
+ * but index.json. */
+static int
+dir_versions(struct pub *p, char ***names, size_t *n, char *err,
+    size_t errlen)
+{
+	char dir[PATH_MAX_PUBLISH];
+	size_t cap = 0;
 	struct dirent *de;
-	char *text = NULL;
 	DIR *d;
-	int rc = -1;
+	int rc = 0;
 
 	snprintf(dir, sizeof(dir), "%s/manifests/%s", p->o.dir, p->m->name);
-	snprintf(rel, sizeof(rel), "manifests/%s/index.json", p->m->name);
-	if (v == NULL || (d = opendir(dir)) == NULL) {
+	if ((d = opendir(dir)) == NULL) {
 		snprintf(err, errlen, "%.300s: %s", dir, strerror(errno));
-		json_decref(v);
 		return -1;
 	}
-	while ((de = readdir(d)) != NULL) {
+	while (rc == 0 && (de = readdir(d)) != NULL) {
 		size_t len = strlen(de->d_name);
-		char **grown;
 
 		if (len <= 5 || de->d_name[0] == '.' ||
 		    strcmp(de->d_name + len - 5, ".json") != 0 ||
 		    strcmp(de->d_name, "index.json") == 0)
 			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			if ((grown = realloc(names, cap * sizeof(*names))) ==
-			    NULL)
-				break;
-			names = grown;
-		}
-		if ((names[n] = strndup(de->d_name, len - 5)) == NULL)
-			break;
-		n++;
+		rc = names_add(names, n, &cap, de->d_name, len - 5);
 	}
 	closedir(d);
+	if (rc != 0)
+		snprintf(err, errlen, "out of memory");
+	return rc;
+}
+
+/* The versions of an S3 origin's PREFIX/manifests/NAME/, from its listing
+ * (ListObjectsV2, signed as every request is, page after page), and the
+ * version just published even if a store slow to list it lacks it. */
+static int
+s3_versions(struct pub *p, char ***names, size_t *n, char *err,
+    size_t errlen)
+{
+	char dir[RACK_URL_MAX + IMAGE_NAME_MAX + 16], ver[IMAGE_NAME_MAX + 1];
+	char url[RACK_URL_MAX * 2 + S3_TOKEN_MAX * 3 + 64], e[REPLY_ERR_MAX];
+	struct s3_list l = { 0 };
+	size_t cap = 0;
+	bool mine = false;
+	int rc = -1, pages = 0;
+
+	snprintf(dir, sizeof(dir), "%smanifests/%s/", p->o.prefix, p->m->name);
+	do {
+		struct http_reply body = { 0 };
+		char *pre = curl_easy_escape(p->o.curl, dir, 0);
+		char *tok = l.next[0] ? curl_easy_escape(p->o.curl, l.next, 0) :
+		    NULL;
+		long st;
+
+		/* The parameters in their canonical order, each encoded as
+		 * Signature v4 wants: what is signed is what is sent. */
+		if (pre != NULL && (l.next[0] == '\0' || tok != NULL))
+			snprintf(url, sizeof(url), "%s?%s%s%slist-type=2&"
+			    "prefix=%s", p->o.bucket_url, tok ?
+			    "continuation-token=" : "", tok ? tok : "",
+			    tok ? "&" : "", pre);
+		curl_free(pre);
+		curl_free(tok);
+		if (pre == NULL || (l.next[0] != '\0' && tok == NULL)) {
+			snprintf(err, errlen, "out of memory");
+			goto out;
+		}
+		st = s3_request(&p->o, "GET", url, NULL, 0, NULL, &body, err,
+		    errlen);
+		if (st != 200) {
+			e[0] = '\0';
+			if (body.body != NULL)
+				s3_error_text(body.body, body.len, e,
+				    sizeof(e));
+			if (st > 0)
+				snprintf(err, errlen, "listing %.200s: HTTP "
+				    "%ld %.250s", dir, st, e);
+			rackctl_reply_free(&body);
+			goto out;
+		}
+		if (body.body == NULL || s3_list_parse(body.body, body.len, &l,
+		    err, errlen) != 0) {
+			if (body.body == NULL)
+				snprintf(err, errlen, "listing %.200s: an "
+				    "empty answer", dir);
+			rackctl_reply_free(&body);
+			goto out;
+		}
+		rackctl_reply_free(&body);
+	} while (l.truncated && ++pages < S3_LIST_PAGES_MAX);
+	if (l.truncated) {
+		snprintf(err, errlen, "listing %.200s: more than %d pages", dir,
+		    S3_LIST_PAGES_MAX);
+		goto out;
+	}
+	rc = 0;
+	for (size_t i = 0; rc == 0 && i < l.n; i++)
+		if (s3_index_version(l.keys[i], dir, ver, sizeof(ver))) {
+			mine |= strcmp(ver, p->m->version) == 0;
+			rc = names_add(names, n, &cap, ver, strlen(ver));
+		}
+	if (rc == 0 && !mine)
+		rc = names_add(names, n, &cap, p->m->version,
+		    strlen(p->m->version));
+	if (rc != 0)
+		snprintf(err, errlen, "out of memory");
+out:
+	s3_list_free(&l);
+	return rc;
+}
+
+/* manifests/NAME/index.json rewritten from the manifests the origin holds,
+ * so that it never names one that is not there: {"name": NAME,
+ * "versions": [...]}, sorted. A directory's goes through .tmp and a
+ * rename; S3's is one PUT, which a reader sees whole or not at all. */
+static int
+publish_index(struct pub *p, char *err, size_t errlen)
+{
+	char rel[URL_PATH_MAX];
+	char **names = NULL;
+	size_t n = 0;
+	json_t *o = NULL, *v = json_array();
+	char *text = NULL;
+	int rc = -1;
+
+	snprintf(rel, sizeof(rel), "manifests/%s/index.json", p->m->name);
+	if (v == NULL || (p->o.s3 ? s3_versions(p, &names, &n, err, errlen) :
+	    dir_versions(p, &names, &n, err, errlen)) != 0) {
+		json_decref(v);
+		goto out;
+	}
 	if (n > 0)
 		qsort(names, n, sizeof(*names), cmp_str);
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(v, json_string(names[i]));
 	o = json_pack("{s:s,s:o}", "name", p->m->name, "versions", v);
 	if (o != NULL && (text = json_dumps(o, JSON_INDENT(1))) != NULL)
-		rc = dir_put(&p->o, rel, text, strlen(text), err, errlen);
+		rc = origin_put(&p->o, rel, text, strlen(text), err, errlen);
 	else
 		snprintf(err, errlen, "out of memory");
+out:
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
@@ -852,7 +987,7 @@ rackctl_cmd_publish(int argc, char **argv)
 	p.start = rackctl_now();
 	if (publish_chunks(&p, err, sizeof(err)) == 0 &&
 	    publish_manifest(&p, err, sizeof(err)) == 0 &&
-	    (p.o.s3 || publish_index(&p, err, sizeof(err)) == 0))
+	    publish_index(&p, err, sizeof(err)) == 0)
 		ok = true;
 	show(&p, true);
 	progress_end(&p.pg, true);

@@ -22,6 +22,7 @@
  * console.c    "rackctl console RACK SLOT": a node's serial console
  * publish.c    "rackctl publish": an image to an origin racks pull from
  *              (a directory or S3)
+ * s3_list.c    publish: an S3 listing (ListObjectsV2) read
  * pull_to.c    "rackctl pull-to": racks asked to pull, followed as a push
  *              is; "rackctl fleet status"
  *
@@ -115,6 +116,10 @@ enum {
 /* publish.c */
 #define PATH_MAX_PUBLISH	4096	/* a file of a directory origin */
 #define S3_SECRET_MAX		256	/* an S3 key id or secret and its NUL */
+#define S3_KEY_MAX		1024	/* an object key (S3's limit) */
+#define S3_TOKEN_MAX		1024	/* a continuation token and its NUL */
+#define S3_LIST_PAGE_MAX	1000	/* keys in one listing page (S3's) */
+#define S3_LIST_PAGES_MAX	1000	/* pages publish reads of one name */
 
 /* pull_to.c */
 #define PULL_POLL_MS		300	/* between looks at a rack's pull */
@@ -427,6 +432,27 @@ int rackctl_cmd_publish(int argc, char **argv);
  * a valid hash, name and version. 0, or -1. */
 int origin_chunk_path(const char *hash_hex, char *buf, size_t len);
 int origin_manifest_path(const char *name, const char *version, char *buf,
+    size_t len);
+
+/* s3_list.c: one page of a ListObjectsV2 answer, its keys appended to
+ * l->keys (so pages add up); truncated and next (the continuation token)
+ * say whether another page follows. 0, or -1 with err (an <Error> answer
+ * gives its Code and Message). */
+struct s3_list {
+	char	**keys;
+	size_t	  n, cap;
+	bool	  truncated;
+	char	  next[S3_TOKEN_MAX];
+};
+int s3_list_parse(const char *xml, size_t len, struct s3_list *l, char *err,
+    size_t errlen);
+void s3_list_free(struct s3_list *l);
+/* An S3 <Error> answer as "Code: Message", with a hint for a refused
+ * signature or key id. */
+void s3_error_text(const char *xml, size_t len, char *out, size_t outlen);
+/* 1 and the version if key is DIR<version>.json of a valid version (not
+ * "index"), else 0. */
+int s3_index_version(const char *key, const char *dir, char *version,
     size_t len);
 
 /* pull_to.c */

@@ -5,7 +5,9 @@
 // the dialog, progress reported by a stand-in agent advancing the bar to
 // done, a failed job's reason, cancel, several nodes at once, a link going
 // down live, the node page (job history with event logs, link history),
-// the Power card, the images page, a write without the CSRF token, the
+// the Power card, the images page, a pull followed live in its Pulls panel
+// (progress, rate, time left, done; a failed one's error), a write
+// without the CSRF token, the
 // node's serial console (output, typing, refused without a session), the
 // keyboard, a phone's width, page weight, sign out. Screenshots go to $ARTIFACTS.
 import { test, before, after } from 'node:test';
@@ -19,6 +21,7 @@ import { env, launch, api, report, reimage, activeJob } from './lib.mjs';
 const IMAGE = process.env.TEST_IMAGE || 'demo';
 const VERSION = process.env.TEST_VERSION || '1';
 const REF = `${IMAGE}:${VERSION}`;
+const PULL = process.env.PULL_IMAGE || 'pulled:1';
 const T = 15000;		// ms: any one wait for the page
 
 let browser, page;
@@ -299,6 +302,56 @@ test('images page: versions, size, chunks, signed, used by', async () => {
 	assert.equal(await v.locator('td[data-label="Signed"]').textContent(), 'not signed');
 	assert.match(await v.locator('td[data-label="Used by"]').textContent(), /usb2/);
 	await shot('11-images');
+});
+
+test('images page: a pull followed live, progress, rate, time left, done; a failed one\'s error', async () => {
+	// On the images page already: what follows arrives by /api/v1/events.
+	await page.locator('section.pulls-card').waitFor();
+	const loads = [];
+	const onReq = (r) => { if (r.url().includes('/api/v1/pulls')) loads.push(r.url()); };
+	page.on('request', onReq);
+	let r = await api('POST', '/api/v1/images/pull', { image: PULL });
+	assert.equal(r.status, 202, JSON.stringify(r.data));
+	const id = r.data.id;
+	const pr = page.locator(`table.pulls tr[data-pull="${id}"]`);
+	await pr.waitFor();
+	assert.equal(await pr.locator('td[data-label="Image"]').textContent(), PULL);
+	// Fetching, some of it in: the bar, bytes, chunks, a rate, time left.
+	await until((id) => {
+		const el = document.querySelector(`table.pulls tr[data-pull="${id}"]`);
+		const bar = el && el.querySelector('[role="progressbar"]');
+		return el && el.dataset.state === 'fetching' && bar &&
+		    Number(bar.getAttribute('aria-valuenow')) > 0 &&
+		    /\/s$/.test(el.querySelector('td[data-label="Rate"]').textContent);
+	}, id);
+	assert.match(await pr.locator('td[data-label="Source"]').textContent(), /^http:\/\/127\.0\.0\.1:\d+$/);
+	assert.match(await pr.locator('td[data-label="Progress"]').textContent(), /\d+% · .*iB of .*iB · \d+ of \d+ chunks/);
+	assert.match(await pr.locator('td[data-label="Time left"]').textContent(), /\d+ (s|min).* left/);
+	assert.equal(await pr.locator('td[data-label="State"]').textContent(), 'Fetching chunks');
+	const before = Number(await pr.locator('[role="progressbar"]').getAttribute('aria-valuenow'));
+	await shot('11-pull-fetching');
+	await page.waitForFunction(([id, b]) => {
+		const bar = document.querySelector(`table.pulls tr[data-pull="${id}"] [role="progressbar"]`);
+		return bar && Number(bar.getAttribute('aria-valuenow')) > b;
+	}, [id, before], { timeout: T });
+	await page.waitForFunction((id) => document.querySelector(`table.pulls tr[data-pull="${id}"]`)
+	    ?.dataset.state === 'done', id, { timeout: 40000 });
+	assert.equal(await pr.locator('td[data-label="State"]').textContent(), 'Done');
+	assert.match(await pr.locator('td[data-label="Time left"]').textContent(), /^took \d+ s/);
+	// The commit's image event: the pulled image's card appears.
+	await page.locator(`section.image[data-image="${PULL.split(':')[0]}"]`).waitFor();
+	// A pull no source can serve: failed, its error in words.
+	r = await api('POST', '/api/v1/images/pull', { image: 'absent:1' });
+	assert.equal(r.status, 202);
+	const bad = page.locator(`table.pulls tr[data-pull="${r.data.id}"][data-state="failed"]`);
+	await bad.waitFor();
+	assert.equal(await bad.locator('td[data-label="State"]').textContent(), 'Failed');
+	assert.match(await bad.locator('td[data-label="Error"]').textContent(), /no source has absent:1.*HTTP 404/);
+	assert.equal(await page.locator('table.pulls tbody tr').first().getAttribute('data-pull'), String(r.data.id),
+	    'the newest pull first');
+	page.off('request', onReq);
+	assert.deepEqual(loads, [], 'no polling: the panel follows the event stream');
+	await shot('11-pulls');
 });
 
 test('a write without the CSRF token is refused', async () => {

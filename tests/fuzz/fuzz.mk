@@ -8,7 +8,7 @@
 #
 # make fuzz: one libFuzzer driver per parser of hostile input
 # (tests/fuzz/fuzz_<folder>_<file>.c), each linked with the real library
-# of its folder built with clang's fuzzer instrumentation into build/fuzz;
+# of its folder (rackctl: its files but main) built with clang's fuzzer instrumentation into build/fuzz;
 # each runs FUZZ_TIME seconds from its seed corpus (tests/fuzz/corpus/)
 # and a crash fails the target (tests/fuzz/run.sh).
 
@@ -81,6 +81,11 @@ $(BUILD)/bin/fuzz_appliance_%: tests/fuzz/fuzz_appliance_%.c \
 		tests/fuzz/fuzz.h $(LIBAPPL) $(LIBIMG) $(LIBDB)
 	@mkdir -p $(dir $@)
 	$(FUZZ_LINK) $(LIBS_APPL) $(LIBS_IMG) $(LIBS_DB)
+
+$(BUILD)/bin/fuzz_rackctl_%: tests/fuzz/fuzz_rackctl_%.c tests/fuzz/fuzz.h \
+		$(filter-out %/main.o,$(CTL_OBJ)) $(LIBIMG)
+	@mkdir -p $(dir $@)
+	$(FUZZ_LINK) $(LIBS_CTL) $(LIBS_IMG)
 
 $(BUILD)/selftest/bin/fuzz_images_manifest: FUZZ_DEF := -DFUZZ_SELFTEST
 $(BUILD)/selftest/bin/fuzz_images_manifest: tests/fuzz/fuzz_images_manifest.c \

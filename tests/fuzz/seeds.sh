@@ -113,6 +113,26 @@ put(d, "signed", b"\x00" + json.dumps(manifest(signature={"alg": "ed25519", "key
 put(d, "index", b"\x02" + json.dumps({"name": "debian", "versions": ["12.1", "12.5"]}).encode())
 put(d, "index-bad", b"\x02" + json.dumps({"name": "debian", "versions": ["../x", 1]}).encode())
 
+# ---- an S3 listing (rackctl publish's index of an S3 origin) ----
+d = "rackctl_s3_list"
+def listing(keys, truncated=False, token=None):
+    x = ['<?xml version="1.0" encoding="UTF-8"?>',
+         '<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">',
+         "<Name>images</Name><Prefix>site/manifests/debian/</Prefix>",
+         f"<KeyCount>{len(keys)}</KeyCount><MaxKeys>1000</MaxKeys>",
+         f"<IsTruncated>{'true' if truncated else 'false'}</IsTruncated>"]
+    x += [f"<Contents><Key>{k}</Key><Size>1</Size></Contents>" for k in keys]
+    if token:
+        x.append(f"<NextContinuationToken>{token}</NextContinuationToken>")
+    return "\n".join(x + ["</ListBucketResult>"])
+put(d, "page", listing(["site/manifests/debian/12.1.json", "site/manifests/debian/12.5.json",
+                        "site/manifests/debian/index.json"]))
+put(d, "truncated", listing(["site/manifests/debian/12.1.json"], True, "YWZ0ZXI6eA=="))
+put(d, "entities", listing(["site/manifests/debian/a&amp;b.json", "site/&#47;x.json"]))
+put(d, "empty", listing([]))
+put(d, "error", '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SignatureDoesNotMatch</Code>'
+    "<Message>The request signature we calculated does not match</Message></Error>")
+
 # ---- the configuration file ----
 d = "appliance_config"
 put(d, "readme", """# /etc/rackd.conf

@@ -6,7 +6,10 @@
 # and indexes it (SIGHUP), then runs tests/browser/*.test.mjs under node's
 # test runner inside the rack namespace: playwright-core driving Debian's
 # chromium against rackd on the namespace's loopback; usb1's serial console
-# is a pty pair made by socat. The npm dependencies
+# is a pty pair made by socat. A second image is published to a directory
+# origin that python3's http.server serves on the namespace's loopback
+# (rackd's image_sources, pull_rate 256K): the images page's Pulls panel
+# follows a pull of it live. The npm dependencies
 # come from the committed package-lock.json (npm ci) when missing.
 # Screenshots go to tests/artifacts/browser/.
 source "$(dirname "$0")/../lib.sh"
@@ -45,8 +48,21 @@ socat -d -d "pty,raw,echo=0,link=$PTY/server0" "pty,raw,echo=0,link=$PTY/board0"
 on_exit "kill $!"
 for ((i = 0; i < 50; i++)); do [ -e "$PTY/board0" ] && [ -e "$PTY/server0" ] && break; sleep 0.1; done
 chown rackd "$(readlink -f "$PTY/board0")" || { fail "no pty pair"; finish; }
+# The origin of pulls: pulled:1 published from a store of its own.
+ORIGIN=$TMP/origin
+mkdir -p "$ORIGIN"
+python3 -c 'import random, sys; sys.stdout.buffer.write(random.Random(9).randbytes(2 << 20))' >"$TMP/pulled.img"
+"$RACKCTL" image import "$TMP/pulled.img" --name pulled:1 --store "$TMP/central" \
+	--chunk-size 256K -q >/dev/null &&
+	"$RACKCTL" publish pulled:1 "$ORIGIN" --store "$TMP/central" >/dev/null ||
+	{ fail "publish pulled:1"; finish; }
+OPORT=$(free_port)
+in_ns rack python3 -m http.server --bind 127.0.0.1 --directory "$ORIGIN" "$OPORT" \
+	>>"$TMP/origin.log" 2>&1 &
+on_exit "kill $!"
 RACKD_ARGS=(--links 'usb*' --link-subnet-pool 10.213.0.0/24 --webui-dir "$TOP/webui"
-	--console-slots "$PTY/board0=usb1")
+	--console-slots "$PTY/board0=usb1" --image-sources "http://127.0.0.1:$OPORT"
+	--pull-rate 256K)
 RACKD_NS=rack rackd_start "${RACKD_ARGS[@]}"
 # The tests restart rackd (the same command as rackd_start's) to see the
 # page reconnect; the new rackd's pid lands in this file.
@@ -97,6 +113,7 @@ check_status 200 "the image is indexed"
 # the last word.
 if (cd "$BROWSER_DIR" && RACKD_URL=$URL RACKD_STATE=$STATE RACKD_TOKEN=$TOKEN \
 	RACKD_PASSWORD=$PASSWORD ARTIFACTS=$ARTIFACTS TEST_IMAGE=demo TEST_VERSION=1 \
+	PULL_IMAGE=pulled:1 \
 	NODE4_NS=$NS-n4 RACKD_PID=$RACKD_PID RACKD_CMD=$RACKD_CMD RACKD_LOG=$RACKD_LOG \
 	RACKD_PID_FILE=$RACKD_PID_FILE RACKD_CWD=$PWD CONSOLE_SERVER=$PTY/server0 \
 	timeout -k 10 300 ip netns exec "$NS-rack" \

@@ -1,7 +1,8 @@
 /*
  * test_db_schema.c — rackd's state store (db/): migrations from an empty
  * file and from an older schema, refusal of a newer one, a failed
- * migration rolled back, and the functions for nodes, images and jobs.
+ * migration rolled back, and the functions for nodes, images, jobs and
+ * pulls.
  * Raw checks go through a second SQLite connection of the test's own.
  */
 #include <setjmp.h>
@@ -565,6 +566,80 @@ collect_fn(const struct db_job *j, void *arg)
 	return c->stop_after > 0 && c->n >= c->stop_after;
 }
 
+/* Pulls as db_pulls_each hands them over, newest first. */
+struct pulls_seen {
+	int		 n;
+	int64_t		 first_id, last_id;
+	struct db_pull	 first;
+};
+
+static int
+collect_pull(const struct db_pull *p, void *arg)
+{
+	struct pulls_seen *s = arg;
+
+	if (s->n++ == 0) {
+		s->first = *p;
+		s->first_id = p->id;
+	}
+	s->last_id = p->id;
+	return 0;
+}
+
+/* db_pulls.c: a row made queued, saved with every field, listed newest
+ * first; only the newest DB_PULLS_KEEP are kept. */
+static void
+test_pulls(void **state)
+{
+	struct pulls_seen s = { 0 };
+	struct db_pull p = { 0 };
+	int64_t id, first = 0, created;
+
+	assert_int_equal(db_pull_create("debian", "12.5", &id, &created),
+	    DB_OK);
+	assert_true(created > 0);
+	p.id = id;
+	snprintf(p.state, sizeof(p.state), "fetching");
+	p.chunks = 10;
+	p.missing = 7;
+	p.chunks_done = 3;
+	p.bytes_total = 7000;
+	p.bytes_done = 3000;
+	p.bytes_fetched = 3100;
+	p.failovers = 1;
+	p.resumed = 2;
+	p.run_ms = 1234;
+	snprintf(p.source, sizeof(p.source), "http://cache:3128");
+	assert_int_equal(db_pull_save(&p), DB_OK);
+	assert_int_equal(db_pulls_each(collect_pull, &s), DB_OK);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.first.name, "debian");
+	assert_string_equal(s.first.version, "12.5");
+	assert_string_equal(s.first.state, "fetching");
+	assert_int_equal(s.first.missing, 7);
+	assert_int_equal(s.first.bytes_done, 3000);
+	assert_int_equal(s.first.resumed, 2);
+	assert_int_equal(s.first.run_ms, 1234);
+	assert_string_equal(s.first.source, "http://cache:3128");
+	assert_string_equal(s.first.error, "");
+	assert_int_equal(s.first.created, created);
+	p.id = id + 1000;
+	assert_int_equal(db_pull_save(&p), DB_NOTFOUND);
+	for (int i = 0; i < DB_PULLS_KEEP + 5; i++) {
+		assert_int_equal(db_pull_create("alpine", "3", &id, &created),
+		    DB_OK);
+		if (i == 0)
+			first = id;
+	}
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(db_pulls_each(collect_pull, &s), DB_OK);
+	assert_int_equal(s.n, DB_PULLS_KEEP);
+	assert_int_equal(s.first_id, id);
+	assert_int_equal(s.last_id, id - DB_PULLS_KEEP + 1);
+	assert_true(s.last_id > first);
+	assert_string_equal(s.first.state, "queued");
+}
+
 static void
 test_jobs(void **state)
 {
@@ -793,6 +868,8 @@ main(void)
 		    close_db),
 		cmocka_unit_test_setup_teardown(test_job_unknown_slot,
 		    fresh_open, close_db),
+		cmocka_unit_test_setup_teardown(test_pulls, fresh_open,
+		    close_db),
 	};
 
 	db_set_error_hook(error_hook);

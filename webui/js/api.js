@@ -62,6 +62,7 @@ export const nodeLinks = (slot) => api('GET', `/api/v1/nodes/${enc(slot)}/links?
 export const patchNode = (slot, fields) => api('PATCH', `/api/v1/nodes/${enc(slot)}`, fields);
 export const reimage = (slot, image) => api('POST', `/api/v1/nodes/${enc(slot)}/reimage`, { image });
 export const images = () => api('GET', '/api/v1/images');
+export const pulls = () => api('GET', '/api/v1/pulls');
 export const jobStates = () => api('GET', '/api/v1/job-states');
 export const jobs = (slot) => api('GET', `/api/v1/jobs?node=${enc(slot)}&limit=50`);
 export const job = (id) => api('GET', `/api/v1/jobs/${enc(id)}`);

@@ -32,11 +32,12 @@ function live(fn) {
 async function loadAll() {
 	loading++;
 	try {
-		const [states, nodes, images] = await Promise.all([api.jobStates(),
-		    api.nodes(), api.images()]);
+		const [states, nodes, images, pulls] = await Promise.all([api.jobStates(),
+		    api.nodes(), api.images(), api.pulls()]);
 		fmt.setJobStates(states);
 		store.setNodes(nodes);
 		store.setImages(images);
+		store.setPulls(pulls);
 	} finally {
 		if (--loading === 0) {
 			const h = held;
@@ -66,6 +67,7 @@ function startLive() {
 		job: live(store.applyJob),
 		link: live(store.applyLink),
 		image: refreshImages,
+		pull: live(store.applyPull),
 		resync: () => loadAll().catch(() => {}),
 		stillSignedIn: async () => {
 			try {
@@ -152,6 +154,7 @@ async function enter(csrf, early) {
 			fmt.setJobStates(got[0]);
 			store.setNodes(got[1]);
 			store.setImages(got[2]);
+			store.setPulls(got[3]);
 		} else
 			await loadAll();
 	} catch (e) {
@@ -181,7 +184,7 @@ window.addEventListener('hashchange', route);
 (async () => {
 	// The rack is asked for beside the session: one round trip less to the
 	// first picture when signed in (a 401 otherwise, which is fine).
-	const early = Promise.all([api.jobStates(), api.nodes(), api.images()])
+	const early = Promise.all([api.jobStates(), api.nodes(), api.images(), api.pulls()])
 	    .catch(() => null);
 	try {
 		const s = await api.session.get();

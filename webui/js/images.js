@@ -1,9 +1,11 @@
 // images.js — the images on this rack: each name with its versions (size,
-// chunk count, stored size, signed or not) and the nodes that use it.
+// chunk count, stored size, signed or not) and the nodes that use it; the
+// Pulls panel (pulls.js) above them.
 
 import { h, clear } from './dom.js';
 import * as fmt from './format.js';
 import { state, subscribe, sortedSlots } from './store.js';
+import { pullsPanel } from './pulls.js';
 
 function nodeLinks(slots) {
 	if (slots.length === 0)
@@ -13,10 +15,14 @@ function nodeLinks(slots) {
 }
 
 export function imagesView(root) {
+	const pulls = pullsPanel();
+
 	function render() {
 		clear(root);
 		root.append(h('div', { class: 'view-head' }, h('h1', { text: 'Images' }),
 		    h('p', { class: 'summary', text: `${state.images.length} images on this rack` })));
+		pulls.update(state.pulls);
+		root.append(pulls.el);
 		if (state.images.length === 0) {
 			root.append(h('p', { class: 'empty', text: 'No image on this rack yet. Push one with rackctl image push, or import it into the store.' }));
 			return;
@@ -49,6 +55,7 @@ export function imagesView(root) {
 		if (change.all || change.images || u !== used) {
 			used = u;
 			render();
-		}
+		} else if (change.pulls)
+			pulls.update(state.pulls);
 	});
 }

@@ -1,4 +1,5 @@
-// store.js — what the dashboard knows: the nodes by slot and the images,
+// store.js — what the dashboard knows: the nodes by slot, the images and
+// the pulls,
 // kept current by the event stream. Views subscribe and are told which
 // slots changed; changes are gathered into one update per frame.
 
@@ -7,11 +8,13 @@ import { isActive, slotOrder } from './format.js';
 export const state = {
 	nodes: new Map(),	// slot -> node (GET /api/v1/nodes/{slot})
 	images: [],		// GET /api/v1/images
+	pulls: [],		// GET /api/v1/pulls, newest first
 	loaded: false,
 };
 
 const listeners = new Set();
-let dirty = new Set(), dirtyAll = false, dirtyImages = false, scheduled = false;
+let dirty = new Set(), dirtyAll = false, dirtyImages = false, dirtyPulls = false;
+let scheduled = false;
 
 export function subscribe(fn) {
 	listeners.add(fn);
@@ -20,10 +23,11 @@ export function subscribe(fn) {
 
 function flush() {
 	scheduled = false;
-	const change = { all: dirtyAll, images: dirtyImages, slots: dirty };
+	const change = { all: dirtyAll, images: dirtyImages, pulls: dirtyPulls, slots: dirty };
 	dirty = new Set();
 	dirtyAll = false;
 	dirtyImages = false;
+	dirtyPulls = false;
 	for (const fn of listeners)
 		fn(change);
 }
@@ -54,6 +58,26 @@ export function setNodes(list) {
 export function setImages(list) {
 	state.images = list;
 	dirtyImages = true;
+	changed(null);
+}
+
+export function setPulls(list) {
+	state.pulls = list || [];
+	dirtyPulls = true;
+	changed(null);
+}
+
+// A pull event: the pull as it is now (GET /api/v1/pulls/{id}).
+export function applyPull(p) {
+	const i = state.pulls.findIndex((x) => x.id === p.id);
+	if (i >= 0)
+		state.pulls[i] = p;
+	else {
+		state.pulls.unshift(p);
+		state.pulls.sort((a, b) => b.id - a.id);
+		state.pulls.length = Math.min(state.pulls.length, 64);
+	}
+	dirtyPulls = true;
 	changed(null);
 }
 

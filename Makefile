@@ -305,8 +305,8 @@ install: all $(BUILD)/rackd.conf $(BUILD)/rackd.service
 
 # make deb: rackd, rackctl (this machine's architecture) and
 # rackd-clone-amd64 (all) into build/deb/, with their .changes, checked by
-# lintian (its overrides are in debian/*.lintian-overrides, each with its
-# reason). RACKD_DEB_VERSION=V builds them as version V.
+# lintian, info tags too (its overrides are in debian/*.lintian-overrides,
+# each with its reason). RACKD_DEB_VERSION=V builds them as version V.
 # make deb ARCH=arm64 (a Debian architecture name): rackd and rackctl
 # cross-built for it, as dpkg-buildpackage -aarm64 -B would (the :arm64
 # -dev packages of tools/deps.sh arm64), in build/arm64/ and into
@@ -358,7 +358,7 @@ deb:
 	$(DEB_ENV) dpkg-genchanges $(DEB_BUILD_OPT) -u$(DEB_DIR) -O$(DEB_DIR)/rackd.changes \
 	    $(if $(RACKD_DEB_VERSION),-DVersion=$(RACKD_DEB_VERSION)) >/dev/null
 	$(DEB_ENV) debian/rules clean
-	lintian --fail-on error,warning,info --info $(DEB_DIR)/rackd.changes
+	lintian --fail-on error,warning,info --display-info --info $(DEB_DIR)/rackd.changes
 
 # make test-deb: the packages installed, started, reloaded, upgraded,
 # removed and purged in a Debian 12 root (tests/deb/run.sh).

@@ -37,7 +37,10 @@ DEB="debhelper dpkg-dev lintian mmdebstrap systemd-container"
 # make deb ARCH=arm64 (a cross build: the cross compiler, the cross
 # pkg-config and the :arm64 -dev package of every library rackd and rackctl
 # link) and make test-arm64 (an arm64 Debian 12 root booted under
-# qemu-system-aarch64; qemu-user-static runs its maintainer scripts).
+# qemu-system-aarch64; qemu-user-static runs its maintainer scripts; the
+# board reimages a qemu-system-x86 server with a marker image, made with
+# syslinux, mtools, dosfstools and fdisk, over a bridge where busybox's
+# udhcpc and tftp-hpa's tftp check its DHCP and TFTP).
 ARM64="crossbuild-essential-arm64 pkgconf:arm64 libmicrohttpd-dev:arm64
 libsqlite3-dev:arm64 libjansson-dev:arm64 libinih-dev:arm64
 libsodium-dev:arm64 libzstd-dev:arm64 libarchive-dev:arm64
@@ -48,7 +51,8 @@ libsystemd-dev:arm64 libhidapi-dev:arm64"
 # would remove the amd64 one): tools/cross-sysroot.sh unpacks the arm64
 # ones under build/arm64-sysroot/ for the cross build instead.
 ARM64_TEST="qemu-system-arm qemu-user-static qemu-efi-aarch64 mmdebstrap arch-test
-qemu-system-x86 curl"
+qemu-system-x86 curl jq busybox tftp-hpa syslinux syslinux-common mtools dosfstools
+fdisk qemu-utils"
 
 case "${1:-all}" in
 build) want="$BUILD $RUN" ;;

@@ -233,12 +233,27 @@ patch_check(const char *slot, const char *image, const char *mode,
 	return rc;
 }
 
+/* A PATCH that failed after its power settings were written: the slot's
+ * PATCHed settings as they were (was; NULL: none). */
+static void
+patch_power_undo(const char *slot, const json_t *was)
+{
+	char err[ERR_MAX];
+
+	if (power_settings_set(slot, was, err, sizeof(err)) != 0)
+		log_warnx("slot %s: the PATCH failed and its power settings "
+		    "could not be put back: %s", slot, err);
+	else
+		log_info("slot %s: the PATCH failed; its power settings are "
+		    "as they were", slot);
+}
+
 void
 api_node_patch(struct req *r)
 {
 	const char *slot, *label, *image, *mode;
 	char err[ERR_MAX];
-	json_t *body, *power;
+	json_t *body, *power, *was;
 	int rc, sb;
 
 	if ((slot = slot_param(r)) == NULL ||
@@ -275,8 +290,12 @@ api_node_patch(struct req *r)
 		http_reply_error(r, 400, "power: %s", err);
 		return;
 	}
+	/* All or nothing: the settings are written first (a failure changes
+	 * nothing) and put back if the database update fails. */
+	was = power != NULL ? power_settings_patched(slot) : NULL;
 	if (power != NULL && power_settings_set(slot, json_is_null(power) ?
 	    NULL : power, err, sizeof(err)) != 0) {
+		json_decref(was);
 		json_decref(body);
 		http_reply_error(r, 500, "power: %s", err);
 		return;
@@ -287,6 +306,9 @@ api_node_patch(struct req *r)
 	    sb)) == DB_OK)
 		dnsmasq_changed();	/* the slot's UEFI loader */
 	json_decref(body);
+	if (rc != DB_OK && power != NULL)
+		patch_power_undo(slot, was);
+	json_decref(was);
 	if (rc != DB_OK) {
 		http_reply_error(r, rc == DB_NOTFOUND ? 404 : 500, "%s",
 		    rc == DB_NOTFOUND ? "no such node" : "database error");

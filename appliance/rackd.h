@@ -921,6 +921,9 @@ void	 power_config_use(const json_t *sections);	/* start, SIGHUP */
  * reference, or NULL when the slot has none. Any thread. */
 json_t	*power_settings_get(const char *slot);
 json_t	*power_settings_all(void);	/* {SLOT: settings}, a copy */
+/* The slot's PATCHed settings alone (a new reference), or NULL: what a
+ * failed PATCH puts back with power_settings_set. */
+json_t	*power_settings_patched(const char *slot);
 /* PATCH {"power": settings}; NULL removes. 0, or -1 with err. */
 int	 power_settings_set(const char *slot, const json_t *settings,
 	    char *err, size_t errlen);

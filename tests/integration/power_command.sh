@@ -150,6 +150,32 @@ api PATCH /api/v1/nodes/n2 -d '{"power":null}' >/dev/null
 check_jq '.power.method == null' "power null removes n2's method"
 [ -e "$STATE/power/n2.json" ] && fail "n2.json left behind" || ok "n2.json removed"
 
+# ---- a PATCH whose database update fails changes no power settings ---------------
+sql "CREATE TRIGGER patch_fails BEFORE UPDATE ON nodes WHEN NEW.slot = 'n2'
+	BEGIN SELECT RAISE(ABORT, 'the test says no'); END"
+api PATCH /api/v1/nodes/n2 -d '{"label":"x","power":{"method":"wol"}}' >/dev/null
+check_error 500 "PATCH label and power, the update failing"
+[ -e "$STATE/power/n2.json" ] && fail "n2.json written by a failed PATCH" || ok "no n2.json after the failed PATCH"
+api GET /api/v1/nodes/n2 >/dev/null
+check_jq '.power.method == null and .label != "x"' "n2 still has no method nor the label"
+sql "DROP TRIGGER patch_fails"
+api PATCH /api/v1/nodes/n2 -d '{"power":{"method":"wol","port":"7"}}' >/dev/null
+check_status 200 "PATCH n2 power wol"
+sql "CREATE TRIGGER patch_fails BEFORE UPDATE ON nodes WHEN NEW.slot = 'n2'
+	BEGIN SELECT RAISE(ABORT, 'the test says no'); END"
+before=$(cat "$STATE/power/n2.json")
+api PATCH /api/v1/nodes/n2 -d '{"boot_mode":"diskless","power":{"method":"wol","port":"9"}}' >/dev/null
+check_error 500 "PATCH boot_mode and power, the update failing"
+check_eq "$(cat "$STATE/power/n2.json")" "$before" "n2.json as it was"
+api GET /api/v1/nodes/n2 >/dev/null
+check_jq '.power.settings.port == "7"' "the running settings as they were"
+api PATCH /api/v1/nodes/n2 -d '{"label":"y","power":null}' >/dev/null
+check_error 500 "PATCH label and power null, the update failing"
+check_eq "$(cat "$STATE/power/n2.json" 2>/dev/null)" "$before" "n2.json not removed"
+sql "DROP TRIGGER patch_fails"
+api PATCH /api/v1/nodes/n2 -d '{"power":null}' >/dev/null
+check_status 200 "PATCH n2 power null"
+
 # ---- PATCH wins over the file; a hanging program is killed --------------------------
 api PATCH /api/v1/nodes/n1 -d '{"power":{"method":"command","program":"'"$POWER"'","timeout":1,"password":"other-pw"}}' >/dev/null
 check_status 200 "PATCH n1 power"

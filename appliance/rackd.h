@@ -326,6 +326,11 @@ int	 http_stream_body(struct req *, const struct http_stream *);
  * others. Call from a handler or a stream's done, before any reply. */
 int	 http_defer(struct req *, void (*fn)(struct req *, void *ctx),
 	    void *ctx);
+/* The same for fn that reads no configuration and may wait long (a BMC
+ * that does not answer): it runs without conf_rdlock, so that a SIGHUP's
+ * reload never waits for it. */
+int	 http_defer_unlocked(struct req *, void (*fn)(struct req *,
+	    void *ctx), void *ctx);
 
 /* work.c: threads for slow work handed off by the HTTP thread. */
 #define WORK_THREADS_MAX	64
@@ -957,6 +962,7 @@ void	 power_reimage_done(const char *slot);	/* boot_disk, if it can */
 #define POWER_POLLS_PER_SECOND	4	/* status calls of all slots */
 #define POWER_FAILS_MAX		3
 #define POWER_POLLS_RUNNING_MAX	2	/* status calls at once, all slots */
+#define POWER_ASKS_RUNNING_MAX	2	/* POST .../power status at once */
 struct power_rate {
 	int64_t	 second;	/* the second counted (ms / 1000) */
 	int	 used;

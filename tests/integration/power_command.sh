@@ -219,13 +219,44 @@ check_jq '.reason | startswith("no boot")' "reason: no boot"
 check_eq "$(grep -c '^2 cycle n1$' "$LOG")" 2 "and was not cycled a third time"
 
 # ---- SIGHUP rereads [power.SLOT]; a bad one keeps the running settings --------------
+# A status call to a program that hangs (a BMC that does not answer) holds
+# no configuration lock: the reload is done while it still waits.
+touch "$PD/hang"
+ask_bg() {	# a POST status in the background; its status to $PD/ask.$1
+	curl -s -o /dev/null -w '%{http_code}' --max-time 20 -X POST \
+		-H "Authorization: Bearer $TOKEN" -d '{"action":"status"}' \
+		"$URL/api/v1/nodes/n1/power" >"$PD/ask.$1" &
+}
+ask_bg 1
+ask=$!
+sleep 1.5
+kill -0 "$ask" 2>/dev/null && ok "the status call waits for the hanging program" ||
+	fail "the status call did not wait"
 sed -i 's/^timeout = 5$/timeout = 7/' "$CONF"
+t0=$(date +%s%N)
 kill -HUP "$RACKD_PID"
 for ((i = 0; i < 50; i++)); do
 	[ "$(api GET /api/v1/nodes/n1 | jq -r .power.settings.timeout)" = 7 ] && break
 	sleep 0.1
 done
+t1=$(date +%s%N)
 check_eq "$(api GET /api/v1/nodes/n1 | jq -r .power.settings.timeout)" 7 "SIGHUP takes the new timeout"
+kill -0 "$ask" 2>/dev/null && ok "reloaded while the status call still waits ($(( (t1 - t0) / 1000000 )) ms)" ||
+	fail "the reload waited for the status call ($(( (t1 - t0) / 1000000 )) ms)"
+wait "$ask"
+check_eq "$(cat "$PD/ask.1")" 502 "the hanging status call: 502 at its timeout"
+# At most POWER_ASKS_RUNNING_MAX (2) status calls at once; the next is 503.
+ask_bg 2
+a2=$!
+ask_bg 3
+a3=$!
+sleep 1.5
+api POST /api/v1/nodes/n1/power -d '{"action":"status"}' >/dev/null
+check_error 503 "a third status call while two wait"
+check_jq '.error | test("cached state")' "it points at the cached state"
+wait "$a2" "$a3"
+rm -f "$PD/hang"
+power_job on	# the failed calls counted: polling starts again
 sed -i 's/^timeout = 7$/timeout = 70/' "$CONF"
 kill -HUP "$RACKD_PID"
 for ((i = 0; i < 50; i++)); do grep -q 'reload failed.*\[power.n1\] timeout' "$RACKD_LOG" && break; sleep 0.1; done

@@ -356,6 +356,7 @@ api_node_reimage(struct req *r)
 		break;
 	case JOB_BUSY:
 	case JOB_WRONG_KIND:
+	case JOB_BMC:
 		http_reply_error(r, 409, "%s", why);
 		break;
 	case JOB_UNTRUSTED:

@@ -269,6 +269,7 @@ jobs_create(const char *slot, enum job_action action, const char *ref,
     int64_t *id, char *why, size_t len)
 {
 	char image[IMAGE_REF_MAX + 1], token[TOKEN_HEX + 1];
+	char owner[SLOT_NAME_MAX + 1];
 	uint64_t size;
 	int rc;
 
@@ -276,6 +277,11 @@ jobs_create(const char *slot, enum job_action action, const char *ref,
 	if ((rc = db_node_exists(slot)) != 1) {
 		snprintf(why, len, "no such node: %s", slot);
 		return rc == 0 ? JOB_NO_NODE : JOB_ERROR;
+	}
+	if (slot_bmc_of(slot, owner, sizeof(owner)) == 0) {
+		snprintf(why, len, "slot %s is the BMC of slot %s: it boots "
+		    "nothing (reimage slot %s)", slot, owner, owner);
+		return JOB_BMC;
 	}
 	if ((rc = jobs_image_check(action, ref, image, sizeof(image), &size,
 	    why, len)) != JOB_OK)

@@ -81,8 +81,13 @@ can_check(struct req *r, const char *slot, enum power_op op)
 	const char *method = power_setting_str(s, "method", "?");
 	const char *note = power_method_note(method);
 	unsigned caps = power_caps(s);
-	char can[ERR_MAX];
+	char can[ERR_MAX], owner[SLOT_NAME_MAX + 1];
 
+	if (s == NULL && slot_bmc_of(slot, owner, sizeof(owner)) == 0) {
+		http_reply_error(r, 409, "slot %s is the BMC of slot %s: power "
+		    "the server through slot %s", slot, owner, owner);
+		return -1;
+	}
 	if (s == NULL) {
 		http_reply_error(r, 409, "no power method for slot %s: switch "
 		    "the server on by hand now", slot);

@@ -496,6 +496,7 @@ enum job_result {
 	JOB_UNTRUSTED = -8,	/* the image is not signed by a trusted key */
 	JOB_WRONG_KIND = -9,	/* a disk image for diskless, or the reverse */
 	JOB_TOO_BIG = -10,	/* over rootfs_max_size, for a diskless boot */
+	JOB_BMC = -11,		/* the slot is a BMC link: no server to boot */
 };
 /* The states, in the order of the transition matrix; their names are the
  * API's and the database's (job_state_name), their words the dashboard's

@@ -41,7 +41,7 @@ chmod 755 "$POWER"
 CONF=$TMP/rackd.conf
 cat >"$CONF" <<EOF2
 [rackd]
-slots = n1,n2
+slots = n1,n2,n1.bmc
 boot_timeout = 10
 
 [power.n1]
@@ -80,6 +80,18 @@ case "$BODY" in *s3cret*) fail "the secret is in GET /api/v1/nodes/n1" ;; *) ok 
 api GET /api/v1/nodes >/dev/null
 case "$BODY" in *s3cret*) fail "the secret is in GET /api/v1/nodes" ;; *) ok "no secret in the nodes" ;; esac
 check_jq '.[] | select(.slot == "n2") | .power.method == null and (.power.note | test("switch the server on"))' "n2 has no method and says so"
+
+# ---- a BMC link's node is the BMC of its slot: no power method, no reimage ---------
+api GET /api/v1/nodes/n1.bmc >/dev/null
+check_jq '.bmc_of == "n1" and .power.method == null and .power.can == []' "n1.bmc is the BMC of n1"
+check_jq '(.power.note | test("the BMC of slot n1")) and (.power.note | test("switch the server on") | not)' \
+	"its note says whose BMC it is, not to switch it on: $(printf '%s' "$BODY" | jq -c .power.note)"
+api POST /api/v1/nodes/n1.bmc/reimage -d '{"image":"test:1"}' >/dev/null
+check_error 409 "no reimage of a BMC"
+check_jq '.error | test("BMC of slot n1")' "the 409 says whose BMC it is"
+api POST /api/v1/nodes/n1.bmc/power -d '{"action":"cycle"}' >/dev/null
+check_error 409 "no power op of a BMC without a method"
+check_jq '.error | test("power the server through slot n1")' "the 409 points at n1"
 
 # ---- jobs: on, off, cycle ------------------------------------------------------
 power_job() {	# OP: a job through the API that ends done (a check)

@@ -233,6 +233,29 @@ patch_check(const char *slot, const char *image, const char *mode,
 	return rc;
 }
 
+/* Does this PATCH start a diskless boot? It makes the node diskless, or
+ * gives a diskless node another image. */
+static int
+patch_boots(const char *slot, const char *image, const char *mode)
+{
+	json_t *node = db_node_get(slot);
+	const char *m, *img;
+	int diskless, boots = 0;
+
+	if (node == NULL)
+		return 0;
+	m = json_string_value(json_object_get(node, "boot_mode"));
+	img = json_string_value(json_object_get(node, "image"));
+	diskless = m != NULL && strcmp(m, "diskless") == 0;
+	if (mode != NULL && strcmp(mode, "diskless") == 0 && !diskless)
+		boots = 1;
+	else if ((mode == NULL || strcmp(mode, "diskless") == 0) &&
+	    diskless && image != NULL && image[0] != '\0')
+		boots = img == NULL || strcmp(image, img) != 0;
+	json_decref(node);
+	return boots;
+}
+
 /* A PATCH that failed after its power settings were written: the slot's
  * PATCHed settings as they were (was; NULL: none). */
 static void
@@ -254,7 +277,8 @@ api_node_patch(struct req *r)
 	const char *slot, *label, *image, *mode;
 	char err[ERR_MAX];
 	json_t *body, *power, *was;
-	int rc, sb;
+	int64_t id;
+	int rc, sb, boots;
 
 	if ((slot = slot_param(r)) == NULL ||
 	    (body = http_json_body(r)) == NULL)
@@ -300,6 +324,7 @@ api_node_patch(struct req *r)
 		http_reply_error(r, 500, "power: %s", err);
 		return;
 	}
+	boots = patch_boots(slot, image, mode);
 	rc = label == NULL && image == NULL && mode == NULL ? DB_OK :
 	    db_node_update(slot, label, image, mode);
 	if (rc == DB_OK && sb >= -1 && (rc = db_node_set_secure_boot(slot,
@@ -314,6 +339,11 @@ api_node_patch(struct req *r)
 		    rc == DB_NOTFOUND ? "no such node" : "database error");
 		return;
 	}
+	/* Diskless with a power method: the server is made to boot now. */
+	if (boots && jobs_diskless_start(slot, &id, err, sizeof(err)) !=
+	    JOB_OK)
+		log_warnx("slot %s: diskless now, but no diskless boot was "
+		    "started: %s", slot, err);
 	nodes_publish(slot);
 	if (label != NULL)
 		dnsmasq_changed();	/* the node's hostname */

@@ -530,6 +530,14 @@ int	 jobs_image_check(enum job_action, const char *ref, char *image,
  * Call with the configuration read-locked. */
 int	 jobs_create(const char *slot, enum job_action, const char *ref,
 	    int64_t *id, char *why, size_t len);
+/* A PATCH made slot diskless (or gave it another image): with a power
+ * method, a diskless job for the node's image is made queued (one not
+ * begun yet is cancelled) and the server is made to boot from the network
+ * as for a reimage (power_boot_job, boot_timeout's second try, then "no
+ * boot"). JOB_OK and *id (0: no method or no image, nothing done), or a
+ * JOB_* of jobs_create with why. Call with the configuration read-locked. */
+int	 jobs_diskless_start(const char *slot, int64_t *id, char *why,
+	    size_t len);
 /* A power job (JOB_POWER_*) of slot, queued for power_job_start: JOB_OK
  * and *id, or JOB_NO_NODE, JOB_BUSY with why. */
 int	 jobs_create_power(const char *slot, enum job_action, int64_t *id,

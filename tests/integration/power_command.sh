@@ -230,6 +230,31 @@ check_jq '.state == "failed"' "then the job failed"
 check_jq '.reason | startswith("no boot")' "reason: no boot"
 check_eq "$(grep -c '^2 cycle n1$' "$LOG")" 2 "and was not cycled a third time"
 
+# ---- a PATCH to diskless boots the server as a reimage does -------------------------
+sh "$TOP/tests/images/make-rootfs.sh" "$TMP/tiny.tar.zst" diskless-cmd >/dev/null 2>&1 ||
+	fail "make-rootfs.sh"
+image_import "$TMP/tiny.tar.zst" tiny:1 --kind rootfs
+kill -HUP "$RACKD_PID"
+wait_image tiny 1 || fail "tiny:1 not indexed"
+: >"$LOG"
+api PATCH /api/v1/nodes/n1 -d '{"image":"tiny:1","boot_mode":"diskless"}' >/dev/null
+check_status 200 "PATCH n1 diskless with tiny:1"
+check_jq '.job.action == "diskless" and .job.state == "queued"' "a diskless job, queued for the boot"
+DJOB=$(printf '%s' "$BODY" | jq -r .job.id)
+for ((i = 0; i < 50; i++)); do grep -q '^2 cycle n1$' "$LOG" && break; sleep 0.1; done
+check_eq "$(grep -c '^2 cycle n1$' "$LOG")" 1 "the PATCH to diskless cycled the server"
+api GET "/api/v1/jobs/$DJOB" >/dev/null
+check_jq '[.events[].message] | any(. == "power cycle")' "the diskless job says so"
+for ((i = 0; i < 150; i++)); do [ "$(grep -c '^2 cycle n1$' "$LOG")" = 2 ] && break; sleep 0.1; done
+check_eq "$(grep -c '^2 cycle n1$' "$LOG")" 2 "no diskless boot within boot_timeout: cycled once more"
+for ((i = 0; i < 150; i++)); do [ "$(job_field "$DJOB" .state)" = failed ] && break; sleep 0.1; done
+api GET "/api/v1/jobs/$DJOB" >/dev/null
+check_jq '.state == "failed" and (.reason | startswith("no boot"))' "then the diskless job failed: no boot"
+api PATCH /api/v1/nodes/n1 -d '{"label":"again"}' >/dev/null
+check_jq '.job.id == '"$DJOB" "a PATCH that does not make it diskless again boots nothing"
+api PATCH /api/v1/nodes/n1 -d '{"boot_mode":"local"}' >/dev/null
+check_status 200 "n1 back to its local disk"
+
 # ---- SIGHUP rereads [power.SLOT]; a bad one keeps the running settings --------------
 # A status call to a program that hangs (a BMC that does not answer) holds
 # no configuration lock: the reload is done while it still waits.

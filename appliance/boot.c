@@ -9,9 +9,9 @@
  * node of that slot may fetch it (links_node_check): the request must
  * come from the slot's node address (403 otherwise), which also keeps the
  * job's token from other nodes. A UEFI node's local boot chains Debian's
- * network GRUB, whose configuration (grubcfg.c) is written again here. GET /pxe/{file}
- * serves the clone kernel and initramfs from pxe_dir, and iPXE's EFI
- * binaries from ipxe_dir to UEFI HTTP boot.
+ * network GRUB, whose configuration (grubcfg.c) is written again here.
+ * GET /pxe/{file} serves the clone kernel and initramfs from pxe_dir, and
+ * iPXE's EFI binaries from ipxe_dir to UEFI HTTP boot.
  */
 #include <ctype.h>
 #include <errno.h>

@@ -458,7 +458,12 @@ void	 console_ring_put(struct console_ring *, const void *, size_t);
  * the oldest byte kept if it is older). The count copied. */
 size_t	 console_ring_get(const struct console_ring *, uint64_t *pos,
 	    void *out, size_t max);
+/* size bytes, keeping the newest and every position: 0, or -1 (as it
+ * was). */
+int	 console_ring_resize(struct console_ring *, size_t size);
 int	 console_init(char *err, size_t errlen);
+/* After a SIGHUP's config_apply_reload, on the main thread. */
+void	 console_reload(void);
 void	 console_rescan(void);
 void	 console_shutdown(void);	/* the streams end; before http_stop */
 void	 console_close(void);

@@ -159,6 +159,65 @@ PY
 	esac
 	check_eq "$(tail -n 1 "$TMP/tty.out")" "$want" "rackctl console on a terminal: raw, restored after $how"
 done
+# The stream drops (rackd restarts): rackctl console opens it again, the
+# terminal still raw, and ~. still leaves.
+rm -f "$TMP/attached" "$TMP/restarted"
+RACKD_TOKEN=$TOKEN timeout 60 python3 - "$RACKCTL" "$URL" "$TMP" >"$TMP/reconnect.out" 2>&1 <<'PY' &
+import os, pty, select, sys, termios, time
+rackctl, url, tmp = sys.argv[1:]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(rackctl, [rackctl, "console", url, "n1"])
+before = termios.tcgetattr(fd)
+seen = b""
+def read_for(secs, want=None):
+    global seen
+    end = time.time() + secs
+    while time.time() < end:
+        r, _, _ = select.select([fd], [], [], 0.1)
+        if r:
+            try:
+                seen += os.read(fd, 4096)
+            except OSError:
+                return False
+        if want is not None and want in seen:
+            return True
+    return want is None
+raw1 = False
+for _ in range(50):
+    read_for(0.1)
+    if not termios.tcgetattr(fd)[3] & termios.ICANON:
+        raw1 = True
+        break
+read_for(1)
+open(tmp + "/attached", "w").close()
+for _ in range(300):
+    if os.path.exists(tmp + "/restarted"):
+        break
+    read_for(0.1)
+got = read_for(30, b"after the restart")
+raw2 = not termios.tcgetattr(fd)[3] & termios.ICANON
+retried = b"again in" in seen
+os.write(fd, b"\r~.")
+_, status = os.waitpid(pid, 0)
+after = termios.tcgetattr(fd)
+print("output" if got else "no-output", "raw" if raw1 and raw2 else "not-raw",
+      "told" if retried else "not-told", "restored" if after == before else "changed",
+      os.waitstatus_to_exitcode(status))
+PY
+PY_PID=$!
+wait_for 100 test -e "$TMP/attached" || fail "rackctl console did not attach"
+opens=$(grep -c 'console of slot n1: .* open' "$RACKD_LOG")
+rackd_stop || fail "rackd did not stop"
+sleep 1
+rackd_start --slots n1,n2 --manage-links=no --console-slots "$PTY/board0=n1"
+reopened() { [ "$(grep -c 'console of slot n1: .* open' "$RACKD_LOG")" -gt "$opens" ]; }
+wait_for 50 reopened || fail "the new rackd did not open n1's console"
+printf 'after the restart\r\n' >"$PTY/server0"
+touch "$TMP/restarted"
+wait "$PY_PID"
+check_eq "$(tail -n 1 "$TMP/reconnect.out")" "output raw told restored 0" \
+	"rackctl console reconnects after a restart: output, still raw, said so, ~. leaves"
 RACKD_TOKEN=nope-nope-nope-nope timeout 10 "$RACKCTL" console "$URL" n1 </dev/null >/dev/null 2>"$TMP/rackctl.err"
 check_eq "$?" 1 "rackctl console with a wrong token fails"
 "$RACKCTL" console "$URL" 'bad slot' </dev/null >/dev/null 2>&1

@@ -408,8 +408,9 @@ backoff(struct attach *a, double secs)
 /* The console, its stream opened again when it drops (a rackd restart,
  * the network): after CONSOLE_RETRY_FIRST_MS, doubling to
  * CONSOLE_RETRY_MAX_MS, at most CONSOLE_RETRIES times in a row (a stream
- * that stood CONSOLE_RETRY_RESET_S counts them afresh). A refusal (4xx but 429) is not retried. The terminal stays raw
- * throughout and "~." leaves at any time. */
+ * that stood CONSOLE_RETRY_RESET_S counts them afresh). A refusal (4xx
+ * but 429) is not retried. The terminal stays raw throughout and "~."
+ * leaves at any time. */
 static int
 attach(const struct rack *rk, const char *slot)
 {

@@ -233,13 +233,52 @@ patch_check(const char *slot, const char *image, const char *mode,
 	return rc;
 }
 
+/* Does this PATCH start a diskless boot? It makes the node diskless, or
+ * gives a diskless node another image. */
+static int
+patch_boots(const char *slot, const char *image, const char *mode)
+{
+	json_t *node = db_node_get(slot);
+	const char *m, *img;
+	int diskless, boots = 0;
+
+	if (node == NULL)
+		return 0;
+	m = json_string_value(json_object_get(node, "boot_mode"));
+	img = json_string_value(json_object_get(node, "image"));
+	diskless = m != NULL && strcmp(m, "diskless") == 0;
+	if (mode != NULL && strcmp(mode, "diskless") == 0 && !diskless)
+		boots = 1;
+	else if ((mode == NULL || strcmp(mode, "diskless") == 0) &&
+	    diskless && image != NULL && image[0] != '\0')
+		boots = img == NULL || strcmp(image, img) != 0;
+	json_decref(node);
+	return boots;
+}
+
+/* A PATCH that failed after its power settings were written: the slot's
+ * PATCHed settings as they were (was; NULL: none). */
+static void
+patch_power_undo(const char *slot, const json_t *was)
+{
+	char err[ERR_MAX];
+
+	if (power_settings_set(slot, was, err, sizeof(err)) != 0)
+		log_warnx("slot %s: the PATCH failed and its power settings "
+		    "could not be put back: %s", slot, err);
+	else
+		log_info("slot %s: the PATCH failed; its power settings are "
+		    "as they were", slot);
+}
+
 void
 api_node_patch(struct req *r)
 {
 	const char *slot, *label, *image, *mode;
 	char err[ERR_MAX];
-	json_t *body, *power;
-	int rc, sb;
+	json_t *body, *power, *was;
+	int64_t id;
+	int rc, sb, boots;
 
 	if ((slot = slot_param(r)) == NULL ||
 	    (body = http_json_body(r)) == NULL)
@@ -275,23 +314,36 @@ api_node_patch(struct req *r)
 		http_reply_error(r, 400, "power: %s", err);
 		return;
 	}
+	/* All or nothing: the settings are written first (a failure changes
+	 * nothing) and put back if the database update fails. */
+	was = power != NULL ? power_settings_patched(slot) : NULL;
 	if (power != NULL && power_settings_set(slot, json_is_null(power) ?
 	    NULL : power, err, sizeof(err)) != 0) {
+		json_decref(was);
 		json_decref(body);
 		http_reply_error(r, 500, "power: %s", err);
 		return;
 	}
+	boots = patch_boots(slot, image, mode);
 	rc = label == NULL && image == NULL && mode == NULL ? DB_OK :
 	    db_node_update(slot, label, image, mode);
 	if (rc == DB_OK && sb >= -1 && (rc = db_node_set_secure_boot(slot,
 	    sb)) == DB_OK)
 		dnsmasq_changed();	/* the slot's UEFI loader */
 	json_decref(body);
+	if (rc != DB_OK && power != NULL)
+		patch_power_undo(slot, was);
+	json_decref(was);
 	if (rc != DB_OK) {
 		http_reply_error(r, rc == DB_NOTFOUND ? 404 : 500, "%s",
 		    rc == DB_NOTFOUND ? "no such node" : "database error");
 		return;
 	}
+	/* Diskless with a power method: the server is made to boot now. */
+	if (boots && jobs_diskless_start(slot, &id, err, sizeof(err)) !=
+	    JOB_OK)
+		log_warnx("slot %s: diskless now, but no diskless boot was "
+		    "started: %s", slot, err);
 	nodes_publish(slot);
 	if (label != NULL)
 		dnsmasq_changed();	/* the node's hostname */
@@ -334,6 +386,7 @@ api_node_reimage(struct req *r)
 		break;
 	case JOB_BUSY:
 	case JOB_WRONG_KIND:
+	case JOB_BMC:
 		http_reply_error(r, 409, "%s", why);
 		break;
 	case JOB_UNTRUSTED:

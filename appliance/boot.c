@@ -3,14 +3,15 @@
  * answers an iPXE script from the node's state: the clone environment for
  * an active reimage job; for a diskless node, a diskless boot with a new
  * diskless job (jobs_create applies the rules; diskless.c renders the
- * script); else the local disk. A diskless boot that did not finish ends
- * with the node's next boot (jobs_cancel). Only the node of that slot may
- * fetch it (links_node_check): the request must come from the slot's node
- * address (403 otherwise), which also keeps the job's token from other
- * nodes. A UEFI node's local boot chains Debian's network GRUB, whose
- * configuration (grubcfg.c) is written again here. GET /pxe/{file}
- * serves the clone kernel and initramfs from pxe_dir, and iPXE's EFI
- * binaries from ipxe_dir to UEFI HTTP boot.
+ * script; a diskless job still queued, made by a PATCH that switched the
+ * server on, is taken instead); else the local disk. A diskless boot that
+ * did not finish ends with the node's next boot (jobs_cancel). Only the
+ * node of that slot may fetch it (links_node_check): the request must
+ * come from the slot's node address (403 otherwise), which also keeps the
+ * job's token from other nodes. A UEFI node's local boot chains Debian's
+ * network GRUB, whose configuration (grubcfg.c) is written again here.
+ * GET /pxe/{file} serves the clone kernel and initramfs from pxe_dir, and
+ * iPXE's EFI binaries from ipxe_dir to UEFI HTTP boot.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -49,11 +50,19 @@ boot_decide(const char *slot, struct db_job *job)
 		rc = DB_NOTFOUND;	/* a power op's job: no boot's */
 	if ((node = db_node_get(slot)) == NULL)
 		return BOOT_ERROR;
+	mode = json_string_value(json_object_get(node, "boot_mode"));
+	ref = json_string_value(json_object_get(node, "image"));
+	/* A diskless job still queued was made for this boot (a PATCH's,
+	 * jobs_diskless_start, which switched the server on). */
+	if (rc == DB_OK && strcmp(job->action, job_action_name(JOB_DISKLESS))
+	    == 0 && job_state_from_name(job->state) == JOB_QUEUED &&
+	    mode != NULL && strcmp(mode, "diskless") == 0) {
+		json_decref(node);
+		return BOOT_DISKLESS;
+	}
 	/* A diskless boot that did not finish ends with this new boot. */
 	if (rc == DB_OK)
 		jobs_cancel(job->id, "a new boot of the node");
-	mode = json_string_value(json_object_get(node, "boot_mode"));
-	ref = json_string_value(json_object_get(node, "image"));
 	if (mode == NULL || strcmp(mode, "diskless") != 0)
 		goto out;
 	if (ref == NULL) {

@@ -14,7 +14,11 @@
  * then live output, base64 in JSON; a stream that falls further behind
  * than the ring skips ahead with a "lost" event, so that a console that
  * floods costs the ring's memory and no more. A stream opened with a
- * dashboard session ends within a second of the session's end.
+ * dashboard session ends within a second of the session's end. At a
+ * SIGHUP (console_reload) every console_* option applies: a console whose
+ * key console_slots no longer maps to its slot is retired (its streams
+ * end), new items are added, rings are resized keeping their newest bytes,
+ * and ttys open at another console_speed are opened again.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -51,6 +55,8 @@ struct console {
 	dev_t		 rdev;
 	int		 fd;			/* -1: not open */
 	int		 warned;		/* open failure logged */
+	int		 speed;			/* baud it was opened at */
+	int		 retired;		/* unmapped: freed streamless */
 	struct console_ring ring;
 	int64_t		 job;			/* active job, 0 none */
 	int		 logfd;
@@ -79,6 +85,8 @@ static int cep = -1;			/* the ttys' epoll set */
 static struct mnl_socket *uev;
 static int debounce = -1;
 static int started;
+
+static void retired_sweep(void);
 
 /* ---- the ring ---------------------------------------------------------- */
 
@@ -148,13 +156,42 @@ console_ring_get(const struct console_ring *r, uint64_t *pos, void *out,
 	return used;
 }
 
+int
+console_ring_resize(struct console_ring *r, size_t size)
+{
+	struct console_ring n;
+	unsigned char block[CONSOLE_READ_BLOCK];
+	uint64_t pos;
+	size_t keep;
+
+	if (r->size == size)
+		return 0;
+	if (console_ring_init(&n, size) != 0)
+		return -1;
+	keep = r->total < r->size ? (size_t)r->total : r->size;
+	if (keep > size)
+		keep = size;
+	/* The same positions: a stream's place in the old ring holds. */
+	pos = n.total = r->total - keep;
+	while (pos < r->total) {
+		size_t got = console_ring_get(r, &pos, block, sizeof(block));
+		if (got == 0)
+			break;
+		console_ring_put(&n, block, got);
+	}
+	console_ring_free(r);
+	*r = n;
+	return 0;
+}
+
 /* ---- consoles ---------------------------------------------------------- */
 
 static struct console *
 by_slot(const char *slot)
 {
 	for (int i = 0; i < CONSOLES_MAX; i++)
-		if (consoles[i].used && strcmp(consoles[i].slot, slot) == 0)
+		if (consoles[i].used && !consoles[i].retired &&
+		    strcmp(consoles[i].slot, slot) == 0)
 			return &consoles[i];
 	return NULL;
 }
@@ -282,6 +319,7 @@ tty_open(struct console *c, const struct stat *st)
 	pthread_mutex_unlock(&cons_lock);
 	c->rdev = st->st_rdev;
 	c->warned = 0;
+	c->speed = conf.console_speed;
 	log_info("console of slot %s: %s open at %d baud", c->slot, c->dev,
 	    conf.console_speed);
 }
@@ -379,7 +417,7 @@ jobs_follow(void)
 		struct console *c = &consoles[i];
 		int64_t id;
 
-		if (!c->used)
+		if (!c->used || c->retired)
 			continue;
 		id = db_job_active(c->slot, &j) == DB_OK ? j.id : 0;
 		if (id == c->job)
@@ -527,6 +565,7 @@ on_tick(void *arg)
 	console_rescan();
 	jobs_follow();
 	sessions_check();
+	retired_sweep();
 }
 
 static void
@@ -558,16 +597,11 @@ on_uevent(int fd, uint32_t events, void *arg)
 		loop_timer_arm(debounce, CONSOLE_DEBOUNCE_MS);
 }
 
-int
-console_init(char *err, size_t errlen)
+/* A console for each console_slots item (the USB ones wait for sysfs to
+ * name their tty): 0, or -1 with err. */
+static int
+add_mapped(char *err, size_t errlen)
 {
-	char path[PATH_MAX_RACKD];
-
-	if (statedir_path(path, sizeof(path), "jobs") != 0 ||
-	    (mkdir(path, 0750) != 0 && errno != EEXIST)) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
 	for (int i = 0; i < conf.console_slots.n; i++) {
 		const char *m = conf.console_slots.v[i];
 		const char *eq = strrchr(m, '=');
@@ -583,6 +617,95 @@ console_init(char *err, size_t errlen)
 			return -1;
 		}
 	}
+	return 0;
+}
+
+/* Consoles retired at a reload, freed once their last stream is gone. */
+static void
+retired_sweep(void)
+{
+	pthread_mutex_lock(&cons_lock);
+	for (int i = 0; i < CONSOLES_MAX; i++) {
+		struct console *c = &consoles[i];
+		if (c->used && c->retired && c->clients == NULL) {
+			console_ring_free(&c->ring);
+			c->used = c->retired = 0;
+		}
+	}
+	pthread_mutex_unlock(&cons_lock);
+}
+
+/* c's key no longer maps to its slot: its tty and log close, its streams
+ * end, and the entry goes once they have (retired_sweep). */
+static void
+console_retire(struct console *c, const char *why)
+{
+	log_info("console of slot %s (%s): %s", c->slot, c->key, why);
+	tty_close(c, "closed");
+	if (c->logfd >= 0)
+		close(c->logfd);
+	c->logfd = -1;
+	c->job = 0;
+	pthread_mutex_lock(&cons_lock);
+	c->retired = 1;
+	c->key[0] = '\0';
+	for (struct cclient *k = c->clients; k != NULL; k = k->next)
+		k->ended = 1;
+	wake(c);
+	pthread_mutex_unlock(&cons_lock);
+	retired_sweep();
+}
+
+void
+console_reload(void)
+{
+	char err[ERR_MAX];
+
+	if (!started)
+		return;
+	for (int i = 0; i < CONSOLES_MAX; i++) {
+		struct console *c = &consoles[i];
+		const char *want;
+		int rc;
+
+		if (!c->used || c->retired)
+			continue;
+		if ((want = mapped_slot(c->key)) == NULL && c->key[0] != '/')
+			want = c->key;	/* an unmapped USB port: its path */
+		if (want == NULL || strcmp(want, c->slot) != 0) {
+			console_retire(c, want == NULL ? "no longer in "
+			    "console_slots" : "console_slots maps it to "
+			    "another slot");
+			continue;
+		}
+		pthread_mutex_lock(&cons_lock);
+		rc = console_ring_resize(&c->ring, conf.console_ring);
+		pthread_mutex_unlock(&cons_lock);
+		if (rc != 0)
+			log_warnx("console of slot %s: out of memory for a "
+			    "%zu-byte ring; it keeps %zu", c->slot,
+			    conf.console_ring, c->ring.size);
+		if (c->fd >= 0 && c->speed != conf.console_speed)
+			tty_close(c, "console_speed changed");
+	}
+	if (add_mapped(err, sizeof(err)) != 0)
+		log_warnx("reload: %s", err);
+	console_rescan();	/* opens at the new speed, finds new ports */
+	jobs_follow();
+}
+
+int
+console_init(char *err, size_t errlen)
+{
+	char path[PATH_MAX_RACKD];
+
+	if (statedir_path(path, sizeof(path), "jobs") != 0 ||
+	    (mkdir(path, 0750) != 0 && errno != EEXIST)) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (add_mapped(err, errlen) != 0)
+		return -1;
 	if ((cep = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
 	    loop_add_fd(cep, EPOLLIN, on_ttys, NULL) != 0 ||
 	    loop_every(CONSOLE_RESCAN_MS, on_tick, NULL) != 0 ||

@@ -43,6 +43,7 @@ struct req {
 	struct work		 work;		/* http_defer's queue link */
 	void			(*defer_fn)(struct req *, void *);
 	void			*defer_ctx;
+	int			 defer_unlocked;	/* no conf_rdlock */
 	int			 in_worker;	/* replies held, not queued */
 	struct MHD_Response	*held;		/* queued once resumed */
 	int			 held_status;
@@ -430,6 +431,16 @@ http_defer(struct req *r, void (*fn)(struct req *, void *ctx), void *ctx)
 	return 0;
 }
 
+int
+http_defer_unlocked(struct req *r, void (*fn)(struct req *, void *ctx),
+    void *ctx)
+{
+	if (http_defer(r, fn, ctx) != 0)
+		return -1;
+	r->defer_unlocked = 1;
+	return 0;
+}
+
 /* On a work thread: the deferred part, then the connection back to the
  * HTTP thread (access_cb queues the held reply). */
 static void
@@ -437,13 +448,15 @@ deferred_run(struct work *w)
 {
 	struct req *r = (struct req *)((char *)w - offsetof(struct req, work));
 
-	conf_rdlock();
+	if (!r->defer_unlocked)
+		conf_rdlock();
 	r->in_worker = 1;
 	r->defer_fn(r, r->defer_ctx);
 	if (r->status == 0)
 		http_reply_error(r, 500, "no reply from handler");
 	r->in_worker = 0;
-	conf_unlock();
+	if (!r->defer_unlocked)
+		conf_unlock();
 	MHD_resume_connection(r->conn);
 }
 

@@ -284,6 +284,7 @@ jobs_create(const char *slot, enum job_action action, const char *ref,
     int64_t *id, char *why, size_t len)
 {
 	char image[IMAGE_REF_MAX + 1], token[TOKEN_HEX + 1];
+	char owner[SLOT_NAME_MAX + 1];
 	uint64_t size;
 	int rc;
 
@@ -291,6 +292,11 @@ jobs_create(const char *slot, enum job_action action, const char *ref,
 	if ((rc = db_node_exists(slot)) != 1) {
 		snprintf(why, len, "no such node: %s", slot);
 		return rc == 0 ? JOB_NO_NODE : JOB_ERROR;
+	}
+	if (slot_bmc_of(slot, owner, sizeof(owner)) == 0) {
+		snprintf(why, len, "slot %s is the BMC of slot %s: it boots "
+		    "nothing (reimage slot %s)", slot, owner, owner);
+		return JOB_BMC;
 	}
 	if ((rc = jobs_image_check(action, ref, image, sizeof(image), &size,
 	    why, len)) != JOB_OK)
@@ -326,6 +332,49 @@ jobs_create(const char *slot, enum job_action action, const char *ref,
 	jobs_publish(*id);
 	nodes_publish(slot);
 	grubcfg_slot(slot);		/* what its GRUB boots */
+	return JOB_OK;
+}
+
+static unsigned
+power_caps_of(const char *slot)
+{
+	json_t *s = power_settings_get(slot);
+	unsigned caps = power_caps(s);
+
+	json_decref(s);
+	return caps;
+}
+
+int
+jobs_diskless_start(const char *slot, int64_t *id, char *why, size_t len)
+{
+	struct db_job j;
+	json_t *node;
+	char ref[IMAGE_REF_MAX + 1] = "";
+	int rc;
+
+	*id = 0;
+	if (power_caps_of(slot) == 0)
+		return JOB_OK;	/* it boots diskless when switched on */
+	if ((node = db_node_get(slot)) == NULL) {
+		snprintf(why, len, "no such node: %s", slot);
+		return JOB_NO_NODE;
+	}
+	snprintf(ref, sizeof(ref), "%s", json_string_value(json_object_get(
+	    node, "image")) ? json_string_value(json_object_get(node,
+	    "image")) : "");
+	json_decref(node);
+	if (ref[0] == '\0')
+		return JOB_OK;	/* no image: it boots its local disk */
+	/* A diskless boot not begun yet gives way to this one. */
+	if (db_job_active(slot, &j) == DB_OK && strcmp(j.action,
+	    actions[JOB_DISKLESS].name) == 0 &&
+	    job_state_from_name(j.state) == JOB_QUEUED)
+		jobs_cancel(j.id, "a new diskless boot");
+	if ((rc = jobs_create(slot, JOB_DISKLESS, ref, id, why, len)) !=
+	    JOB_OK)
+		return rc;
+	power_boot_job(*id, slot, 0);
 	return JOB_OK;
 }
 
@@ -556,16 +605,6 @@ retry_mark(int64_t id, int64_t now)
 			oldest = i;
 	retried[oldest].id = id;
 	retried[oldest].at = now;
-}
-
-static unsigned
-power_caps_of(const char *slot)
-{
-	json_t *s = power_settings_get(slot);
-	unsigned caps = power_caps(s);
-
-	json_decref(s);
-	return caps;
 }
 
 static int

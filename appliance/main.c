@@ -60,6 +60,7 @@ reload(void)
 	conf_unlock();
 	config_free(&next);
 	power_config_use(conf.power);
+	console_reload();
 	log_set_verbose(conf.verbose);
 	auth_reload();
 	session_reload();

@@ -4,7 +4,9 @@
  * configuration's [power.SLOT] sections (values as text) or from PATCH
  * /api/v1/nodes/{slot} {"power": {...}}, kept in STATE_DIR/power/SLOT.json
  * (0600, written to a temporary file and renamed). A PATCHed setting wins
- * over the file's; {"power": null} removes it. The method's check judges
+ * over the file's; {"power": null} removes it. A PATCH whose database
+ * update fails puts back what was PATCHed before (power_settings_patched,
+ * then power_settings_set again). The method's check judges
  * settings wherever they come from; its secrets are never shown nor
  * logged. power_run.c runs the ops, power_poll.c keeps the states.
  */
@@ -405,6 +407,18 @@ power_settings_all(void)
 		json_object_update(all, from_api);
 	pthread_mutex_unlock(&p_lock);
 	return all;
+}
+
+json_t *
+power_settings_patched(const char *slot)
+{
+	json_t *s;
+
+	pthread_mutex_lock(&p_lock);
+	s = json_object_get(from_api, slot);
+	json_incref(s);
+	pthread_mutex_unlock(&p_lock);
+	return s;
 }
 
 int

@@ -2,9 +2,14 @@
  * power_api.c — POST /api/v1/nodes/{slot}/power {"action": "on" | "off" |
  * "cycle" | "status"}. on, off and cycle make a power job (202 and the
  * job; power_run.c runs it on a work thread); status asks the method at
- * once, on a work thread (http_defer), and answers 200 with the state. A
- * slot without a method, or whose method cannot do it, is 409.
+ * once, on a work thread, and answers 200 with the state. That call
+ * holds no configuration lock (http_defer_unlocked: a BMC that does not
+ * answer keeps it for up to POWER_TIMEOUT_MS, and a SIGHUP's reload must
+ * not wait for it), and at most POWER_ASKS_RUNNING_MAX run at once; more
+ * are 503 (GET /api/v1/nodes/{slot} has the cached state). A slot without
+ * a method, or whose method cannot do it, is 409.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -27,6 +32,30 @@ struct status_ctx {
 	char	 slot[SLOT_NAME_MAX + 1];
 };
 
+static pthread_mutex_t a_lock = PTHREAD_MUTEX_INITIALIZER;
+static int asking;	/* status calls of POST .../power running */
+
+/* One more status call may start: 1 (counted), or 0. */
+static int
+ask_take(void)
+{
+	int ok;
+
+	pthread_mutex_lock(&a_lock);
+	if ((ok = asking < POWER_ASKS_RUNNING_MAX))
+		asking++;
+	pthread_mutex_unlock(&a_lock);
+	return ok;
+}
+
+static void
+ask_done(void)
+{
+	pthread_mutex_lock(&a_lock);
+	asking--;
+	pthread_mutex_unlock(&a_lock);
+}
+
 static void
 status_deferred(struct req *r, void *arg)
 {
@@ -41,6 +70,7 @@ status_deferred(struct req *r, void *arg)
 		    c->slot, "state", power_state_name(st), "checked",
 		    (json_int_t)time(NULL)));
 	free(c);
+	ask_done();
 }
 
 /* 0 when slot's method can op; else a 409 reply and -1. */
@@ -51,8 +81,13 @@ can_check(struct req *r, const char *slot, enum power_op op)
 	const char *method = power_setting_str(s, "method", "?");
 	const char *note = power_method_note(method);
 	unsigned caps = power_caps(s);
-	char can[ERR_MAX];
+	char can[ERR_MAX], owner[SLOT_NAME_MAX + 1];
 
+	if (s == NULL && slot_bmc_of(slot, owner, sizeof(owner)) == 0) {
+		http_reply_error(r, 409, "slot %s is the BMC of slot %s: power "
+		    "the server through slot %s", slot, owner, owner);
+		return -1;
+	}
 	if (s == NULL) {
 		http_reply_error(r, 409, "no power method for slot %s: switch "
 		    "the server on by hand now", slot);
@@ -105,13 +140,24 @@ api_node_power(struct req *r)
 	if (can_check(r, slot, actions[i].op) != 0)
 		return;
 	if (actions[i].op == POWER_STATUS) {
+		if (!ask_take()) {
+			http_add_header(r, "Retry-After", "5");
+			http_reply_error(r, 503, "%d power status calls run "
+			    "already: try again, or read the cached state in "
+			    "GET /api/v1/nodes/%s", POWER_ASKS_RUNNING_MAX,
+			    slot);
+			return;
+		}
 		if ((c = calloc(1, sizeof(*c))) == NULL) {
+			ask_done();
 			http_reply_error(r, 500, "out of memory");
 			return;
 		}
 		snprintf(c->slot, sizeof(c->slot), "%s", slot);
-		if (http_defer(r, status_deferred, c) != 0)
+		if (http_defer_unlocked(r, status_deferred, c) != 0) {
 			free(c);	/* http_defer has replied */
+			ask_done();
+		}
 		return;
 	}
 	rc = jobs_create_power(slot, actions[i].action, &id, why, sizeof(why));

@@ -219,14 +219,26 @@ power_node_json(json_t *node)
 {
 	const char *slot = json_string_value(json_object_get(node, "slot"));
 	json_t *s, *p, *can;
-	const char *method, *note;
+	const char *method, *note, *of;
+	char bmc_note[2 * SLOT_NAME_MAX + 64];
 	struct entry *e;
 	unsigned caps;
 
 	if (slot == NULL)
 		return;
 	bmc_json(node, slot);
-	if ((s = power_settings_get(slot)) == NULL) {
+	s = power_settings_get(slot);
+	if (s == NULL && (of = json_string_value(json_object_get(node,
+	    "bmc_of"))) != NULL) {
+		/* A BMC is not a server: its own power is its server's. */
+		snprintf(bmc_note, sizeof(bmc_note), "the BMC of slot %s: "
+		    "power the server through slot %s", of, of);
+		json_object_set_new(node, "power", json_pack("{s:n,s:s,s:n,"
+		    "s:n,s:[],s:s}", "method", "state", "unknown", "checked",
+		    "error", "can", "note", bmc_note));
+		return;
+	}
+	if (s == NULL) {
 		json_object_set_new(node, "power", json_pack("{s:n,s:s,s:n,"
 		    "s:n,s:[],s:s}", "method", "state", "unknown", "checked",
 		    "error", "can", "note", "no power method: switch the "

@@ -326,6 +326,11 @@ int	 http_stream_body(struct req *, const struct http_stream *);
  * others. Call from a handler or a stream's done, before any reply. */
 int	 http_defer(struct req *, void (*fn)(struct req *, void *ctx),
 	    void *ctx);
+/* The same for fn that reads no configuration and may wait long (a BMC
+ * that does not answer): it runs without conf_rdlock, so that a SIGHUP's
+ * reload never waits for it. */
+int	 http_defer_unlocked(struct req *, void (*fn)(struct req *,
+	    void *ctx), void *ctx);
 
 /* work.c: threads for slow work handed off by the HTTP thread. */
 #define WORK_THREADS_MAX	64
@@ -453,7 +458,12 @@ void	 console_ring_put(struct console_ring *, const void *, size_t);
  * the oldest byte kept if it is older). The count copied. */
 size_t	 console_ring_get(const struct console_ring *, uint64_t *pos,
 	    void *out, size_t max);
+/* size bytes, keeping the newest and every position: 0, or -1 (as it
+ * was). */
+int	 console_ring_resize(struct console_ring *, size_t size);
 int	 console_init(char *err, size_t errlen);
+/* After a SIGHUP's config_apply_reload, on the main thread. */
+void	 console_reload(void);
 void	 console_rescan(void);
 void	 console_shutdown(void);	/* the streams end; before http_stop */
 void	 console_close(void);
@@ -491,6 +501,7 @@ enum job_result {
 	JOB_UNTRUSTED = -8,	/* the image is not signed by a trusted key */
 	JOB_WRONG_KIND = -9,	/* a disk image for diskless, or the reverse */
 	JOB_TOO_BIG = -10,	/* over rootfs_max_size, for a diskless boot */
+	JOB_BMC = -11,		/* the slot is a BMC link: no server to boot */
 };
 /* The states, in the order of the transition matrix; their names are the
  * API's and the database's (job_state_name), their words the dashboard's
@@ -525,6 +536,14 @@ int	 jobs_image_check(enum job_action, const char *ref, char *image,
  * Call with the configuration read-locked. */
 int	 jobs_create(const char *slot, enum job_action, const char *ref,
 	    int64_t *id, char *why, size_t len);
+/* A PATCH made slot diskless (or gave it another image): with a power
+ * method, a diskless job for the node's image is made queued (one not
+ * begun yet is cancelled) and the server is made to boot from the network
+ * as for a reimage (power_boot_job, boot_timeout's second try, then "no
+ * boot"). JOB_OK and *id (0: no method or no image, nothing done), or a
+ * JOB_* of jobs_create with why. Call with the configuration read-locked. */
+int	 jobs_diskless_start(const char *slot, int64_t *id, char *why,
+	    size_t len);
 /* A power job (JOB_POWER_*) of slot, queued for power_job_start: JOB_OK
  * and *id, or JOB_NO_NODE, JOB_BUSY with why. */
 int	 jobs_create_power(const char *slot, enum job_action, int64_t *id,
@@ -938,6 +957,9 @@ void	 power_config_use(const json_t *sections);	/* start, SIGHUP */
  * reference, or NULL when the slot has none. Any thread. */
 json_t	*power_settings_get(const char *slot);
 json_t	*power_settings_all(void);	/* {SLOT: settings}, a copy */
+/* The slot's PATCHed settings alone (a new reference), or NULL: what a
+ * failed PATCH puts back with power_settings_set. */
+json_t	*power_settings_patched(const char *slot);
 /* PATCH {"power": settings}; NULL removes. 0, or -1 with err. */
 int	 power_settings_set(const char *slot, const json_t *settings,
 	    char *err, size_t errlen);
@@ -971,6 +993,7 @@ void	 power_reimage_done(const char *slot);	/* boot_disk, if it can */
 #define POWER_POLLS_PER_SECOND	4	/* status calls of all slots */
 #define POWER_FAILS_MAX		3
 #define POWER_POLLS_RUNNING_MAX	2	/* status calls at once, all slots */
+#define POWER_ASKS_RUNNING_MAX	2	/* POST .../power status at once */
 struct power_rate {
 	int64_t	 second;	/* the second counted (ms / 1000) */
 	int	 used;

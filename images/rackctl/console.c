@@ -4,12 +4,15 @@
  * out); the console's event stream (GET /api/v1/nodes/SLOT/console: the
  * rack's recent output, then live) is written to stdout, and what is typed
  * is POSTed to the console. As with ssh and cu, "~." at the start of a
- * line leaves and "~~" sends one "~" (console_escape_feed).
+ * line leaves and "~~" sends one "~" (console_escape_feed). A stream that
+ * drops is opened again with a bounded backoff (attach), the terminal
+ * still raw; the rack's ring comes again first.
  */
 #include "images/rackctl/rackctl.h"
 
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +25,10 @@
 #define CONSOLE_LINE_MAX	(64 * 1024)	/* an event's line */
 #define CONSOLE_TYPED_MAX	1024		/* stdin read at a time */
 #define CONSOLE_OUT_MAX		(48 * 1024)	/* one event's bytes */
+#define CONSOLE_RETRY_FIRST_MS	500	/* the first wait to reconnect */
+#define CONSOLE_RETRY_MAX_MS	8000	/* the longest */
+#define CONSOLE_RETRIES		20	/* in a row */
+#define CONSOLE_RETRY_RESET_S	10	/* a stream this long: tries anew */
 
 /* ---- the escape ------------------------------------------------------- */
 
@@ -247,113 +254,221 @@ console_usage(FILE *f)
 	    "usage error.\n");
 }
 
-static int
-attach(const struct rack *rk, const char *slot)
+/* How one stream of the console ended. */
+enum session_end { S_LEFT, S_FAILED, S_ENDED };
+
+struct attach {
+	const struct rack	*rk;
+	const char		*slot;
+	struct console_escape	 esc;
+	bool			 stdin_open;
+	double			 until;	/* end of input: the last second */
+	bool			 got;	/* the last stream stood a while */
+	long			 status;	/* its HTTP status; 0 none */
+	char			 why[RACKCTL_ERR_MAX];
+};
+
+/* Typed bytes in at most a second: S_LEFT at "~.", S_FAILED if a POST
+ * fails, else S_ENDED (go on). send: false while not connected (typed
+ * bytes other than the escape are dropped, and said so once). */
+static enum session_end
+typed(struct attach *a, bool send, bool *dropped_told)
 {
-	struct console_escape esc;
-	struct stream s = { .line = NULL };
-	struct curl_slist *hdrs = NULL;
+	char in[CONSOLE_TYPED_MAX], sendbuf[2 * CONSOLE_TYPED_MAX];
+	size_t n = 0;
+	ssize_t k = read(STDIN_FILENO, in, sizeof in);
+	bool leave;
+
+	if (k < 0 && errno == EINTR)
+		return S_ENDED;
+	if (k <= 0) {
+		/* End of input (not a terminal): what the stream has still
+		 * comes, or its error. */
+		a->stdin_open = false;
+		a->until = rackctl_now() + 1;
+		return S_ENDED;
+	}
+	leave = console_escape_feed(&a->esc, in, (size_t)k, sendbuf, &n);
+	if (n > 0 && send && send_typed(a->rk, a->slot, sendbuf, n) != 0)
+		return S_FAILED;
+	if (n > 0 && !send && !*dropped_told) {
+		fprintf(stderr, "\r\n[rackctl: not connected: what is typed "
+		    "now is not sent; ~. leaves]\r\n");
+		*dropped_told = true;
+	}
+	return leave ? S_LEFT : S_ENDED;
+}
+
+/* One stream of the console, until it ends, "~." or a failure. */
+static enum session_end
+session(struct attach *a, struct curl_slist *hdrs, struct stream *s)
+{
 	struct curl_waitfd wfd = { .fd = STDIN_FILENO,
 	    .events = CURL_WAIT_POLLIN };
 	char url[RACK_URL_MAX + URL_PATH_MAX];
 	CURLM *m = curl_multi_init();
 	CURL *c = curl_easy_init();
-	int running = 1, rc = RACKCTL_FAIL;
-	bool stdin_open = true;
-	double until = 0;	/* end of input: the stream's last second */
+	enum session_end end = S_ENDED;
+	bool told = false;
+	double start;
+	int running = 1;
+	CURLMsg *msg;
+	int left;
 
-	if (m == NULL || c == NULL || (s.line = malloc(CONSOLE_LINE_MAX)) ==
-	    NULL || (hdrs = rackctl_auth_headers(rk, NULL)) == NULL) {
+	a->status = 0;
+	a->got = false;
+	start = rackctl_now();
+	snprintf(a->why, sizeof a->why, "the stream ended");
+	if (m == NULL || c == NULL) {
 		rackctl_error("out of memory");
+		end = S_FAILED;
 		goto out;
 	}
-	curl_slist_append(hdrs, "Accept: text/event-stream");
-	snprintf(url, sizeof url, "%s/api/v1/nodes/%s/console", rk->url, slot);
+	s->linelen = 0;
+	s->overlong = false;
+	s->event[0] = '\0';
+	snprintf(url, sizeof url, "%s/api/v1/nodes/%s/console", a->rk->url,
+	    a->slot);
 	rackctl_curl_common(c);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 0L);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, stream_cb);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, s);
 	curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
 	curl_multi_add_handle(m, c);
-	console_escape_init(&esc);
-	if (term_raw() != 0) {
-		rackctl_error("cannot put the terminal in raw mode: %s",
-		    strerror(errno));
-		goto out;
-	}
 	while (running) {
 		int got = 0;
 
-		if (curl_multi_perform(m, &running) != CURLM_OK)
+		if (curl_multi_perform(m, &running) != CURLM_OK || !running)
 			break;
-		if (!running)
-			break;
-		if (!stdin_open && rackctl_now() >= until) {
-			rc = RACKCTL_OK;
+		if (!a->stdin_open && rackctl_now() >= a->until) {
+			end = S_LEFT;
 			goto out;
 		}
-		if (curl_multi_poll(m, stdin_open ? &wfd : NULL,
-		    stdin_open ? 1 : 0, stdin_open ? 1000 : 100, &got) !=
+		if (curl_multi_poll(m, a->stdin_open ? &wfd : NULL,
+		    a->stdin_open ? 1 : 0, a->stdin_open ? 1000 : 100, &got) !=
 		    CURLM_OK)
 			break;
-		if (stdin_open && (wfd.revents & (CURL_WAIT_POLLIN |
+		if (a->stdin_open && (wfd.revents & (CURL_WAIT_POLLIN |
 		    CURL_WAIT_POLLPRI)) != 0) {
-			char in[CONSOLE_TYPED_MAX];
-			char sendbuf[2 * CONSOLE_TYPED_MAX];
-			size_t n = 0;
-			ssize_t k = read(STDIN_FILENO, in, sizeof in);
-			bool leave;
-
 			wfd.revents = 0;
-			if (k < 0 && errno == EINTR)
-				continue;
-			if (k <= 0) {
-				/* End of input (not a terminal): what the
-				 * stream has still comes, or its error. */
-				stdin_open = false;
-				until = rackctl_now() + 1;
-				continue;
-			}
-			leave = console_escape_feed(&esc, in, (size_t)k,
-			    sendbuf, &n);
-			if (n > 0 && send_typed(rk, slot, sendbuf, n) != 0)
+			if ((end = typed(a, true, &told)) != S_ENDED)
 				goto out;
-			if (leave) {
-				rc = RACKCTL_OK;
-				goto out;
-			}
 		}
 	}
-	/* The stream ended: why. */
-	{
-		CURLMsg *msg;
-		int left;
-		long status = 0;
-
-		term_restore();
-		while ((msg = curl_multi_info_read(m, &left)) != NULL)
-			if (msg->msg == CURLMSG_DONE) {
-				curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE,
-				    &status);
-				rackctl_error("console %s: %s%s", slot,
-				    status >= 400 ? "refused by the rack: " :
-				    "the stream ended: ", status >= 400 ?
-				    (status == 404 ? "no console in that slot" :
-				    status == 401 || status == 403 ?
-				    "the token is not accepted" : "error") :
-				    curl_easy_strerror(msg->data.result));
-			}
+	/* A stream that stood a while counts the tries afresh. */
+	a->got = rackctl_now() - start >= CONSOLE_RETRY_RESET_S;
+	if (s->failed) {
+		rackctl_error("console %s: cannot write the output", a->slot);
+		end = S_FAILED;
+		goto out;
 	}
+	while ((msg = curl_multi_info_read(m, &left)) != NULL)
+		if (msg->msg == CURLMSG_DONE) {
+			curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE,
+			    &a->status);
+			snprintf(a->why, sizeof a->why, "%s",
+			    a->status >= 400 ? (a->status == 404 ?
+			    "no console in that slot" : a->status == 401 ||
+			    a->status == 403 ? "the token is not accepted" :
+			    "error") : curl_easy_strerror(msg->data.result));
+		}
 out:
-	term_restore();
 	if (c != NULL) {
 		curl_multi_remove_handle(m, c);
 		curl_easy_cleanup(c);
 	}
 	if (m != NULL)
 		curl_multi_cleanup(m);
+	return end;
+}
+
+/* Wait secs before the next stream, reading what is typed for "~.":
+ * S_LEFT or S_ENDED. */
+static enum session_end
+backoff(struct attach *a, double secs)
+{
+	double until = rackctl_now() + secs;
+	bool told = false;
+
+	while (rackctl_now() < until) {
+		struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
+		int ms = (int)((until - rackctl_now()) * 1000) + 1;
+
+		if (!a->stdin_open)
+			return S_ENDED;	/* no more input: no reconnection */
+		if (poll(&p, 1, ms > 1000 ? 1000 : ms) > 0 &&
+		    typed(a, false, &told) == S_LEFT)
+			return S_LEFT;
+	}
+	return S_ENDED;
+}
+
+/* The console, its stream opened again when it drops (a rackd restart,
+ * the network): after CONSOLE_RETRY_FIRST_MS, doubling to
+ * CONSOLE_RETRY_MAX_MS, at most CONSOLE_RETRIES times in a row (a stream
+ * that stood CONSOLE_RETRY_RESET_S counts them afresh). A refusal (4xx
+ * but 429) is not retried. The terminal stays raw throughout and "~."
+ * leaves at any time. */
+static int
+attach(const struct rack *rk, const char *slot)
+{
+	struct attach a = { .rk = rk, .slot = slot, .stdin_open = true };
+	struct stream s = { .line = NULL };
+	struct curl_slist *hdrs = NULL;
+	int rc = RACKCTL_FAIL, tries = 0;
+	enum session_end end;
+
+	if ((s.line = malloc(CONSOLE_LINE_MAX)) == NULL ||
+	    (hdrs = rackctl_auth_headers(rk, NULL)) == NULL) {
+		rackctl_error("out of memory");
+		goto out;
+	}
+	curl_slist_append(hdrs, "Accept: text/event-stream");
+	console_escape_init(&a.esc);
+	if (term_raw() != 0) {
+		rackctl_error("cannot put the terminal in raw mode: %s",
+		    strerror(errno));
+		goto out;
+	}
+	for (;;) {
+		double wait;
+
+		if ((end = session(&a, hdrs, &s)) == S_LEFT) {
+			rc = RACKCTL_OK;
+			break;
+		}
+		if (end == S_FAILED)
+			break;
+		if ((a.status >= 400 && a.status < 500 && a.status != 429) ||
+		    !a.stdin_open) {
+			term_restore();
+			rackctl_error("console %s: %s%s", slot, a.status >=
+			    400 ? "refused by the rack: " : "", a.why);
+			break;
+		}
+		tries = a.got ? 1 : tries + 1;
+		if (tries > CONSOLE_RETRIES) {
+			term_restore();
+			rackctl_error("console %s: %s; given up after %d tries",
+			    slot, a.why, CONSOLE_RETRIES);
+			break;
+		}
+		wait = CONSOLE_RETRY_FIRST_MS / 1000.0;
+		for (int i = 1; i < tries && wait * 2 <=
+		    CONSOLE_RETRY_MAX_MS / 1000.0; i++)
+			wait *= 2;
+		fprintf(stderr, "\r\n[rackctl: console %s: %s; again in "
+		    "%.1f s (try %d of %d); ~. leaves]\r\n", slot, a.why,
+		    wait, tries, CONSOLE_RETRIES);
+		if (backoff(&a, wait) == S_LEFT) {
+			rc = RACKCTL_OK;
+			break;
+		}
+	}
+out:
+	term_restore();
 	curl_slist_free_all(hdrs);
 	free(s.line);
 	return rc;

@@ -5,8 +5,9 @@
 # end and reads it from the console's event stream (live and the ring's
 # replay), types through POST and sees it arrive at the server's end, is
 # refused without a token, floods the console (rackd's memory stays
-# bounded, the stream still works), unplugs and plugs the pty back, and
-# reads a job's console log. Loopback and ptys only.
+# bounded, the stream still works), unplugs and plugs the pty back,
+# reads a job's console log, and at a SIGHUP sees console_slots,
+# console_speed and console_ring applied at once. Loopback and ptys only.
 source "$(dirname "$0")/../lib.sh"
 
 [ -x "$RACKD" ] || { echo "build/rackd missing: run make"; exit 1; }
@@ -158,6 +159,65 @@ PY
 	esac
 	check_eq "$(tail -n 1 "$TMP/tty.out")" "$want" "rackctl console on a terminal: raw, restored after $how"
 done
+# The stream drops (rackd restarts): rackctl console opens it again, the
+# terminal still raw, and ~. still leaves.
+rm -f "$TMP/attached" "$TMP/restarted"
+RACKD_TOKEN=$TOKEN timeout 60 python3 - "$RACKCTL" "$URL" "$TMP" >"$TMP/reconnect.out" 2>&1 <<'PY' &
+import os, pty, select, sys, termios, time
+rackctl, url, tmp = sys.argv[1:]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(rackctl, [rackctl, "console", url, "n1"])
+before = termios.tcgetattr(fd)
+seen = b""
+def read_for(secs, want=None):
+    global seen
+    end = time.time() + secs
+    while time.time() < end:
+        r, _, _ = select.select([fd], [], [], 0.1)
+        if r:
+            try:
+                seen += os.read(fd, 4096)
+            except OSError:
+                return False
+        if want is not None and want in seen:
+            return True
+    return want is None
+raw1 = False
+for _ in range(50):
+    read_for(0.1)
+    if not termios.tcgetattr(fd)[3] & termios.ICANON:
+        raw1 = True
+        break
+read_for(1)
+open(tmp + "/attached", "w").close()
+for _ in range(300):
+    if os.path.exists(tmp + "/restarted"):
+        break
+    read_for(0.1)
+got = read_for(30, b"after the restart")
+raw2 = not termios.tcgetattr(fd)[3] & termios.ICANON
+retried = b"again in" in seen
+os.write(fd, b"\r~.")
+_, status = os.waitpid(pid, 0)
+after = termios.tcgetattr(fd)
+print("output" if got else "no-output", "raw" if raw1 and raw2 else "not-raw",
+      "told" if retried else "not-told", "restored" if after == before else "changed",
+      os.waitstatus_to_exitcode(status))
+PY
+PY_PID=$!
+wait_for 100 test -e "$TMP/attached" || fail "rackctl console did not attach"
+opens=$(grep -c 'console of slot n1: .* open' "$RACKD_LOG")
+rackd_stop || fail "rackd did not stop"
+sleep 1
+rackd_start --slots n1,n2 --manage-links=no --console-slots "$PTY/board0=n1"
+reopened() { [ "$(grep -c 'console of slot n1: .* open' "$RACKD_LOG")" -gt "$opens" ]; }
+wait_for 50 reopened || fail "the new rackd did not open n1's console"
+printf 'after the restart\r\n' >"$PTY/server0"
+touch "$TMP/restarted"
+wait "$PY_PID"
+check_eq "$(tail -n 1 "$TMP/reconnect.out")" "output raw told restored 0" \
+	"rackctl console reconnects after a restart: output, still raw, said so, ~. leaves"
 RACKD_TOKEN=nope-nope-nope-nope timeout 10 "$RACKCTL" console "$URL" n1 </dev/null >/dev/null 2>"$TMP/rackctl.err"
 check_eq "$?" 1 "rackctl console with a wrong token fails"
 "$RACKCTL" console "$URL" 'bad slot' </dev/null >/dev/null 2>&1
@@ -224,4 +284,43 @@ raw GET "/api/v1/jobs/$JOB/console"
 check_status 401 "the job's log without a token"
 
 rackd_stop && ok "rackd stops with a console open" || fail "rackd did not stop"
+
+# ---- SIGHUP applies every console_* option -------------------------------------
+CONF=$TMP/rackd.conf
+cat >"$CONF" <<EOF2
+[rackd]
+slots = n1,n2
+manage_links = no
+console_slots = $PTY/board0=n1
+console_ring = 64K
+EOF2
+rackd_start -c "$CONF"
+wait_for 50 grep -q "console of slot n1: .* open at 115200 baud" "$RACKD_LOG" ||
+	fail "n1's console not open at 115200 baud"
+sse 3 "$TMP/pre.sse" &
+PRE_PID=$!
+sleep 0.5
+sed -i "s|^console_slots = .*|console_slots = $PTY/board0=n2|; s|^console_ring = .*|console_ring = 8K|" "$CONF"
+printf 'console_speed = 9600\nconsole_log_max = 128K\n' >>"$CONF"
+kill -HUP "$RACKD_PID"
+wait_for 50 grep -q "console of slot n2: .* open at 9600 baud" "$RACKD_LOG" &&
+	ok "SIGHUP: the pty is n2's console now, at 9600 baud" || fail "no n2 console after SIGHUP"
+grep -q "console of slot n1 .*console_slots maps it to another slot\|console of slot n1 .*no longer in console_slots" "$RACKD_LOG" &&
+	ok "n1's console retired, and the log says why" || fail "n1's console not retired"
+grep -q "takes effect at the next start" "$RACKD_LOG" &&
+	fail "a console option waits for the next start: $(grep 'next start' "$RACKD_LOG")" ||
+	ok "no console option waits for the next start"
+wait "$PRE_PID"
+api GET /api/v1/nodes/n1/console --max-time 2 >/dev/null
+check_error 404 "n1 has no console after the reload"
+head -c 20000 /dev/zero | tr '\0' 'r' >"$PTY/server0"
+printf 'after the reload\r\n' >"$PTY/server0"
+sleep 1
+curl -s -N --max-time 2 -H "Authorization: Bearer $TOKEN" "$URL/api/v1/nodes/n2/console" >"$TMP/n2.sse" 2>/dev/null
+decoded "$TMP/n2.sse" | grep -aq 'after the reload' && ok "n2's console shows the output" ||
+	fail "no output on n2's console"
+got=$(decoded "$TMP/n2.sse" | wc -c)
+[ "$got" -le 8192 ] && [ "$got" -ge 8000 ] && ok "the ring's replay is the new console_ring, 8K ($got bytes)" ||
+	fail "the replay is $got bytes, not 8K"
+rackd_stop || fail "rackd did not stop"
 finish

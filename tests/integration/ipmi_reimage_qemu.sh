@@ -14,7 +14,8 @@
 # job's console log and on the live console stream, and what is typed into
 # the console reaches the VM's tty: the clone environment runs no shell
 # there, so the proof is the tty's echo in the VM's own serial output.
-# Then a diskless boot: boot_mode diskless and a power on through the API,
+# Then a diskless boot: PATCH boot_mode diskless, which alone sets PXE
+# once and switches the server on over IPMI,
 # the rootfs image's marker on the serial log and in its job's console log
 # (NO_DISKLESS=1 leaves it out).
 source "$(dirname "$0")/../lib.sh"
@@ -239,10 +240,11 @@ for ((i = 0; i < 50; i++)); do
 done
 for ((i = 0; i < 100; i++)); do [ "$(power_state)" = off ] && break; sleep 1; done
 check_eq "$(power_state)" off "the server is off after its marker"
+# The PATCH alone boots it: PXE once and power on over IPMI (no POST).
 api PATCH /api/v1/nodes/usb5 -d '{"image":"tiny:1","boot_mode":"diskless"}' >/dev/null
 check_status 200 "usb5: diskless, tiny:1"
-api POST /api/v1/nodes/usb5/power -d '{"action":"on"}' >/dev/null
-check_status 202 "power on queued"
+check_jq '.job.action == "diskless" and .job.state == "queued"' "the PATCH made the diskless job"
+PJOB=$(printf '%s' "$BODY" | jq -r .job.id)
 start=$SECONDS
 for ((i = 0; i < 300; i++)); do
 	grep -aq "RACKD-DISKLESS: diskless-ipmi" "$TMP/serial.log" && break
@@ -253,6 +255,9 @@ grep -aq "RACKD-DISKLESS: diskless-ipmi" "$TMP/serial.log" &&
 	{ fail "no diskless marker on the serial log"; tail -c 1500 "$TMP/serial.log"; }
 DJOB=$(api GET '/api/v1/jobs?node=usb5&limit=1' | jq -r '.[0].id')
 check_eq "$(api GET "/api/v1/jobs/$DJOB" | jq -r .action)" diskless "the last job is the diskless boot"
+check_eq "$DJOB" "$PJOB" "the boot took the PATCH's job"
+check_eq "$(api GET "/api/v1/jobs/$DJOB" | jq -c '[.events[].message | select(startswith("power"))]')" \
+	'["power boot_net","power on"]' "the job set PXE once and switched the server on"
 # the job's log ends with the job (rack-diskless done, before the image's
 # own init); the console's ring has what came after
 for ((i = 0; i < 30; i++)); do

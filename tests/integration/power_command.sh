@@ -41,7 +41,7 @@ chmod 755 "$POWER"
 CONF=$TMP/rackd.conf
 cat >"$CONF" <<EOF2
 [rackd]
-slots = n1,n2
+slots = n1,n2,n1.bmc
 boot_timeout = 10
 
 [power.n1]
@@ -80,6 +80,18 @@ case "$BODY" in *s3cret*) fail "the secret is in GET /api/v1/nodes/n1" ;; *) ok 
 api GET /api/v1/nodes >/dev/null
 case "$BODY" in *s3cret*) fail "the secret is in GET /api/v1/nodes" ;; *) ok "no secret in the nodes" ;; esac
 check_jq '.[] | select(.slot == "n2") | .power.method == null and (.power.note | test("switch the server on"))' "n2 has no method and says so"
+
+# ---- a BMC link's node is the BMC of its slot: no power method, no reimage ---------
+api GET /api/v1/nodes/n1.bmc >/dev/null
+check_jq '.bmc_of == "n1" and .power.method == null and .power.can == []' "n1.bmc is the BMC of n1"
+check_jq '(.power.note | test("the BMC of slot n1")) and (.power.note | test("switch the server on") | not)' \
+	"its note says whose BMC it is, not to switch it on: $(printf '%s' "$BODY" | jq -c .power.note)"
+api POST /api/v1/nodes/n1.bmc/reimage -d '{"image":"test:1"}' >/dev/null
+check_error 409 "no reimage of a BMC"
+check_jq '.error | test("BMC of slot n1")' "the 409 says whose BMC it is"
+api POST /api/v1/nodes/n1.bmc/power -d '{"action":"cycle"}' >/dev/null
+check_error 409 "no power op of a BMC without a method"
+check_jq '.error | test("power the server through slot n1")' "the 409 points at n1"
 
 # ---- jobs: on, off, cycle ------------------------------------------------------
 power_job() {	# OP: a job through the API that ends done (a check)
@@ -150,6 +162,32 @@ api PATCH /api/v1/nodes/n2 -d '{"power":null}' >/dev/null
 check_jq '.power.method == null' "power null removes n2's method"
 [ -e "$STATE/power/n2.json" ] && fail "n2.json left behind" || ok "n2.json removed"
 
+# ---- a PATCH whose database update fails changes no power settings ---------------
+sql "CREATE TRIGGER patch_fails BEFORE UPDATE ON nodes WHEN NEW.slot = 'n2'
+	BEGIN SELECT RAISE(ABORT, 'the test says no'); END"
+api PATCH /api/v1/nodes/n2 -d '{"label":"x","power":{"method":"wol"}}' >/dev/null
+check_error 500 "PATCH label and power, the update failing"
+[ -e "$STATE/power/n2.json" ] && fail "n2.json written by a failed PATCH" || ok "no n2.json after the failed PATCH"
+api GET /api/v1/nodes/n2 >/dev/null
+check_jq '.power.method == null and .label != "x"' "n2 still has no method nor the label"
+sql "DROP TRIGGER patch_fails"
+api PATCH /api/v1/nodes/n2 -d '{"power":{"method":"wol","port":"7"}}' >/dev/null
+check_status 200 "PATCH n2 power wol"
+sql "CREATE TRIGGER patch_fails BEFORE UPDATE ON nodes WHEN NEW.slot = 'n2'
+	BEGIN SELECT RAISE(ABORT, 'the test says no'); END"
+before=$(cat "$STATE/power/n2.json")
+api PATCH /api/v1/nodes/n2 -d '{"boot_mode":"diskless","power":{"method":"wol","port":"9"}}' >/dev/null
+check_error 500 "PATCH boot_mode and power, the update failing"
+check_eq "$(cat "$STATE/power/n2.json")" "$before" "n2.json as it was"
+api GET /api/v1/nodes/n2 >/dev/null
+check_jq '.power.settings.port == "7"' "the running settings as they were"
+api PATCH /api/v1/nodes/n2 -d '{"label":"y","power":null}' >/dev/null
+check_error 500 "PATCH label and power null, the update failing"
+check_eq "$(cat "$STATE/power/n2.json" 2>/dev/null)" "$before" "n2.json not removed"
+sql "DROP TRIGGER patch_fails"
+api PATCH /api/v1/nodes/n2 -d '{"power":null}' >/dev/null
+check_status 200 "PATCH n2 power null"
+
 # ---- PATCH wins over the file; a hanging program is killed --------------------------
 api PATCH /api/v1/nodes/n1 -d '{"power":{"method":"command","program":"'"$POWER"'","timeout":1,"password":"other-pw"}}' >/dev/null
 check_status 200 "PATCH n1 power"
@@ -192,14 +230,70 @@ check_jq '.state == "failed"' "then the job failed"
 check_jq '.reason | startswith("no boot")' "reason: no boot"
 check_eq "$(grep -c '^2 cycle n1$' "$LOG")" 2 "and was not cycled a third time"
 
+# ---- a PATCH to diskless boots the server as a reimage does -------------------------
+sh "$TOP/tests/images/make-rootfs.sh" "$TMP/tiny.tar.zst" diskless-cmd >/dev/null 2>&1 ||
+	fail "make-rootfs.sh"
+image_import "$TMP/tiny.tar.zst" tiny:1 --kind rootfs
+kill -HUP "$RACKD_PID"
+wait_image tiny 1 || fail "tiny:1 not indexed"
+: >"$LOG"
+api PATCH /api/v1/nodes/n1 -d '{"image":"tiny:1","boot_mode":"diskless"}' >/dev/null
+check_status 200 "PATCH n1 diskless with tiny:1"
+check_jq '.job.action == "diskless" and .job.state == "queued"' "a diskless job, queued for the boot"
+DJOB=$(printf '%s' "$BODY" | jq -r .job.id)
+for ((i = 0; i < 50; i++)); do grep -q '^2 cycle n1$' "$LOG" && break; sleep 0.1; done
+check_eq "$(grep -c '^2 cycle n1$' "$LOG")" 1 "the PATCH to diskless cycled the server"
+api GET "/api/v1/jobs/$DJOB" >/dev/null
+check_jq '[.events[].message] | any(. == "power cycle")' "the diskless job says so"
+for ((i = 0; i < 150; i++)); do [ "$(grep -c '^2 cycle n1$' "$LOG")" = 2 ] && break; sleep 0.1; done
+check_eq "$(grep -c '^2 cycle n1$' "$LOG")" 2 "no diskless boot within boot_timeout: cycled once more"
+for ((i = 0; i < 150; i++)); do [ "$(job_field "$DJOB" .state)" = failed ] && break; sleep 0.1; done
+api GET "/api/v1/jobs/$DJOB" >/dev/null
+check_jq '.state == "failed" and (.reason | startswith("no boot"))' "then the diskless job failed: no boot"
+api PATCH /api/v1/nodes/n1 -d '{"label":"again"}' >/dev/null
+check_jq '.job.id == '"$DJOB" "a PATCH that does not make it diskless again boots nothing"
+api PATCH /api/v1/nodes/n1 -d '{"boot_mode":"local"}' >/dev/null
+check_status 200 "n1 back to its local disk"
+
 # ---- SIGHUP rereads [power.SLOT]; a bad one keeps the running settings --------------
+# A status call to a program that hangs (a BMC that does not answer) holds
+# no configuration lock: the reload is done while it still waits.
+touch "$PD/hang"
+ask_bg() {	# a POST status in the background; its status to $PD/ask.$1
+	curl -s -o /dev/null -w '%{http_code}' --max-time 20 -X POST \
+		-H "Authorization: Bearer $TOKEN" -d '{"action":"status"}' \
+		"$URL/api/v1/nodes/n1/power" >"$PD/ask.$1" &
+}
+ask_bg 1
+ask=$!
+sleep 1.5
+kill -0 "$ask" 2>/dev/null && ok "the status call waits for the hanging program" ||
+	fail "the status call did not wait"
 sed -i 's/^timeout = 5$/timeout = 7/' "$CONF"
+t0=$(date +%s%N)
 kill -HUP "$RACKD_PID"
 for ((i = 0; i < 50; i++)); do
 	[ "$(api GET /api/v1/nodes/n1 | jq -r .power.settings.timeout)" = 7 ] && break
 	sleep 0.1
 done
+t1=$(date +%s%N)
 check_eq "$(api GET /api/v1/nodes/n1 | jq -r .power.settings.timeout)" 7 "SIGHUP takes the new timeout"
+kill -0 "$ask" 2>/dev/null && ok "reloaded while the status call still waits ($(( (t1 - t0) / 1000000 )) ms)" ||
+	fail "the reload waited for the status call ($(( (t1 - t0) / 1000000 )) ms)"
+wait "$ask"
+check_eq "$(cat "$PD/ask.1")" 502 "the hanging status call: 502 at its timeout"
+# At most POWER_ASKS_RUNNING_MAX (2) status calls at once; the next is 503.
+ask_bg 2
+a2=$!
+ask_bg 3
+a3=$!
+sleep 1.5
+api POST /api/v1/nodes/n1/power -d '{"action":"status"}' >/dev/null
+check_error 503 "a third status call while two wait"
+check_jq '.error | test("cached state")' "it points at the cached state"
+wait "$a2" "$a3"
+rm -f "$PD/hang"
+power_job on	# the failed calls counted: polling starts again
 sed -i 's/^timeout = 7$/timeout = 70/' "$CONF"
 kill -HUP "$RACKD_PID"
 for ((i = 0; i < 50; i++)); do grep -q 'reload failed.*\[power.n1\] timeout' "$RACKD_LOG" && break; sleep 0.1; done

@@ -1,7 +1,8 @@
 /*
  * tests/unit/test_appliance_console.c — the console's ring buffer
  * (appliance/console.c): what is kept, wrapping, a reader that falls
- * behind and skips to the oldest byte kept, a put larger than the ring;
+ * behind and skips to the oldest byte kept, a put larger than the ring,
+ * a resize (a SIGHUP's console_ring);
  * and the POST body of appliance/console_api.c.
  */
 #include <setjmp.h>
@@ -104,6 +105,48 @@ parse(const char *json, int want, size_t want_n, const char *want_data)
 	json_decref(body);
 }
 
+/* A reload's new console_ring: the newest bytes stay, at their places. */
+static void
+test_ring_resize(void **state)
+{
+	struct console_ring r;
+	char out[32];
+	uint64_t pos;
+
+	(void)state;
+	assert_int_equal(console_ring_init(&r, 8), 0);
+	console_ring_put(&r, "abcdefghij", 10);	/* "cdefghij" kept */
+	assert_int_equal(console_ring_resize(&r, 4), 0);
+	assert_int_equal(r.size, 4);
+	assert_int_equal(r.total, 10);
+	pos = 0;
+	assert_int_equal(console_ring_get(&r, &pos, out, sizeof(out)), 4);
+	assert_memory_equal(out, "ghij", 4);
+	/* a reader's place holds: from 8, "ij" */
+	pos = 8;
+	assert_int_equal(console_ring_get(&r, &pos, out, sizeof(out)), 2);
+	assert_memory_equal(out, "ij", 2);
+	/* larger: what there was, then room for more without loss */
+	assert_int_equal(console_ring_resize(&r, 16), 0);
+	console_ring_put(&r, "klmnopqrstuv", 12);
+	pos = 0;
+	assert_int_equal(console_ring_get(&r, &pos, out, sizeof(out)), 16);
+	assert_memory_equal(out, "ghijklmnopqrstuv", 16);
+	assert_int_equal(pos, 22);
+	/* the same size: nothing moves */
+	assert_int_equal(console_ring_resize(&r, 16), 0);
+	assert_int_equal(r.total, 22);
+	console_ring_free(&r);
+	/* a ring not yet full keeps all it has */
+	assert_int_equal(console_ring_init(&r, 8), 0);
+	console_ring_put(&r, "xyz", 3);
+	assert_int_equal(console_ring_resize(&r, 5000), 0);
+	pos = 0;
+	assert_int_equal(console_ring_get(&r, &pos, out, sizeof(out)), 3);
+	assert_memory_equal(out, "xyz", 3);
+	console_ring_free(&r);
+}
+
 static void
 test_parse_input(void **state)
 {
@@ -143,6 +186,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ring_basic),
 		cmocka_unit_test(test_ring_flood),
+		cmocka_unit_test(test_ring_resize),
 		cmocka_unit_test(test_parse_input),
 		cmocka_unit_test(test_speed),
 	};

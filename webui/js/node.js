@@ -116,6 +116,8 @@ export function nodeView(root, slot) {
 		power.update(n);
 		const active = fmt.isActive(n.state);
 		reimageBtn.disabled = active;
+		reimageBtn.hidden = !!n.bmc_of;	/* a BMC boots nothing */
+		bootSel.disabled = !!n.bmc_of;
 		cancelBtn.hidden = !active;
 	}
 

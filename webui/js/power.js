@@ -1,7 +1,8 @@
 // power.js — a node's Power card: the state its power method last told
 // (and when), the method, its last error, and a button for each of On,
 // Off and Cycle that the method can do (POST .../power, a job). Without
-// a method it says to switch the server on by hand.
+// a method it says to switch the server on by hand; a BMC link's node says
+// whose BMC it is.
 
 import { h, setText } from './dom.js';
 import * as api from './api.js';
@@ -49,7 +50,8 @@ export function powerCard(slot) {
 		setText(stateEl, p.method ? `${p.state || 'unknown'}${p.checked ? ` (checked ${fmt.time(new Date(p.checked * 1000).toISOString())})` : ''}` : '—');
 		setText(errorEl, p.error || '');
 		errorEl.hidden = errorDt.hidden = !p.error;
-		setText(note, !p.method ? 'No power method: switch the server on now (by hand).' : p.note || '');
+		setText(note, n.bmc_of ? `This is the BMC of slot ${n.bmc_of}: power the server from slot ${n.bmc_of}'s page.` :
+		    !p.method ? 'No power method: switch the server on now (by hand).' : p.note || '');
 		note.hidden = !note.textContent;
 		const busy = n.job && fmt.isActive(n.job.state);
 		for (const [op] of OPS) {

@@ -1,6 +1,7 @@
 // rack.js — the rack at a glance: one row per slot in rack order, with the
 // link, address, MAC, image, boot mode, state and the latest job; Reimage
-// and Cancel on each row, and several rows reimaged at once.
+// and Cancel on each row, and several rows reimaged at once. A BMC link's
+// row says whose BMC it is and has no Reimage.
 
 import { h, setText, clear } from './dom.js';
 import * as fmt from './format.js';
@@ -53,18 +54,27 @@ function updateRow(c, n) {
 	c.link.title = n.link ? `${n.link.ifname || ''} since ${fmt.time(n.link.changed)}` : 'no link seen yet';
 	setText(c.addr, n.address || '—');
 	setText(c.mac, n.mac || '—');
-	setText(c.image, n.image || '—');
-	setText(c.boot, n.boot_mode || '—');
+	// A BMC link's node is the BMC of its slot: nothing to reimage.
+	const bmc = !!n.bmc_of;
+	setText(c.image, bmc ? `BMC of ${n.bmc_of}` : n.image || '—');
+	setText(c.boot, bmc ? '—' : n.boot_mode || '—');
 	setText(c.state, n.state);
 	c.state.dataset.state = n.state;
 	c.job.update(n);
 	const active = fmt.isActive(n.state);
 	c.reimage.disabled = active;
+	c.reimage.hidden = bmc;
 	c.cancel.hidden = !active;
-	c.check.disabled = active;
-	if (active && c.check.checked)
+	c.check.disabled = active || bmc;
+	if (c.check.disabled && c.check.checked) {
 		c.check.checked = false;
+		c.check.dispatchEvent(new Event('change'));
+	}
 	c.row.dataset.state = n.state;
+	if (bmc)
+		c.row.dataset.bmcOf = n.bmc_of;
+	else
+		delete c.row.dataset.bmcOf;
 }
 
 function notifyReimage(results, ref) {

@@ -458,6 +458,7 @@ static const struct {
 	enum agent_exit	(*run)(struct agent *);
 } actions[] = {
 	{ "reimage", reimage },
+	{ "erase", erase_run },
 };
 
 static enum agent_exit
@@ -520,9 +521,10 @@ main(int argc, char **argv)
 		log_info("rebooting in %d s", FAIL_REBOOT_DELAY_S);
 		sleep_ms(FAIL_REBOOT_DELAY_S * 1000);
 	} else
-		log_info("rebooting");
+		log_info(a.power_off ? "powering off" : "rebooting");
 	sync();
-	if (reboot(RB_AUTOBOOT) != 0)
+	if (reboot(rc == AGENT_EXIT_DONE && a.power_off ? RB_POWER_OFF :
+	    RB_AUTOBOOT) != 0)
 		log_error("reboot: %s", strerror(errno));
 	return rc;
 }

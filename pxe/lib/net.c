@@ -293,6 +293,37 @@ net_report(struct net *n, int64_t job, const char *state, uint64_t done,
 	return rc;
 }
 
+int
+net_event(struct net *n, int64_t job, const char *message, long *status,
+    char *err, size_t errlen)
+{
+	char url[AGENT_URL_MAX + 64], *text, m[EVENT_MAX];
+	struct membuf b = { .max = REPLY_MAX };
+	size_t j = 0;
+	json_t *o;
+	int rc;
+
+	snprintf(url, sizeof(url), "%s/api/v1/agent/jobs/%" PRId64 "/event",
+	    n->base, job);
+	/* Printable, bounded: what rackd accepts. */
+	for (const char *p = message; *p != '\0' && j + 1 < sizeof(m); p++)
+		m[j++] = *p >= 0x20 && *p < 0x7f ? *p : ' ';
+	m[j] = '\0';
+	o = json_pack("{s:s}", "message", m);
+	if (o == NULL || (text = json_dumps(o, JSON_COMPACT)) == NULL) {
+		json_decref(o);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	json_decref(o);
+	rc = api_call(n, url, text, REPORT_TIMEOUT_S, &b, status, err, errlen);
+	free(text);
+	if (rc == 0 && *status != 200)
+		net_error_text(b.data, b.len, err, errlen);
+	free(b.data);
+	return rc;
+}
+
 /* ---- chunks ---- */
 
 struct rx {

@@ -1,0 +1,129 @@
+#!/bin/bash
+# Erase end to end: a virtual server (QEMU, software emulation) boots the
+# clone environment from rackd over a tap management link and its agent
+# erases the disk. An NVMe disk (-device nvme) full of random bytes with
+# method auto: the job's events say NVMe Format NVM ran and what was
+# checked, and the disk file reads all zeros. A virtio disk with method
+# overwrite: the same. After each erase the server powers itself off (the
+# VM ends) instead of booting its empty disk. Also the API's refusals and
+# the agent's note endpoint (POST /api/v1/agent/jobs/ID/event).
+source "$(dirname "$0")/../lib.sh"
+[ "$(id -u)" -eq 0 ] || { echo "needs root (network namespaces)"; exit 1; }
+[ -f "$TOP/build/pxe/initrd.img" ] || { echo "no clone initramfs: make pxe"; exit 1; }
+
+ns_add rack
+ip -n "$NS-rack" tuntap add usb5 mode tap
+RACKD_NS=rack rackd_start --links 'usb*' --pxe-dir "$TOP/build/pxe" --boot-timeout 10m
+wait_for 50 sh -c "[ \"\$(${WRAP[*]} curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer $TOKEN' $URL/api/v1/nodes/usb5)\" = 200 ]" ||
+	{ echo "no node usb5"; exit 1; }
+
+# ---- the API's refusals ----
+api POST /api/v1/nodes/usb5/erase -d '{"method":"shred"}' >/dev/null
+check_error 400 "erase with an unknown method"
+check_jq '.error | test("auto") and test("overwrite")' "the refusal names the methods"
+api POST /api/v1/nodes/usb5/erase -d '{"method":"auto","disk":"sda"}' >/dev/null
+check_error 400 "erase with an unknown key"
+api POST /api/v1/nodes/usb5/erase -d '{"method":1}' >/dev/null
+check_error 400 "erase with a method that is not a string"
+api POST /api/v1/nodes/nosuch/erase -d '{"method":"auto"}' >/dev/null
+check_error 404 "erase of a slot without a node"
+"${WRAP[@]}" curl -s -o /dev/null -w '%{http_code}' -X POST -d '{"method":"auto"}' \
+	"$URL/api/v1/nodes/usb5/erase" >"$TMP/st"
+check_eq "$(cat "$TMP/st")" 401 "erase without a token is refused"
+
+# vm NAME DEVICE DISK: runs the server until it powers off (bounded); the
+# serial console goes to $TMP/NAME.serial.
+vm() {
+	local name=$1 dev=$2 disk=$3
+	timeout "${VM_TIMEOUT:-300}" ip netns exec "$NS-rack" qemu-system-x86_64 -accel tcg -m 512 \
+		-display none -monitor none -serial "file:$TMP/$name.serial" \
+		-netdev tap,id=n0,ifname=usb5,script=no,downscript=no \
+		-device virtio-net-pci,netdev=n0,bootindex=1 \
+		-drive "if=none,id=d0,file=$disk,format=raw" \
+		-device "$dev,drive=d0" >"$TMP/$name.qemu" 2>&1
+	VM_RC=$?
+}
+
+# erase NAME METHOD DEVICE: queues the job, runs the VM; checks the job is
+# done, the VM powered off and the disk reads zeros; sets JOB, EVENTS.
+erase() {
+	local name=$1 method=$2 dev=$3 disk=$TMP/$1.disk start secs size
+	truncate -s 64M "$disk"
+	head -c 64M /dev/urandom | dd of="$disk" conv=notrunc status=none
+	api POST /api/v1/nodes/usb5/erase -d "{\"method\":\"$method\"}" >"$TMP/job.json"
+	check_status 202 "$name: erase ($method) queued"
+	JOB=$(jq -r .id "$TMP/job.json")
+	check_eq "$(jq -r '.action + " " + .params.method' "$TMP/job.json")" "erase $method" \
+		"$name: the job is an erase with its method"
+	[ -n "${BEFORE_VM:-}" ] && "$BEFORE_VM"
+	start=$(date +%s)
+	vm "$name" "$dev" "$disk"
+	secs=$(( $(date +%s) - start ))
+	check_eq "$VM_RC" 0 "$name: the server powered itself off (${secs}s)"
+	check_eq "$(job_field "$JOB" .state)" done "$name: job $JOB done"
+	EVENTS=$(job_field "$JOB" '.events[] | .message')
+	printf '%s\n' "$EVENTS" | sed 's/^/    /'
+	if grep -aq "powering off" "$TMP/$name.serial"; then
+		ok "$name: the agent powered off instead of booting the erased disk"
+	else
+		fail "$name: no 'powering off' on the console"
+		tail -c 3000 "$TMP/$name.serial"
+	fi
+	size=$(stat -c %s "$disk")
+	if cmp -s -n "$size" "$disk" /dev/zero; then
+		ok "$name: all $size bytes of the disk read zeros"
+	else
+		fail "$name: the disk still holds data: $(cmp -n "$size" "$disk" /dev/zero 2>&1 | head -n 1)"
+	fi
+	has_event "verified: all 258 samples" "$name: the events say what was checked"
+}
+has_event() {	# TEXT WHAT
+	if printf '%s\n' "$EVENTS" | grep -qF "$1"; then ok "$2"; else fail "$2: no event with '$1'"; fi
+}
+
+# ---- the note endpoint, on the first job before its server boots ----
+notes() {
+	local tok
+	tok=$(job_token "$JOB")
+	note() {	# BODY: posts it with the job's token; sets STATUS
+		STATUS=$("${WRAP[@]}" curl -s -o "$TMP/note.out" -w '%{http_code}' \
+			-H "Authorization: Bearer $tok" -d "$1" "$URL/api/v1/agent/jobs/$JOB/event")
+	}
+	"${WRAP[@]}" timeout 4 curl -s -N -H "Authorization: Bearer $TOKEN" \
+		"$URL/api/v1/events" >"$TMP/events.sse" 2>/dev/null &
+	local sse=$!
+	sleep 0.5
+	note '{"message":"test note: 1 2 3"}'
+	check_eq "$STATUS" 200 "a note of the agent is taken"
+	note '{"message":""}'; check_eq "$STATUS" 400 "an empty note is refused"
+	note "{\"message\":\"$(head -c 200 /dev/zero | tr '\0' x)\"}"
+	check_eq "$STATUS" 400 "a note of 200 characters is refused"
+	note '{"message":"bell\u0007"}'; check_eq "$STATUS" 400 "a note with a control character is refused"
+	note '{"message":"nul\u0000x"}'; check_eq "$STATUS" 400 "a note with a NUL is refused"
+	note '{"message":"caf\u00e9"}'; check_eq "$STATUS" 400 "a note that is not ASCII is refused"
+	note '{"message":"a","state":"done"}'; check_eq "$STATUS" 400 "a note with another key is refused"
+	note '["message"]'; check_eq "$STATUS" 400 "a note that is not an object is refused"
+	STATUS=$("${WRAP[@]}" curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" \
+		-d '{"message":"x"}' "$URL/api/v1/agent/jobs/$JOB/event")
+	check_eq "$STATUS" 401 "a note with the API token (not the job's) is refused"
+	check_eq "$(job_field "$JOB" '[.events[] | select(.message == "test note: 1 2 3")] | length')" 1 \
+		"the note is one event of the job"
+	wait "$sse"
+	if grep -q '^event: job_event' "$TMP/events.sse" && grep -q 'test note: 1 2 3' "$TMP/events.sse"; then
+		ok "the note is a job_event on /api/v1/events"
+	else
+		fail "no job_event on /api/v1/events: $(head -c 500 "$TMP/events.sse")"
+	fi
+}
+
+BEFORE_VM=notes erase nvme auto nvme,serial=ERASE-NVME-1
+has_event "auto: NVMe Format NVM (user data erase)" "nvme: the events say Format NVM ran"
+has_event "NVMe QEMU NVMe Ctrl (serial ERASE-NVME-1)" "nvme: the events name the controller and its serial"
+has_event "erased by NVMe Format NVM" "nvme: the last event says the method that erased"
+
+BEFORE_VM= erase virtio overwrite virtio-blk-pci,serial=ERASE-VIRTIO-1
+has_event "erase /dev/vda of 64.0 MiB (rule largest), method overwrite" "virtio: the events name the disk and the method"
+has_event "erased by overwrite with zeros" "virtio: the events say the overwrite ran"
+api GET "/api/v1/jobs/$JOB" >/dev/null
+check_jq '.bytes_done == 67108864' "virtio: the job's progress reached the disk's size"
+finish

@@ -73,7 +73,7 @@ get_count(json_t *body, const char *key, int64_t *out)
 void
 agent_job_report(struct req *r)
 {
-	int64_t id = http_agent_job(r), done, fetched, rate;
+	int64_t id = http_agent_job(r), done, fetched, rate, total;
 	const char *state, *reason;
 	struct db_job job;
 	json_t *body;
@@ -86,11 +86,13 @@ agent_job_report(struct req *r)
 	if (state == NULL || get_count(body, "bytes_done", &done) != 0 ||
 	    get_count(body, "bytes_fetched", &fetched) != 0 ||
 	    get_count(body, "rate", &rate) != 0 ||
+	    get_count(body, "bytes_total", &total) != 0 ||
 	    (reason != NULL && strlen(reason) >= DB_REASON_MAX)) {
 		json_decref(body);
 		http_reply_error(r, 400, "body must be {\"state\": S, "
 		    "\"bytes_done\": N, \"bytes_fetched\": N, \"rate\": N, "
-		    "\"reason\": \"...\"} with counts >= 0");
+		    "\"bytes_total\": N, \"reason\": \"...\"} with counts "
+		    ">= 0");
 		return;
 	}
 	/* A node that GRUB booted over TFTP calls in first from the clone
@@ -98,6 +100,9 @@ agent_job_report(struct req *r)
 	if (db_job_get(id, &job) == DB_OK &&
 	    strcmp(job.state, job_state_name(JOB_QUEUED)) == 0)
 		jobs_node_booting(job.slot);
+	/* A job made without a size (an erase): the agent's measure. */
+	if (total > 0)
+		jobs_set_total(id, total);
 	rc = jobs_report(id, state, done, fetched, rate, reason);
 	/* The clone environment says whether it booted with Secure Boot. */
 	if (rc == JOB_OK && json_is_boolean(json_object_get(body,

@@ -560,6 +560,9 @@ int	 job_action_clone(const char *action);
 int	 jobs_cancel(int64_t id, const char *who);
 int	 jobs_report(int64_t id, const char *state, int64_t done,
 	    int64_t fetched, int64_t rate, const char *reason);
+/* The job's size in bytes when it was made without one (a clone job
+ * whose agent measures its disk): set once, then kept. */
+int	 jobs_set_total(int64_t id, int64_t total);
 int	 jobs_node_booting(const char *slot);	/* boot script fetched */
 /* JOB_OK: the job is active and the token is its own */
 int	 jobs_token_check(int64_t id, const char *token);

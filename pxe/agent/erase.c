@@ -530,6 +530,7 @@ erase_run(struct agent *a)
 	disk_name(&e);
 	if ((e.size = fd_size(a->fd)) == 0)
 		return agent_fail(a, "erase: %s has no size", a->disk_path);
+	net_set_total(a->net, e.size);	/* rackd's job has no size */
 	a->t_start = now_ms();
 	rate_init(&a->rate, a->t_start, 0);
 	if (agent_report(a, "streaming", NULL, 1, a->deadline_ms) != REPORT_OK)

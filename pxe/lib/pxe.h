@@ -212,6 +212,9 @@ int	 net_report(struct net *n, int64_t job, const char *state,
  * characters, each printable ASCII (others become spaces). 0 and *status, or -1 on a transport error. */
 int	 net_event(struct net *n, int64_t job, const char *message,
 	    long *status, char *err, size_t errlen);
+/* The job's size in bytes, sent as bytes_total with every report from
+ * now on, for a job rackd made without one (an erase: the disk's size). */
+void	 net_set_total(struct net *n, uint64_t total);
 /* GET chunks_url + hash into buf[0..cap): keep-alive, resumes a cut
  * transfer with Range, retries with backoff until deadline_ms passes
  * without progress. 0 and *len, or -1 with err (also when *stop is set).

@@ -135,7 +135,8 @@ run_blocking(struct erase *e, struct blocking *b, const char *what,
 		sleep_ms(WAIT_SLICE_MS);
 		if (est_ms > 0)	/* the drive's estimate, up to 99% */
 			atomic_store(&a->pr.bytes_done, ms >= est_ms ?
-			    e->size / 100 * 99 : e->size / est_ms * ms);
+			    e->size / 100 * 99 :
+			    (uint64_t)((double)e->size * ms / est_ms));
 		tick(e, "streaming", what);
 	}
 	pthread_join(t, NULL);

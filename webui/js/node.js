@@ -197,6 +197,17 @@ export function nodeView(root, slot) {
 		}
 	}
 
+	// An agent's note (an erase's steps): the open job's events again.
+	const onNote = (e) => {
+		const ev = e.detail || {};
+		if (ev.slot !== slot || !open.has(ev.job))
+			return;
+		const d = jobsBody.querySelector(`details[data-job="${ev.job}"] ol.events`);
+		if (d)
+			loadEvents(ev.job, d);
+	};
+	window.addEventListener('rackd-job-event', onNote);
+
 	update();
 	loadJobs();
 	loadLinks();
@@ -223,6 +234,7 @@ export function nodeView(root, slot) {
 	update.linkKey = n0 && n0.link ? `${n0.link.state}:${n0.link.changed}` : '';
 	return () => {
 		unsub();
+		window.removeEventListener('rackd-job-event', onNote);
 		term.close();
 	};
 }

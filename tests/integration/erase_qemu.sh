@@ -35,6 +35,18 @@ check_error 404 "erase of a slot without a node"
 "${WRAP[@]}" curl -s -o /dev/null -w '%{http_code}' -X POST -d '{"method":"auto"}' \
 	"$URL/api/v1/nodes/usb5/erase" >"$TMP/st"
 check_eq "$(cat "$TMP/st")" 401 "erase without a token is refused"
+# rackctl without --yes and without a terminal: it names the slot, says
+# its disks are not known (no inventory yet) and refuses.
+RACKD_TOKEN=$TOKEN "${WRAP[@]}" "$RACKCTL" erase "$URL" usb5 </dev/null >/dev/null 2>"$TMP/rackctl.err"
+check_eq "$?" 1 "rackctl erase without --yes and no terminal is refused"
+if grep -q "not known yet" "$TMP/rackctl.err" && grep -q "add --yes" "$TMP/rackctl.err"; then
+	ok "rackctl says the disks are not known yet and asks for --yes"
+else
+	fail "rackctl erase said: $(cat "$TMP/rackctl.err")"
+fi
+check_eq "$(sql "SELECT count(*) FROM jobs WHERE action = 'erase'")" 0 "no erase job was made"
+RACKD_TOKEN=$TOKEN "$RACKCTL" erase "$URL" usb5 --method shred --yes >/dev/null 2>&1
+check_eq "$?" 2 "rackctl erase --method shred is a usage error"
 }
 
 # vm NAME DEVICE DISK [QEMU ARGS]: runs the server until it powers off (bounded); the
@@ -58,8 +70,16 @@ erase() {
 	shift 3
 	truncate -s 64M "$disk"
 	head -c 64M /dev/urandom | dd of="$disk" conv=notrunc status=none
-	api POST /api/v1/nodes/usb5/erase -d "{\"method\":\"$method\"}" >"$TMP/job.json"
-	check_status 202 "$name: erase ($method) queued"
+	if [ -n "${BY_RACKCTL:-}" ]; then
+		RACKD_TOKEN=$TOKEN "${WRAP[@]}" "$RACKCTL" erase "$URL" usb5 --method "$method" --yes --json \
+			>"$TMP/job.json" 2>"$TMP/rackctl.err"
+		check_eq "$?" 0 "$name: rackctl erase --yes queues the erase ($method)"
+		grep -q "Erase the disk of slot usb5" "$TMP/rackctl.err" &&
+			ok "$name: rackctl names the slot" || fail "$name: rackctl did not name the slot: $(cat "$TMP/rackctl.err")"
+	else
+		api POST /api/v1/nodes/usb5/erase -d "{\"method\":\"$method\"}" >"$TMP/job.json"
+		check_status 202 "$name: erase ($method) queued"
+	fi
 	JOB=$(jq -r .id "$TMP/job.json")
 	check_eq "$(jq -r '.action + " " + .params.method' "$TMP/job.json")" "erase $method" \
 		"$name: the job is an erase with its method"
@@ -133,7 +153,7 @@ case $CASES in *" nvme "*)
 	;;
 esac
 case $CASES in *" virtio "*)
-	BEFORE_VM= erase virtio overwrite virtio-blk-pci,serial=ERASE-VIRTIO-1
+	BEFORE_VM= BY_RACKCTL=1 erase virtio overwrite virtio-blk-pci,serial=ERASE-VIRTIO-1
 	has_event "erase /dev/vda of 64.0 MiB (rule largest), method overwrite" "virtio: the events name the disk and the method"
 	has_event "erased by overwrite with zeros" "virtio: the events say the overwrite ran"
 	api GET "/api/v1/jobs/$JOB" >/dev/null

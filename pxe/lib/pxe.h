@@ -143,7 +143,7 @@ void	 retry_wait(int64_t delay, const atomic_int *stop);
 /* job.c: the job as rackd sends it. */
 struct job {
 	int64_t	 id;
-	char	 action[JOB_ACTION_MAX];	/* "reimage" if rackd names none */
+	char	 action[JOB_ACTION_MAX];	/* "reimage" if none named */
 	char	 state[JOB_STATE_MAX];
 	char	 image[IMAGE_REF_MAX + 1];
 	char	 chunks_url[AGENT_URL_MAX];	/* absolute, ends with '/' */
@@ -209,7 +209,8 @@ int	 net_report(struct net *n, int64_t job, const char *state,
 	    long *status, char *err, size_t errlen);
 /* A note for the job's event log (POST .../event {"message"}): what an
  * action does, for the operator. The message is cut to EVENT_MAX - 1
- * characters, each printable ASCII (others become spaces). 0 and *status, or -1 on a transport error. */
+ * characters, each printable ASCII (others become spaces). 0 and
+ * *status, or -1 on a transport error. */
 int	 net_event(struct net *n, int64_t job, const char *message,
 	    long *status, char *err, size_t errlen);
 /* The job's size in bytes, sent as bytes_total with every report from

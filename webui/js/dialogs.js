@@ -112,7 +112,8 @@ export function cancelDialog(node, done) {
 	    h('h2', { id: 'dlg-title', text: `Cancel the job on ${nodeName(node.slot)}?` }),
 	    h('p', { text: `Job ${j.id}: ${j.action}${j.image ? ` with ${j.image}` : ''}, ${j.state}` +
 		(j.state === 'streaming' ? ` (${p.percent}%)` : '') +
-		'. A half written disk will not boot until it is reimaged again.' }),
+		(j.action === 'erase' ? '. An erase stopped midway leaves the disk partly erased: old data may still be on it.' :
+		    '. A half written disk will not boot until it is reimaged again.') }),
 	    error,
 	    h('div', { class: 'buttons' },
 		h('button', { type: 'button', onclick: () => dlg.close(), text: 'Keep it running' }), go)));

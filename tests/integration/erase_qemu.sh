@@ -8,8 +8,9 @@
 # VM ends) instead of booting its empty disk. Also the API's refusals and
 # the agent's note endpoint (POST /api/v1/agent/jobs/ID/event).
 # ERASE_CASES picks the cases ("nvme virtio" here; erase_sata_qemu.sh runs
-# "sata": a SATA disk, ahci + ide-hd, with auto), so that each test stays
-# within three minutes under TCG.
+# "sata": a SATA disk, ahci + ide-hd, with auto; erase_cancel_qemu.sh
+# "cancel": an overwrite cancelled midway), so that each test stays within
+# three minutes under TCG.
 CASES=" ${ERASE_CASES:-nvme virtio} "
 source "$(dirname "$0")/../lib.sh"
 [ "$(id -u)" -eq 0 ] || { echo "needs root (network namespaces)"; exit 1; }
@@ -169,6 +170,44 @@ case $CASES in *" sata "*)
 		"sata: the events say ATA secure erase was not used, and why"
 	has_event "auto: NVMe not used: not an NVMe disk" "sata: the events say NVMe was not used"
 	has_event "erased by discard (BLKDISCARD) of the whole disk" "sata: the events say the discard erased it"
+	;;
+esac
+case $CASES in *" cancel "*)
+	# An overwrite cancelled midway: the agent stops, and says what the
+	# disk holds (zeros up to where it got, the rest untouched).
+	disk=$TMP/cancel.disk
+	truncate -s 1G "$disk"
+	head -c 16M /dev/urandom | dd of="$disk" conv=notrunc status=none
+	head -c 16M /dev/urandom | dd of="$disk" bs=1M seek=1008 conv=notrunc status=none
+	api POST /api/v1/nodes/usb5/erase -d '{"method":"overwrite"}' >"$TMP/job.json"
+	check_status 202 "cancel: erase (overwrite) queued"
+	JOB=$(jq -r .id "$TMP/job.json")
+	vm cancel virtio-blk-pci "$disk" -no-reboot &
+	vmpid=$!
+	on_exit "kill $vmpid"
+	for ((i = 0; i < 600; i++)); do
+		[ "$(job_field "$JOB" '.state == "streaming" and .bytes_done > 16777216')" = true ] && break
+		kill -0 "$vmpid" 2>/dev/null || break
+		sleep 0.5
+	done
+	check_eq "$(job_field "$JOB" .state)" streaming "cancel: the overwrite is under way"
+	api POST "/api/v1/jobs/$JOB/cancel" -d '{}' >/dev/null
+	check_status 200 "cancel: the job is cancelled midway"
+	wait "$vmpid"
+	check_eq "$(job_field "$JOB" .state)" failed "cancel: the job failed (cancelled)"
+	if grep -aq "the disk is partly erased: zeros over its first" "$TMP/cancel.serial"; then
+		ok "cancel: the agent says what the disk holds: $(grep -ao 'the disk is partly erased[^\r]*' "$TMP/cancel.serial" | head -n 1)"
+	else
+		fail "cancel: the agent did not say what the disk holds"
+		tail -c 2000 "$TMP/cancel.serial"
+	fi
+	cmp -s -n 16777216 "$disk" /dev/zero && ok "cancel: the start of the disk is zeros" ||
+		fail "cancel: the start of the disk is not zero"
+	if cmp -s -n 16777216 -i 1056964608:0 "$disk" /dev/zero; then
+		fail "cancel: the end of the disk was erased too"
+	else
+		ok "cancel: the end of the disk is untouched, as the agent says"
+	fi
 	;;
 esac
 finish

@@ -196,7 +196,7 @@ case $CASES in *" cancel "*)
 	wait "$vmpid"
 	check_eq "$(job_field "$JOB" .state)" failed "cancel: the job failed (cancelled)"
 	if grep -aq "the disk is partly erased: zeros over its first" "$TMP/cancel.serial"; then
-		ok "cancel: the agent says what the disk holds: $(grep -ao 'the disk is partly erased[^\r]*' "$TMP/cancel.serial" | head -n 1)"
+		ok "cancel: the agent says what the disk holds: $(grep -ao 'the disk is partly erased[^[:cntrl:]]*' "$TMP/cancel.serial" | head -n 1)"
 	else
 		fail "cancel: the agent did not say what the disk holds"
 		tail -c 2000 "$TMP/cancel.serial"

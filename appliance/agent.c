@@ -2,6 +2,7 @@
  * agent.c — the endpoints the clone agent calls. routes.c has already checked
  * that the bearer token is this job's own and the job is active.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "appliance/rackd.h"
@@ -72,7 +73,7 @@ get_count(json_t *body, const char *key, int64_t *out)
 void
 agent_job_report(struct req *r)
 {
-	int64_t id = http_agent_job(r), done, fetched, rate;
+	int64_t id = http_agent_job(r), done, fetched, rate, total;
 	const char *state, *reason;
 	struct db_job job;
 	json_t *body;
@@ -85,11 +86,13 @@ agent_job_report(struct req *r)
 	if (state == NULL || get_count(body, "bytes_done", &done) != 0 ||
 	    get_count(body, "bytes_fetched", &fetched) != 0 ||
 	    get_count(body, "rate", &rate) != 0 ||
+	    get_count(body, "bytes_total", &total) != 0 ||
 	    (reason != NULL && strlen(reason) >= DB_REASON_MAX)) {
 		json_decref(body);
 		http_reply_error(r, 400, "body must be {\"state\": S, "
 		    "\"bytes_done\": N, \"bytes_fetched\": N, \"rate\": N, "
-		    "\"reason\": \"...\"} with counts >= 0");
+		    "\"bytes_total\": N, \"reason\": \"...\"} with counts "
+		    ">= 0");
 		return;
 	}
 	/* A node that GRUB booted over TFTP calls in first from the clone
@@ -97,6 +100,9 @@ agent_job_report(struct req *r)
 	if (db_job_get(id, &job) == DB_OK &&
 	    strcmp(job.state, job_state_name(JOB_QUEUED)) == 0)
 		jobs_node_booting(job.slot);
+	/* A job made without a size (an erase): the agent's measure. */
+	if (total > 0)
+		jobs_set_total(id, total);
 	rc = jobs_report(id, state, done, fetched, rate, reason);
 	/* The clone environment says whether it booted with Secure Boot. */
 	if (rc == JOB_OK && json_is_boolean(json_object_get(body,
@@ -126,4 +132,66 @@ agent_job_report(struct req *r)
 		break;
 	}
 	json_decref(body);	/* after the replies: state points into it */
+}
+
+int
+agent_parse_event(json_t *body, const char **message, char *why, size_t len)
+{
+	const char *m = json_string_value(json_object_get(body, "message"));
+	size_t n;
+
+	*message = NULL;
+	if (!json_is_object(body) || json_object_size(body) != 1 ||
+	    m == NULL) {
+		snprintf(why, len, "body must be {\"message\": \"...\"}");
+		return -1;
+	}
+	n = strlen(m);
+	if (n == 0 || n >= JOB_MESSAGE_MAX ||
+	    n != json_string_length(json_object_get(body, "message"))) {
+		snprintf(why, len, "message: 1 to %d characters",
+		    JOB_MESSAGE_MAX - 1);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)m[i] < 0x20 || (unsigned char)m[i] >= 0x7f) {
+			snprintf(why, len, "message: printable ASCII only "
+			    "(byte %zu is 0x%02x)", i, (unsigned char)m[i]);
+			return -1;
+		}
+	*message = m;
+	return 0;
+}
+
+/* A note of the agent's for the job's event log: what an action does. */
+void
+agent_job_event(struct req *r)
+{
+	int64_t id = http_agent_job(r);
+	const char *message;
+	struct db_job job;
+	char why[ERR_MAX];
+	json_t *body;
+
+	if ((body = http_json_body(r)) == NULL)
+		return;
+	if (agent_parse_event(body, &message, why, sizeof(why)) != 0) {
+		json_decref(body);
+		http_reply_error(r, 400, "%s", why);
+		return;
+	}
+	if (db_job_get(id, &job) != DB_OK ||
+	    db_job_event(id, message) != DB_OK) {
+		json_decref(body);
+		http_reply_error(r, 500, "cannot record the event");
+		return;
+	}
+	log_info("job %lld (%s of %s): %s", (long long)id, job.action,
+	    job.slot, message);
+	events_publish("job_event", json_pack("{s:I, s:s, s:s, s:s, s:s}",
+	    "job", (json_int_t)id, "slot", job.slot, "action", job.action,
+	    "state", job.state, "message", message));
+	jobs_publish(id);
+	json_decref(body);	/* after its last use: message points into it */
+	http_reply_json(r, 200, json_pack("{s:b}", "ok", 1));
 }

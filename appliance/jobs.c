@@ -535,6 +535,14 @@ jobs_report(int64_t id, const char *state, int64_t done, int64_t fetched,
 }
 
 int
+jobs_set_total(int64_t id, int64_t total)
+{
+	if (total <= 0)
+		return JOB_BAD;
+	return db_job_set_total(id, total) == DB_OK ? JOB_OK : JOB_ERROR;
+}
+
+int
 jobs_node_booting(const char *slot)
 {
 	json_t *list = db_jobs_list(slot, states[JOB_QUEUED].name, 1);

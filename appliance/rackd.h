@@ -413,6 +413,19 @@ void	 api_node_power(struct req *);
 /* agent.c: the endpoints the clone agent calls with its job token. */
 void	 agent_job_get(struct req *);
 void	 agent_job_report(struct req *);
+/* POST /api/v1/agent/jobs/ID/event {"message"}: a job event row and a
+ * "job_event" on /api/v1/events. */
+void	 agent_job_event(struct req *);
+/* Its body: one "message" of 1 to JOB_MESSAGE_MAX - 1 printable ASCII
+ * characters. 0 and *message (into body), or -1 with why. */
+int	 agent_parse_event(json_t *body, const char **message, char *why,
+	    size_t len);
+/* erase.c: POST /api/v1/nodes/{slot}/erase {"method"}. */
+void	 api_node_erase(struct req *);
+/* Its body: {} or {"method": "auto"|"overwrite"}; 0 and *method ("auto"
+ * when not given; a static string), or -1 with why. */
+int	 erase_parse_body(json_t *body, const char **method, char *why,
+	    size_t len);
 
 /* chunks.c: GET/HEAD /chunks/{hash}, sendfile with single ranges. */
 void	 chunks_serve(struct req *);
@@ -566,6 +579,9 @@ int	 job_action_clone(const char *action);
 int	 jobs_cancel(int64_t id, const char *who);
 int	 jobs_report(int64_t id, const char *state, int64_t done,
 	    int64_t fetched, int64_t rate, const char *reason);
+/* The job's size in bytes when it was made without one (a clone job
+ * whose agent measures its disk): set once, then kept. */
+int	 jobs_set_total(int64_t id, int64_t total);
 int	 jobs_node_booting(const char *slot);	/* boot script fetched */
 /* JOB_OK: the job is active and the token is its own */
 int	 jobs_token_check(int64_t id, const char *token);

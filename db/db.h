@@ -145,6 +145,9 @@ int	 db_job_set_state(int64_t id, const char *from, const char *to,
 int	 db_job_progress(int64_t id, int64_t done, int64_t fetched,
 	    int64_t rate);
 int	 db_job_event(int64_t id, const char *message);
+/* A job made without a size (an erase) takes the one its agent found;
+ * a job's bytes_total that is set already stays. */
+int	 db_job_set_total(int64_t id, int64_t total);
 int	 db_job_seen(int64_t id);
 /* Calls fn for each job not done or failed; stops if fn returns non-zero. */
 int	 db_jobs_active(int (*fn)(const struct db_job *, void *), void *arg);

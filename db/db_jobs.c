@@ -155,6 +155,13 @@ db_job_progress(int64_t id, int64_t done, int64_t fetched, int64_t rate)
 }
 
 int
+db_job_set_total(int64_t id, int64_t total)
+{
+	return db_write("UPDATE jobs SET bytes_total = ? WHERE id = ? AND"
+	    " bytes_total = 0", "ii", total, id);
+}
+
+int
 db_job_event(int64_t id, const char *message)
 {
 	int rc;

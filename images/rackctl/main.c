@@ -34,6 +34,8 @@ static const struct rackctl_cmd commands[] = {
 	    "attach to a node's serial console (~. leaves)" },
 	{ "power", rackctl_cmd_power,
 	    "switch a node of a rack on or off, cycle it, or ask its state" },
+	{ "erase", rackctl_cmd_erase,
+	    "erase a node's disk (names its serials and asks first)" },
 	{ "help", cmd_help, "show this help" },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

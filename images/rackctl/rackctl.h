@@ -171,6 +171,9 @@ int rackctl_cmd_image(int argc, char **argv);
 /* power.c: "rackctl power RACK SLOT on|off|cycle|status". */
 int rackctl_cmd_power(int argc, char **argv);
 
+/* erase.c: "rackctl erase RACK SLOT [--method M] [--yes]". */
+int rackctl_cmd_erase(int argc, char **argv);
+
 /* sign.c */
 int rackctl_cmd_keygen(int argc, char **argv);
 int rackctl_cmd_image_sign(int argc, char **argv);	/* "image sign" */

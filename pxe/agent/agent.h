@@ -13,6 +13,11 @@
  *	holes.c		holes of an image, zeroing where the disk is not zero
  *	pipeline.c	scan, hole, fetch and write threads
  *	verify.c	re-read written chunks from the disk and check them
+ *	event.c		notes for the job's event log
+ *	erase.c		an erase job: the method, the erase, its checks
+ *	erase_nvme.c	NVMe Identify, Format NVM, Sanitize (admin ioctl)
+ *	erase_ata.c	ATA SECURITY ERASE UNIT through SG_IO pass-through
+ *	erase_verify.c	samples across the disk, before and after
  */
 #ifndef RACK_AGENT_H
 #define RACK_AGENT_H
@@ -76,6 +81,7 @@ struct agent {
 	struct rate	 rate;
 	uint64_t	 bps;
 	int64_t		 next_report, next_console, t_start;
+	int		 power_off;	/* at the end: power off, not reboot */
 };
 
 extern volatile sig_atomic_t got_signal;	/* the signal that stops us */
@@ -93,6 +99,83 @@ void	 agent_tick(struct agent *a, const char *state, uint64_t total);
 /* Picks the disk of rackd.disk's rule and opens it into a->fd, a->disk_path
  * (need: the bytes it must hold; 0 any). */
 enum agent_exit agent_open_disk(struct agent *a, uint64_t need);
+
+/* event.c: a line for the job's event log (and the console): what an
+ * action does and why. A note that cannot be sent is only logged. */
+void	 agent_event(struct agent *a, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+/* erase.c: the "erase" action (params {"method": "auto"|"overwrite"}). */
+enum agent_exit erase_run(struct agent *a);
+
+/* erase_nvme.c: what an NVMe namespace's controller can erase. */
+struct nvme_info {
+	uint32_t nsid, sanicap, nn;
+	uint16_t oacs;
+	uint8_t	 fna, flbas, dps, dlfeat;
+	char	 model[41], serial[21];
+};
+#define NVME_OACS_FORMAT	0x2
+#define NVME_SANICAP_CRYPTO	0x1
+#define NVME_SANICAP_BLOCK	0x2
+#define NVME_SANACT_BLOCK	2
+#define NVME_SANACT_CRYPTO	4
+#define NVME_SES_USER_DATA	1
+/* 1 and *ni for an NVMe namespace, 0 for another disk, -1 with err. */
+int	 nvme_probe(int fd, struct nvme_info *ni, char *err, size_t errlen);
+/* Format NVM of the namespace in its own format, Secure Erase Setting
+ * ses; blocks until the controller is done (timeout_ms). */
+int	 nvme_format(int fd, const struct nvme_info *ni, int ses,
+	    uint32_t timeout_ms, char *err, size_t errlen);
+/* Starts a Sanitize (of the whole controller's NVM). */
+int	 nvme_sanitize(int fd, int sanact, char *err, size_t errlen);
+/* The sanitize status log: sstat 1 done, 2 in progress, 3 failed, 4 done
+ * without deallocation; sprog of 65536. */
+int	 nvme_sanitize_status(int fd, unsigned *sstat, unsigned *sprog,
+	    char *err, size_t errlen);
+
+/* erase_ata.c: an ATA disk's Security feature set (IDENTIFY word 128). */
+struct ata_info {
+	int	 supported, enabled, locked, frozen, enhanced;
+	unsigned erase_min, enhanced_min;	/* the drive's estimates */
+	char	 model[41];
+};
+/* 1 and *ai when the disk answers ATA IDENTIFY DEVICE through SG_IO, 0
+ * when it does not (not an ATA disk), -1 with err. */
+int	 ata_probe(int fd, struct ata_info *ai, char *err, size_t errlen);
+/* A temporary user password, SECURITY ERASE PREPARE, SECURITY ERASE UNIT
+ * (enhanced or normal), blocking up to timeout_ms. On a failure the
+ * password is disabled again (err says if that failed too). */
+int	 ata_security_erase(int fd, int enhanced, unsigned timeout_ms,
+	    char *err, size_t errlen);
+
+/* erase_verify.c: the samples an erase checks. */
+#define ERASE_SAMPLES		256	/* evenly spread, besides first/last */
+#define ERASE_SAMPLE_BYTES	(1024u * 1024)
+#define ERASE_SAMPLES_ALL	(ERASE_SAMPLES + 2)
+struct erase_samples {
+	size_t	 n;
+	uint64_t len;				/* bytes of each */
+	uint64_t off[ERASE_SAMPLES_ALL];
+	uint64_t hash[ERASE_SAMPLES_ALL];
+	bool	 zero[ERASE_SAMPLES_ALL];
+};
+/* Where the samples of a disk of size bytes are: their count, offsets in
+ * off (ERASE_SAMPLES_ALL), *len each. */
+size_t	 erase_sample_offsets(uint64_t size, uint64_t *off, uint64_t *len);
+/* Reads every sample from the disk (the kernel's caches of it dropped
+ * first). 0, or -1 with err (also when *stop is set). */
+int	 erase_samples_read(int fd, uint64_t size, struct erase_samples *s,
+	    const atomic_int *stop, char *err, size_t errlen);
+struct erase_verdict {
+	size_t	 samples, zero;
+	size_t	 unchanged;	/* not zero, and as before the erase */
+	uint64_t bytes;		/* read */
+	uint64_t first_bad;	/* an unchanged sample's offset */
+};
+/* after against before (NULL: not read). */
+void	 erase_samples_judge(const struct erase_samples *before,
+	    const struct erase_samples *after, struct erase_verdict *v);
 
 /* disk.c: picking the disk rackd.disk names (its rule: pxe/lib/pxe.h),
  * opening it. Where to look: "/sys", "/proc", "/dev" normally; tests use

@@ -43,7 +43,9 @@ usage(FILE *f)
 "\n"
 "Writes the image of a rackd reimage job to this server's disk: compares\n"
 "the disk chunk by chunk, fetches only chunks that differ, verifies every\n"
-"chunk, reports progress to rackd, and reboots.\n"
+"chunk, reports progress to rackd, and reboots. An erase job erases the\n"
+"disk (auto: NVMe sanitize or format, ATA secure erase, discard, else\n"
+"overwrite), checks samples across it and powers the server off.\n"
 "\n"
 "Settings come from the kernel command line (rackd.url=, rackd.job=,\n"
 "rackd.token=, rackd.disk=); the flags override it.\n"
@@ -459,6 +461,7 @@ static const struct {
 	enum agent_exit	(*run)(struct agent *);
 } actions[] = {
 	{ "reimage", reimage },
+	{ "erase", erase_run },
 };
 
 static enum agent_exit
@@ -521,9 +524,10 @@ main(int argc, char **argv)
 		log_info("rebooting in %d s", FAIL_REBOOT_DELAY_S);
 		sleep_ms(FAIL_REBOOT_DELAY_S * 1000);
 	} else
-		log_info("rebooting");
+		log_info(a.power_off ? "powering off" : "rebooting");
 	sync();
-	if (reboot(RB_AUTOBOOT) != 0)
+	if (reboot(rc == AGENT_EXIT_DONE && a.power_off ? RB_POWER_OFF :
+	    RB_AUTOBOOT) != 0)
 		log_error("reboot: %s", strerror(errno));
 	return rc;
 }

@@ -27,6 +27,7 @@ struct net {
 	struct curl_slist *api_headers, *json_headers;
 	char		 api_err[CURL_ERROR_SIZE], chunks_err[CURL_ERROR_SIZE];
 	pthread_mutex_t	 api_lock;
+	uint64_t	 total;		/* bytes_total of reports (0: none) */
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -270,6 +271,9 @@ net_report(struct net *n, int64_t job, const char *state, uint64_t done,
 	o = json_pack("{s:s, s:I, s:I, s:I}", "state", state,
 	    "bytes_done", (json_int_t)done, "bytes_fetched",
 	    (json_int_t)fetched, "rate", (json_int_t)rate);
+	if (o != NULL && n->total > 0)
+		json_object_set_new(o, "bytes_total", json_integer(
+		    (json_int_t)n->total));
 	/* What the firmware says of Secure Boot, with every report. */
 	sb = net_secure_boot(NET_SECURE_BOOT_VAR);
 	if (o != NULL && sb >= 0)
@@ -279,6 +283,43 @@ net_report(struct net *n, int64_t job, const char *state, uint64_t done,
 		net_error_text(reason, strlen(reason), r, sizeof(r));
 		json_object_set_new(o, "reason", json_string(r));
 	}
+	if (o == NULL || (text = json_dumps(o, JSON_COMPACT)) == NULL) {
+		json_decref(o);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	json_decref(o);
+	rc = api_call(n, url, text, REPORT_TIMEOUT_S, &b, status, err, errlen);
+	free(text);
+	if (rc == 0 && *status != 200)
+		net_error_text(b.data, b.len, err, errlen);
+	free(b.data);
+	return rc;
+}
+
+void
+net_set_total(struct net *n, uint64_t total)
+{
+	n->total = total;
+}
+
+int
+net_event(struct net *n, int64_t job, const char *message, long *status,
+    char *err, size_t errlen)
+{
+	char url[AGENT_URL_MAX + 64], *text, m[EVENT_MAX];
+	struct membuf b = { .max = REPLY_MAX };
+	size_t j = 0;
+	json_t *o;
+	int rc;
+
+	snprintf(url, sizeof(url), "%s/api/v1/agent/jobs/%" PRId64 "/event",
+	    n->base, job);
+	/* Printable, bounded: what rackd accepts. */
+	for (const char *p = message; *p != '\0' && j + 1 < sizeof(m); p++)
+		m[j++] = *p >= 0x20 && *p < 0x7f ? *p : ' ';
+	m[j] = '\0';
+	o = json_pack("{s:s}", "message", m);
 	if (o == NULL || (text = json_dumps(o, JSON_COMPACT)) == NULL) {
 		json_decref(o);
 		snprintf(err, errlen, "out of memory");

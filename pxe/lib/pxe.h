@@ -53,6 +53,7 @@
 #define ERR_MAX			256	/* an error message of one step */
 #define ERR_OUTER_MAX		512	/* one that quotes an ERR_MAX one */
 #define CONSOLE_LINE_MAX	160	/* a progress line on the console */
+#define EVENT_MAX		160	/* a job event's note, with the NUL */
 
 /* Times. */
 #define REPORT_INTERVAL_MS	1000	/* progress to rackd (must be <= 2 s) */
@@ -206,6 +207,15 @@ int	 net_secure_boot(const char *path);
 int	 net_report(struct net *n, int64_t job, const char *state,
 	    uint64_t done, uint64_t fetched, uint64_t rate, const char *reason,
 	    long *status, char *err, size_t errlen);
+/* A note for the job's event log (POST .../event {"message"}): what an
+ * action does, for the operator. The message is cut to EVENT_MAX - 1
+ * characters, each printable ASCII (others become spaces). 0 and
+ * *status, or -1 on a transport error. */
+int	 net_event(struct net *n, int64_t job, const char *message,
+	    long *status, char *err, size_t errlen);
+/* The job's size in bytes, sent as bytes_total with every report from
+ * now on, for a job rackd made without one (an erase: the disk's size). */
+void	 net_set_total(struct net *n, uint64_t total);
 /* GET chunks_url + hash into buf[0..cap): keep-alive, resumes a cut
  * transfer with Range, retries with backoff until deadline_ms passes
  * without progress. 0 and *len, or -1 with err (also when *stop is set).

@@ -72,6 +72,15 @@ for name, body in [("label", {"label": "web 1"}), ("image", {"image": "debian:12
                    ("control", {"label": "a\tb"}), ("bad-image", {"image": "-x:1"})]:
     put(d, name, json.dumps(body))
 
+# ---- the erase body and the agent's note ----
+d = "appliance_erase"
+for name, body in [("auto", {"method": "auto"}), ("overwrite", {"method": "overwrite"}),
+                   ("empty", {}), ("other", {"method": "shred"}),
+                   ("number", {"method": 1}), ("note", {"message": "auto: NVMe Format NVM"}),
+                   ("note-control", {"message": "a\u0007b"}), ("note-empty", {"message": ""}),
+                   ("note-extra", {"message": "x", "state": "done"})]:
+    put(d, name, json.dumps(body))
+
 # ---- the console's POST body ----
 d = "appliance_console_api"
 for name, body in [("root", {"data": "cm9vdA0="}), ("empty", {"data": ""}),

@@ -68,3 +68,5 @@ export const jobs = (slot) => api('GET', `/api/v1/jobs?node=${enc(slot)}&limit=5
 export const job = (id) => api('GET', `/api/v1/jobs/${enc(id)}`);
 export const cancelJob = (id) => api('POST', `/api/v1/jobs/${enc(id)}/cancel`, {});
 export const power = (slot, action) => api('POST', `/api/v1/nodes/${enc(slot)}/power`, { action });
+export const erase = (slot, method) => api('POST', `/api/v1/nodes/${enc(slot)}/erase`, { method });
+export const inventory = (slot) => api('GET', `/api/v1/nodes/${enc(slot)}/inventory`);

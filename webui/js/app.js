@@ -66,6 +66,8 @@ function startLive() {
 		node: live(store.applyNode),
 		job: live(store.applyJob),
 		link: live(store.applyLink),
+		// An agent's note: the node page shows it in the job's events.
+		job_event: (ev) => window.dispatchEvent(new CustomEvent('rackd-job-event', { detail: ev })),
 		image: refreshImages,
 		pull: live(store.applyPull),
 		resync: () => loadAll().catch(() => {}),

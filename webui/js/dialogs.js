@@ -1,5 +1,7 @@
 // dialogs.js — the reimage dialog (choose image and version, then confirm
-// naming the slots and the image) and a confirmation for cancelling a job.
+// naming the slots and the image), the erase dialog (the method, then
+// confirm naming the slot and its disks' serials) and a confirmation for
+// cancelling a job.
 // Native <dialog>: focus stays inside, Escape closes.
 
 import { h, clear } from './dom.js';
@@ -110,7 +112,8 @@ export function cancelDialog(node, done) {
 	    h('h2', { id: 'dlg-title', text: `Cancel the job on ${nodeName(node.slot)}?` }),
 	    h('p', { text: `Job ${j.id}: ${j.action}${j.image ? ` with ${j.image}` : ''}, ${j.state}` +
 		(j.state === 'streaming' ? ` (${p.percent}%)` : '') +
-		'. A half written disk will not boot until it is reimaged again.' }),
+		(j.action === 'erase' ? '. An erase stopped midway leaves the disk partly erased: old data may still be on it.' :
+		    '. A half written disk will not boot until it is reimaged again.') }),
 	    error,
 	    h('div', { class: 'buttons' },
 		h('button', { type: 'button', onclick: () => dlg.close(), text: 'Keep it running' }), go)));
@@ -128,4 +131,57 @@ export function cancelDialog(node, done) {
 		}
 	});
 	go.focus();
+}
+
+// Erase one slot's disk: the method, then a confirmation that names the
+// slot and its disks (serials from the inventory; a 404: not known yet).
+export function eraseDialog(slot, done) {
+	const body = h('div', { class: 'dlg-body' });
+	const error = h('p', { class: 'error', role: 'alert' });
+	const dlg = modal(h('form', { method: 'dialog' },
+	    h('h2', { id: 'dlg-title', text: `Erase the disk of ${nodeName(slot)}` }), body, error));
+	dlg.setAttribute('aria-labelledby', 'dlg-title');
+	const methodSel = h('select', { id: 'dlg-method', name: 'method' },
+	    h('option', { value: 'auto', text: 'auto — NVMe sanitize or format, ATA secure erase, discard, else overwrite' }),
+	    h('option', { value: 'overwrite', text: 'overwrite — zeros over the whole disk' }));
+	const disks = h('div', { class: 'erase-disks', text: 'Reading the inventory…' });
+	const go = h('button', { type: 'button', class: 'danger', text: `Erase ${slot}` });
+	body.append(
+	    h('p', { class: 'confirm-text' }, 'The server in slot ', h('strong', { text: nodeName(slot) }),
+		' boots the clone environment, which erases the disk that rackd.disk picks (the largest unless set), ' +
+		'checks samples across it and powers the server off. Everything on that disk is lost.'),
+	    disks,
+	    h('label', { for: 'dlg-method', text: 'Method' }), methodSel,
+	    h('div', { class: 'buttons' },
+		h('button', { type: 'button', onclick: () => dlg.close(), text: 'Cancel' }), go));
+	api.inventory(slot).then((inv) => {
+		const list = (inv.inventory && inv.inventory.disks) || [];
+		clear(disks);
+		disks.append(h('p', { text: `Its disks (inventory of ${fmt.time(inv.at)}):` }),
+		    list.length === 0 ? h('p', { class: 'muted', text: 'The inventory lists no disks.' }) :
+			h('ul', {}, list.map((d) => h('li', {},
+			    h('strong', { class: 'mono', text: d.serial || '(no serial)' }),
+			    ` ${d.name || ''} ${d.model || ''} ${fmt.bytes(d.size_bytes || 0)}`))));
+	}, (e) => {
+		setDisksText(disks, e.status === 404 ? `The disks of ${slot} are not known yet (no inventory).` :
+		    `The disks cannot be listed: ${e.message}`);
+	});
+	go.addEventListener('click', async () => {
+		go.disabled = true;
+		try {
+			const j = await api.erase(slot, methodSel.value);
+			dlg.close();
+			if (done)
+				done(j, methodSel.value);
+		} catch (e) {
+			error.textContent = e.message;
+			go.disabled = false;
+		}
+	});
+	methodSel.focus();
+}
+
+function setDisksText(el, text) {
+	clear(el);
+	el.append(h('p', { text }));
 }

@@ -60,9 +60,18 @@ export function setJobStates(list) {
 		states.set(s.name, s);
 }
 
-export function stateWords(state) {
+// An action's own words for a state, where rackd's (a reimage's) do not
+// fit.
+const actionStates = {
+	erase: { streaming: 'Erasing the disk', verifying: 'Checking the erased disk' },
+};
+
+export function stateWords(state, action) {
 	if (state === 'idle')
 		return 'Idle';
+	const own = action && actionStates[action] && actionStates[action][state];
+	if (own)
+		return own;
 	const s = states.get(state);
 	return (s && s.text) || state || '—';
 }

@@ -4,7 +4,7 @@
 // too many streams) it is opened again here, with a growing pause, after
 // asking whether the session still holds. No polling: state arrives.
 
-const TYPES = ['node', 'job', 'image', 'link', 'pull', 'resync'];
+const TYPES = ['node', 'job', 'job_event', 'image', 'link', 'pull', 'resync'];
 const RETRY_MIN = 1000, RETRY_MAX = 30000;
 
 export function connect(handlers) {

@@ -7,7 +7,7 @@ import * as api from './api.js';
 import * as fmt from './format.js';
 import { state, subscribe } from './store.js';
 import { jobStatus } from './jobview.js';
-import { reimageDialog, cancelDialog } from './dialogs.js';
+import { reimageDialog, cancelDialog, eraseDialog } from './dialogs.js';
 import { notify } from './notice.js';
 import { nodeConsole, jobConsoleLog } from './console.js';
 import { powerCard } from './power.js';
@@ -44,6 +44,8 @@ export function nodeView(root, slot) {
 		if (res.some((r) => r.ok))
 			notify(`Reimage of ${slot} with ${ref} queued`);
 	    }) });
+	const eraseBtn = h('button', { type: 'button', class: 'danger-outline', text: 'Erase',
+	    onclick: () => eraseDialog(slot, (j, method) => notify(`Erase (${method}) of ${slot} queued: job ${j.id}`)) });
 	const cancelBtn = h('button', { type: 'button', class: 'danger-outline', text: 'Cancel job',
 	    onclick: () => cancelDialog(state.nodes.get(slot), () => notify(`Job on ${slot} cancelled`)) });
 
@@ -74,7 +76,7 @@ export function nodeView(root, slot) {
 	const term = nodeConsole(slot);
 	root.append(
 	    h('p', {}, h('a', { href: '#/', text: '← Rack' })),
-	    h('div', { class: 'view-head' }, title, h('div', { class: 'actions' }, reimageBtn, cancelBtn)),
+	    h('div', { class: 'view-head' }, title, h('div', { class: 'actions' }, reimageBtn, eraseBtn, cancelBtn)),
 	    h('section', { class: 'card node-job', 'aria-label': 'details' }, dl, job.el),
 	    power.el,
 	    h('section', { class: 'card' }, h('h2', { text: 'Settings' }), settings),
@@ -105,7 +107,7 @@ export function nodeView(root, slot) {
 		const sbSeen = n.booted_secure === true ? 'on at the last clone boot' :
 		    n.booted_secure === false ? 'off at the last clone boot' : 'not reported yet';
 		setText(f.secure, `${sbSet}; ${sbSeen}`);
-		setText(f.state, fmt.stateWords(n.state));
+		setText(f.state, fmt.stateWords(n.state, n.job && n.job.action));
 		setText(f.result, n.job && n.job.state === 'failed' ? `Failed: ${fmt.reason(n.job.reason)}` :
 		    n.last_result === 'done' ? 'Done' : n.last_result ? fmt.reason(n.last_result) : '—');
 		if (document.activeElement !== labelIn && document.activeElement !== bootSel) {
@@ -118,6 +120,8 @@ export function nodeView(root, slot) {
 		reimageBtn.disabled = active;
 		reimageBtn.hidden = !!n.bmc_of;	/* a BMC boots nothing */
 		bootSel.disabled = !!n.bmc_of;
+		eraseBtn.disabled = active;
+		eraseBtn.hidden = !!n.bmc_of;
 		cancelBtn.hidden = !active;
 	}
 
@@ -171,7 +175,7 @@ export function nodeView(root, slot) {
 				    h('span', { class: 'badge', dataset: { state: e.state }, text: e.state }),
 				    h('span', { text: e.message || '' }),
 				    e.bytes_done && !/bytes/.test(e.message || '') ?
-					h('span', { class: 'muted', text: `(${fmt.bytes(e.bytes_done)} written)` }) : ''));
+					h('span', { class: 'muted', text: `(${fmt.bytes(e.bytes_done)} ${j.action === 'erase' ? 'erased' : 'written'})` }) : ''));
 		} catch (err) {
 			setText(log, err.message);
 		}
@@ -195,6 +199,17 @@ export function nodeView(root, slot) {
 			next = r.at;
 		}
 	}
+
+	// An agent's note (an erase's steps): the open job's events again.
+	const onNote = (e) => {
+		const ev = e.detail || {};
+		if (ev.slot !== slot || !open.has(ev.job))
+			return;
+		const d = jobsBody.querySelector(`details[data-job="${ev.job}"] ol.events`);
+		if (d)
+			loadEvents(ev.job, d);
+	};
+	window.addEventListener('rackd-job-event', onNote);
 
 	update();
 	loadJobs();
@@ -222,6 +237,7 @@ export function nodeView(root, slot) {
 	update.linkKey = n0 && n0.link ? `${n0.link.state}:${n0.link.changed}` : '';
 	return () => {
 		unsub();
+		window.removeEventListener('rackd-job-event', onNote);
 		term.close();
 	};
 }

@@ -114,6 +114,10 @@ int	 db_image_resolve(const char *name, const char *version,
 	    char *version_out, size_t len, uint64_t *size_out);
 int	 db_image_remove(const char *name, const char *version);
 json_t	*db_images_list(void);
+/* db_capture.c: marks name:version as captured on this rack from slot by
+ * job (shown as "captured" by db_images_list and db_image_get). */
+int	 db_image_set_captured(const char *name, const char *version,
+	    const char *slot, int64_t job);
 json_t	*db_image_get(const char *name);
 
 /* db_jobs.c: jobs and their event logs. */

@@ -142,3 +142,10 @@ ALTER TABLE nodes ADD COLUMN booted_secure INTEGER;
 -- migration 6: an action's parameters (a JSON object: an erase's method),
 -- given to the agent with its job
 ALTER TABLE jobs ADD COLUMN params TEXT;
+
+-- migration 7: an image captured on this rack from a node's disk (issue
+-- 14 numbers this migration 11): the slot, the job and when (NULL: not a
+-- capture)
+ALTER TABLE images ADD COLUMN captured_slot TEXT;
+ALTER TABLE images ADD COLUMN captured_job INTEGER;
+ALTER TABLE images ADD COLUMN captured_at INTEGER;

@@ -458,6 +458,7 @@ static const struct {
 	enum agent_exit	(*run)(struct agent *);
 } actions[] = {
 	{ "reimage", reimage },
+	{ "capture", capture_run },
 };
 
 static enum agent_exit

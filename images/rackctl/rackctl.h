@@ -24,6 +24,8 @@
  *              (a directory or S3)
  * pull_to.c    "rackctl pull-to": racks asked to pull, followed as a push
  *              is; "rackctl fleet status"
+ * pull.c       "rackctl pull": an image of a rack (a capture) into a
+ *              central store, only the chunks it lacks
  *
  * Exit codes: 0 ok, 1 failure, 2 usage. Errors go to stderr as
  * "rackctl: what is wrong".
@@ -431,6 +433,8 @@ int origin_manifest_path(const char *name, const char *version, char *buf,
 
 /* pull_to.c */
 int rackctl_cmd_pull_to(int argc, char **argv);
+/* pull.c */
+int rackctl_cmd_pull(int argc, char **argv);
 int rackctl_cmd_fleet(int argc, char **argv);
 /* One rack's pull, as a worker of push_run (struct push's rack_fn). */
 void pull_rack(struct push *p, struct push_target *t);

@@ -4,8 +4,11 @@
  *   POST /api/v1/nodes/{slot}/capture {"image": "name:version"}   the
  *        operator's: a capture job (jobs_create_clone); the version must
  *        not be on the rack yet
- *   POST /api/v1/agent/jobs/{id}/capture/manifest   the agent's (its job
- *        token): the manifest it made of the disk; the answer lists the
+ *   POST /api/v1/agent/jobs/{id}/capture/start {"disk_bytes": N}   the
+ *        agent's (its job token): the disk's size, the job's bytes_total
+ *        (the progress of its reading)
+ *   POST /api/v1/agent/jobs/{id}/capture/manifest   the agent's: the
+ *        manifest it made of the disk; the answer lists the
  *        chunks the rack lacks (push.c's manifest step, unsigned)
  *   PUT  /api/v1/agent/jobs/{id}/capture/chunks/{hash}   one compressed
  *        chunk (push.c's chunk step: verified before it is visible)
@@ -111,6 +114,33 @@ capture_job(struct req *r, struct db_job *j, char *name, char *version)
 		return -1;
 	}
 	return 0;
+}
+
+void
+capture_start(struct req *r)
+{
+	char name[IMAGE_NAME_MAX + 1], version[IMAGE_NAME_MAX + 1];
+	struct db_job j;
+	json_t *body, *v;
+	int64_t n;
+
+	if (capture_job(r, &j, name, version) != 0 ||
+	    (body = http_json_body(r)) == NULL)
+		return;
+	v = json_object_get(body, "disk_bytes");
+	n = json_is_integer(v) ? json_integer_value(v) : -1;
+	json_decref(body);
+	if (n <= 0) {
+		http_reply_error(r, 400, "body must be {\"disk_bytes\": N}");
+		return;
+	}
+	if (db_job_set_total(j.id, n) != DB_OK) {
+		http_reply_error(r, 500, "database error");
+		return;
+	}
+	jobs_publish(j.id);
+	http_reply_json(r, 200, json_pack("{s:I}", "disk_bytes",
+	    (json_int_t)n));
 }
 
 void

@@ -81,6 +81,8 @@ static const struct route table[] = {
 	  "agent_job" },
 	{ "POST", "/api/v1/agent/jobs/*/report", AGENT, B_JSON,
 	  agent_job_report, "agent_report" },
+	{ "POST", "/api/v1/agent/jobs/*/capture/start", AGENT, B_JSON,
+	  capture_start, "capture_start" },
 	{ "POST", "/api/v1/agent/jobs/*/capture/manifest", AGENT, B_STRM,
 	  capture_manifest, "capture_manifest" },
 	{ "PUT", "/api/v1/agent/jobs/*/capture/chunks/*", AGENT, B_STRM,

@@ -316,6 +316,22 @@ round_send(struct capture *c, const char *text)
 	return rc;
 }
 
+/* rackd learns the disk's size (the job's bytes_total). 0, or -1. */
+static int
+start(struct capture *c)
+{
+	char text[64];
+	json_t *o;
+	long status;
+
+	snprintf(text, sizeof(text), "{\"disk_bytes\":%" PRIu64 "}",
+	    c->disk_size);
+	if (post(c, "start", text, &status, &o) != 0)
+		return -1;
+	json_decref(o);
+	return 0;
+}
+
 static enum agent_exit
 push(struct capture *c)
 {
@@ -406,6 +422,10 @@ capture_run(struct agent *a)
 	    sizeof(err)) != 0) {
 		capture_free(&c);
 		return agent_fail(a, "%s", err);
+	}
+	if (start(&c) != 0) {
+		capture_free(&c);
+		return a->gone ? AGENT_EXIT_CANCELLED : AGENT_EXIT_FAILED;
 	}
 	fsmap_build(a->fd, a->disk_path, c.disk_size, &c.map);
 	log_info("capture of %s (%s) as %s:%s; %s unused by its file systems",

@@ -48,9 +48,14 @@ capture_job() {	# SLOT NAME:VERSION: sets JOB, JOB_TOKEN
 }
 capture_job n1 golden:1
 check_eq "$(job_field "$JOB" .action)" capture "the job is a capture"
+api GET /api/v1/job-states >/dev/null
+check_jq '.[] | select(.name == "streaming") | .actions.capture | test("Reading the disk")' \
+	"a capture's streaming has its own words"
 run_agent "$TMP/cap1.log" --url "$URL" --job "$JOB" --token "$JOB_TOKEN"
 check_eq "$RC" 0 "capture: agent exit status"
 check_eq "$(job_field "$JOB" .state)" done "capture: job done"
+check_eq "$(job_field "$JOB" .bytes_total)" "$(stat -c %s "$DISK")" \
+	"capture: the job's total is the disk's size"
 states=$(job_field "$JOB" '[.events[].state] | join(",")')
 case ",$states," in
 *,streaming,verifying,done,*) ok "capture: events streaming, verifying, done" ;;

@@ -60,11 +60,13 @@ export function setJobStates(list) {
 		states.set(s.name, s);
 }
 
-export function stateWords(state) {
+// action: a job's, whose own words for the state (a capture's streaming
+// reads the disk) come first.
+export function stateWords(state, action) {
 	if (state === 'idle')
 		return 'Idle';
 	const s = states.get(state);
-	return (s && s.text) || state || '—';
+	return (s && s.actions && action && s.actions[action]) || (s && s.text) || state || '—';
 }
 
 export function isActive(state) {

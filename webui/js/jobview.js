@@ -25,7 +25,7 @@ export function jobStatus() {
 		if (running) {
 			const p = fmt.progress(j);
 			const moving = j.state === 'streaming' || j.state === 'verifying';
-			setText(words, `${fmt.stateWords(j.state)} — ${j.image || j.action}`);
+			setText(words, `${fmt.stateWords(j.state, j.action)} — ${j.image || j.action}`);
 			bar.classList.toggle('waiting', !moving);
 			if (moving) {
 				bar.setAttribute('aria-valuenow', String(p.percent));

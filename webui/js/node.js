@@ -7,7 +7,7 @@ import * as api from './api.js';
 import * as fmt from './format.js';
 import { state, subscribe } from './store.js';
 import { jobStatus } from './jobview.js';
-import { reimageDialog, cancelDialog } from './dialogs.js';
+import { reimageDialog, captureDialog, cancelDialog } from './dialogs.js';
 import { notify } from './notice.js';
 import { nodeConsole, jobConsoleLog } from './console.js';
 import { powerCard } from './power.js';
@@ -44,6 +44,8 @@ export function nodeView(root, slot) {
 		if (res.some((r) => r.ok))
 			notify(`Reimage of ${slot} with ${ref} queued`);
 	    }) });
+	const captureBtn = h('button', { type: 'button', text: 'Capture',
+	    onclick: () => captureDialog(slot, (ref) => notify(`Capture of ${slot} as ${ref} queued`)) });
 	const cancelBtn = h('button', { type: 'button', class: 'danger-outline', text: 'Cancel job',
 	    onclick: () => cancelDialog(state.nodes.get(slot), () => notify(`Job on ${slot} cancelled`)) });
 
@@ -74,7 +76,7 @@ export function nodeView(root, slot) {
 	const term = nodeConsole(slot);
 	root.append(
 	    h('p', {}, h('a', { href: '#/', text: '← Rack' })),
-	    h('div', { class: 'view-head' }, title, h('div', { class: 'actions' }, reimageBtn, cancelBtn)),
+	    h('div', { class: 'view-head' }, title, h('div', { class: 'actions' }, reimageBtn, captureBtn, cancelBtn)),
 	    h('section', { class: 'card node-job', 'aria-label': 'details' }, dl, job.el),
 	    power.el,
 	    h('section', { class: 'card' }, h('h2', { text: 'Settings' }), settings),
@@ -105,7 +107,7 @@ export function nodeView(root, slot) {
 		const sbSeen = n.booted_secure === true ? 'on at the last clone boot' :
 		    n.booted_secure === false ? 'off at the last clone boot' : 'not reported yet';
 		setText(f.secure, `${sbSet}; ${sbSeen}`);
-		setText(f.state, fmt.stateWords(n.state));
+		setText(f.state, fmt.stateWords(n.state, n.job && n.job.action));
 		setText(f.result, n.job && n.job.state === 'failed' ? `Failed: ${fmt.reason(n.job.reason)}` :
 		    n.last_result === 'done' ? 'Done' : n.last_result ? fmt.reason(n.last_result) : '—');
 		if (document.activeElement !== labelIn && document.activeElement !== bootSel) {
@@ -116,6 +118,7 @@ export function nodeView(root, slot) {
 		power.update(n);
 		const active = fmt.isActive(n.state);
 		reimageBtn.disabled = active;
+		captureBtn.disabled = active;
 		cancelBtn.hidden = !active;
 	}
 

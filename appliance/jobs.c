@@ -184,7 +184,8 @@ jobs_states_json(void)
 		    sizeof(action_words[0]); k++)
 			if (action_words[k].state == (enum job_state)i)
 				json_object_set_new(json_object_get(o,
-				    "actions"), actions[action_words[k].action].name,
+				    "actions"),
+				    actions[action_words[k].action].name,
 				    json_string(action_words[k].text));
 		if (o == NULL || json_array_append_new(a, o) != 0) {
 			json_decref(a);

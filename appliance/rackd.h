@@ -411,7 +411,7 @@ void	 agent_job_report(struct req *);
 
 /* capture.c: a node's disk becomes an image (the capture job; its agent's
  * push through push.c), and the manifest of a version for rackctl pull. */
-void	 api_node_capture(struct req *);	/* POST /api/v1/nodes/S/capture */
+void	 api_node_capture(struct req *);	/* POST .../nodes/S/capture */
 void	 capture_start(struct req *);	/* .../capture/start */
 void	 capture_manifest(struct req *);	/* .../capture/manifest */
 void	 capture_chunk(struct req *);		/* .../capture/chunks/H */

@@ -116,12 +116,15 @@ fetch(struct pull *p, const struct manifest_chunk *c, const char *hex,
 		    rackctl_reply_error(&r, e, sizeof e));
 		goto out;
 	}
-	if (r.len > chunk_compress_bound(c->length) ||
-	    chunk_verify(codec, p->m->hash, c->hash, c->length, r.body,
+	if (r.len > chunk_compress_bound(c->length)) {
+		rackctl_error("%s: chunk %s is larger than it can be",
+		    p->rk.url, hex);
+		goto out;
+	}
+	if (chunk_verify(codec, p->m->hash, c->hash, c->length, r.body,
 	    r.len, scratch, c->length, e, sizeof e) < 0) {
-		rackctl_error("%s: chunk %s does not match its hash%s%s",
-		    p->rk.url, hex, r.len > chunk_compress_bound(c->length) ?
-		    "" : ": ", r.len > chunk_compress_bound(c->length) ? "" : e);
+		rackctl_error("%s: chunk %s does not match its hash: %s",
+		    p->rk.url, hex, e);
 		goto out;
 	}
 	if (store_put_chunk(p->st, hex, r.body, r.len, NULL, e, sizeof e) < 0) {
@@ -184,9 +187,10 @@ run(struct pull *p, const char *name, const char *version)
 		rackctl_error("out of memory");
 		goto out;
 	}
-	if (v != NULL)
+	if (v != NULL) {
 		memcpy(v, p->m->chunks, p->m->nchunks * sizeof(*v));
-	qsort(v, p->m->nchunks, sizeof(*v), cmp_chunk_hash);
+		qsort(v, p->m->nchunks, sizeof(*v), cmp_chunk_hash);
+	}
 	for (size_t i = 0; i < p->m->nchunks; i++)
 		if (n == 0 || memcmp(v[n - 1].hash, v[i].hash, HASH_LEN) != 0)
 			v[n++] = v[i];

@@ -232,7 +232,7 @@ void	 fsmap_free(struct fsmap *m);
 
 /* capture_fat.c: FAT12/16/32. */
 #define FAT_BOOT_BYTES		512
-#define FAT_MAX_BYTES		(64u * 1024 * 1024)	/* one FAT, read whole */
+#define FAT_MAX_BYTES		(64u * 1024 * 1024)	/* a FAT, read whole */
 struct fat_geom {
 	int		 type;		/* 12, 16 or 32 */
 	uint32_t	 clusters;	/* data clusters (numbered from 2) */

@@ -351,8 +351,8 @@ push(struct capture *c)
 		if (rc == 1)
 			continue;
 		if (rc == 0) {
-			log_info("uploaded %" PRIu64 " chunks, %s; rackd checks "
-			    "the image", c->sent_chunks, fmt_bytes(
+			log_info("uploaded %" PRIu64 " chunks, %s; rackd "
+			    "checks the image", c->sent_chunks, fmt_bytes(
 			    c->sent_bytes, x[0], sizeof(x[0])));
 			if (agent_report(a, "verifying", NULL, 1,
 			    a->deadline_ms) != REPORT_OK) {

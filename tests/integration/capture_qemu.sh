@@ -23,7 +23,9 @@ capture_make_disk "$TMP/vm1.disk" "$TMP/tree"
 
 ns_add rack
 ip -n "$NS-rack" tuntap add usb5 mode tap
-RACKD_NS=rack rackd_start --links 'usb*' --pxe-dir "$TOP/build/pxe" --boot-timeout 10m
+RACKD_NS=rack rackd_start --links 'usb*' --slots usb5 --pxe-dir "$TOP/build/pxe" --boot-timeout 10m
+node_seen() { api GET /api/v1/nodes/usb5 >/dev/null; [ "$STATUS" = 200 ]; }
+wait_for 100 node_seen && ok "slot usb5 seen on its link" || fail "no slot usb5"
 
 # vm_job NAME DISK: runs a VM on DISK until job $JOB ends (at most
 # VM_TIMEOUT s), then stops it; the serial console is $TMP/NAME.serial.

@@ -43,6 +43,7 @@ struct capture {
 	struct chunk_codec *codec;
 	struct capnet	*net;
 	uint64_t	 sent_chunks, sent_bytes;
+	const char	*state;		/* reported: streaming, verifying */
 };
 
 static void
@@ -87,7 +88,7 @@ scan(struct capture *c)
 		if (read_slot(c, off, n, err, sizeof(err)) != 0)
 			return agent_fail(a, "%s", err);
 		atomic_fetch_add(&a->pr.bytes_done, n);
-		agent_tick(a, "streaming", c->disk_size);
+		agent_tick(a, c->state, c->disk_size);
 		if (chunk_is_zero(c->buf, n))
 			continue;
 		if (hash_buffer(m->hash, c->buf, n, ch.hash) != 0)
@@ -302,7 +303,7 @@ round_send(struct capture *c, const char *text)
 	    (int64_t)json_integer_value(json_object_get(o, "missing_bytes")));
 	json_array_foreach(missing, i, v) {
 		const char *hex = json_string_value(v);
-		agent_tick(a, "streaming", c->disk_size);
+		agent_tick(a, c->state, c->disk_size);
 		if (hex == NULL || find_chunk(c, hex, &k) != 0) {
 			agent_fail(a, "rackd asked for a chunk the image does "
 			    "not have");
@@ -354,11 +355,13 @@ push(struct capture *c)
 			log_info("uploaded %" PRIu64 " chunks, %s; rackd "
 			    "checks the image", c->sent_chunks, fmt_bytes(
 			    c->sent_bytes, x[0], sizeof(x[0])));
-			if (agent_report(a, "verifying", NULL, 1,
+			if (strcmp(c->state, "verifying") != 0 &&
+			    agent_report(a, "verifying", NULL, 1,
 			    a->deadline_ms) != REPORT_OK) {
 				rc = -1;
 				break;
 			}
+			c->state = "verifying";
 			if (post(c, "commit", NULL, &status, &o) != 0) {
 				rc = -1;
 				break;
@@ -387,7 +390,11 @@ push(struct capture *c)
 enum agent_exit
 capture_run(struct agent *a)
 {
-	struct capture c = { .a = a };
+	/* An agent restarted while rackd checked the image carries on in
+	 * that state: rackd does not allow going back. */
+	struct capture c = { .a = a, .state =
+	    strcmp(a->job.state, "verifying") == 0 ? "verifying" :
+	    "streaming" };
 	struct manifest_stats st;
 	char err[ERR_OUTER_MAX], x[3][BYTES_STR_MAX];
 	enum agent_exit rc;
@@ -434,8 +441,7 @@ capture_run(struct agent *a)
 	    sizeof(x[1])));
 	a->t_start = now_ms();
 	rate_init(&a->rate, a->t_start, 0);
-	if (agent_report(a, "streaming", NULL, 1, a->deadline_ms) !=
-	    REPORT_OK) {
+	if (agent_report(a, c.state, NULL, 1, a->deadline_ms) != REPORT_OK) {
 		capture_free(&c);
 		return a->gone ? AGENT_EXIT_CANCELLED : AGENT_EXIT_FAILED;
 	}

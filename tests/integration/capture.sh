@@ -14,7 +14,9 @@
 #   - a second capture after one file changed uploads only a few chunks;
 #   - bad input: a version that exists (409), no version (400);
 #   - rackctl pull to a store dir: the manifest and every chunk, verified;
-#     a second pull fetches nothing.
+#     a second pull fetches nothing;
+#   - a rack with trusted_keys: the capture is committed, unsigned, and no
+#     reimage takes it (403: catalog.c's trust rule).
 # Traffic goes to 127.0.0.1 only; everything is removed on exit.
 source "$(dirname "$0")/../lib.sh"
 
@@ -130,5 +132,19 @@ RACKD_TOKEN=$TOKEN "$RACKCTL" pull "$URL" golden:1 --store "$TMP/central" \
 check_eq "$?" 0 "second rackctl pull: exit status"
 grep -q "fetched 0 chunks" "$TMP/pull2.log" && ok "second rackctl pull: nothing fetched" ||
 	{ fail "second rackctl pull fetched something"; cat "$TMP/pull2.log"; }
+
+# ---- a rack with trusted_keys ----
+rackd_stop
+"$RACKCTL" keygen --out "$TMP/sign.key" >/dev/null 2>&1 || fail "rackctl keygen"
+PORT= STATE=$TMP/state2 RACKD_LOG=$TMP/rackd2.log
+rackd_start --slots n1,n2 --manage-links=no --trusted-keys "$TMP/sign.key.pub"
+capture_job n1 golden:9
+run_agent "$TMP/cap9.log" --url "$URL" --job "$JOB" --token "$JOB_TOKEN"
+check_eq "$(job_field "$JOB" .state)" done "trusted_keys: the capture is done"
+api GET /api/v1/images/golden >/dev/null
+check_eq "$(printf '%s' "$BODY" | jq -r '.versions[0] | "\(.version) \(.signed) \(.captured.slot)"')" \
+	"9 false n1" "trusted_keys: golden:9 committed, unsigned, captured from n1"
+api POST /api/v1/nodes/n2/reimage -d '{"image":"golden:9"}' >/dev/null
+check_status 403 "trusted_keys: no reimage takes the unsigned capture"
 
 finish

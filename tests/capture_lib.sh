@@ -69,11 +69,16 @@ capture_make_disk() {
 	rm -f "$esp" "$ext"
 }
 
-# capture_change_file DISK: one new small file in the ext4 partition.
+# capture_change_file DISK [NAME BYTES]: one new file in the ext4
+# partition (NAME, BYTES random; default a small text file).
 capture_change_file() {
 	cap_extract "$1" 2 "$TMP/chg.img"
-	echo "changed after the first capture" >"$TMP/new.txt"
-	debugfs -w -R "write $TMP/new.txt /etc/new.txt" "$TMP/chg.img" >/dev/null 2>&1
+	if [ -n "${3:-}" ]; then
+		head -c "$3" /dev/urandom >"$TMP/new.txt"
+	else
+		echo "changed after the first capture" >"$TMP/new.txt"
+	fi
+	debugfs -w -R "write $TMP/new.txt /etc/${2:-new.txt}" "$TMP/chg.img" >/dev/null 2>&1
 	cap_put "$1" 2 "$TMP/chg.img"
 	rm -f "$TMP/chg.img"
 }

@@ -16,7 +16,9 @@
 #   - rackctl pull to a store dir: the manifest and every chunk, verified;
 #     a second pull fetches nothing;
 #   - a rack with trusted_keys: the capture is committed, unsigned, and no
-#     reimage takes it (403: catalog.c's trust rule).
+#     reimage takes it (403: catalog.c's trust rule);
+#   - rackd killed while the agent uploads and started again: the agent
+#     retries, goes on, and the capture ends done, its image whole.
 # Traffic goes to 127.0.0.1 only; everything is removed on exit.
 source "$(dirname "$0")/../lib.sh"
 
@@ -146,5 +148,27 @@ check_eq "$(printf '%s' "$BODY" | jq -r '.versions[0] | "\(.version) \(.signed) 
 	"9 false n1" "trusted_keys: golden:9 committed, unsigned, captured from n1"
 api POST /api/v1/nodes/n2/reimage -d '{"image":"golden:9"}' >/dev/null
 check_status 403 "trusted_keys: no reimage takes the unsigned capture"
+
+# ---- rackd killed mid-upload ----
+capture_change_file "$DISK" big.bin 6000000
+capture_job n1 golden:10
+timeout -k 5 "$AGENT_TIMEOUT" "$AGENT" --no-reboot --cmdline /dev/null \
+	--disk "dev:$DISK" --url "$URL" --job "$JOB" --token "$JOB_TOKEN" \
+	>"$TMP/cap10.log" 2>&1 &
+AGENT_PID=$!
+on_exit "kill $AGENT_PID"
+manifest_in() { grep -q "push golden:10: manifest of" "$RACKD_LOG"; }
+wait_for 400 manifest_in || fail "cut: the manifest never came"
+kill -9 "$RACKD_PID"
+wait "$RACKD_PID" 2>/dev/null
+sleep 1
+rackd_start --slots n1,n2 --manage-links=no --trusted-keys "$TMP/sign.key.pub"
+wait "$AGENT_PID"
+check_eq "$?" 0 "cut: agent exit status"
+check_eq "$(job_field "$JOB" .state)" done "cut: the capture is done after rackd came back"
+grep -q "again in" "$TMP/cap10.log" && ok "cut: the agent retried across the restart" ||
+	{ fail "cut: no retry in the agent's log"; show_log "$TMP/cap10.log"; }
+"$RACKCTL" image verify golden:10 --store "$STATE/store" >/dev/null 2>&1 &&
+	ok "cut: golden:10 verifies in the rack's store" || fail "cut: golden:10 does not verify"
 
 finish

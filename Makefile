@@ -14,13 +14,13 @@ ALLCFLAGS = -std=c11 $(WARN) $(CFLAGS) $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 
 PKGS       := libmicrohttpd sqlite3 jansson inih libsodium libzstd libarchive libcurl libmnl blkid libsystemd \
-              libfreeipmi hidapi-hidraw
+              libfreeipmi hidapi-hidraw ext2fs
 LIBS_DB    := $(shell $(PKG_CONFIG) --libs sqlite3 jansson 2>/dev/null)
 LIBS_IMG   := $(shell $(PKG_CONFIG) --libs jansson libsodium libzstd libarchive 2>/dev/null)
 LIBS_APPL  := $(shell $(PKG_CONFIG) --libs libmicrohttpd jansson inih libsodium libmnl libsystemd \
               libfreeipmi libcurl hidapi-hidraw 2>/dev/null) -lpthread
 LIBS_CTL   := $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null)
-LIBS_AGENT := -Wl,--as-needed $(shell $(PKG_CONFIG) --libs libcurl blkid 2>/dev/null)
+LIBS_AGENT := -Wl,--as-needed $(shell $(PKG_CONFIG) --libs libcurl blkid ext2fs com_err 2>/dev/null)
 
 # Libraries: one per folder, each keeping its third-party library inside.
 DB_SRC    := $(wildcard db/*.c)
@@ -30,7 +30,10 @@ CTL_SRC   := $(wildcard images/rackctl/*.c)
 # The node side: libpxe (the rackd client) and the two programs on it.
 PXE_SRC   := $(wildcard pxe/lib/*.c)
 AGENT_SRC := $(wildcard pxe/agent/*.c)
-AGENT_LIB_SRC := $(filter-out pxe/agent/main.c pxe/agent/erase.c,$(AGENT_SRC))
+# An action's flow (erase.c, capture.c) calls main.c's agent_report and
+# agent_fail: unit tests link neither.
+AGENT_LIB_SRC := $(filter-out pxe/agent/main.c pxe/agent/erase.c \
+    pxe/agent/capture.c,$(AGENT_SRC))
 DISKLESS_SRC := $(wildcard pxe/diskless/*.c)
 DISKLESS_OBJ := $(DISKLESS_SRC:%.c=$(BUILD)/obj/%.o)
 

@@ -173,7 +173,7 @@ enum index_result {
 
 /* Add one manifest to the index. */
 static enum index_result
-index_manifest(const char *name, const char *version)
+index_manifest(const char *name, const char *version, int captured)
 {
 	struct manifest *m;
 	struct manifest_stats stats;
@@ -191,7 +191,9 @@ index_manifest(const char *name, const char *version)
 		log_warnx("image %s:%s: %s; not indexed", name, version, err);
 		return INDEX_FAILED;
 	}
-	if (catalog_trust(m, err, sizeof(err)) != CATALOG_OK) {
+	/* A capture of this rack is indexed unsigned: catalog_image_trusted
+	 * still keeps it from jobs while trusted_keys is set. */
+	if (!captured && catalog_trust(m, err, sizeof(err)) != CATALOG_OK) {
 		log_warnx("image %s:%s: %s; not indexed", name, version, err);
 		manifest_free(m);
 		return INDEX_FAILED;
@@ -237,10 +239,16 @@ out:
 int
 catalog_add(const char *name, const char *version)
 {
+	return catalog_add_flags(name, version, 0);
+}
+
+int
+catalog_add_flags(const char *name, const char *version, int captured)
+{
 	enum index_result rc;
 
 	pthread_mutex_lock(&scan_lock);
-	rc = index_manifest(name, version);
+	rc = index_manifest(name, version, captured);
 	pthread_mutex_unlock(&scan_lock);
 	if (rc == INDEX_ADDED)
 		events_publish("image", db_image_get(name));
@@ -252,7 +260,7 @@ scan_one(const char *name, const char *version, void *arg)
 {
 	int *added = arg;
 
-	if (index_manifest(name, version) == INDEX_ADDED) {
+	if (index_manifest(name, version, 0) == INDEX_ADDED) {
 		(*added)++;
 		events_publish("image", db_image_get(name));
 	}

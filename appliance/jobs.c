@@ -42,6 +42,21 @@ static const struct {
 	[JOB_FAILED] = { "failed", "Failed" },
 };
 
+/* The words of a state for an action whose work is not writing an image
+ * (the table above says what a reimage does); GET /api/v1/job-states
+ * gives them as each state's "actions". */
+static const struct {
+	enum job_action	 action;
+	enum job_state	 state;
+	const char	*text;
+} action_words[] = {
+	{ JOB_CAPTURE, JOB_STREAMING,
+	    "Reading the disk and uploading what the rack lacks" },
+	{ JOB_CAPTURE, JOB_VERIFYING, "The rack checks the captured image" },
+	{ JOB_ERASE, JOB_STREAMING, "Erasing the disk" },
+	{ JOB_ERASE, JOB_VERIFYING, "Checking the erased disk" },
+};
+
 /* allowed[from][to] */
 static const unsigned char allowed[JOB_STATES][JOB_STATES] = {
 	/*               q  b  s  v  d  f */
@@ -165,8 +180,15 @@ jobs_states_json(void)
 	json_t *a = json_array(), *o;
 
 	for (int i = 0; a != NULL && i < JOB_STATES; i++) {
-		o = json_pack("{s:s,s:s,s:b}", "name", states[i].name, "text",
-		    states[i].text, "terminal", terminal(i));
+		o = json_pack("{s:s,s:s,s:b,s:{}}", "name", states[i].name,
+		    "text", states[i].text, "terminal", terminal(i), "actions");
+		for (size_t k = 0; o != NULL && k < sizeof(action_words) /
+		    sizeof(action_words[0]); k++)
+			if (action_words[k].state == (enum job_state)i)
+				json_object_set_new(json_object_get(o,
+				    "actions"),
+				    actions[action_words[k].action].name,
+				    json_string(action_words[k].text));
 		if (o == NULL || json_array_append_new(a, o) != 0) {
 			json_decref(a);
 			return NULL;

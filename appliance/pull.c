@@ -799,7 +799,7 @@ run(struct pull *p)
 	}
 	set_state(p, PULL_COMMITTING);
 	conf_rdlock();
-	status = push_commit_pending(p->name, p->version, &body, err,
+	status = push_commit_pending(p->name, p->version, 0, &body, err,
 	    sizeof(err));
 	conf_unlock();
 	json_decref(body);

@@ -86,6 +86,7 @@ struct spool {
 	/* POST .../versions/{version} */
 	char		 name[IMAGE_NAME_MAX + 1];
 	char		 version[IMAGE_NAME_MAX + 1];
+	int		 flags;		/* PUSH_CAPTURED */
 };
 
 static int
@@ -440,7 +441,10 @@ manifest_take(struct req *r, void *ctx)
 		    "names %s:%s", m->name, m->version, s->name, s->version);
 		goto out;
 	}
-	if (!signature_allowed(r, m))
+	/* A capture is made on this rack: unsigned until signed centrally
+	 * (catalog_image_trusted keeps it from jobs where trusted_keys is
+	 * set). */
+	if (!(s->flags & PUSH_CAPTURED) && !signature_allowed(r, m))
 		goto out;
 	if ((text = manifest_to_json(m)) == NULL) {
 		http_reply_error(r, 500, "out of memory");
@@ -488,17 +492,27 @@ manifest_done(struct req *r, void *ctx)
 }
 
 void
-push_manifest(struct req *r)
+push_manifest_take(struct req *r, const char *name, const char *version,
+    int flags)
 {
 	struct spool *s;
-	char name[IMAGE_NAME_MAX + 1], version[IMAGE_NAME_MAX + 1];
 
-	if (name_version(r, name, version) != 0 ||
-	    (s = spool_new(r, "manifest")) == NULL)
+	if ((s = spool_new(r, "manifest")) == NULL)
 		return;
 	snprintf(s->name, sizeof(s->name), "%s", name);
 	snprintf(s->version, sizeof(s->version), "%s", version);
+	s->flags = flags;
 	spool_take(r, s, MANIFEST_MAX_BYTES, manifest_done);
+}
+
+void
+push_manifest(struct req *r)
+{
+	char name[IMAGE_NAME_MAX + 1], version[IMAGE_NAME_MAX + 1];
+
+	if (name_version(r, name, version) != 0)
+		return;
+	push_manifest_take(r, name, version, 0);
 }
 
 /* ---- PUT /api/v1/chunks/{hash} ---------------------------------------- */
@@ -563,7 +577,13 @@ chunk_done(struct req *r, void *ctx)
 void
 push_chunk(struct req *r)
 {
-	const char *hash = http_param(r, 0), *base = http_query(r, "base");
+	push_chunk_take(r, http_param(r, 0));
+}
+
+void
+push_chunk_take(struct req *r, const char *hash)
+{
+	const char *base = http_query(r, "base");
 	const char *lv = http_query(r, "level");
 	char alg[HASH_NAME_MAX], *end;
 	struct spool *s;
@@ -654,8 +674,8 @@ missing_body(const struct manifest *m, const struct chunkset *cs)
 }
 
 int
-push_commit_pending(const char *name, const char *version, json_t **body,
-    char *err, size_t errlen)
+push_commit_pending(const char *name, const char *version, int flags,
+    json_t **body, char *err, size_t errlen)
 {
 	char *text = NULL;
 	struct manifest *m = NULL;
@@ -685,8 +705,10 @@ push_commit_pending(const char *name, const char *version, json_t **body,
 		snprintf(err, errlen, "the pending manifest cannot be read");
 		goto out;
 	}
-	/* Again here: trusted_keys may have changed since the manifest came. */
-	if ((status = push_trust(m, err, errlen)) != 0)
+	/* Again here: trusted_keys may have changed since the manifest came.
+	 * A capture of this rack is taken unsigned (PUSH_CAPTURED). */
+	if (!(flags & PUSH_CAPTURED) &&
+	    (status = push_trust(m, err, errlen)) != 0)
 		goto out;
 	status = 500;
 	if (chunkset_make(m, &cs) != 0) {
@@ -704,7 +726,7 @@ push_commit_pending(const char *name, const char *version, json_t **body,
 		status = errno == EEXIST ? 409 : 500;
 		goto out;
 	}
-	if (catalog_add(name, version) != 0) {
+	if (catalog_add_flags(name, version, flags & PUSH_CAPTURED) != 0) {
 		snprintf(err, errlen, "image %s:%s is stored but could not be "
 		    "indexed (see the log)", name, version);
 		goto out;
@@ -734,7 +756,8 @@ commit_run(struct req *r, void *ctx)
 
 	if (name_version(r, name, version) != 0)
 		return;
-	status = push_commit_pending(name, version, &body, err, sizeof(err));
+	status = push_commit_pending(name, version, 0, &body, err,
+	    sizeof(err));
 	if (body != NULL)
 		http_reply_json(r, status, body);
 	else

@@ -427,6 +427,15 @@ void	 api_node_erase(struct req *);
 int	 erase_parse_body(json_t *body, const char **method, char *why,
 	    size_t len);
 
+/* capture.c: a node's disk becomes an image (the capture job; its agent's
+ * push through push.c), and the manifest of a version for rackctl pull. */
+void	 api_node_capture(struct req *);	/* POST .../nodes/S/capture */
+void	 capture_start(struct req *);	/* .../capture/start */
+void	 capture_manifest(struct req *);	/* .../capture/manifest */
+void	 capture_chunk(struct req *);		/* .../capture/chunks/H */
+void	 capture_commit(struct req *);		/* .../capture/commit */
+void	 api_image_manifest(struct req *);	/* GET .../versions/V */
+
 /* chunks.c: GET/HEAD /chunks/{hash}, sendfile with single ranges. */
 void	 chunks_serve(struct req *);
 /* What a Range header asks of a body of size bytes. */
@@ -624,6 +633,9 @@ json_t	*catalog_manifest_json(const char *image_ref);
 struct store *catalog_store(void);
 /* Index a manifest the store holds and announce it. 0, or -1 (logged). */
 int	 catalog_add(const char *name, const char *version);
+/* The same; captured: an image captured on this rack, indexed even
+ * unsigned where trusted_keys is set (jobs still refuse it). */
+int	 catalog_add_flags(const char *name, const char *version, int captured);
 void	 catalog_close(void);
 /* What a delete or an expiry took away. */
 struct catalog_freed {
@@ -658,6 +670,12 @@ void	 push_commit(struct req *);	/* POST .../commit */
 void	 push_delete(struct req *);	/* DELETE /api/v1/images/N/versions/V */
 void	 push_list(struct req *);	/* GET /api/v1/pushes */
 void	 push_expire(void);	/* drop pushes unused for push_expiry */
+/* The handlers' bodies for other routes (capture.c's): the manifest of
+ * name:version (flags: PUSH_CAPTURED takes it unsigned), one chunk. */
+#define PUSH_CAPTURED		1	/* made on this rack by a capture job */
+void	 push_manifest_take(struct req *, const char *name,
+	    const char *version, int flags);
+void	 push_chunk_take(struct req *, const char *hash);
 /* What a push and a pull share (with the configuration read-locked). */
 struct manifest;
 /* catalog_trust of m as an HTTP status: 0 taken, 403 (err says why, how
@@ -680,7 +698,7 @@ int	 push_begin(const struct manifest *m, struct push_need **need,
  * status: 201 committed, 200 committed before, 404 nothing pending, 403,
  * 409 (chunks missing: *body says which), 500; *body (may be NULL) is the
  * reply, err the message otherwise. */
-int	 push_commit_pending(const char *name, const char *version,
+int	 push_commit_pending(const char *name, const char *version, int flags,
 	    json_t **body, char *err, size_t errlen);
 
 /* pull.c: images pulled from image_sources (rackctl publish's origin, or

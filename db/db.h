@@ -114,6 +114,12 @@ int	 db_image_resolve(const char *name, const char *version,
 	    char *version_out, size_t len, uint64_t *size_out);
 int	 db_image_remove(const char *name, const char *version);
 json_t	*db_images_list(void);
+/* db_capture.c: marks name:version as captured on this rack from slot by
+ * job (shown as "captured" by db_images_list and db_image_get). */
+int	 db_image_set_captured(const char *name, const char *version,
+	    const char *slot, int64_t job);
+/* A job's bytes_total once the agent knows it (a capture: the disk). */
+int	 db_job_set_total(int64_t id, int64_t bytes_total);
 json_t	*db_image_get(const char *name);
 
 /* db_jobs.c: jobs and their event logs. */

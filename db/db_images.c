@@ -90,7 +90,10 @@ db_image_remove(const char *name, const char *version)
 	" 'kind', v.kind, 'size', v.size, 'chunk_size', v.chunk_size," \
 	" 'chunk_count', v.chunk_count, 'stored', v.stored, 'hash', v.hash," \
 	" 'signed', json(CASE v.signed WHEN 1 THEN 'true' ELSE 'false' END)," \
-	" 'created', " ISO("v.created") "))" \
+	" 'created', " ISO("v.created") "," \
+	" 'captured', CASE WHEN v.captured_slot IS NULL THEN NULL ELSE" \
+	" json_object('slot', v.captured_slot, 'job', v.captured_job," \
+	" 'at', " ISO("v.captured_at") ") END))" \
 	" FROM (SELECT * FROM images WHERE name = i.name" \
 	" ORDER BY created DESC, id DESC) v) AS versions_json," \
 	" (SELECT json_group_array(slot) FROM nodes" \

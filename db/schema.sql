@@ -165,3 +165,8 @@ CREATE TABLE pulls (
 	updated       INTEGER NOT NULL
 );
 CREATE INDEX pulls_state ON pulls(state);
+-- migration 8: an image captured on this rack from a node's disk: the
+-- slot, the job and when (NULL: not a capture)
+ALTER TABLE images ADD COLUMN captured_slot TEXT;
+ALTER TABLE images ADD COLUMN captured_job INTEGER;
+ALTER TABLE images ADD COLUMN captured_at INTEGER;

@@ -8,7 +8,7 @@ set -eu
 BUILD="build-essential pkg-config xxd libmicrohttpd-dev libsqlite3-dev
 libarchive-dev libjansson-dev libinih-dev libzstd-dev libcurl4-openssl-dev
 libmnl-dev libblkid-dev libsodium-dev libsystemd-dev libfreeipmi-dev
-libipmiconsole-dev libhidapi-dev"
+libipmiconsole-dev libhidapi-dev libext2fs-dev"
 # The dashboard's xterm.js comes from npm at build (tools/webui-vendor.sh).
 BUILD="$BUILD nodejs"
 RUN="dnsmasq-base ipxe"
@@ -16,7 +16,7 @@ PXE="kmod cpio zstd busybox"
 CHECK="cppcheck clang-format"
 TEST="libcmocka-dev curl sqlite3 zstd xz-utils bzip2 gzip jq iproute2 procps
 python3 busybox tftp-hpa qemu-system-x86 ovmf syslinux syslinux-common
-syslinux-efi mtools dosfstools fdisk"
+syslinux-efi mtools dosfstools fdisk e2fsprogs"
 # Power and console peers: a BMC (ipmi_sim), FreeIPMI's tools to check it,
 # ptys for serial consoles, openssl for a Redfish test BMC's certificate,
 # nginx for image origins and site caches.

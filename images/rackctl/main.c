@@ -23,6 +23,9 @@ static const struct rackctl_cmd commands[] = {
 	    "S3)" },
 	{ "pull-to", rackctl_cmd_pull_to,
 	    "ask racks to pull an image from their image_sources" },
+	{ "pull", rackctl_cmd_pull,
+	    "bring an image from a rack into a central store (only the "
+	    "chunks it lacks)" },
 	{ "fleet", rackctl_cmd_fleet,
 	    "the images of many racks and the nodes that run them" },
 	{ "nodes", rackctl_cmd_nodes, "list a rack's nodes" },

@@ -25,6 +25,8 @@
  * s3_list.c    publish: an S3 listing (ListObjectsV2) read
  * pull_to.c    "rackctl pull-to": racks asked to pull, followed as a push
  *              is; "rackctl fleet status"
+ * pull.c       "rackctl pull": an image of a rack (a capture) into a
+ *              central store, only the chunks it lacks
  *
  * Exit codes: 0 ok, 1 failure, 2 usage. Errors go to stderr as
  * "rackctl: what is wrong".
@@ -460,6 +462,8 @@ int s3_index_version(const char *key, const char *dir, char *version,
 
 /* pull_to.c */
 int rackctl_cmd_pull_to(int argc, char **argv);
+/* pull.c */
+int rackctl_cmd_pull(int argc, char **argv);
 int rackctl_cmd_fleet(int argc, char **argv);
 /* One rack's pull, as a worker of push_run (struct push's rack_fn). */
 void pull_rack(struct push *p, struct push_target *t);

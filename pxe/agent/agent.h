@@ -18,6 +18,11 @@
  *	erase_nvme.c	NVMe Identify, Format NVM, Sanitize (admin ioctl)
  *	erase_ata.c	ATA SECURITY ERASE UNIT through SG_IO pass-through
  *	erase_verify.c	samples across the disk, before and after
+ *	capture.c	a capture job: the disk read into a disk image's chunks
+ *			and manifest, pushed to rackd (capture_net.c)
+ *	capture_fs.c	what the disk's file systems do not use (libblkid,
+ *			libext2fs, capture_fat.c)
+ *	capture_fat.c	a FAT's free clusters (outside input: bounded)
  */
 #ifndef RACK_AGENT_H
 #define RACK_AGENT_H
@@ -281,5 +286,68 @@ bool	 verify_wait(struct verifier *v, int64_t ms);
 int	 verify_join(struct verifier *v, char *reason, size_t len);
 /* Drops the cached pages of [off, off+len) so a read goes to the disk. */
 void	 drop_cache(int fd, uint64_t off, uint64_t len);
+
+/* capture.c: the "capture" action. */
+enum agent_exit capture_run(struct agent *a);
+
+/* capture_fs.c: the byte ranges of the disk no file system uses. */
+#define FSMAP_RANGES_MAX	(1 << 20)	/* 16 MiB of ranges */
+struct fsrange {
+	uint64_t	 off, len;
+};
+struct fsmap {
+	struct fsrange	*v;		/* sorted by offset, merged */
+	size_t		 n, cap;
+	uint64_t	 base;		/* while one partition is scanned */
+	uint64_t	 free_bytes;
+	int		 full;		/* FSMAP_RANGES_MAX reached */
+};
+/* Reads the partition table of the disk fd (path) and the free space of
+ * each ext2/3/4 and vfat file system on it; logs which method each
+ * partition used. Never fails: what it cannot read is captured whole. */
+void	 fsmap_build(int fd, const char *path, uint64_t disk_size,
+	    struct fsmap *m);
+/* Zeroes the bytes of buf (the disk's [off, off+len)) no file system
+ * uses. */
+void	 fsmap_apply(const struct fsmap *m, uint64_t off, uint8_t *buf,
+	    size_t len);
+void	 fsmap_free(struct fsmap *m);
+
+/* capture_fat.c: FAT12/16/32. */
+#define FAT_BOOT_BYTES		512
+#define FAT_MAX_BYTES		(64u * 1024 * 1024)	/* a FAT, read whole */
+struct fat_geom {
+	int		 type;		/* 12, 16 or 32 */
+	uint32_t	 clusters;	/* data clusters (numbered from 2) */
+	uint32_t	 cluster_bytes;
+	uint64_t	 fat_off;	/* the first FAT, from the partition */
+	size_t		 fat_bytes;	/* what of it holds the entries */
+	uint64_t	 data_off;	/* cluster 2 */
+};
+/* From the boot sector bs[0..len) of a partition of part_size bytes: 0,
+ * or -1 with err (not a FAT this parser takes). */
+int	 fat_geometry(const uint8_t *bs, size_t len, uint64_t part_size,
+	    struct fat_geom *g, char *err, size_t errlen);
+/* Calls emit(ctx, off, len) for each run of free clusters (offsets from
+ * the partition start); fat[0..fatlen) is the first FAT (at least
+ * g->fat_bytes). 0 and *free_bytes, or -1 (a short FAT, or emit failed). */
+int	 fat_free_ranges(const struct fat_geom *g, const uint8_t *fat,
+	    size_t fatlen, int (*emit)(void *, uint64_t, uint64_t), void *ctx,
+	    uint64_t *free_bytes);
+
+/* capture_net.c: the capture's push to rackd (the job's token). */
+struct capnet;
+int	 capnet_new(const char *url, const char *token, int64_t job,
+	    struct capnet **out, char *err, size_t errlen);
+void	 capnet_free(struct capnet *n);
+/* POST .../capture/manifest (text) or .../capture/commit (text NULL):
+ * 0 and *status, *body (malloc'd, NUL-terminated, may be NULL); -1 on a
+ * transport error with err. */
+int	 capnet_post(struct capnet *n, const char *what, const char *text,
+	    long *status, char **body, char *err, size_t errlen);
+/* PUT .../capture/chunks/HEX with data[0..len): 0 and *status (err gets
+ * rackd's message on a 4xx/5xx), or -1 on a transport error. */
+int	 capnet_put_chunk(struct capnet *n, const char *hex, const void *data,
+	    size_t len, long *status, char *err, size_t errlen);
 
 #endif

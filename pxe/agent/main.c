@@ -462,6 +462,7 @@ static const struct {
 } actions[] = {
 	{ "reimage", reimage },
 	{ "erase", erase_run },
+	{ "capture", capture_run },
 };
 
 static enum agent_exit

@@ -72,6 +72,12 @@ $(BUILD)/bin/fuzz_images_%: tests/fuzz/fuzz_images_%.c tests/fuzz/fuzz.h \
 	@mkdir -p $(dir $@)
 	$(FUZZ_LINK) $(LIBS_IMG)
 
+# rack-agent's FAT parser: a file of pxe/agent/ on its own (no libraries).
+$(BUILD)/bin/fuzz_pxe_capture_fat: tests/fuzz/fuzz_pxe_capture_fat.c \
+		tests/fuzz/fuzz.h $(BUILD)/obj/pxe/agent/capture_fat.o
+	@mkdir -p $(dir $@)
+	$(FUZZ_LINK)
+
 $(BUILD)/bin/fuzz_pxe_%: tests/fuzz/fuzz_pxe_%.c tests/fuzz/fuzz.h \
 		$(LIBPXE) $(LIBIMG)
 	@mkdir -p $(dir $@)

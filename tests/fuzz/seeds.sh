@@ -227,5 +227,36 @@ put(d, "dotdot.tar", tarball([(ti("../escape", size=1), b"x"),
 put(d, "self-link.tar", tarball([(ti("a", tarfile.LNKTYPE, linkname="a"), None)]))
 put(d, "truncated.tar", tarball(tree)[:700])
 put(d, "empty.tar", tarball([]))
+
+# ---- rack-agent's FAT parser (a partition, its boot sector first) ----
+d = "pxe_capture_fat"
+def fat(bps=512, spc=1, rsvd=1, nfats=2, roots=16, tot=64, fatsz=1,
+        fat32=False, entries=(0xff8, 0xfff, 0xfff, 3, 0xfff)):
+    bs = bytearray(bps)
+    bs[0:3] = b"\xeb\x3c\x90"
+    bs[3:11] = b"mkfs.fat"
+    struct.pack_into("<HBHBHHBH", bs, 11, bps, spc, rsvd, nfats,
+                     0 if fat32 else roots, tot if tot < 65536 else 0, 0xf8,
+                     0 if fat32 else fatsz)
+    struct.pack_into("<I", bs, 32, tot if tot >= 65536 else 0)
+    if fat32:
+        struct.pack_into("<I", bs, 36, fatsz)
+    bs[510:512] = b"\x55\xaa"
+    table = bytearray(fatsz * bps)
+    for k, v in enumerate(entries):   # FAT12 packing
+        o = k * 3 // 2
+        if k & 1:
+            table[o] |= (v << 4) & 0xf0
+            table[o + 1] = v >> 4
+        else:
+            table[o] = v & 0xff
+            table[o + 1] |= v >> 8
+    img = bytes(bs) + bytes((rsvd - 1) * bps) + bytes(table) * nfats
+    return img + bytes(tot * bps - len(img))
+put(d, "fat12", fat())
+put(d, "fat12-full", fat(entries=[0xff8, 0xfff] + [0xfff] * 60))
+put(d, "fat12-spc4", fat(spc=4, tot=256))
+put(d, "fat32-boot", fat(fat32=True, tot=70000, fatsz=600)[:4096])
+put(d, "no-signature", fat()[:510])
 PY
 ls -R "$out" | head -80

@@ -61,6 +61,7 @@ export const node = (slot) => api('GET', `/api/v1/nodes/${enc(slot)}`);
 export const nodeLinks = (slot) => api('GET', `/api/v1/nodes/${enc(slot)}/links?limit=200`);
 export const patchNode = (slot, fields) => api('PATCH', `/api/v1/nodes/${enc(slot)}`, fields);
 export const reimage = (slot, image) => api('POST', `/api/v1/nodes/${enc(slot)}/reimage`, { image });
+export const capture = (slot, image) => api('POST', `/api/v1/nodes/${enc(slot)}/capture`, { image });
 export const images = () => api('GET', '/api/v1/images');
 export const pulls = () => api('GET', '/api/v1/pulls');
 export const jobStates = () => api('GET', '/api/v1/job-states');

@@ -1,6 +1,7 @@
 // dialogs.js — the reimage dialog (choose image and version, then confirm
 // naming the slots and the image), the erase dialog (the method, then
-// confirm naming the slot and its disks' serials) and a confirmation for
+// confirm naming the slot and its disks' serials), the capture dialog (the
+// name:version the server's disk becomes) and a confirmation for
 // cancelling a job.
 // Native <dialog>: focus stays inside, Escape closes.
 
@@ -101,6 +102,43 @@ export function reimageDialog(slots, done) {
 		go.focus();
 	};
 	choose();
+}
+
+// Capture a slot's disk as a new image version. done(ref) once queued.
+export function captureDialog(slot, done) {
+	const input = h('input', { id: 'dlg-capture', name: 'image', required: true, autocomplete: 'off',
+	    placeholder: 'name:version', pattern: '[A-Za-z0-9][A-Za-z0-9._+\\-]{0,63}:[A-Za-z0-9][A-Za-z0-9._+\\-]{0,63}' });
+	const error = h('p', { class: 'error', role: 'alert' });
+	const go = h('button', { type: 'submit', class: 'primary', text: `Capture ${slot}` });
+	const form = h('form', {},
+	    h('h2', { id: 'dlg-title', text: `Capture the disk of ${nodeName(slot)}` }),
+	    h('p', { text: 'The server boots the clone environment and its disk becomes a new image of this rack ' +
+		'(only what its file systems use is read and sent). The version must not exist yet. ' +
+		'The image is not signed: where trusted_keys is set it reimages nothing until signed centrally.' }),
+	    h('label', { for: 'dlg-capture', text: 'Image (name:version)' }), input, error,
+	    h('div', { class: 'buttons' },
+		h('button', { type: 'button', onclick: () => dlg.close(), text: 'Cancel' }), go));
+	const dlg = modal(form);
+	dlg.setAttribute('aria-labelledby', 'dlg-title');
+	form.addEventListener('submit', async (e) => {
+		e.preventDefault();
+		const ref = input.value.trim();
+		if (!/^[^:]+:[^:]+$/.test(ref)) {
+			error.textContent = 'Give the image as name:version.';
+			return;
+		}
+		go.disabled = true;
+		try {
+			await api.capture(slot, ref);
+			dlg.close();
+			if (done)
+				done(ref);
+		} catch (err) {
+			error.textContent = err.message;
+			go.disabled = false;
+		}
+	});
+	input.focus();
 }
 
 export function cancelDialog(node, done) {

@@ -60,20 +60,13 @@ export function setJobStates(list) {
 		states.set(s.name, s);
 }
 
-// An action's own words for a state, where rackd's (a reimage's) do not
-// fit.
-const actionStates = {
-	erase: { streaming: 'Erasing the disk', verifying: 'Checking the erased disk' },
-};
-
+// action: a job's, whose own words for the state (a capture's streaming
+// reads the disk) come first.
 export function stateWords(state, action) {
 	if (state === 'idle')
 		return 'Idle';
-	const own = action && actionStates[action] && actionStates[action][state];
-	if (own)
-		return own;
 	const s = states.get(state);
-	return (s && s.text) || state || '—';
+	return (s && s.actions && action && s.actions[action]) || (s && s.text) || state || '—';
 }
 
 export function isActive(state) {

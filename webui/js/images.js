@@ -1,6 +1,7 @@
 // images.js — the images on this rack: each name with its versions (size,
-// chunk count, stored size, signed or not) and the nodes that use it; the
-// Pulls panel (pulls.js) above them.
+// chunk count, stored size, signed or not, captured on this rack from
+// which slot) and the nodes that use it; the Pulls panel (pulls.js) above
+// them.
 
 import { h, clear } from './dom.js';
 import * as fmt from './format.js';
@@ -33,7 +34,7 @@ export function imagesView(root) {
 			    h('h2', { text: im.name }),
 			    h('p', {}, 'Used by: ', nodeLinks(sortedSlots().filter((s) => { const i = state.nodes.get(s).image || ''; return i === im.name || i.startsWith(`${im.name}:`); }))),
 			    h('table', { class: 'plain' },
-				h('thead', {}, h('tr', {}, ['Version', 'Kind', 'Size', 'Chunks', 'Stored', 'Signed', 'Added', 'Used by']
+				h('thead', {}, h('tr', {}, ['Version', 'Kind', 'Size', 'Chunks', 'Stored', 'Signed', 'Origin', 'Added', 'Used by']
 				    .map((t) => h('th', { scope: 'col', text: t })))),
 				h('tbody', {}, (im.versions || []).map((v) => h('tr', { dataset: { version: v.version } },
 				    h('td', { dataset: { label: 'Version' }, text: v.version }),
@@ -42,6 +43,9 @@ export function imagesView(root) {
 				    h('td', { dataset: { label: 'Chunks' }, text: String(v.chunk_count) }),
 				    h('td', { dataset: { label: 'Stored' }, text: fmt.bytes(v.stored) }),
 				    h('td', { dataset: { label: 'Signed' } }, h('span', { class: v.signed ? 'signed' : 'unsigned', text: v.signed ? 'signed' : 'not signed' })),
+				    h('td', { dataset: { label: 'Origin' } }, v.captured ?
+					['captured from ', h('a', { href: `#/node/${encodeURIComponent(v.captured.slot)}`, text: v.captured.slot }),
+					    ` (job ${v.captured.job})`] : 'pushed or imported'),
 				    h('td', { dataset: { label: 'Added' }, text: fmt.time(v.created) }),
 				    h('td', { dataset: { label: 'Used by' } }, nodeLinks(usedBy(v.version)))))))));
 		}

@@ -7,7 +7,7 @@ import * as api from './api.js';
 import * as fmt from './format.js';
 import { state, subscribe } from './store.js';
 import { jobStatus } from './jobview.js';
-import { reimageDialog, cancelDialog, eraseDialog } from './dialogs.js';
+import { reimageDialog, captureDialog, cancelDialog, eraseDialog } from './dialogs.js';
 import { notify } from './notice.js';
 import { nodeConsole, jobConsoleLog } from './console.js';
 import { powerCard } from './power.js';
@@ -46,6 +46,8 @@ export function nodeView(root, slot) {
 	    }) });
 	const eraseBtn = h('button', { type: 'button', class: 'danger-outline', text: 'Erase',
 	    onclick: () => eraseDialog(slot, (j, method) => notify(`Erase (${method}) of ${slot} queued: job ${j.id}`)) });
+	const captureBtn = h('button', { type: 'button', text: 'Capture',
+	    onclick: () => captureDialog(slot, (ref) => notify(`Capture of ${slot} as ${ref} queued`)) });
 	const cancelBtn = h('button', { type: 'button', class: 'danger-outline', text: 'Cancel job',
 	    onclick: () => cancelDialog(state.nodes.get(slot), () => notify(`Job on ${slot} cancelled`)) });
 
@@ -76,7 +78,7 @@ export function nodeView(root, slot) {
 	const term = nodeConsole(slot);
 	root.append(
 	    h('p', {}, h('a', { href: '#/', text: '← Rack' })),
-	    h('div', { class: 'view-head' }, title, h('div', { class: 'actions' }, reimageBtn, eraseBtn, cancelBtn)),
+	    h('div', { class: 'view-head' }, title, h('div', { class: 'actions' }, reimageBtn, captureBtn, eraseBtn, cancelBtn)),
 	    h('section', { class: 'card node-job', 'aria-label': 'details' }, dl, job.el),
 	    power.el,
 	    h('section', { class: 'card' }, h('h2', { text: 'Settings' }), settings),
@@ -122,6 +124,8 @@ export function nodeView(root, slot) {
 		bootSel.disabled = !!n.bmc_of;
 		eraseBtn.disabled = active;
 		eraseBtn.hidden = !!n.bmc_of;
+		captureBtn.disabled = active;
+		captureBtn.hidden = !!n.bmc_of;
 		cancelBtn.hidden = !active;
 	}
 

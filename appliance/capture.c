@@ -134,7 +134,7 @@ capture_start(struct req *r)
 		http_reply_error(r, 400, "body must be {\"disk_bytes\": N}");
 		return;
 	}
-	if (db_job_set_total(j.id, n) != DB_OK) {
+	if (jobs_set_total(j.id, n) != JOB_OK) {
 		http_reply_error(r, 500, "database error");
 		return;
 	}

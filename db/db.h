@@ -118,8 +118,6 @@ json_t	*db_images_list(void);
  * job (shown as "captured" by db_images_list and db_image_get). */
 int	 db_image_set_captured(const char *name, const char *version,
 	    const char *slot, int64_t job);
-/* A job's bytes_total once the agent knows it (a capture: the disk). */
-int	 db_job_set_total(int64_t id, int64_t bytes_total);
 json_t	*db_image_get(const char *name);
 
 /* db_jobs.c: jobs and their event logs. */

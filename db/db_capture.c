@@ -9,10 +9,3 @@ db_image_set_captured(const char *name, const char *version, const char *slot,
 	    " captured_at = ? WHERE name = ? AND version = ?", "siiss", slot,
 	    job, db_now_ms(), name, version);
 }
-
-int
-db_job_set_total(int64_t id, int64_t bytes_total)
-{
-	return db_write("UPDATE jobs SET bytes_total = ? WHERE id = ?", "ii",
-	    bytes_total, id);
-}

@@ -142,3 +142,19 @@ ALTER TABLE nodes ADD COLUMN booted_secure INTEGER;
 -- migration 6: an action's parameters (a JSON object: an erase's method),
 -- given to the agent with its job
 ALTER TABLE jobs ADD COLUMN params TEXT;
+-- migration 7: (numbers 7 to 9 belong to other work; empty here)
+-- migration 8: (empty here)
+-- migration 9: (empty here)
+-- migration 10: each node's hardware inventories, as the clone environment
+-- read them (the validated JSON), with what changed from the one before;
+-- a node is flagged while a change has not been acknowledged
+CREATE TABLE inventories (
+	id          INTEGER PRIMARY KEY,
+	slot        TEXT NOT NULL REFERENCES nodes(slot),
+	job         INTEGER,              -- the inventory job that read it
+	at          INTEGER NOT NULL,     -- ms since the epoch
+	json        TEXT NOT NULL,        -- the "inventory" object
+	changes     TEXT NOT NULL DEFAULT '[]'  -- a JSON array of sentences
+);
+CREATE INDEX inventories_slot ON inventories(slot, id);
+ALTER TABLE nodes ADD COLUMN inventory_changed INTEGER NOT NULL DEFAULT 0;

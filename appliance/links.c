@@ -190,7 +190,8 @@ set_state(struct iface *f, int carrier)
 		    carrier ? "up" : "down");
 		publish_link(f->slot);
 		/* A server plugged in that rackd knows nothing of. */
-		if (carrier && inventory_node_new(f->slot) == DB_YES)
+		if (carrier && slot_bmc_of(f->slot, NULL, 0) != 0 &&
+		    inventory_node_new(f->slot) == DB_YES)
 			inventory_enrol(f->slot, "a new server's link came up");
 	}
 	if (f->carrier && !carrier) {

@@ -13,6 +13,7 @@
  *	holes.c		holes of an image, zeroing where the disk is not zero
  *	pipeline.c	scan, hole, fetch and write threads
  *	verify.c	re-read written chunks from the disk and check them
+ *	inventory*.c	the "inventory" action: the hardware, read and posted
  */
 #ifndef RACK_AGENT_H
 #define RACK_AGENT_H
@@ -42,6 +43,17 @@
 #define SYSFS_VALUE_MAX		4096	/* one sysfs attribute */
 #define MOUNTINFO_MAX		(1024 * 1024)	/* /proc/self/mountinfo */
 #define SECTOR_BYTES		512	/* BLKZEROOUT's unit */
+
+#define INV_TEXT_MAX		128	/* a string of the inventory */
+#define INV_LINE_MAX		1024	/* a line of /proc/cpuinfo */
+#define INV_SOCKETS_MAX		256	/* physical ids told apart */
+#define INV_ITEMS_MAX		64	/* disks, NICs looked at */
+#define INV_DMI_MAX		(64 * 1024)	/* the SMBIOS table */
+#define INV_VPD_LEN		252	/* VPD page 0x80 read */
+#define INV_NVME_ID_LEN		4096	/* Identify Controller */
+#define INV_NVME_LOG_LEN	512	/* the SMART / health log */
+#define INV_IOCTL_TIMEOUT_MS	5000	/* one SG_IO or NVMe command */
+#define INV_POST_TIMEOUT_S	30	/* the inventory's POST */
 
 /* Times. */
 #define FAIL_REBOOT_DELAY_S	15	/* time to read the console */
@@ -93,6 +105,33 @@ void	 agent_tick(struct agent *a, const char *state, uint64_t total);
 /* Picks the disk of rackd.disk's rule and opens it into a->fd, a->disk_path
  * (need: the bytes it must hold; 0 any). */
 enum agent_exit agent_open_disk(struct agent *a, uint64_t need);
+
+/* inventory.c: the "inventory" action: the server's hardware as the
+ * JSON of docs/design.md's contract, posted to rackd. */
+struct disk_env;
+/* What env's trees tell (probe: ask the disks too, for serials and
+ * SMART; tests of a fake tree do not): the inventory object, or NULL. */
+json_t	*inventory_read(const struct disk_env *env, int probe);
+enum agent_exit inventory(struct agent *a);
+
+/* inventory_dmi.c: the SMBIOS table's type 1 and 17 structures. */
+struct inv_dmi {
+	char	 vendor[INV_TEXT_MAX], model[INV_TEXT_MAX];
+	char	 serial[INV_TEXT_MAX], uuid[INV_TEXT_MAX];
+	uint64_t memory_bytes;		/* of the memory devices, summed */
+};
+/* 0 when the table had a system (type 1) or memory; -1 otherwise or when
+ * it is malformed. */
+int	 inventory_dmi_parse(const uint8_t *table, size_t size,
+	    struct inv_dmi *d);
+
+/* inventory_disk.c: a disk's own answers (ioctls on its device). */
+/* Fills serial and model where they are "" (NVMe Identify, or the SCSI
+ * VPD page 0x80): 0, or -1 when the disk did not answer. */
+int	 inventory_disk_ids(const char *dev, int nvme, char *serial,
+	    size_t slen, char *model, size_t mlen);
+/* "passed", "failed" or "unknown" (the disk does not answer). */
+const char *inventory_disk_smart(const char *dev, int nvme);
 
 /* disk.c: picking the disk rackd.disk names (its rule: pxe/lib/pxe.h),
  * opening it. Where to look: "/sys", "/proc", "/dev" normally; tests use

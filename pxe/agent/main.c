@@ -458,6 +458,7 @@ static const struct {
 	enum agent_exit	(*run)(struct agent *);
 } actions[] = {
 	{ "reimage", reimage },
+	{ "inventory", inventory },
 };
 
 static enum agent_exit

@@ -106,13 +106,15 @@ void	 agent_tick(struct agent *a, const char *state, uint64_t total);
  * (need: the bytes it must hold; 0 any). */
 enum agent_exit agent_open_disk(struct agent *a, uint64_t need);
 
-/* inventory.c: the "inventory" action: the server's hardware as the
- * JSON of docs/design.md's contract, posted to rackd. */
+/* inventory.c: the "inventory" action: the hardware, posted to rackd. */
+enum agent_exit inventory(struct agent *a);
+
+/* inventory_read.c: the server's hardware as the JSON of
+ * docs/design.md's contract. */
 struct disk_env;
 /* What env's trees tell (probe: ask the disks too, for serials and
  * SMART; tests of a fake tree do not): the inventory object, or NULL. */
 json_t	*inventory_read(const struct disk_env *env, int probe);
-enum agent_exit inventory(struct agent *a);
 
 /* inventory_dmi.c: the SMBIOS table's type 1 and 17 structures. */
 struct inv_dmi {

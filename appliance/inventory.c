@@ -121,8 +121,8 @@ check_value(const json_t *v, const struct field *f, const char *where,
 			break;
 		s = json_string_value(v);
 		if (strlen(s) > (size_t)f->max || !printable(s)) {
-			snprintf(err, errlen, "%s: at most %" PRId64 " printable "
-			    "bytes", where, f->max);
+			snprintf(err, errlen, "%s: at most %" PRId64
+			    " printable bytes", where, f->max);
 			return -1;
 		}
 		return 0;
@@ -133,7 +133,8 @@ check_value(const json_t *v, const struct field *f, const char *where,
 	case F_INT:
 		if (!json_is_integer(v))
 			break;
-		if (json_integer_value(v) < 0 || json_integer_value(v) > f->max) {
+		if (json_integer_value(v) < 0 ||
+		    json_integer_value(v) > f->max) {
 			snprintf(err, errlen, "%s: a whole number from 0 to "
 			    "%" PRId64, where, f->max);
 			return -1;

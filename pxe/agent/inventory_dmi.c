@@ -57,9 +57,12 @@ inventory_dmi_parse(const uint8_t *t, size_t size, struct inv_dmi *d)
 			return -1;
 		if (type == 1 && len >= 0x19) {
 			const uint8_t *u = p + 8;
-			dmi_string(p, len, q, p[4], d->vendor, sizeof(d->vendor));
-			dmi_string(p, len, q, p[5], d->model, sizeof(d->model));
-			dmi_string(p, len, q, p[7], d->serial, sizeof(d->serial));
+			dmi_string(p, len, q, p[4], d->vendor,
+			    sizeof(d->vendor));
+			dmi_string(p, len, q, p[5], d->model,
+			    sizeof(d->model));
+			dmi_string(p, len, q, p[7], d->serial,
+			    sizeof(d->serial));
 			/* SMBIOS 2.6 on: the first three fields little-endian,
 			 * as the kernel's product_uuid shows them. */
 			snprintf(d->uuid, sizeof(d->uuid), "%02x%02x%02x%02x-"

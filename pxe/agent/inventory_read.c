@@ -167,8 +167,8 @@ memory_bytes(const struct disk_env *env, const struct inv_dmi *dmi)
 			if (strncmp(e->d_name, "memory", 6) != 0 ||
 			    !isdigit((unsigned char)e->d_name[6]))
 				continue;
-			snprintf(a, sizeof(a), "devices/system/memory/%s/online",
-			    e->d_name);
+			snprintf(a, sizeof(a),
+			    "devices/system/memory/%s/online", e->d_name);
 			if (read_attr(env->sys, a, v, sizeof(v)) == 0 &&
 			    strcmp(v, "1") == 0)
 				total += block;
@@ -210,7 +210,8 @@ vpd_serial(const struct disk_env *env, const char *name, char *out,
 		return;
 	for (size_t i = 4; n > 4 && i < n && i < 4u + b[3] && k + 1 < len; i++)
 		if (b[i] != ' ' || k > 0)
-			out[k++] = b[i] >= 0x20 && b[i] < 0x7f ? (char)b[i] : '?';
+			out[k++] = b[i] >= 0x20 && b[i] < 0x7f ? (char)b[i] :
+			    '?';
 	while (k > 0 && out[k - 1] == ' ')
 		k--;
 	out[k] = '\0';

@@ -338,7 +338,8 @@ phase_failed(struct agent *a, const char *err)
 	if (a->gone)
 		return AGENT_EXIT_CANCELLED;
 	if (got_signal)
-		return agent_fail(a, "interrupted by signal %d", (int)got_signal);
+		return agent_fail(a, "interrupted by signal %d",
+		    (int)got_signal);
 	return agent_fail(a, "%s", err);
 }
 

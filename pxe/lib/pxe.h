@@ -142,7 +142,8 @@ void	 retry_wait(int64_t delay, const atomic_int *stop);
 /* job.c: the job as rackd sends it. */
 struct job {
 	int64_t	 id;
-	char	 action[JOB_ACTION_MAX];	/* "reimage" if rackd names none */
+	/* "reimage" if rackd names none */
+	char	 action[JOB_ACTION_MAX];
 	char	 state[JOB_STATE_MAX];
 	char	 image[IMAGE_REF_MAX + 1];
 	char	 chunks_url[AGENT_URL_MAX];	/* absolute, ends with '/' */

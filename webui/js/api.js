@@ -67,3 +67,6 @@ export const jobs = (slot) => api('GET', `/api/v1/jobs?node=${enc(slot)}&limit=5
 export const job = (id) => api('GET', `/api/v1/jobs/${enc(id)}`);
 export const cancelJob = (id) => api('POST', `/api/v1/jobs/${enc(id)}/cancel`, {});
 export const power = (slot, action) => api('POST', `/api/v1/nodes/${enc(slot)}/power`, { action });
+export const nodeInventory = (slot) => api('GET', `/api/v1/nodes/${enc(slot)}/inventory`);
+export const inventory = (slot) => api('POST', `/api/v1/nodes/${enc(slot)}/inventory`, {});
+export const inventoryAck = (slot) => api('POST', `/api/v1/nodes/${enc(slot)}/inventory/ack`, {});

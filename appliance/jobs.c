@@ -42,6 +42,17 @@ static const struct {
 	[JOB_FAILED] = { "failed", "Failed" },
 };
 
+/* The dashboard's words for a state of an action whose work is not
+ * writing an image (the states' own words are a reimage's). */
+static const struct {
+	enum job_action	 action;
+	enum job_state	 state;
+	const char	*text;
+} action_texts[] = {
+	{ JOB_INVENTORY, JOB_STREAMING, "Reading the server's hardware" },
+	{ JOB_INVENTORY, JOB_VERIFYING, "Storing the inventory" },
+};
+
 /* allowed[from][to] */
 static const unsigned char allowed[JOB_STATES][JOB_STATES] = {
 	/*               q  b  s  v  d  f */
@@ -165,8 +176,14 @@ jobs_states_json(void)
 	json_t *a = json_array(), *o;
 
 	for (int i = 0; a != NULL && i < JOB_STATES; i++) {
-		o = json_pack("{s:s,s:s,s:b}", "name", states[i].name, "text",
-		    states[i].text, "terminal", terminal(i));
+		o = json_pack("{s:s,s:s,s:b,s:{}}", "name", states[i].name,
+		    "text", states[i].text, "terminal", terminal(i), "actions");
+		for (size_t k = 0; o != NULL && k < sizeof(action_texts) /
+		    sizeof(action_texts[0]); k++)
+			if (action_texts[k].state == (enum job_state)i)
+				json_object_set_new(json_object_get(o,
+				    "actions"), actions[action_texts[k].action].name,
+				    json_string(action_texts[k].text));
 		if (o == NULL || json_array_append_new(a, o) != 0) {
 			json_decref(a);
 			return NULL;

@@ -513,7 +513,8 @@ const char *job_action_name(enum job_action);
 int	 job_transition_allowed(const char *from, const char *to);
 int	 job_state_valid(const char *state);
 int	 job_state_terminal(const char *state);
-/* [{"name", "text", "terminal"}] of every state, in order. */
+/* [{"name", "text", "terminal", "actions"}] of every state, in order;
+ * actions: {ACTION: TEXT}, an action's own words for the state. */
 json_t	*jobs_states_json(void);
 /* May action run image ref (resolved, kind, size; not trust)? JOB_OK and
  * the resolved "name:version" in image (NULL: not wanted) and its size;

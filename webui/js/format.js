@@ -60,11 +60,12 @@ export function setJobStates(list) {
 		states.set(s.name, s);
 }
 
-export function stateWords(state) {
+// action (optional): the job's, whose own words for the state win.
+export function stateWords(state, action) {
 	if (state === 'idle')
 		return 'Idle';
 	const s = states.get(state);
-	return (s && s.text) || state || '—';
+	return (s && s.actions && s.actions[action]) || (s && s.text) || state || '—';
 }
 
 export function isActive(state) {

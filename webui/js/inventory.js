@@ -78,9 +78,10 @@ export function inventoryCard(slot) {
 		    table(['NIC', 'MAC', 'Driver', 'Speed'], inv.nics.map((n) =>
 			[n.name, n.mac || '—', n.driver || '—', n.speed_mbps === null ? '—' : `${n.speed_mbps} Mb/s`])),
 		    h('h3', { text: 'History' }),
-		    h('ol', { class: 'events inventory-history' }, (r.history || []).map((e) =>
+		    h('ol', { class: 'events inventory-history' }, (r.history || []).map((e, i, all) =>
 			h('li', {}, h('time', { datetime: e.at, text: fmt.time(e.at) }),
-			    h('span', { text: e.changes && e.changes.length ? e.changes.join('; ') : 'no change' })))));
+			    h('span', { text: e.changes && e.changes.length ? e.changes.join('; ') :
+				i === all.length - 1 ? 'the oldest record kept' : 'no change' })))));
 	}
 
 	async function load() {

@@ -108,7 +108,7 @@ export function nodeView(root, slot) {
 		const sbSeen = n.booted_secure === true ? 'on at the last clone boot' :
 		    n.booted_secure === false ? 'off at the last clone boot' : 'not reported yet';
 		setText(f.secure, `${sbSet}; ${sbSeen}`);
-		setText(f.state, fmt.stateWords(n.state));
+		setText(f.state, fmt.stateWords(n.state, n.job && n.job.action));
 		setText(f.result, n.job && n.job.state === 'failed' ? `Failed: ${fmt.reason(n.job.reason)}` :
 		    n.last_result === 'done' ? 'Done' : n.last_result ? fmt.reason(n.last_result) : '—');
 		if (document.activeElement !== labelIn && document.activeElement !== bootSel) {

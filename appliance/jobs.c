@@ -179,11 +179,13 @@ jobs_states_json(void)
 		o = json_pack("{s:s,s:s,s:b,s:{}}", "name", states[i].name,
 		    "text", states[i].text, "terminal", terminal(i), "actions");
 		for (size_t k = 0; o != NULL && k < sizeof(action_texts) /
-		    sizeof(action_texts[0]); k++)
+		    sizeof(action_texts[0]); k++) {
+			enum job_action act = action_texts[k].action;
 			if (action_texts[k].state == (enum job_state)i)
 				json_object_set_new(json_object_get(o,
-				    "actions"), actions[action_texts[k].action].name,
+				    "actions"), actions[act].name,
 				    json_string(action_texts[k].text));
+		}
 		if (o == NULL || json_array_append_new(a, o) != 0) {
 			json_decref(a);
 			return NULL;

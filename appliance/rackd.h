@@ -1082,11 +1082,11 @@ void	 notify_stopping(void);
 int	 notify_journal(void);		/* stderr is systemd's journal */
 
 /* inventory.c: a node's hardware as the clone environment read it (the
- * "inventory" of a job of that action), validated strictly, stored with
- * its history (db/db_inventory.c), compared with the one before: a
- * change (another machine, a disk or a NIC gone or new, less memory) is
- * an event and flags the node until acknowledged. Enrolment: a new
- * server in a slot gets an inventory job. */
+ * "inventory" of a job of that action), validated strictly and compared
+ * with the one before (a change: another machine, a disk or a NIC gone or
+ * new, less memory). inventory_record.c stores it with its history
+ * (db/db_inventory.c); a change is an event and flags the node until
+ * acknowledged. Enrolment: a new server in a slot gets an inventory job. */
 #define INVENTORY_BODY_MAX	(256 * 1024)	/* a posted inventory */
 #define INVENTORY_TEXT_MAX	128	/* a string of it, bytes */
 #define INVENTORY_DISKS_MAX	64
@@ -1104,6 +1104,8 @@ int	 inventory_parse(const char *text, size_t len, json_t **out,
  * changes (an array); their count. */
 int	 inventory_compare(const json_t *old, const json_t *new,
 	    json_t *changes);
+
+/* inventory_record.c: inventories kept, their changes told; enrolment. */
 /* Store inv (parsed) as slot's newest, read by job: the changes go to the
  * job's events, an "inventory" event and the node's flag. 0 or -1. */
 int	 inventory_record(const char *slot, int64_t job, const json_t *inv);

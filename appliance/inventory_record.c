@@ -26,6 +26,12 @@ inventory_record(const char *slot, int64_t job, const json_t *inv)
 
 	if (changes == NULL)
 		goto out;
+	/* The agent's POST again (its answer was lost): recorded already. */
+	if (last != NULL && json_integer_value(json_object_get(last, "job")) ==
+	    job) {
+		rc = 0;
+		goto out;
+	}
 	if (last != NULL)
 		n = inventory_compare(json_object_get(last, "inventory"), inv,
 		    changes);

@@ -1107,7 +1107,8 @@ int	 inventory_compare(const json_t *old, const json_t *new,
 
 /* inventory_record.c: inventories kept, their changes told; enrolment. */
 /* Store inv (parsed) as slot's newest, read by job: the changes go to the
- * job's events, an "inventory" event and the node's flag. 0 or -1. */
+ * job's events, an "inventory" event and the node's flag. The same job's
+ * again is taken as recorded. 0 or -1. */
 int	 inventory_record(const char *slot, int64_t job, const json_t *inv);
 /* GET's answer: {"slot", "at", "changed", "inventory", "history"}, or
  * NULL when none is recorded. */

@@ -201,7 +201,7 @@ int	 db_image_busy(const char *name, const char *version, char *what,
  * node's inventory_changed; the slot keeps its keep newest rows. */
 int	 db_inventory_add(const char *slot, int64_t job, const char *json,
 	    const char *changes, int flag, int keep);
-/* {"slot", "at", "changed", "inventory"} of the newest, or NULL. */
+/* {"slot", "at", "job", "changed", "inventory"} of the newest, or NULL. */
 json_t	*db_inventory_last(const char *slot);
 /* [{"at", "job", "changes"}], newest first. */
 json_t	*db_inventory_history(const char *slot, int limit);

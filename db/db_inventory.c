@@ -39,7 +39,7 @@ out:
 json_t *
 db_inventory_last(const char *slot)
 {
-	return db_select_one("SELECT i.slot, " ISO("i.at") " AS at,"
+	return db_select_one("SELECT i.slot, " ISO("i.at") " AS at, i.job,"
 	    " CASE WHEN n.inventory_changed THEN 'true' ELSE 'false' END"
 	    " AS changed_json, i.json AS inventory_json"
 	    " FROM inventories i JOIN nodes n ON n.slot = i.slot"

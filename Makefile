@@ -49,6 +49,10 @@ LIBDB     := $(BUILD)/lib/libdb.a
 LIBIMG    := $(BUILD)/lib/libimages.a
 LIBAPPL   := $(BUILD)/lib/libappliance.a
 LIBPXE    := $(BUILD)/lib/libpxe.a
+# rack-agent's files but its main, for its unit tests: an archive, so
+# that a test links only the files it uses (an action's file calls
+# main.c's agent_report).
+LIBAGENT  := $(BUILD)/lib/libagent.a
 
 PROGS     := $(BUILD)/rackd $(if $(CTL_SRC),$(BUILD)/rackctl) \
              $(if $(AGENT_SRC),$(BUILD)/rack-agent) \
@@ -112,7 +116,8 @@ $(LIBDB): $(DB_OBJ)
 $(LIBIMG): $(IMG_OBJ)
 $(LIBAPPL): $(APPL_OBJ)
 $(LIBPXE): $(PXE_OBJ)
-$(LIBDB) $(LIBIMG) $(LIBAPPL) $(LIBPXE):
+$(LIBAGENT): $(AGENT_LIB_OBJ)
+$(LIBDB) $(LIBIMG) $(LIBAPPL) $(LIBPXE) $(LIBAGENT):
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(AR) rcs $@ $^
 
@@ -147,7 +152,7 @@ $(BUILD)/tests/test_pxe_%: tests/unit/test_pxe_%.c $(LIBPXE) $(LIBIMG)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALLCFLAGS) $(TEST_DEPS) -o $@ $^ $(LIBS_AGENT) $(LIBS_IMG) -lcmocka
 
-$(BUILD)/tests/test_agent_%: tests/unit/test_agent_%.c $(AGENT_LIB_OBJ) \
+$(BUILD)/tests/test_agent_%: tests/unit/test_agent_%.c $(LIBAGENT) \
 		$(LIBPXE) $(LIBIMG)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALLCFLAGS) $(TEST_DEPS) -o $@ $^ $(LIBS_AGENT) $(LIBS_IMG) -lcmocka

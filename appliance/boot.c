@@ -30,6 +30,29 @@ static const char *const kind_names[] = {
 	[BOOT_DISKLESS] = "diskless",
 };
 
+/* Enrolment at a network boot: a node that would boot its disk and that
+ * rackd knows nothing of (no inventory, never a job) gets an inventory
+ * job and boots the clone environment instead. */
+static enum boot_kind
+enrol(const char *slot, struct db_job *job)
+{
+	char why[ERR_MAX];
+	int64_t id;
+
+	if (!conf.enrol || inventory_node_new(slot) != DB_YES)
+		return BOOT_LOCAL;
+	if (jobs_create_clone(slot, JOB_INVENTORY, NULL, NULL, &id, why,
+	    sizeof(why)) != JOB_OK) {
+		log_warnx("slot %s: a new node, but no inventory job: %s",
+		    slot, why);
+		return BOOT_LOCAL;
+	}
+	db_job_event(id, "enrolment: a new node booted the network");
+	log_info("slot %s: a new node booted the network: inventory job %lld",
+	    slot, (long long)id);
+	return db_job_get(id, job) == DB_OK ? BOOT_CLONE : BOOT_ERROR;
+}
+
 /* What slot's node boots and, unless the local disk, its job. */
 static enum boot_kind
 boot_decide(const char *slot, struct db_job *job)
@@ -63,8 +86,10 @@ boot_decide(const char *slot, struct db_job *job)
 	/* A diskless boot that did not finish ends with this new boot. */
 	if (rc == DB_OK)
 		jobs_cancel(job->id, "a new boot of the node");
-	if (mode == NULL || strcmp(mode, "diskless") != 0)
+	if (mode == NULL || strcmp(mode, "diskless") != 0) {
+		kind = enrol(slot, job);
 		goto out;
+	}
 	if (ref == NULL) {
 		log_warnx("slot %s is diskless but has no image: it boots its "
 		    "local disk", slot);

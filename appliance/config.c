@@ -138,6 +138,9 @@ static const struct option_def options[] = {
 	  F_RELOAD, NULL,
 	  "diskless nodes fetch their image as one stream "
 	  "(no: chunk by chunk)" },
+	{ "enrol", 0, T_BOOL, OFF(enrol), "yes", 0, 0, F_RELOAD, NULL,
+	  "inventory a new server: when its link comes up (with a power "
+	  "method) or when it first boots the network" },
 	{ "rootfs_max_size", 0, T_SIZE, OFF(rootfs_max_size), "4G", 1LL << 20,
 	  1LL << 40, F_RELOAD, "SIZE",
 	  "largest rootfs image a diskless node is given (it runs from RAM)" },

@@ -439,10 +439,22 @@ static int
 mac_for_link(const struct db_link *l, void *arg)
 {
 	const char **lease = arg;	/* { ip, mac } */
+	char why[JOB_MESSAGE_MAX];
+	const char *was;
+	json_t *n;
 
-	if (strcmp(l->node_addr, lease[0]) == 0 &&
-	    db_node_set_mac(l->slot, lease[1]) == 1)
+	if (strcmp(l->node_addr, lease[0]) != 0)
+		return 0;
+	n = db_node_get(l->slot);
+	was = json_string_value(json_object_get(n, "mac"));
+	snprintf(why, sizeof(why), "another server in the slot (MAC %s, "
+	    "was %s)", lease[1], was ? was : "");
+	if (db_node_set_mac(l->slot, lease[1]) == 1) {
 		nodes_publish(l->slot);
+		if (was != NULL)	/* the server was replaced */
+			inventory_enrol(l->slot, why);
+	}
+	json_decref(n);
 	return 0;
 }
 

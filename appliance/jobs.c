@@ -55,6 +55,8 @@ static const struct {
 	{ JOB_CAPTURE, JOB_VERIFYING, "The rack checks the captured image" },
 	{ JOB_ERASE, JOB_STREAMING, "Erasing the disk" },
 	{ JOB_ERASE, JOB_VERIFYING, "Checking the erased disk" },
+	{ JOB_INVENTORY, JOB_STREAMING, "Reading the server's hardware" },
+	{ JOB_INVENTORY, JOB_VERIFYING, "Storing the inventory" },
 };
 
 /* allowed[from][to] */

@@ -189,6 +189,10 @@ set_state(struct iface *f, int carrier)
 		log_info("link %s (slot %s) %s", f->name, f->slot,
 		    carrier ? "up" : "down");
 		publish_link(f->slot);
+		/* A server plugged in that rackd knows nothing of. */
+		if (carrier && slot_bmc_of(f->slot, NULL, 0) != 0 &&
+		    inventory_node_new(f->slot) == DB_YES)
+			inventory_enrol(f->slot, "a new server's link came up");
 	}
 	if (f->carrier && !carrier) {
 		struct db_link l;

@@ -138,6 +138,7 @@ struct config {
 	size_t		 pull_rate;		/* bytes/s, all pulls; 0: any */
 	char		*ssh_keys;		/* file for diskless nodes */
 	int		 diskless_stream;	/* rootfs as one stream */
+	int		 enrol;			/* inventory new servers */
 	size_t		 rootfs_max_size;	/* bytes, for diskless nodes */
 	struct strlist	 console_slots;		/* PORTPATH=SLOT, DEV=SLOT */
 	int		 console_speed;		/* baud, a termios speed */
@@ -545,7 +546,8 @@ const char *job_action_name(enum job_action);
 int	 job_transition_allowed(const char *from, const char *to);
 int	 job_state_valid(const char *state);
 int	 job_state_terminal(const char *state);
-/* [{"name", "text", "terminal"}] of every state, in order. */
+/* [{"name", "text", "terminal", "actions"}] of every state, in order;
+ * actions: {ACTION: TEXT}, an action's own words for the state. */
 json_t	*jobs_states_json(void);
 /* May action run image ref (resolved, kind, size; not trust)? JOB_OK and
  * the resolved "name:version" in image (NULL: not wanted) and its size;
@@ -1139,6 +1141,54 @@ const char *layout_installed_default(const char *name);	/* or NULL */
 void	 notify_ready(const char *version);
 void	 notify_stopping(void);
 int	 notify_journal(void);		/* stderr is systemd's journal */
+
+/* inventory.c: a node's hardware as the clone environment read it (the
+ * "inventory" of a job of that action), validated strictly and compared
+ * with the one before (a change: another machine, a disk or a NIC gone or
+ * new, less memory). inventory_record.c stores it with its history
+ * (db/db_inventory.c); a change is an event and flags the node until
+ * acknowledged. Enrolment: a new server in a slot gets an inventory job. */
+#define INVENTORY_BODY_MAX	(256 * 1024)	/* a posted inventory */
+#define INVENTORY_TEXT_MAX	128	/* a string of it, bytes */
+#define INVENTORY_DISKS_MAX	64
+#define INVENTORY_NICS_MAX	64
+#define INVENTORY_CPUS_MAX	65536	/* sockets, cores or threads */
+#define INVENTORY_HISTORY_MAX	50	/* records kept per slot */
+#define INVENTORY_CHANGES_MAX	32	/* sentences of one record */
+#define INVENTORY_CHANGE_MAX	200	/* one sentence, bytes */
+/* The posted text of an inventory into *out (a new object holding only
+ * the contract's fields): 0, or -1 with why ("disks[1].serial: not a
+ * string") in err. */
+int	 inventory_parse(const char *text, size_t len, json_t **out,
+	    char *err, size_t errlen);
+/* What differs from old to new (both parsed): sentences appended to
+ * changes (an array); their count. */
+int	 inventory_compare(const json_t *old, const json_t *new,
+	    json_t *changes);
+
+/* inventory_record.c: inventories kept, their changes told; enrolment. */
+/* Store inv (parsed) as slot's newest, read by job: the changes go to the
+ * job's events, an "inventory" event and the node's flag. The same job's
+ * again is taken as recorded. 0 or -1. */
+int	 inventory_record(const char *slot, int64_t job, const json_t *inv);
+/* GET's answer: {"slot", "at", "changed", "inventory", "history"}, or
+ * NULL when none is recorded. */
+json_t	*inventory_json(const char *slot);
+/* Enrolment: start an inventory job of slot if conf.enrol, no job is
+ * active and the slot has a power method that can switch it on; why:
+ * "its link came up". 1 started, 0 not, -1 error. Call with the
+ * configuration read-locked, or from the main thread. */
+int	 inventory_enrol(const char *slot, const char *why);
+/* Is slot a new node (no inventory, never a job)? DB_YES, DB_NO, or
+ * DB_ERROR. */
+int	 inventory_node_new(const char *slot);
+
+/* inventory_api.c: GET and POST /api/v1/nodes/{slot}/inventory, POST
+ * .../inventory/ack, the agent's POST /api/v1/agent/jobs/ID/inventory. */
+void	 inventory_api_get(struct req *);
+void	 inventory_api_start(struct req *);
+void	 inventory_api_ack(struct req *);
+void	 inventory_api_agent(struct req *);
 
 /* routes.c: the route table, who may call each route, and the fallback
  * to the dashboard's files: what main.c gives http_start. */

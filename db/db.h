@@ -227,5 +227,18 @@ int	 db_pull_create(const char *name, const char *version,
 int	 db_pull_save(const struct db_pull *p);
 /* Each row, newest first; stops when fn returns non-zero. */
 int	 db_pulls_each(int (*fn)(const struct db_pull *, void *), void *arg);
+/* db_inventory.c: each node's hardware inventories and their history. */
+/* A new inventory of slot read by job: json, the "inventory" object's
+ * text; changes, a JSON array of sentences (NULL: none); flag sets the
+ * node's inventory_changed; the slot keeps its keep newest rows. */
+int	 db_inventory_add(const char *slot, int64_t job, const char *json,
+	    const char *changes, int flag, int keep);
+/* {"slot", "at", "job", "changed", "inventory"} of the newest, or NULL. */
+json_t	*db_inventory_last(const char *slot);
+/* [{"at", "job", "changes"}], newest first. */
+json_t	*db_inventory_history(const char *slot, int limit);
+int	 db_inventory_count(const char *slot);	/* rows, or DB_ERROR */
+/* Clears the node's flag: DB_OK, DB_NOTFOUND (was not set). */
+int	 db_inventory_ack(const char *slot);
 
 #endif

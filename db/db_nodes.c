@@ -27,6 +27,16 @@
 	"  'rate', j.rate, 'created', " ISO("j.created") ")" \
 	"  FROM jobs j WHERE j.slot = n.slot ORDER BY j.id DESC LIMIT 1)" \
 	" AS job_json," \
+	" CASE WHEN n.inventory_changed THEN 'true' ELSE 'false' END" \
+	" AS inventory_changed_json," \
+	" (SELECT json_object('at', " ISO("i.at") "," \
+	"  'vendor', json_extract(i.json, '$.system.vendor')," \
+	"  'model', json_extract(i.json, '$.system.model')," \
+	"  'memory_bytes', json_extract(i.json, '$.memory_bytes')," \
+	"  'disks', json_array_length(i.json, '$.disks')," \
+	"  'nics', json_array_length(i.json, '$.nics'))" \
+	"  FROM inventories i WHERE i.slot = n.slot ORDER BY i.id DESC" \
+	"  LIMIT 1) AS inventory_json," \
 	" COALESCE((SELECT j.state FROM jobs j WHERE j.slot = n.slot" \
 	"  AND j.state NOT IN ('done', 'failed')), 'idle') AS state," \
 	" " ISO("n.updated") " AS updated" \

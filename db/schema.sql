@@ -170,3 +170,16 @@ CREATE INDEX pulls_state ON pulls(state);
 ALTER TABLE images ADD COLUMN captured_slot TEXT;
 ALTER TABLE images ADD COLUMN captured_job INTEGER;
 ALTER TABLE images ADD COLUMN captured_at INTEGER;
+-- migration 9: each node's hardware inventories, as the clone environment
+-- read them (the validated JSON), with what changed from the one before;
+-- a node is flagged while a change has not been acknowledged
+CREATE TABLE inventories (
+	id          INTEGER PRIMARY KEY,
+	slot        TEXT NOT NULL REFERENCES nodes(slot),
+	job         INTEGER,              -- the inventory job that read it
+	at          INTEGER NOT NULL,     -- ms since the epoch
+	json        TEXT NOT NULL,        -- the "inventory" object
+	changes     TEXT NOT NULL DEFAULT '[]'  -- a JSON array of sentences
+);
+CREATE INDEX inventories_slot ON inventories(slot, id);
+ALTER TABLE nodes ADD COLUMN inventory_changed INTEGER NOT NULL DEFAULT 0;

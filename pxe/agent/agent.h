@@ -23,6 +23,7 @@
  *	capture_fs.c	what the disk's file systems do not use (libblkid,
  *			libext2fs, capture_fat.c)
  *	capture_fat.c	a FAT's free clusters (outside input: bounded)
+ *	inventory*.c	the "inventory" action: the hardware, read and posted
  */
 #ifndef RACK_AGENT_H
 #define RACK_AGENT_H
@@ -52,6 +53,17 @@
 #define SYSFS_VALUE_MAX		4096	/* one sysfs attribute */
 #define MOUNTINFO_MAX		(1024 * 1024)	/* /proc/self/mountinfo */
 #define SECTOR_BYTES		512	/* BLKZEROOUT's unit */
+
+#define INV_TEXT_MAX		128	/* a string of the inventory */
+#define INV_LINE_MAX		1024	/* a line of /proc/cpuinfo */
+#define INV_SOCKETS_MAX		256	/* physical ids told apart */
+#define INV_ITEMS_MAX		64	/* disks, NICs looked at */
+#define INV_DMI_MAX		(64 * 1024)	/* the SMBIOS table */
+#define INV_VPD_LEN		252	/* VPD page 0x80 read */
+#define INV_NVME_ID_LEN		4096	/* Identify Controller */
+#define INV_NVME_LOG_LEN	512	/* the SMART / health log */
+#define INV_IOCTL_TIMEOUT_MS	5000	/* one SG_IO or NVMe command */
+#define INV_POST_TIMEOUT_S	30	/* the inventory's POST */
 
 /* Times. */
 #define FAIL_REBOOT_DELAY_S	15	/* time to read the console */
@@ -181,6 +193,34 @@ struct erase_verdict {
 /* after against before (NULL: not read). */
 void	 erase_samples_judge(const struct erase_samples *before,
 	    const struct erase_samples *after, struct erase_verdict *v);
+/* inventory.c: the "inventory" action: the hardware, posted to rackd. */
+enum agent_exit inventory(struct agent *a);
+
+/* inventory_read.c: the server's hardware as the JSON of
+ * docs/design.md's contract. */
+struct disk_env;
+/* What env's trees tell (probe: ask the disks too, for serials and
+ * SMART; tests of a fake tree do not): the inventory object, or NULL. */
+json_t	*inventory_read(const struct disk_env *env, int probe);
+
+/* inventory_dmi.c: the SMBIOS table's type 1 and 17 structures. */
+struct inv_dmi {
+	char	 vendor[INV_TEXT_MAX], model[INV_TEXT_MAX];
+	char	 serial[INV_TEXT_MAX], uuid[INV_TEXT_MAX];
+	uint64_t memory_bytes;		/* of the memory devices, summed */
+};
+/* 0 when the table had a system (type 1) or memory; -1 otherwise or when
+ * it is malformed. */
+int	 inventory_dmi_parse(const uint8_t *table, size_t size,
+	    struct inv_dmi *d);
+
+/* inventory_disk.c: a disk's own answers (ioctls on its device). */
+/* Fills serial and model where they are "" (NVMe Identify, or the SCSI
+ * VPD page 0x80): 0, or -1 when the disk did not answer. */
+int	 inventory_disk_ids(const char *dev, int nvme, char *serial,
+	    size_t slen, char *model, size_t mlen);
+/* "passed", "failed" or "unknown" (the disk does not answer). */
+const char *inventory_disk_smart(const char *dev, int nvme);
 
 /* disk.c: picking the disk rackd.disk names (its rule: pxe/lib/pxe.h),
  * opening it. Where to look: "/sys", "/proc", "/dev" normally; tests use

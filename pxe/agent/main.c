@@ -463,6 +463,7 @@ static const struct {
 	{ "reimage", reimage },
 	{ "erase", erase_run },
 	{ "capture", capture_run },
+	{ "inventory", inventory },
 };
 
 static enum agent_exit

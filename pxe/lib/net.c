@@ -334,6 +334,23 @@ net_event(struct net *n, int64_t job, const char *message, long *status,
 	return rc;
 }
 
+int
+net_post(struct net *n, int64_t job, const char *what, const char *body,
+    long timeout_s, long *status, char *err, size_t errlen)
+{
+	char url[AGENT_URL_MAX + 96];
+	struct membuf b = { .max = REPLY_MAX };
+	int rc;
+
+	snprintf(url, sizeof(url), "%s/api/v1/agent/jobs/%" PRId64 "/%s",
+	    n->base, job, what);
+	rc = api_call(n, url, body, timeout_s, &b, status, err, errlen);
+	if (rc == 0 && *status != 200)
+		net_error_text(b.data, b.len, err, errlen);
+	free(b.data);
+	return rc;
+}
+
 /* ---- chunks ---- */
 
 struct rx {

@@ -216,6 +216,12 @@ int	 net_event(struct net *n, int64_t job, const char *message,
 /* The job's size in bytes, sent as bytes_total with every report from
  * now on, for a job rackd made without one (an erase: the disk's size). */
 void	 net_set_total(struct net *n, uint64_t total);
+/* One POST of body (JSON text) to /api/v1/agent/jobs/JOB/WHAT (what:
+ * "inventory"). 0 and *status, or -1 on a transport error; on a 4xx,
+ * err gets rackd's message. */
+int	 net_post(struct net *n, int64_t job, const char *what,
+	    const char *body, long timeout_s, long *status, char *err,
+	    size_t errlen);
 /* GET chunks_url + hash into buf[0..cap): keep-alive, resumes a cut
  * transfer with Range, retries with backoff until deadline_ms passes
  * without progress. 0 and *len, or -1 with err (also when *stop is set).

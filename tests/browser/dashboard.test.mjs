@@ -5,9 +5,10 @@
 // the dialog, progress reported by a stand-in agent advancing the bar to
 // done, a failed job's reason, cancel, several nodes at once, a link going
 // down live, the node page (job history with event logs, link history),
-// the Power card, the images page, a pull followed live in its Pulls panel
-// (progress, rate, time left, done; a failed one's error), a write
-// without the CSRF token, the
+// the Power card, the Inventory card and the rack's hardware summary, the
+// images page, a pull followed live in its Pulls panel (progress, rate,
+// time left, done; a failed one's error), a write without the CSRF token,
+// the
 // node's serial console (output, typing, refused without a session), the
 // keyboard, a phone's width, page weight, sign out. Screenshots go to $ARTIFACTS.
 import { test, before, after } from 'node:test';
@@ -16,7 +17,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { constants, openSync, writeFileSync } from 'node:fs';
 import tty from 'node:tty';
 import { join } from 'node:path';
-import { env, launch, api, report, reimage, activeJob } from './lib.mjs';
+import { env, launch, api, report, reimage, activeJob, jobToken } from './lib.mjs';
 
 const IMAGE = process.env.TEST_IMAGE || 'demo';
 const VERSION = process.env.TEST_VERSION || '1';
@@ -290,6 +291,70 @@ test('node page: the Power card, by what the method can', async () => {
 	await shot('11-power-card');
 	r = await api('PATCH', '/api/v1/nodes/usb1', { power: null });
 	assert.equal(r.status, 200);
+});
+
+// The agent's part of an inventory job: its reports and the posted
+// inventory, with the NVMe disk's serial given.
+async function runInventory(id, serial) {
+	const inv = {
+		system: { vendor: 'RackTest Inc', model: 'RT-1000', serial: 'SN-4242',
+		    uuid: '5e1f4c2a-0b3d-4c6e-8f70-91a2b3c4d5e6' },
+		cpus: { model: 'Test CPU', sockets: 1, cores: 4, threads: 8 },
+		memory_bytes: 805306368,
+		disks: [{ name: 'nvme0n1', path: '/dev/nvme0n1', model: 'QEMU NVMe Ctrl', serial,
+		    size_bytes: 67108864, rotational: false, smart: 'passed' },
+		    { name: 'vda', path: '/dev/vda', model: '', serial: 'VBLK-0001',
+		    size_bytes: 100663296, rotational: true, smart: 'unknown' }],
+		nics: [{ name: 'eth0', mac: '52:54:00:12:34:56', driver: 'virtio_net', speed_mbps: null }],
+		firmware: { mode: 'uefi', secure_boot: true },
+	};
+	await report(id, { state: 'streaming' });
+	// Posted twice (an agent retrying a lost answer): one record.
+	for (let i = 0; i < 2; i++) {
+		const r = await fetch(`${env.url}/api/v1/agent/jobs/${id}/inventory`, {
+			method: 'POST',
+			headers: { Authorization: `Bearer ${jobToken(id)}`, 'Content-Type': 'application/json' },
+			body: JSON.stringify(inv),
+			signal: AbortSignal.timeout(10000),
+		});
+		assert.equal(r.status, 200, `inventory POST: ${await r.text()}`);
+	}
+	await report(id, { state: 'verifying' });
+	await report(id, { state: 'done' });
+}
+
+test('the Inventory card, the rack\'s summary and a changed inventory flagged', async () => {
+	await page.goto(env.url + '/#/node/usb1');
+	const card = page.locator('section.inventory');
+	await card.locator('p', { hasText: 'Not inventoried yet' }).waitFor();
+	await card.getByRole('button', { name: 'Inventory' }).click();
+	await page.locator('.jobs details summary', { hasText: 'inventory' }).waitFor();
+	let j = await activeJob('usb1');
+	assert.equal(j.action, 'inventory');
+	await runInventory(j.id, 'NVME-0001');
+	await card.locator('td', { hasText: 'NVME-0001' }).waitFor();
+	await card.locator('dd', { hasText: 'SN-4242' }).waitFor();
+	await card.locator('dd', { hasText: 'Secure Boot on' }).waitFor();
+	assert.equal(await card.locator('.inventory-changed').isVisible(), false);
+	// Another NVMe disk: the change is flagged, on the rack too.
+	await card.getByRole('button', { name: 'Inventory' }).click();
+	await until(() => document.querySelector('section.inventory button')?.disabled === true);
+	j = await activeJob('usb1');
+	await runInventory(j.id, 'NVME-0002');
+	await card.locator('.inventory-changed').waitFor();
+	await card.locator('.inventory-history li', { hasText: 'disk serial NVME-0001' }).waitFor();
+	await shot('12-inventory-card');
+	await page.goto(env.url + '/#/');
+	await row('usb1').locator('.hw', { hasText: 'RT-1000 · 768 MiB · 2 disks' }).waitFor();
+	await row('usb1').locator('.inventory-flag').waitFor({ state: 'visible' });
+	assert.equal(await row('usb2').locator('.inventory-flag').isVisible(), false);
+	// Acknowledged: the flag goes.
+	await page.goto(env.url + '/#/node/usb1');
+	await card.getByRole('button', { name: 'Acknowledge the change' }).click();
+	await card.locator('.inventory-changed').waitFor({ state: 'hidden' });
+	const r = await api('GET', '/api/v1/nodes/usb1/inventory');
+	assert.equal(r.data.changed, false);
+	assert.equal(r.data.history.length, 2, 'one record a job');
 });
 
 test('images page: versions, size, chunks, signed, used by', async () => {

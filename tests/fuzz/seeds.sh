@@ -88,6 +88,31 @@ for name, body in [("root", {"data": "cm9vdA0="}), ("empty", {"data": ""}),
                    ("bad", {"data": "!!!"})]:
     put(d, name, json.dumps(body))
 
+# ---- the inventory a node posts ----
+d = "appliance_inventory"
+INV = {"system": {"vendor": "QEMU", "model": "Standard PC", "serial": "SN-1",
+                  "uuid": "5e1f4c2a-0b3d-4c6e-8f70-91a2b3c4d5e6"},
+       "cpus": {"model": "QEMU Virtual CPU", "sockets": 1, "cores": 2, "threads": 2},
+       "memory_bytes": 805306368,
+       "disks": [{"name": "vda", "path": "/dev/vda", "model": "", "serial": "V1",
+                  "size_bytes": 100663296, "rotational": False, "smart": "unknown"},
+                 {"name": "nvme0n1", "path": "/dev/nvme0n1", "model": "QEMU NVMe Ctrl",
+                  "serial": "N1", "size_bytes": 67108864, "rotational": False,
+                  "smart": "passed"}],
+       "nics": [{"name": "eth0", "mac": "52:54:00:12:34:56", "driver": "virtio_net",
+                 "speed_mbps": None}],
+       "firmware": {"mode": "uefi", "secure_boot": None}}
+put(d, "full", json.dumps(INV))
+bad = json.loads(json.dumps(INV)); bad["extra"] = 1
+put(d, "extra", json.dumps(bad))
+bad = json.loads(json.dumps(INV)); bad["disks"][0]["smart"] = "ok"
+put(d, "smart", json.dumps(bad))
+bad = json.loads(json.dumps(INV)); bad["nics"][0]["mac"] = "52:54:00:12:34:5G"
+put(d, "mac", json.dumps(bad))
+bad = json.loads(json.dumps(INV)); del bad["firmware"]
+put(d, "missing", json.dumps(bad))
+put(d, "empty", "{}")
+
 # ---- the ipmi power method's settings ----
 d = "appliance_power_ipmi"
 for name, body in [("all", {"method": "ipmi", "address": "10.0.0.5", "port": 623,

@@ -49,7 +49,13 @@ ns_add bmc
 ip -n "$NS-rack" tuntap add usb5 mode tap
 ip link add usb6 netns "$NS-rack" type veth peer name bmc0 netns "$NS-bmc"
 ip -n "$NS-bmc" link set bmc0 up
+# enrol = no: the server's link is up before the test asks for the
+# reimage, which a new server's inventory job would otherwise be in the
+# way of (inventory_qemu.sh tests enrolment).
 cat >"$TMP/rackd.conf" <<EOF
+[rackd]
+enrol = no
+
 [power.usb5]
 method = ipmi
 user = admin

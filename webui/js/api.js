@@ -70,4 +70,6 @@ export const job = (id) => api('GET', `/api/v1/jobs/${enc(id)}`);
 export const cancelJob = (id) => api('POST', `/api/v1/jobs/${enc(id)}/cancel`, {});
 export const power = (slot, action) => api('POST', `/api/v1/nodes/${enc(slot)}/power`, { action });
 export const erase = (slot, method) => api('POST', `/api/v1/nodes/${enc(slot)}/erase`, { method });
-export const inventory = (slot) => api('GET', `/api/v1/nodes/${enc(slot)}/inventory`);
+export const nodeInventory = (slot) => api('GET', `/api/v1/nodes/${enc(slot)}/inventory`);
+export const inventory = (slot) => api('POST', `/api/v1/nodes/${enc(slot)}/inventory`, {});
+export const inventoryAck = (slot) => api('POST', `/api/v1/nodes/${enc(slot)}/inventory/ack`, {});

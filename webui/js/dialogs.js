@@ -192,7 +192,7 @@ export function eraseDialog(slot, done) {
 	    h('label', { for: 'dlg-method', text: 'Method' }), methodSel,
 	    h('div', { class: 'buttons' },
 		h('button', { type: 'button', onclick: () => dlg.close(), text: 'Cancel' }), go));
-	api.inventory(slot).then((inv) => {
+	api.nodeInventory(slot).then((inv) => {
 		const list = (inv.inventory && inv.inventory.disks) || [];
 		clear(disks);
 		disks.append(h('p', { text: `Its disks (inventory of ${fmt.time(inv.at)}):` }),

@@ -24,7 +24,8 @@ export function jobStatus() {
 		result.hidden = running || !j;
 		if (running) {
 			const p = fmt.progress(j);
-			const moving = j.state === 'streaming' || j.state === 'verifying';
+			// A job that moves no bytes (an inventory) has no bar to fill.
+			const moving = (j.state === 'streaming' || j.state === 'verifying') && j.bytes_total > 0;
 			setText(words, `${fmt.stateWords(j.state, j.action)} — ${j.image || j.action}`);
 			bar.classList.toggle('waiting', !moving);
 			if (moving) {
@@ -36,7 +37,8 @@ export function jobStatus() {
 				bar.removeAttribute('aria-valuenow');
 				bar.setAttribute('aria-valuetext', 'waiting');
 				fill.style.transform = '';
-				setText(figures, j.state === 'queued' ? 'power the server on or reboot it to start' : 'waiting for the clone agent');
+				setText(figures, j.state === 'queued' ? 'power the server on or reboot it to start' :
+				    j.state === 'booting' ? 'waiting for the clone agent' : '');
 			}
 		} else if (j) {
 			if (j.state === 'failed')

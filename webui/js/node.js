@@ -1,6 +1,6 @@
 // node.js — one node's page: its details and settings, the current job,
-// its power (power.js), the job history with each job's event log, and
-// the link's up and down history.
+// its power (power.js), its hardware (inventory.js), the job history with
+// each job's event log, and the link's up and down history.
 
 import { h, setText, clear } from './dom.js';
 import * as api from './api.js';
@@ -11,6 +11,7 @@ import { reimageDialog, captureDialog, cancelDialog, eraseDialog } from './dialo
 import { notify } from './notice.js';
 import { nodeConsole, jobConsoleLog } from './console.js';
 import { powerCard } from './power.js';
+import { inventoryCard } from './inventory.js';
 
 export function nodeView(root, slot) {
 	clear(root);
@@ -39,6 +40,7 @@ export function nodeView(root, slot) {
 
 	const job = jobStatus();
 	const power = powerCard(slot);
+	const inventory = inventoryCard(slot);
 	const reimageBtn = h('button', { type: 'button', class: 'primary', text: 'Reimage',
 	    onclick: () => reimageDialog([slot], (res, ref) => {
 		if (res.some((r) => r.ok))
@@ -81,6 +83,7 @@ export function nodeView(root, slot) {
 	    h('div', { class: 'view-head' }, title, h('div', { class: 'actions' }, reimageBtn, captureBtn, eraseBtn, cancelBtn)),
 	    h('section', { class: 'card node-job', 'aria-label': 'details' }, dl, job.el),
 	    power.el,
+	    inventory.el,
 	    h('section', { class: 'card' }, h('h2', { text: 'Settings' }), settings),
 	    h('section', { class: 'card', 'aria-label': 'console' }, h('h2', { text: 'Console' }), term.el),
 	    h('section', { class: 'card' }, h('h2', { text: 'Jobs' }), jobsBody),
@@ -118,6 +121,7 @@ export function nodeView(root, slot) {
 		}
 		job.update(n);
 		power.update(n);
+		inventory.update(n);
 		const active = fmt.isActive(n.state);
 		reimageBtn.disabled = active;
 		reimageBtn.hidden = !!n.bmc_of;	/* a BMC boots nothing */

@@ -1,7 +1,8 @@
 // rack.js — the rack at a glance: one row per slot in rack order, with the
-// link, address, MAC, image, boot mode, state and the latest job; Reimage
-// and Cancel on each row, and several rows reimaged at once. A BMC link's
-// row says whose BMC it is and has no Reimage.
+// link, address, MAC, hardware (inventory.js's summary, flagged when it
+// changed), image, boot mode, state and the latest job; Reimage and Cancel
+// on each row, and several rows reimaged at once. A BMC link's row says
+// whose BMC it is and has no Reimage.
 
 import { h, setText, clear } from './dom.js';
 import * as fmt from './format.js';
@@ -9,8 +10,9 @@ import { state, subscribe, sortedSlots } from './store.js';
 import { jobStatus } from './jobview.js';
 import { reimageDialog, cancelDialog } from './dialogs.js';
 import { notify } from './notice.js';
+import { inventorySummary } from './inventory.js';
 
-const COLUMNS = ['', 'Slot', 'Link', 'Address', 'MAC', 'Image', 'Boot', 'State', 'Job', ''];
+const COLUMNS = ['', 'Slot', 'Link', 'Address', 'MAC', 'Hardware', 'Image', 'Boot', 'State', 'Job', ''];
 
 function makeRow(slot, selected, onSelect) {
 	const c = {};
@@ -21,6 +23,8 @@ function makeRow(slot, selected, onSelect) {
 	c.link = h('span', { class: 'link' });
 	c.addr = h('span', { class: 'mono' });
 	c.mac = h('span', { class: 'mono' });
+	c.hw = h('span', { class: 'hw' });
+	c.hwFlag = h('span', { class: 'inventory-flag', text: 'changed', hidden: true });
 	c.image = h('span');
 	c.boot = h('span');
 	c.state = h('span', { class: 'badge' });
@@ -37,6 +41,7 @@ function makeRow(slot, selected, onSelect) {
 	    td('Link', c.link),
 	    td('Address', c.addr),
 	    td('MAC', c.mac),
+	    td('Hardware', c.hw, ' ', c.hwFlag),
 	    td('Image', c.image),
 	    td('Boot', c.boot),
 	    td('State', c.state),
@@ -56,6 +61,9 @@ function updateRow(c, n) {
 	setText(c.mac, n.mac || '—');
 	// A BMC link's node is the BMC of its slot: nothing to reimage.
 	const bmc = !!n.bmc_of;
+	setText(c.hw, inventorySummary(n));
+	c.hwFlag.hidden = !n.inventory_changed;
+	c.hwFlag.title = n.inventory_changed ? 'the hardware changed: see the node\'s inventory' : '';
 	setText(c.image, bmc ? `BMC of ${n.bmc_of}` : n.image || '—');
 	setText(c.boot, bmc ? '—' : n.boot_mode || '—');
 	setText(c.state, n.state);

@@ -10,7 +10,8 @@
 // time left, done; a failed one's error), a write without the CSRF token,
 // the
 // node's serial console (output, typing, refused without a session), the
-// keyboard, a phone's width, page weight, sign out. Screenshots go to $ARTIFACTS.
+// keyboard, a phone's width, page weight, a BMC link's node (no Reimage),
+// sign out. Screenshots go to $ARTIFACTS.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
@@ -536,6 +537,31 @@ test('the whole page weighs under 300 KB', async () => {
 		return nav.encodedBodySize + files.reduce((n, r) => n + r.encodedBodySize, 0);
 	});
 	assert.ok(bytes > 5000 && bytes < 300 * 1024, `page weight ${bytes} bytes`);
+});
+
+test("a BMC link's node: shown as the BMC of its slot, no Reimage", async () => {
+	const now = Date.now();
+	execFileSync('sqlite3', ['-cmd', '.timeout 5000', join(env.state, 'rackd.db'),
+	    `INSERT INTO nodes (slot, created, updated) VALUES ('usb1.bmc', ${now}, ${now})`]);
+	await page.goto(env.url + '/#/');
+	await page.reload();
+	const r = row('usb1.bmc');
+	await r.waitFor();
+	assert.equal((await r.locator('td[data-label="Image"]').textContent()).trim(), 'BMC of usb1');
+	assert.equal(await r.getByRole('button', { name: 'Reimage usb1.bmc' }).isVisible(), false,
+	    'no Reimage on the BMC row');
+	assert.equal(await r.locator('input[type="checkbox"]').isDisabled(), true, 'the BMC row cannot be selected');
+	assert.equal(await row('usb1').getByRole('button', { name: 'Reimage usb1' }).isVisible(), true,
+	    'its server still has Reimage');
+	await shot('13-rack-bmc-row');
+	await page.goto(env.url + '/#/node/usb1.bmc');
+	await page.locator('section.power .hint', { hasText: 'This is the BMC of slot usb1' }).waitFor();
+	assert.equal(await page.locator('.view-head').getByRole('button', { name: 'Reimage' }).isVisible(), false,
+	    'no Reimage on the BMC page');
+	assert.equal(await page.getByText('No power method').count(), 0, 'no "no power method" note');
+	await shot('14-node-bmc');
+	await page.goto(env.url + '/#/');
+	await row('usb1').waitFor();
 });
 
 test('a session that ends while the page is open: back to sign-in', async () => {

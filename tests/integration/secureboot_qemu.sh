@@ -29,19 +29,13 @@ for ((i = 0; i < 50; i++)); do
 	sleep 0.2
 done
 
-# vm NAME SECONDS: the VM until it powers off or SECONDS pass; the serial
-# console goes to $TMP/NAME.serial. Run in a subshell (it execs timeout).
+# vm NAME SECONDS: the VM (boot_vm secure: OVMF enforcing Secure Boot,
+# the network first, then $TMP/disk) until it powers off or SECONDS pass;
+# the serial console goes to $TMP/NAME.serial. Run in a subshell (it
+# execs timeout).
 vm() {
-	cp /usr/share/OVMF/OVMF_VARS_4M.ms.fd "$TMP/$1.vars"
-	exec timeout "$2" ip netns exec "$NS-rack" qemu-system-x86_64 -accel tcg -m 768 \
-		-machine q35,smm=on -global driver=cfi.pflash01,property=secure,value=on \
-		-drive if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.ms.fd \
-		-drive "if=pflash,format=raw,unit=1,file=$TMP/$1.vars" \
-		-display none -monitor none -serial "file:$TMP/$1.serial" \
-		-netdev tap,id=n0,ifname=usb5,script=no,downscript=no \
-		-device virtio-net-pci,netdev=n0,bootindex=1,romfile= \
-		-drive "if=none,id=d0,file=$TMP/disk,format=raw" \
-		-device virtio-blk-pci,drive=d0,bootindex=2 >"$TMP/$1.qemu" 2>&1
+	boot_vm secure "$1" "$TMP/disk"
+	exec timeout "$2" "${VM[@]}" >"$TMP/$1.qemu" 2>&1
 }
 truncate -s 64M "$TMP/disk"
 

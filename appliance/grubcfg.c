@@ -15,8 +15,11 @@
  * of its own, tftp/if/IFNAME/NODE_ADDR/: dnsmasq's root for the link's
  * interface is tftp/if/IFNAME, and tftp-unique-root=ip adds the client's
  * address, so that only the slot's node, on its own link, gets them (the
- * rule of /boot/{slot}.ipxe). The loaders are hard links to the shared
- * copies of tftp/.
+ * rule of /boot/{slot}.ipxe). That rule is not a wall: dnsmasq serves a
+ * client whose dir does not exist from tftp/if/IFNAME itself, where the
+ * node's dir can be named, so grub.cfg holds nothing secret (no token:
+ * the clone environment asks /boot/{slot}.cmdline for it, see boot.c).
+ * The loaders are hard links to the shared copies of tftp/.
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -196,8 +199,19 @@ grubcfg_init(const char *tftp_dir)
 		}
 		snprintf(path, sizeof(path), "%s/%s", tftp_dir,
 		    kernel_files[i]);
-		if (write_all(path, data, dlen) != 0)
+		if (write_all(path, data, dlen) != 0) {
 			have_kernel = 0;
+		} else {
+			/* Secure Boot checks the kernel, not the initramfs:
+			 * the log records what GRUB is given. */
+			unsigned char h[crypto_hash_sha256_BYTES];
+			char hex[65];
+
+			crypto_hash_sha256(h, data, dlen);
+			sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+			log_info("clone %s for GRUB: SHA-256 %s", kernel_files[i],
+			    hex);
+		}
 		free(data);
 	}
 	return 0;
@@ -319,15 +333,19 @@ grubcfg_local_script(const char *slot, char *buf, size_t len)
 	    "sleep 5\nexit\n", slot);
 }
 
-/* The clone environment for job, a reimage of slot: the kernel and
- * initramfs over TFTP from the node's dir (GRUB has no HTTP). */
+/* The clone environment, for a reimage (job) or a diskless boot (job
+ * NULL, image the node's): the kernel and initramfs over TFTP from the
+ * node's dir (GRUB has no HTTP). No job token: anyone may read this file
+ * (see grubcfg_sweep's comment); the initramfs gets the rest of its
+ * command line, token included, from GET /boot/SLOT.cmdline, which boot.c
+ * answers only to the slot's node address. */
 static int
-clone_script(const struct db_link *l, const struct db_job *job, char *buf,
-    size_t len)
+net_script(const struct db_link *l, const struct db_job *job,
+    const char *image, char *buf, size_t len)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl;
-	char err[ERR_MAX], bootif[40] = "";
+	char err[ERR_MAX], bootif[40] = "", what[256];
 	const char *mac;
 	json_t *node = db_node_get(l->slot);
 	int n, port = 0;
@@ -341,15 +359,20 @@ clone_script(const struct db_link *l, const struct db_job *job, char *buf,
 			if (*p == ':')
 				*p = '-';
 	}
+	if (job != NULL)
+		snprintf(what, sizeof(what), "reimage with %s (job %lld)",
+		    job->image, (long long)job->id);
+	else
+		snprintf(what, sizeof(what), "diskless boot of %s", image);
 	n = snprintf(buf, len,
-	    "echo \"rackd: slot %s: reimage with %s (job %lld)\"\n"
-	    "linux /vmlinuz rackd.url=http://%s:%d rackd.job=%lld "
-	    "rackd.token=%s %sconsole=tty0 console=ttyS0,115200 panic=30\n"
+	    "echo \"rackd: slot %s: %s\"\n"
+	    "linux /vmlinuz rackd.url=http://%s:%d rackd.slot=%s "
+	    "%sconsole=tty0 console=ttyS0,115200 panic=30\n"
 	    "initrd /initrd.img\n"
 	    "boot\n"
 	    "echo \"rackd: the clone environment did not boot\"\n"
-	    "sleep 10\nreboot\n", l->slot, job->image, (long long)job->id,
-	    l->board_addr, port, (long long)job->id, job->token, bootif);
+	    "sleep 10\nreboot\n", l->slot, what, l->board_addr, port, l->slot,
+	    bootif);
 	json_decref(node);
 	return n;
 }
@@ -359,18 +382,29 @@ grubcfg_local(const struct db_link *l)
 {
 	char dir[PATH_MAX_RACKD], path[PATH_MAX_RACKD + 32];
 	char text[BOOT_SCRIPT_MAX];
+	const char *mode, *image;
 	struct db_job job;
+	json_t *node;
 	int n, rc;
 
 	if (grubcfg_node_dir(l, dir, sizeof(dir)) != 0)
 		return -1;
-	/* An active reimage: the clone environment; else the disk. */
+	/* An active reimage, or a diskless node with an image: the clone
+	 * environment (boot.c decides again when it asks for its command
+	 * line); else the disk. */
 	rc = db_job_active(l->slot, &job);
+	node = db_node_get(l->slot);
+	mode = json_string_value(json_object_get(node, "boot_mode"));
+	image = json_string_value(json_object_get(node, "image"));
 	if (rc == DB_OK && strcmp(job.action, job_action_name(JOB_REIMAGE)) ==
 	    0 && have_kernel)
-		n = clone_script(l, &job, text, sizeof(text));
+		n = net_script(l, &job, NULL, text, sizeof(text));
+	else if (mode != NULL && strcmp(mode, "diskless") == 0 &&
+	    image != NULL && have_kernel)
+		n = net_script(l, NULL, image, text, sizeof(text));
 	else
 		n = grubcfg_local_script(l->slot, text, sizeof(text));
+	json_decref(node);
 	if (n < 0 || (size_t)n >= sizeof(text))
 		return -1;
 	snprintf(path, sizeof(path), "%s/grub", dir);
@@ -393,3 +427,4 @@ grubcfg_slot(const char *slot)
 	    l.node_addr[0] != '\0')
 		grubcfg_local(&l);
 }
+

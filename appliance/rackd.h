@@ -808,7 +808,8 @@ int	 grubcfg_node(const struct db_link *l);
  * reimage (kernel and initramfs over TFTP), else chainload the disk's EFI
  * loader. */
 int	 grubcfg_local(const struct db_link *l);
-void	 grubcfg_slot(const char *slot);	/* its job changed */
+void	 grubcfg_slot(const char *slot);	/* its job or node changed */
+
 /* The GRUB commands that chainload the disk's EFI loader: snprintf's. */
 int	 grubcfg_local_script(const char *slot, char *buf, size_t len);
 
@@ -832,6 +833,9 @@ struct db_job;
 /* The iPXE script of job, a diskless job of slot: snprintf's count. */
 int	 diskless_script(const char *slot, const char *host,
 	    const struct db_job *job, char *buf, size_t len);
+/* The same boot's kernel command line words, for a node GRUB booted. */
+int	 diskless_cmdline(const char *slot, const struct db_job *job, char *buf,
+	    size_t len);
 int	 diskless_hostname(const char *slot, char *out, size_t len);
 json_t	*diskless_overlay_json(const char *slot, int cloud_init);
 void	 diskless_overlay(struct req *);	/* GET /boot/{slot}/overlay */

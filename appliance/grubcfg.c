@@ -19,7 +19,9 @@
  * client whose dir does not exist from tftp/if/IFNAME itself, where the
  * node's dir can be named, so grub.cfg holds nothing secret (no token:
  * the clone environment asks /boot/{slot}.cmdline for it, see boot.c).
- * The loaders are hard links to the shared copies of tftp/.
+ * The loaders are hard links to the shared copies of tftp/. A node's dir
+ * is made while its link is there and removed (grubcfg_sweep) once no
+ * present link has that interface and node address.
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -424,7 +426,92 @@ grubcfg_slot(const char *slot)
 	struct db_link l;
 
 	if (db_link_get(slot, &l) == DB_OK && l.ifname[0] != '\0' &&
-	    l.node_addr[0] != '\0')
+	    l.node_addr[0] != '\0' && links_present(l.ifname))
 		grubcfg_local(&l);
 }
 
+/* ---- stale node dirs ---------------------------------------------------- */
+
+struct want {
+	const char *ifname, *addr;
+	int found;
+};
+
+static int
+is_wanted(const struct db_link *l, void *arg)
+{
+	struct want *w = arg;
+
+	if (strcmp(l->ifname, w->ifname) == 0 &&
+	    strcmp(l->node_addr, w->addr) == 0 && links_present(l->ifname))
+		w->found = 1;
+	return 0;
+}
+
+/* Remove name in dfd and, if it is a directory, what is in it (at most
+ * depth levels down; a node dir has grub/ in it). Links are not followed. */
+static int
+rm_tree(int dfd, const char *name, int depth)
+{
+	struct dirent *e;
+	struct stat st;
+	DIR *d;
+	int fd, rc = 0;
+
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+		return -1;
+	if (!S_ISDIR(st.st_mode))
+		return unlinkat(dfd, name, 0);
+	if (depth <= 0 || (fd = openat(dfd, name, O_RDONLY | O_DIRECTORY |
+	    O_NOFOLLOW | O_CLOEXEC)) < 0 || (d = fdopendir(fd)) == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 &&
+		    rm_tree(dirfd(d), e->d_name, depth - 1) != 0)
+			rc = -1;
+	closedir(d);
+	return rc == 0 ? unlinkat(dfd, name, AT_REMOVEDIR) : -1;
+}
+
+void
+grubcfg_sweep(void)
+{
+	char top[PATH_MAX_RACKD];
+	struct dirent *ei, *ea;
+	DIR *di, *da;
+	int fd;
+
+	if (statedir_path(top, sizeof(top), GRUBCFG_TFTP_DIR "/if") != 0 ||
+	    (di = opendir(top)) == NULL)
+		return;
+	while ((ei = readdir(di)) != NULL) {
+		if (ei->d_name[0] == '.' || (fd = openat(dirfd(di), ei->d_name,
+		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+			continue;
+		if ((da = fdopendir(fd)) == NULL) {
+			close(fd);
+			continue;
+		}
+		while ((ea = readdir(da)) != NULL) {
+			struct want w = { ei->d_name, ea->d_name, 0 };
+
+			if (strcmp(ea->d_name, ".") == 0 ||
+			    strcmp(ea->d_name, "..") == 0)
+				continue;
+			db_links_each(is_wanted, &w);
+			if (w.found)
+				continue;
+			if (rm_tree(dirfd(da), ea->d_name, 3) == 0)
+				log_info("TFTP dir if/%s/%s removed: no link "
+				    "%s with node address %s now", ei->d_name,
+				    ea->d_name, ei->d_name, ea->d_name);
+			else
+				log_warn("%s/%s/%s: cannot remove it", top,
+				    ei->d_name, ea->d_name);
+		}
+		closedir(da);
+		/* No node dir left: the interface's dir goes too. */
+		unlinkat(dirfd(di), ei->d_name, AT_REMOVEDIR);
+	}
+	closedir(di);
+}

@@ -728,6 +728,8 @@ void	 links_close(void);
 /* The request comes from slot's node (the other end of the slot's link):
  * 0 and *link, or -1 (404 or 403 sent). */
 int	 links_node_check(struct req *, const char *slot, struct db_link *link);
+/* 1: the management link IFNAME is there now (or links are not managed). */
+int	 links_present(const char *ifname);
 
 /* priv.c: privilege separation. priv_start forks the helper that keeps
  * root (none with user = root); priv_drop then makes rackd the user. The
@@ -809,7 +811,9 @@ int	 grubcfg_node(const struct db_link *l);
  * loader. */
 int	 grubcfg_local(const struct db_link *l);
 void	 grubcfg_slot(const char *slot);	/* its job or node changed */
-
+/* Remove the node dirs of tftp/if/ that no present link has (the link is
+ * gone, or its node address changed). */
+void	 grubcfg_sweep(void);
 /* The GRUB commands that chainload the disk's EFI loader: snprintf's. */
 int	 grubcfg_local_script(const char *slot, char *buf, size_t len);
 

@@ -1,6 +1,6 @@
 #!/bin/bash
 # What the per-node TFTP dirs (tftp/if/IFNAME/NODE_ADDR/, for shim and
-# GRUB under Secure Boot) give, and to whom. No
+# GRUB under Secure Boot) give, and to whom; and that stale ones go. No
 # VM: a veth pair usb6 to a node namespace, busybox tftp and curl there.
 # - A reimage's grub.cfg holds no job token; the node's own address gets
 #   it over TFTP, and its token only over HTTP (GET /boot/usb6.cmdline).
@@ -10,6 +10,9 @@
 #   drops a client's dir that does not exist), or by its absolute name, it
 #   reads the node's grub.cfg, which is why no token is in it; GET
 #   /boot/usb6.cmdline and .ipxe refuse that address (403).
+# - the slot's addresses changed while rackd was stopped: the node's new
+#   dir is made and the old address's removed; the link deleted: its dirs
+#   go.
 source "$(dirname "$0")/../lib.sh"
 [ "$(id -u)" -eq 0 ] || { echo "needs root (network namespaces)"; exit 1; }
 [ -f "$TOP/build/pxe/SHA256SUMS" ] || { echo "no UEFI loaders: make pxe"; exit 1; }
@@ -75,4 +78,26 @@ api POST "/api/v1/jobs/$JOB/cancel" -d '{}' >/dev/null
 wait_for 50 grep -q "booting the local disk" "$DIR/grub/grub.cfg" &&
 	ok "the job cancelled, grub.cfg boots the disk" || fail "grub.cfg still boots the clone"
 
+# A node address that changed (the slot's subnet moved while rackd was
+# stopped): the new address's dir is made, the old one's removed.
+rackd_stop || fail "rackd did not stop"
+NEW=$(python3 -c "import ipaddress,sys; print(ipaddress.ip_address(sys.argv[1]) + 64)" "$NODE")
+NEWB=$(python3 -c "import ipaddress,sys; print(ipaddress.ip_address(sys.argv[1]) + 64)" "$BOARD")
+sql "UPDATE links SET board_addr = '$NEWB', node_addr = '$NEW' WHERE slot = 'usb6'"
+RACKD_NS=rack rackd_start --links 'usb*' --pxe-dir "$TOP/build/pxe" \
+	--secure-boot=yes
+wait_for 100 test -f "$STATE/tftp/if/usb6/$NEW/shimx64.efi"
+check_eq "$(api GET /api/v1/nodes/usb6 | jq -r .link.node_addr)" "$NEW" "the node's address is now $NEW"
+test -f "$STATE/tftp/if/usb6/$NEW/grub/grub.cfg" && ok "its new dir has a grub.cfg" ||
+	fail "no grub.cfg in tftp/if/usb6/$NEW"
+wait_for 50 test ! -e "$DIR" && ok "the old address's dir is removed" ||
+	{ fail "$DIR is still there"; ls -R "$STATE/tftp/if"; }
+grep -q "TFTP dir if/usb6/$NODE removed" "$RACKD_LOG" && ok "its removal is logged" ||
+	fail "no removal in the log"
+
+# The link gone: its dirs go.
+ip -n "$NS-rack" link del usb6
+wait_for 50 test ! -e "$STATE/tftp/if/usb6" && ok "the link gone, tftp/if/usb6 is removed" ||
+	{ fail "tftp/if/usb6 is still there"; ls -R "$STATE/tftp/if"; }
+test -f "$STATE/tftp/shimx64.efi" && ok "the shared loaders stay" || fail "tftp/shimx64.efi is gone"
 finish

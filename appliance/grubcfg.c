@@ -211,8 +211,8 @@ grubcfg_init(const char *tftp_dir)
 
 			crypto_hash_sha256(h, data, dlen);
 			sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
-			log_info("clone %s for GRUB: SHA-256 %s", kernel_files[i],
-			    hex);
+			log_info("clone %s for GRUB: SHA-256 %s",
+			    kernel_files[i], hex);
 		}
 		free(data);
 	}
@@ -463,10 +463,15 @@ rm_tree(int dfd, const char *name, int depth)
 	if (!S_ISDIR(st.st_mode))
 		return unlinkat(dfd, name, 0);
 	if (depth <= 0 || (fd = openat(dfd, name, O_RDONLY | O_DIRECTORY |
-	    O_NOFOLLOW | O_CLOEXEC)) < 0 || (d = fdopendir(fd)) == NULL)
+	    O_NOFOLLOW | O_CLOEXEC)) < 0)
 		return -1;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return -1;
+	}
 	while ((e = readdir(d)) != NULL)
-		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 &&
+		if (strcmp(e->d_name, ".") != 0 &&
+		    strcmp(e->d_name, "..") != 0 &&
 		    rm_tree(dirfd(d), e->d_name, depth - 1) != 0)
 			rc = -1;
 	closedir(d);

@@ -161,7 +161,7 @@ int
 links_present(const char *ifname)
 {
 	if (mon == NULL)
-		return 1;	/* links are not managed: whatever the database says */
+		return 1;	/* not managed: as the database says */
 	for (int i = 0; i < IFACES_MAX; i++)
 		if (ifaces[i].index != 0 && ifaces[i].managed &&
 		    strcmp(ifaces[i].name, ifname) == 0)

@@ -94,13 +94,18 @@ run() {
 		if [ -z "$t_kern" ] && grep -aq "Linux version" "$TMP/$path$n.serial"; then
 			t_kern=$EPOCHREALTIME
 		fi
-		grep -q "job $job (reimage usb5): booting -> " <(tail -n +"$((from + 1))" "$STAMPED") &&
+		tail -n +"$((from + 1))" "$STAMPED" | grep -q "job $job (reimage usb5): booting -> " &&
 			break
 		kill -0 "$vmpid" 2>/dev/null || break
 		sleep 0.1
 	done
+	# Stopped, and waited for by polling (bash's wait on the pid can
+	# hang once it has been reaped).
 	kill "$vmpid" 2>/dev/null
-	wait "$vmpid" 2>/dev/null
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$vmpid" 2>/dev/null || break
+		sleep 0.1
+	done
 	t_rep=$(at_line "$from" "job $job \\(reimage usb5\\): booting -> ")
 	t_dhcp=$(at_line "$from" "DHCPACK\\(usb5\\)")
 	if [ "$path" = secure ]; then

@@ -335,19 +335,19 @@ grubcfg_local_script(const char *slot, char *buf, size_t len)
 	    "sleep 5\nexit\n", slot);
 }
 
-/* The clone environment, for a reimage (job) or a diskless boot (job
- * NULL, image the node's): the kernel and initramfs over TFTP from the
+/* The clone environment, for a reimage or a diskless boot (what says
+ * which, on the console): the kernel and initramfs over TFTP from the
  * node's dir (GRUB has no HTTP). No job token: anyone may read this file
  * (see grubcfg_sweep's comment); the initramfs gets the rest of its
  * command line, token included, from GET /boot/SLOT.cmdline, which boot.c
  * answers only to the slot's node address. */
 static int
-net_script(const struct db_link *l, const struct db_job *job,
-    const char *image, char *buf, size_t len)
+net_script(const struct db_link *l, const char *what, char *buf,
+    size_t len)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl;
-	char err[ERR_MAX], bootif[40] = "", what[256];
+	char err[ERR_MAX], bootif[40] = "";
 	const char *mac;
 	json_t *node = db_node_get(l->slot);
 	int n, port = 0;
@@ -361,11 +361,6 @@ net_script(const struct db_link *l, const struct db_job *job,
 			if (*p == ':')
 				*p = '-';
 	}
-	if (job != NULL)
-		snprintf(what, sizeof(what), "reimage with %s (job %lld)",
-		    job->image, (long long)job->id);
-	else
-		snprintf(what, sizeof(what), "diskless boot of %s", image);
 	n = snprintf(buf, len,
 	    "echo \"rackd: slot %s: %s\"\n"
 	    "linux /vmlinuz rackd.url=http://%s:%d rackd.slot=%s "
@@ -383,7 +378,7 @@ int
 grubcfg_local(const struct db_link *l)
 {
 	char dir[PATH_MAX_RACKD], path[PATH_MAX_RACKD + 32];
-	char text[BOOT_SCRIPT_MAX];
+	char text[BOOT_SCRIPT_MAX], what[256];
 	const char *mode, *image;
 	struct db_job job;
 	json_t *node;
@@ -399,12 +394,15 @@ grubcfg_local(const struct db_link *l)
 	mode = json_string_value(json_object_get(node, "boot_mode"));
 	image = json_string_value(json_object_get(node, "image"));
 	if (rc == DB_OK && strcmp(job.action, job_action_name(JOB_REIMAGE)) ==
-	    0 && have_kernel)
-		n = net_script(l, &job, NULL, text, sizeof(text));
-	else if (mode != NULL && strcmp(mode, "diskless") == 0 &&
-	    image != NULL && have_kernel)
-		n = net_script(l, NULL, image, text, sizeof(text));
-	else
+	    0 && have_kernel) {
+		snprintf(what, sizeof(what), "reimage with %s (job %lld)",
+		    job.image, (long long)job.id);
+		n = net_script(l, what, text, sizeof(text));
+	} else if (mode != NULL && strcmp(mode, "diskless") == 0 &&
+	    image != NULL && have_kernel) {
+		snprintf(what, sizeof(what), "diskless boot of %s", image);
+		n = net_script(l, what, text, sizeof(text));
+	} else
 		n = grubcfg_local_script(l->slot, text, sizeof(text));
 	json_decref(node);
 	if (n < 0 || (size_t)n >= sizeof(text))

@@ -5,9 +5,10 @@
 # First the proof that the firmware checks: the slot's secure_boot off, it
 # gets iPXE's unsigned snponly.efi and refuses it. Then with the rack's
 # secure_boot on (the slot's null): Debian's signed shim and network GRUB
-# over TFTP, the node's grub.cfg (written by rackd when the job is queued),
-# the signed clone kernel over TFTP with Secure Boot on (reported), the reimage, and the disk's own shim and
-# GRUB booting the image's marker.
+# over TFTP, the node's grub.cfg (written by rackd when the job is queued,
+# no token in it), the signed clone kernel over TFTP with Secure Boot on
+# (reported), its job and token from GET /boot/usb5.cmdline, the reimage,
+# and the disk's own shim and GRUB booting the image's marker.
 source "$(dirname "$0")/../lib.sh"
 [ "$(id -u)" -eq 0 ] || { echo "needs root (network namespaces)"; exit 1; }
 [ -f "$TOP/build/pxe/initrd.img" ] || { echo "no clone initramfs: make pxe"; exit 1; }
@@ -76,6 +77,11 @@ sleep 1
 api POST /api/v1/nodes/usb5/reimage -d '{"image":"sb:1"}' >"$TMP/job.json"
 check_status 202 "reimage queued"
 JOB=$(jq -r .id "$TMP/job.json")
+CFG=$STATE/tftp/if/usb5/$(api GET /api/v1/nodes/usb5 | jq -r .link.node_addr)/grub/grub.cfg
+wait_for 50 grep -q "reimage with sb:1 (job $JOB)" "$CFG" && ok "grub.cfg boots the clone environment" ||
+	fail "grub.cfg has no reimage"
+grep -qF "$(job_token "$JOB")" "$CFG" && fail "grub.cfg holds the job's token" ||
+	ok "grub.cfg holds no token"
 start=$(date +%s)
 (vm signed "${VM_TIMEOUT:-700}")
 secs=$(( $(date +%s) - start ))
@@ -86,6 +92,8 @@ grep -q "sent .*/if/usb5/[0-9.]*/grubx64.efi to" "$RACKD_LOG" && ok "grubx64.efi
 	fail "grubx64.efi was not served"
 grep -q "sent .*/if/usb5/[0-9.]*/vmlinuz to" "$RACKD_LOG" &&
 	ok "GRUB fetched the clone kernel from the node's dir" || fail "the clone kernel was not fetched over TFTP"
+grep -q "slot usb5 fetched its command line (clone)" "$RACKD_LOG" &&
+	ok "the clone environment fetched its job and token over HTTP" || fail "no command line fetched"
 check_eq "$(api GET /api/v1/nodes/usb5 | jq -r .booted_secure)" true "the clone environment reported Secure Boot on"
 grep -aq "Secure boot enabled" "$TMP/signed.serial" && ok "the clone kernel runs with Secure Boot on" ||
 	fail "the clone kernel did not say Secure Boot is enabled"

@@ -95,8 +95,9 @@ agent_job_report(struct req *r)
 		    ">= 0");
 		return;
 	}
-	/* A node that GRUB booted over TFTP calls in first from the clone
-	 * environment: its first report says it booted, too. */
+	/* A node that GRUB booted fetched /boot/SLOT.cmdline, which moved
+	 * its job to booting; should that have been missed, its first
+	 * report says it booted, too. */
 	if (db_job_get(id, &job) == DB_OK &&
 	    strcmp(job.state, job_state_name(JOB_QUEUED)) == 0)
 		jobs_node_booting(job.slot);

@@ -345,6 +345,8 @@ api_node_patch(struct req *r)
 		log_warnx("slot %s: diskless now, but no diskless boot was "
 		    "started: %s", slot, err);
 	nodes_publish(slot);
+	if (image != NULL || mode != NULL)
+		grubcfg_slot(slot);	/* GRUB's: a diskless boot or not */
 	if (label != NULL)
 		dnsmasq_changed();	/* the node's hostname */
 	http_reply_json(r, 200, node_json(slot));

@@ -11,7 +11,10 @@
  * job's token from other nodes. A UEFI node's local boot chains Debian's
  * network GRUB, whose configuration (grubcfg.c) is written again here.
  * GET /pxe/{file} serves the clone kernel and initramfs from pxe_dir, and
- * iPXE's EFI binaries from ipxe_dir to UEFI HTTP boot.
+ * iPXE's EFI binaries from ipxe_dir to UEFI HTTP boot. GET
+ * /boot/{slot}.cmdline is the same decision for a node that GRUB booted
+ * (Secure Boot): the words its clone environment adds to its kernel
+ * command line, token included.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -157,24 +160,76 @@ boot_render(const char *slot, const char *host, char *buf, size_t len)
 	return n > 0 && (size_t)n < len ? kind : BOOT_ERROR;
 }
 
+/* GET /boot/{slot}.cmdline: what a clone environment that GRUB booted
+ * (grubcfg.c: its grub.cfg, readable over TFTP, holds no token) adds to
+ * its kernel command line, decided like the iPXE script and given under
+ * the same rule (only to the slot's node address). */
+static void
+boot_cmdline(struct req *r, const char *slot, struct db_link *link)
+{
+	char words[BOOT_SCRIPT_MAX];
+	struct db_job job;
+	enum boot_kind kind;
+	int n;
+
+	switch ((kind = boot_decide(slot, &job))) {
+	case BOOT_CLONE:
+		n = snprintf(words, sizeof(words), "rackd.job=%lld "
+		    "rackd.token=%s\n", (long long)job.id, job.token);
+		break;
+	case BOOT_DISKLESS:
+		n = diskless_cmdline(slot, &job, words, sizeof(words));
+		break;
+	case BOOT_LOCAL:
+		/* The node's grub.cfg was older than its state. */
+		if (grubcfg_available())
+			grubcfg_local(link);
+		log_info("slot %s asked for its command line, but it boots "
+		    "its local disk", slot);
+		http_reply_error(r, 409, "slot %s boots its local disk now",
+		    slot);
+		return;
+	default:
+		http_reply_error(r, 500, "cannot decide the node's boot");
+		return;
+	}
+	if (n < 0 || (size_t)n >= sizeof(words)) {
+		http_reply_error(r, 500, "cannot make the command line");
+		return;
+	}
+	log_info("slot %s fetched its command line (%s)", slot,
+	    kind_names[kind]);
+	jobs_node_booting(slot);
+	http_reply_text(r, 200, "text/plain; charset=utf-8", words);
+}
+
 void
 boot_script(struct req *r)
 {
 	const char *param = http_param(r, 0), *host = http_header(r, "Host");
 	char slot[SLOT_NAME_MAX + 1], script[BOOT_SCRIPT_MAX];
 	struct db_link link;
-	size_t n = param ? strlen(param) : 0;
+	size_t n = param ? strlen(param) : 0, sfx;
 	enum boot_kind kind;
 
-	if (n <= 5 || n - 5 > SLOT_NAME_MAX ||
-	    strcmp(param + n - 5, ".ipxe") != 0) {
+	if (n > 8 && strcmp(param + n - 8, ".cmdline") == 0)
+		sfx = 8;
+	else if (n > 5 && strcmp(param + n - 5, ".ipxe") == 0)
+		sfx = 5;
+	else
+		sfx = 0;
+	if (sfx == 0 || n - sfx > SLOT_NAME_MAX) {
 		http_reply_error(r, 404, "not a boot script name");
 		return;
 	}
-	memcpy(slot, param, n - 5);
-	slot[n - 5] = '\0';
+	memcpy(slot, param, n - sfx);
+	slot[n - sfx] = '\0';
 	if (links_node_check(r, slot, &link) != 0)
 		return;
+	if (sfx == 8) {
+		boot_cmdline(r, slot, &link);
+		return;
+	}
 	if (host == NULL || strlen(host) > 64 || strpbrk(host, " \t\"'\\") ||
 	    strchr(host, '\n'))
 		host = link.board_addr;	/* a sane Host, or the board's */

@@ -69,6 +69,16 @@ diskless_script(const char *slot, const char *host, const struct db_job *job,
 	    conf.diskless_stream ? "stream" : "chunks", host, host, slot);
 }
 
+int
+diskless_cmdline(const char *slot, const struct db_job *job, char *buf,
+    size_t len)
+{
+	return snprintf(buf, len, "rackd.mode=diskless rackd.job=%lld "
+	    "rackd.token=%s rackd.slot=%s rackd.fetch=%s\n",
+	    (long long)job->id, job->token, slot,
+	    conf.diskless_stream ? "stream" : "chunks");
+}
+
 /* ---- the overlay -------------------------------------------------------- */
 
 static int

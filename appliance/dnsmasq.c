@@ -159,7 +159,7 @@ gen_link(const struct db_link *l, void *arg)
 	    l->ifname);
 	/* The node's own TFTP dir (grubcfg.c): dnsmasq's root on this
 	 * interface, with the client's address added (tftp-unique-root). */
-	if (grubcfg_node(l) == 0)
+	if (links_present(l->ifname) && grubcfg_node(l) == 0)
 		fprintf(g->conf, "tftp-root=%s/if/%s,%s\n", g->tftp, l->ifname,
 		    l->ifname);
 	node = db_node_get(l->slot);
@@ -245,6 +245,7 @@ generate(char *conf_text, size_t *conf_len, char *opts_text, size_t *opts_len)
 			fprintf(g.conf, "no-dhcp-interface=%s\n",
 			    conf.uplink.v[i]);
 	db_links_each(gen_link, &g);
+	grubcfg_sweep();	/* the dirs of links gone or readdressed */
 	fputc('\0', g.conf);
 	fputc('\0', g.opts);
 	if (ferror(g.conf) || ferror(g.opts)) {

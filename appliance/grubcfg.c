@@ -15,8 +15,13 @@
  * of its own, tftp/if/IFNAME/NODE_ADDR/: dnsmasq's root for the link's
  * interface is tftp/if/IFNAME, and tftp-unique-root=ip adds the client's
  * address, so that only the slot's node, on its own link, gets them (the
- * rule of /boot/{slot}.ipxe). The loaders are hard links to the shared
- * copies of tftp/.
+ * rule of /boot/{slot}.ipxe). That rule is not a wall: dnsmasq serves a
+ * client whose dir does not exist from tftp/if/IFNAME itself, where the
+ * node's dir can be named, so grub.cfg holds nothing secret (no token:
+ * the clone environment asks /boot/{slot}.cmdline for it, see boot.c).
+ * The loaders are hard links to the shared copies of tftp/. A node's dir
+ * is made while its link is there and removed (grubcfg_sweep) once no
+ * present link has that interface and node address.
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -196,8 +201,19 @@ grubcfg_init(const char *tftp_dir)
 		}
 		snprintf(path, sizeof(path), "%s/%s", tftp_dir,
 		    kernel_files[i]);
-		if (write_all(path, data, dlen) != 0)
+		if (write_all(path, data, dlen) != 0) {
 			have_kernel = 0;
+		} else {
+			/* Secure Boot checks the kernel, not the initramfs:
+			 * the log records what GRUB is given. */
+			unsigned char h[crypto_hash_sha256_BYTES];
+			char hex[65];
+
+			crypto_hash_sha256(h, data, dlen);
+			sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+			log_info("clone %s for GRUB: SHA-256 %s",
+			    kernel_files[i], hex);
+		}
 		free(data);
 	}
 	return 0;
@@ -319,10 +335,14 @@ grubcfg_local_script(const char *slot, char *buf, size_t len)
 	    "sleep 5\nexit\n", slot);
 }
 
-/* The clone environment for job, a reimage of slot: the kernel and
- * initramfs over TFTP from the node's dir (GRUB has no HTTP). */
+/* The clone environment, for a reimage or a diskless boot (what says
+ * which, on the console): the kernel and initramfs over TFTP from the
+ * node's dir (GRUB has no HTTP). No job token: anyone may read this file
+ * (see grubcfg_sweep's comment); the initramfs gets the rest of its
+ * command line, token included, from GET /boot/SLOT.cmdline, which boot.c
+ * answers only to the slot's node address. */
 static int
-clone_script(const struct db_link *l, const struct db_job *job, char *buf,
+net_script(const struct db_link *l, const char *what, char *buf,
     size_t len)
 {
 	struct sockaddr_storage ss;
@@ -342,15 +362,14 @@ clone_script(const struct db_link *l, const struct db_job *job, char *buf,
 				*p = '-';
 	}
 	n = snprintf(buf, len,
-	    "echo \"rackd: slot %s: %s%s%s (job %lld)\"\n"
-	    "linux /vmlinuz rackd.url=http://%s:%d rackd.job=%lld "
-	    "rackd.token=%s %sconsole=tty0 console=ttyS0,115200 panic=30\n"
+	    "echo \"rackd: slot %s: %s\"\n"
+	    "linux /vmlinuz rackd.url=http://%s:%d rackd.slot=%s "
+	    "%sconsole=tty0 console=ttyS0,115200 panic=30\n"
 	    "initrd /initrd.img\n"
 	    "boot\n"
 	    "echo \"rackd: the clone environment did not boot\"\n"
-	    "sleep 10\nreboot\n", l->slot, job->action,
-	    job->image[0] ? " with " : "", job->image, (long long)job->id,
-	    l->board_addr, port, (long long)job->id, job->token, bootif);
+	    "sleep 10\nreboot\n", l->slot, what, l->board_addr, port, l->slot,
+	    bootif);
 	json_decref(node);
 	return n;
 }
@@ -359,18 +378,32 @@ int
 grubcfg_local(const struct db_link *l)
 {
 	char dir[PATH_MAX_RACKD], path[PATH_MAX_RACKD + 32];
-	char text[BOOT_SCRIPT_MAX];
+	char text[BOOT_SCRIPT_MAX], what[256];
+	const char *mode, *image;
 	struct db_job job;
+	json_t *node;
 	int n, rc;
 
 	if (grubcfg_node_dir(l, dir, sizeof(dir)) != 0)
 		return -1;
-	/* An active job of the clone environment: it; else the disk. */
+	/* An active job of the clone environment, or a diskless node with an
+	 * image: the clone environment (boot.c decides again when it asks
+	 * for its command line); else the disk. */
 	rc = db_job_active(l->slot, &job);
-	if (rc == DB_OK && job_action_clone(job.action) && have_kernel)
-		n = clone_script(l, &job, text, sizeof(text));
-	else
+	node = db_node_get(l->slot);
+	mode = json_string_value(json_object_get(node, "boot_mode"));
+	image = json_string_value(json_object_get(node, "image"));
+	if (rc == DB_OK && job_action_clone(job.action) && have_kernel) {
+		snprintf(what, sizeof(what), "%s%s%s (job %lld)", job.action,
+		    job.image[0] ? " with " : "", job.image, (long long)job.id);
+		n = net_script(l, what, text, sizeof(text));
+	} else if (mode != NULL && strcmp(mode, "diskless") == 0 &&
+	    image != NULL && have_kernel) {
+		snprintf(what, sizeof(what), "diskless boot of %s", image);
+		n = net_script(l, what, text, sizeof(text));
+	} else
 		n = grubcfg_local_script(l->slot, text, sizeof(text));
+	json_decref(node);
 	if (n < 0 || (size_t)n >= sizeof(text))
 		return -1;
 	snprintf(path, sizeof(path), "%s/grub", dir);
@@ -390,6 +423,97 @@ grubcfg_slot(const char *slot)
 	struct db_link l;
 
 	if (db_link_get(slot, &l) == DB_OK && l.ifname[0] != '\0' &&
-	    l.node_addr[0] != '\0')
+	    l.node_addr[0] != '\0' && links_present(l.ifname))
 		grubcfg_local(&l);
+}
+
+/* ---- stale node dirs ---------------------------------------------------- */
+
+struct want {
+	const char *ifname, *addr;
+	int found;
+};
+
+static int
+is_wanted(const struct db_link *l, void *arg)
+{
+	struct want *w = arg;
+
+	if (strcmp(l->ifname, w->ifname) == 0 &&
+	    strcmp(l->node_addr, w->addr) == 0 && links_present(l->ifname))
+		w->found = 1;
+	return 0;
+}
+
+/* Remove name in dfd and, if it is a directory, what is in it (at most
+ * depth levels down; a node dir has grub/ in it). Links are not followed. */
+static int
+rm_tree(int dfd, const char *name, int depth)
+{
+	struct dirent *e;
+	struct stat st;
+	DIR *d;
+	int fd, rc = 0;
+
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+		return -1;
+	if (!S_ISDIR(st.st_mode))
+		return unlinkat(dfd, name, 0);
+	if (depth <= 0 || (fd = openat(dfd, name, O_RDONLY | O_DIRECTORY |
+	    O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return -1;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	while ((e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") != 0 &&
+		    strcmp(e->d_name, "..") != 0 &&
+		    rm_tree(dirfd(d), e->d_name, depth - 1) != 0)
+			rc = -1;
+	closedir(d);
+	return rc == 0 ? unlinkat(dfd, name, AT_REMOVEDIR) : -1;
+}
+
+void
+grubcfg_sweep(void)
+{
+	char top[PATH_MAX_RACKD];
+	struct dirent *ei, *ea;
+	DIR *di, *da;
+	int fd;
+
+	if (statedir_path(top, sizeof(top), GRUBCFG_TFTP_DIR "/if") != 0 ||
+	    (di = opendir(top)) == NULL)
+		return;
+	while ((ei = readdir(di)) != NULL) {
+		if (ei->d_name[0] == '.' || (fd = openat(dirfd(di), ei->d_name,
+		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+			continue;
+		if ((da = fdopendir(fd)) == NULL) {
+			close(fd);
+			continue;
+		}
+		while ((ea = readdir(da)) != NULL) {
+			struct want w = { ei->d_name, ea->d_name, 0 };
+
+			if (strcmp(ea->d_name, ".") == 0 ||
+			    strcmp(ea->d_name, "..") == 0)
+				continue;
+			db_links_each(is_wanted, &w);
+			if (w.found)
+				continue;
+			if (rm_tree(dirfd(da), ea->d_name, 3) == 0)
+				log_info("TFTP dir if/%s/%s removed: no link "
+				    "%s with node address %s now", ei->d_name,
+				    ea->d_name, ei->d_name, ea->d_name);
+			else
+				log_warn("%s/%s/%s: cannot remove it", top,
+				    ei->d_name, ea->d_name);
+		}
+		closedir(da);
+		/* No node dir left: the interface's dir goes too. */
+		unlinkat(dirfd(di), ei->d_name, AT_REMOVEDIR);
+	}
+	closedir(di);
 }

@@ -157,6 +157,18 @@ links_node_check(struct req *r, const char *slot, struct db_link *link)
 	return 0;
 }
 
+int
+links_present(const char *ifname)
+{
+	if (mon == NULL)
+		return 1;	/* not managed: as the database says */
+	for (int i = 0; i < IFACES_MAX; i++)
+		if (ifaces[i].index != 0 && ifaces[i].managed &&
+		    strcmp(ifaces[i].name, ifname) == 0)
+			return 1;
+	return 0;
+}
+
 /* ---- link events -------------------------------------------------------- */
 
 static struct iface *

@@ -800,6 +800,8 @@ void	 links_close(void);
 /* The request comes from slot's node (the other end of the slot's link):
  * 0 and *link, or -1 (404 or 403 sent). */
 int	 links_node_check(struct req *, const char *slot, struct db_link *link);
+/* 1: the management link IFNAME is there now (or links are not managed). */
+int	 links_present(const char *ifname);
 
 /* priv.c: privilege separation. priv_start forks the helper that keeps
  * root (none with user = root); priv_drop then makes rackd the user. The
@@ -880,7 +882,10 @@ int	 grubcfg_node(const struct db_link *l);
  * reimage (kernel and initramfs over TFTP), else chainload the disk's EFI
  * loader. */
 int	 grubcfg_local(const struct db_link *l);
-void	 grubcfg_slot(const char *slot);	/* its job changed */
+void	 grubcfg_slot(const char *slot);	/* its job or node changed */
+/* Remove the node dirs of tftp/if/ that no present link has (the link is
+ * gone, or its node address changed). */
+void	 grubcfg_sweep(void);
 /* The GRUB commands that chainload the disk's EFI loader: snprintf's. */
 int	 grubcfg_local_script(const char *slot, char *buf, size_t len);
 
@@ -904,6 +909,9 @@ struct db_job;
 /* The iPXE script of job, a diskless job of slot: snprintf's count. */
 int	 diskless_script(const char *slot, const char *host,
 	    const struct db_job *job, char *buf, size_t len);
+/* The same boot's kernel command line words, for a node GRUB booted. */
+int	 diskless_cmdline(const char *slot, const struct db_job *job, char *buf,
+	    size_t len);
 int	 diskless_hostname(const char *slot, char *out, size_t len);
 json_t	*diskless_overlay_json(const char *slot, int cloud_init);
 void	 diskless_overlay(struct req *);	/* GET /boot/{slot}/overlay */

@@ -295,6 +295,43 @@ pxe_vm() {
 		-device virtio-net-pci,netdev=n0 -boot n)
 }
 
+# boot_vm KIND NAME [DISK]: sets VM to the command line of a server (QEMU
+# q35 under OVMF, or the default machine under SeaBIOS) that boots the
+# network first on the tap usb5 of the rack namespace, then DISK (a raw
+# file) if given; its serial console goes to $TMP/NAME.serial and OVMF's
+# variables are a fresh copy in $TMP/NAME.vars. KIND:
+#   bios    SeaBIOS with the NIC's iPXE option ROM (QEMU's own);
+#   uefi    OVMF's PXE (no option ROM), which TFTPs iPXE's snponly.efi;
+#   secure  OVMF enforcing Secure Boot with Microsoft's keys (.ms.fd, SMM);
+#   http    OVMF with PXE off (fw_cfg): UEFI HTTP boot only.
+# VM_MEM sets the MiB (768). The caller runs "${VM[@]}" (under timeout, in
+# the background or not) so that its pid is QEMU's.
+boot_vm() {
+	local kind=$1 name=$2 disk=${3:-} code=/usr/share/OVMF/OVMF_CODE_4M.fd
+	local vars=/usr/share/OVMF/OVMF_VARS_4M.fd fw=() nic=,bootindex=1,romfile=
+	case $kind in
+	bios) nic=,bootindex=1 ;;
+	uefi) ;;
+	secure) code=/usr/share/OVMF/OVMF_CODE_4M.ms.fd vars=/usr/share/OVMF/OVMF_VARS_4M.ms.fd
+		fw=(-machine q35,smm=on -global driver=cfi.pflash01,property=secure,value=on) ;;
+	http) fw=(-fw_cfg name=opt/org.tianocore/IPv4PXESupport,string=n
+		-fw_cfg name=opt/org.tianocore/IPv6PXESupport,string=n) ;;
+	*) echo "boot_vm: no kind $kind" >&2; return 1 ;;
+	esac
+	if [ "$kind" != bios ]; then
+		[ "$kind" = secure ] || fw=(-machine q35 "${fw[@]}")
+		cp "$vars" "$TMP/$name.vars" || return 1
+		fw+=(-drive "if=pflash,format=raw,unit=0,readonly=on,file=$code"
+			-drive "if=pflash,format=raw,unit=1,file=$TMP/$name.vars")
+	fi
+	VM=(ip netns exec "$NS-rack" qemu-system-x86_64 -accel tcg -m "${VM_MEM:-768}"
+		"${fw[@]}" -display none -monitor none -serial "file:$TMP/$name.serial"
+		-netdev tap,id=n0,ifname=usb5,script=no,downscript=no
+		-device "virtio-net-pci,netdev=n0$nic")
+	[ -z "$disk" ] || VM+=(-drive "if=none,id=d0,file=$disk,format=raw"
+		-device virtio-blk-pci,drive=d0,bootindex=2)
+}
+
 # KEEP=1 keeps the temporary folder (for a look after a failure).
 if [ -n "${KEEP:-}" ]; then
 	trap 'echo "kept $TMP"; for ((i = ${#CLEANUP[@]} - 1; i >= 0; i--)); do eval "${CLEANUP[$i]}" >/dev/null 2>&1 || true; done' EXIT

@@ -7,7 +7,7 @@
 # reboots, and the next boot tries again.
 export PATH=/bin:/sbin
 url= job= token= slot= fetch=stream init=/sbin/init tmpfs=90%
-for w in $(cat /proc/cmdline); do
+for w in $(cat "${RACKD_CMDLINE:-/proc/cmdline}"); do
 	case "$w" in
 	rackd.url=*) url=${w#*=} ;;
 	rackd.job=*) job=${w#*=} ;;

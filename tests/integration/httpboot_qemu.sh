@@ -32,18 +32,9 @@ check_status 202 "reimage queued"
 JOB=$(jq -r .id "$TMP/job.json")
 lines=$(wc -l <"$RACKD_LOG")
 truncate -s 64M "$TMP/disk"
-cp /usr/share/OVMF/OVMF_VARS_4M.fd "$TMP/vars"
+boot_vm http vm "$TMP/disk"
 start=$(date +%s)
-timeout "${VM_TIMEOUT:-500}" ip netns exec "$NS-rack" qemu-system-x86_64 -accel tcg -m 768 -machine q35 \
-	-drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
-	-drive "if=pflash,format=raw,file=$TMP/vars" \
-	-fw_cfg name=opt/org.tianocore/IPv4PXESupport,string=n \
-	-fw_cfg name=opt/org.tianocore/IPv6PXESupport,string=n \
-	-display none -monitor none -serial "file:$TMP/serial" \
-	-netdev tap,id=n0,ifname=usb5,script=no,downscript=no \
-	-device virtio-net-pci,netdev=n0,bootindex=1,romfile= \
-	-drive "if=none,id=d0,file=$TMP/disk,format=raw" \
-	-device virtio-blk-pci,drive=d0,bootindex=2 >"$TMP/qemu.log" 2>&1
+timeout "${VM_TIMEOUT:-500}" "${VM[@]}" >"$TMP/qemu.log" 2>&1
 secs=$(( $(date +%s) - start ))
 check_eq "$(api GET "/api/v1/jobs/$JOB" | jq -r .state)" done "job $JOB done (${secs}s)"
 tail -n +"$((lines + 1))" "$RACKD_LOG" >"$TMP/all.log"
@@ -59,6 +50,6 @@ else
 fi
 grep -q "slot usb5 fetched its boot script (clone)" "$TMP/run.log" &&
 	ok "iPXE, booted over HTTP, fetched the clone script" || fail "no clone boot script"
-grep -aq "RACKD-MARKER: image-http1" "$TMP/serial" && ok "the disk booted the image" ||
-	{ fail "no marker image-http1"; tail -c 1500 "$TMP/serial"; }
+grep -aq "RACKD-MARKER: image-http1" "$TMP/vm.serial" && ok "the disk booted the image" ||
+	{ fail "no marker image-http1"; tail -c 1500 "$TMP/vm.serial"; }
 finish

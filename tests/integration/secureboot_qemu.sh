@@ -5,9 +5,10 @@
 # First the proof that the firmware checks: the slot's secure_boot off, it
 # gets iPXE's unsigned snponly.efi and refuses it. Then with the rack's
 # secure_boot on (the slot's null): Debian's signed shim and network GRUB
-# over TFTP, the node's grub.cfg (written by rackd when the job is queued),
-# the signed clone kernel over TFTP with Secure Boot on (reported), the reimage, and the disk's own shim and
-# GRUB booting the image's marker.
+# over TFTP, the node's grub.cfg (written by rackd when the job is queued,
+# no token in it), the signed clone kernel over TFTP with Secure Boot on
+# (reported), its job and token from GET /boot/usb5.cmdline, the reimage,
+# and the disk's own shim and GRUB booting the image's marker.
 source "$(dirname "$0")/../lib.sh"
 [ "$(id -u)" -eq 0 ] || { echo "needs root (network namespaces)"; exit 1; }
 [ -f "$TOP/build/pxe/initrd.img" ] || { echo "no clone initramfs: make pxe"; exit 1; }
@@ -29,19 +30,13 @@ for ((i = 0; i < 50; i++)); do
 	sleep 0.2
 done
 
-# vm NAME SECONDS: the VM until it powers off or SECONDS pass; the serial
-# console goes to $TMP/NAME.serial. Run in a subshell (it execs timeout).
+# vm NAME SECONDS: the VM (boot_vm secure: OVMF enforcing Secure Boot,
+# the network first, then $TMP/disk) until it powers off or SECONDS pass;
+# the serial console goes to $TMP/NAME.serial. Run in a subshell (it
+# execs timeout).
 vm() {
-	cp /usr/share/OVMF/OVMF_VARS_4M.ms.fd "$TMP/$1.vars"
-	exec timeout "$2" ip netns exec "$NS-rack" qemu-system-x86_64 -accel tcg -m 768 \
-		-machine q35,smm=on -global driver=cfi.pflash01,property=secure,value=on \
-		-drive if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.ms.fd \
-		-drive "if=pflash,format=raw,unit=1,file=$TMP/$1.vars" \
-		-display none -monitor none -serial "file:$TMP/$1.serial" \
-		-netdev tap,id=n0,ifname=usb5,script=no,downscript=no \
-		-device virtio-net-pci,netdev=n0,bootindex=1,romfile= \
-		-drive "if=none,id=d0,file=$TMP/disk,format=raw" \
-		-device virtio-blk-pci,drive=d0,bootindex=2 >"$TMP/$1.qemu" 2>&1
+	boot_vm secure "$1" "$TMP/disk"
+	exec timeout "$2" "${VM[@]}" >"$TMP/$1.qemu" 2>&1
 }
 truncate -s 64M "$TMP/disk"
 
@@ -82,6 +77,11 @@ sleep 1
 api POST /api/v1/nodes/usb5/reimage -d '{"image":"sb:1"}' >"$TMP/job.json"
 check_status 202 "reimage queued"
 JOB=$(jq -r .id "$TMP/job.json")
+CFG=$STATE/tftp/if/usb5/$(api GET /api/v1/nodes/usb5 | jq -r .link.node_addr)/grub/grub.cfg
+wait_for 50 grep -q "reimage with sb:1 (job $JOB)" "$CFG" && ok "grub.cfg boots the clone environment" ||
+	fail "grub.cfg has no reimage"
+grep -qF "$(job_token "$JOB")" "$CFG" && fail "grub.cfg holds the job's token" ||
+	ok "grub.cfg holds no token"
 start=$(date +%s)
 (vm signed "${VM_TIMEOUT:-700}")
 secs=$(( $(date +%s) - start ))
@@ -92,6 +92,8 @@ grep -q "sent .*/if/usb5/[0-9.]*/grubx64.efi to" "$RACKD_LOG" && ok "grubx64.efi
 	fail "grubx64.efi was not served"
 grep -q "sent .*/if/usb5/[0-9.]*/vmlinuz to" "$RACKD_LOG" &&
 	ok "GRUB fetched the clone kernel from the node's dir" || fail "the clone kernel was not fetched over TFTP"
+grep -q "slot usb5 fetched its command line (clone)" "$RACKD_LOG" &&
+	ok "the clone environment fetched its job and token over HTTP" || fail "no command line fetched"
 check_eq "$(api GET /api/v1/nodes/usb5 | jq -r .booted_secure)" true "the clone environment reported Secure Boot on"
 grep -aq "Secure boot enabled" "$TMP/signed.serial" && ok "the clone kernel runs with Secure Boot on" ||
 	fail "the clone kernel did not say Secure Boot is enabled"

@@ -39,6 +39,7 @@ bench dhcp 900 bash tests/bench/dhcp.sh
 bench diskless 3600 bash tests/bench/diskless.sh
 bench pull 3600 bash tests/bench/pull.sh
 bench consoles 900 bash tests/bench/consoles.sh
+bench capture 1800 bash tests/bench/capture.sh
 # ---- end of the list -----------------------------------------------------
 
 if [ -n "$failed" ]; then

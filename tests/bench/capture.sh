@@ -150,7 +150,7 @@ done
 # ---- report ----------------------------------------------------------------------
 med() { cut -d' ' -f"$2" "$1" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 mb() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1e6 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 goal() {	# WHAT A B (a < b wanted)
 	if awk -v a="$2" -v b="$3" 'BEGIN { exit !(a < b) }'; then
 		echo "GOAL MET: $1 ($2 < $3)"

@@ -62,8 +62,18 @@ capture_free(struct capture *c)
 static int
 read_slot(struct capture *c, uint64_t off, size_t n, char *err, size_t len)
 {
-	if (disk_read(c->a->fd, c->buf, n, off, err, len) != 0)
+	off_t end;
+
+	if (disk_read(c->a->fd, c->buf, n, off, err, len) != 0) {
+		/* A disk that ends short of what it claimed: say so. */
+		end = lseek(c->a->fd, 0, SEEK_END);
+		if (end >= 0 && (uint64_t)end < c->disk_size)
+			snprintf(err, len, "the disk shrank under the capture: "
+			    "%" PRIu64 " bytes, not the %" PRIu64 " it had; "
+			    "nothing is committed", (uint64_t)end,
+			    c->disk_size);
 		return -1;
+	}
 	fsmap_apply(&c->map, off, c->buf, n);
 	return 0;
 }

@@ -40,6 +40,7 @@ bench diskless 3600 bash tests/bench/diskless.sh
 bench pull 3600 bash tests/bench/pull.sh
 bench consoles 900 bash tests/bench/consoles.sh
 bench boot_paths 7200 bash tests/bench/boot_paths.sh
+bench capture 1800 bash tests/bench/capture.sh
 # ---- end of the list -----------------------------------------------------
 
 if [ -n "$failed" ]; then

@@ -280,9 +280,11 @@ DATADIR       ?= $(PREFIX)/share
 MANDIR        ?= $(DATADIR)/man
 SYSCONFDIR    ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+UDEVRULESDIR  ?= $(PREFIX)/lib/udev/rules.d
 
 # make install: rackd, rackctl, the dashboard, the clone kernel and
-# initramfs and the UEFI loaders (when `make pxe` built them), the man pages, the systemd unit
+# initramfs and the UEFI loaders (when `make pxe` built them), the man pages, the systemd unit,
+# the udev rule of the relay boards (UDEVRULESDIR)
 # and /etc/rackd/rackd.conf (made from `rackd --help`; an existing one is
 # kept). DESTDIR stages it all, as packages do.
 INSTALL ?= install
@@ -308,6 +310,8 @@ install: all $(BUILD)/rackd.conf $(BUILD)/rackd.service
 	$(INSTALL) -m 644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
 	$(INSTALL) -m 644 man/*.8 $(DESTDIR)$(MANDIR)/man8/
 	$(INSTALL) -m 644 $(BUILD)/rackd.service $(DESTDIR)$(SYSTEMDUNITDIR)/rackd.service
+	$(INSTALL) -D -m 644 tools/60-rackd-relay.rules \
+	    $(DESTDIR)$(UDEVRULESDIR)/60-rackd-relay.rules
 	[ -e $(DESTDIR)$(SYSCONFDIR)/rackd/rackd.conf ] || \
 	    $(INSTALL) -m 644 $(BUILD)/rackd.conf $(DESTDIR)$(SYSCONFDIR)/rackd/rackd.conf
 

@@ -403,6 +403,30 @@ api_node_reimage(struct req *r)
 }
 
 void
+api_reply_clone_job(struct req *r, int rc, int64_t id, const char *slot,
+    const char *why)
+{
+	switch (rc) {
+	case JOB_OK:
+		http_reply_json(r, 202, db_job_json(id));
+		break;
+	case JOB_NO_NODE:
+		http_reply_error(r, 404, "no such node: %s", slot);
+		break;
+	case JOB_BUSY:
+	case JOB_BMC:
+		http_reply_error(r, 409, "%s", why);
+		break;
+	case JOB_BAD:
+		http_reply_error(r, 400, "%s", why);
+		break;
+	default:
+		http_reply_error(r, 500, "cannot create the job: %s", why);
+		break;
+	}
+}
+
+void
 api_images_list(struct req *r)
 {
 	http_reply_json(r, 200, db_images_list());

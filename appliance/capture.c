@@ -73,20 +73,7 @@ api_node_capture(struct req *r)
 	snprintf(full, sizeof(full), "%s:%s", name, version);
 	rc = jobs_create_clone(slot, JOB_CAPTURE, full, NULL, &id, why,
 	    sizeof(why));
-	switch (rc) {
-	case JOB_OK:
-		http_reply_json(r, 202, db_job_json(id));
-		break;
-	case JOB_NO_NODE:
-		http_reply_error(r, 404, "no such node: %s", slot);
-		break;
-	case JOB_BUSY:
-		http_reply_error(r, 409, "%s", why);
-		break;
-	default:
-		http_reply_error(r, 500, "%s", why);
-		break;
-	}
+	api_reply_clone_job(r, rc, id, slot, why);
 }
 
 /* ---- the agent's side ---------------------------------------------------- */

@@ -71,21 +71,5 @@ api_node_erase(struct req *r)
 	rc = jobs_create_clone(slot, JOB_ERASE, NULL, params, &id, why,
 	    sizeof(why));
 	json_decref(params);
-	switch (rc) {
-	case JOB_OK:
-		http_reply_json(r, 202, db_job_json(id));
-		break;
-	case JOB_NO_NODE:
-		http_reply_error(r, 404, "no such node: %s", slot);
-		break;
-	case JOB_BUSY:
-		http_reply_error(r, 409, "%s", why);
-		break;
-	case JOB_BAD:
-		http_reply_error(r, 400, "%s", why);
-		break;
-	default:
-		http_reply_error(r, 500, "%s", why);
-		break;
-	}
+	api_reply_clone_job(r, rc, id, slot, why);
 }

@@ -73,14 +73,7 @@ inventory_api_start(struct req *r)
 	}
 	rc = jobs_create_clone(slot, JOB_INVENTORY, NULL, NULL, &id, why,
 	    sizeof(why));
-	if (rc == JOB_OK)
-		http_reply_json(r, 202, db_job_json(id));
-	else if (rc == JOB_BUSY)
-		http_reply_error(r, 409, "%s", why);
-	else if (rc == JOB_NO_NODE)
-		http_reply_error(r, 404, "%s", why);
-	else
-		http_reply_error(r, 500, "cannot create the inventory job");
+	api_reply_clone_job(r, rc, id, slot, why);
 }
 
 void

@@ -437,7 +437,7 @@ int
 jobs_create_clone(const char *slot, enum job_action action, const char *image,
     json_t *params, int64_t *id, char *why, size_t len)
 {
-	char token[TOKEN_HEX + 1], *text = NULL;
+	char token[TOKEN_HEX + 1], owner[SLOT_NAME_MAX + 1], *text = NULL;
 	int rc;
 
 	if (action < 0 || action >= JOB_ACTIONS || !actions[action].clone ||
@@ -448,6 +448,11 @@ jobs_create_clone(const char *slot, enum job_action action, const char *image,
 	if ((rc = db_node_exists(slot)) != 1) {
 		snprintf(why, len, "no such node: %s", slot);
 		return rc == 0 ? JOB_NO_NODE : JOB_ERROR;
+	}
+	if (slot_bmc_of(slot, owner, sizeof(owner)) == 0) {
+		snprintf(why, len, "slot %s is the BMC of slot %s: it has no "
+		    "disk of its own (ask slot %s)", slot, owner, owner);
+		return JOB_BMC;
 	}
 	if (params != NULL && (!json_is_object(params) ||
 	    (text = json_dumps(params, JSON_COMPACT)) == NULL)) {

@@ -394,6 +394,10 @@ void	 api_node_get(struct req *);
 void	 api_node_patch(struct req *);
 void	 api_node_reimage(struct req *);
 void	 api_node_links(struct req *);		/* the link's history */
+/* The reply to a request that made a job of the clone environment
+ * (jobs_create_clone's rc, the job's id or why not). */
+void	 api_reply_clone_job(struct req *r, int rc, int64_t id,
+	    const char *slot, const char *why);
 void	 api_images_list(struct req *);
 void	 api_image_get(struct req *);
 void	 api_jobs_list(struct req *);

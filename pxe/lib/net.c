@@ -307,14 +307,11 @@ int
 net_event(struct net *n, int64_t job, const char *message, long *status,
     char *err, size_t errlen)
 {
-	char url[AGENT_URL_MAX + 64], *text, m[EVENT_MAX];
-	struct membuf b = { .max = REPLY_MAX };
+	char *text, m[EVENT_MAX];
 	size_t j = 0;
 	json_t *o;
 	int rc;
 
-	snprintf(url, sizeof(url), "%s/api/v1/agent/jobs/%" PRId64 "/event",
-	    n->base, job);
 	/* Printable, bounded: what rackd accepts. */
 	for (const char *p = message; *p != '\0' && j + 1 < sizeof(m); p++)
 		m[j++] = *p >= 0x20 && *p < 0x7f ? *p : ' ';
@@ -326,11 +323,9 @@ net_event(struct net *n, int64_t job, const char *message, long *status,
 		return -1;
 	}
 	json_decref(o);
-	rc = api_call(n, url, text, REPORT_TIMEOUT_S, &b, status, err, errlen);
+	rc = net_post(n, job, "event", text, REPORT_TIMEOUT_S, status, err,
+	    errlen);
 	free(text);
-	if (rc == 0 && *status != 200)
-		net_error_text(b.data, b.len, err, errlen);
-	free(b.data);
 	return rc;
 }
 

@@ -121,6 +121,7 @@ fi
 for f in /usr/sbin/rackd /usr/bin/rackctl /usr/share/rackd/webui/index.html \
 	/usr/share/rackd/pxe/vmlinuz /usr/share/rackd/pxe/initrd.img \
 	/etc/rackd/rackd.conf /lib/systemd/system/rackd.service \
+	/lib/udev/rules.d/60-rackd-relay.rules \
 	/usr/share/man/man8/rackd.8.gz /usr/share/man/man1/rackctl.1.gz; do
 	[ -f "$ROOT$f" ] && ok "installed $f" || fail "$f is missing"
 done

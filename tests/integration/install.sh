@@ -31,6 +31,13 @@ done
 check_eq "$(mode "$D/var/lib/rackd")" 711 "/var/lib/rackd made, 711"
 
 unit=$D$P/lib/systemd/system/rackd.service
+grep -q 'ATTRS{idVendor}=="16c0", ATTRS{idProduct}=="05df", GROUP="rackd"' \
+	"$D$P/lib/udev/rules.d/60-rackd-relay.rules" 2>/dev/null &&
+	ok "the relay boards' udev rule in PREFIX/lib/udev/rules.d" ||
+	fail "no udev rule for the relay boards"
+grep -qx 'DeviceAllow=char-hidraw rw' "$unit" &&
+	ok "the unit allows the relay boards' hidraw devices" ||
+	fail "the unit does not allow hidraw"
 grep -qx "ExecStart=$P/sbin/rackd -d -c $P/etc/rackd/rackd.conf" "$unit" &&
 	ok "the unit starts PREFIX/sbin/rackd with PREFIX/etc/rackd/rackd.conf" ||
 	fail "unit ExecStart: $(grep ExecStart "$unit")"

@@ -89,6 +89,13 @@ check_jq '(.power.note | test("the BMC of slot n1")) and (.power.note | test("sw
 api POST /api/v1/nodes/n1.bmc/reimage -d '{"image":"test:1"}' >/dev/null
 check_error 409 "no reimage of a BMC"
 check_jq '.error | test("BMC of slot n1")' "the 409 says whose BMC it is"
+for action in inventory erase capture; do
+	body='{}'
+	[ "$action" = capture ] && body='{"image":"cap:1"}'
+	api POST "/api/v1/nodes/n1.bmc/$action" -d "$body" >/dev/null
+	check_error 409 "no $action of a BMC"
+	check_jq '.error | test("BMC of slot n1")' "the $action's 409 says whose BMC it is"
+done
 api POST /api/v1/nodes/n1.bmc/power -d '{"action":"cycle"}' >/dev/null
 check_error 409 "no power op of a BMC without a method"
 check_jq '.error | test("power the server through slot n1")' "the 409 points at n1"

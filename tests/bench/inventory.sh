@@ -6,7 +6,11 @@
 # "booting" (the agent's first report):
 #   boot     power-on to the first report (booting the clone environment)
 #   inv      first report to done (rack-agent reading the hardware and
-#            posting it, rackd recording it)
+#            posting it, rackd recording it), itself cut in two:
+#   read     the "streaming" report to "verifying" (reading the hardware)
+#   post     that to done (the inventory posted, checked and recorded)
+# Times are those rackd's log lines were read (tail -F, stamped as they
+# come), to the millisecond or so.
 # The server is the inventory test's (inventory_vm of tests/lib.sh: SMBIOS
 # strings, a virtio-blk and an NVMe disk with serials), software emulation
 # (-accel tcg), on the tap usb5 of a rack namespace, with no power method:
@@ -20,6 +24,7 @@
 # measured here by boot_paths.sh with PATHS=bios.
 # Figures go to build/bench/inventory.txt.
 #
+# $TMP/runs and the table: "KIND N total boot inv read post".
 # Environment: RUNS (3), KINDS ("bios uefi"), VM_TIMEOUT (400 s a run).
 set -u
 . "$(dirname "$0")/../lib.sh"
@@ -58,7 +63,7 @@ on_exit 'kill $VMPID'
 # run KIND N: one measured inventory; appends "KIND N total boot inv" to
 # $TMP/runs.
 run() {
-	local kind=$1 n=$2 from t0 t_rep t_done i vmpid job state
+	local kind=$1 n=$2 from t0 t_rep t_ver t_done i vmpid job state
 	api POST /api/v1/nodes/usb5/inventory >/dev/null
 	[ "$STATUS" = 202 ] || die "POST inventory: $STATUS $BODY"
 	job=$(printf '%s' "$BODY" | jq -r .id)
@@ -87,20 +92,22 @@ run() {
 		sleep 0.1
 	done
 	t_rep=$(at_line "$from" "job $job \\(inventory usb5\\): booting -> ")
+	t_ver=$(at_line "$from" "job $job \\(inventory usb5\\): .* -> verifying")
 	t_done=$(at_line "$from" "job $job \\(inventory usb5\\): .* -> done")
 	state=$(job_field "$job" .state)
-	if [ "$state" != done ] || [ -z "$t_rep" ] || [ -z "$t_done" ]; then
+	if [ "$state" != done ] || [ -z "$t_rep" ] || [ -z "$t_ver" ] || [ -z "$t_done" ]; then
 		tail -c 1500 "$TMP/$kind$n.serial"
 		tail -n 30 "$RACKD_LOG"
 		die "$kind run $n: job $job $state (first report '$t_rep', done '$t_done')"
 	fi
-	awk -v k="$kind" -v n="$n" -v a="$t0" -v b="$t_rep" -v c="$t_done" \
-		'BEGIN { printf "%s %d %.1f %.1f %.1f\n", k, n, c - a, b - a, c - b }' >>"$TMP/runs"
+	awk -v k="$kind" -v n="$n" -v a="$t0" -v b="$t_rep" -v c="$t_done" -v v="$t_ver" \
+		'BEGIN { printf "%s %d %.3f %.3f %.3f %.3f %.3f\n", k, n, c - a, b - a, c - b,
+			v - b, c - v }' >>"$TMP/runs"
 	tail -n 1 "$TMP/runs"
 }
 
 echo "inventory: QEMU -accel tcg, $RUNS rounds of: $KINDS"
-echo "kind run total boot inv (seconds)"
+echo "kind run total boot inv read post (seconds)"
 for ((r = 1; r <= RUNS; r++)); do
 	for k in $KINDS; do
 		run "$k" "$r"
@@ -115,18 +122,18 @@ done
 			if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
 		return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2 }
 	{ k = $1; c[k]++; if (!(k in seen)) { seen[k] = 1; order[++np] = k }
-	  for (f = 3; f <= 5; f++) col[k, f, c[k]] = $f }
+	  for (f = 3; f <= 7; f++) col[k, f, c[k]] = $f }
 	END {
 		name["bios"] = "BIOS+iPXE"; name["uefi"] = "UEFI+iPXE"
-		printf "%-12s %7s %6s %6s %9s %14s\n", "kind", "total", "boot", "inv",
-			"inv/total", "boot/reimage"
+		printf "%-10s %7s %6s %6s %6s %6s %9s %12s\n", "kind", "total", "boot",
+			"inv", "read", "post", "inv/total", "boot/reimage"
 		for (i = 1; i <= np; i++) { k = order[i]
-			for (f = 3; f <= 5; f++) { delete v
+			for (f = 3; f <= 7; f++) { delete v
 				for (j = 1; j <= c[k]; j++) v[j] = col[k, f, j]
 				m[f] = med(v, c[k]) }
-			printf "%-12s %7.1f %6.1f %6.1f %8.0f%% %13.2fx\n", name[k], m[3], m[4],
-				m[5], 100 * m[5] / m[3], m[4] / bp }
+			printf "%-10s %7.2f %6.2f %6.3f %6.3f %6.3f %8.2f%% %11.2fx\n", name[k],
+				m[3], m[4], m[5], m[6], m[7], 100 * m[5] / m[3], m[4] / bp }
 		printf "(reimage, BIOS+iPXE, power-on to first report: %.1f s, boot_paths.sh)\n", bp }' "$TMP/runs"
-	echo "every run (kind run total boot inv):"
+	echo "every run (kind run total boot inv read post):"
 	sed 's/^/  /' "$TMP/runs"
 } | tee "$REPORT"

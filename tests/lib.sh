@@ -332,6 +332,43 @@ boot_vm() {
 		-device virtio-blk-pci,drive=d0,bootindex=2)
 }
 
+# inventory_vm KIND NAME NVME_SERIAL: boot_vm KIND NAME, made the virtual
+# server of the inventory test: known SMBIOS strings (RackTest Inc,
+# RT-1000, SN-4242, $INV_UUID), NIC MAC 52:54:00:12:34:56, and two disks
+# with serials, $TMP/vda.img (virtio-blk, VBLK-0001, 96 MiB) and
+# $TMP/nvme.img (NVMe, NVME_SERIAL, 64 MiB), made if missing; QEMU ends
+# when the agent reboots it (-no-reboot).
+INV_UUID=5e1f4c2a-0b3d-4c6e-8f70-91a2b3c4d5e6
+inventory_vm() {
+	[ -f "$TMP/vda.img" ] || truncate -s 96M "$TMP/vda.img" || return 1
+	[ -f "$TMP/nvme.img" ] || truncate -s 64M "$TMP/nvme.img" || return 1
+	boot_vm "$1" "$2" || return 1
+	VM+=(-no-reboot
+		-smbios "type=1,manufacturer=RackTest Inc,product=RT-1000,serial=SN-4242,uuid=$INV_UUID"
+		-global virtio-net-pci.mac=52:54:00:12:34:56
+		-drive "if=none,id=d0,file=$TMP/vda.img,format=raw"
+		-device virtio-blk-pci,drive=d0,serial=VBLK-0001
+		-drive "if=none,id=d1,file=$TMP/nvme.img,format=raw"
+		-device "nvme,drive=d1,serial=$3")
+}
+
+# stamp_log: from now on $STAMPED holds rackd's log, each line stamped
+# with the time it was read (dnsmasq's own lines carry none): "EPOCH.USEC
+# LINE". at_line FROM PATTERN: when the first line after line FROM of
+# $STAMPED matching PATTERN (grep -E) was written, or nothing.
+stamp_log() {
+	STAMPED=$TMP/stamped.log
+	tail --pid="$RACKD_PID" -n +1 -F "$RACKD_LOG" 2>/dev/null | while IFS= read -r l; do
+		printf '%s %s\n' "$EPOCHREALTIME" "$l"
+	done >"$STAMPED" &
+	on_exit "kill $!"
+}
+at_line() {
+	local l
+	l=$(tail -n +"$(($1 + 1))" "$STAMPED" | grep -m1 -E "$2") || return 0
+	printf '%s' "${l%% *}"
+}
+
 # KEEP=1 keeps the temporary folder (for a look after a failure).
 if [ -n "${KEEP:-}" ]; then
 	trap 'echo "kept $TMP"; for ((i = ${#CLEANUP[@]} - 1; i >= 0; i--)); do eval "${CLEANUP[$i]}" >/dev/null 2>&1 || true; done' EXIT

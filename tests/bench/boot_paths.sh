@@ -53,23 +53,9 @@ for ((i = 0; i < 50; i++)); do
 	sleep 0.2
 done
 truncate -s 64M "$TMP/disk"
-# rackd's log, each line stamped with the time it was read (dnsmasq's own
-# lines carry none): "EPOCH.USEC LINE".
-STAMPED=$TMP/stamped.log
-tail --pid="$RACKD_PID" -n +1 -F "$RACKD_LOG" 2>/dev/null | while IFS= read -r l; do
-	printf '%s %s\n' "$EPOCHREALTIME" "$l"
-done >"$STAMPED" &
-on_exit "kill $!"
+stamp_log
 VMPID=
 on_exit 'kill $VMPID'
-
-# at_line FROM PATTERN: when the first line of rackd's log after line
-# FROM of $STAMPED matching PATTERN (grep -E) was written, or nothing.
-at_line() {
-	local l
-	l=$(tail -n +"$(($1 + 1))" "$STAMPED" | grep -m1 -E "$2") || return 0
-	printf '%s' "${l%% *}"
-}
 
 # run PATH N: one measured boot; appends "PATH N total fw loader kernel
 # agent" to $TMP/runs.

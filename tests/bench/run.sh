@@ -41,6 +41,7 @@ bench pull 3600 bash tests/bench/pull.sh
 bench consoles 900 bash tests/bench/consoles.sh
 bench boot_paths 7200 bash tests/bench/boot_paths.sh
 bench capture 1800 bash tests/bench/capture.sh
+bench inventory 5400 bash tests/bench/inventory.sh
 # ---- end of the list -----------------------------------------------------
 
 if [ -n "$failed" ]; then

@@ -14,9 +14,6 @@ source "$(dirname "$0")/../lib.sh"
 [ -f "$TOP/build/pxe/initrd.img" ] || { echo "no clone initramfs: make pxe"; exit 1; }
 
 MEM_MB=768
-UUID=5e1f4c2a-0b3d-4c6e-8f70-91a2b3c4d5e6
-truncate -s 96M "$TMP/vda.img"
-truncate -s 64M "$TMP/nvme.img"
 
 # The power method's program: one line a call in $PD/power.log.
 PD=$TMP/p
@@ -44,19 +41,11 @@ ns_add rack
 ip -n "$NS-rack" tuntap add usb5 mode tap
 RACKD_NS=rack rackd_start -c "$TMP/rackd.conf" --links 'usb*' --pxe-dir "$TOP/build/pxe"
 
-# vm NAME NVME_SERIAL: runs the VM until the agent reboots it (QEMU's
-# -no-reboot ends it then; bounded).
+# vm NAME NVME_SERIAL: runs the VM (inventory_vm of tests/lib.sh) until
+# the agent reboots it (QEMU's -no-reboot ends it then; bounded).
 vm() {
-	timeout "${VM_TIMEOUT:-240}" ip netns exec "$NS-rack" qemu-system-x86_64 \
-		-accel tcg -m "$MEM_MB" -no-reboot -display none -monitor none \
-		-smbios "type=1,manufacturer=RackTest Inc,product=RT-1000,serial=SN-4242,uuid=$UUID" \
-		-serial "file:$TMP/$1.serial" \
-		-netdev tap,id=n0,ifname=usb5,script=no,downscript=no \
-		-device virtio-net-pci,netdev=n0,mac=52:54:00:12:34:56,bootindex=1 \
-		-drive "if=none,id=d0,file=$TMP/vda.img,format=raw" \
-		-device virtio-blk-pci,drive=d0,serial=VBLK-0001 \
-		-drive "if=none,id=d1,file=$TMP/nvme.img,format=raw" \
-		-device "nvme,drive=d1,serial=$2" >"$TMP/$1.qemu" 2>&1
+	VM_MEM=$MEM_MB inventory_vm bios "$1" "$2" || return 1
+	timeout "${VM_TIMEOUT:-240}" "${VM[@]}" >"$TMP/$1.qemu" 2>&1
 }
 
 # run NAME NVME_SERIAL: one inventory, its job done; sets JOB.
@@ -89,7 +78,7 @@ INV=$(cat "$TMP/inv.json")
 echo "$INV" | jq -c .inventory
 check_eq "$(echo "$INV" | jq -r .slot)" usb5 "slot"
 check_eq "$(echo "$INV" | jq -r '.inventory.system | "\(.vendor)|\(.model)|\(.serial)|\(.uuid)"')" \
-	"RackTest Inc|RT-1000|SN-4242|$UUID" "the SMBIOS system fields, exactly"
+	"RackTest Inc|RT-1000|SN-4242|$INV_UUID" "the SMBIOS system fields, exactly"
 check_eq "$(echo "$INV" | jq .inventory.memory_bytes)" $((MEM_MB * 1024 * 1024)) "memory: ${MEM_MB} MiB"
 check_eq "$(echo "$INV" | jq -r '[.inventory.disks[] | "\(.name)=\(.serial)"] | sort | join(",")')" \
 	"nvme0n1=NVME-0001,vda=VBLK-0001" "both disks and their serials"

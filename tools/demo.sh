@@ -11,10 +11,11 @@
 # pair; console_slots gives the other end to its slot, so the node pages
 # show live consoles (and build/demo/serverN.console keeps a copy). The
 # dashboard is on http://127.0.0.1:8080/ of the host, through a forwarder
-# on the host's loopback. Two disk images are imported; the demo reimages
-# server1 (rackd sets PXE once over IPMI and switches it on), shows its
-# marker, then leaves the rack running: reimage or power any server from
-# the dashboard. Ctrl-C stops everything and removes the namespace.
+# on the host's loopback. Two disk images are imported. rackd enrols each
+# new server (switches it on and inventories its hardware); the demo then
+# reimages server1 (rackd sets PXE once over IPMI and switches it on),
+# shows its marker, then leaves the rack running: reimage, power,
+# inventory, capture or erase any server from the dashboard. Ctrl-C stops everything and removes the namespace.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -195,8 +196,29 @@ echo "API token: $token   (also in $state/api.token)"
 echo "rackd's log: $demo/rackd.log; the servers' consoles: $demo/server*.console (live on each node's page)"
 echo
 
+# Enrolment (rackd's enrol option, on by default) inventories each new
+# server first, switching it on through its BMC: server1's reimage waits
+# for that job to end (409 while it runs; at most 20 minutes).
 echo "demo: reimaging server1 with demo:1 (powered through its BMC over IPMI)"
-job=$(api -X POST "$url/api/v1/nodes/server1/reimage" -d '{"image":"demo:1"}' | jq -r .id)
+job=""
+for s in $(seq 1 600); do
+	r=$(api -w '\n%{http_code}' -X POST "$url/api/v1/nodes/server1/reimage" -d '{"image":"demo:1"}')
+	code=${r##*$'\n'} body=${r%$'\n'*}
+	if [ "$code" = 202 ]; then
+		job=$(jq -r .id <<<"$body")
+		break
+	fi
+	case "$code $body" in
+	409*"active job"*)
+		[ "$s" = 1 ] && echo "  server1 is busy with its enrolment inventory: the reimage waits for it"
+		sleep 2 ;;
+	*)	echo "demo: the reimage was refused: HTTP $code $body"; exit 1 ;;
+	esac
+done
+[ -n "$job" ] || { echo "demo: server1 stayed busy for 20 minutes"; exit 1; }
+inv=$(api "$url/api/v1/nodes/server1/inventory")
+jq -e .inventory >/dev/null 2>&1 <<<"$inv" &&
+	echo "  server1's inventory: $(jq -r '.inventory | "\(.system.vendor) \(.system.model), \(.memory_bytes / 1048576 | floor) MiB, \(.disks | length) disk(s)"' <<<"$inv")"
 last="" st=""
 for s in $(seq 1 600); do
 	j=$(api "$url/api/v1/jobs/$job")

@@ -198,7 +198,8 @@ echo
 
 # Enrolment (rackd's enrol option, on by default) inventories each new
 # server first, switching it on through its BMC: server1's reimage waits
-# for that job to end (409 while it runs; at most 20 minutes).
+# for that job to end (409 while it runs; 404 until its link is seen; at
+# most 20 minutes).
 echo "demo: reimaging server1 with demo:1 (powered through its BMC over IPMI)"
 job=""
 for s in $(seq 1 600); do
@@ -209,8 +210,11 @@ for s in $(seq 1 600); do
 		break
 	fi
 	case "$code $body" in
+	404*"no such node"*)	# its link not seen yet
+		sleep 1 ;;
 	409*"active job"*)
-		[ "$s" = 1 ] && echo "  server1 is busy with its enrolment inventory: the reimage waits for it"
+		[ -n "${said:-}" ] || echo "  server1 is busy with its enrolment inventory: the reimage waits for it"
+		said=1
 		sleep 2 ;;
 	*)	echo "demo: the reimage was refused: HTTP $code $body"; exit 1 ;;
 	esac

@@ -11,10 +11,9 @@
 # pair; console_slots gives the other end to its slot, so the node pages
 # show live consoles (and build/demo/serverN.console keeps a copy). The
 # dashboard is on http://127.0.0.1:8080/ of the host, through a forwarder
-# on the host's loopback. Two disk images are imported. rackd enrols each
-# new server (switches it on and inventories its hardware); the demo then
-# reimages server1 (rackd sets PXE once over IPMI and switches it on),
-# shows its marker, then leaves the rack running: reimage, power,
+# on the host's loopback. Two disk images are imported; the demo reimages
+# server1 (rackd sets PXE once over IPMI and switches it on), shows its
+# marker, then leaves the rack running: reimage, power,
 # inventory, capture or erase any server from the dashboard. Ctrl-C stops everything and removes the namespace.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -196,10 +195,10 @@ echo "API token: $token   (also in $state/api.token)"
 echo "rackd's log: $demo/rackd.log; the servers' consoles: $demo/server*.console (live on each node's page)"
 echo
 
-# Enrolment (rackd's enrol option, on by default) inventories each new
-# server first, switching it on through its BMC: server1's reimage waits
-# for that job to end (409 while it runs; 404 until its link is seen; at
-# most 20 minutes).
+# server1's node exists once rackd has seen its link (404 before). Should
+# rackd be enrolling it (the enrol option: a new server whose link comes
+# up is inventoried first), the reimage waits for that job (409 while it
+# runs). At most 20 minutes.
 echo "demo: reimaging server1 with demo:1 (powered through its BMC over IPMI)"
 job=""
 for s in $(seq 1 600); do

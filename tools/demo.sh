@@ -13,8 +13,9 @@
 # dashboard is on http://127.0.0.1:8080/ of the host, through a forwarder
 # on the host's loopback. Two disk images are imported; the demo reimages
 # server1 (rackd sets PXE once over IPMI and switches it on), shows its
-# marker, then leaves the rack running: reimage, power,
-# inventory, capture or erase any server from the dashboard. Ctrl-C stops everything and removes the namespace.
+# marker, then leaves the rack running: reimage, power, inventory,
+# capture or erase any server from the dashboard. Ctrl-C stops everything
+# and removes the namespace.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"

@@ -227,7 +227,12 @@ echo on >"$PD/pstate"
 reimage n1 test:1
 for ((i = 0; i < 50; i++)); do grep -q '^2 cycle n1$' "$LOG" && break; sleep 0.1; done
 check_eq "$(grep -c '^2 cycle n1$' "$LOG")" 1 "the reimage job cycled the server"
-api GET "/api/v1/jobs/$JOB" >/dev/null
+# The job's event is written once the program has returned.
+for ((i = 0; i < 50; i++)); do
+	api GET "/api/v1/jobs/$JOB" >/dev/null
+	printf '%s' "$BODY" | jq -e '[.events[].message] | any(. == "power cycle")' >/dev/null && break
+	sleep 0.1
+done
 check_jq '[.events[].message] | any(. == "power cycle")' "the job says so"
 for ((i = 0; i < 150; i++)); do [ "$(grep -c '^2 cycle n1$' "$LOG")" = 2 ] && break; sleep 0.1; done
 check_eq "$(grep -c '^2 cycle n1$' "$LOG")" 2 "no boot within boot_timeout: cycled once more"

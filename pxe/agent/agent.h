@@ -138,6 +138,12 @@ struct nvme_info {
 #define NVME_SANACT_BLOCK	2
 #define NVME_SANACT_CRYPTO	4
 #define NVME_SES_USER_DATA	1
+/* One NVMe admin command (opcode, nsid, cdw10, a data buffer of len
+ * bytes) on the disk's fd: 0, or -1 with err naming what and the status.
+ * The one wrapper of NVME_IOCTL_ADMIN_CMD (erase and inventory). */
+int	 nvme_admin(int fd, uint8_t opcode, uint32_t nsid, uint32_t cdw10,
+	    void *buf, uint32_t len, uint32_t timeout_ms, const char *what,
+	    char *err, size_t errlen);
 /* 1 and *ni for an NVMe namespace, 0 for another disk, -1 with err. */
 int	 nvme_probe(int fd, struct nvme_info *ni, char *err, size_t errlen);
 /* Format NVM of the namespace in its own format, Secure Erase Setting

@@ -70,21 +70,30 @@ admin(int fd, struct nvme_admin_cmd *c, const char *what, char *err,
 	return 0;
 }
 
-static int
-identify(int fd, uint32_t nsid, uint32_t cns, uint8_t *buf, char *err,
+int
+nvme_admin(int fd, uint8_t opcode, uint32_t nsid, uint32_t cdw10, void *buf,
+    uint32_t len, uint32_t timeout_ms, const char *what, char *err,
     size_t errlen)
 {
 	struct nvme_admin_cmd c;
 
 	memset(&c, 0, sizeof(c));
-	c.opcode = NVME_ADMIN_IDENTIFY;
+	c.opcode = opcode;
 	c.nsid = nsid;
 	c.addr = (uint64_t)(uintptr_t)buf;
-	c.data_len = NVME_IDENTIFY_BYTES;
-	c.cdw10 = cns;
-	c.timeout_ms = NVME_SHORT_TIMEOUT_MS;
-	return admin(fd, &c, cns == 1 ? "Identify Controller" :
-	    "Identify Namespace", err, errlen);
+	c.data_len = len;
+	c.cdw10 = cdw10;
+	c.timeout_ms = timeout_ms;
+	return admin(fd, &c, what, err, errlen);
+}
+
+static int
+identify(int fd, uint32_t nsid, uint32_t cns, uint8_t *buf, char *err,
+    size_t errlen)
+{
+	return nvme_admin(fd, NVME_ADMIN_IDENTIFY, nsid, cns, buf,
+	    NVME_IDENTIFY_BYTES, NVME_SHORT_TIMEOUT_MS, cns == 1 ?
+	    "Identify Controller" : "Identify Namespace", err, errlen);
 }
 
 int

@@ -72,34 +72,21 @@ scsi_serial(int fd, char *out, size_t outlen)
 	return out[0] != '\0' ? 0 : -1;
 }
 
-static int
-nvme_admin(int fd, uint8_t opcode, uint32_t nsid, uint32_t cdw10, void *buf,
-    uint32_t len)
-{
-	struct nvme_admin_cmd c;
-
-	memset(&c, 0, sizeof(c));
-	c.opcode = opcode;
-	c.nsid = nsid;
-	c.addr = (uint64_t)(uintptr_t)buf;
-	c.data_len = len;
-	c.cdw10 = cdw10;
-	c.timeout_ms = INV_IOCTL_TIMEOUT_MS;
-	return ioctl(fd, NVME_IOCTL_ADMIN_CMD, &c) == 0 ? 0 : -1;
-}
-
 int
 inventory_disk_ids(const char *dev, int nvme, char *serial, size_t slen,
     char *model, size_t mlen)
 {
 	uint8_t id[INV_NVME_ID_LEN];
+	char err[ERR_MAX];	/* a disk that does not answer is no error */
 	int fd, rc = -1;
 
 	if ((fd = open(dev, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
 		return -1;
 	if (nvme) {
 		/* Identify Controller: serial at 4..23, model at 24..63. */
-		if (nvme_admin(fd, 0x06, 0, 1, id, sizeof(id)) == 0) {
+		if (nvme_admin(fd, 0x06, 0, 1, id, sizeof(id),
+		    INV_IOCTL_TIMEOUT_MS, "Identify Controller", err,
+		    sizeof(err)) == 0) {
 			if (serial[0] == '\0')
 				field(id + 4, 20, serial, slen);
 			if (model[0] == '\0')
@@ -144,6 +131,7 @@ const char *
 inventory_disk_smart(const char *dev, int nvme)
 {
 	uint8_t log[INV_NVME_LOG_LEN];
+	char err[ERR_MAX];	/* unknown, not an error */
 	const char *v = "unknown";
 	int fd;
 
@@ -154,7 +142,8 @@ inventory_disk_smart(const char *dev, int nvme)
 		 * byte 0 is critical_warning, 0 when all is well. */
 		uint32_t numd = sizeof(log) / 4 - 1;
 		if (nvme_admin(fd, 0x02, 0xffffffffu, numd << 16 | 0x02, log,
-		    sizeof(log)) == 0)
+		    sizeof(log), INV_IOCTL_TIMEOUT_MS, "SMART log", err,
+		    sizeof(err)) == 0)
 			v = log[0] == 0 ? "passed" : "failed";
 	} else {
 		v = ata_smart(fd);

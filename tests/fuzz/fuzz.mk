@@ -17,11 +17,13 @@ SAN_FLAGS   := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 # -O2: gcc's -Wformat-truncation (with -Werror) judges as the normal build.
 ASAN_CFLAGS := -O2 -g $(SAN_FLAGS)
 # The integration tests that need no QEMU or browser: each takes 1-60 s
-# under the sanitizers; about 5 minutes in all with the unit tests.
+# under the sanitizers; about 9 minutes in all with the unit tests.
 ASAN_TESTS  := api api_jobs api_chunks session docs push push_patch \
                push_faults push_sign push_delete push_rack rootfs_import \
                agent agent_restart diskless links lifecycle concurrency \
-               faults gadget power_redfish pull_cache publish_resume
+               faults gadget power_redfish pull_cache publish_resume \
+               capture capture_faults power_command power_wol power_relay \
+               console publish_s3 pull_restart pull_subscribe secureboot_tftp
 
 FUZZ_CC     := clang
 # clang warns of two things gcc (the project's compiler) does not: casts

@@ -17,6 +17,10 @@ source "$(dirname "$0")/../lib.sh"
 RUN=$BUILD_DIR/tests/power_run
 BOARD=$BUILD_DIR/tests/relay_board
 SHIM=$BUILD_DIR/tests/hidraw_shim.so
+# Under make asan power_run carries AddressSanitizer, whose runtime must
+# be the first library loaded: it goes before the shim.
+ASAN_LIB=$(ldd "$RUN" 2>/dev/null | awk '/libasan/ { print $3; exit }')
+PRELOAD="${ASAN_LIB:+$ASAN_LIB }$SHIM"
 for f in "$RUN" "$BOARD" "$SHIM"; do
 	[ -e "$f" ] || { echo "no $f (make all)"; exit 1; }
 done
@@ -69,7 +73,7 @@ run() {	# SETTINGS OP: the line in OUT, exit status in RC, time in MS
 	local start=$(date +%s%N)
 	: >"$LOG"
 	OUT=$(HIDRAW_SHIM_PATH=$DEV HIDRAW_SHIM_SOCKET=$SOCK \
-		LD_PRELOAD=$([ "$MODE" = shim ] && echo "$SHIM") \
+		LD_PRELOAD=$([ "$MODE" = shim ] && echo "$PRELOAD") \
 		"$RUN" relay "$TMP/$1" "$2" 2>&1)
 	RC=$?
 	MS=$((($(date +%s%N) - start) / 1000000))

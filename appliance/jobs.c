@@ -498,14 +498,20 @@ jobs_cancel(int64_t id, const char *who)
 {
 	struct db_job j;
 	char reason[JOB_REASON_MAX];
+	json_t *before;
 	int rc;
 
 	if ((rc = db_job_get(id, &j)) != DB_OK)
 		return job_error(rc);
 	if (job_state_terminal(j.state))
 		return JOB_ILLEGAL;
+	before = db_job_json(id);	/* its state and progress, for the note */
 	snprintf(reason, sizeof(reason), "cancelled by %s", who);
-	return transition(&j, JOB_FAILED, reason, NULL);
+	if ((rc = transition(&j, JOB_FAILED, reason, NULL)) == JOB_OK &&
+	    before != NULL)
+		cancel_note_write(before);	/* what the disk holds */
+	json_decref(before);
+	return rc;
 }
 
 int

@@ -604,6 +604,19 @@ void	 jobs_recover(void);			/* at start */
 void	 jobs_tick(void);			/* timeouts, from the loop */
 void	 jobs_publish(int64_t id);
 
+/* cancel_note.c: what a cancelled job left on the disk, in its events. */
+#define CANCEL_GRACE_MS		(120 * 1000)	/* the agent's last word */
+#define CANCEL_GRACE_NOTES	3		/* ... this many notes */
+/* rackd's note for job (db_job_json's, as it was before the cancel):
+ * 1 and the text in buf, 0 nothing to say (a job that writes no disk). */
+int	 cancel_note_text(const json_t *job, char *buf, size_t len);
+/* At the cancel (jobs_cancel): the note made an event, and the agent's
+ * notes taken for the grace. */
+void	 cancel_note_write(const json_t *before);
+/* jobs_token_check for the agent's notes: JOB_OK also for a cancelled
+ * job within its grace (one note of it used). */
+int	 cancel_note_check(int64_t id, const char *token);
+
 /* catalog.c: the image store, its index in the database, which images
  * are trusted, and what leaves the store (delete, garbage collection). */
 enum catalog_result {

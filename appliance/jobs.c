@@ -246,6 +246,10 @@ transition(const struct db_job *j, enum job_state to, const char *reason,
 		db_node_update(j->slot, NULL, j->image, "local");
 	if (to == JOB_DONE && job_action_clone(j->action))
 		power_reimage_done(j->slot);	/* its disk next */
+	/* Inventoried: a mark of boot.c's enrolment is used up. */
+	if (terminal(to) && strcmp(j->action, actions[JOB_INVENTORY].name) ==
+	    0)
+		db_node_set_enrol_at_boot(j->slot, 0);
 	jobs_publish(j->id);
 	nodes_publish(j->slot);
 	grubcfg_slot(j->slot);		/* what its GRUB boots */

@@ -139,6 +139,7 @@ struct config {
 	char		*ssh_keys;		/* file for diskless nodes */
 	int		 diskless_stream;	/* rootfs as one stream */
 	int		 enrol;			/* inventory new servers */
+	int		 enrol_relink;		/* seconds a link is down */
 	size_t		 rootfs_max_size;	/* bytes, for diskless nodes */
 	struct strlist	 console_slots;		/* PORTPATH=SLOT, DEV=SLOT */
 	int		 console_speed;		/* baud, a termios speed */
@@ -1207,6 +1208,11 @@ int	 inventory_enrol(const char *slot, const char *why);
 /* Is slot a new node (no inventory, never a job)? DB_YES, DB_NO, or
  * DB_ERROR. */
 int	 inventory_node_new(const char *slot);
+/* The slot's link came back after down_ms: with conf.enrol, down for
+ * enrol_relink or longer, no power method and no active job, the slot is
+ * marked so that its next network boot that would boot the disk is an
+ * inventory first (boot.c); the mark goes when an inventory job ends. */
+void	 inventory_relinked(const char *slot, int64_t down_ms);
 
 /* inventory_api.c: GET and POST /api/v1/nodes/{slot}/inventory, POST
  * .../inventory/ack, the agent's POST /api/v1/agent/jobs/ID/inventory. */

@@ -97,12 +97,13 @@ erase_note(const json_t *job, int st, const char *at, char *buf, size_t len)
 	char d[BYTES_STR_MAX];
 
 	if (st == JOB_VERIFYING)
-		return snprintf(buf, len, "cancelled while checking the erase%s%s:"
-		    " the disk was erased but the check did not end",
+		return snprintf(buf, len, "cancelled while checking the "
+		    "erase%s%s: the disk was erased but the check did not end",
 		    m >= 0 ? " by " : "", m >= 0 ? erase_methods[m].name : "");
 	if (m < 0)
-		return snprintf(buf, len, "cancelled before the agent named its "
-		    "method%s: the disk may be untouched or partly erased", at);
+		return snprintf(buf, len, "cancelled before the agent named "
+		    "its method%s: the disk may be untouched or partly erased",
+		    at);
 	if (erase_methods[m].left != NULL)
 		return snprintf(buf, len, "cancelled during %s%s: %s",
 		    erase_methods[m].name, at, erase_methods[m].left);

@@ -509,7 +509,7 @@ jobs_cancel(int64_t id, const char *who)
 		return job_error(rc);
 	if (job_state_terminal(j.state))
 		return JOB_ILLEGAL;
-	before = db_job_json(id);	/* its state and progress, for the note */
+	before = db_job_json(id);	/* its state and progress: the note */
 	snprintf(reason, sizeof(reason), "cancelled by %s", who);
 	if ((rc = transition(&j, JOB_FAILED, reason, NULL)) == JOB_OK &&
 	    before != NULL)

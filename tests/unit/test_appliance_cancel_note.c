@@ -74,19 +74,23 @@ test_auto_methods(void **state)
 		"auto: NVMe not used: not an NVMe disk",
 		"auto: ATA not used: ATA X: the Security feature set is not "
 		    "supported",
-		"auto: discard (BLKDISCARD) of the whole disk: discard_max_bytes"
-		    " 1, write_zeroes_max_bytes 0; it must read back zeros",
+		"auto: discard (BLKDISCARD) of the whole disk: "
+		    "discard_max_bytes 1, write_zeroes_max_bytes 0; it must "
+		    "read back zeros",
 		NULL,
 	};
 	static const char *const format[] = {
-		"auto: NVMe Format NVM (user data erase) of the namespace: x",
+		"auto: NVMe Format NVM (user data erase) of the namespace: "
+		    "x",
 		NULL,
 	};
 	static const char *const format_failed[] = {
-		"auto: NVMe Format NVM (user data erase) of the namespace: x",
-		"auto: NVMe Format NVM (user data erase) failed, trying the next "
-		    "method: timeout",
-		"auto: ATA SECURITY ERASE UNIT (normal) on X: security supported",
+		"auto: NVMe Format NVM (user data erase) of the namespace: "
+		    "x",
+		"auto: NVMe Format NVM (user data erase) failed, trying the "
+		    "next method: timeout",
+		"auto: ATA SECURITY ERASE UNIT (normal) on X: security "
+		    "supported",
 		NULL,
 	};
 	static const char *const fallback[] = {

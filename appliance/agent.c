@@ -164,14 +164,15 @@ agent_parse_event(json_t *body, const char **message, char *why, size_t len)
 	return 0;
 }
 
-/* A note of the agent's for the job's event log: what an action does. */
+/* A note of the agent's for the job's event log: what an action does,
+ * or, just after a cancel, what it left on the disk. */
 void
 agent_job_event(struct req *r)
 {
 	int64_t id = http_agent_job(r);
 	const char *message;
 	struct db_job job;
-	char why[ERR_MAX];
+	char why[ERR_MAX], late[JOB_MESSAGE_MAX + 32];
 	json_t *body;
 
 	if ((body = http_json_body(r)) == NULL)
@@ -180,6 +181,12 @@ agent_job_event(struct req *r)
 		json_decref(body);
 		http_reply_error(r, 400, "%s", why);
 		return;
+	}
+	/* A cancelled job's agent says what it left (cancel_note.c). */
+	if (db_job_get(id, &job) == DB_OK && job_state_terminal(job.state)) {
+		snprintf(late, sizeof(late), "the agent, after the cancel: %s",
+		    message);
+		message = late;
 	}
 	if (db_job_get(id, &job) != DB_OK ||
 	    db_job_event(id, message) != DB_OK) {

@@ -34,15 +34,21 @@ static const char *const kind_names[] = {
 };
 
 /* Enrolment at a network boot: a node that would boot its disk and that
- * rackd knows nothing of (no inventory, never a job) gets an inventory
- * job and boots the clone environment instead. */
+ * rackd knows nothing of (no inventory, never a job), or whose slot is
+ * marked (its link went away and came back, inventory_relinked), gets an
+ * inventory job and boots the clone environment instead. The mark goes
+ * when the inventory job ends (jobs.c), so once per re-appearance. */
 static enum boot_kind
 enrol(const char *slot, struct db_job *job)
 {
 	char why[ERR_MAX];
 	int64_t id;
+	int marked;
 
-	if (!conf.enrol || inventory_node_new(slot) != DB_YES)
+	if (!conf.enrol)
+		return BOOT_LOCAL;
+	marked = db_node_enrol_at_boot(slot) == 1;
+	if (!marked && inventory_node_new(slot) != DB_YES)
 		return BOOT_LOCAL;
 	if (jobs_create_clone(slot, JOB_INVENTORY, NULL, NULL, &id, why,
 	    sizeof(why)) != JOB_OK) {
@@ -50,9 +56,12 @@ enrol(const char *slot, struct db_job *job)
 		    slot, why);
 		return BOOT_LOCAL;
 	}
-	db_job_event(id, "enrolment: a new node booted the network");
-	log_info("slot %s: a new node booted the network: inventory job %lld",
-	    slot, (long long)id);
+	db_job_event(id, marked ? "enrolment: the node booted the network "
+	    "after its link went away and came back (another server?)" :
+	    "enrolment: a new node booted the network");
+	log_info("slot %s: %s booted the network: inventory job %lld", slot,
+	    marked ? "a node whose link came back" : "a new node",
+	    (long long)id);
 	return db_job_get(id, job) == DB_OK ? BOOT_CLONE : BOOT_ERROR;
 }
 

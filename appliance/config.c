@@ -141,6 +141,10 @@ static const struct option_def options[] = {
 	{ "enrol", 0, T_BOOL, OFF(enrol), "yes", 0, 0, F_RELOAD, NULL,
 	  "inventory a new server: when its link comes up (with a power "
 	  "method) or when it first boots the network" },
+	{ "enrol_relink", 0, T_DURATION, OFF(enrol_relink), "2m", 1, 86400,
+	  F_RELOAD, "TIME",
+	  "a slot without a power method whose link was down for TIME and "
+	  "came back: its next network boot inventories the server first" },
 	{ "rootfs_max_size", 0, T_SIZE, OFF(rootfs_max_size), "4G", 1LL << 20,
 	  1LL << 40, F_RELOAD, "SIZE",
 	  "largest rootfs image a diskless node is given (it runs from RAM)" },

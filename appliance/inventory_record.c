@@ -4,7 +4,10 @@
  * the one before, its changes made events of the job, an "inventory"
  * event and the node's flag; GET's answer; and enrolment, an inventory
  * job for a new server in a slot (its link came up and it has a power
- * method, or it boots the network and rackd knows nothing of it).
+ * method, or it boots the network and rackd knows nothing of it), and the
+ * mark of a slot without a power method whose link went away and came
+ * back (another server may be in it): its next network boot that would
+ * boot the disk inventories it first (boot.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,8 +118,11 @@ inventory_enrol(const char *slot, const char *why)
 	caps = power_caps(s);
 	json_decref(s);
 	if (!(caps & (POWER_CAN(POWER_ON) | POWER_CAN(POWER_CYCLE)))) {
-		log_info("slot %s: %s; without a power method, its inventory "
-		    "waits for its next network boot", slot, why);
+		log_info("slot %s: %s; without a power method, %s", slot, why,
+		    inventory_node_new(slot) == DB_YES ? "its inventory waits "
+		    "for its next network boot" : "it is inventoried at a "
+		    "network boot once its link went away and came back "
+		    "(enrol_relink)");
 		return 0;
 	}
 	if ((rc = db_job_active(slot, &job)) == DB_OK)
@@ -134,4 +140,28 @@ inventory_enrol(const char *slot, const char *why)
 	db_job_event(id, err);
 	log_info("slot %s: %s: inventory job %lld", slot, why, (long long)id);
 	return 1;
+}
+
+void
+inventory_relinked(const char *slot, int64_t down_ms)
+{
+	struct db_job job;
+	json_t *s;
+	unsigned caps;
+
+	if (!conf.enrol || down_ms < (int64_t)conf.enrol_relink * 1000)
+		return;		/* a reboot's blink, not a server swapped */
+	s = power_settings_get(slot);
+	caps = power_caps(s);
+	json_decref(s);
+	if (caps & (POWER_CAN(POWER_ON) | POWER_CAN(POWER_CYCLE)))
+		return;		/* its new MAC's lease enrols it (dnsmasq.c) */
+	if (db_job_active(slot, &job) == DB_OK)
+		return;		/* the job's own reboots */
+	if (db_node_set_enrol_at_boot(slot, 1) != DB_OK)
+		return;		/* marked already, or no node */
+	log_info("slot %s: its link was down %llds and is back: another "
+	    "server may be in it; its next network boot inventories it first",
+	    slot, (long long)(down_ms / 1000));
+	nodes_publish(slot);
 }

@@ -246,6 +246,10 @@ transition(const struct db_job *j, enum job_state to, const char *reason,
 		db_node_update(j->slot, NULL, j->image, "local");
 	if (to == JOB_DONE && job_action_clone(j->action))
 		power_reimage_done(j->slot);	/* its disk next */
+	/* Inventoried: a mark of boot.c's enrolment is used up. */
+	if (terminal(to) && strcmp(j->action, actions[JOB_INVENTORY].name) ==
+	    0)
+		db_node_set_enrol_at_boot(j->slot, 0);
 	jobs_publish(j->id);
 	nodes_publish(j->slot);
 	grubcfg_slot(j->slot);		/* what its GRUB boots */
@@ -498,14 +502,20 @@ jobs_cancel(int64_t id, const char *who)
 {
 	struct db_job j;
 	char reason[JOB_REASON_MAX];
+	json_t *before;
 	int rc;
 
 	if ((rc = db_job_get(id, &j)) != DB_OK)
 		return job_error(rc);
 	if (job_state_terminal(j.state))
 		return JOB_ILLEGAL;
+	before = db_job_json(id);	/* its state and progress: the note */
 	snprintf(reason, sizeof(reason), "cancelled by %s", who);
-	return transition(&j, JOB_FAILED, reason, NULL);
+	if ((rc = transition(&j, JOB_FAILED, reason, NULL)) == JOB_OK &&
+	    before != NULL)
+		cancel_note_write(before);	/* what the disk holds */
+	json_decref(before);
+	return rc;
 }
 
 int

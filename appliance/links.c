@@ -195,16 +195,24 @@ publish_link(const char *slot)
 static void
 set_state(struct iface *f, int carrier)
 {
+	int64_t since = 0;
+	int was_down = carrier && db_link_down_since(f->slot, &since) == DB_OK;
 	int changed = db_link_set_state(f->slot, carrier ? "up" : "down");
 
 	if (changed == 1) {
 		log_info("link %s (slot %s) %s", f->name, f->slot,
 		    carrier ? "up" : "down");
 		publish_link(f->slot);
-		/* A server plugged in that rackd knows nothing of. */
-		if (carrier && slot_bmc_of(f->slot, NULL, 0) != 0 &&
-		    inventory_node_new(f->slot) == DB_YES)
-			inventory_enrol(f->slot, "a new server's link came up");
+		/* A server plugged in that rackd knows nothing of; or one
+		 * that may have been swapped for another. */
+		if (carrier && slot_bmc_of(f->slot, NULL, 0) != 0) {
+			if (inventory_node_new(f->slot) == DB_YES)
+				inventory_enrol(f->slot,
+				    "a new server's link came up");
+			else if (was_down)
+				inventory_relinked(f->slot,
+				    db_now_ms() - since);
+		}
 	}
 	if (f->carrier && !carrier) {
 		struct db_link l;

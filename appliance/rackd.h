@@ -139,6 +139,7 @@ struct config {
 	char		*ssh_keys;		/* file for diskless nodes */
 	int		 diskless_stream;	/* rootfs as one stream */
 	int		 enrol;			/* inventory new servers */
+	int		 enrol_relink;		/* seconds a link is down */
 	size_t		 rootfs_max_size;	/* bytes, for diskless nodes */
 	struct strlist	 console_slots;		/* PORTPATH=SLOT, DEV=SLOT */
 	int		 console_speed;		/* baud, a termios speed */
@@ -603,6 +604,19 @@ int	 jobs_token_check(int64_t id, const char *token);
 void	 jobs_recover(void);			/* at start */
 void	 jobs_tick(void);			/* timeouts, from the loop */
 void	 jobs_publish(int64_t id);
+
+/* cancel_note.c: what a cancelled job left on the disk, in its events. */
+#define CANCEL_GRACE_MS		(120 * 1000)	/* the agent's last word */
+#define CANCEL_GRACE_NOTES	3		/* ... this many notes */
+/* rackd's note for job (db_job_json's, as it was before the cancel):
+ * 1 and the text in buf, 0 nothing to say (a job that writes no disk). */
+int	 cancel_note_text(const json_t *job, char *buf, size_t len);
+/* At the cancel (jobs_cancel): the note made an event, and the agent's
+ * notes taken for the grace. */
+void	 cancel_note_write(const json_t *before);
+/* jobs_token_check for the agent's notes: JOB_OK also for a cancelled
+ * job within its grace (one note of it used). */
+int	 cancel_note_check(int64_t id, const char *token);
 
 /* catalog.c: the image store, its index in the database, which images
  * are trusted, and what leaves the store (delete, garbage collection). */
@@ -1194,6 +1208,11 @@ int	 inventory_enrol(const char *slot, const char *why);
 /* Is slot a new node (no inventory, never a job)? DB_YES, DB_NO, or
  * DB_ERROR. */
 int	 inventory_node_new(const char *slot);
+/* The slot's link came back after down_ms: with conf.enrol, down for
+ * enrol_relink or longer, no power method and no active job, the slot is
+ * marked so that its next network boot that would boot the disk is an
+ * inventory first (boot.c); the mark goes when an inventory job ends. */
+void	 inventory_relinked(const char *slot, int64_t down_ms);
 
 /* inventory_api.c: GET and POST /api/v1/nodes/{slot}/inventory, POST
  * .../inventory/ack, the agent's POST /api/v1/agent/jobs/ID/inventory. */

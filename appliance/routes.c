@@ -18,12 +18,14 @@ enum route_access {
 	ACCESS_READ,	/* token or session, unless api_open_reads */
 	ACCESS_WRITE,	/* token, or session and its CSRF token */
 	ACCESS_AGENT,	/* the job's own token */
+	ACCESS_NOTE,	/* the same, or for a while after a cancel */
 };
 
 #define NONE	ACCESS_NONE
 #define READ	ACCESS_READ
 #define WRITE	ACCESS_WRITE
 #define AGENT	ACCESS_AGENT
+#define NOTE	ACCESS_NOTE
 #define B_NONE	HTTP_BODY_NONE
 #define B_JSON	HTTP_BODY_JSON
 #define B_STRM	HTTP_BODY_STREAM
@@ -89,7 +91,7 @@ static const struct route table[] = {
 	  "agent_job" },
 	{ "POST", "/api/v1/agent/jobs/*/report", AGENT, B_JSON,
 	  agent_job_report, "agent_report" },
-	{ "POST", "/api/v1/agent/jobs/*/event", AGENT, B_JSON,
+	{ "POST", "/api/v1/agent/jobs/*/event", NOTE, B_JSON,
 	  agent_job_event, "agent_event" },
 	{ "POST", "/api/v1/agent/jobs/*/capture/start", AGENT, B_JSON,
 	  capture_start, "capture_start" },
@@ -113,6 +115,7 @@ static const struct route table[] = {
 #undef READ
 #undef WRITE
 #undef AGENT
+#undef NOTE
 #undef B_NONE
 #undef B_JSON
 #undef B_STRM
@@ -162,9 +165,10 @@ authorize_operator(struct req *r, int write)
 }
 
 /* The token of the job named by the route's first parameter, while the
- * job is active. */
+ * job is active; for a note, also for a while after a cancel
+ * (cancel_note.c). */
 static enum http_verdict
-authorize_agent(struct req *r)
+authorize_agent(struct req *r, int note)
 {
 	const char *tok = bearer(r), *param = http_param(r, 0);
 	int64_t id;
@@ -174,7 +178,8 @@ authorize_agent(struct req *r)
 	errno = 0;
 	id = param != NULL ? strtoll(param, &end, 10) : 0;
 	if (tok == NULL || id <= 0 || *end != '\0' || errno != 0 ||
-	    (rc = jobs_token_check(id, tok)) == JOB_BAD ||
+	    (rc = (note ? cancel_note_check : jobs_token_check)(id, tok)) ==
+	    JOB_BAD ||
 	    rc == JOB_NO_JOB || rc == JOB_ERROR) {
 		http_reply_error(r, 401, "this needs the job's own token");
 		return HTTP_REFUSED;
@@ -207,7 +212,8 @@ authorize(struct req *r, const struct route *rt)
 			return HTTP_NOT_ON_LINK;
 		return authorize_operator(r, 1);
 	case ACCESS_AGENT:
-		return authorize_agent(r);
+	case ACCESS_NOTE:
+		return authorize_agent(r, rt->access == ACCESS_NOTE);
 	}
 	http_reply_error(r, 500, "internal error: a route without access");
 	return HTTP_REFUSED;

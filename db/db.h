@@ -75,6 +75,11 @@ int	 db_node_set_result(const char *slot, const char *result);
 int	 db_node_set_secure_boot(const char *slot, int on);
 /* What the clone environment found: 1 Secure Boot on, 0 off. */
 int	 db_node_set_booted_secure(const char *slot, int on);
+/* The slot's mark "an inventory at its next network boot" (a link that
+ * went away and came back, no power method): set or cleared (DB_OK, or
+ * DB_NOTFOUND when it already was so); read: 1, 0, or DB_ERROR. */
+int	 db_node_set_enrol_at_boot(const char *slot, int on);
+int	 db_node_enrol_at_boot(const char *slot);
 int	 db_links_up(void);			/* a count, or DB_ERROR */
 /* DB_CHANGED, DB_UNCHANGED (the slot had that MAC), or DB_ERROR. */
 int	 db_node_set_mac(const char *slot, const char *mac);
@@ -94,6 +99,9 @@ int	 db_link_get(const char *slot, struct db_link *out);
 int	 db_link_save(const struct db_link *l);
 /* DB_CHANGED (a history row is written), DB_UNCHANGED, or DB_ERROR. */
 int	 db_link_set_state(const char *slot, const char *state);
+/* DB_OK and since (ms) when the slot's link is down, DB_NOTFOUND when it
+ * is up or not known, DB_ERROR. */
+int	 db_link_down_since(const char *slot, int64_t *since);
 int	 db_links_each(int (*fn)(const struct db_link *, void *), void *arg);
 json_t	*db_link_history(const char *slot, int limit);
 

@@ -83,6 +83,21 @@ out:
 	return rc == DB_OK ? changed : rc;
 }
 
+int
+db_link_down_since(const char *slot, int64_t *since)
+{
+	char state[DB_LINKSTATE_MAX] = "";
+	struct db_text_num tn = { state, sizeof(state), since };
+	int rc;
+
+	*since = 0;
+	rc = db_one("link down since", db_fill_text_num, &tn, "SELECT state,"
+	    " changed FROM links WHERE slot = ?", "s", slot);
+	if (rc != DB_OK)
+		return rc;
+	return strcmp(state, "down") == 0 ? DB_OK : DB_NOTFOUND;
+}
+
 struct link_cb {
 	int	(*fn)(const struct db_link *, void *);
 	void	*arg;

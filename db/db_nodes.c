@@ -29,6 +29,8 @@
 	" AS job_json," \
 	" CASE WHEN n.inventory_changed THEN 'true' ELSE 'false' END" \
 	" AS inventory_changed_json," \
+	" CASE WHEN n.enrol_at_boot THEN 'true' ELSE 'false' END" \
+	" AS enrol_at_boot_json," \
 	" (SELECT json_object('at', " ISO("i.at") "," \
 	"  'vendor', json_extract(i.json, '$.system.vendor')," \
 	"  'model', json_extract(i.json, '$.system.model')," \
@@ -101,6 +103,25 @@ db_node_set_secure_boot(const char *slot, int on)
 		    " updated = ? WHERE slot = ?", "is", db_now_ms(), slot);
 	return db_write("UPDATE nodes SET secure_boot = ?, updated = ?"
 	    " WHERE slot = ?", "iis", (int64_t)(on != 0), db_now_ms(), slot);
+}
+
+int
+db_node_set_enrol_at_boot(const char *slot, int on)
+{
+	return db_write("UPDATE nodes SET enrol_at_boot = ?, updated = ?"
+	    " WHERE slot = ? AND enrol_at_boot IS NOT ?", "iisi",
+	    (int64_t)(on != 0), db_now_ms(), slot, (int64_t)(on != 0));
+}
+
+int
+db_node_enrol_at_boot(const char *slot)
+{
+	int n = 0;
+
+	if (db_one("node enrol_at_boot", db_fill_int, &n, "SELECT"
+	    " enrol_at_boot FROM nodes WHERE slot = ?", "s", slot) == DB_ERROR)
+		return DB_ERROR;
+	return n != 0;
 }
 
 int

@@ -183,3 +183,7 @@ CREATE TABLE inventories (
 );
 CREATE INDEX inventories_slot ON inventories(slot, id);
 ALTER TABLE nodes ADD COLUMN inventory_changed INTEGER NOT NULL DEFAULT 0;
+-- migration 10: a slot whose link went away and came back (another
+-- server may be in it) and that has no power method: its next network
+-- boot that would boot the disk is an inventory first (boot.c's enrol)
+ALTER TABLE nodes ADD COLUMN enrol_at_boot INTEGER NOT NULL DEFAULT 0;

@@ -121,6 +121,10 @@ enum agent_exit agent_open_disk(struct agent *a, uint64_t need);
  * action does and why. A note that cannot be sent is only logged. */
 void	 agent_event(struct agent *a, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
+/* The same, sent also once rackd ended the job (a->gone): the agent's
+ * last word on what a cancelled job left on the disk. */
+void	 agent_event_last(struct agent *a, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
 
 /* erase.c: the "erase" action (params {"method": "auto"|"overwrite"}). */
 enum agent_exit erase_run(struct agent *a);

@@ -398,10 +398,12 @@ overwrite(struct erase *e)
 	}
 	free(buf);
 	if (off < e->size) {
-		/* Cancelled or failed midway: say what the disk holds. */
-		log_warn("the disk is partly erased: zeros over its first %s "
-		    "of %s, the rest untouched", fmt_bytes(off, x[0],
-		    sizeof(x[0])), fmt_bytes(e->size, x[1], sizeof(x[1])));
+		/* Cancelled or failed midway: say what the disk holds (in
+		 * the job's events too, rackd taking it after a cancel). */
+		agent_event_last(a, "the disk is partly erased: zeros over "
+		    "its first %s of %s (bytes 0 to %" PRIu64 "), the rest "
+		    "untouched", fmt_bytes(off, x[0], sizeof(x[0])),
+		    fmt_bytes(e->size, x[1], sizeof(x[1])), off);
 		if (e->why[0] == '\0')
 			snprintf(e->why, sizeof(e->why), "stopped");
 		snprintf(e->why + strlen(e->why), sizeof(e->why) -
@@ -545,8 +547,13 @@ erase_run(struct agent *a)
 	    sizeof(err)) != 0)
 		return agent_fail(a, "erase: reading the samples: %s", err);
 	s = strcmp(method, "overwrite") == 0 ? overwrite(&e) : erase_auto(&e);
-	if (a->gone)
+	if (a->gone) {
+		/* A drive's own erase is not stopped: it ran to its end. */
+		if (s == STEP_DONE && e.ran != NULL)
+			agent_event_last(a, "%s ran to its end after the "
+			    "cancel; the erase was not checked", e.ran);
 		return AGENT_EXIT_CANCELLED;
+	}
 	if (s != STEP_DONE)
 		return agent_fail(a, "erase: %s%s%s", e.ran ? e.ran : "",
 		    e.ran ? ": " : "", e.why);
@@ -563,8 +570,12 @@ erase_run(struct agent *a)
 	    (double)(now_ms() - a->t_start) / 1000);
 	if (agent_report(a, "verifying", NULL, 1, a->deadline_ms) != REPORT_OK)
 		return a->gone ? AGENT_EXIT_CANCELLED : AGENT_EXIT_FAILED;
-	if (check(&e, 0) != 0)
+	if (check(&e, 0) != 0) {
+		if (a->gone)
+			agent_event_last(a, "erased by %s; cancelled while "
+			    "checking, the check did not end", e.ran);
 		return agent_fail(a, "erase: verification failed: %s", e.why);
+	}
 	atomic_store(&a->pr.bytes_done, e.size);
 	a->bps = rate_update(&a->rate, now_ms(), e.size);
 	a->power_off = 1;

@@ -368,8 +368,18 @@ stream(struct agent *a, const char *state, struct pipeline **pp)
 	    sizeof(x[0])));
 	while (!pipeline_wait(*pp, WAIT_SLICE_MS))
 		agent_tick(a, state, m->size);
-	if (pipeline_join(*pp, err, sizeof(err)) != 0)
+	if (pipeline_join(*pp, err, sizeof(err)) != 0) {
+		if (a->gone)	/* cancelled: what the disk holds now */
+			agent_event_last(a, "stopped after %s of %s of %s:%s "
+			    "compared or written (%s written): the disk holds "
+			    "part of the image over what it held",
+			    fmt_bytes(atomic_load(&a->pr.bytes_done), x[0],
+			    sizeof(x[0])), fmt_bytes(m->size, x[1],
+			    sizeof(x[1])), m->name, m->version,
+			    fmt_bytes(atomic_load(&a->pr.bytes_written), x[2],
+			    sizeof(x[2])));
 		return phase_failed(a, err);
+	}
 	ms = now_ms() - a->t_start;
 	log_info("written %s, already right %s (%" PRIu64 " chunks), fetched "
 	    "%s in %" PRIu64 " chunks, holes zeroed %s; %.1f s; queue peak %s",
@@ -403,8 +413,14 @@ verify(struct agent *a, struct pipeline *p)
 	a->next_console = 0;
 	while (!verify_wait(v, WAIT_SLICE_MS))
 		agent_tick(a, "verifying", total);
-	if (verify_join(v, err, sizeof(err)) != 0)
+	if (verify_join(v, err, sizeof(err)) != 0) {
+		if (a->gone)
+			agent_event_last(a, "stopped while checking: the image "
+			    "was written in full, %" PRIu64 " bytes of it "
+			    "checked", (uint64_t)atomic_load(
+			    &a->pr.bytes_verified));
 		return phase_failed(a, err);
+	}
 	log_info("verified %" PRIu64 " bytes from the disk",
 	    (uint64_t)atomic_load(&a->pr.bytes_verified));
 	/* For whoever looks before the reboot (or with --no-reboot). */

@@ -4,7 +4,9 @@
 # event log, Server-Sent Events (node and job events, ids, Last-Event-ID,
 # streams freed when their clients leave), cancel, the agent's endpoints
 # with the job's own token (the whole flow queued to done, reports out of
-# order refused), and the job counts of /metrics. Loopback only.
+# order refused), the job counts of /metrics, and an erase cancelled
+# midway (rackd's note of what the disk holds, the agent's notes taken
+# for a bounded grace after the cancel). Loopback only.
 source "$(dirname "$0")/../lib.sh"
 
 [ -x "$RACKD" ] || { echo "build/rackd missing: run make"; exit 1; }
@@ -175,4 +177,40 @@ check_eq "$(metric 'rackd_jobs{state="done"}')" 1 "metrics: jobs done"
 check_eq "$(metric 'rackd_jobs{state="failed"}')" 1 "metrics: jobs failed"
 check_eq "$(metric 'rackd_jobs{state="queued"}')" 1 "metrics: jobs queued"
 check_eq "$(metric 'rackd_jobs{state="streaming"}')" 0 "metrics: jobs streaming"
+
+# ---- an erase cancelled midway: its events say what the disk holds ------
+api POST /api/v1/nodes/usb1/erase -d '{"method":"auto"}' >/dev/null
+check_status 202 "erase usb1 (auto)"
+JE=$(printf '%s' "$BODY" | jq .id)
+TE=$(job_token "$JE")
+enote() {	# JSON: a note of the erase's agent
+	raw POST "/api/v1/agent/jobs/$JE/event" -H "Authorization: Bearer $TE" -d "$1"
+}
+raw POST "/api/v1/agent/jobs/$JE/report" -H "Authorization: Bearer $TE" \
+	-d '{"state":"streaming","bytes_done":1073741824,"bytes_total":4294967296}'
+check_status 200 "erase: the agent reports a quarter done"
+enote '{"message":"auto: NVMe not used: not an NVMe disk"}'
+enote '{"message":"auto: discard (BLKDISCARD) of the whole disk: discard_max_bytes 1"}'
+enote '{"message":"auto: the discard does not read back zeros (x): overwriting"}'
+check_status 200 "erase: the agent's notes are taken"
+api POST "/api/v1/jobs/$JE/cancel" -d '{}' >/dev/null
+check_status 200 "erase: cancelled midway"
+api GET "/api/v1/jobs/$JE" >/dev/null
+check_jq '.state == "failed" and ([.events[].message] | index("cancelled during overwrite at 25% (1.0 GiB of 4.0 GiB): the disk is partly erased: zeros over its first 1.0 GiB (the last report), old data after that")) != null' \
+	"erase: rackd's note names the method that ran and how far it got"
+raw POST "/api/v1/agent/jobs/$JE/report" -H "Authorization: Bearer $TE" -d '{"state":"streaming"}'
+check_error 409 "erase: the cancelled job's token reports nothing more"
+enote '{"message":"the disk is partly erased: zeros over its first 1.1 GiB"}'
+check_status 200 "erase: the agent's last word after the cancel is taken"
+api GET "/api/v1/jobs/$JE" >/dev/null
+check_jq '.state == "failed" and .events[-1].message == "the agent, after the cancel: the disk is partly erased: zeros over its first 1.1 GiB" and .events[-1].state == "failed"' \
+	"erase: it is an event of the failed job, which stays failed"
+raw POST "/api/v1/agent/jobs/$JE/event" -H "Authorization: Bearer $T1" -d '{"message":"x"}'
+check_error 401 "erase: a note with another job's token is refused"
+enote '{"message":"two"}'; enote '{"message":"three"}'
+check_status 200 "erase: notes up to the grace's count"
+enote '{"message":"four"}'
+check_error 409 "erase: a note past the grace's count is refused"
+raw GET "/api/v1/agent/jobs/$JE" -H "Authorization: Bearer $TE"
+check_error 409 "erase: the job itself is not given to the token any more"
 finish

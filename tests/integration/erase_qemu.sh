@@ -178,6 +178,8 @@ case $CASES in *" cancel "*)
 	disk=$TMP/cancel.disk
 	truncate -s 1G "$disk"
 	head -c 16M /dev/urandom | dd of="$disk" conv=notrunc status=none
+	# Old data between them too (bytes 0xaa), to tell where the zeros end.
+	head -c 992M /dev/zero | tr '\0' '\252' | dd of="$disk" bs=1M seek=16 conv=notrunc status=none
 	head -c 16M /dev/urandom | dd of="$disk" bs=1M seek=1008 conv=notrunc status=none
 	api POST /api/v1/nodes/usb5/erase -d '{"method":"overwrite"}' >"$TMP/job.json"
 	check_status 202 "cancel: erase (overwrite) queued"
@@ -201,6 +203,45 @@ case $CASES in *" cancel "*)
 		fail "cancel: the agent did not say what the disk holds"
 		tail -c 2000 "$TMP/cancel.serial"
 	fi
+	# The job's events say what the disk holds: rackd's note at the
+	# cancel (the method and its last progress report) and the agent's
+	# own last word, taken after the cancel without reopening the job.
+	EVENTS=$(job_field "$JOB" '.events[] | .message')
+	printf '%s\n' "$EVENTS" | sed 's/^/    /'
+	if printf '%s\n' "$EVENTS" | grep -Eq '^cancelled during overwrite at [0-9]+% \([0-9.]+ MiB of 1\.0 GiB\): the disk is partly erased: zeros over its first [0-9.]+ MiB'; then
+		ok "cancel: rackd's note says the overwrite was cancelled midway and how far the zeros got"
+	else
+		fail "cancel: no note of rackd's on the disk's state"
+	fi
+	last=$(printf '%s\n' "$EVENTS" | grep '^the agent, after the cancel: the disk is partly erased: zeros over its first' | head -n 1)
+	if [ -n "$last" ]; then
+		ok "cancel: the agent's last word is an event of the job"
+	else
+		fail "cancel: the agent's note after the cancel is not an event of the job"
+	fi
+	# The agent's byte count: zeros up to there, old data just after.
+	upto=$(printf '%s\n' "$last" | sed -n 's/.*(bytes 0 to \([0-9]*\)).*/\1/p')
+	if [ -n "$upto" ] && [ "$upto" -ge 16777216 ] && cmp -s -n "$upto" "$disk" /dev/zero &&
+		[ "$upto" -lt 1073741824 ] && ! cmp -s -n 1048576 -i "$upto:0" "$disk" /dev/zero; then
+		ok "cancel: the disk agrees with the agent's note (zeros over bytes 0 to $upto, not after)"
+	else
+		fail "cancel: the disk does not agree with the agent's note (up to '${upto}')"
+	fi
+	check_eq "$(job_field "$JOB" .state)" failed "cancel: the job stays failed after the agent's note"
+	check_eq "$(job_field "$JOB" '[.events[] | select(.message | startswith("the agent, after the cancel")) | .state] | unique | join(",")')" failed \
+		"cancel: the notes after the cancel are events of the failed job"
+	tok=$(job_token "$JOB")
+	st=$("${WRAP[@]}" curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $tok" \
+		-d '{"state":"streaming","bytes_done":1}' "$URL/api/v1/agent/jobs/$JOB/report")
+	check_eq "$st" 409 "cancel: the job's token no longer reports progress"
+	n=0
+	for i in 1 2 3 4 5; do
+		st=$("${WRAP[@]}" curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $tok" \
+			-d '{"message":"late note"}' "$URL/api/v1/agent/jobs/$JOB/event")
+		[ "$st" = 200 ] && n=$((n + 1))
+	done
+	# The agent used one of the three notes of the grace.
+	check_eq "$n" 2 "cancel: the grace takes a bounded count of notes (the rest 409)"
 	cmp -s -n 16777216 "$disk" /dev/zero && ok "cancel: the start of the disk is zeros" ||
 		fail "cancel: the start of the disk is not zero"
 	if cmp -s -n 16777216 -i 1056964608:0 "$disk" /dev/zero; then

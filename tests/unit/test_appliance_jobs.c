@@ -487,9 +487,10 @@ test_cancel(void **state)
 	assert_int_equal(db_job_get(id, &j), DB_OK);
 	assert_string_equal(j.state, "failed");
 	assert_string_equal(j.reason, "cancelled by operator");
-	assert_string_equal(event_states(id), "queued failed");
+	/* The failure, then rackd's note of what the disk holds. */
+	assert_string_equal(event_states(id), "queued failed failed");
 	assert_int_equal(jobs_cancel(id, "operator"), JOB_ILLEGAL);
-	assert_string_equal(event_states(id), "queued failed");
+	assert_string_equal(event_states(id), "queued failed failed");
 	assert_int_equal(jobs_cancel(99999, "operator"), JOB_NO_JOB);
 
 	/* from the middle of a clone */

@@ -28,11 +28,13 @@ function table(cols, rows) {
 export function inventoryCard(slot) {
 	const body = h('div', { class: 'inventory-body' });
 	const flag = h('p', { class: 'inventory-changed', role: 'status', hidden: true });
+	const relink = h('p', { class: 'muted', role: 'status', hidden: true,
+	    text: 'Its link went away and came back (another server?): its next network boot inventories it first.' });
 	const msg = h('span', { class: 'muted', role: 'status' });
 	const runBtn = h('button', { type: 'button', text: 'Inventory', onclick: run });
 	const ackBtn = h('button', { type: 'button', text: 'Acknowledge the change', hidden: true, onclick: ack });
 	const el = h('section', { class: 'card inventory', 'aria-label': 'inventory' },
-	    h('h2', { text: 'Inventory' }), flag, body,
+	    h('h2', { text: 'Inventory' }), flag, relink, body,
 	    h('div', { class: 'actions' }, runBtn, ackBtn, msg));
 	let key = null;
 
@@ -100,6 +102,7 @@ export function inventoryCard(slot) {
 		flag.hidden = !changed;
 		setText(flag, changed ? 'The hardware changed since the inventory before: see the history.' : '');
 		ackBtn.hidden = !changed;
+		relink.hidden = !n.enrol_at_boot;
 		runBtn.disabled = !!(n.job && fmt.isActive(n.job.state));
 		const k = `${n.inventory ? n.inventory.at : ''}:${changed}`;
 		if (k !== key) {

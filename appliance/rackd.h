@@ -742,7 +742,7 @@ json_t	*pull_get_json(int64_t id);	/* NULL: no such pull */
 void	 pull_api_start(struct req *);	/* POST /api/v1/images/pull */
 void	 pull_api_list(struct req *);	/* GET /api/v1/pulls */
 void	 pull_api_get(struct req *);	/* GET /api/v1/pulls/{id} */
-/* The pure parts of pull.c, for the tests and the fuzzer. */
+/* pull_parse.c: the pure parts of a pull, for the tests and the fuzzer. */
 /* base and path joined by one '/'. 0, or -1 if it does not fit. */
 int	 pull_url_join(const char *base, const char *path, char *out,
 	    size_t len);

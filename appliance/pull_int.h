@@ -1,8 +1,8 @@
 /*
  * pull_int.h — what the files of a pull share (pull.c, pull_fetch.c,
- * pull_http.c; not for the rest of appliance/, which sees rackd.h's pull
- * block only): a pull's entry, the table of them and its lock, and the
- * calls between the files.
+ * pull_http.c, pull_recover.c, pull_subscribe.c; not for the rest of
+ * appliance/, which sees rackd.h's pull block only): a pull's entry, the
+ * table of them and its lock, and the calls between the files.
  */
 #ifndef RACKD_APPLIANCE_PULL_INT_H
 #define RACKD_APPLIANCE_PULL_INT_H

@@ -710,7 +710,9 @@ int	 push_commit_pending(const char *name, const char *version, int flags,
 /* pull.c: images pulled from image_sources (rackctl publish's origin, or
  * an HTTP cache in front of it) on threads of its own: the manifest from
  * the first source that answers, only the chunks the store lacks, each
- * verified before it is visible, committed through push.c. */
+ * verified before it is visible, committed through push.c. Its files
+ * (pull_fetch.c, pull_http.c, pull_recover.c, pull_subscribe.c) share
+ * appliance/pull_int.h; what the rest of rackd calls is here. */
 #define PULLS_MAX		64	/* pulls remembered, running or ended */
 #define PULLS_ACTIVE_MAX	8	/* pulls running at once */
 #define PULL_SOURCES_MAX	16	/* image_sources used */

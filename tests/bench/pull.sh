@@ -18,9 +18,12 @@
 # rack's state and store) go on disk, in a private directory made under
 # BENCH_DIR and removed on exit. Each phase's rack stores (and the cache)
 # are deleted before the next phase, so the disk holds one phase at a
-# time: at the default size about (RACKS + 3) copies of the image's data,
-# 2048 MiB * 0.4 * 35 = 28 GiB. The bench says its peak up front and
-# refuses to start on a file system with less free space than that.
+# time: at most (RACKS + 3) copies of the image's data, plus 5% and 1 GiB
+# (the default size: 2048 MiB * 0.4 * 1.05 * 35 + 1024 = 30.4 GiB). The
+# bench says that peak up front and refuses to start on a file system
+# with less free space. The chunks compress (one copy is 464 MiB stored,
+# 0.57 of its data), so a phase at the default size ends at 16 GiB; a
+# round takes 4 to 5 minutes on two cores, making the image 2 more.
 set -u
 . "$(dirname "$0")/../lib.sh"
 

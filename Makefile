@@ -202,10 +202,11 @@ check:
 	  -I. appliance db images pxe tests/unit
 	sh tools/layers.sh -o $(BUILD)/check/obj/appliance
 	$(MAKE) style
-	@# libcurl stays in rackctl, the node side, power_redfish.c and
-	@# pull.c (the rack's own pulls); libmicrohttpd in http.c.
-	@! grep -ln 'curl' images/*.[ch] db/*.[ch] appliance/*.[ch] | \
-	  grep -v '^appliance/power_redfish.c$$\|^appliance/pull.c$$' || \
+	@# libcurl (its calls, types and headers) stays in rackctl, the node
+	@# side, power_redfish.c and pull_http.c (the rack's own pulls);
+	@# libmicrohttpd in http.c.
+	@! grep -ln 'curl_\|CURL\|<curl/' images/*.[ch] db/*.[ch] appliance/*.[ch] | \
+	  grep -v '^appliance/power_redfish.c$$\|^appliance/pull_http.c$$' || \
 	  { echo "check: libcurl named outside images/rackctl/ and pxe/"; exit 1; }
 	@! grep -ln 'MHD_\|<microhttpd.h>' appliance/*.[ch] | grep -v '^appliance/http.c$$' || \
 	  { echo "check: libmicrohttpd named outside appliance/http.c"; exit 1; }

@@ -724,7 +724,9 @@ int	 push_commit_pending(const char *name, const char *version, int flags,
 /* pull.c: images pulled from image_sources (rackctl publish's origin, or
  * an HTTP cache in front of it) on threads of its own: the manifest from
  * the first source that answers, only the chunks the store lacks, each
- * verified before it is visible, committed through push.c. */
+ * verified before it is visible, committed through push.c. Its files
+ * (pull_fetch.c, pull_http.c, pull_recover.c, pull_subscribe.c) share
+ * appliance/pull_int.h; what the rest of rackd calls is here. */
 #define PULLS_MAX		64	/* pulls remembered, running or ended */
 #define PULLS_ACTIVE_MAX	8	/* pulls running at once */
 #define PULL_SOURCES_MAX	16	/* image_sources used */
@@ -756,7 +758,7 @@ json_t	*pull_get_json(int64_t id);	/* NULL: no such pull */
 void	 pull_api_start(struct req *);	/* POST /api/v1/images/pull */
 void	 pull_api_list(struct req *);	/* GET /api/v1/pulls */
 void	 pull_api_get(struct req *);	/* GET /api/v1/pulls/{id} */
-/* The pure parts of pull.c, for the tests and the fuzzer. */
+/* pull_parse.c: the pure parts of a pull, for the tests and the fuzzer. */
 /* base and path joined by one '/'. 0, or -1 if it does not fit. */
 int	 pull_url_join(const char *base, const char *path, char *out,
 	    size_t len);

@@ -27,7 +27,7 @@ TEST="$TEST python3-botocore"
 # The dashboard's browser tests: Debian's chromium, driven by playwright-core
 # from npm (tests/browser).
 TEST="$TEST chromium nodejs"
-BENCH="nginx-light wrk rsync partclone"
+BENCH="nginx-light wrk rsync partclone bc"
 # make asan (gcc's sanitizers come with build-essential) and make fuzz
 # (clang's libFuzzer and sanitizer runtimes; llvm-symbolizer for reports).
 FUZZ="clang libclang-rt-14-dev llvm"

@@ -3,8 +3,8 @@
 # get one image, once by pulling through one site cache (rackctl publish
 # to a directory origin served by nginx, a second nginx with proxy_cache
 # in front of it, rackctl pull-to the N racks), once by rackctl push from
-# one host to the same N racks. Each round starts from empty racks and an
-# empty cache.
+# one host to the same N racks. Each phase starts from empty racks (and
+# the pull from an empty cache).
 #
 # Measured per round: the bytes the origin sent (its access log's
 # $body_bytes_sent; goal: one copy of the image, its stored bytes, for N
@@ -13,8 +13,17 @@
 # time of each. Medians over ROUNDS.
 #
 # Environment: RACKS (32), IMAGE_MIB (2048), HOLES (0.6), ROUNDS (1),
-# JOBS (racks at once, for both; 8). Everything on loopback; the files
-# on a private tmpfs.
+# JOBS (racks at once, for both; 8), BENCH_DIR (/var/tmp). Everything on
+# loopback. The files (the central store, the origin, the cache, every
+# rack's state and store) go on disk, in a private directory made under
+# BENCH_DIR and removed on exit. Each phase's rack stores (and the cache)
+# are deleted before the next phase, so the disk holds one phase at a
+# time: at most (RACKS + 3) copies of the image's data, plus 5% and 1 GiB
+# (the default size: 2048 MiB * 0.4 * 1.05 * 35 + 1024 = 30.4 GiB). The
+# bench says that peak up front and refuses to start on a file system
+# with less free space. The chunks compress (one copy is 464 MiB stored,
+# 0.57 of its data), so a phase at the default size ends at 16 GiB; a
+# round takes 4 to 5 minutes on two cores, making the image 2 more.
 set -u
 . "$(dirname "$0")/../lib.sh"
 
@@ -28,17 +37,33 @@ OUT_DIR=$TOP/build/bench
 REPORT=$OUT_DIR/pull.txt
 
 die() { echo "pull bench: $*" >&2; exit 1; }
-[ "$(id -u)" -eq 0 ] || die "run as root (tmpfs)"
-for t in nginx jq python3 timeout; do
+[ "$(id -u)" -eq 0 ] || die "run as root (as make bench does: rackd's helpers, nginx's user root)"
+for t in nginx jq python3 timeout bc df; do
 	command -v "$t" >/dev/null 2>&1 || die "$t is missing (tools/deps.sh bench)"
 done
 for p in "$RACKD" "$RACKCTL"; do [ -x "$p" ] || die "$p is missing: run make first"; done
 mkdir -p "$OUT_DIR" || die "cannot create $OUT_DIR"
 
-FS=$TMP/fs
-mkdir -p "$FS" && mount -t tmpfs -o size=$((IMAGE_MIB * (RACKS + 3) + 4096))m rackd-pull-bench "$FS" ||
-	die "cannot mount a tmpfs on $FS"
-on_exit "umount -l $FS"
+# ---- the disk: one phase at a time ------------------------------------------------
+# An upper bound of one copy's stored bytes: the image's data (zstd does not
+# make a 1 MiB chunk bigger by more than a frame header), plus 5%. The peak
+# is the central store, the origin, the cache and every rack's store (the
+# push phase has no cache), plus 1 GiB for logs, nginx's temporary files and
+# the databases. Making the image first needs its three versions: less.
+COPY_MIB=$(echo "($IMAGE_MIB * (1 - $HOLES) * 1.05 + 0.5) / 1" | bc)
+PEAK_MIB=$((COPY_MIB * (RACKS + 3) + 1024))
+BENCH_DIR=${BENCH_DIR:-/var/tmp}
+[ -d "$BENCH_DIR" ] || die "BENCH_DIR $BENCH_DIR is not a directory"
+FREE_MIB=$(df -P -m "$BENCH_DIR" | awk 'NR == 2 { print $4 }')
+[ -n "$FREE_MIB" ] || die "cannot read the free space of $BENCH_DIR (df)"
+echo "pull bench: peak disk use about $PEAK_MIB MiB ($((RACKS + 3)) copies of ~$COPY_MIB MiB, +1 GiB)" \
+	"in $BENCH_DIR, $FREE_MIB MiB free there"
+[ "$FREE_MIB" -ge "$PEAK_MIB" ] ||
+	die "not enough free space in $BENCH_DIR: $PEAK_MIB MiB needed, $FREE_MIB MiB free" \
+		"(set BENCH_DIR to a larger file system, or lower RACKS or IMAGE_MIB)"
+FS=$(mktemp -d "$BENCH_DIR/rackd-pull-bench.XXXXXX") || die "cannot make a directory in $BENCH_DIR"
+on_exit "rm -rf $FS"
+chmod 755 "$FS"
 C=$FS/central ORIGIN=$FS/origin
 
 # ---- the image, published ------------------------------------------------------
@@ -80,6 +105,8 @@ cache_conf="proxy_cache_path $FS/nginx-cache/cache levels=1:2 keys_zone=images:1
 # ---- racks ------------------------------------------------------------------------
 PORTS=() RPIDS=()
 for ((i = 0; i < RACKS; i++)); do PORTS[$i]=$(free_port); done
+racks_kill() { [ "${#RPIDS[@]}" -eq 0 ] || kill -9 "${RPIDS[@]}"; }
+on_exit racks_kill
 racks_start() {	# fresh state for every rack; the racks file in $TMP/racks
 	local i
 	: >"$TMP/racks"
@@ -88,42 +115,58 @@ racks_start() {	# fresh state for every rack; the racks file in $TMP/racks
 		"$RACKD" -d --state-dir "$FS/rack$i" --listen "127.0.0.1:${PORTS[$i]}" --manage-links=no \
 			--image-sources "http://127.0.0.1:$P2" >>"$TMP/rack$i.log" 2>&1 &
 		RPIDS[$i]=$!
-		on_exit "kill -9 ${RPIDS[$i]}"
 	done
 	for ((i = 0; i < RACKS; i++)); do
 		wait_http "http://127.0.0.1:${PORTS[$i]}/healthz" || die "rack $i did not start"
 		echo "http://127.0.0.1:${PORTS[$i]} $(cat "$FS/rack$i/api.token")" >>"$TMP/racks"
 	done
 }
-racks_stop() {
+racks_stop() {	# and their stores deleted: the next phase starts on a free disk
 	local i
 	for ((i = 0; i < RACKS; i++)); do kill -TERM "${RPIDS[$i]}" 2>/dev/null; done
 	for ((i = 0; i < RACKS; i++)); do wait "${RPIDS[$i]}" 2>/dev/null; done
+	RPIDS=()
+	for ((i = 0; i < RACKS; i++)); do rm -rf "$FS/rack$i"; done
+}
+cache_stop() {	# the cache's copy deleted too
+	[ -n "${NGINX_cache:-}" ] || return 0
+	kill -9 "$NGINX_cache" 2>/dev/null
+	wait "$NGINX_cache" 2>/dev/null
+	NGINX_cache=""
+	rm -rf "$FS/nginx-cache"
 }
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 now() { date +%s.%N; }
+load() { cut -d ' ' -f 1-3 /proc/loadavg; }
+used() { du -sm "$FS" | cut -f 1; }	# MiB, at the end of a phase: its peak
 
 : >"$TMP/pull.t" ; : >"$TMP/pull.b" ; : >"$TMP/push.t" ; : >"$TMP/push.b"
 for ((r = 1; r <= ROUNDS; r++)); do
 	# pull: an empty cache, an empty origin log
-	[ -n "${NGINX_cache:-}" ] && kill -9 "$NGINX_cache" 2>/dev/null && wait "$NGINX_cache" 2>/dev/null
 	nginx_run cache "$cache_conf" "$P2"
 	: >"$FS/nginx-origin/logs/access.log"
 	racks_start
+	echo "pull bench: round $r: pull-to $RACKS racks (load $(load))"
 	t0=$(now)
 	timeout -k 5 "$RUN_MAX" "$RACKCTL" pull-to --racks "$TMP/racks" bench:1 --jobs "$JOBS" --json \
 		>"$TMP/pull.json" 2>"$TMP/pull.err" || die "pull-to failed: $(tail -c 400 "$TMP/pull.err")"
 	echo "$(now) - $t0" | bc >>"$TMP/pull.t"
 	awk '$1 ~ /^\/chunks\// || $1 ~ /^\/manifests\// { s += $3 } END { print s + 0 }' \
 		"$FS/nginx-origin/logs/access.log" >>"$TMP/pull.b"
+	echo "pull bench: round $r: pull done in $(tail -n 1 "$TMP/pull.t") s (load $(load)," \
+		"disk $(used) MiB)"
 	racks_stop
+	cache_stop
 	# push: the same racks, empty again, from the central store
 	racks_start
+	echo "pull bench: round $r: push to $RACKS racks (load $(load))"
 	t0=$(now)
 	timeout -k 5 "$RUN_MAX" "$RACKCTL" push bench:1 --racks "$TMP/racks" --store "$C" --jobs "$JOBS" --json \
 		>"$TMP/push.json" 2>"$TMP/push.err" || die "push failed: $(tail -c 400 "$TMP/push.err")"
 	echo "$(now) - $t0" | bc >>"$TMP/push.t"
 	jq '[.racks[] | .bytes_sent + .manifest_bytes] | add' "$TMP/push.json" >>"$TMP/push.b"
+	echo "pull bench: round $r: push done in $(tail -n 1 "$TMP/push.t") s (load $(load)," \
+		"disk $(used) MiB)"
 	racks_stop
 	echo "pull bench: round $r: pull $(tail -n 1 "$TMP/pull.t") s, $(tail -n 1 "$TMP/pull.b") origin bytes;" \
 		"push $(tail -n 1 "$TMP/push.t") s, $(tail -n 1 "$TMP/push.b") bytes"

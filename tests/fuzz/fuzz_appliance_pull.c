@@ -1,6 +1,6 @@
 /*
  * tests/fuzz/fuzz_appliance_pull.c — what a pull takes from outside
- * (appliance/pull.c): the body of POST /api/v1/images/pull, and a
+ * (appliance/pull_parse.c): the body of POST /api/v1/images/pull, and a
  * manifest as fetched from an image source (an origin or a cache in
  * front of it, neither trusted) checked against the image asked for, and
  * an origin's manifests/<name>/index.json (image_subscribe). The first

@@ -1,5 +1,6 @@
 /*
- * test_appliance_pull.c — the pure parts of pull.c: a base URL and a path
+ * test_appliance_pull.c — the pure parts of a pull (pull_parse.c, and
+ * config.c's options): a base URL and a path
  * joined by one slash (or refused when too long), the order sources are
  * tried in (those up as configured, then those marked down, soonest back
  * first, each once), the pull request's body, and a fetched manifest of

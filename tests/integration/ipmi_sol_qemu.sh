@@ -1,0 +1,209 @@
+#!/bin/bash
+# A slot's console over IPMI Serial-over-LAN (appliance/console_sol.c):
+# OpenIPMI's ipmi_sim is the BMC, on the loopback of a network namespace
+# of its own where rackd runs too; its chassis_control program starts a
+# QEMU VM (software emulation) whose serial port is a TCP listener that
+# ipmi_sim's "sol" line connects to. Slot n1's ipmi power settings set
+# "sol" (with the workarounds ipmi_sim needs): rackd's console for n1 is
+# a libipmiconsole session. A reimage of n1 switches the VM on over IPMI;
+# the VM boots the clone environment's kernel with a shell as its first
+# process (rdinit), so that the kernel's output, read over SOL, is on the
+# console stream and in the job's console log, and a command typed
+# through the API is answered by that shell over SOL. Slot n2 has the
+# wrong password: its console state is a clear error, tried again with a
+# backoff (a bounded number of tries), and no password is ever logged.
+source "$(dirname "$0")/../lib.sh"
+[ "$(id -u)" -eq 0 ] || { echo "needs root (network namespaces)"; exit 1; }
+[ -f "$TOP/build/pxe/vmlinuz" ] || { echo "no clone kernel: make pxe"; exit 1; }
+command -v ipmi_sim >/dev/null || { echo "no ipmi_sim (openipmi): make deps"; exit 1; }
+PASS=rack-secret-3
+LAN_PORT=6231		# ipmi_sim's LAN, on the namespace's loopback
+SOL_PORT=6232		# the VM's serial port, which ipmi_sim connects to
+WA=opensesspriv,solchannelsupport,solpayloadsize
+
+ns_add bmc
+cat >"$TMP/chassis.sh" <<EOF
+#!/bin/bash
+d=$TMP
+echo "\$*" >>\$d/chassis.log
+alive() { [ -s \$d/qemu.pid ] && kill -0 "\$(cat \$d/qemu.pid)" 2>/dev/null; }
+op=\$1; shift
+while [ \$# -gt 0 ]; do
+	name=\$1; shift
+	case \$op:\$name in
+	get:power) alive && echo power:1 || echo power:0 ;;
+	get:boot) echo "boot:\$(cat \$d/boot 2>/dev/null || echo none)" ;;
+	set:power)
+		if [ "\$1" = 1 ]; then
+			alive || {
+				echo "power on" >>\$d/chassis.log
+				setsid timeout 300 qemu-system-x86_64 -accel tcg -m 256 \\
+				    -display none -monitor none -nodefaults \\
+				    -serial tcp:127.0.0.1:$SOL_PORT,server=on,wait=off \\
+				    -kernel $TOP/build/pxe/vmlinuz -initrd $TOP/build/pxe/initrd.img \\
+				    -append "console=ttyS0,115200 rdinit=/bin/busybox -- sh" \\
+				    </dev/null >>\$d/qemu.log 2>&1 &
+				echo \$! >\$d/qemu.pid
+			}
+		elif alive; then
+			pid=\$(cat \$d/qemu.pid)
+			pkill -P "\$pid"; kill "\$pid"
+			for i in \$(seq 20); do kill -0 "\$pid" 2>/dev/null || break; sleep 0.1; done
+			kill -9 "\$pid" 2>/dev/null
+		fi
+		shift ;;
+	set:boot) echo "\$1" >\$d/boot; shift ;;
+	*) exit 1 ;;
+	esac
+done
+exit 0
+EOF
+chmod +x "$TMP/chassis.sh"
+on_exit '[ -s "$TMP/qemu.pid" ] && pkill -9 -P "$(cat "$TMP/qemu.pid")"; [ -s "$TMP/qemu.pid" ] && kill -9 "$(cat "$TMP/qemu.pid")"'
+cat >"$TMP/lan.conf" <<EOF
+name "rackbmc"
+set_working_mc 0x20
+  startlan 1
+    addr 127.0.0.1 $LAN_PORT
+    priv_limit admin
+    allowed_auths_callback none md2 md5 straight
+    allowed_auths_user none md2 md5 straight
+    allowed_auths_operator none md2 md5 straight
+    allowed_auths_admin none md2 md5 straight
+    guid a123456789abcdefa123456789abcdef
+  endlan
+  sol "tcp:127.0.0.1:$SOL_PORT" 115200
+  chassis_control "$TMP/chassis.sh"
+  poweroff_wait 2
+  kill_wait 2
+  user 2 true "admin" "$PASS" admin 10 none md2 md5 straight
+EOF
+cat >"$TMP/bmc.emu" <<'EOF'
+mc_setbmc 0x20
+mc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02 persist_sdr
+mc_enable 0x20
+EOF
+mkdir -p "$TMP/simstate"
+mkfifo "$TMP/sim.in"
+in_ns bmc ipmi_sim -c "$TMP/lan.conf" -f "$TMP/bmc.emu" -s "$TMP/simstate" \
+	<"$TMP/sim.in" >"$TMP/sim.log" 2>&1 &
+SIM_PID=$!
+exec 7>"$TMP/sim.in"
+on_exit "exec 7>&-; kill $SIM_PID; sleep 0.2; kill -9 $SIM_PID"
+wait_for 50 sh -c "ip netns exec $NS-bmc ss -uln | grep -q '127.0.0.1:$LAN_PORT'" ||
+	{ echo "ipmi_sim did not start"; cat "$TMP/sim.log"; exit 1; }
+
+cat >"$TMP/rackd.conf" <<EOF
+[power.n1]
+method = ipmi
+address = 127.0.0.1
+port = $LAN_PORT
+user = admin
+password = $PASS
+sol = yes
+sol_workarounds = $WA
+
+[power.n2]
+method = ipmi
+address = 127.0.0.1
+port = $LAN_PORT
+user = admin
+password = wrong-$PASS
+sol = yes
+sol_workarounds = $WA
+EOF
+# a bad workaround name is refused at --check, with the names it takes
+out=$("$RACKD" --check -c /dev/stdin 2>&1 <<EOF
+[power.n1]
+method = ipmi
+sol = yes
+sol_workarounds = opensesspriv,nosuch
+EOF
+)
+[[ $out == *'no workaround "nosuch"'* ]] && ok "an unknown sol workaround is refused" ||
+	fail "sol_workarounds nosuch: $out"
+RACKD_NS=bmc rackd_start -c "$TMP/rackd.conf" --slots n1,n2 --manage-links=no
+T0=$SECONDS
+
+con() { api GET "/api/v1/nodes/$1" | jq -c .console; }
+con_state() { [ "$(api GET "/api/v1/nodes/$1" | jq -r .console.state)" = "$2" ]; }
+wait_for 300 con_state n1 connected &&
+	ok "n1's console: SOL connected ($(con n1))" ||
+	fail "n1's console is not connected: $(con n1)"
+check_eq "$(con n1 | jq -r .source)" sol "n1's console source is sol"
+wait_for 300 con_state n2 error || true
+c2=$(con n2)
+check_eq "$(jq -r .error <<<"$c2")" "BMC 127.0.0.1:$LAN_PORT: wrong user or password" \
+	"n2's console state tells the wrong password ($c2)"
+
+# ---- the VM's output over SOL: a reimage switches it on over IPMI
+sse() {	# SECONDS FILE: n1's console stream
+	"${WRAP[@]}" curl -s -N --max-time "$1" -H "Authorization: Bearer $TOKEN" \
+		"$URL/api/v1/nodes/n1/console" >"$2" 2>/dev/null
+}
+decoded() {
+	grep '^data: {"data"' "$1" | sed 's/^data: //' | jq -r .data |
+		while read -r b; do printf '%s' "$b" | base64 -d; done
+}
+sse 150 "$TMP/live.sse" &
+SSE_PID=$!
+on_exit "kill $SSE_PID"
+test_images
+reimage n1 test:1
+wait_for 300 grep -q "power on" "$TMP/chassis.log" &&
+	ok "the reimage switched the VM on over IPMI" ||
+	fail "no power on at the BMC: $(cat "$TMP/chassis.log" 2>/dev/null)"
+seen() { decoded "$TMP/live.sse" | grep -aq "$1"; }
+for ((i = 0; i < 90; i++)); do seen "Linux version" && break; sleep 1; done
+seen "Linux version" && ok "the VM's kernel output arrives over SOL on the stream" ||
+	fail "no kernel output on n1's stream: $(decoded "$TMP/live.sse" | tail -c 300)"
+
+# ---- typing over SOL: the VM's shell answers
+answered=
+for ((i = 0; i < 12; i++)); do
+	api POST /api/v1/nodes/n1/console \
+		-d "{\"data\":\"$(printf 'echo SOL-$((6*7))-OK\r' | base64)\"}" >/dev/null
+	[ "$STATUS" = 200 ] || { fail "typing into n1: $STATUS $BODY"; break; }
+	for ((j = 0; j < 10; j++)); do
+		seen "SOL-42-OK" && { answered=1; break 2; }
+		sleep 0.5
+	done
+done
+[ -n "$answered" ] && ok "a command typed through the API is answered by the VM's shell over SOL" ||
+	fail "no answer from the VM's shell: $(decoded "$TMP/live.sse" | tail -c 400)"
+
+api GET "/api/v1/jobs/$JOB/console" >"$TMP/job.console"
+check_status 200 "GET the job's console log"
+grep -aq "Linux version" "$TMP/job.console" && grep -aq "SOL-42-OK" "$TMP/job.console" &&
+	ok "the job's console log holds the VM's output over SOL" ||
+	fail "job console log: $(tail -c 300 "$TMP/job.console")"
+
+# ---- the wrong password: tried again with a backoff (2, 4, 8, 16, ... s)
+c2=$(con n2)
+secs=$((SECONDS - T0))
+n=$(jq -r .attempts <<<"$c2")
+check_eq "$(jq -r .state <<<"$c2")" error "n2 is still in error after ${secs}s"
+# tries at about 0, 2, 6, 14, 30, 62, ... s from the start
+max=$(awk -v s="$secs" 'BEGIN { n = 0; t = 0; b = 2; while (t <= s + 2) { n++; t += b + 1; b *= 2 } print n }')
+[ "$n" -ge 2 ] && [ "$n" -le "$max" ] &&
+	ok "n2 was tried $n times in ${secs}s (a backoff, at most $max)" ||
+	fail "n2 was tried $n times in ${secs}s (want 2..$max): $c2"
+jq -e '.retry_in_ms >= 0' <<<"$c2" >/dev/null && ok "n2's state says when it tries again" ||
+	fail "no retry_in_ms: $c2"
+logged=$(grep -c "console of slot n2: BMC .*wrong user or password" "$RACKD_LOG")
+[ "$logged" -le "$n" ] && ok "each failed try of n2 logged once ($logged)" ||
+	fail "$logged log lines for $n tries"
+grep -q "$PASS" "$RACKD_LOG" && fail "a password is in rackd's log" ||
+	ok "no password in rackd's log"
+api GET /api/v1/nodes/n1 | grep -q "$PASS" && fail "the password is in the node's JSON" ||
+	ok "no password in the node's JSON"
+
+# ---- the settings change: "sol" off ends n1's console
+api PATCH /api/v1/nodes/n1 -d "{\"power\": {\"method\": \"ipmi\", \"address\": \"127.0.0.1\",
+	\"port\": $LAN_PORT, \"user\": \"admin\", \"password\": \"$PASS\", \"sol\": false}}" >/dev/null
+check_status 200 "PATCH n1: sol off"
+no_console() { [ "$(api GET /api/v1/nodes/n1 | jq -c .console)" = null ]; }
+wait_for 50 no_console && ok "n1 has no console once its settings drop sol" ||
+	fail "n1's console after sol off: $(con n1)"
+kill "$SSE_PID" 2>/dev/null
+finish

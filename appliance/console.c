@@ -600,6 +600,24 @@ sol_open(struct console *c, int fd)
 	pthread_mutex_unlock(&cons_lock);
 }
 
+/* Has a SOL console's state changed, but for the time to its next try? */
+static int
+status_changed(const json_t *was, const json_t *now)
+{
+	static const char *const keys[] = { "state", "error", "attempts",
+	    "bmc" };
+
+	if (was == NULL || now == NULL)
+		return was != now;
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (!json_equal(json_object_get(was, keys[i]),
+		    json_object_get(now, keys[i])) &&
+		    (json_object_get(was, keys[i]) != NULL ||
+		    json_object_get(now, keys[i]) != NULL))
+			return 1;
+	return 0;
+}
+
 /* The slots whose power settings ask for SOL get a console (unless a tty
  * has the slot), the others lose theirs; each session takes its step. */
 static void
@@ -631,7 +649,7 @@ sols_follow(void)
 	for (int i = 0; i < CONSOLES_MAX; i++) {
 		struct console *c = &consoles[i];
 		json_t *st;
-		int fd = -1;
+		int fd = -1, changed;
 		if (!c->used || c->retired || c->sol == NULL)
 			continue;
 		set = json_object_get(all, c->slot);
@@ -644,10 +662,13 @@ sols_follow(void)
 			break;
 		}
 		st = sol_json(c->sol);
+		changed = status_changed(c->status, st);
 		pthread_mutex_lock(&cons_lock);
 		json_decref(c->status);
 		c->status = st;
 		pthread_mutex_unlock(&cons_lock);
+		if (changed)	/* the dashboard hears of it at once */
+			nodes_publish(c->slot);
 	}
 	json_decref(all);
 }

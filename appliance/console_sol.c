@@ -35,7 +35,8 @@
 #define SOL_BACKOFF_MIN_MS	2000
 #define SOL_BACKOFF_MAX_MS	60000
 #define SOL_STABLE_MS		30000	/* connected this long: backoff reset */
-#define SOL_SESSION_TIMEOUT_MS	20000	/* a BMC silent this long: error */
+#define SOL_SESSION_TIMEOUT_MS	60000	/* a BMC silent this long: error */
+#define SOL_KEEPALIVE_MS	15000	/* a quiet session is kept alive */
 
 enum sol_phase { PH_IDLE, PH_STARTING, PH_OPEN };
 
@@ -218,7 +219,7 @@ start_work(struct work *w)
 	pc.session_timeout_len = SOL_SESSION_TIMEOUT_MS;
 	pc.retransmission_timeout_len = -1;
 	pc.retransmission_backoff_count = -1;
-	pc.keepalive_timeout_len = -1;
+	pc.keepalive_timeout_len = SOL_KEEPALIVE_MS;
 	pc.retransmission_keepalive_timeout_len = -1;
 	pc.acceptable_packet_errors_count = -1;
 	pc.maximum_retransmission_count = -1;
@@ -564,7 +565,7 @@ sol_step(struct sol *s, const json_t *set, int *fd)
 void
 sol_retry_now(struct sol *s)
 {
-	s->backoff_ms = SOL_BACKOFF_MIN_MS;
+	/* at once, once: the backoff after it goes on doubling */
 	if (s->phase == PH_IDLE)
 		s->next_ms = 0;
 }

@@ -12,7 +12,7 @@
 
 static const char *const known[] = {
 	"method", "address", "port", "user", "password", "protocol",
-	"cipher_suite", "privilege", "boot_type", NULL
+	"cipher_suite", "privilege", "boot_type", "sol", "sol_workarounds", NULL
 };
 
 /* The password, when it is one that no message could hold by chance. */

@@ -55,7 +55,7 @@ struct sol {
 	int		 priv, cipher;
 	unsigned	 workarounds;
 	ipmiconsole_ctx_t ctx;
-	int		 fd;		/* the session's, until console.c has it */
+	int		 fd;		/* the session's, for console.c */
 	char		 start_err[SOL_ERR_MAX];
 	/* the main thread's */
 	unsigned char	 digest[crypto_generichash_BYTES];	/* settings */
@@ -86,7 +86,8 @@ static const struct {
 	{ "nochecksumcheck", IPMICONSOLE_WORKAROUND_NO_CHECKSUM_CHECK },
 	{ "serialalertsdeferred",
 	    IPMICONSOLE_WORKAROUND_SERIAL_ALERTS_DEFERRED },
-	{ "solpacketseq", IPMICONSOLE_WORKAROUND_INCREMENT_SOL_PACKET_SEQUENCE },
+	{ "solpacketseq",
+	    IPMICONSOLE_WORKAROUND_INCREMENT_SOL_PACKET_SEQUENCE },
 	{ "solpayloadsize", IPMICONSOLE_WORKAROUND_IGNORE_SOL_PAYLOAD_SIZE },
 	{ "solport", IPMICONSOLE_WORKAROUND_IGNORE_SOL_PORT },
 	{ "solstatus", IPMICONSOLE_WORKAROUND_SKIP_SOL_ACTIVATION_STATUS },
@@ -120,11 +121,12 @@ console_sol_workarounds(const char *list, unsigned *flags, char *err,
 				break;
 		if (i == NWORKAROUNDS) {
 			snprintf(err, errlen, "\"sol_workarounds\": no "
-			    "workaround \"%.*s\" (FreeIPMI's: authcap, intel20, "
-			    "supermicro20, sun20, opensesspriv, "
+			    "workaround \"%.*s\" (FreeIPMI's: authcap, "
+			    "intel20, supermicro20, sun20, opensesspriv, "
 			    "integritycheckvalue, nochecksumcheck, "
-			    "serialalertsdeferred, solpacketseq, solpayloadsize, "
-			    "solport, solstatus, solchannelsupport)",
+			    "serialalertsdeferred, solpacketseq, "
+			    "solpayloadsize, solport, solstatus, "
+			    "solchannelsupport)",
 			    len > 32 ? 32 : (int)len, p);
 			return -1;
 		}

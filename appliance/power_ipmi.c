@@ -197,8 +197,8 @@ conf_parse(const json_t *s, struct ipmi_conf *c, char *err, size_t errlen)
 		if (ipmi_keys[i] == NULL)
 			return fail(err, errlen, "unknown key \"%.40s\" (the "
 			    "ipmi method takes address, port, user, password, "
-			    "protocol, cipher_suite, privilege, boot_type, sol, "
-			    "sol_workarounds)",
+			    "protocol, cipher_suite, privilege, boot_type, "
+			    "sol, sol_workarounds)",
 			    key);
 	}
 	if (conf_string(s, "method", "ipmi", SLOT_NAME_MAX, &method, err,

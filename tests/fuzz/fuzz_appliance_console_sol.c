@@ -21,7 +21,8 @@ static int
 known(const char *p, size_t len)
 {
 	for (int i = 0; names[i] != NULL; i++)
-		if (strlen(names[i]) == len && strncasecmp(p, names[i], len) == 0)
+		if (strlen(names[i]) == len &&
+		    strncasecmp(p, names[i], len) == 0)
 			return 1;
 	return 0;
 }

@@ -215,7 +215,7 @@ wait_qemu down || fail "the VM still runs after the last off"
 expect wrong status "error: BMC $BMC: wrong user or password"
 [ "$SECS" -le 5 ] && ok "the wrong password is told in ${SECS}s" ||
 	fail "the wrong password took ${SECS}s"
-expect unknown status "error: unknown key \"pasword\" (the ipmi method takes address, port, user, password, protocol, cipher_suite, privilege, boot_type)"
+expect unknown status "error: unknown key \"pasword\" (the ipmi method takes address, port, user, password, protocol, cipher_suite, privilege, boot_type, sol, sol_workarounds)"
 # POWER_TIMEOUT_MS is 15 s: the method gives up within it
 t0=$(date +%s%N)
 run nobody status

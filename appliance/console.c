@@ -776,15 +776,17 @@ retired_sweep(void)
 static void
 console_retire(struct console *c, const char *why)
 {
+	struct sol *s = c->sol;
+
 	log_info("console of slot %s (%s): %s", c->slot, c->key, why);
+	c->sol = NULL;		/* its session goes with it, not retried */
 	tty_close(c, "closed");
+	sol_free(s);
 	if (c->logfd >= 0)
 		close(c->logfd);
 	c->logfd = -1;
 	c->job = 0;
-	sol_free(c->sol);
 	pthread_mutex_lock(&cons_lock);
-	c->sol = NULL;
 	json_decref(c->status);
 	c->status = NULL;
 	c->retired = 1;
@@ -902,6 +904,7 @@ console_close(void)
 		struct console *c = &consoles[i];
 		if (!c->used)
 			continue;
+		c->sol = NULL;	/* sol_close_all ends the sessions */
 		tty_close(c, "closed");
 		if (c->logfd >= 0)
 			close(c->logfd);

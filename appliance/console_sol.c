@@ -639,10 +639,11 @@ sol_json(const struct sol *s)
 	int64_t now = now_ms();
 	json_t *o;
 
+	/* a session being made again still shows why the last one failed */
 	o = json_pack("{s:s,s:s,s:s?,s:s?,s:i}", "source", "sol", "state",
 	    sol_state_name(s->state), "bmc", s->addr[0] ? s->addr : NULL,
-	    "error", s->state == SOL_ERROR ? s->err : NULL, "attempts",
-	    s->attempts);
+	    "error", s->state != SOL_CONNECTED && s->err[0] ? s->err : NULL,
+	    "attempts", s->attempts);
 	if (o != NULL && s->state == SOL_ERROR && s->phase == PH_IDLE)
 		json_object_set_new(o, "retry_in_ms", json_integer(
 		    s->next_ms > now ? s->next_ms - now : 0));

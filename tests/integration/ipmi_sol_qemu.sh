@@ -155,9 +155,12 @@ sse() {	# SECONDS FILE: n1's console stream
 	"${WRAP[@]}" curl -s -N --max-time "$1" -H "Authorization: Bearer $TOKEN" \
 		"$URL/api/v1/nodes/n1/console" >"$2" 2>/dev/null
 }
-decoded() {
-	grep '^data: {"data"' "$1" | sed 's/^data: //' | jq -r .data |
-		while read -r b; do printf '%s' "$b" | base64 -d; done
+decoded() {	# FILE: the bytes of its output events (one process, not one a line)
+	python3 -c 'import sys, json, base64
+out = sys.stdout.buffer
+for l in open(sys.argv[1], "rb"):
+    if l.startswith(b"data: {\"data\""):
+        out.write(base64.b64decode(json.loads(l[6:])["data"]))' "$1"
 }
 sse 150 "$TMP/live.sse" &
 SSE_PID=$!
@@ -180,7 +183,12 @@ else
 	in_ns bmc ss -tnpa
 fi
 
-# ---- typing over SOL: the VM's shell answers
+# ---- typing over SOL: the VM's shell answers. Typed before its prompt,
+# input reaches a VM that reads nothing yet, and ipmi_sim (which cannot
+# pass it on) stops answering the session: wait for the prompt.
+for ((i = 0; i < 90; i++)); do seen "/ # " && break; sleep 1; done
+seen "/ # " && ok "the VM's shell prompt is on n1's console" ||
+	fail "no shell prompt on n1's console: $(decoded "$TMP/live.sse" | tail -c 300)"
 answered=
 for ((i = 0; i < 12; i++)); do
 	api POST /api/v1/nodes/n1/console \
@@ -200,7 +208,10 @@ grep -aq "Linux version" "$TMP/job.console" && grep -aq "SOL-42-OK" "$TMP/job.co
 	ok "the job's console log holds the VM's output over SOL" ||
 	fail "job console log: $(tail -c 300 "$TMP/job.console")"
 
-# ---- the wrong password: tried again with a backoff (2, 4, 8, 16, ... s)
+# ---- the wrong password: tried again with a backoff (2, 4, 8, 16, ... s),
+# looked at after 30 s at least, between two tries
+while [ $((SECONDS - T0)) -lt 30 ]; do sleep 1; done
+wait_for 150 con_state n2 error || true
 c2=$(con n2)
 secs=$((SECONDS - T0))
 n=$(jq -r .attempts <<<"$c2")

@@ -203,7 +203,7 @@ export function nodeConsole(slot) {
 				const when = typeof c.retry_in_ms === 'number' ? `; trying again in ${Math.ceil(c.retry_in_ms / 1000)} s` : '';
 				setText(source, `Serial-over-LAN${bmc}: ${c.error || 'error'} (${c.attempts || 0} tries${when})`);
 			} else
-				setText(source, `Serial-over-LAN${bmc}: ${c.state}`);
+				setText(source, `Serial-over-LAN${bmc}: ${c.state}${c.error ? ` (the last try: ${c.error})` : ''}`);
 		},
 		close() {
 			closed = true;

@@ -13,6 +13,7 @@
 # wrong password: its console state is a clear error, tried again with a
 # backoff (a bounded number of tries), and no password is ever logged.
 source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/../lib_ipmi.sh"
 [ "$(id -u)" -eq 0 ] || { echo "needs root (network namespaces)"; exit 1; }
 [ -f "$TOP/build/pxe/vmlinuz" ] || { echo "no clone kernel: make pxe"; exit 1; }
 command -v ipmi_sim >/dev/null || { echo "no ipmi_sim (openipmi): make deps"; exit 1; }
@@ -23,67 +24,13 @@ SOL_PORT=6232		# the VM's serial port, which ipmi_sim connects to
 WA=opensesspriv,solchannelsupport,solpayloadsize
 
 ns_add bmc
-cat >"$TMP/chassis.sh" <<EOF
-#!/bin/bash
-d=$TMP
-echo "\$*" >>\$d/chassis.log
-alive() { [ -s \$d/qemu.pid ] && kill -0 "\$(cat \$d/qemu.pid)" 2>/dev/null; }
-op=\$1; shift
-while [ \$# -gt 0 ]; do
-	name=\$1; shift
-	case \$op:\$name in
-	get:power) alive && echo power:1 || echo power:0 ;;
-	get:boot) echo "boot:\$(cat \$d/boot 2>/dev/null || echo none)" ;;
-	set:power)
-		if [ "\$1" = 1 ]; then
-			alive || {
-				echo "power on" >>\$d/chassis.log
-				setsid timeout 300 qemu-system-x86_64 -accel tcg -m 256 \\
-				    -display none -monitor none -nodefaults \\
-				    -serial unix:$TMP/serial.sock \\
-				    -kernel $TOP/build/pxe/vmlinuz -initrd $TOP/build/pxe/initrd.img \\
-				    -append "console=ttyS0,115200 rdinit=/bin/busybox -- sh" \\
-				    </dev/null >>\$d/qemu.log 2>&1 &
-				echo \$! >\$d/qemu.pid
-			}
-		elif alive; then
-			pid=\$(cat \$d/qemu.pid)
-			pkill -P "\$pid"; kill "\$pid"
-			for i in \$(seq 20); do kill -0 "\$pid" 2>/dev/null || break; sleep 0.1; done
-			kill -9 "\$pid" 2>/dev/null
-		fi
-		shift ;;
-	set:boot) echo "\$1" >\$d/boot; shift ;;
-	*) exit 1 ;;
-	esac
-done
-exit 0
-EOF
-chmod +x "$TMP/chassis.sh"
-on_exit '[ -s "$TMP/qemu.pid" ] && pkill -9 -P "$(cat "$TMP/qemu.pid")"; [ -s "$TMP/qemu.pid" ] && kill -9 "$(cat "$TMP/qemu.pid")"'
-cat >"$TMP/lan.conf" <<EOF
-name "rackbmc"
-set_working_mc 0x20
-  startlan 1
-    addr 127.0.0.1 $LAN_PORT
-    priv_limit admin
-    allowed_auths_callback none md2 md5 straight
-    allowed_auths_user none md2 md5 straight
-    allowed_auths_operator none md2 md5 straight
-    allowed_auths_admin none md2 md5 straight
-    guid a123456789abcdefa123456789abcdef
-  endlan
-  sol "tcp:127.0.0.1:$SOL_PORT" 115200
-  chassis_control "$TMP/chassis.sh"
-  poweroff_wait 2
-  kill_wait 2
-  user 2 true "admin" "$PASS" admin 10 none md2 md5 straight
-EOF
-cat >"$TMP/bmc.emu" <<'EOF'
-mc_setbmc 0x20
-mc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02 persist_sdr
-mc_enable 0x20
-EOF
+# The chassis (tests/lib_ipmi.sh): the VM boots the clone kernel, a
+# shell its first process, its serial port a Unix socket (below).
+IPMI_VM_WRAP="timeout 300" ipmi_chassis -accel tcg -m 256 -display none \
+	-monitor none -nodefaults -serial "unix:$TMP/serial.sock" \
+	-kernel "$TOP/build/pxe/vmlinuz" -initrd "$TOP/build/pxe/initrd.img" \
+	-append "console=ttyS0,115200 rdinit=/bin/busybox -- sh"
+ipmi_lan_conf 127.0.0.1 "$LAN_PORT" "$PASS" "sol \"tcp:127.0.0.1:$SOL_PORT\" 115200"
 # The serial line: ipmi_sim reads its serial connection only when that
 # was up before a SOL session is activated (it always is, on a real
 # server), and the VM runs only once switched on: socat holds the TCP end
@@ -95,15 +42,7 @@ SOCAT_PID=$!
 on_exit "kill $SOCAT_PID"
 wait_for 50 sh -c "ip netns exec $NS-bmc ss -tln | grep -q '127.0.0.1:$SOL_PORT'" ||
 	{ echo "socat did not listen"; cat "$TMP/socat.log"; exit 1; }
-mkdir -p "$TMP/simstate"
-mkfifo "$TMP/sim.in"
-in_ns bmc ipmi_sim -c "$TMP/lan.conf" -f "$TMP/bmc.emu" -s "$TMP/simstate" \
-	<"$TMP/sim.in" >"$TMP/sim.log" 2>&1 &
-SIM_PID=$!
-exec 7>"$TMP/sim.in"
-on_exit "exec 7>&-; kill $SIM_PID; sleep 0.2; kill -9 $SIM_PID"
-wait_for 50 sh -c "ip netns exec $NS-bmc ss -uln | grep -q '127.0.0.1:$LAN_PORT'" ||
-	{ echo "ipmi_sim did not start"; cat "$TMP/sim.log"; exit 1; }
+ipmi_sim_start bmc 127.0.0.1 "$LAN_PORT"
 wait_for 100 test -S "$TMP/serial.sock" ||
 	{ echo "ipmi_sim did not connect to the serial line"; cat "$TMP/sim.log"; exit 1; }
 

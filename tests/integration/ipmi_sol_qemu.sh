@@ -9,7 +9,8 @@
 # the VM boots the clone environment's kernel with a shell as its first
 # process (rdinit), so that the kernel's output, read over SOL, is on the
 # console stream and in the job's console log, and a command typed
-# through the API is answered by that shell over SOL. Slot n2 has the
+# through the API, and one through rackctl console, are answered by that
+# shell over SOL. Slot n2 has the
 # wrong password: its console state is a clear error, tried again with a
 # backoff (a bounded number of tries), and no password is ever logged.
 source "$(dirname "$0")/../lib.sh"
@@ -146,6 +147,15 @@ check_status 200 "GET the job's console log"
 grep -aq "Linux version" "$TMP/job.console" && grep -aq "SOL-42-OK" "$TMP/job.console" &&
 	ok "the job's console log holds the VM's output over SOL" ||
 	fail "job console log: $(tail -c 300 "$TMP/job.console")"
+
+# ---- rackctl console on the SOL console: the ring, then the shell answers
+{ sleep 2; printf 'echo RACKCTL-$((6*8))-SOL\r'; sleep 4; printf '~.'; sleep 3; } |
+	RACKD_TOKEN=$TOKEN timeout 30 "${WRAP[@]}" "$RACKCTL" console "$URL" n1 \
+	>"$TMP/rackctl.out" 2>"$TMP/rackctl.err"
+check_eq "$?" 0 "rackctl console on n1 leaves with ~. (exit 0)"
+grep -aq "Linux version" "$TMP/rackctl.out" && grep -aq "RACKCTL-48-SOL" "$TMP/rackctl.out" &&
+	ok "rackctl console shows n1's ring and the shell's answer over SOL" ||
+	fail "rackctl console: $(tail -c 300 "$TMP/rackctl.out") $(cat "$TMP/rackctl.err")"
 
 # ---- the wrong password: tried again with a backoff (2, 4, 8, 16, ... s),
 # looked at after 30 s at least, between two tries

@@ -1,18 +1,19 @@
 #!/bin/bash
 # A slot's console over IPMI Serial-over-LAN (appliance/console_sol.c):
-# OpenIPMI's ipmi_sim is the BMC, on the loopback of a network namespace
-# of its own where rackd runs too; its chassis_control program starts a
-# QEMU VM (software emulation) whose serial port is joined (socat) to the
-# TCP listener that ipmi_sim's "sol" line connects to. Slot n1's ipmi power settings set
-# "sol" (with the workarounds ipmi_sim needs): rackd's console for n1 is
-# a libipmiconsole session. A reimage of n1 switches the VM on over IPMI;
-# the VM boots the clone environment's kernel with a shell as its first
-# process (rdinit), so that the kernel's output, read over SOL, is on the
-# console stream and in the job's console log, and a command typed
-# through the API, and one through rackctl console, are answered by that
-# shell over SOL. Slot n2 has the
-# wrong password: its console state is a clear error, tried again with a
+# OpenIPMI's ipmi_sim is the BMC (tests/lib_ipmi.sh), on the loopback of
+# a network namespace of its own where rackd runs too; its chassis control
+# starts a QEMU VM (software emulation) whose serial port is joined (socat)
+# to the TCP listener that ipmi_sim's "sol" line connects to. Slot n1's
+# ipmi power settings set "sol" (with the workarounds ipmi_sim needs):
+# rackd's console for n1 is a libipmiconsole session. A reimage of n1
+# switches the VM on over IPMI; the VM boots the clone environment's
+# kernel with a shell as its first process (rdinit), so that the kernel's
+# output, read over SOL, is on the console stream and in the job's console
+# log, and a command typed through the API, and one through rackctl
+# console, are answered by that shell over SOL. Slot n2 has the wrong
+# password: its console state is a clear error, tried again with a
 # backoff (a bounded number of tries), and no password is ever logged.
+# Then n1's settings drop "sol" and its console goes.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/../lib_ipmi.sh"
 [ "$(id -u)" -eq 0 ] || { echo "needs root (network namespaces)"; exit 1; }

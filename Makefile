@@ -14,11 +14,11 @@ ALLCFLAGS = -std=c11 $(WARN) $(CFLAGS) $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 
 PKGS       := libmicrohttpd sqlite3 jansson inih libsodium libzstd libarchive libcurl libmnl blkid libsystemd \
-              libfreeipmi hidapi-hidraw ext2fs
+              libfreeipmi libipmiconsole hidapi-hidraw ext2fs
 LIBS_DB    := $(shell $(PKG_CONFIG) --libs sqlite3 jansson 2>/dev/null)
 LIBS_IMG   := $(shell $(PKG_CONFIG) --libs jansson libsodium libzstd libarchive 2>/dev/null)
 LIBS_APPL  := $(shell $(PKG_CONFIG) --libs libmicrohttpd jansson inih libsodium libmnl libsystemd \
-              libfreeipmi libcurl hidapi-hidraw 2>/dev/null) -lpthread
+              libfreeipmi libipmiconsole libcurl hidapi-hidraw 2>/dev/null) -lpthread
 LIBS_CTL   := $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null)
 LIBS_AGENT := -Wl,--as-needed $(shell $(PKG_CONFIG) --libs libcurl blkid ext2fs com_err 2>/dev/null)
 

@@ -89,19 +89,23 @@ api_nodes_list(struct req *r)
 	json_t *a = db_nodes_list(), *n;
 	size_t i;
 
-	json_array_foreach(a, i, n)
+	json_array_foreach(a, i, n) {
 		power_node_json(n);
+		console_node_json(n);
+	}
 	http_reply_json(r, 200, a);
 }
 
-/* The node as GET shows it: its row and its power. */
+/* The node as GET shows it: its row, its power and its console. */
 static json_t *
 node_json(const char *slot)
 {
 	json_t *n = db_node_get(slot);
 
-	if (n != NULL)
+	if (n != NULL) {
 		power_node_json(n);
+		console_node_json(n);
+	}
 	return n;
 }
 

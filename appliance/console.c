@@ -19,6 +19,14 @@
  * key console_slots no longer maps to its slot is retired (its streams
  * end), new items are added, rings are resized keeping their newest bytes,
  * and ttys open at another console_speed are opened again.
+ *
+ * A slot whose ipmi power settings set "sol" has a console over IPMI
+ * Serial-over-LAN instead (console_sol.c), added, followed and retired on
+ * each tick from the power settings (a PATCH applies within a second, as
+ * a SIGHUP's [power.SLOT] does); its session's descriptor is read and
+ * written here like a tty's. A tty that console_slots gives the same slot
+ * wins: the slot keeps the tty, and the log says so once. At a SIGHUP a
+ * sol console waiting to try again tries at once.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -57,6 +65,9 @@ struct console {
 	int		 warned;		/* open failure logged */
 	int		 speed;			/* baud it was opened at */
 	int		 retired;		/* unmapped: freed streamless */
+	struct sol	*sol;			/* a SOL console, or NULL */
+	json_t		*status;		/* sol_json, for the API */
+	int		 sol_shadowed;		/* a tty has it; logged */
 	struct console_ring ring;
 	int64_t		 job;			/* active job, 0 none */
 	int		 logfd;
@@ -87,6 +98,7 @@ static int debounce = -1;
 static int started;
 
 static void retired_sweep(void);
+static void console_retire(struct console *, const char *why);
 
 /* ---- the ring ---------------------------------------------------------- */
 
@@ -213,6 +225,10 @@ console_add(const char *slot, const char *key)
 
 	if (c != NULL)
 		return c;
+	if ((c = by_slot(slot)) != NULL && c->sol != NULL &&
+	    strncmp(key, "sol:", 4) != 0)
+		console_retire(c, "a tty is given to the slot: it has the "
+		    "console, not Serial-over-LAN");
 	if (by_slot(slot) != NULL) {
 		log_warnx("console %s: slot %s has a console already", key,
 		    slot);
@@ -275,6 +291,8 @@ tty_close(struct console *c, const char *why)
 	close(c->fd);
 	c->fd = -1;
 	pthread_mutex_unlock(&cons_lock);
+	if (c->sol != NULL)
+		sol_closed(c->sol);
 }
 
 static void
@@ -451,7 +469,8 @@ tty_read(struct console *c, uint32_t events)
 	}
 	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR) ||
 	    ((events & (EPOLLHUP | EPOLLERR)) && n < 0 && errno == EAGAIN))
-		tty_close(c, "unplugged");
+		tty_close(c, c->sol != NULL ? "the SOL session ended" :
+		    "unplugged");
 }
 
 static void
@@ -525,17 +544,133 @@ console_rescan(void)
 		return;
 	/* Device paths first: they name their device themselves. */
 	for (int i = 0; i < CONSOLES_MAX; i++)
-		if (consoles[i].used && consoles[i].key[0] == '/')
+		if (consoles[i].used && !consoles[i].retired &&
+		    consoles[i].key[0] == '/')
 			tty_found(&consoles[i], consoles[i].key);
 	/* A USB console's tty that went away, until sysfs names it again. */
 	for (int i = 0; i < CONSOLES_MAX; i++) {
 		struct stat st;
 		struct console *c = &consoles[i];
-		if (c->used && c->key[0] != '/' && c->fd >= 0 &&
+		if (c->used && c->sol == NULL && c->key[0] != '/' &&
+		    c->fd >= 0 &&
 		    (stat(c->dev, &st) != 0 || st.st_rdev != c->rdev))
 			tty_close(c, "gone");
 	}
 	scan_sysfs();
+}
+
+/* ---- Serial-over-LAN consoles ----------------------------------------- */
+
+static void
+sol_add(const char *slot)
+{
+	char key[CONSOLE_KEY_MAX];
+	struct console *c;
+	struct sol *s;
+
+	snprintf(key, sizeof(key), "sol:%s", slot);
+	if ((s = sol_new(slot)) == NULL) {
+		log_warnx("console of slot %s: more than %d SOL consoles",
+		    slot, CONSOLES_MAX);
+		return;
+	}
+	if ((c = console_add(slot, key)) == NULL) {
+		sol_free(s);
+		return;
+	}
+	snprintf(c->dev, sizeof(c->dev), "SOL");
+	c->sol = s;
+	log_info("console of slot %s: Serial-over-LAN through its BMC", slot);
+}
+
+static void
+sol_open(struct console *c, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	ev.data.ptr = c;
+	if (epoll_ctl(cep, EPOLL_CTL_ADD, fd, &ev) != 0) {
+		log_warn("console of slot %s: epoll", c->slot);
+		close(fd);
+		sol_closed(c->sol);
+		return;
+	}
+	pthread_mutex_lock(&cons_lock);
+	c->fd = fd;
+	pthread_mutex_unlock(&cons_lock);
+}
+
+/* Has a SOL console's state changed, but for the time to its next try? */
+static int
+status_changed(const json_t *was, const json_t *now)
+{
+	static const char *const keys[] = { "state", "error", "attempts",
+	    "bmc" };
+
+	if (was == NULL || now == NULL)
+		return was != now;
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (!json_equal(json_object_get(was, keys[i]),
+		    json_object_get(now, keys[i])) &&
+		    (json_object_get(was, keys[i]) != NULL ||
+		    json_object_get(now, keys[i]) != NULL))
+			return 1;
+	return 0;
+}
+
+/* The slots whose power settings ask for SOL get a console (unless a tty
+ * has the slot), the others lose theirs; each session takes its step. */
+static void
+sols_follow(void)
+{
+	json_t *all = power_settings_all(), *set;
+	const char *slot;
+
+	for (int i = 0; i < CONSOLES_MAX; i++) {
+		struct console *c = &consoles[i];
+		if (c->used && !c->retired && c->sol != NULL &&
+		    !console_sol_wanted(json_object_get(all, c->slot)))
+			console_retire(c, "its power settings no longer ask "
+			    "for Serial-over-LAN");
+	}
+	json_object_foreach(all, slot, set) {
+		struct console *c;
+		if (!console_sol_wanted(set) || !slot_name_valid(slot))
+			continue;
+		if ((c = by_slot(slot)) == NULL)
+			sol_add(slot);
+		else if (c->sol == NULL && !c->sol_shadowed) {
+			c->sol_shadowed = 1;
+			log_warnx("console of slot %s: its tty (%s) is its "
+			    "console; \"sol\" in its power settings is not "
+			    "used", slot, c->key);
+		}
+	}
+	for (int i = 0; i < CONSOLES_MAX; i++) {
+		struct console *c = &consoles[i];
+		json_t *st;
+		int fd = -1, changed;
+		if (!c->used || c->retired || c->sol == NULL)
+			continue;
+		set = json_object_get(all, c->slot);
+		switch (sol_step(c->sol, set, &fd)) {
+		case SOL_STEP_OPEN:
+			sol_open(c, fd);
+			break;
+		case SOL_STEP_CLOSE:
+			tty_close(c, "the SOL session is over");
+			break;
+		}
+		st = sol_json(c->sol);
+		changed = status_changed(c->status, st);
+		pthread_mutex_lock(&cons_lock);
+		json_decref(c->status);
+		c->status = st;
+		pthread_mutex_unlock(&cons_lock);
+		if (changed)	/* the dashboard hears of it at once */
+			nodes_publish(c->slot);
+	}
+	json_decref(all);
 }
 
 /* End the streams whose dashboard session has ended (signed out, or
@@ -563,6 +698,7 @@ static void
 on_tick(void *arg)
 {
 	console_rescan();
+	sols_follow();
 	jobs_follow();
 	sessions_check();
 	retired_sweep();
@@ -640,13 +776,19 @@ retired_sweep(void)
 static void
 console_retire(struct console *c, const char *why)
 {
+	struct sol *s = c->sol;
+
 	log_info("console of slot %s (%s): %s", c->slot, c->key, why);
+	c->sol = NULL;		/* its session goes with it, not retried */
 	tty_close(c, "closed");
+	sol_free(s);
 	if (c->logfd >= 0)
 		close(c->logfd);
 	c->logfd = -1;
 	c->job = 0;
 	pthread_mutex_lock(&cons_lock);
+	json_decref(c->status);
+	c->status = NULL;
 	c->retired = 1;
 	c->key[0] = '\0';
 	for (struct cclient *k = c->clients; k != NULL; k = k->next)
@@ -670,7 +812,11 @@ console_reload(void)
 
 		if (!c->used || c->retired)
 			continue;
-		if ((want = mapped_slot(c->key)) == NULL && c->key[0] != '/')
+		if (c->sol != NULL) {
+			sol_retry_now(c->sol);
+			want = c->slot;	/* sols_follow decides */
+		} else if ((want = mapped_slot(c->key)) == NULL &&
+		    c->key[0] != '/')
 			want = c->key;	/* an unmapped USB port: its path */
 		if (want == NULL || strcmp(want, c->slot) != 0) {
 			console_retire(c, want == NULL ? "no longer in "
@@ -685,12 +831,14 @@ console_reload(void)
 			log_warnx("console of slot %s: out of memory for a "
 			    "%zu-byte ring; it keeps %zu", c->slot,
 			    conf.console_ring, c->ring.size);
-		if (c->fd >= 0 && c->speed != conf.console_speed)
+		if (c->sol == NULL && c->fd >= 0 &&
+		    c->speed != conf.console_speed)
 			tty_close(c, "console_speed changed");
 	}
 	if (add_mapped(err, sizeof(err)) != 0)
 		log_warnx("reload: %s", err);
 	console_rescan();	/* opens at the new speed, finds new ports */
+	sols_follow();
 	jobs_follow();
 }
 
@@ -727,6 +875,7 @@ console_init(char *err, size_t errlen)
 	}
 	started = 1;
 	console_rescan();
+	sols_follow();
 	jobs_follow();
 	return 0;
 }
@@ -755,12 +904,17 @@ console_close(void)
 		struct console *c = &consoles[i];
 		if (!c->used)
 			continue;
+		c->sol = NULL;	/* sol_close_all ends the sessions */
 		tty_close(c, "closed");
 		if (c->logfd >= 0)
 			close(c->logfd);
 		console_ring_free(&c->ring);
+		json_decref(c->status);
+		c->status = NULL;
+		c->sol = NULL;
 		c->used = 0;
 	}
+	sol_close_all();
 	if (cep >= 0) {
 		loop_del_fd(cep);
 		close(cep);
@@ -778,6 +932,28 @@ console_exists(const char *slot)
 	yes = by_slot(slot) != NULL;
 	pthread_mutex_unlock(&cons_lock);
 	return yes;
+}
+
+void
+console_node_json(json_t *node)
+{
+	const char *slot = json_string_value(json_object_get(node, "slot"));
+	struct console *c;
+	json_t *o = NULL;
+
+	if (slot == NULL)
+		return;
+	pthread_mutex_lock(&cons_lock);
+	if ((c = by_slot(slot)) != NULL && c->sol != NULL)
+		o = c->status != NULL ? json_deep_copy(c->status) :
+		    json_pack("{s:s,s:s}", "source", "sol", "state",
+		    "connecting");
+	else if (c != NULL)
+		o = json_pack("{s:s,s:s,s:s}", "source", "tty", "device",
+		    c->dev[0] != '\0' ? c->dev : c->key, "state", c->fd >= 0 ?
+		    "connected" : "waiting");
+	pthread_mutex_unlock(&cons_lock);
+	json_object_set_new(node, "console", o != NULL ? o : json_null());
 }
 
 /* ---- writing ----------------------------------------------------------- */

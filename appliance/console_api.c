@@ -180,7 +180,8 @@ console_api_input(struct req *r)
 	if (w < 0) {
 		http_reply_error(r, errno == ENODEV ? 409 : 500,
 		    "the console of slot %s %s", slot, errno == ENODEV ?
-		    "is not connected (its adapter is unplugged)" :
+		    "is not connected (its adapter is unplugged, or its "
+		    "SOL session is down)" :
 		    "cannot be written to");
 		return;
 	}

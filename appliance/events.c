@@ -125,6 +125,7 @@ nodes_publish(const char *slot)
 
 	if (n != NULL) {
 		power_node_json(n);
+		console_node_json(n);
 		events_publish("node", n);
 	}
 }

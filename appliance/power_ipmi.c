@@ -32,7 +32,7 @@ struct ipmi_conf {
 
 static const char *const ipmi_keys[] = {
 	"method", "address", "port", "user", "password", "protocol",
-	"cipher_suite", "privilege", "boot_type", NULL
+	"cipher_suite", "privilege", "boot_type", "sol", "sol_workarounds", NULL
 };
 static const char *const ipmi_secrets[] = { "password", NULL };
 static const char *const protocols[] = { "lan", "lanplus", NULL };
@@ -158,6 +158,28 @@ host_ok(const char *h)
 	    "0123456789.-_") == len && h[0] != '-' && h[0] != '.';
 }
 
+/* The console's keys (console_sol.c reads them): "sol" yes or no, and
+ * "sol_workarounds", FreeIPMI's names; SOL needs RMCP+. */
+static int
+sol_parse(const json_t *s, const struct ipmi_conf *c, char *err,
+    size_t errlen)
+{
+	const char *wa;
+	unsigned flags;
+	int on;
+
+	if (power_setting_bool(s, "sol", 0, &on, err, errlen) != 0)
+		return fail(err, errlen, "\"sol\" must be yes or no");
+	if (conf_string(s, "sol_workarounds", "", SOL_WORKAROUNDS_MAX, &wa,
+	    err, errlen) != 0 ||
+	    console_sol_workarounds(wa, &flags, err, errlen) != 0)
+		return -1;
+	if (on && !c->lanplus)
+		return fail(err, errlen, "\"sol\" needs IPMI 2.0: not with "
+		    "\"protocol\": \"lan\"");
+	return 0;
+}
+
 static int
 conf_parse(const json_t *s, struct ipmi_conf *c, char *err, size_t errlen)
 {
@@ -175,7 +197,8 @@ conf_parse(const json_t *s, struct ipmi_conf *c, char *err, size_t errlen)
 		if (ipmi_keys[i] == NULL)
 			return fail(err, errlen, "unknown key \"%.40s\" (the "
 			    "ipmi method takes address, port, user, password, "
-			    "protocol, cipher_suite, privilege, boot_type)",
+			    "protocol, cipher_suite, privilege, boot_type, "
+			    "sol, sol_workarounds)",
 			    key);
 	}
 	if (conf_string(s, "method", "ipmi", SLOT_NAME_MAX, &method, err,
@@ -221,7 +244,7 @@ conf_parse(const json_t *s, struct ipmi_conf *c, char *err, size_t errlen)
 		return -1;
 	c->boot_type = i == 1 ? IPMI_SYSTEM_BOOT_OPTION_BOOT_FLAG_BOOT_TYPE_EFI
 	    : IPMI_SYSTEM_BOOT_OPTION_BOOT_FLAG_BOOT_TYPE_PC_COMPATIBLE;
-	return 0;
+	return sol_parse(s, c, err, errlen);
 }
 
 static int

@@ -506,6 +506,37 @@ ssize_t	 console_write(const char *slot, const void *, size_t n);
 /* STATE_DIR/jobs/ID.console (".1" when older): 0, or -1. */
 int	 console_log_path(int64_t id, int older, char *buf, size_t len);
 
+/* The node's "console": {"source": "tty", "device", "state": "connected"
+ * or "waiting"}, or console_sol.c's, or null; for GET /api/v1/nodes. */
+void	 console_node_json(json_t *node);
+
+/* console_sol.c: IPMI Serial-over-LAN (libipmiconsole) as a console's
+ * source, for a slot whose ipmi power settings set "sol"; console.c's
+ * tick calls sol_step, which makes the session on a work thread and
+ * hands console.c its descriptor (SOL_STEP_OPEN), or asks for it to be
+ * closed (SOL_STEP_CLOSE: the session failed, or the settings changed);
+ * console.c tells sol_closed when it has closed it (read EOF, too). */
+#define SOL_ERR_MAX		224	/* a session's error, for the API */
+#define SOL_WORKAROUNDS_MAX	256	/* "sol_workarounds", as text */
+enum sol_state { SOL_CONNECTING, SOL_CONNECTED, SOL_ERROR };
+enum { SOL_STEP_NONE, SOL_STEP_OPEN, SOL_STEP_CLOSE };
+struct sol;
+/* FreeIPMI's workaround names ("opensesspriv,solpayloadsize"), comma or
+ * space separated, into libipmiconsole's flags: 0, or -1 with why. */
+int	 console_sol_workarounds(const char *list, unsigned *flags,
+	    char *err, size_t errlen);
+/* Do these power settings ask for a sol console (ipmi, "sol" yes)? */
+int	 console_sol_wanted(const json_t *settings);
+struct sol *sol_new(const char *slot);	/* NULL: CONSOLES_MAX in use */
+int	 sol_step(struct sol *, const json_t *settings, int *fd);
+void	 sol_closed(struct sol *);
+void	 sol_retry_now(struct sol *);	/* SIGHUP: no more waiting */
+void	 sol_free(struct sol *);
+void	 sol_close_all(void);		/* after work_stop */
+const char *sol_state_name(enum sol_state);
+/* {"source": "sol", "state", "bmc", "error", "attempts", "retry_in_ms"} */
+json_t	*sol_json(const struct sol *);
+
 /* console_api.c: GET and POST /api/v1/nodes/{slot}/console, GET
  * /api/v1/jobs/{id}/console. */
 void	 console_api_stream(struct req *);

@@ -93,7 +93,9 @@ for i in $(seq 1 $nodes); do
 	eval "exec $((10 + i))<>\"$demo/pty/server$i\""
 done
 
-# The BMCs: ipmi_sim N, its chassis control the VM of server N.
+# The BMCs: ipmi_sim N, its chassis control the VM of server N; their LAN
+# channels as the tests' (tests/lib_ipmi.sh).
+. "$top/tests/lib_ipmi.sh"
 cat >"$demo/chassis.sh" <<'EOF'
 #!/bin/bash
 # chassis.sh N get|set NAME [VALUE]...: ipmi_sim's chassis control of server N
@@ -144,13 +146,7 @@ for i in $(seq 1 $nodes); do
 name "demobmc$i"
 set_working_mc 0x20
   startlan 1
-    addr 127.0.1.$i 623
-    priv_limit admin
-    allowed_auths_callback none md2 md5 straight
-    allowed_auths_user none md2 md5 straight
-    allowed_auths_operator none md2 md5 straight
-    allowed_auths_admin none md2 md5 straight
-    guid a123456789abcdefa123456789abcde$i
+$(ipmi_lan_lines "127.0.1.$i" 623 "a123456789abcdefa123456789abcde$i")
   endlan
   chassis_control "$demo/chassis$i.sh"
   poweroff_wait 2

@@ -10,6 +10,7 @@
 # FreeIPMI's ipmi-chassis reads the device back), a wrong password, an
 # address where nothing answers.
 source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/../lib_ipmi.sh"
 [ "$(id -u)" -eq 0 ] || { echo "needs root (network namespaces)"; exit 1; }
 RUN=$BUILD_DIR/tests/power_run
 [ -x "$RUN" ] || { echo "no $RUN: make all first"; exit 1; }
@@ -28,94 +29,20 @@ ip -n "$NS-bmc" link set bmc1 up
 KCS_PORT=$(free_port)	# ipmi_sim's side of the VM's KCS, in the namespace
 
 # The chassis: "set power 1|0", "get power", "set boot DEV", "get boot"
-# (ipmi_sim may ask for several at once: NAME [VALUE] pairs).
-cat >"$TMP/chassis.sh" <<EOF
-#!/bin/bash
-d=$TMP
-echo "\$*" >>\$d/chassis.log
-alive() { [ -s \$d/qemu.pid ] && kill -0 "\$(cat \$d/qemu.pid)" 2>/dev/null; }
-op=\$1; shift
-while [ \$# -gt 0 ]; do
-	name=\$1; shift
-	case \$op:\$name in
-	get:power) alive && echo power:1 || echo power:0 ;;
-	get:boot) echo "boot:\$(cat \$d/boot 2>/dev/null || echo none)" ;;
-	set:power)
-		if [ "\$1" = 1 ]; then
-			alive || {
-				setsid qemu-system-x86_64 -accel tcg -M q35 -m 64 \\
-				    -name rackd-ipmi-test -nographic -nodefaults \\
-				    -serial none -monitor none -display none \\
-				    -chardev socket,id=ipmi0,host=127.0.0.1,port=$KCS_PORT,reconnect=10 \\
-				    -device ipmi-bmc-extern,chardev=ipmi0,id=bmc0 \\
-				    -device isa-ipmi-kcs,bmc=bmc0 \\
-				    </dev/null >>\$d/qemu.log 2>&1 &
-				echo \$! >\$d/qemu.pid
-			}
-		elif alive; then
-			pid=\$(cat \$d/qemu.pid)
-			kill "\$pid"
-			for i in \$(seq 20); do kill -0 "\$pid" 2>/dev/null || break; sleep 0.1; done
-			kill -9 "\$pid" 2>/dev/null
-		fi
-		shift ;;
-	set:boot) echo "\$1" >\$d/boot; shift ;;
-	*) exit 1 ;;
-	esac
-done
-exit 0
-EOF
-chmod +x "$TMP/chassis.sh"
-on_exit '[ -s "$TMP/qemu.pid" ] && kill -9 "$(cat "$TMP/qemu.pid")"'
-
-cat >"$TMP/lan.conf" <<EOF
-name "rackbmc"
-set_working_mc 0x20
-  startlan 1
-    addr $BMC 623
-    priv_limit admin
-    allowed_auths_callback none md2 md5 straight
-    allowed_auths_user none md2 md5 straight
-    allowed_auths_operator none md2 md5 straight
-    allowed_auths_admin none md2 md5 straight
-    guid a123456789abcdefa123456789abcdef
-  endlan
-  startlan 2
-    addr $BMC $ALT_PORT
-    priv_limit admin
-    allowed_auths_callback none md2 md5 straight
-    allowed_auths_user none md2 md5 straight
-    allowed_auths_operator none md2 md5 straight
-    allowed_auths_admin none md2 md5 straight
-    guid a123456789abcdefa123456789abcdef
-  endlan
-  serial 15 127.0.0.1 $KCS_PORT codec VM
-  chassis_control "$TMP/chassis.sh"
-  poweroff_wait 2
-  kill_wait 2
-  user 2 true "admin" "$PASS" admin 10 none md2 md5 straight
-EOF
-cat >"$TMP/bmc.emu" <<'EOF'
-mc_setbmc 0x20
-mc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02 persist_sdr
-mc_enable 0x20
-debug msg
-EOF
-mkdir -p "$TMP/simstate"
-# -d dumps every message (read below); ipmi_sim wants a console on stdin,
-# here a FIFO held open by this script.
-mkfifo "$TMP/sim.in"
-in_ns bmc stdbuf -oL ipmi_sim -c "$TMP/lan.conf" -f "$TMP/bmc.emu" -s "$TMP/simstate" \
-	-d <"$TMP/sim.in" >"$TMP/sim.log" 2>&1 &
-SIM_PID=$!
-exec 7>"$TMP/sim.in"
-on_exit "exec 7>&-; kill $SIM_PID; sleep 0.2; kill -9 $SIM_PID"
-for ((i = 0; i < 50; i++)); do
-	in_ns bmc ss -uln | grep -q "$BMC:$ALT_PORT" && break
-	sleep 0.1
-done
-in_ns bmc ss -uln | grep -q "$BMC:623" || {
-	echo "ipmi_sim did not start"; cat "$TMP/sim.log"; exit 1; }
+# (tests/lib_ipmi.sh); the VM has no disk and no OS, its KCS on the BMC.
+ipmi_chassis -accel tcg -M q35 -m 64 -name rackd-ipmi-test -nographic \
+	-nodefaults -serial none -monitor none -display none \
+	-chardev "socket,id=ipmi0,host=127.0.0.1,port=$KCS_PORT,reconnect=10" \
+	-device ipmi-bmc-extern,chardev=ipmi0,id=bmc0 -device isa-ipmi-kcs,bmc=bmc0
+ipmi_lan_conf "$BMC" 623 "$PASS" \
+	"startlan 2
+$(ipmi_lan_lines "$BMC" "$ALT_PORT")
+  endlan" \
+	"serial 15 127.0.0.1 $KCS_PORT codec VM"
+# -d dumps every message (read below)
+IPMI_SIM_DEBUG=1 ipmi_sim_start bmc "$BMC" 623 -d
+wait_for 50 sh -c "ip netns exec $NS-bmc ss -uln | grep -q '$BMC:$ALT_PORT'" ||
+	{ echo "ipmi_sim did not open its second LAN"; cat "$TMP/sim.log"; exit 1; }
 
 set_json() { echo "$2" >"$TMP/$1.json"; }
 set_json admin "{\"method\": \"ipmi\", \"user\": \"admin\", \"password\": \"$PASS\"}"
@@ -215,7 +142,7 @@ wait_qemu down || fail "the VM still runs after the last off"
 expect wrong status "error: BMC $BMC: wrong user or password"
 [ "$SECS" -le 5 ] && ok "the wrong password is told in ${SECS}s" ||
 	fail "the wrong password took ${SECS}s"
-expect unknown status "error: unknown key \"pasword\" (the ipmi method takes address, port, user, password, protocol, cipher_suite, privilege, boot_type)"
+expect unknown status "error: unknown key \"pasword\" (the ipmi method takes address, port, user, password, protocol, cipher_suite, privilege, boot_type, sol, sol_workarounds)"
 # POWER_TIMEOUT_MS is 15 s: the method gives up within it
 t0=$(date +%s%N)
 run nobody status

@@ -19,6 +19,7 @@
 # the rootfs image's marker on the serial log and in its job's console log
 # (NO_DISKLESS=1 leaves it out).
 source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/../lib_ipmi.sh"
 [ "$(id -u)" -eq 0 ] || { echo "needs root (network namespaces)"; exit 1; }
 [ -f "$TOP/build/pxe/initrd.img" ] || { echo "no clone initramfs: make pxe"; exit 1; }
 command -v ipmi_sim >/dev/null || { echo "no ipmi_sim (openipmi): make deps"; exit 1; }
@@ -85,78 +86,16 @@ check_eq "$(api GET /api/v1/nodes/usb5.bmc | jq -r .bmc_of)" usb5 \
 ip -n "$NS-bmc" addr add "$BMC/$PREFIX" dev bmc0
 
 # ---- the BMC: ipmi_sim; its chassis runs the VM
-cat >"$TMP/chassis.sh" <<EOF
-#!/bin/bash
-d=$TMP
-echo "\$*" >>\$d/chassis.log
-alive() { [ -s \$d/qemu.pid ] && kill -0 "\$(cat \$d/qemu.pid)" 2>/dev/null; }
-op=\$1; shift
-while [ \$# -gt 0 ]; do
-	name=\$1; shift
-	case \$op:\$name in
-	get:power) alive && echo power:1 || echo power:0 ;;
-	get:boot) echo "boot:\$(cat \$d/boot 2>/dev/null || echo none)" ;;
-	set:power)
-		if [ "\$1" = 1 ]; then
-			alive || {
-				echo "power on, boot \$(cat \$d/boot 2>/dev/null)" >>\$d/chassis.log
-				setsid timeout $((JOB_WAIT + 300)) ip netns exec $NS-rack \\
-				    qemu-system-x86_64 -accel tcg -m 512 -display none -monitor none \\
-				    -chardev tty,id=s0,path=$PTY/server0,logfile=\$d/serial.log,logappend=on \\
-				    -serial chardev:s0 \\
-				    -netdev tap,id=n0,ifname=usb5,script=no,downscript=no \\
-				    -device virtio-net-pci,netdev=n0,bootindex=1 \\
-				    -drive if=none,id=d0,file=\$d/disk.img,format=raw \\
-				    -device virtio-blk-pci,drive=d0,bootindex=2 \\
-				    </dev/null >>\$d/qemu.log 2>&1 &
-				echo \$! >\$d/qemu.pid
-			}
-		elif alive; then
-			pid=\$(cat \$d/qemu.pid)
-			pkill -P "\$pid"; kill "\$pid"
-			for i in \$(seq 20); do kill -0 "\$pid" 2>/dev/null || break; sleep 0.1; done
-			kill -9 "\$pid" 2>/dev/null
-		fi
-		shift ;;
-	set:boot) echo "\$1" >\$d/boot; shift ;;
-	*) exit 1 ;;
-	esac
-done
-exit 0
-EOF
-chmod +x "$TMP/chassis.sh"
-on_exit '[ -s "$TMP/qemu.pid" ] && pkill -9 -P "$(cat "$TMP/qemu.pid")"; [ -s "$TMP/qemu.pid" ] && kill -9 "$(cat "$TMP/qemu.pid")"'
-cat >"$TMP/lan.conf" <<EOF
-name "rackbmc"
-set_working_mc 0x20
-  startlan 1
-    addr $BMC 623
-    priv_limit admin
-    allowed_auths_callback none md2 md5 straight
-    allowed_auths_user none md2 md5 straight
-    allowed_auths_operator none md2 md5 straight
-    allowed_auths_admin none md2 md5 straight
-    guid a123456789abcdefa123456789abcdef
-  endlan
-  chassis_control "$TMP/chassis.sh"
-  poweroff_wait 2
-  kill_wait 2
-  user 2 true "admin" "$PASS" admin 10 none md2 md5 straight
-EOF
-cat >"$TMP/bmc.emu" <<'EOF'
-mc_setbmc 0x20
-mc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02 persist_sdr
-mc_enable 0x20
-EOF
-mkdir -p "$TMP/simstate"
-mkfifo "$TMP/sim.in"
-in_ns bmc ipmi_sim -c "$TMP/lan.conf" -f "$TMP/bmc.emu" -s "$TMP/simstate" \
-	<"$TMP/sim.in" >"$TMP/sim.log" 2>&1 &
-SIM_PID=$!
-exec 7>"$TMP/sim.in"
-on_exit "exec 7>&-; kill $SIM_PID; sleep 0.2; kill -9 $SIM_PID"
-wait_for 50 sh -c "ip netns exec $NS-bmc ss -uln | grep -q '$BMC:623'" ||
-	{ echo "ipmi_sim did not start"; cat "$TMP/sim.log"; exit 1; }
+IPMI_VM_WRAP="timeout $((JOB_WAIT + 300)) ip netns exec $NS-rack" ipmi_chassis \
+	-accel tcg -m 512 -display none -monitor none \
+	-chardev "tty,id=s0,path=$PTY/server0,logfile=$TMP/serial.log,logappend=on" \
+	-serial chardev:s0 \
+	-netdev tap,id=n0,ifname=usb5,script=no,downscript=no \
+	-device virtio-net-pci,netdev=n0,bootindex=1 \
+	-drive "if=none,id=d0,file=$TMP/disk.img,format=raw" \
+	-device virtio-blk-pci,drive=d0,bootindex=2
+ipmi_lan_conf "$BMC" 623 "$PASS"
+ipmi_sim_start bmc "$BMC" 623
 ok "ipmi_sim listens on usb5's BMC link, $BMC"
 power_state() { api GET /api/v1/nodes/usb5 | jq -r .power.state; }
 for ((i = 0; i < 30; i++)); do [ "$(power_state)" = off ] && break; sleep 0.5; done

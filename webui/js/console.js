@@ -50,7 +50,8 @@ function toBase64(bytes) {
 export function nodeConsole(slot) {
 	const screen = h('div', { class: 'console-screen', 'data-console': slot });
 	const status = h('p', { class: 'muted console-status', role: 'status', text: 'Connecting…' });
-	const el = h('div', { class: 'console' }, screen, status);
+	const source = h('p', { class: 'muted console-source', 'aria-label': 'console source' });
+	const el = h('div', { class: 'console' }, screen, status, source);
 	const path = `/api/v1/nodes/${encodeURIComponent(slot)}/console`;
 	const enc = new TextEncoder();
 	let term = null, abort = null, timer = null, closed = false, retry = RETRY_MIN;
@@ -185,6 +186,25 @@ export function nodeConsole(slot) {
 
 	return {
 		el,
+		// The node's console state (GET /api/v1/nodes): its source, and
+		// for Serial-over-LAN whether the session is up, or why not.
+		update(n) {
+			const c = n && n.console;
+			if (!c) {
+				setText(source, 'No console for this slot: a USB serial adapter (console_slots) or Serial-over-LAN (the ipmi power setting sol).');
+				return;
+			}
+			if (c.source === 'tty') {
+				setText(source, `Serial adapter ${c.device || ''}: ${c.state === 'connected' ? 'connected' : 'waiting for it to be plugged in'}`);
+				return;
+			}
+			const bmc = c.bmc ? ` through BMC ${c.bmc}` : '';
+			if (c.state === 'error') {
+				const when = typeof c.retry_in_ms === 'number' ? `; trying again in ${Math.ceil(c.retry_in_ms / 1000)} s` : '';
+				setText(source, `Serial-over-LAN${bmc}: ${c.error || 'error'} (${c.attempts || 0} tries${when})`);
+			} else
+				setText(source, `Serial-over-LAN${bmc}: ${c.state}${c.error ? ` (the last try: ${c.error})` : ''}`);
+		},
 		close() {
 			closed = true;
 			if (timer)

@@ -121,6 +121,7 @@ export function nodeView(root, slot) {
 		}
 		job.update(n);
 		power.update(n);
+		term.update(n);
 		inventory.update(n);
 		const active = fmt.isActive(n.state);
 		reimageBtn.disabled = active;

@@ -673,6 +673,32 @@ missing_body(const struct manifest *m, const struct chunkset *cs)
 	    chunkset_missing(cs));
 }
 
+/*
+ * A capture's agent posts its manifest before it compresses anything, so
+ * each chunk's stored size is only a bound (its length); the store holds
+ * every chunk now: the sizes written are those of its files, which is
+ * what a node or rackctl pull is sent. 0, or -1 with err.
+ */
+static int
+stored_sizes(struct manifest *m, char *err, size_t errlen)
+{
+	char hex[HASH_HEX_LEN + 1];
+	uint64_t size;
+
+	for (size_t i = 0; i < m->nchunks; i++) {
+		struct manifest_chunk *c = &m->chunks[i];
+		hash_to_hex(c->hash, hex);
+		if (store_chunk_size(catalog_store(), hex, &size) != 0 ||
+		    size == 0 || size > chunk_compress_bound(c->length)) {
+			snprintf(err, errlen, "chunk %s: cannot tell its "
+			    "stored size", hex);
+			return -1;
+		}
+		c->stored = (uint32_t)size;
+	}
+	return 0;
+}
+
 int
 push_commit_pending(const char *name, const char *version, int flags,
     json_t **body, char *err, size_t errlen)
@@ -722,6 +748,8 @@ push_commit_pending(const char *name, const char *version, int flags,
 		status = 409;
 		goto out;
 	}
+	if ((flags & PUSH_CAPTURED) && stored_sizes(m, err, errlen) != 0)
+		goto out;
 	if (store_put_manifest(catalog_store(), m, err, errlen) != 0) {
 		status = errno == EEXIST ? 409 : 500;
 		goto out;

@@ -116,6 +116,7 @@ capture() {	# NAME:VERSION OUT: the agent's capture; OUT gets "secs bytes"
 		--disk "dev:$DISK" --url "$AURL" --job "$job" --token "$tok" \
 		>"$TMP/agent.log" 2>&1 || { tail -20 "$TMP/agent.log"; die "agent failed"; }
 	t1=$(now) b1=$(tx)
+	cp "$TMP/agent.log" "$TOP/build/bench/capture-agent-${1//:/-}.log"
 	[ "$(job_field "$job" .state)" = done ] || die "capture $1 not done"
 	echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') $((b1 - b0))" >>"$2"
 	echo "  agent $1: $(tail -1 "$2") (s, bytes)"

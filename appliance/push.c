@@ -83,6 +83,8 @@ struct spool {
 	enum hash_alg	 alg;
 	char		 base[HASH_HEX_LEN + 1];	/* "": not a patch */
 	int		 level;
+	push_added_fn	 added;		/* told of a chunk added */
+	int64_t		 tag;
 	/* POST .../versions/{version} */
 	char		 name[IMAGE_NAME_MAX + 1];
 	char		 version[IMAGE_NAME_MAX + 1];
@@ -547,6 +549,8 @@ chunk_adopt(struct req *r, void *ctx)
 	}
 	if (s->base[0] == '\0')
 		s->path[0] = '\0';	/* the store has it now */
+	if (added && s->base[0] == '\0' && s->added != NULL)
+		s->added(s->tag, s->hash);
 	/* A quarter of the expiry at most between notes: a push that goes
 	 * on never expires, and a busy one costs a write a minute. */
 	db_push_touch(s->hash, conf.push_expiry >= 240 ? 60000 :
@@ -577,11 +581,12 @@ chunk_done(struct req *r, void *ctx)
 void
 push_chunk(struct req *r)
 {
-	push_chunk_take(r, http_param(r, 0));
+	push_chunk_take(r, http_param(r, 0), NULL, 0);
 }
 
 void
-push_chunk_take(struct req *r, const char *hash)
+push_chunk_take(struct req *r, const char *hash, push_added_fn added,
+    int64_t tag)
 {
 	const char *base = http_query(r, "base");
 	const char *lv = http_query(r, "level");
@@ -644,6 +649,8 @@ push_chunk_take(struct req *r, const char *hash)
 	s->stored = stored;
 	s->level = (int)level;
 	s->alg = a;
+	s->added = added;
+	s->tag = tag;
 	spool_take(r, s, chunk_compress_bound((size_t)length), chunk_done);
 }
 

@@ -386,8 +386,9 @@ int	 fat_free_ranges(const struct fat_geom *g, const uint8_t *fat,
 /* capture_send.c: the upload of a capture's missing chunks. */
 #define CAPTURE_SENDERS		3	/* threads: compress, upload */
 #define CAPTURE_SENDERS_MAX	8
-/* Memory of each: a chunk, its compressed bound and a zstd context
- * (about 2 MiB and the context at 1 MiB chunks); nothing is queued. */
+/* Memory of each: a chunk, its compressed bound and a level-12 zstd
+ * context: at 1 MiB chunks 2 MiB and at most 12.5 MiB (about 45 MiB for
+ * three); nothing is queued. */
 /* The disk's [off, off+n) into buf with the free blocks zeroed: 0, or -1
  * with err (which says so when the disk shrank below disk_size). */
 int	 capture_read_slot(int fd, const struct fsmap *map,

@@ -154,16 +154,19 @@ capture_chunk(struct req *r)
 
 	if (capture_job(r, &j, name, version) != 0)
 		return;
-	push_chunk_take(r, http_param(r, 1));
+	push_chunk_take(r, http_param(r, 1), capture_seen_add, j.id);
 }
 
 /* Reads every chunk of the pending manifest back from the store and
- * checks it: 0, or an HTTP status with err. */
+ * checks it, but those job's upload added (verified as they came in:
+ * capture_seen.c): 0, or an HTTP status with err. */
 static int
-check_chunks(const char *name, const char *version, char *err, size_t errlen)
+check_chunks(int64_t job, const char *name, const char *version, char *err,
+    size_t errlen)
 {
 	struct manifest *m = NULL;
 	char *text = NULL, hex[HASH_HEX_LEN + 1];
+	size_t checked = 0;
 	int status = 0;
 
 	if (db_push_manifest(name, version, &text) != DB_OK) {
@@ -180,10 +183,17 @@ check_chunks(const char *name, const char *version, char *err, size_t errlen)
 		hash_to_hex(m->chunks[i].hash, hex);
 		if (!store_has_chunk(catalog_store(), hex))
 			break;		/* the commit names what is missing */
+		if (capture_seen_has(job, m->chunks[i].hash))
+			continue;
+		checked++;
 		if (store_check_chunk(catalog_store(), m->hash, hex,
 		    m->chunks[i].length, err, errlen) != 0)
 			status = 500;
 	}
+	if (status == 0)
+		log_info("capture %s:%s: %zu of %zu chunks read back and "
+		    "checked, the others verified as they came", name,
+		    version, checked, m->nchunks);
 	manifest_free(m);
 	return status;
 }
@@ -200,10 +210,12 @@ commit_run(struct req *r, void *ctx)
 	(void)ctx;
 	if (capture_job(r, &j, name, version) != 0)
 		return;
-	if ((status = check_chunks(name, version, err, sizeof(err))) == 0)
+	if ((status = check_chunks(j.id, name, version, err, sizeof(err)))
+	    == 0)
 		status = push_commit_pending(name, version, PUSH_CAPTURED,
 		    &body, err, sizeof(err));
 	if (status == 201 || status == 200) {
+		capture_seen_forget(j.id);
 		if (db_image_set_captured(name, version, j.slot, j.id) !=
 		    DB_OK)
 			log_warnx("image %s:%s: cannot mark it as captured",

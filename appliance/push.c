@@ -83,6 +83,8 @@ struct spool {
 	enum hash_alg	 alg;
 	char		 base[HASH_HEX_LEN + 1];	/* "": not a patch */
 	int		 level;
+	push_added_fn	 added;		/* told of a chunk added */
+	int64_t		 tag;
 	/* POST .../versions/{version} */
 	char		 name[IMAGE_NAME_MAX + 1];
 	char		 version[IMAGE_NAME_MAX + 1];
@@ -547,6 +549,8 @@ chunk_adopt(struct req *r, void *ctx)
 	}
 	if (s->base[0] == '\0')
 		s->path[0] = '\0';	/* the store has it now */
+	if (added && s->base[0] == '\0' && s->added != NULL)
+		s->added(s->tag, s->hash);
 	/* A quarter of the expiry at most between notes: a push that goes
 	 * on never expires, and a busy one costs a write a minute. */
 	db_push_touch(s->hash, conf.push_expiry >= 240 ? 60000 :
@@ -577,11 +581,12 @@ chunk_done(struct req *r, void *ctx)
 void
 push_chunk(struct req *r)
 {
-	push_chunk_take(r, http_param(r, 0));
+	push_chunk_take(r, http_param(r, 0), NULL, 0);
 }
 
 void
-push_chunk_take(struct req *r, const char *hash)
+push_chunk_take(struct req *r, const char *hash, push_added_fn added,
+    int64_t tag)
 {
 	const char *base = http_query(r, "base");
 	const char *lv = http_query(r, "level");
@@ -644,6 +649,8 @@ push_chunk_take(struct req *r, const char *hash)
 	s->stored = stored;
 	s->level = (int)level;
 	s->alg = a;
+	s->added = added;
+	s->tag = tag;
 	spool_take(r, s, chunk_compress_bound((size_t)length), chunk_done);
 }
 
@@ -671,6 +678,32 @@ missing_body(const struct manifest *m, const struct chunkset *cs)
 		snprintf(msg + used, sizeof(msg) - used, " ...");
 	return json_pack("{s:s,s:o}", "error", msg, "missing",
 	    chunkset_missing(cs));
+}
+
+/*
+ * A capture's agent posts its manifest before it compresses anything, so
+ * each chunk's stored size is only a bound (its length); the store holds
+ * every chunk now: the sizes written are those of its files, which is
+ * what a node or rackctl pull is sent. 0, or -1 with err.
+ */
+static int
+stored_sizes(struct manifest *m, char *err, size_t errlen)
+{
+	char hex[HASH_HEX_LEN + 1];
+	uint64_t size;
+
+	for (size_t i = 0; i < m->nchunks; i++) {
+		struct manifest_chunk *c = &m->chunks[i];
+		hash_to_hex(c->hash, hex);
+		if (store_chunk_size(catalog_store(), hex, &size) != 0 ||
+		    size == 0 || size > chunk_compress_bound(c->length)) {
+			snprintf(err, errlen, "chunk %s: cannot tell its "
+			    "stored size", hex);
+			return -1;
+		}
+		c->stored = (uint32_t)size;
+	}
+	return 0;
 }
 
 int
@@ -722,6 +755,8 @@ push_commit_pending(const char *name, const char *version, int flags,
 		status = 409;
 		goto out;
 	}
+	if ((flags & PUSH_CAPTURED) && stored_sizes(m, err, errlen) != 0)
+		goto out;
 	if (store_put_manifest(catalog_store(), m, err, errlen) != 0) {
 		status = errno == EEXIST ? 409 : 500;
 		goto out;

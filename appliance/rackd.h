@@ -441,6 +441,12 @@ void	 capture_manifest(struct req *);	/* .../capture/manifest */
 void	 capture_chunk(struct req *);		/* .../capture/chunks/H */
 void	 capture_commit(struct req *);		/* .../capture/commit */
 void	 api_image_manifest(struct req *);	/* GET .../versions/V */
+/* capture_seen.c: the chunks a capture job's upload added to the store,
+ * verified on the way in, which its commit need not read back (bounded;
+ * what is not here is checked). */
+void	 capture_seen_add(int64_t job, const char *hex);
+int	 capture_seen_has(int64_t job, const uint8_t *hash);
+void	 capture_seen_forget(int64_t job);
 
 /* chunks.c: GET/HEAD /chunks/{hash}, sendfile with single ranges. */
 void	 chunks_serve(struct req *);
@@ -726,7 +732,11 @@ void	 push_expire(void);	/* drop pushes unused for push_expiry */
 #define PUSH_CAPTURED		1	/* made on this rack by a capture job */
 void	 push_manifest_take(struct req *, const char *name,
 	    const char *version, int flags);
-void	 push_chunk_take(struct req *, const char *hash);
+/* added (may be NULL) is called with tag and the hash of each whole chunk
+ * this request verified and added to the store. */
+typedef void (*push_added_fn)(int64_t tag, const char *hex);
+void	 push_chunk_take(struct req *, const char *hash, push_added_fn added,
+	    int64_t tag);
 /* What a push and a pull share (with the configuration read-locked). */
 struct manifest;
 /* catalog_trust of m as an HTTP status: 0 taken, 403 (err says why, how

@@ -20,6 +20,8 @@
  *	erase_verify.c	samples across the disk, before and after
  *	capture.c	a capture job: the disk read into a disk image's chunks
  *			and manifest, pushed to rackd (capture_net.c)
+ *	capture_send.c	the chunks rackd lacks: read, checked, compressed and
+ *			uploaded by parallel senders
  *	capture_fs.c	what the disk's file systems do not use (libblkid,
  *			libext2fs, capture_fat.c)
  *	capture_fat.c	a FAT's free clusters (outside input: bounded)
@@ -384,6 +386,49 @@ int	 fat_geometry(const uint8_t *bs, size_t len, uint64_t part_size,
 int	 fat_free_ranges(const struct fat_geom *g, const uint8_t *fat,
 	    size_t fatlen, int (*emit)(void *, uint64_t, uint64_t), void *ctx,
 	    uint64_t *free_bytes);
+
+/* capture_send.c: the upload of a capture's missing chunks. */
+#define CAPTURE_SENDERS		3	/* threads: compress, upload */
+#define CAPTURE_SENDERS_MAX	8
+/* Memory of each: a chunk, its compressed bound and a level-12 zstd
+ * context: at 1 MiB chunks 2 MiB and at most 12.5 MiB (about 45 MiB for
+ * three); nothing is queued. */
+/* The disk's [off, off+n) into buf with the free blocks zeroed: 0, or -1
+ * with err (which says so when the disk shrank below disk_size). */
+int	 capture_read_slot(int fd, const struct fsmap *map,
+	    uint64_t disk_size, uint8_t *buf, uint64_t off, size_t n,
+	    char *err, size_t len);
+struct capsend_conf {
+	int		 fd;
+	uint64_t	 disk_size;
+	const struct fsmap *map;
+	const struct manifest *m;	/* as posted: the hashes to match */
+	const size_t	*idx;		/* the chunks to send, in disk order */
+	size_t		 n;
+	const char	*url, *token;	/* for capnet_new */
+	int64_t		 job;
+	int		 senders;	/* 0: CAPTURE_SENDERS */
+	int64_t		 deadline_ms;	/* of a chunk's retries */
+	struct progress	*pr;		/* bytes_fetched += each upload */
+};
+enum capsend_rc {
+	CAPSEND_DONE = 0,	/* every chunk sent (or stopped early) */
+	CAPSEND_AGAIN = 1,	/* a 409: post the manifest again */
+	CAPSEND_FAILED = -1,	/* reason says why */
+	CAPSEND_GONE = -2,	/* a 401: the job is over */
+};
+struct capsend;
+int	 capsend_start(const struct capsend_conf *c, struct capsend **out,
+	    char *err, size_t errlen);
+/* Waits up to ms: true once every sender has finished. */
+bool	 capsend_wait(struct capsend *s, int64_t ms);
+/* Every sender stops after its current chunk (a signal). */
+void	 capsend_stop(struct capsend *s);
+/* Joins them: the outcome, its reason, what went up. */
+enum capsend_rc capsend_join(struct capsend *s, char *reason, size_t len,
+	    uint64_t *chunks, uint64_t *bytes);
+int	 capsend_senders(const struct capsend *s);
+void	 capsend_free(struct capsend *s);
 
 /* capture_net.c: the capture's push to rackd (the job's token). */
 struct capnet;

@@ -7,11 +7,13 @@
  *
  *   disk opened -> its file systems' free space (capture_fs.c) ->
  *   "streaming": every chunk read, free blocks zeroed, all-zero chunks
- *   holes, the others hashed and compressed (for their stored size; the
- *   disk is not mounted, nothing changes it) -> the manifest posted,
- *   rackd answers which chunks it lacks -> only those read again,
- *   checked against their hash, compressed and uploaded -> "verifying":
- *   rackd reads every chunk back and commits -> "done".
+ *   holes, the others hashed (a chunk's hash is of its content: nothing
+ *   is compressed in this pass) -> the manifest posted, rackd answers
+ *   which chunks it lacks -> only those read again, checked against
+ *   their hash, compressed and uploaded by parallel senders
+ *   (capture_send.c) -> "verifying": rackd checks the chunks it did not
+ *   take in this push, writes every chunk's stored size and commits ->
+ *   "done".
  *
  * Progress: bytes_done is the disk read, bytes_fetched the bytes uploaded.
  * A 409 of a chunk (the pending push went) or of the commit (chunks
@@ -38,9 +40,7 @@ struct capture {
 	size_t		*byhash;	/* chunk indices sorted by hash */
 	struct fsmap	 map;
 	uint64_t	 disk_size;
-	uint8_t		*buf, *cbuf;
-	size_t		 cbufcap;
-	struct chunk_codec *codec;
+	uint8_t		*buf;
 	struct capnet	*net;
 	uint64_t	 sent_chunks, sent_bytes;
 	const char	*state;		/* reported: streaming, verifying */
@@ -53,49 +53,32 @@ capture_free(struct capture *c)
 	manifest_free(c->m);
 	fsmap_free(&c->map);
 	free(c->buf);
-	free(c->cbuf);
-	chunk_codec_free(c->codec);
 	capnet_free(c->net);
 }
 
-/* Chunk slot k of the disk into c->buf with the free blocks zeroed. */
-static int
-read_slot(struct capture *c, uint64_t off, size_t n, char *err, size_t len)
-{
-	off_t end;
-
-	if (disk_read(c->a->fd, c->buf, n, off, err, len) != 0) {
-		/* A disk that ends short of what it claimed: say so. */
-		end = lseek(c->a->fd, 0, SEEK_END);
-		if (end >= 0 && (uint64_t)end < c->disk_size)
-			snprintf(err, len, "the disk shrank under the capture: "
-			    "%" PRIu64 " bytes, not the %" PRIu64 " it had; "
-			    "nothing is committed", (uint64_t)end,
-			    c->disk_size);
-		return -1;
-	}
-	fsmap_apply(&c->map, off, c->buf, n);
-	return 0;
-}
-
-/* Pass 1: the manifest. */
+/*
+ * Pass 1: the manifest. Only hashes: a chunk's hash is of its content,
+ * not of its compressed form, so nothing is compressed here. The stored
+ * size each chunk gets is its length, a bound the format allows, until
+ * rackd, which holds every chunk at the commit, writes the real ones.
+ */
 static enum agent_exit
 scan(struct capture *c)
 {
 	struct agent *a = c->a;
 	struct manifest *m = c->m;
 	char err[ERR_OUTER_MAX];
-	size_t clen;
 
 	for (uint64_t off = 0; off < c->disk_size; off += m->chunk_size) {
 		size_t n = c->disk_size - off < m->chunk_size ?
 		    (size_t)(c->disk_size - off) : m->chunk_size;
 		struct manifest_chunk ch = { .offset = off,
-		    .length = (uint32_t)n };
+		    .length = (uint32_t)n, .stored = (uint32_t)n };
 		if (atomic_load(&a->stop))
 			return a->gone ? AGENT_EXIT_CANCELLED :
 			    agent_fail(a, "interrupted");
-		if (read_slot(c, off, n, err, sizeof(err)) != 0)
+		if (capture_read_slot(a->fd, &c->map, c->disk_size, c->buf,
+		    off, n, err, sizeof(err)) != 0)
 			return agent_fail(a, "%s", err);
 		atomic_fetch_add(&a->pr.bytes_done, n);
 		agent_tick(a, c->state, c->disk_size);
@@ -103,11 +86,6 @@ scan(struct capture *c)
 			continue;
 		if (hash_buffer(m->hash, c->buf, n, ch.hash) != 0)
 			return agent_fail(a, "hash failed");
-		if (chunk_compress(c->codec, c->buf, n, CHUNK_LEVEL_DEFAULT,
-		    c->cbuf, c->cbufcap, &clen, err, sizeof(err)) != 0)
-			return agent_fail(a, "chunk at %" PRIu64 ": %s", off,
-			    err);
-		ch.stored = (uint32_t)clen;
 		if (manifest_add_chunk(m, &ch) != 0)
 			return agent_fail(a, "chunk at %" PRIu64 ": %s", off,
 			    errno == E2BIG ? "too many chunks" :
@@ -117,26 +95,6 @@ scan(struct capture *c)
 	return AGENT_EXIT_DONE;
 }
 
-/* Chunk k compressed into c->cbuf (read and compressed again). */
-static int
-compress_chunk(struct capture *c, size_t k, size_t *clen, char *err,
-    size_t len)
-{
-	const struct manifest_chunk *ch = &c->m->chunks[k];
-	uint8_t h[HASH_LEN];
-
-	if (read_slot(c, ch->offset, ch->length, err, len) != 0)
-		return -1;
-	if (hash_buffer(c->m->hash, c->buf, ch->length, h) != 0 ||
-	    memcmp(h, ch->hash, HASH_LEN) != 0) {
-		snprintf(err, len, "the disk changed under the capture at "
-		    "offset %" PRIu64, ch->offset);
-		return -1;
-	}
-	return chunk_compress(c->codec, c->buf, ch->length,
-	    CHUNK_LEVEL_DEFAULT, c->cbuf, c->cbufcap, clen, err, len);
-}
-
 static const struct manifest *sort_m;	/* qsort's: the capture thread */
 
 static int
@@ -144,6 +102,14 @@ cmp_idx(const void *x, const void *y)
 {
 	return memcmp(sort_m->chunks[*(const size_t *)x].hash,
 	    sort_m->chunks[*(const size_t *)y].hash, HASH_LEN);
+}
+
+static int
+cmp_size(const void *x, const void *y)
+{
+	size_t a = *(const size_t *)x, b = *(const size_t *)y;
+
+	return a < b ? -1 : a > b;
 }
 
 static int
@@ -184,55 +150,78 @@ find_chunk(const struct capture *c, const char *hex, size_t *k)
 	return -1;
 }
 
-/* One chunk up, retried on transport errors and 5xx until the deadline:
- * 0 sent (or rackd has it), 1 rackd no longer waits for it (409), -1
- * failed (reported). */
+/* The missing chunks (the manifest's reply) up by capture_send.c's
+ * senders, in disk order: 0 all sent, 1 another round, -1 failed. */
 static int
-send_chunk(struct capture *c, size_t k, const char *hex)
+send_missing(struct capture *c, json_t *missing)
 {
 	struct agent *a = c->a;
+	struct capsend_conf sc = { .fd = a->fd, .disk_size = c->disk_size,
+	    .map = &c->map, .m = c->m, .url = a->conf.url,
+	    .token = a->conf.token, .job = a->job.id,
+	    .deadline_ms = a->deadline_ms, .pr = &a->pr };
 	char err[ERR_OUTER_MAX];
-	struct retry t;
-	size_t clen;
-	long status;
-	int64_t delay;
+	struct capsend *s;
+	enum capsend_rc rc;
+	uint64_t chunks, bytes;
+	size_t *idx, i, k;
+	json_t *v;
 
-	if (compress_chunk(c, k, &clen, err, sizeof(err)) != 0) {
+	if (json_array_size(missing) == 0)
+		return 0;
+	if ((idx = calloc(json_array_size(missing), sizeof(*idx))) == NULL) {
+		agent_fail(a, "out of memory");
+		return -1;
+	}
+	json_array_foreach(missing, i, v) {
+		const char *hex = json_string_value(v);
+		if (hex == NULL || find_chunk(c, hex, &k) != 0) {
+			free(idx);
+			agent_fail(a, "rackd asked for a chunk the image does "
+			    "not have");
+			return -1;
+		}
+		idx[i] = k;
+	}
+	qsort(idx, json_array_size(missing), sizeof(*idx), cmp_size);
+	sc.idx = idx;
+	sc.n = json_array_size(missing);
+	if (capsend_start(&sc, &s, err, sizeof(err)) != 0) {
+		free(idx);
 		agent_fail(a, "%s", err);
 		return -1;
 	}
-	retry_start(&t, now_ms(), a->deadline_ms);
-	for (;;) {
-		int rc = capnet_put_chunk(c->net, hex, c->cbuf, clen, &status,
-		    err, sizeof(err));
-		if (rc == 0 && (status == 200 || status == 201)) {
-			atomic_fetch_add(&a->pr.bytes_fetched, clen);
-			c->sent_chunks++;
-			c->sent_bytes += clen;
-			return 0;
-		}
-		if (rc == 0 && status == 409)
-			return 1;
-		if (rc == 0 && status == 401) {
-			a->gone = 1;
-			atomic_store(&a->stop, 1);
-			return -1;
-		}
-		if (rc == 0 && status < 500) {
-			agent_fail(a, "chunk %.16s: HTTP %ld: %s", hex, status,
-			    err);
-			return -1;
-		}
-		if (got_signal || atomic_load(&a->stop) ||
-		    !retry_next(&t, now_ms(), &delay)) {
-			agent_fail(a, "chunk %.16s: %s (HTTP %ld)", hex, err,
-			    status);
-			return -1;
-		}
-		log_warn("chunk %.16s: %s (HTTP %ld); again in %" PRId64 " ms",
-		    hex, err, status, delay);
-		retry_wait(delay, &a->stop);
+	log_info("uploading %zu chunks with %d senders", sc.n,
+	    capsend_senders(s));
+	while (!capsend_wait(s, WAIT_SLICE_MS)) {
+		agent_tick(a, c->state, c->disk_size);
+		if (atomic_load(&a->stop))
+			capsend_stop(s);
 	}
+	rc = capsend_join(s, err, sizeof(err), &chunks, &bytes);
+	capsend_free(s);
+	free(idx);
+	c->sent_chunks += chunks;
+	c->sent_bytes += bytes;
+	switch (rc) {
+	case CAPSEND_DONE:
+		if (!atomic_load(&a->stop))
+			return 0;
+		if (!a->gone)
+			agent_fail(a, "interrupted");
+		return -1;
+	case CAPSEND_AGAIN:
+		log_warn("%s: another round", err);
+		return 1;
+	case CAPSEND_GONE:
+		a->gone = 1;
+		atomic_store(&a->stop, 1);
+		return -1;
+	case CAPSEND_FAILED:
+		break;
+	}
+	agent_fail(a, "%s", err);
+	return -1;
 }
 
 /* POST what (manifest text, or NULL: commit), retried like a chunk: 0 and
@@ -287,11 +276,10 @@ static int
 round_send(struct capture *c, const char *text)
 {
 	struct agent *a = c->a;
-	json_t *o, *missing, *v;
+	json_t *o, *missing;
 	const char *state;
 	long status;
-	size_t i, k;
-	int rc = 0;
+	int rc;
 
 	if (post(c, "manifest", text, &status, &o) != 0)
 		return -1;
@@ -311,18 +299,7 @@ round_send(struct capture *c, const char *text)
 	    json_array_size(missing),
 	    (int64_t)json_integer_value(json_object_get(o, "chunks")),
 	    (int64_t)json_integer_value(json_object_get(o, "missing_bytes")));
-	json_array_foreach(missing, i, v) {
-		const char *hex = json_string_value(v);
-		agent_tick(a, c->state, c->disk_size);
-		if (hex == NULL || find_chunk(c, hex, &k) != 0) {
-			agent_fail(a, "rackd asked for a chunk the image does "
-			    "not have");
-			rc = -1;
-			break;
-		}
-		if ((rc = send_chunk(c, k, hex)) != 0)
-			break;
-	}
+	rc = send_missing(c, missing);
 	json_decref(o);
 	return rc;
 }
@@ -417,10 +394,7 @@ capture_run(struct agent *a)
 	c.disk_size = (uint64_t)end;
 	c.m = manifest_new();
 	c.buf = malloc(CHUNK_SIZE_DEFAULT);
-	c.cbufcap = chunk_compress_bound(CHUNK_SIZE_DEFAULT);
-	c.cbuf = malloc(c.cbufcap);
-	c.codec = chunk_codec_new();
-	if (c.m == NULL || c.buf == NULL || c.cbuf == NULL || c.codec == NULL) {
+	if (c.m == NULL || c.buf == NULL) {
 		capture_free(&c);
 		return agent_fail(a, "out of memory");
 	}
@@ -458,9 +432,9 @@ capture_run(struct agent *a)
 	a->next_report = now_ms() + REPORT_INTERVAL_MS;
 	if ((rc = scan(&c)) == AGENT_EXIT_DONE) {
 		manifest_stats(c.m, &st);
-		log_info("read %s: %" PRIu64 " chunks (%s compressed), %" PRIu64
+		log_info("read %s: %" PRIu64 " chunks (%s), %" PRIu64
 		    " holes", fmt_bytes(c.disk_size, x[0], sizeof(x[0])),
-		    st.chunks, fmt_bytes(st.stored_bytes, x[1], sizeof(x[1])),
+		    st.chunks, fmt_bytes(st.data_bytes, x[1], sizeof(x[1])),
 		    st.holes);
 		rc = push(&c);
 	}

@@ -12,7 +12,12 @@
 #   figures: wall time and the bytes the sender's veth sent, medians of
 #         RUNS (3); rackd's store is emptied between runs; then a second
 #         capture after a small change (one 1 MiB file), to the same rack.
-# Report in build/bench/capture.txt. Root only; everything removed on exit.
+#   agent: pass 1 reads and hashes only (no compression), the manifest
+#         goes up, then CAPTURE_SENDERS threads read, check, compress
+#         (zstd 12) and upload the missing chunks; rackd's commit reads
+#         back only the chunks its upload did not add (capture_seen.c).
+# Report in build/bench/capture.txt, the agents' and the last rackd's logs
+# beside it. Root only; everything removed on exit.
 source "$(dirname "$0")/../lib.sh"
 
 RUNS=${RUNS:-3}
@@ -116,6 +121,7 @@ capture() {	# NAME:VERSION OUT: the agent's capture; OUT gets "secs bytes"
 		--disk "dev:$DISK" --url "$AURL" --job "$job" --token "$tok" \
 		>"$TMP/agent.log" 2>&1 || { tail -20 "$TMP/agent.log"; die "agent failed"; }
 	t1=$(now) b1=$(tx)
+	cp "$TMP/agent.log" "$TOP/build/bench/capture-agent-${1//:/-}.log"
 	[ "$(job_field "$job" .state)" = done ] || die "capture $1 not done"
 	echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') $((b1 - b0))" >>"$2"
 	echo "  agent $1: $(tail -1 "$2") (s, bytes)"
@@ -144,6 +150,7 @@ for ((r = 1; r <= RUNS; r++)); do
 		die "debugfs write"
 	capture "bench:$r.1" "$TMP/second"
 	rackd_stop
+	cp "$RACKD_LOG" "$TOP/build/bench/capture-rackd.log"
 	partclone_run "$TMP/pc"
 done
 
@@ -165,7 +172,7 @@ PT=$(med "$TMP/pc" 1) PB=$(med "$TMP/pc" 2)
 	echo "rackd capture benchmark: rack-agent capture vs partclone.ext4 | zstd | curl -T, same link"
 	echo "disk: $(mb "$SIZE") MB ext4, $(mb "$USED") MB used (random files), old random data in free space"
 	echo "link: veth between two namespaces, sender shaped by tc tbf $RATE; bytes: the sender's veth tx"
-	echo "agent: chunks zstd level 12 (the images' default); partclone $(partclone.ext4 -v 2>&1 | sed -n 's/.*v\([0-9.]*\).*/\1/p' | head -1) | zstd -3 -T0 | curl"
+	echo "agent: hash pass, then parallel compress+upload, chunks zstd level 12 (the images' default); partclone $(partclone.ext4 -v 2>&1 | sed -n 's/.*v\([0-9.]*\).*/\1/p' | head -1) | zstd -3 -T0 | curl"
 	echo "medians of $RUNS runs           time (s)   sent (MB)"
 	printf "  %-28s %8s %11s\n" "rack-agent capture" "$AT" "$(mb "$AB")"
 	printf "  %-28s %8s %11s\n" "partclone|zstd|curl -T" "$PT" "$(mb "$PB")"

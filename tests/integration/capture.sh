@@ -18,7 +18,10 @@
 #   - a rack with trusted_keys: the capture is committed, unsigned, and no
 #     reimage takes it (403: catalog.c's trust rule);
 #   - rackd killed while the agent uploads and started again: the agent
-#     retries, goes on, and the capture ends done, its image whole.
+#     retries, goes on, and the capture ends done, its image whole;
+#   - a chunk of the store gone bad (other content): a capture that reuses
+#     it fails at its commit, nothing committed (the commit reads back
+#     every chunk its upload did not add).
 # Traffic goes to 127.0.0.1 only; everything is removed on exit.
 source "$(dirname "$0")/../lib.sh"
 
@@ -26,7 +29,7 @@ for p in "$RACKD" "$RACKCTL" "$AGENT"; do
 	[ -x "$p" ] || { echo "$p missing: run make"; exit 1; }
 done
 for c in jq sqlite3 python3 cmp timeout sfdisk mkfs.ext4 mkfs.vfat mcopy \
-    mtype debugfs e2fsck dumpe2fs; do
+    mtype debugfs e2fsck dumpe2fs zstd; do
 	command -v "$c" >/dev/null || { echo "$c is needed"; exit 1; }
 done
 
@@ -170,5 +173,25 @@ grep -q "again in" "$TMP/cap10.log" && ok "cut: the agent retried across the res
 	{ fail "cut: no retry in the agent's log"; show_log "$TMP/cap10.log"; }
 "$RACKCTL" image verify golden:10 --store "$STATE/store" >/dev/null 2>&1 &&
 	ok "cut: golden:10 verifies in the rack's store" || fail "cut: golden:10 does not verify"
+
+# ---- a chunk the store had, gone bad: the commit still reads it back ----
+# golden:11 of the same disk uploads nothing (the rack has every chunk), so
+# its commit reads back each chunk; one is made another valid frame of
+# other content (its hash no longer matches): the capture must fail.
+bad=$(jq -r '[.chunks[] | select(.length == 1048576)] | .[length / 2 | floor].hash' \
+	"$STATE/store/manifests/golden/10.json")
+head -c 1048576 /dev/urandom | zstd -q -c >"$TMP/other.zst"
+cat "$TMP/other.zst" >"$STATE/store/chunks/${bad:0:2}/$bad"
+capture_job n1 golden:11
+run_agent "$TMP/cap11.log" --url "$URL" --job "$JOB" --token "$JOB_TOKEN" \
+	--deadline 5
+[ "$RC" -ne 0 ] && ok "bad chunk: the agent failed (status $RC)" ||
+	fail "bad chunk: the agent ended well"
+check_eq "$(job_field "$JOB" .state)" failed "bad chunk: the capture failed"
+[ ! -e "$STATE/store/manifests/golden/11.json" ] &&
+	ok "bad chunk: nothing committed" || fail "bad chunk: golden:11 committed"
+grep -q "${bad:0:16}" "$RACKD_LOG" "$TMP/cap11.log" &&
+	ok "bad chunk: the chunk is named" ||
+	{ fail "bad chunk: the chunk is not named"; show_log "$TMP/cap11.log"; }
 
 finish

@@ -244,8 +244,11 @@ transition(const struct db_job *j, enum job_state to, const char *reason,
 	if (to == JOB_DONE &&
 	    strcmp(j->action, actions[JOB_REIMAGE].name) == 0)
 		db_node_update(j->slot, NULL, j->image, "local");
-	if (to == JOB_DONE && job_action_clone(j->action))
-		power_reimage_done(j->slot);	/* its disk next */
+	/* Its disk next: at the clone environment's first report (the
+	 * network boot is used; see power_disk_next) and at done. */
+	if ((to == JOB_STREAMING || to == JOB_DONE) &&
+	    job_action_clone(j->action))
+		power_disk_next(j->slot);
 	/* Inventoried: a mark of boot.c's enrolment is used up. */
 	if (terminal(to) && strcmp(j->action, actions[JOB_INVENTORY].name) ==
 	    0)

@@ -212,8 +212,13 @@ power_boot_job(int64_t id, const char *slot, int retry)
 	submit(retry ? RUN_BOOT_RETRY : RUN_BOOT, id, slot, POWER_CYCLE);
 }
 
+/* The server's next boot is its disk: called when the clone environment
+ * first reports (the one network boot it was given is used) and again at
+ * done. Setting it that early means a BMC holds it long before the agent
+ * reboots, so that the reboot does not race the BMC and boot the network
+ * again (a UEFI server with the network first would stop there). */
 void
-power_reimage_done(const char *slot)
+power_disk_next(const char *slot)
 {
 	json_t *s = power_settings_get(slot);
 	unsigned caps = power_caps(s);

@@ -1089,7 +1089,7 @@ void	 power_job_start(int64_t id, const char *slot, enum power_op op);
  * (boot_net then cycle, or cycle, or on), or told to be switched on by
  * hand (an event of the job). retry: the boot_timeout's second try. */
 void	 power_boot_job(int64_t id, const char *slot, int retry);
-void	 power_reimage_done(const char *slot);	/* boot_disk, if it can */
+void	 power_disk_next(const char *slot);	/* boot_disk, if it can */
 
 /* power_poll.c: each slot's cached power state, polled on work threads
  * at a bounded rate; a slot failing POWER_FAILS_MAX times in a row is

@@ -9,6 +9,14 @@
 #       before it, say "ip netns exec NS" or "timeout 300"), "set power 0"
 #       kills it and its children, "set boot DEV" keeps DEV in $TMP/boot;
 #       every call is logged in $TMP/chassis.log ("power on" too).
+#       With IPMI_BOOT_ORDER=1 the boot device also rules the VM's boot
+#       order, as a BMC's does a server's firmware: QEMU-ARGS name the NIC
+#       net0 and the disk disk0 (-device ...,id=net0 / id=disk0); the VM
+#       starts paused with a QMP socket, and at power on and at each "set
+#       boot" their bootindex becomes disk first for "default" (IPMI's
+#       hard disk), else network first (QMP qom-set; QEMU reads it again
+#       at the VM's next reset, so a reboot of the guest follows the BMC);
+#       each order given is a line "order: ..." in chassis.log.
 #   ipmi_lan_conf ADDR PORT PASS [LINE...]  writes $TMP/lan.conf: LAN
 #       channel 1 on ADDR:PORT, user 2 "admin" with PASS (admin), the
 #       chassis above, and each LINE inside the MC's block (a second LAN,
@@ -21,13 +29,28 @@
 #       it to listen on ADDR:PORT; sets SIM_PID; stopped on exit.
 
 ipmi_chassis() {
-	local args="" a
+	local args="" a qmp=""
 	for a in "$@"; do args+=" $(printf '%q' "$a")"; done
+	[ "${IPMI_BOOT_ORDER:-}" != 1 ] ||
+		qmp=" -S -qmp unix:$TMP/qmp.sock,server=on,wait=off"
 	cat >"$TMP/chassis.sh" <<EOF
 #!/bin/bash
 d=$TMP
 echo "\$*" >>\$d/chassis.log
 alive() { [ -s \$d/qemu.pid ] && kill -0 "\$(cat \$d/qemu.pid)" 2>/dev/null; }
+order() {	# [QMP COMMAND...]: the boot order the boot device says, then these
+	local net=1 disk=2 c
+	[ "\$(cat \$d/boot 2>/dev/null)" = default ] && net=2 disk=1
+	echo "order: net0 \$net disk0 \$disk" >>\$d/chassis.log
+	{
+		echo '{"execute":"qmp_capabilities"}'
+		for c in net0:8 disk0:9 disk0:\$disk net0:\$net; do
+			echo "{\\"execute\\":\\"qom-set\\",\\"arguments\\":{\\"path\\":\\"/machine/peripheral/\${c%:*}\\",\\"property\\":\\"bootindex\\",\\"value\\":\${c#*:}}}"
+		done
+		for c in "\$@"; do echo "{\\"execute\\":\\"\$c\\"}"; done
+		sleep 0.5
+	} | socat -t 2 - UNIX-CONNECT:\$d/qmp.sock >>\$d/qmp.log 2>&1
+}
 op=\$1; shift
 while [ \$# -gt 0 ]; do
 	name=\$1; shift
@@ -38,9 +61,14 @@ while [ \$# -gt 0 ]; do
 		if [ "\$1" = 1 ]; then
 			alive || {
 				echo "power on, boot \$(cat \$d/boot 2>/dev/null)" >>\$d/chassis.log
-				setsid ${IPMI_VM_WRAP:-} qemu-system-x86_64$args \\
+				rm -f \$d/qmp.sock
+				setsid ${IPMI_VM_WRAP:-} qemu-system-x86_64$args$qmp \\
 				    </dev/null >>\$d/qemu.log 2>&1 &
 				echo \$! >\$d/qemu.pid
+				if [ -n "$qmp" ]; then
+					for i in \$(seq 50); do [ -S \$d/qmp.sock ] && break; sleep 0.1; done
+					order system_reset cont
+				fi
 			}
 		elif alive; then
 			pid=\$(cat \$d/qemu.pid)
@@ -49,7 +77,8 @@ while [ \$# -gt 0 ]; do
 			kill -9 "\$pid" 2>/dev/null
 		fi
 		shift ;;
-	set:boot) echo "\$1" >\$d/boot; shift ;;
+	set:boot) echo "\$1" >\$d/boot; shift
+		[ -z "$qmp" ] || ! alive || order ;;
 	*) exit 1 ;;
 	esac
 done

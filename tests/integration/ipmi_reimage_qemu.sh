@@ -18,6 +18,12 @@
 # once and switches the server on over IPMI,
 # the rootfs image's marker on the serial log and in its job's console log
 # (NO_DISKLESS=1 leaves it out).
+# FIRMWARE=uefi (ipmi_uefi_qemu.sh) makes the server UEFI: OVMF on q35
+# with its own variables, the network first in its boot order, boot_type
+# efi, and a BMC whose boot device rules that order at the next reset
+# (lib_ipmi.sh's IPMI_BOOT_ORDER): rackd must set the disk before the
+# agent reboots, so that OVMF starts the disk's loader with no network
+# boot in between.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/../lib_ipmi.sh"
 [ "$(id -u)" -eq 0 ] || { echo "needs root (network namespaces)"; exit 1; }
@@ -26,6 +32,16 @@ command -v ipmi_sim >/dev/null || { echo "no ipmi_sim (openipmi): make deps"; ex
 command -v socat >/dev/null || { echo "no socat: make deps"; exit 1; }
 PASS=rack-secret-2
 JOB_WAIT=${JOB_WAIT:-420}	# seconds: a reimage under TCG takes minutes
+FIRMWARE=${FIRMWARE:-bios}
+FW=() NIC= MEM=512 BOOT_TYPE=
+if [ "$FIRMWARE" = uefi ]; then
+	cp /usr/share/OVMF/OVMF_VARS_4M.fd "$TMP/vm.vars" || exit 1
+	FW=(-machine q35
+		-drive if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd
+		-drive "if=pflash,format=raw,unit=1,file=$TMP/vm.vars")
+	NIC=,romfile= MEM=768 BOOT_TYPE="boot_type = efi"
+	export IPMI_BOOT_ORDER=1
+fi
 
 sh "$TOP/tests/images/make-bootable.sh" "$TMP/v1.img" "image-ipmi" 64
 truncate -s 64M "$TMP/disk.img"
@@ -61,6 +77,7 @@ enrol = no
 method = ipmi
 user = admin
 password = $PASS
+$BOOT_TYPE
 EOF
 RACKD_NS=rack rackd_start -c "$TMP/rackd.conf" --links 'usb*' \
 	--link-slots 'usb6=usb5/bmc' --pxe-dir "$TOP/build/pxe" \
@@ -87,15 +104,20 @@ ip -n "$NS-bmc" addr add "$BMC/$PREFIX" dev bmc0
 
 # ---- the BMC: ipmi_sim; its chassis runs the VM
 IPMI_VM_WRAP="timeout $((JOB_WAIT + 300)) ip netns exec $NS-rack" ipmi_chassis \
-	-accel tcg -m 512 -display none -monitor none \
+	-accel tcg -m "$MEM" "${FW[@]}" -display none -monitor none \
 	-chardev "tty,id=s0,path=$PTY/server0,logfile=$TMP/serial.log,logappend=on" \
 	-serial chardev:s0 \
 	-netdev tap,id=n0,ifname=usb5,script=no,downscript=no \
-	-device virtio-net-pci,netdev=n0,bootindex=1 \
+	-device "virtio-net-pci,netdev=n0,id=net0,bootindex=1$NIC" \
 	-drive "if=none,id=d0,file=$TMP/disk.img,format=raw" \
-	-device virtio-blk-pci,drive=d0,bootindex=2
+	-device virtio-blk-pci,drive=d0,id=disk0,bootindex=2
 ipmi_lan_conf "$BMC" 623 "$PASS"
-ipmi_sim_start bmc "$BMC" 623
+# UEFI: the BMC's messages logged, to read the boot flags rackd sent.
+if [ "$FIRMWARE" = uefi ]; then
+	IPMI_SIM_DEBUG=1 ipmi_sim_start bmc "$BMC" 623 -d
+else
+	ipmi_sim_start bmc "$BMC" 623
+fi
 ok "ipmi_sim listens on usb5's BMC link, $BMC"
 power_state() { api GET /api/v1/nodes/usb5 | jq -r .power.state; }
 for ((i = 0; i < 30; i++)); do [ "$(power_state)" = off ] && break; sleep 0.5; done
@@ -146,6 +168,21 @@ done
 grep -aq "RACKD-MARKER: image-ipmi" "$TMP/serial.log" &&
 	ok "the server booted the image from its disk (serial log)" ||
 	{ fail "no marker on the serial log"; tail -c 1500 "$TMP/serial.log"; }
+if [ "$FIRMWARE" = uefi ]; then
+	# One network boot (the clone environment's); the reboot after done
+	# went to the disk's loader because the BMC already said "disk".
+	check_eq "$(grep -c 'slot usb5 fetched its boot script' "$RACKD_LOG")" 1 \
+		"UEFI: one network boot, none after the reimage"
+	grep -q '^order: net0 2 disk0 1' "$TMP/chassis.log" &&
+		ok "the BMC put the disk first before the agent's reboot" ||
+		fail "no disk-first order: $(cat "$TMP/chassis.log")"
+	# Set System Boot Options, parameter 5: valid, next boot or
+	# persistent, EFI (0x20), PXE (0x04) or disk (0x08).
+	flags=$(tr -d '\r' <"$TMP/sim.log" | grep -A2 'netfn=0x0 cmd=0x8 ' |
+		grep '^ 05 ' | sed 's/^ //' | uniq | paste -sd, -)
+	check_eq "$flags" "05 a0 04 00 00 00,05 e0 08 00 00 00" \
+		"boot_type efi: PXE once, then the disk, both EFI"
+fi
 cmp -s -n "$(stat -c %s "$TMP/v1.img")" "$TMP/disk.img" "$TMP/v1.img" &&
 	ok "the disk holds the image" || fail "the disk differs from the image"
 wait_for 100 sh -c "grep -q '^set boot default' '$TMP/chassis.log'" &&

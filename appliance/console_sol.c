@@ -249,85 +249,70 @@ start_work(struct work *w)
 
 /* ---- the main thread ----------------------------------------------------- */
 
-/* Why errnum ended or refused the session, in an operator's words. */
+/* Why errnum ended or refused the session, in an operator's words; an
+ * error not here gets libipmiconsole's own words. */
+static const struct {
+	int		 errnum;
+	const char	*words;
+} sol_words[] = {
+	{ IPMICONSOLE_ERR_USERNAME_INVALID, "wrong user or password" },
+	{ IPMICONSOLE_ERR_PASSWORD_INVALID, "wrong user or password" },
+	{ IPMICONSOLE_ERR_K_G_INVALID, "wrong user or password" },
+	{ IPMICONSOLE_ERR_PRIVILEGE_LEVEL_INSUFFICIENT,
+	    "the user may not log in with the privilege asked for "
+	    "(\"privilege\"; some BMCs need \"sol_workarounds\": "
+	    "\"opensesspriv\")" },
+	{ IPMICONSOLE_ERR_PRIVILEGE_LEVEL_CANNOT_BE_OBTAINED,
+	    "the user may not log in with the privilege asked for "
+	    "(\"privilege\"; some BMCs need \"sol_workarounds\": "
+	    "\"opensesspriv\")" },
+	{ IPMICONSOLE_ERR_CIPHER_SUITE_ID_UNAVAILABLE,
+	    "does not offer that cipher suite (set another \"cipher_suite\")" },
+	{ IPMICONSOLE_ERR_IPMI_2_0_UNAVAILABLE,
+	    "does not speak IPMI 2.0, which Serial-over-LAN needs" },
+	{ IPMICONSOLE_ERR_SOL_UNAVAILABLE,
+	    "offers no Serial-over-LAN (not enabled, or not for this user)" },
+	{ IPMICONSOLE_ERR_SOL_INUSE,
+	    "Serial-over-LAN is in use by another client" },
+	{ IPMICONSOLE_ERR_SOL_STOLEN,
+	    "another client took the Serial-over-LAN session" },
+	{ IPMICONSOLE_ERR_SOL_REQUIRES_ENCRYPTION, "Serial-over-LAN needs an "
+	    "encrypting \"cipher_suite\" (3, 8, 12 or 17)" },
+	{ IPMICONSOLE_ERR_SOL_REQUIRES_NO_ENCRYPTION, "Serial-over-LAN needs "
+	    "a \"cipher_suite\" without encryption" },
+	{ IPMICONSOLE_ERR_BMC_BUSY, "busy" },
+	{ IPMICONSOLE_ERR_CONNECTION_TIMEOUT, "no answer" },
+	{ IPMICONSOLE_ERR_EXCESS_RETRANSMISSIONS_SENT,
+	    "too many lost or bad packets" },
+	{ IPMICONSOLE_ERR_EXCESS_ERRORS_RECEIVED,
+	    "too many lost or bad packets" },
+	{ IPMICONSOLE_ERR_HOSTNAME_INVALID, "unknown host" },
+	{ IPMICONSOLE_ERR_SUCCESS, "the Serial-over-LAN session ended" },
+};
+
 static void
 why(struct sol *s, int errnum)
 {
-	const char *a = s->addr;
-	size_t n = sizeof(s->err);
+	size_t i;
 
-	switch (errnum) {
-	case IPMICONSOLE_ERR_USERNAME_INVALID:
-	case IPMICONSOLE_ERR_PASSWORD_INVALID:
-	case IPMICONSOLE_ERR_K_G_INVALID:
-		snprintf(s->err, n, "BMC %s: wrong user or password", a);
-		break;
-	case IPMICONSOLE_ERR_PRIVILEGE_LEVEL_INSUFFICIENT:
-	case IPMICONSOLE_ERR_PRIVILEGE_LEVEL_CANNOT_BE_OBTAINED:
-		snprintf(s->err, n, "BMC %s: the user may not log in with the "
-		    "privilege asked for (\"privilege\"; some BMCs need "
-		    "\"sol_workarounds\": \"opensesspriv\")", a);
-		break;
-	case IPMICONSOLE_ERR_CIPHER_SUITE_ID_UNAVAILABLE:
-		snprintf(s->err, n, "BMC %s: does not offer that cipher suite "
-		    "(set another \"cipher_suite\")", a);
-		break;
-	case IPMICONSOLE_ERR_IPMI_2_0_UNAVAILABLE:
-		snprintf(s->err, n, "BMC %s: does not speak IPMI 2.0, which "
-		    "Serial-over-LAN needs", a);
-		break;
-	case IPMICONSOLE_ERR_SOL_UNAVAILABLE:
-		snprintf(s->err, n, "BMC %s: offers no Serial-over-LAN (not "
-		    "enabled, or not for this user)", a);
-		break;
-	case IPMICONSOLE_ERR_SOL_INUSE:
-		snprintf(s->err, n, "BMC %s: Serial-over-LAN is in use by "
-		    "another client", a);
-		break;
-	case IPMICONSOLE_ERR_SOL_STOLEN:
-		snprintf(s->err, n, "BMC %s: another client took the "
-		    "Serial-over-LAN session", a);
-		break;
-	case IPMICONSOLE_ERR_SOL_REQUIRES_ENCRYPTION:
-		snprintf(s->err, n, "BMC %s: Serial-over-LAN needs an "
-		    "encrypting \"cipher_suite\" (3, 8, 12 or 17)", a);
-		break;
-	case IPMICONSOLE_ERR_SOL_REQUIRES_NO_ENCRYPTION:
-		snprintf(s->err, n, "BMC %s: Serial-over-LAN needs a "
-		    "\"cipher_suite\" without encryption", a);
-		break;
-	case IPMICONSOLE_ERR_BMC_BUSY:
-		snprintf(s->err, n, "BMC %s: busy", a);
-		break;
-	case IPMICONSOLE_ERR_BMC_ERROR:
-	case IPMICONSOLE_ERR_BMC_IMPLEMENTATION:
-		snprintf(s->err, n, "BMC %s: %s (a BMC that needs "
-		    "\"sol_workarounds\"?)", a,
+	for (i = 0; i < sizeof(sol_words) / sizeof(sol_words[0]); i++)
+		if (sol_words[i].errnum == errnum) {
+			snprintf(s->err, sizeof(s->err), "BMC %s: %s",
+			    s->addr, sol_words[i].words);
+			return;
+		}
+	if (errnum == IPMICONSOLE_ERR_SESSION_TIMEOUT)
+		snprintf(s->err, sizeof(s->err), "BMC %s: no answer for %d s: "
+		    "the session timed out", s->addr,
+		    SOL_SESSION_TIMEOUT_MS / 1000);
+	else if (errnum == IPMICONSOLE_ERR_BMC_ERROR ||
+	    errnum == IPMICONSOLE_ERR_BMC_IMPLEMENTATION)
+		snprintf(s->err, sizeof(s->err), "BMC %s: %s (a BMC that needs "
+		    "\"sol_workarounds\"?)", s->addr,
 		    ipmiconsole_ctx_strerror(errnum));
-		break;
-	case IPMICONSOLE_ERR_CONNECTION_TIMEOUT:
-		snprintf(s->err, n, "BMC %s: no answer", a);
-		break;
-	case IPMICONSOLE_ERR_SESSION_TIMEOUT:
-		snprintf(s->err, n, "BMC %s: no answer for %d s: the session "
-		    "timed out", a, SOL_SESSION_TIMEOUT_MS / 1000);
-		break;
-	case IPMICONSOLE_ERR_EXCESS_RETRANSMISSIONS_SENT:
-	case IPMICONSOLE_ERR_EXCESS_ERRORS_RECEIVED:
-		snprintf(s->err, n, "BMC %s: too many lost or bad packets", a);
-		break;
-	case IPMICONSOLE_ERR_HOSTNAME_INVALID:
-		snprintf(s->err, n, "BMC %s: unknown host", a);
-		break;
-	case IPMICONSOLE_ERR_SUCCESS:
-		snprintf(s->err, n, "BMC %s: the Serial-over-LAN session "
-		    "ended", a);
-		break;
-	default:
-		snprintf(s->err, n, "BMC %s: %s", a,
+	else
+		snprintf(s->err, sizeof(s->err), "BMC %s: %s", s->addr,
 		    ipmiconsole_ctx_strerror(errnum));
-		break;
-	}
 }
 
 /* The session is over (console.c has closed its descriptor): its error,
